@@ -1,0 +1,157 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+func newCustomerCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "customer", Short: "Register and look up customers"}
+	c.AddCommand(newCustomerRegisterCmd(e), &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show one customer",
+		Example: "  rabbitpay customer show 1 -o json",
+		Args:    exactArgs(1, "one customer ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("customer", args[0])
+			if err != nil {
+				return err
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cu, err := a.Customer(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return e.print(cu, customerRows([]shop.Customer{cu}))
+		},
+	}, &cobra.Command{
+		Use:     "list",
+		Short:   "List customers",
+		Example: "  rabbitpay customer list -o csv",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cs, err := a.Customers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return e.print(nonNil(cs), customerRows(cs))
+		},
+	})
+	return c
+}
+
+func newCustomerRegisterCmd(e *env) *cobra.Command {
+	var name, zip, line1, line2 string
+	var pwStdin bool
+	cmd := &cobra.Command{
+		Use:   "register --name N [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
+		Short: "Register a customer",
+		Long: `Register a customer. The password is read from standard input with
+--password-stdin, or asked for (hidden) when standard input is a terminal; it is
+stored only as an argon2id hash. Without either the customer has no password.`,
+		Example: `  rabbitpay customer register --name 김토끼 --zip 04524 --line1 "서울 중구 세종대로 110"
+  printf '%s' "$PW" | rabbitpay customer register --name 김토끼 --password-stdin`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd, "name"); err != nil {
+				return err
+			}
+			cu := shop.Customer{Name: name}
+			if zip != "" || line1 != "" || line2 != "" {
+				cu.Address = &shop.Address{ZipCode: zip, Line1: line1, Line2: line2}
+			}
+			if err := cu.Validate(); err != nil {
+				return err
+			}
+			pw, err := e.readPassword(pwStdin)
+			if err != nil {
+				return err
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cu, err = a.RegisterCustomer(cmd.Context(), cu, pw)
+			if err != nil {
+				return err
+			}
+			return e.print(cu, customerRows([]shop.Customer{cu}))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "customer name (required)")
+	f.StringVar(&zip, "zip", "", "postal code of the default address")
+	f.StringVar(&line1, "line1", "", "address line 1")
+	f.StringVar(&line2, "line2", "", "address line 2")
+	f.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	return cmd
+}
+
+// readPassword reads the password from stdin (--password-stdin) or a hidden
+// prompt on a terminal; otherwise the customer gets no password.
+func (e *env) readPassword(fromStdin bool) (string, error) {
+	if fromStdin {
+		b, err := io.ReadAll(io.LimitReader(e.In, shop.MaxPasswordBytes+2))
+		if err != nil {
+			return "", fmt.Errorf("read password from standard input: %w", err)
+		}
+		pw := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if pw == "" {
+			return "", shop.Invalid("--password-stdin was given but standard input was empty")
+		}
+		return pw, nil
+	}
+	in, ok := e.In.(*os.File)
+	if !ok || !e.isTTY(in) {
+		return "", nil
+	}
+	ask := func(prompt string) (string, error) {
+		fmt.Fprint(e.Err, prompt)
+		b, err := term.ReadPassword(int(in.Fd()))
+		fmt.Fprintln(e.Err)
+		return string(b), err
+	}
+	pw, err := ask("Password (empty for none): ")
+	if err != nil || pw == "" {
+		return "", err
+	}
+	again, err := ask("Repeat password: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", shop.Invalid("the two passwords differ")
+	}
+	return pw, nil
+}
+
+func customerRows(cs []shop.Customer) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(cs))
+		for _, c := range cs {
+			zip, addr := "", ""
+			if c.Address != nil {
+				zip = c.Address.ZipCode
+				addr = strings.TrimSpace(c.Address.Line1 + " " + c.Address.Line2)
+			}
+			rows = append(rows, []string{strconv.FormatInt(c.ID, 10), c.Name, zip, addr,
+				strconv.FormatBool(c.HasPassword), c.CreatedAt.Format("2006-01-02 15:04")})
+		}
+		return []string{"id", "name", "zip_code", "address", "has_password", "created_at"}, rows
+	}
+}

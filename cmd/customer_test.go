@@ -1,0 +1,60 @@
+package cmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+)
+
+func TestCustomerRegisterHashesPassword(t *testing.T) {
+	c := newCLI(t)
+	const pw = "토끼는깡충깡충뛰어요토끼는깡충깡충뛰어요토끼는깡충" // 25 Hangul: over bcrypt's 72 bytes
+	r := c.runIn(pw+"\n", "customer", "register", "--name", "김토끼", "--zip", "04524", "--line1", "서울 중구 세종대로 110", "--password-stdin", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("register: exit %d: %s", r.code, r.err)
+	}
+	if strings.Contains(r.out, pw) || strings.Contains(r.out, "argon2") || strings.Contains(r.out, "password_hash") {
+		t.Fatalf("output leaks the password or its hash: %s", r.out)
+	}
+	if !strings.Contains(r.out, `"has_password": true`) || !strings.Contains(r.out, `"zip_code": "04524"`) {
+		t.Fatalf("register output: %s", r.out)
+	}
+	for _, f := range []string{"json", "csv", "table"} {
+		out := c.ok("customer", "list", "-o", f)
+		if !strings.Contains(out, "김토끼") || strings.Contains(out, "argon2") {
+			t.Fatalf("customer list -o %s: %s", f, out)
+		}
+	}
+
+	conn, err := pgx.Connect(context.Background(), c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var hash string
+	if err := conn.QueryRow(context.Background(), "SELECT password_hash FROM customer WHERE id = 1").Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$") || !app.VerifyPassword(hash, pw) || app.VerifyPassword(hash, pw+"x") {
+		t.Fatalf("stored hash %q does not verify the password", hash)
+	}
+}
+
+func TestCustomerBadInput(t *testing.T) {
+	c := newCLI(t)
+	c.fails(2, "--name is required", "customer", "register")
+	if r := c.runIn("short\n", "customer", "register", "--name", "김", "--password-stdin"); r.code != 2 || !strings.Contains(r.err, "password must be at least 8 characters") {
+		t.Fatalf("short password: exit %d, stderr %q", r.code, r.err)
+	}
+	c.fails(2, "standard input was empty", "customer", "register", "--name", "김", "--password-stdin")
+	c.fails(2, "an address needs both --zip and --line1", "customer", "register", "--name", "김", "--zip", "1")
+	c.fails(1, "no customer has id 7", "customer", "show", "7")
+	c.fails(2, `customer id "x" is not a whole number`, "customer", "show", "x")
+	if out := c.ok("customer", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
+		t.Fatalf("bad input created customers: %s", out)
+	}
+}

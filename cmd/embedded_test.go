@@ -1,0 +1,81 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/rabbitpay/rabbitpay/internal/localpg"
+)
+
+// rabbitpayProcess runs rabbitpay as a separate process (this test binary
+// re-executing cmd.Main) with the given environment additions.
+func rabbitpayProcess(env []string, args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "RABBITPAY_TEST_RUN_MAIN=1", "RABBITPAY_DATABASE_URL="), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if err != nil && code < 0 {
+		code = -1
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	cluster, err := localpg.New(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Stop() })
+	env := []string{"RABBITPAY_DATA_DIR=" + dir}
+
+	// Two first commands at the same moment on a fresh data dir share one cluster.
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	errs := make([]string, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			_, errs[i], codes[i] = rabbitpayProcess(env, "product", "register", "--sku", "S-"+string(rune('A'+i)),
+				"--name", "토끼", "--price", "1000", "--stock", "3")
+		})
+	}
+	wg.Wait()
+	for i := range 2 {
+		if codes[i] != 0 {
+			t.Fatalf("concurrent first command %d: exit %d: %s", i, codes[i], errs[i])
+		}
+	}
+	var st dbStatus
+	out, serr, code := rabbitpayProcess(env, "db", "status", "-o", "json")
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Running || st.Mode != "embedded" || st.SchemaVersion < 1 {
+		t.Fatalf("db status: exit %d %s %s", code, out, serr)
+	}
+
+	if _, serr, code := rabbitpayProcess(env, "db", "stop"); code != 0 || cluster.Running() {
+		t.Fatalf("db stop: exit %d %s; running=%v", code, serr, cluster.Running())
+	}
+	out, serr, code = rabbitpayProcess(env, "product", "list", "-o", "json")
+	var ps []productJSON
+	if code != 0 || json.Unmarshal([]byte(out), &ps) != nil || len(ps) != 2 {
+		t.Fatalf("after restart: exit %d, products %s %s", code, out, serr)
+	}
+}
+
+func TestNoDatabaseIsOneClearError(t *testing.T) {
+	t.Parallel()
+	var errb bytes.Buffer
+	code := Run(context.Background(), []string{"--database-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "product", "list"},
+		IO{In: &bytes.Buffer{}, Out: &bytes.Buffer{}, Err: &errb})
+	if code != ExitFailure || !bytes.HasPrefix(errb.Bytes(), []byte("rabbitpay: cannot connect to the database")) || bytes.Count(errb.Bytes(), []byte("\n")) != 1 {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}

@@ -1,0 +1,119 @@
+package cmd
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+func newProductCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "product", Short: "Manage the product catalogue"}
+	show := &cobra.Command{
+		Use:     "show ID|SKU",
+		Short:   "Show one product by id or SKU",
+		Example: "  rabbitpay product show A-1\n  rabbitpay product show 1 -o json",
+		Args:    exactArgs(1, "one product ID or SKU"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := a.Product(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return e.print(p, productRows([]shop.Product{p}))
+		},
+	}
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List the catalogue",
+		Example: "  rabbitpay product list -o csv > catalogue.csv",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ps, err := a.Products(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return e.print(nonNil(ps), productRows(ps))
+		},
+	}
+	c.AddCommand(newProductRegisterCmd(e), show, list, newProductUpdateCmd(e))
+	return c
+}
+
+func newProductRegisterCmd(e *env) *cobra.Command {
+	var p shop.Product
+	var price int64
+	cmd := &cobra.Command{
+		Use:     "register --sku S --name N --price P --stock Q",
+		Short:   "Register a new product",
+		Example: `  rabbitpay product register --sku A-1 --name "토끼 인형" --price 12000 --stock 5`,
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd, "sku", "name", "price", "stock"); err != nil {
+				return err
+			}
+			p.Price = shop.Won(price)
+			if err := p.Validate(); err != nil {
+				return err
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out, err := a.RegisterProduct(cmd.Context(), p)
+			if err != nil {
+				return err
+			}
+			return e.print(out, productRows([]shop.Product{out}))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&p.SKU, "sku", "", "stock keeping unit, unique (required)")
+	f.StringVar(&p.Name, "name", "", "product name (required)")
+	f.Int64Var(&price, "price", 0, "unit price in won (required)")
+	f.Int64Var(&p.StockQuantity, "stock", 0, "units in stock (required)")
+	return cmd
+}
+
+func newProductUpdateCmd(e *env) *cobra.Command {
+	var name string
+	var price, stock int64
+	cmd := &cobra.Command{
+		Use:     "update ID|SKU [--name N] [--price P] [--stock Q]",
+		Short:   "Change a product's name, price or stock",
+		Example: "  rabbitpay product update A-1 --price 13000 --stock 20",
+		Args:    exactArgs(1, "one product ID or SKU"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var patch shop.ProductPatch
+			if cmd.Flags().Changed("name") {
+				patch.Name = &name
+			}
+			if cmd.Flags().Changed("price") {
+				patch.Price = &price
+			}
+			if cmd.Flags().Changed("stock") {
+				patch.Stock = &stock
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := a.UpdateProduct(cmd.Context(), args[0], patch)
+			if err != nil {
+				return err
+			}
+			return e.print(p, productRows([]shop.Product{p}))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "new name")
+	f.Int64Var(&price, "price", 0, "new unit price in won")
+	f.Int64Var(&stock, "stock", 0, "new stock quantity")
+	return cmd
+}

@@ -1,0 +1,100 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mattn/go-runewidth"
+)
+
+type productJSON struct {
+	ID            int64  `json:"id"`
+	SKU           string `json:"sku"`
+	Name          string `json:"name"`
+	Price         int64  `json:"price"`
+	StockQuantity int64  `json:"stock_quantity"`
+}
+
+func TestProductRegisterShowList(t *testing.T) {
+	c := newCLI(t)
+	var p productJSON
+	c.json(&p, "product", "register", "--sku", "A-1", "--name", "토끼 인형", "--price", "12000", "--stock", "5")
+	if p.ID == 0 || p.SKU != "A-1" || p.Name != "토끼 인형" || p.Price != 12000 || p.StockQuantity != 5 {
+		t.Fatalf("registered product = %+v", p)
+	}
+	var bySKU, byID productJSON
+	c.json(&bySKU, "product", "show", "A-1")
+	c.json(&byID, "product", "show", "1")
+	if bySKU != p || byID != p {
+		t.Fatalf("show A-1 = %+v, show 1 = %+v, want %+v", bySKU, byID, p)
+	}
+	c.ok("product", "register", "--sku", "B-22", "--name", "Carrot", "--price", "500", "--stock", "50")
+	var list []productJSON
+	c.json(&list, "product", "list")
+	if len(list) != 2 || list[0].SKU != "A-1" || list[1].SKU != "B-22" {
+		t.Fatalf("list = %+v", list)
+	}
+
+	// The table keeps Hangul aligned: every line has the same display width.
+	table := c.ok("product", "list")
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
+	if len(lines) != 6 || !strings.Contains(table, "토끼 인형") {
+		t.Fatalf("table:\n%s", table)
+	}
+	for _, l := range lines {
+		if runewidth.StringWidth(l) != runewidth.StringWidth(lines[0]) {
+			t.Fatalf("misaligned table line %q:\n%s", l, table)
+		}
+	}
+
+	csv := c.ok("product", "list", "-o", "csv")
+	if !strings.HasPrefix(csv, "id,sku,name,price,stock_quantity\n1,A-1,토끼 인형,12000,5\n") {
+		t.Fatalf("csv:\n%s", csv)
+	}
+}
+
+func TestProductUpdate(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "A-1", "--name", "토끼", "--price", "100", "--stock", "1")
+	var p productJSON
+	c.json(&p, "product", "update", "A-1", "--price", "150", "--stock", "9")
+	if p.Price != 150 || p.StockQuantity != 9 || p.Name != "토끼" {
+		t.Fatalf("updated = %+v", p)
+	}
+	c.json(&p, "product", "update", "1", "--name", "큰 토끼")
+	if p.Name != "큰 토끼" || p.Price != 150 {
+		t.Fatalf("renamed = %+v", p)
+	}
+}
+
+func TestProductBadInputChangesNothing(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "A-1", "--name", "토끼", "--price", "100", "--stock", "1")
+	before := c.ok("product", "list", "-o", "csv")
+	cases := []struct {
+		code int
+		want string
+		args []string
+	}{
+		{2, "price -1 is negative", []string{"product", "register", "--sku", "X", "--name", "x", "--price", "-1", "--stock", "1"}},
+		{2, "stock -5 is negative", []string{"product", "register", "--sku", "X", "--name", "x", "--price", "1", "--stock", "-5"}},
+		{1, `SKU "A-1" already exists`, []string{"product", "register", "--sku", "A-1", "--name", "x", "--price", "1", "--stock", "1"}},
+		{2, `--price "abc" is not a whole number`, []string{"product", "register", "--sku", "X", "--name", "x", "--price", "abc", "--stock", "1"}},
+		{2, `--price "99999999999999999999" is out of range`, []string{"product", "register", "--sku", "X", "--name", "x", "--price", "99999999999999999999", "--stock", "1"}},
+		{2, "--stock is required", []string{"product", "register", "--sku", "X", "--name", "x", "--price", "1"}},
+		{2, "product name must not be empty", []string{"product", "register", "--sku", "X", "--name", " ", "--price", "1", "--stock", "1"}},
+		{2, "unknown flag: --colour", []string{"product", "list", "--colour"}},
+		{2, `output format "yaml"`, []string{"product", "list", "-o", "yaml"}},
+		{1, `no product has id or SKU "NOPE"`, []string{"product", "show", "NOPE"}},
+		{1, `no product has id or SKU "NOPE"`, []string{"product", "update", "NOPE", "--price", "1"}},
+		{2, "stock -3 is negative", []string{"product", "update", "A-1", "--stock", "-3"}},
+		{2, "nothing to update", []string{"product", "update", "A-1"}},
+		{2, "expected one product ID or SKU", []string{"product", "show"}},
+	}
+	for _, tc := range cases {
+		c.fails(tc.code, tc.want, tc.args...)
+	}
+	if after := c.ok("product", "list", "-o", "csv"); after != before {
+		t.Fatalf("bad input changed the catalogue:\nbefore %s\nafter %s", before, after)
+	}
+}

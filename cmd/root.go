@@ -1,0 +1,213 @@
+// Package cmd is rabbitpay's cobra wiring: flag parsing, validation of
+// arguments, rendering. Every command calls a use case in internal/app.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/render"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Exit codes.
+const (
+	ExitOK         = 0
+	ExitFailure    = 1 // the request failed; nothing was left half-done
+	ExitUsage      = 2 // bad flags, arguments or input values
+	ExitIncomplete = 3 // an order failed and its compensation is incomplete
+)
+
+// IO holds the streams a command reads and writes.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+func (s IO) isTTY(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
+}
+
+// env is one invocation's shared state: streams, configuration and (lazily) the app.
+type env struct {
+	IO
+	configFile string
+	cfg        *config.Config
+	a          *app.App
+}
+
+// app opens the database on first use.
+func (e *env) app(ctx context.Context) (*app.App, error) {
+	if e.a == nil {
+		a, err := app.Open(ctx, e.cfg)
+		if err != nil {
+			return nil, err
+		}
+		e.a = a
+	}
+	return e.a, nil
+}
+
+func (e *env) format() render.Format { return render.Format(e.cfg.Output) }
+
+func (e *env) print(v any, t render.Tabular) error { return render.Print(e.Out, e.format(), v, t) }
+
+// Main runs rabbitpay with the process's arguments and streams.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+}
+
+// Run executes one command line and returns its exit code.
+func Run(ctx context.Context, args []string, ios IO) int {
+	e := &env{IO: ios}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.Err)
+	err := root.ExecuteContext(ctx)
+	if e.a != nil {
+		e.a.Close()
+	}
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) && ee.silent {
+		return ee.code
+	}
+	fmt.Fprintln(ios.Err, "rabbitpay: "+oneLine(err.Error()))
+	return exitCode(err)
+}
+
+// exitError carries an exit code; silent means the command already reported.
+type exitError struct {
+	code   int
+	err    error
+	silent bool
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageErr(cmd *cobra.Command, format string, a ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format+" (see '%s --help')", append(a, cmd.CommandPath())...)}
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, shop.ErrInvalid):
+		return ExitUsage
+	default:
+		return ExitFailure
+	}
+}
+
+var badNumberFlag = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse\w+: parsing ".*": (.*)$`)
+
+// flagError rewrites pflag's number parse errors as one plain sentence.
+func flagError(err error) string {
+	m := badNumberFlag.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err.Error()
+	}
+	if m[3] == "value out of range" {
+		return fmt.Sprintf("%s %q is out of range", m[2], m[1])
+	}
+	return fmt.Sprintf("%s %q is not a whole number", m[2], m[1])
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 && !strings.Contains(s, "server log") {
+		s = s[:i]
+	}
+	return s
+}
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "rabbitpay",
+		Short: "Shop administration over PostgreSQL: customers, products, carts, orders, payments",
+		Long: `rabbitpay administers a shop: customers, products, carts, orders (placed by a
+compensating saga), payments and deliveries, stored in PostgreSQL.
+
+With no --database-url it starts and reuses its own private PostgreSQL cluster
+under --data-dir, so the first command just works.`,
+		Example: `  rabbitpay product register --sku A-1 --name "토끼 인형" --price 12000 --stock 5
+  rabbitpay product list -o json
+  rabbitpay demo`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load(cmd.Root().PersistentFlags(), e.configFile)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			e.cfg = cfg
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&e.configFile, "config", "", "config file (default ./rabbitpay.yaml, then $XDG_CONFIG_HOME/rabbitpay/config.yaml)")
+	pf.String("database-url", "", "PostgreSQL URL; empty starts the embedded cluster (env RABBITPAY_DATABASE_URL)")
+	pf.String("data-dir", "", "where the embedded cluster lives (default $XDG_DATA_HOME/rabbitpay)")
+	pf.StringP("output", "o", "table", "output format: table, json or csv")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageErr(cmd, "%s", flagError(err))
+	})
+	root.AddCommand(newCustomerCmd(e), newProductCmd(e), newDBCmd(e), newDemoCmd(e))
+	return root
+}
+
+// args returns a cobra.PositionalArgs that reports a usage error.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			if n == 0 {
+				return usageErr(cmd, "unexpected argument %q", args[0])
+			}
+			return usageErr(cmd, "expected %s, got %d arguments", names, len(args))
+		}
+		return nil
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error { return exactArgs(0, "")(cmd, args) }
+
+// requireFlags reports the first missing required flag as a usage error.
+func requireFlags(cmd *cobra.Command, names ...string) error {
+	for _, n := range names {
+		if !cmd.Flags().Changed(n) {
+			return usageErr(cmd, "--%s is required", n)
+		}
+	}
+	return nil
+}
+
+// parseID parses a numeric id argument.
+func parseID(what, s string) (int64, error) {
+	id, err := shop.ParseInt(what+" id", s)
+	if err == nil && id <= 0 {
+		err = shop.Invalid("%s id %d must be positive", what, id)
+	}
+	return id, err
+}

@@ -1,0 +1,32 @@
+package cmd
+
+import (
+	"strconv"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// rowsFunc builds a table lazily: JSON output never needs it.
+type rowsFunc func() ([]string, [][]string)
+
+func (f rowsFunc) Table() ([]string, [][]string) { return f() }
+
+// nonNil makes an empty list print as [] rather than null in JSON.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func productRows(ps []shop.Product) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(ps))
+		for _, p := range ps {
+			rows = append(rows, []string{itoa(p.ID), p.SKU, p.Name, itoa(int64(p.Price)), itoa(p.StockQuantity)})
+		}
+		return []string{"id", "sku", "name", "price", "stock_quantity"}, rows
+	}
+}

@@ -1,0 +1,86 @@
+// Package app holds rabbitpay's use cases. The CLI and the TUI both call them;
+// they never touch SQL themselves.
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/localpg"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+)
+
+// EmbeddedDatabase is the database rabbitpay uses on its embedded cluster.
+const EmbeddedDatabase = "rabbitpay"
+
+// App is the set of use cases over one store.
+type App struct {
+	Config *config.Config
+	Store  *postgres.Store
+}
+
+// Close releases the store.
+func (a *App) Close() { a.Store.Close() }
+
+// Cluster returns the embedded cluster for cfg, or nil when a URL is configured.
+func Cluster(cfg *config.Config) (*localpg.Cluster, error) {
+	if cfg.DatabaseURL != "" {
+		return nil, nil
+	}
+	return localpg.New(cfg.DataDir, false)
+}
+
+// DatabaseURL is the URL rabbitpay connects to: the configured one, or the
+// embedded cluster's.
+func DatabaseURL(cfg *config.Config) (string, error) {
+	c, err := Cluster(cfg)
+	if err != nil || c == nil {
+		return cfg.DatabaseURL, err
+	}
+	return c.URL(EmbeddedDatabase), nil
+}
+
+// Open connects to the configured database, starting the embedded cluster and
+// applying migrations when needed. The common case costs one round trip.
+func Open(ctx context.Context, cfg *config.Config) (*App, error) {
+	cluster, err := Cluster(cfg)
+	if err != nil {
+		return nil, err
+	}
+	url := cfg.DatabaseURL
+	if cluster != nil {
+		url = cluster.URL(EmbeddedDatabase)
+	}
+	store, err := postgres.Open(url, cfg.MaxConns)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Store: store}
+	current, err := store.SchemaCurrent(ctx)
+	if err != nil && cluster != nil && (postgres.IsConnectError(err) || postgres.IsMissingDatabase(err)) {
+		if err = cluster.Ensure(ctx); err == nil {
+			if err = postgres.CreateDatabase(ctx, cluster.URL("postgres"), EmbeddedDatabase); err == nil {
+				current, err = store.SchemaCurrent(ctx)
+			}
+		}
+	}
+	if err != nil {
+		store.Close()
+		return nil, describeConnectError(err, cluster != nil)
+	}
+	if !current {
+		if _, _, err := store.Migrate(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func describeConnectError(err error, embedded bool) error {
+	if postgres.IsConnectError(err) && !embedded {
+		return fmt.Errorf("cannot connect to the database (check --database-url): %v", err)
+	}
+	return err
+}

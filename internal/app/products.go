@@ -1,0 +1,33 @@
+package app
+
+import (
+	"context"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// RegisterProduct validates and stores a new product.
+func (a *App) RegisterProduct(ctx context.Context, p shop.Product) (shop.Product, error) {
+	if err := p.Validate(); err != nil {
+		return p, err
+	}
+	return a.Store.CreateProduct(ctx, p)
+}
+
+// Product finds a product by id or SKU.
+func (a *App) Product(ctx context.Context, ref string) (shop.Product, error) {
+	return a.Store.GetProduct(ctx, ref)
+}
+
+// Products lists the catalogue.
+func (a *App) Products(ctx context.Context) ([]shop.Product, error) {
+	return a.Store.ListProducts(ctx)
+}
+
+// UpdateProduct changes the given fields of a product.
+func (a *App) UpdateProduct(ctx context.Context, ref string, patch shop.ProductPatch) (shop.Product, error) {
+	if patch.Name == nil && patch.Price == nil && patch.Stock == nil {
+		return shop.Product{}, shop.Invalid("nothing to update: give --name, --price or --stock")
+	}
+	return a.Store.UpdateProduct(ctx, ref, patch)
+}

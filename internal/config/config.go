@@ -1,0 +1,152 @@
+// Package config turns flags, RABBITPAY_* environment variables, the config
+// file and defaults (in that order of precedence) into one typed Config.
+// It is the only package that imports viper.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is every setting rabbitpay reads.
+type Config struct {
+	ConfigFile  string        `mapstructure:"-"`
+	DatabaseURL string        `mapstructure:"database_url"`
+	DataDir     string        `mapstructure:"data_dir"`
+	Output      string        `mapstructure:"output"`
+	MaxConns    int32         `mapstructure:"max_conns"`
+	Payment     PaymentConfig `mapstructure:"payment"`
+	Saga        SagaConfig    `mapstructure:"saga"`
+}
+
+// PaymentConfig configures the payment gateways.
+type PaymentConfig struct {
+	Sandbox SandboxConfig `mapstructure:"sandbox"`
+}
+
+// SandboxConfig configures the offline payment sandbox.
+type SandboxConfig struct {
+	// DeclineOver makes the sandbox decline any payment above this many won (0: never).
+	DeclineOver int64 `mapstructure:"decline_over"`
+}
+
+// SagaConfig tunes the order saga.
+type SagaConfig struct {
+	// CompensationAttempts bounds how often a failing compensation is tried.
+	CompensationAttempts int `mapstructure:"compensation_attempts"`
+}
+
+// defaults lists every key: viper only unmarshals environment-only keys it knows.
+func defaults() map[string]any {
+	return map[string]any{
+		"database_url":                 "",
+		"data_dir":                     defaultDataDir(),
+		"output":                       "table",
+		"max_conns":                    16,
+		"payment.sandbox.decline_over": 1_000_000,
+		"saga.compensation_attempts":   3,
+	}
+}
+
+// Flags maps global flag names to config keys.
+var Flags = map[string]string{
+	"database-url": "database_url",
+	"data-dir":     "data_dir",
+	"output":       "output",
+}
+
+// Load reads the configuration. flags holds the global flags (already parsed);
+// configFile is the value of --config ("" for the default search).
+func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
+	v := viper.New()
+	for k, d := range defaults() {
+		v.SetDefault(k, d)
+	}
+	v.SetEnvPrefix("RABBITPAY")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	for flag, key := range Flags {
+		if f := flags.Lookup(flag); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if configFile == "" {
+		configFile = os.Getenv("RABBITPAY_CONFIG")
+	}
+	explicit := configFile != ""
+	if !explicit {
+		configFile = findDefaultFile()
+	}
+	if configFile != "" {
+		v.SetConfigFile(configFile)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			var pathErr *os.PathError
+			if errors.As(err, &pathErr) || !explicit {
+				return nil, fmt.Errorf("cannot read config file %s: %v", configFile, pathErrText(err))
+			}
+			return nil, fmt.Errorf("config file %s is not valid YAML: %v", configFile, err)
+		}
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("config file %s: %v", configFile, err)
+	}
+	c.ConfigFile = configFile
+	switch c.Output {
+	case "table", "json", "csv":
+	default:
+		return nil, fmt.Errorf("output format %q is not one of table, json, csv", c.Output)
+	}
+	if c.MaxConns < 1 {
+		return nil, fmt.Errorf("max_conns %d must be at least 1", c.MaxConns)
+	}
+	if c.Saga.CompensationAttempts < 1 {
+		return nil, fmt.Errorf("saga.compensation_attempts %d must be at least 1", c.Saga.CompensationAttempts)
+	}
+	if c.Payment.Sandbox.DeclineOver < 0 {
+		return nil, fmt.Errorf("payment.sandbox.decline_over %d must not be negative", c.Payment.Sandbox.DeclineOver)
+	}
+	return &c, nil
+}
+
+func pathErrText(err error) string {
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err.Error()
+	}
+	return err.Error()
+}
+
+// findDefaultFile returns ./rabbitpay.yaml, else $XDG_CONFIG_HOME/rabbitpay/config.yaml, else "".
+func findDefaultFile() string {
+	candidates := []string{"rabbitpay.yaml"}
+	if dir, err := os.UserConfigDir(); err == nil {
+		candidates = append(candidates, filepath.Join(dir, "rabbitpay", "config.yaml"))
+	}
+	for _, p := range candidates {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	return ""
+}
+
+// defaultDataDir is $XDG_DATA_HOME/rabbitpay, else ~/.local/share/rabbitpay.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "rabbitpay")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "rabbitpay")
+	}
+	return filepath.Join(os.TempDir(), "rabbitpay")
+}

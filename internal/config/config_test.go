@@ -1,0 +1,68 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func flags(args ...string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("rabbitpay", pflag.ContinueOnError)
+	fs.String("database-url", "", "")
+	fs.String("data-dir", "", "")
+	fs.StringP("output", "o", "table", "")
+	if err := fs.Parse(args); err != nil {
+		panic(err)
+	}
+	return fs
+}
+
+func TestPrecedenceFlagEnvFileDefault(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rabbitpay.yaml")
+	os.WriteFile(file, []byte("output: csv\ndata_dir: /from/file\ndatabase_url: postgres://file/db\npayment:\n  sandbox:\n    decline_over: 5\n"), 0o600)
+
+	c, err := Load(flags(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Output != "csv" || c.DataDir != "/from/file" || c.Payment.Sandbox.DeclineOver != 5 || c.Saga.CompensationAttempts != 3 {
+		t.Fatalf("file + defaults: %+v", c)
+	}
+
+	t.Setenv("RABBITPAY_OUTPUT", "json")
+	t.Setenv("RABBITPAY_PAYMENT_SANDBOX_DECLINE_OVER", "7")
+	t.Setenv("RABBITPAY_SAGA_COMPENSATION_ATTEMPTS", "9")
+	c, err = Load(flags(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Output != "json" || c.Payment.Sandbox.DeclineOver != 7 || c.Saga.CompensationAttempts != 9 || c.DataDir != "/from/file" {
+		t.Fatalf("env over file: %+v", c)
+	}
+
+	c, err = Load(flags("-o", "table", "--data-dir", "/from/flag"), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Output != "table" || c.DataDir != "/from/flag" || c.DatabaseURL != "postgres://file/db" {
+		t.Fatalf("flag over env: %+v", c)
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(flags(), filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "cannot read config file") {
+		t.Fatalf("missing explicit file: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("output: [\n"), 0o600)
+	if _, err := Load(flags(), bad); err == nil || !strings.Contains(err.Error(), "not valid YAML") {
+		t.Fatalf("bad yaml: %v", err)
+	}
+	if _, err := Load(flags("-o", "yaml"), ""); err == nil || !strings.Contains(err.Error(), `output format "yaml"`) {
+		t.Fatalf("-o yaml: %v", err)
+	}
+}

@@ -1,0 +1,309 @@
+// Package localpg runs rabbitpay's private PostgreSQL cluster: found from the
+// system's binaries, created once under the data dir, started on demand and
+// reused, listening only on a Unix socket in its own directory.
+package localpg
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Port names the socket file (.s.PGSQL.<Port>); the cluster opens no TCP port.
+const Port = 5432
+
+// Superuser is the role initdb creates and rabbitpay connects as.
+const Superuser = "postgres"
+
+// ErrNoBinaries means no PostgreSQL server binaries were found on this machine.
+var ErrNoBinaries = errors.New("PostgreSQL server binaries (initdb, pg_ctl) were not found: install them " +
+	"(Debian/Ubuntu: apt install postgresql; Fedora: dnf install postgresql-server; macOS: brew install postgresql@15) " +
+	"or set --database-url to use an existing server")
+
+// Cluster is a PostgreSQL cluster under Dir: pgdata/, socket/, postgres.log and a lock file.
+type Cluster struct {
+	Dir string
+	// Throwaway turns durability off (fsync, synchronous_commit): for tests only.
+	Throwaway bool
+}
+
+// New returns the cluster rooted at dir (made absolute).
+func New(dir string, throwaway bool) (*Cluster, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir %q: %w", dir, err)
+	}
+	c := &Cluster{Dir: abs, Throwaway: throwaway}
+	if n := len(c.socketPath()); n > 103 {
+		return nil, fmt.Errorf("data dir %q is too long for a Unix socket path (%d bytes); choose a shorter --data-dir", abs, n)
+	}
+	return c, nil
+}
+
+func (c *Cluster) pgdata() string    { return filepath.Join(c.Dir, "pgdata") }
+func (c *Cluster) SocketDir() string { return filepath.Join(c.Dir, "socket") }
+func (c *Cluster) logFile() string   { return filepath.Join(c.Dir, "postgres.log") }
+func (c *Cluster) socketPath() string {
+	return filepath.Join(c.SocketDir(), ".s.PGSQL."+strconv.Itoa(Port))
+}
+
+// URL is the connection string for database dbname on this cluster.
+func (c *Cluster) URL(dbname string) string {
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", Superuser, dbname, c.SocketDir(), Port)
+}
+
+// Initialized reports whether initdb has run.
+func (c *Cluster) Initialized() bool {
+	_, err := os.Stat(filepath.Join(c.pgdata(), "PG_VERSION"))
+	return err == nil
+}
+
+// Running reports whether the postmaster answers pg_ctl status.
+func (c *Cluster) Running() bool {
+	if !c.Initialized() {
+		return false
+	}
+	bin, err := FindBinDir()
+	if err != nil {
+		return false
+	}
+	return c.pgctl(bin, "status").Run() == nil
+}
+
+// Ensure creates the cluster if needed and starts it if it is not running.
+// A lock on the data dir makes concurrent callers share one cluster.
+func (c *Cluster) Ensure(ctx context.Context) error {
+	bin, err := FindBinDir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	owner, err := runAs()
+	if err != nil {
+		return err
+	}
+	if err := c.prepareDirs(owner); err != nil {
+		return err
+	}
+	if !c.Initialized() {
+		if err := c.initdb(ctx, bin, owner); err != nil {
+			return err
+		}
+	}
+	if c.pgctl(bin, "status").Run() == nil {
+		return nil
+	}
+	cmd := c.pgctl(bin, "start", "-w", "-t", "60", "-l", c.logFile())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("start PostgreSQL in %s: %v: %s%s", c.pgdata(), err, strings.TrimSpace(string(out)), c.logTail())
+	}
+	return nil
+}
+
+// Stop stops the cluster if it runs; stopping a stopped cluster is not an error.
+func (c *Cluster) Stop() error {
+	if !c.Running() {
+		return nil
+	}
+	bin, err := FindBinDir()
+	if err != nil {
+		return err
+	}
+	if out, err := c.pgctl(bin, "stop", "-m", "fast", "-w").CombinedOutput(); err != nil {
+		return fmt.Errorf("stop PostgreSQL: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) error {
+	args := []string{"-D", c.pgdata(), "-U", Superuser, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-instructions"}
+	if c.Throwaway {
+		args = append(args, "--no-sync")
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), args...)
+	c.setup(cmd, owner)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(c.pgdata())
+		return fmt.Errorf("initdb: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	conf := fmt.Sprintf("\n# rabbitpay: a private cluster on a Unix socket only\nlisten_addresses = ''\nunix_socket_directories = '%s'\nport = %d\nmax_connections = 100\n",
+		strings.ReplaceAll(c.SocketDir(), "'", "''"), Port)
+	if c.Throwaway {
+		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+	}
+	f, err := os.OpenFile(filepath.Join(c.pgdata(), "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(conf); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (c *Cluster) pgctl(bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(bin, "pg_ctl"), append([]string{"-D", c.pgdata()}, args...)...)
+	owner, _ := runAs()
+	c.setup(cmd, owner)
+	return cmd
+}
+
+// setup runs cmd in the data dir as owner, in its own process group so a
+// Ctrl-C at the terminal does not reach the postmaster it starts.
+func (c *Cluster) setup(cmd *exec.Cmd, owner *credential) {
+	cmd.Dir = c.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if owner != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: owner.uid, Gid: owner.gid}
+		cmd.Env = append(os.Environ(), "HOME="+c.Dir, "USER="+owner.name)
+	}
+}
+
+// prepareDirs makes the socket dir and, as root, hands the cluster's files to
+// the unprivileged owner and makes every parent directory traversable.
+func (c *Cluster) prepareDirs(owner *credential) error {
+	if err := os.MkdirAll(c.SocketDir(), 0o700); err != nil {
+		return err
+	}
+	if owner == nil {
+		return nil
+	}
+	if f, err := os.OpenFile(c.logFile(), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
+	}
+	for _, p := range []string{c.SocketDir(), c.logFile()} {
+		if err := os.Chown(p, int(owner.uid), int(owner.gid)); err != nil {
+			return fmt.Errorf("hand %s to user %s: %w", p, owner.name, err)
+		}
+	}
+	if c.Initialized() {
+		return nil
+	}
+	// initdb cannot create pgdata inside a root-owned dir: give it an empty one it owns.
+	if err := os.MkdirAll(c.pgdata(), 0o700); err != nil {
+		return err
+	}
+	if err := os.Chown(c.pgdata(), int(owner.uid), int(owner.gid)); err != nil {
+		return fmt.Errorf("hand %s to user %s: %w", c.pgdata(), owner.name, err)
+	}
+	for d := c.Dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(d, fi.Mode().Perm()|0o001); err != nil {
+				return fmt.Errorf("make %s traversable for user %s: %w", d, owner.name, err)
+			}
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
+
+// lock takes an exclusive lock on the data dir so two processes never run
+// initdb or pg_ctl start at once.
+func (c *Cluster) lock() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(c.Dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
+func (c *Cluster) logTail() string {
+	b, err := os.ReadFile(c.logFile())
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return "\nserver log (" + c.logFile() + "):\n" + string(bytes.TrimSpace(b))
+}
+
+type credential struct {
+	name     string
+	uid, gid uint32
+}
+
+// runAs returns the unprivileged user the cluster runs as when we are root
+// (PostgreSQL refuses to run as root), or nil otherwise.
+func runAs() (*credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	for _, name := range []string{"postgres", "nobody"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			continue
+		}
+		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+		return &credential{name: name, uid: uint32(uid), gid: uint32(gid)}, nil
+	}
+	return nil, errors.New("running as root, and PostgreSQL refuses to: no unprivileged user (postgres or nobody) exists to run the cluster as")
+}
+
+// FindBinDir finds the directory holding initdb and pg_ctl: $RABBITPAY_PG_BIN,
+// then PATH, then pg_config --bindir, then the newest /usr/lib/postgresql/*/bin.
+func FindBinDir() (string, error) {
+	has := func(dir string) bool {
+		for _, b := range []string{"initdb", "pg_ctl"} {
+			if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() {
+				return false
+			}
+		}
+		return true
+	}
+	if d := os.Getenv("RABBITPAY_PG_BIN"); d != "" && has(d) {
+		return d, nil
+	}
+	if p, err := exec.LookPath("pg_ctl"); err == nil && has(filepath.Dir(p)) {
+		return filepath.Dir(p), nil
+	}
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		if d := strings.TrimSpace(string(out)); has(d) {
+			return d, nil
+		}
+	}
+	for _, pattern := range []string{"/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin"} {
+		dirs, _ := filepath.Glob(pattern)
+		sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+		for _, d := range dirs {
+			if has(d) {
+				return d, nil
+			}
+		}
+	}
+	return "", ErrNoBinaries
+}
+
+func versionOf(dir string) int {
+	base := filepath.Base(filepath.Dir(dir))
+	base = base[strings.LastIndexAny(base, "@")+1:]
+	n, _ := strconv.Atoi(base)
+	return n
+}

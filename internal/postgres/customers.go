@@ -1,0 +1,65 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// CreateCustomer stores a customer, its default address (if any) and password hash (if any).
+func (s *Store) CreateCustomer(ctx context.Context, c shop.Customer, passwordHash string) (shop.Customer, error) {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var hash *string
+		if passwordHash != "" {
+			hash = &passwordHash
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO customer (name, password_hash) VALUES ($1, $2) RETURNING id, created_at`,
+			c.Name, hash).Scan(&c.ID, &c.CreatedAt); err != nil {
+			return err
+		}
+		c.HasPassword = hash != nil
+		if c.Address == nil {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO address (customer_id, zip_code, line1, line2, is_default) VALUES ($1, $2, $3, $4, true)`,
+			c.ID, c.Address.ZipCode, c.Address.Line1, c.Address.Line2)
+		return err
+	})
+	return c, err
+}
+
+const customerSelect = `SELECT c.id, c.name, c.password_hash IS NOT NULL, c.created_at, a.zip_code, a.line1, a.line2
+	FROM customer c LEFT JOIN address a ON a.customer_id = c.id AND a.is_default`
+
+func scanCustomer(row pgx.Row) (shop.Customer, error) {
+	var c shop.Customer
+	var zip, l1, l2 *string
+	if err := row.Scan(&c.ID, &c.Name, &c.HasPassword, &c.CreatedAt, &zip, &l1, &l2); err != nil {
+		return c, err
+	}
+	if zip != nil {
+		c.Address = &shop.Address{ZipCode: *zip, Line1: *l1, Line2: *l2}
+	}
+	return c, nil
+}
+
+// GetCustomer finds a customer by id.
+func (s *Store) GetCustomer(ctx context.Context, id int64) (shop.Customer, error) {
+	c, err := scanCustomer(s.Pool.QueryRow(ctx, customerSelect+` WHERE c.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, shop.NotFound("no customer has id %d", id)
+	}
+	return c, err
+}
+
+// ListCustomers returns every customer by id.
+func (s *Store) ListCustomers(ctx context.Context) ([]shop.Customer, error) {
+	rows, err := s.Pool.Query(ctx, customerSelect+` ORDER BY c.id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Customer, error) { return scanCustomer(r) })
+}

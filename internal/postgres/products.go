@@ -1,0 +1,92 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+const productCols = "id, sku, name, price, stock_quantity, created_at, updated_at"
+
+func scanProduct(row pgx.Row) (shop.Product, error) {
+	var p shop.Product
+	err := row.Scan(&p.ID, &p.SKU, &p.Name, &p.Price, &p.StockQuantity, &p.CreatedAt, &p.UpdatedAt)
+	return p, err
+}
+
+// CreateProduct stores a new product; a taken SKU is a conflict.
+func (s *Store) CreateProduct(ctx context.Context, p shop.Product) (shop.Product, error) {
+	row := s.Pool.QueryRow(ctx, `INSERT INTO product (sku, name, price, stock_quantity) VALUES ($1, $2, $3, $4)
+		RETURNING `+productCols, p.SKU, p.Name, p.Price, p.StockQuantity)
+	out, err := scanProduct(row)
+	if code(err) == "23505" {
+		return out, shop.Conflict("a product with SKU %q already exists", p.SKU)
+	}
+	return out, err
+}
+
+// productWhere matches a product by SKU, or by id when ref is a number and no SKU equals it.
+const productWhere = ` WHERE sku = $1 OR id = $2 ORDER BY sku = $1 DESC LIMIT 1`
+
+func productRefArgs(ref string) (string, int64) {
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil {
+		id = -1
+	}
+	return ref, id
+}
+
+// GetProduct finds a product by id or SKU.
+func (s *Store) GetProduct(ctx context.Context, ref string) (shop.Product, error) {
+	sku, id := productRefArgs(ref)
+	p, err := scanProduct(s.Pool.QueryRow(ctx, `SELECT `+productCols+` FROM product`+productWhere, sku, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, shop.NotFound("no product has id or SKU %q", ref)
+	}
+	return p, err
+}
+
+// ListProducts returns every product by id.
+func (s *Store) ListProducts(ctx context.Context) ([]shop.Product, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+productCols+` FROM product ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Product, error) { return scanProduct(r) })
+}
+
+// UpdateProduct changes the given fields of the product ref names, under a row
+// lock, validating the result before it is written.
+func (s *Store) UpdateProduct(ctx context.Context, ref string, patch shop.ProductPatch) (shop.Product, error) {
+	var out shop.Product
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		sku, id := productRefArgs(ref)
+		p, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productCols+` FROM product`+productWhere+` FOR UPDATE`, sku, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return shop.NotFound("no product has id or SKU %q", ref)
+		}
+		if err != nil {
+			return err
+		}
+		if patch.Name != nil {
+			p.Name = *patch.Name
+		}
+		if patch.Price != nil {
+			p.Price = shop.Won(*patch.Price)
+		}
+		if patch.Stock != nil {
+			p.StockQuantity = *patch.Stock
+		}
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		out, err = scanProduct(tx.QueryRow(ctx, `UPDATE product SET name = $2, price = $3, stock_quantity = $4, updated_at = now()
+			WHERE id = $1 RETURNING `+productCols, p.ID, p.Name, p.Price, p.StockQuantity))
+		return err
+	})
+	return out, err
+}

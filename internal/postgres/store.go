@@ -1,0 +1,156 @@
+// Package postgres is rabbitpay's store: the pgx pool, transactions,
+// repositories, COPY import, error-code mapping and migrations.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/rabbitpay/rabbitpay/migrations"
+)
+
+// Store is the database behind every use case. It is safe for concurrent use.
+type Store struct {
+	Pool *pgxpool.Pool
+}
+
+// Open creates a pool for url. It does not connect until the first query.
+func Open(url string, maxConns int32) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database URL is not valid: %v", errors.Unwrap(err))
+	}
+	cfg.MaxConns = maxConns
+	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Pool: pool}, nil
+}
+
+// Close releases every connection.
+func (s *Store) Close() { s.Pool.Close() }
+
+const versionTable = "schema_version"
+
+// SchemaCurrent reports whether every migration has been applied. Its query is
+// also the first round trip of a command, so connection errors surface here.
+func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
+	want, err := migrationCount()
+	if err != nil {
+		return false, err
+	}
+	var have int32
+	err = s.Pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&have)
+	if code(err) == "42P01" { // undefined_table: a new database
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return have >= want, nil
+}
+
+// Migrate applies pending migrations under tern's advisory lock, so concurrent
+// processes cannot collide.
+func (s *Store) Migrate(ctx context.Context) (from, to int32, err error) {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Release()
+	m, err := migrate.NewMigrator(ctx, conn.Conn(), versionTable)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := m.LoadMigrations(migrations.FS); err != nil {
+		return 0, 0, err
+	}
+	if from, err = m.GetCurrentVersion(ctx); err != nil {
+		return 0, 0, err
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return from, 0, fmt.Errorf("migrate: %w", err)
+	}
+	to, err = m.GetCurrentVersion(ctx)
+	return from, to, err
+}
+
+func migrationCount() (int32, error) {
+	names, err := migrate.FindMigrations(migrations.FS)
+	return int32(len(names)), err
+}
+
+// CreateDatabase creates database name on the server at adminURL unless it exists.
+func CreateDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	// duplicate_database, or a concurrent CREATE DATABASE of the same name winning the race
+	if c := code(err); c == "42P04" || c == "23505" {
+		return nil
+	}
+	return err
+}
+
+// IsConnectError reports whether err means the server could not be reached.
+func IsConnectError(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce)
+}
+
+// IsMissingDatabase reports whether err means the database does not exist.
+func IsMissingDatabase(err error) bool { return code(err) == "3D000" }
+
+func code(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func constraint(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.ConstraintName
+	}
+	return ""
+}
+
+// Tx runs fn in a transaction and returns Commit's error too.
+func (s *Store) Tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.Pool, fn)
+}
+
+// RecreateDatabase drops database name (closing its sessions) and creates it empty.
+func RecreateDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	id := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+id)
+	return err
+}
+
+// SchemaVersion returns the number of the last applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
+	var v int32
+	err := s.Pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&v)
+	return v, err
+}

@@ -1,0 +1,67 @@
+package shop
+
+import (
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on customer fields.
+const (
+	MaxCustomerNameLen = 100
+	MaxAddressLen      = 200
+	MinPasswordLen     = 8
+	MaxPasswordBytes   = 1024
+)
+
+// Customer is a shop customer. The password hash never leaves the store layer.
+type Customer struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	HasPassword bool      `json:"has_password"`
+	Address     *Address  `json:"address,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Address is a customer's postal address.
+type Address struct {
+	ZipCode string `json:"zip_code"`
+	Line1   string `json:"line1"`
+	Line2   string `json:"line2"`
+}
+
+// Validate checks the customer's name and, when given, address.
+func (c Customer) Validate() error {
+	if err := ValidateName("customer name", c.Name, MaxCustomerNameLen); err != nil {
+		return err
+	}
+	if c.Address == nil {
+		return nil
+	}
+	a := c.Address
+	if a.ZipCode == "" || a.Line1 == "" {
+		return Invalid("an address needs both --zip and --line1")
+	}
+	for _, f := range []struct{ name, v string }{{"zip code", a.ZipCode}, {"address line 1", a.Line1}} {
+		if err := ValidateName(f.name, f.v, MaxAddressLen); err != nil {
+			return err
+		}
+	}
+	if a.Line2 != "" {
+		return ValidateName("address line 2", a.Line2, MaxAddressLen)
+	}
+	return nil
+}
+
+// ValidatePassword checks a new password's length and encoding.
+func ValidatePassword(pw string) error {
+	if !utf8.ValidString(pw) {
+		return Invalid("password is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(pw) < MinPasswordLen {
+		return Invalid("password must be at least %d characters", MinPasswordLen)
+	}
+	if len(pw) > MaxPasswordBytes {
+		return Invalid("password is longer than %d bytes", MaxPasswordBytes)
+	}
+	return nil
+}
