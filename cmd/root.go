@@ -174,7 +174,7 @@ under --data-dir, so the first command just works.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageErr(cmd, "%s", flagError(err))
 	})
-	root.AddCommand(newCustomerCmd(e), newProductCmd(e), newDBCmd(e), newDemoCmd(e))
+	root.AddCommand(newCustomerCmd(e), newProductCmd(e), newCartCmd(e), newOrderCmd(e), newSagaCmd(e), newDBCmd(e), newDemoCmd(e))
 	return root
 }
 

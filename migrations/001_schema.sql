@@ -171,3 +171,28 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- restore_stock gives a saga's items back exactly once: it flips the saga's
+-- stock_restored flag under a row lock and returns how many items it restored
+-- (0 when there was nothing to restore, so running it twice changes nothing).
+CREATE FUNCTION restore_stock(saga_uuid uuid, events jsonb) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    its jsonb;
+    r record;
+    n integer := 0;
+BEGIN
+    UPDATE saga SET stock_restored = true, history = history || events, updated_at = now()
+     WHERE order_uuid = saga_uuid AND stock_reduced AND NOT stock_restored
+     RETURNING items INTO its;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    FOR r IN SELECT (e->>'product_id')::bigint AS id, sum((e->>'quantity')::bigint) AS q
+               FROM jsonb_array_elements(its) e GROUP BY 1 ORDER BY 1 LOOP
+        UPDATE product SET stock_quantity = stock_quantity + r.q, updated_at = now() WHERE id = r.id;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;

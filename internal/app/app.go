@@ -9,6 +9,8 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/saga"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // EmbeddedDatabase is the database rabbitpay uses on its embedded cluster.
@@ -16,12 +18,18 @@ const EmbeddedDatabase = "rabbitpay"
 
 // App is the set of use cases over one store.
 type App struct {
-	Config *config.Config
-	Store  *postgres.Store
+	Config     *config.Config
+	Store      *postgres.Store
+	Failpoints saga.Failpoints
+	url        string
+	gw         gateways
 }
 
-// Close releases the store.
-func (a *App) Close() { a.Store.Close() }
+// Close releases the store and the gateways.
+func (a *App) Close() {
+	a.gw.close()
+	a.Store.Close()
+}
 
 // Cluster returns the embedded cluster for cfg, or nil when a URL is configured.
 func Cluster(cfg *config.Config) (*localpg.Cluster, error) {
@@ -56,7 +64,12 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Store: store}
+	fp, err := saga.ParseFailpoints(cfg.Failpoints)
+	if err != nil {
+		store.Close()
+		return nil, shop.Invalid("RABBITPAY_FAILPOINTS: %v", err)
+	}
+	a := &App{Config: cfg, Store: store, Failpoints: fp, url: url}
 	current, err := store.SchemaCurrent(ctx)
 	if err != nil && cluster != nil && (postgres.IsConnectError(err) || postgres.IsMissingDatabase(err)) {
 		if err = cluster.Ensure(ctx); err == nil {

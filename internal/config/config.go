@@ -23,6 +23,8 @@ type Config struct {
 	MaxConns    int32         `mapstructure:"max_conns"`
 	Payment     PaymentConfig `mapstructure:"payment"`
 	Saga        SagaConfig    `mapstructure:"saga"`
+	// Failpoints (RABBITPAY_FAILPOINTS) make saga steps fail or crash: tests and demos only.
+	Failpoints string `mapstructure:"failpoints"`
 }
 
 // PaymentConfig configures the payment gateways.
@@ -51,6 +53,7 @@ func defaults() map[string]any {
 		"max_conns":                    16,
 		"payment.sandbox.decline_over": 1_000_000,
 		"saga.compensation_attempts":   3,
+		"failpoints":                   "",
 	}
 }
 

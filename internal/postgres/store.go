@@ -154,3 +154,11 @@ func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 	err := s.Pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&v)
 	return v, err
 }
+
+func messageOf(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return ""
+}

@@ -1,0 +1,273 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/render"
+	"github.com/rabbitpay/rabbitpay/internal/saga"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// stepPrinter prints each saga step and compensation as it happens, one line
+// each. It writes to stderr when stdout carries a JSON or CSV document.
+func (e *env) stepPrinter() saga.Observer {
+	w := e.stepWriter()
+	return saga.ObserverFunc(func(ev shop.SagaEvent) {
+		mark := map[string]string{saga.OK: "✓", saga.Failed: "✗", saga.Retry: "…", saga.Skipped: "-"}[ev.Outcome]
+		if ev.Kind == saga.KindCompensation && ev.Outcome == saga.OK {
+			mark = "↩"
+		}
+		fmt.Fprintf(w, "  %s %-14s %-7s %s\n", mark, ev.Name, ev.Outcome, ev.Detail)
+	})
+}
+
+func (e *env) stepWriter() io.Writer {
+	if e.format() == render.Table {
+		return e.Out
+	}
+	return e.Err
+}
+
+func newOrderCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "order", Short: "Place, list, show and cancel orders"}
+	c.AddCommand(newOrderPlaceCmd(e), newOrderListCmd(e), &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show an order: items, payment and saga trail",
+		Example: "  rabbitpay order show 17 -o json",
+		Args:    exactArgs(1, "one order ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("order", args[0])
+			if err != nil {
+				return err
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			o, err := a.Order(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return e.printOrder(o)
+		},
+	}, &cobra.Command{
+		Use:   "cancel ID",
+		Short: "Cancel an order that has not shipped: refund, restore stock, notify",
+		Long: `Cancel refunds the payment, puts the stock back, sets the order cancelled and
+queues an order_cancelled notification. An order with a shipped item is refused.
+Cancelling a cancelled order changes nothing. If the refund keeps failing the
+order is left for 'rabbitpay saga recover' (exit code 3).`,
+		Example: "  rabbitpay order cancel 17",
+		Args:    exactArgs(1, "one order ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("order", args[0])
+			if err != nil {
+				return err
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := a.CancelOrder(cmd.Context(), id, e.stepPrinter())
+			if errors.Is(err, app.ErrCancelIncomplete) {
+				return &exitError{code: ExitIncomplete, err: err}
+			}
+			if err != nil {
+				return err
+			}
+			if e.format() != render.Table {
+				return e.print(res, orderRows([]shop.Order{*res.Order}))
+			}
+			if res.AlreadyCancelled {
+				fmt.Fprintf(e.Out, "order %d was already cancelled; nothing changed\n", id)
+			} else {
+				fmt.Fprintf(e.Out, "order %d cancelled: %s refunded, stock restored\n", id, res.Order.TotalAmount)
+			}
+			return nil
+		},
+	})
+	return c
+}
+
+func newOrderPlaceCmd(e *env) *cobra.Command {
+	var customer int64
+	var method, key string
+	var items []string
+	cmd := &cobra.Command{
+		Use:   "place --customer C --method NAVER|KAKAO [--item SKU:QTY ...] [--idempotency-key K]",
+		Short: "Place an order: reduce stock, pay, create the order, notify",
+		Long: `Place runs the order saga and prints each step as it happens. Without --item
+it orders the customer's cart (and empties it). When a step fails, the steps
+before it are undone and each compensation is printed.
+
+Exit codes: 0 placed; 1 failed and fully compensated; 2 bad input;
+3 failed and a compensation is incomplete (run 'rabbitpay saga recover').
+
+The same --idempotency-key with the same request returns the first result
+without charging again; with a different request it is an error.`,
+		Example: `  rabbitpay order place --customer 1 --method KAKAO --item A-1:2 --item B-2:1
+  rabbitpay order place --customer 1 --method NAVER --idempotency-key checkout-7f3a -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd, "customer", "method"); err != nil {
+				return err
+			}
+			m, err := shop.ParsePaymentMethod(method)
+			if err != nil {
+				return err
+			}
+			if customer <= 0 {
+				return shop.Invalid("customer id %d must be positive", customer)
+			}
+			req := app.PlaceRequest{CustomerID: customer, Method: m, IdempotencyKey: key}
+			for _, s := range items {
+				it, err := shop.ParseItem(s)
+				if err != nil {
+					return err
+				}
+				req.Items = append(req.Items, it)
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := a.PlaceOrder(cmd.Context(), req, e.stepPrinter())
+			if err != nil {
+				return err
+			}
+			return e.reportPlacement(res)
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&customer, "customer", 0, "customer id (required)")
+	f.StringVar(&method, "method", "", "payment method: NAVER or KAKAO (required)")
+	f.StringArrayVar(&items, "item", nil, "SKU:QTY to order (repeatable); none orders the cart")
+	f.StringVar(&key, "idempotency-key", "", "makes retries safe: the same key never charges twice")
+	return cmd
+}
+
+// reportPlacement prints the outcome and turns it into the exit code.
+func (e *env) reportPlacement(res app.PlaceResult) error {
+	if e.format() == render.JSON {
+		if err := e.print(res, nil); err != nil {
+			return err
+		}
+	} else {
+		w := e.stepWriter()
+		switch {
+		case res.Status == "placed" && res.Replayed:
+			fmt.Fprintf(w, "order %d was already placed with this idempotency key: nothing was charged again\n", res.Order.ID)
+		case res.Status == "placed":
+			fmt.Fprintf(w, "order %d placed: %s paid with %s (saga %s)\n", res.Order.ID, res.Order.TotalAmount, res.Order.Payment.Method, res.OrderUUID)
+		case res.Incomplete:
+			fmt.Fprintf(w, "order failed at %s: %s; compensation is INCOMPLETE: run 'rabbitpay saga recover' (saga %s)\n", res.FailedStep, res.Error, res.OrderUUID)
+		default:
+			fmt.Fprintf(w, "order failed at %s: %s; everything was compensated (saga %s)\n", res.FailedStep, res.Error, res.OrderUUID)
+		}
+		if e.format() == render.CSV && res.Order != nil {
+			if err := e.print(res.Order, orderRows([]shop.Order{*res.Order})); err != nil {
+				return err
+			}
+		}
+	}
+	switch {
+	case res.Status == "placed":
+		return nil
+	case res.Incomplete:
+		return &exitError{code: ExitIncomplete, silent: true, err: errors.New(res.Error)}
+	default:
+		return &exitError{code: ExitFailure, silent: true, err: errors.New(res.Error)}
+	}
+}
+
+func newOrderListCmd(e *env) *cobra.Command {
+	var customer int64
+	var status string
+	cmd := &cobra.Command{
+		Use:     "list [--customer C] [--status S]",
+		Short:   "List orders, newest first",
+		Example: "  rabbitpay order list --customer 1 --status paid",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var f postgres.OrderFilter
+			if cmd.Flags().Changed("status") {
+				st, err := shop.ParseOrderStatus(status)
+				if err != nil {
+					return err
+				}
+				f.Status = st
+			}
+			if cmd.Flags().Changed("customer") {
+				if customer <= 0 {
+					return shop.Invalid("customer id %d must be positive", customer)
+				}
+				f.CustomerID = customer
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			os, err := a.Orders(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			return e.print(nonNil(os), orderRows(os))
+		},
+	}
+	cmd.Flags().Int64Var(&customer, "customer", 0, "only this customer's orders")
+	cmd.Flags().StringVar(&status, "status", "", "only orders in this status: created, paid, shipped, cancelled")
+	return cmd
+}
+
+func orderRows(os []shop.Order) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(os))
+		for _, o := range os {
+			rows = append(rows, []string{itoa(o.ID), o.OrderUUID, itoa(o.CustomerID), string(o.Status), itoa(int64(o.TotalAmount)),
+				o.CreatedAt.Format("2006-01-02 15:04:05")})
+		}
+		return []string{"id", "order_uuid", "customer_id", "status", "total_amount", "created_at"}, rows
+	}
+}
+
+// printOrder shows one order: JSON as one document; a table as the order,
+// its items, its payment and its saga trail; CSV as its items.
+func (e *env) printOrder(o shop.Order) error {
+	items := rowsFunc(func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(o.Items))
+		for _, it := range o.Items {
+			rows = append(rows, []string{itoa(it.ID), it.SKU, it.Name, itoa(it.Quantity), itoa(int64(it.OrderPrice)), it.DeliveryStatus})
+		}
+		return []string{"order_product_id", "sku", "name", "quantity", "order_price", "delivery_status"}, rows
+	})
+	if e.format() != render.Table {
+		return e.print(o, items)
+	}
+	if err := e.print(o, orderRows([]shop.Order{o})); err != nil {
+		return err
+	}
+	if err := e.print(o, items); err != nil {
+		return err
+	}
+	if p := o.Payment; p != nil {
+		if err := render.WriteTable(e.Out, []string{"payment_id", "method", "status", "amount", "provider_tx_id"},
+			[][]string{{itoa(p.ID), string(p.Method), string(p.Status), itoa(int64(p.Amount)), p.ProviderTxID}}); err != nil {
+			return err
+		}
+	}
+	return writeTrail(e.Out, o.Saga)
+}
+
+func writeTrail(w io.Writer, events []shop.SagaEvent) error {
+	rows := make([][]string, 0, len(events))
+	for _, ev := range events {
+		rows = append(rows, []string{ev.At.Local().Format("15:04:05.000"), ev.Kind, ev.Name, ev.Outcome, ev.Detail})
+	}
+	return render.WriteTable(w, []string{"at", "kind", "name", "outcome", "detail"}, rows)
+}

@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// AddToCart adds qty of a product to the customer's cart and returns the cart.
+func (a *App) AddToCart(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error) {
+	if err := shop.ValidateQuantity(qty); err != nil {
+		return shop.Cart{}, err
+	}
+	if err := a.Store.AddToCart(ctx, customerID, productRef, qty); err != nil {
+		return shop.Cart{}, err
+	}
+	return a.Store.Cart(ctx, customerID)
+}
+
+// Cart returns the customer's cart.
+func (a *App) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
+	return a.Store.Cart(ctx, customerID)
+}
+
+// RemoveFromCart takes a product out of the cart and returns the cart.
+func (a *App) RemoveFromCart(ctx context.Context, customerID int64, productRef string) (shop.Cart, error) {
+	if err := a.Store.RemoveFromCart(ctx, customerID, productRef); err != nil {
+		return shop.Cart{}, err
+	}
+	return a.Store.Cart(ctx, customerID)
+}
+
+// ClearCart empties the cart and returns it.
+func (a *App) ClearCart(ctx context.Context, customerID int64) (shop.Cart, error) {
+	if _, err := a.Store.ClearCart(ctx, customerID); err != nil {
+		return shop.Cart{}, err
+	}
+	return a.Store.Cart(ctx, customerID)
+}
+
+// Orders lists orders.
+func (a *App) Orders(ctx context.Context, f postgres.OrderFilter) ([]shop.Order, error) {
+	return a.Store.ListOrders(ctx, f)
+}
+
+// Order returns one order with items, payment and saga trail.
+func (a *App) Order(ctx context.Context, id int64) (shop.Order, error) {
+	return a.Store.GetOrder(ctx, id)
+}
+
+// Sagas lists the saga log, newest first.
+func (a *App) Sagas(ctx context.Context) ([]postgres.SagaRecord, error) {
+	return a.Store.ListSagas(ctx, false)
+}
+
+// Saga returns one saga by order UUID.
+func (a *App) Saga(ctx context.Context, uuid string) (postgres.SagaRecord, error) {
+	return a.Store.GetSaga(ctx, uuid)
+}

@@ -1,0 +1,178 @@
+// Package saga runs a synchronous saga: steps in order and, when one fails,
+// the compensations of the steps before it in reverse, each retried a bounded
+// number of times. Every step and compensation is reported to an Observer as
+// it happens. Durability is the steps' business: each step commits its effect
+// together with its saga-log update.
+package saga
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Event kinds and outcomes.
+const (
+	KindStep         = "step"
+	KindCompensation = "compensation"
+
+	OK      = "ok"
+	Failed  = "failed"
+	Retry   = "retry"
+	Skipped = "skipped"
+)
+
+// Observer hears every step and compensation as it happens.
+type Observer interface {
+	Event(shop.SagaEvent)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(shop.SagaEvent)
+
+// Event implements Observer.
+func (f ObserverFunc) Event(e shop.SagaEvent) { f(e) }
+
+// Action does a step or a compensation and returns a detail line for the log.
+type Action func(ctx context.Context) (detail string, err error)
+
+// Step is a forward step and the compensation that undoes it (nil: none).
+type Step struct {
+	Name     string
+	Do       Action
+	Undo     Action
+	UndoName string
+}
+
+// uncertain marks a step failure that may nonetheless have taken effect
+// (a payment whose outcome is unknown): its own compensation runs too.
+type uncertain struct{ error }
+
+func (u uncertain) Unwrap() error { return u.error }
+
+// Uncertain wraps err to say the failed step may have taken effect.
+func Uncertain(err error) error { return uncertain{err} }
+
+// abort marks a step that did nothing and ends the run quietly (no event, no
+// compensation): the caller handles it, as with a reused idempotency key.
+type abort struct{ error }
+
+func (a abort) Unwrap() error { return a.error }
+
+// Abort wraps err to end the run without reporting or compensating.
+func Abort(err error) error { return abort{err} }
+
+// Result is how a run ended.
+type Result struct {
+	FailedStep string // "" when every step succeeded
+	Err        error  // the failing step's error
+	// CompensationErr is the first compensation that still failed after every
+	// attempt; nil when everything was compensated.
+	CompensationErr error
+}
+
+// Runner runs steps with failpoints, retries and an observer.
+type Runner struct {
+	Observer   Observer
+	Failpoints Failpoints
+	Attempts   int           // tries per compensation, at least 1
+	Backoff    time.Duration // wait between tries, doubled each time
+	// OnFailure runs after a step fails and before any compensation, so the
+	// durable log says "compensating" before the first compensation acts.
+	OnFailure func(ctx context.Context, step string, err error) error
+}
+
+func (r *Runner) emit(kind, name, outcome, detail string) {
+	if r.Observer != nil {
+		r.Observer.Event(shop.SagaEvent{At: time.Now().UTC(), Kind: kind, Name: name, Outcome: outcome, Detail: detail})
+	}
+}
+
+// Run runs the steps in order. On a failure it compensates the steps that
+// succeeded (and the failed one, when its failure is Uncertain), in reverse.
+func (r *Runner) Run(ctx context.Context, steps []Step) Result { return r.Resume(ctx, nil, steps) }
+
+// Resume runs rest after steps already done (by an earlier, crashed process);
+// on a failure the done steps are compensated too.
+func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
+	steps := append(slices.Clip(done), rest...)
+	for i := len(done); i < len(steps); i++ {
+		s := steps[i]
+		r.Failpoints.Crash("before_" + s.Name)
+		detail, err := r.Failpoints.Err(s.Name)
+		if err == nil {
+			detail, err = s.Do(ctx)
+		}
+		if err == nil {
+			r.emit(KindStep, s.Name, OK, detail)
+			continue
+		}
+		if errors.As(err, new(abort)) {
+			return Result{FailedStep: s.Name, Err: err}
+		}
+		r.emit(KindStep, s.Name, Failed, err.Error())
+		toUndo := steps[:i]
+		if errors.As(err, new(uncertain)) {
+			toUndo = steps[:i+1]
+		}
+		res := Result{FailedStep: s.Name, Err: err}
+		if r.OnFailure != nil {
+			if ferr := r.OnFailure(ctx, s.Name, err); ferr != nil {
+				res.CompensationErr = ferr
+				return res
+			}
+		}
+		res.CompensationErr = r.Compensate(ctx, toUndo)
+		return res
+	}
+	return Result{}
+}
+
+// Compensate undoes steps in reverse order, trying each compensation up to
+// Attempts times. It goes on past a compensation that keeps failing (the
+// others are still worth doing) and returns the first such error.
+func (r *Runner) Compensate(ctx context.Context, steps []Step) error {
+	var first error
+	for i := len(steps) - 1; i >= 0; i-- {
+		s := steps[i]
+		if s.Undo == nil {
+			continue
+		}
+		if err := r.compensate(ctx, s); err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", s.UndoName, err)
+		}
+	}
+	return first
+}
+
+func (r *Runner) compensate(ctx context.Context, s Step) error {
+	attempts := max(r.Attempts, 1)
+	wait := r.Backoff
+	var err error
+	for a := 1; a <= attempts; a++ {
+		var detail string
+		detail, err = r.Failpoints.Err(s.UndoName)
+		if err == nil {
+			detail, err = s.Undo(ctx)
+		}
+		if err == nil {
+			r.emit(KindCompensation, s.UndoName, OK, detail)
+			return nil
+		}
+		if a == attempts || ctx.Err() != nil {
+			break
+		}
+		r.emit(KindCompensation, s.UndoName, Retry, fmt.Sprintf("attempt %d of %d: %v", a, attempts, err))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		wait *= 2
+	}
+	r.emit(KindCompensation, s.UndoName, Failed, err.Error())
+	return err
+}

@@ -1,0 +1,197 @@
+package shop
+
+import (
+	"strings"
+	"time"
+)
+
+// PaymentMethod is how an order is paid.
+type PaymentMethod string
+
+// The payment methods rabbitpay supports.
+const (
+	Naver PaymentMethod = "NAVER"
+	Kakao PaymentMethod = "KAKAO"
+)
+
+// ParsePaymentMethod accepts NAVER or KAKAO in any case.
+func ParsePaymentMethod(s string) (PaymentMethod, error) {
+	switch m := PaymentMethod(strings.ToUpper(strings.TrimSpace(s))); m {
+	case Naver, Kakao:
+		return m, nil
+	}
+	return "", Invalid("payment method %q is not one of NAVER, KAKAO", s)
+}
+
+// PaymentStatus is where a payment stands.
+type PaymentStatus string
+
+// Payment statuses. PROGRESS means the provider's answer is not yet recorded.
+const (
+	PaymentProgress  PaymentStatus = "PROGRESS"
+	PaymentSuccess   PaymentStatus = "SUCCESS"
+	PaymentFailed    PaymentStatus = "FAILED"
+	PaymentCancelled PaymentStatus = "CANCELLED"
+)
+
+// OrderStatus is where an order stands.
+type OrderStatus string
+
+// Order statuses.
+const (
+	OrderCreated   OrderStatus = "created"
+	OrderPaid      OrderStatus = "paid"
+	OrderShipped   OrderStatus = "shipped"
+	OrderCancelled OrderStatus = "cancelled"
+)
+
+// ParseOrderStatus accepts one of the order statuses.
+func ParseOrderStatus(s string) (OrderStatus, error) {
+	switch st := OrderStatus(strings.ToLower(strings.TrimSpace(s))); st {
+	case OrderCreated, OrderPaid, OrderShipped, OrderCancelled:
+		return st, nil
+	}
+	return "", Invalid("order status %q is not one of created, paid, shipped, cancelled", s)
+}
+
+// MaxQuantity bounds one line's quantity.
+const MaxQuantity = MaxStock
+
+// ValidateQuantity checks an item quantity.
+func ValidateQuantity(q int64) error {
+	if q <= 0 {
+		return Invalid("quantity %d must be at least 1", q)
+	}
+	if q > MaxQuantity {
+		return Invalid("quantity %d is larger than the maximum of %d", q, MaxQuantity)
+	}
+	return nil
+}
+
+// ItemRequest is one SKU:QTY asked for on the command line.
+type ItemRequest struct {
+	SKU      string
+	Quantity int64
+}
+
+// ParseItem parses SKU:QTY.
+func ParseItem(s string) (ItemRequest, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i <= 0 || i == len(s)-1 {
+		return ItemRequest{}, Invalid("item %q is not SKU:QTY", s)
+	}
+	q, err := ParseInt("quantity in item "+s, s[i+1:])
+	if err != nil {
+		return ItemRequest{}, err
+	}
+	if err := ValidateQuantity(q); err != nil {
+		return ItemRequest{}, Invalid("item %q: quantity %d must be at least 1", s, q)
+	}
+	return ItemRequest{SKU: s[:i], Quantity: q}, nil
+}
+
+// MergeItems sums quantities of repeated SKUs, keeping first-seen order.
+func MergeItems(items []ItemRequest) ([]ItemRequest, error) {
+	idx := map[string]int{}
+	var out []ItemRequest
+	for _, it := range items {
+		if j, ok := idx[it.SKU]; ok {
+			out[j].Quantity += it.Quantity
+			if err := ValidateQuantity(out[j].Quantity); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		idx[it.SKU] = len(out)
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// Line is one product in a cart or an order, with its unit price.
+type Line struct {
+	ProductID int64  `json:"product_id"`
+	SKU       string `json:"sku"`
+	Name      string `json:"name"`
+	Quantity  int64  `json:"quantity"`
+	Price     Won    `json:"price"`
+}
+
+// Total sums price × quantity over lines, refusing totals beyond MaxWon.
+func Total(lines []Line) (Won, error) {
+	var total Won
+	for _, l := range lines {
+		t, err := l.Price.MulQty(l.Quantity)
+		if err != nil {
+			return 0, err
+		}
+		if total > MaxWon-t {
+			return 0, Invalid("order total is larger than the maximum of %s", MaxWon)
+		}
+		total += t
+	}
+	return total, nil
+}
+
+// Cart is a customer's cart.
+type Cart struct {
+	CustomerID  int64      `json:"customer_id"`
+	Items       []CartLine `json:"items"`
+	TotalAmount Won        `json:"total_amount"`
+}
+
+// CartLine is one cart item with its current price and line total.
+type CartLine struct {
+	Line
+	LineTotal Won       `json:"line_total"`
+	AddedAt   time.Time `json:"added_at"`
+}
+
+// Order is a placed order with its items, payment and saga trail.
+type Order struct {
+	ID          int64       `json:"id"`
+	OrderUUID   string      `json:"order_uuid"`
+	CustomerID  int64       `json:"customer_id"`
+	Status      OrderStatus `json:"status"`
+	TotalAmount Won         `json:"total_amount"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+	Items       []OrderItem `json:"items,omitempty"`
+	Payment     *Payment    `json:"payment,omitempty"`
+	Saga        []SagaEvent `json:"saga,omitempty"`
+}
+
+// OrderItem is one order_product row: the unit price is the order-time snapshot.
+type OrderItem struct {
+	ID             int64  `json:"id"`
+	ProductID      int64  `json:"product_id"`
+	SKU            string `json:"sku"`
+	Name           string `json:"name"`
+	Quantity       int64  `json:"quantity"`
+	OrderPrice     Won    `json:"order_price"`
+	DeliveryStatus string `json:"delivery_status,omitempty"`
+}
+
+// Payment is one payment of an order.
+type Payment struct {
+	ID            int64         `json:"id"`
+	OrderUUID     string        `json:"order_uuid"`
+	OrderID       *int64        `json:"order_id"`
+	Method        PaymentMethod `json:"method"`
+	Status        PaymentStatus `json:"status"`
+	Amount        Won           `json:"amount"`
+	ProviderTxID  string        `json:"provider_tx_id,omitempty"`
+	FailureReason string        `json:"failure_reason,omitempty"`
+	CreatedAt     time.Time     `json:"created_at"`
+	PaidAt        *time.Time    `json:"paid_at"`
+	CancelledAt   *time.Time    `json:"cancelled_at"`
+}
+
+// SagaEvent is one line of a saga's trail: a step or a compensation and its outcome.
+type SagaEvent struct {
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"` // step or compensation
+	Name    string    `json:"name"`
+	Outcome string    `json:"outcome"` // ok, failed, retry, skipped
+	Detail  string    `json:"detail,omitempty"`
+}
