@@ -145,8 +145,12 @@ func (o *orderSaga) createOrder(ctx context.Context) (string, error) {
 func (o *orderSaga) onFailure(ctx context.Context, step string, cause error) error {
 	failed := event(saga.KindStep, step, saga.Failed, cause.Error())
 	if step == "reduce_stock" { // nothing was changed: log the attempt, best effort
-		o.a.Store.RecordFailedStart(ctx, o.rec, cause.Error(), failed)
+		o.ss.RecordFailedStart(ctx, o.rec, cause.Error(), failed)
 		return nil
+	}
+	if step == "payment" && o.declined == nil && !saga.IsUncertain(cause) {
+		// A definite failure without a provider answer (the provider was never reached).
+		o.declined = &postgres.PaymentAnswer{Reason: cause.Error()}
 	}
 	state := postgres.SagaCompensating
 	if o.rec.State == postgres.SagaCancelling {

@@ -98,7 +98,7 @@ func (a *App) recoverOne(ctx context.Context, uuid string, obs saga.Observer) Re
 		if err := o.cancel(ctx, run, steps); err != nil {
 			out.Error = err.Error()
 		}
-		out.To = a.sagaState(ctx, uuid)
+		out.To = sagaState(ctx, ss)
 		return out
 	}
 	if r := o.finish(ctx, res, obs); r.Incomplete {
@@ -107,12 +107,12 @@ func (a *App) recoverOne(ctx context.Context, uuid string, obs saga.Observer) Re
 			out.Error = res.CompensationErr.Error()
 		}
 	}
-	out.To = a.sagaState(ctx, uuid)
+	out.To = sagaState(ctx, ss)
 	return out
 }
 
-func (a *App) sagaState(ctx context.Context, uuid string) string {
-	r, err := a.Store.GetSaga(ctx, uuid)
+func sagaState(ctx context.Context, ss *postgres.SagaSession) string {
+	r, err := ss.Load(ctx)
 	if err != nil {
 		return "unknown"
 	}

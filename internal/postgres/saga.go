@@ -129,9 +129,11 @@ func (ss *SagaSession) Start(ctx context.Context, r *SagaRecord, key, requestHas
 	return err
 }
 
-// RecordFailedStart logs a saga that failed before changing anything.
-func (s *Store) RecordFailedStart(ctx context.Context, r *SagaRecord, cause string, ev shop.SagaEvent) error {
-	_, err := s.Pool.Exec(ctx, `INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, state, step, error, history)
+// RecordFailedStart logs a saga that failed before changing anything. It
+// uses the session's connection: a saga never holds two at once, so a full
+// pool cannot deadlock.
+func (ss *SagaSession) RecordFailedStart(ctx context.Context, r *SagaRecord, cause string, ev shop.SagaEvent) error {
+	_, err := ss.conn.Exec(ctx, `INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, state, step, error, history)
 		VALUES ($1, $2, $3, $4, $5, $6, 'failed', 'reduce_stock', $7, $8) ON CONFLICT (order_uuid) DO NOTHING`,
 		r.OrderUUID, r.CustomerID, r.Method, r.Items, r.TotalAmount, r.FromCart, cause, []shop.SagaEvent{ev})
 	if code(err) == "23503" { // the customer does not exist: nothing worth logging

@@ -57,6 +57,9 @@ func (u uncertain) Unwrap() error { return u.error }
 // Uncertain wraps err to say the failed step may have taken effect.
 func Uncertain(err error) error { return uncertain{err} }
 
+// IsUncertain reports whether err says the failed step may have taken effect.
+func IsUncertain(err error) bool { return errors.As(err, new(uncertain)) }
+
 // abort marks a step that did nothing and ends the run quietly (no event, no
 // compensation): the caller handles it, as with a reused idempotency key.
 type abort struct{ error }
@@ -116,7 +119,7 @@ func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
 		}
 		r.emit(KindStep, s.Name, Failed, err.Error())
 		toUndo := steps[:i]
-		if errors.As(err, new(uncertain)) {
+		if IsUncertain(err) {
 			toUndo = steps[:i+1]
 		}
 		res := Result{FailedStep: s.Name, Err: err}
