@@ -1,0 +1,201 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// seed registers customer 1 and products A (stock 10, ₩1,000) and B (stock 5, ₩2,500).
+func (c *cli) seed() {
+	c.ok("customer", "register", "--name", "김토끼")
+	c.ok("product", "register", "--sku", "A", "--name", "토끼 인형", "--price", "1000", "--stock", "10")
+	c.ok("product", "register", "--sku", "B", "--name", "당근", "--price", "2500", "--stock", "5")
+}
+
+func (c *cli) query(sql string) string {
+	c.t.Helper()
+	conn, err := pgx.Connect(context.Background(), c.url)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var out string
+	if err := conn.QueryRow(context.Background(), sql).Scan(&out); err != nil {
+		c.t.Fatalf("%s: %v", sql, err)
+	}
+	return out
+}
+
+// snapshot captures everything an order attempt could change.
+func (c *cli) snapshot() string {
+	return c.query(`SELECT concat_ws('|',
+		(SELECT string_agg(sku || '=' || stock_quantity, ',' ORDER BY id) FROM product),
+		(SELECT count(*) FROM orders), (SELECT count(*) FROM payment), (SELECT count(*) FROM saga),
+		(SELECT count(*) FROM cart_item), (SELECT count(*) FROM notification), (SELECT count(*) FROM sandbox_payment))`)
+}
+
+func TestOrderPlacePrintsStepsAndJSON(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	c.ok("cart", "add", "--customer", "1", "--product", "A", "--qty", "2")
+	out := c.ok("cart", "add", "--customer", "1", "--product", "B")
+	if !strings.Contains(out, "당근") || !strings.Contains(out, "4500") {
+		t.Fatalf("cart table lacks the item or total:\n%s", out)
+	}
+	out = c.ok("order", "place", "--customer", "1", "--method", "kakao")
+	for _, want := range []string{"✓ reduce_stock", "✓ payment", "✓ create_order", "✓ notify", "order 1 placed: ₩4,500 paid with KAKAO"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("place output lacks %q:\n%s", want, out)
+		}
+	}
+	var cart struct {
+		Items []any `json:"items"`
+	}
+	c.json(&cart, "cart", "show", "--customer", "1")
+	if len(cart.Items) != 0 {
+		t.Fatalf("cart not emptied: %+v", cart)
+	}
+
+	// A decline: steps go to stderr, stdout is one JSON document, exit 1.
+	c.ok("product", "update", "B", "--price", "600000")
+	r := c.run("order", "place", "--customer", "1", "--method", "NAVER", "--item", "B:2", "-o", "json")
+	var res struct {
+		Status      string `json:"status"`
+		FailedStep  string `json:"failed_step"`
+		Compensated bool   `json:"compensated"`
+	}
+	if r.code != 1 || json.Unmarshal([]byte(r.out), &res) != nil || res.Status != "failed" || res.FailedStep != "payment" || !res.Compensated {
+		t.Fatalf("declined order: exit %d, stdout %s, stderr %s", r.code, r.out, r.err)
+	}
+	if !strings.Contains(r.err, "✗ payment") || !strings.Contains(r.err, "↩ restore_stock") {
+		t.Fatalf("stderr lacks the steps: %s", r.err)
+	}
+	var order struct {
+		Items []struct {
+			OrderPrice int64 `json:"order_price"`
+		} `json:"items"`
+		Payment struct{ Status string } `json:"payment"`
+		Saga    []struct{ Name string } `json:"saga"`
+	}
+	c.json(&order, "order", "show", "1")
+	if len(order.Items) != 2 || order.Items[1].OrderPrice != 2500 || order.Payment.Status != "SUCCESS" || len(order.Saga) != 4 {
+		t.Fatalf("order show: %+v", order)
+	}
+}
+
+func TestCompensationIncompleteExitsThree(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	_, serr, code := rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_FAILPOINTS=create_order=error;refund=error"},
+		"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3: %s", code, serr)
+	}
+	out := c.ok("saga", "recover")
+	if !strings.Contains(out, "compensated") || c.query(`SELECT status FROM payment`) != "CANCELLED" {
+		t.Fatalf("recover did not finish the refund:\n%s", out)
+	}
+}
+
+func TestOrderBadInputChangesNothing(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	before := c.snapshot()
+	c.fails(1, "no customer has id 9", "order", "place", "--customer", "9", "--method", "KAKAO", "--item", "A:1")
+	c.fails(1, `no product has SKU "ZZZ"`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "ZZZ:1")
+	c.fails(2, `item "A:0": quantity 0 must be at least 1`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:0")
+	c.fails(2, `item "A:-2"`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:-2")
+	c.fails(2, `item "A" is not SKU:QTY`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A")
+	c.fails(2, "cart is empty", "order", "place", "--customer", "1", "--method", "KAKAO")
+	c.fails(2, `payment method "PAYPAL" is not one of NAVER, KAKAO`, "order", "place", "--customer", "1", "--method", "PAYPAL", "--item", "A:1")
+	c.fails(2, "--method is required", "order", "place", "--customer", "1")
+	c.fails(2, "quantity 0 must be at least 1", "cart", "add", "--customer", "1", "--product", "A", "--qty", "0")
+	c.fails(1, "no customer has id 9", "cart", "add", "--customer", "9", "--product", "A")
+	c.fails(1, `no product has id or SKU "Q"`, "cart", "add", "--customer", "1", "--product", "Q")
+	c.fails(1, "no order has id 5", "order", "cancel", "5")
+	c.fails(2, `order status "lost"`, "order", "list", "--status", "lost")
+	if after := c.snapshot(); after != before {
+		t.Fatalf("bad input changed the database:\n%s\n%s", before, after)
+	}
+}
+
+// A process killed at any point of the saga leaves a state `saga recover` finishes:
+// stock is conserved, every charge has a paid order or was refunded, nothing is unfinished.
+func TestCrashAnywhereThenRecover(t *testing.T) {
+	points := []struct {
+		point   string
+		forward bool // recovery creates the order
+	}{
+		{"before_reduce_stock", false}, {"after_reduce_stock", false},
+		{"before_payment", false}, {"after_payment", true},
+		{"before_create_order", true}, {"after_create_order", true},
+	}
+	for _, p := range points {
+		t.Run(p.point, func(t *testing.T) {
+			c := newCLI(t)
+			c.seed()
+			_, serr, code := rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_FAILPOINTS=" + p.point + "=crash"},
+				"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3", "--item", "B:1")
+			if code != -1 || !strings.Contains(serr, "killing the process") {
+				t.Fatalf("child was not killed at %s: exit %d, %s", p.point, code, serr)
+			}
+			if r := c.run("saga", "recover"); r.code != 0 {
+				t.Fatalf("saga recover: exit %d\n%s%s", r.code, r.out, r.err)
+			}
+			if n := c.query(`SELECT count(*)::text FROM saga WHERE state IN ('running', 'compensating', 'cancelling')`); n != "0" {
+				t.Fatalf("%s sagas unfinished after recover", n)
+			}
+			// Stock is conserved: what is missing is exactly what paid orders hold.
+			conserved := c.query(`SELECT bool_and(p.stock_quantity + coalesce(o.q, 0) = CASE p.sku WHEN 'A' THEN 10 ELSE 5 END)::text
+				FROM product p LEFT JOIN (SELECT op.product_id, sum(op.quantity) q FROM order_product op
+				JOIN orders o ON o.id = op.order_id AND o.status = 'paid' GROUP BY 1) o ON o.product_id = p.id`)
+			if conserved != "true" {
+				t.Fatal("stock not conserved")
+			}
+			// Every charge the provider holds has a paid order; every other payment is settled.
+			charged := c.query(`SELECT count(*)::text FROM sandbox_payment s WHERE s.status = 'SUCCESS'
+				AND NOT EXISTS (SELECT 1 FROM orders o JOIN payment p ON p.order_id = o.id AND p.status = 'SUCCESS'
+				WHERE o.order_uuid = s.order_uuid AND o.status = 'paid')`)
+			if charged != "0" {
+				t.Fatalf("%s charges without a paid order", charged)
+			}
+			if n := c.query(`SELECT count(*)::text FROM payment WHERE status = 'PROGRESS'`); n != "0" {
+				t.Fatalf("%s payments still PROGRESS", n)
+			}
+			orders := c.query(`SELECT count(*)::text FROM orders`)
+			if want := map[bool]string{true: "1", false: "0"}[p.forward]; orders != want {
+				t.Fatalf("%s orders after recovering from %s, want %s", orders, p.point, want)
+			}
+		})
+	}
+}
+
+// recover leaves alone a saga whose process still holds its lock.
+func TestRecoverSkipsLiveSaga(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_FAILPOINTS=after_reduce_stock=crash"},
+		"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3")
+	uuid := c.query(`SELECT order_uuid::text FROM saga`)
+	conn, err := pgx.Connect(context.Background(), c.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_lock(hashtextextended($1, 0))`, uuid); err != nil {
+		t.Fatal(err)
+	}
+	out := c.ok("saga", "recover")
+	if !strings.Contains(out, "skipped: a live process is running it") || c.query(`SELECT state FROM saga`) != "running" {
+		t.Fatalf("recover touched a live saga:\n%s", out)
+	}
+	conn.Exec(context.Background(), `SELECT pg_advisory_unlock_all()`)
+	c.ok("saga", "recover")
+	if st, stock := c.query(`SELECT state FROM saga`), c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); st != "compensated" || stock != "10" {
+		t.Fatalf("after unlock: saga %s, stock %s", st, stock)
+	}
+}
