@@ -14,8 +14,9 @@ func newDemoCmd(e *env) *cobra.Command {
 		Use:   "demo",
 		Short: "Show rabbitpay end to end on a fresh demo database",
 		Long: `demo starts the embedded cluster (under --data-dir), recreates the database
-rabbitpay_demo on it, loads a small Korean catalogue and a customer, and prints
-them. Your own rabbitpay database is not touched.`,
+rabbitpay_demo on it, loads a small Korean catalogue and a customer, places one order
+that succeeds and one the payment sandbox declines (showing the compensation),
+and prints the catalogue afterwards. Your own rabbitpay database is not touched.`,
 		Example: "  go run . demo",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,7 +43,40 @@ them. Your own rabbitpay database is not touched.`,
 				return err
 			}
 			e.section("Customer")
-			return e.print(cu, customerRows([]shop.Customer{cu}))
+			if err := e.print(cu, customerRows([]shop.Customer{cu})); err != nil {
+				return err
+			}
+			for _, it := range []struct {
+				sku string
+				qty int64
+			}{{"RBT-DOLL", 2}, {"TEA-GREEN", 1}} {
+				if _, err := a.AddToCart(ctx, cu.ID, it.sku, it.qty); err != nil {
+					return err
+				}
+			}
+			e.section("Order from the cart, paid with Kakao Pay (sandbox)")
+			res, err := a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: cu.ID, Method: shop.Kakao}, e.stepPrinter())
+			if err != nil {
+				return err
+			}
+			if err := e.reportPlacement(res); err != nil {
+				return err
+			}
+			e.section("Order over the sandbox's limit: the payment is declined and the stock restored")
+			res, err = a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: cu.ID, Method: shop.Naver,
+				Items: []shop.ItemRequest{{SKU: "KIMCHI-5KG", Quantity: 1}}}, e.stepPrinter())
+			if err != nil {
+				return err
+			}
+			if err := e.reportPlacement(res); err != nil && exitCode(err) != ExitFailure {
+				return err
+			}
+			e.section("Catalogue afterwards")
+			ps, err = a.Products(ctx)
+			if err != nil {
+				return err
+			}
+			return e.print(ps, productRows(ps))
 		},
 	}
 }

@@ -55,7 +55,7 @@ type orderSaga struct {
 	hash     string
 	paid     payment.Result
 	declined *postgres.PaymentAnswer
-	orderID  int64
+	created  postgres.CreatedOrder
 	// unlogged holds events that happened outside any transaction of ours (the
 	// provider's answer); the next saga transaction writes them.
 	unlogged []shop.SagaEvent
@@ -132,13 +132,28 @@ func (o *orderSaga) createOrder(ctx context.Context) (string, error) {
 	events := append(o.unlogged,
 		event(saga.KindStep, "create_order", saga.OK, "order created, paid"),
 		event(saga.KindStep, "notify", saga.OK, "order_placed, payment_succeeded queued in the outbox"))
-	id, err := o.ss.CreateOrder(ctx, o.rec, o.paid.TxID, events)
+	created, err := o.ss.CreateOrder(ctx, o.rec, o.paid.TxID, events)
 	if err != nil {
 		return "", err
 	}
-	o.unlogged, o.orderID = nil, id
+	o.unlogged, o.created = nil, created
 	o.a.Failpoints.Crash("after_create_order")
-	return fmt.Sprintf("order %d created, paid", id), nil
+	return fmt.Sprintf("order %d created, paid", created.ID), nil
+}
+
+// order describes the order createOrder made, from what the saga knows,
+// without reading it back.
+func (o *orderSaga) order() *shop.Order {
+	c := o.created
+	order := &shop.Order{ID: c.ID, OrderUUID: o.rec.OrderUUID, CustomerID: o.rec.CustomerID, Status: shop.OrderPaid,
+		TotalAmount: o.rec.TotalAmount, CreatedAt: c.At, UpdatedAt: c.At}
+	for i, l := range o.rec.Items {
+		order.Items = append(order.Items, shop.OrderItem{ID: c.ItemIDs[i], ProductID: l.ProductID, SKU: l.SKU, Name: l.Name,
+			Quantity: l.Quantity, OrderPrice: l.Price})
+	}
+	order.Payment = &shop.Payment{ID: c.PaymentID, OrderUUID: o.rec.OrderUUID, OrderID: &c.ID, Method: shop.PaymentMethod(o.rec.Method),
+		Status: shop.PaymentSuccess, Amount: o.rec.TotalAmount, ProviderTxID: o.paid.TxID, CreatedAt: c.At, PaidAt: &c.At}
+	return order
 }
 
 // onFailure makes the log say so before any compensation runs.
@@ -269,16 +284,13 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs saga.Observe
 			return res, err
 		}
 	}
-	if _, err := a.Store.GetCustomer(ctx, req.CustomerID); err != nil {
-		return PlaceResult{}, err
-	}
 	var lines []shop.Line
 	if len(req.Items) == 0 {
 		if lines, err = a.Store.CartLines(ctx, req.CustomerID); err == nil && len(lines) == 0 {
 			err = shop.Invalid("customer %d's cart is empty: add items with 'rabbitpay cart add' or give --item SKU:QTY", req.CustomerID)
 		}
 	} else {
-		lines, err = a.Store.ResolveItems(ctx, req.Items)
+		lines, err = a.Store.ResolveItems(ctx, req.CustomerID, req.Items)
 	}
 	if err != nil {
 		return PlaceResult{}, err
@@ -293,7 +305,7 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs saga.Observe
 	}
 	rec := &postgres.SagaRecord{OrderUUID: newUUID(), CustomerID: req.CustomerID, Method: string(req.Method), Items: lines,
 		TotalAmount: total, FromCart: len(req.Items) == 0, State: postgres.SagaRunning}
-	ss, err := a.Store.LockSaga(ctx, rec.OrderUUID, false)
+	ss, err := a.Store.NewSagaSession(ctx, rec.OrderUUID)
 	if err != nil {
 		return PlaceResult{}, err
 	}
@@ -308,11 +320,7 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs saga.Observe
 	out := o.finish(ctx, res, obs)
 	ss.Release()
 	if out.Status == "placed" {
-		order, err := a.Store.GetOrder(ctx, o.orderID)
-		if err != nil {
-			return out, err
-		}
-		out.Order = &order
+		out.Order = o.order()
 	}
 	return out, nil
 }

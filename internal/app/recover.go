@@ -100,6 +100,9 @@ func (a *App) recoverOne(ctx context.Context, uuid string, obs saga.Observer) Re
 		}
 		out.To = sagaState(ctx, ss)
 		return out
+	default: // it finished between the listing and the lock
+		out.Action, out.To = "nothing to do", o.rec.State
+		return out
 	}
 	if r := o.finish(ctx, res, obs); r.Incomplete {
 		out.Error = "compensation incomplete"

@@ -281,8 +281,13 @@ func FindBinDir() (string, error) {
 	if d := os.Getenv("RABBITPAY_PG_BIN"); d != "" && has(d) {
 		return d, nil
 	}
-	if p, err := exec.LookPath("pg_ctl"); err == nil && has(filepath.Dir(p)) {
-		return filepath.Dir(p), nil
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil && has(filepath.Dir(real)) {
+			return filepath.Dir(real), nil // the real bin dir, which also holds postgres and pgbench
+		}
+		if has(filepath.Dir(p)) {
+			return filepath.Dir(p), nil
+		}
 	}
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
 		if d := strings.TrimSpace(string(out)); has(d) {

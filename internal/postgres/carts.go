@@ -88,14 +88,36 @@ func (s *Store) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
 	return cart, err
 }
 
-// CartLines returns the cart's items as order lines.
-func (s *Store) CartLines(ctx context.Context, customerID int64) ([]shop.Line, error) {
-	cart, err := s.Cart(ctx, customerID)
-	lines := make([]shop.Line, len(cart.Items))
-	for i, it := range cart.Items {
-		lines[i] = it.Line
+// customerLines runs a query of lines whose first column says whether the
+// customer exists (one row with NULL lines when there are none): one round trip.
+func (s *Store) customerLines(ctx context.Context, customerID int64, sql string, args ...any) ([]shop.Line, error) {
+	rows, err := s.Pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	var lines []shop.Line
+	exists := false
+	var id *int64
+	var sku, name *string
+	var qty, price *int64
+	_, err = pgx.ForEachRow(rows, []any{&exists, &id, &sku, &name, &qty, &price}, func() error {
+		if id != nil {
+			lines = append(lines, shop.Line{ProductID: *id, SKU: *sku, Name: *name, Quantity: *qty, Price: shop.Won(*price)})
+		}
+		return nil
+	})
+	if err == nil && !exists {
+		err = shop.NotFound("no customer has id %d", customerID)
 	}
 	return lines, err
+}
+
+// CartLines returns the cart's items as order lines.
+func (s *Store) CartLines(ctx context.Context, customerID int64) ([]shop.Line, error) {
+	return s.customerLines(ctx, customerID, `SELECT c.id IS NOT NULL, p.id, p.sku, p.name, ci.quantity, p.price
+		FROM (SELECT $1::bigint AS wanted) w LEFT JOIN customer c ON c.id = w.wanted
+		LEFT JOIN cart ON cart.customer_id = c.id LEFT JOIN cart_item ci ON ci.cart_id = cart.cart_id
+		LEFT JOIN product p ON p.id = ci.product_id ORDER BY ci.added_at, ci.cart_item_id`, customerID)
 }
 
 // RemoveFromCart takes a product out of the customer's cart.
@@ -123,24 +145,21 @@ func (s *Store) ClearCart(ctx context.Context, customerID int64) (int64, error) 
 	return n, err
 }
 
-// ResolveItems finds each requested SKU's product and current price.
-func (s *Store) ResolveItems(ctx context.Context, items []shop.ItemRequest) ([]shop.Line, error) {
+// ResolveItems checks the customer exists and finds each requested SKU's
+// product and current price.
+func (s *Store) ResolveItems(ctx context.Context, customerID int64, items []shop.ItemRequest) ([]shop.Line, error) {
 	skus := make([]string, len(items))
 	for i, it := range items {
 		skus[i] = it.SKU
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, sku, name, price FROM product WHERE sku = ANY($1)`, skus)
+	got, err := s.customerLines(ctx, customerID, `SELECT EXISTS (SELECT 1 FROM customer WHERE id = $1), p.id, p.sku, p.name, 0::bigint, p.price
+		FROM (SELECT 1) one LEFT JOIN product p ON p.sku = ANY($2)`, customerID, skus)
 	if err != nil {
 		return nil, err
 	}
-	found := map[string]shop.Line{}
-	var l shop.Line
-	_, err = pgx.ForEachRow(rows, []any{&l.ProductID, &l.SKU, &l.Name, &l.Price}, func() error {
+	found := make(map[string]shop.Line, len(got))
+	for _, l := range got {
 		found[l.SKU] = l
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	lines := make([]shop.Line, len(items))
 	for i, it := range items {

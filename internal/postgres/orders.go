@@ -55,7 +55,7 @@ func (s *Store) GetOrder(ctx context.Context, id int64) (shop.Order, error) {
 		})
 		return err
 	})
-	b.Queue(paymentSelect+` WHERE p.order_id = $1`, id).Query(func(rows pgx.Rows) error {
+	b.Queue(paymentSelect+` WHERE p.order_uuid = (SELECT order_uuid FROM orders WHERE id = $1)`, id).Query(func(rows pgx.Rows) error {
 		ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Payment, error) { return scanPayment(r) })
 		if len(ps) > 0 {
 			o.Payment = &ps[0]

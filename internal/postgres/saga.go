@@ -53,8 +53,19 @@ var ErrKeyUsed = errors.New("idempotency key already used")
 // of the saga goes through it. The lock dies with the connection, so a
 // crashed process never blocks `saga recover`.
 type SagaSession struct {
-	conn *pgxpool.Conn
-	UUID string
+	conn     *pgxpool.Conn
+	UUID     string
+	unlocked bool // CreateOrder released the lock after its commit
+}
+
+// NewSagaSession reserves a connection for a new saga; Start takes its lock
+// in the same round trip as the saga's first transaction.
+func (s *Store) NewSagaSession(ctx context.Context, uuid string) (*SagaSession, error) {
+	conn, err := s.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &SagaSession{conn: conn, UUID: uuid}, nil
 }
 
 // LockSaga takes the saga's lock on a dedicated connection. With wait false it
@@ -83,6 +94,10 @@ func (s *Store) LockSaga(ctx context.Context, uuid string, wait bool) (*SagaSess
 // Release drops the lock and returns the connection (or closes it when the
 // unlock fails, which also drops the lock).
 func (ss *SagaSession) Release() {
+	if ss.unlocked {
+		ss.conn.Release()
+		return
+	}
 	if _, err := ss.conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, ss.UUID); err != nil {
 		ss.conn.Conn().Close(context.Background())
 	}
@@ -103,28 +118,29 @@ func lineArrays(lines []shop.Line) (ids, qtys, prices []int64) {
 	return
 }
 
-// Start is the saga's first transaction: it claims the idempotency key (if
-// any), writes the saga log, reduces the stock of every item (all or none) and
-// commits a PROGRESS payment, before any provider is called.
+// Start is the saga's first transaction: it takes the saga's lock (before its
+// row is visible to anyone), claims the idempotency key (if any), writes the
+// saga log, reduces the stock of every item (all or none) and commits a
+// PROGRESS payment, before any provider is called. One round trip.
 func (ss *SagaSession) Start(ctx context.Context, r *SagaRecord, key, requestHash string, ev shop.SagaEvent) error {
 	ids, qtys, _ := lineArrays(r.Items)
 	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, r.OrderUUID)
 	if key != "" {
 		b.Queue(`INSERT INTO idempotency_key (key, request_hash, order_uuid) VALUES ($1, $2, $3)`, key, requestHash, r.OrderUUID)
 	}
 	b.Queue(`SELECT reduce_stock($1, $2)`, ids, qtys)
 	b.Queue(`WITH p AS (INSERT INTO payment (order_uuid, method, status, amount) VALUES ($1, $3, 'PROGRESS', $5) RETURNING id)
 		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, payment_id, state, step, stock_reduced, history)
-		SELECT $1, $2, $3, $4, $5, $6, p.id, 'running', 'payment', true, $7 FROM p`,
-		r.OrderUUID, r.CustomerID, r.Method, r.Items, r.TotalAmount, r.FromCart, []shop.SagaEvent{ev})
+		SELECT $1, $2, $3, $4, $5, $6, p.id, 'running', 'payment', true, $7 FROM p RETURNING payment_id`,
+		r.OrderUUID, r.CustomerID, r.Method, r.Items, r.TotalAmount, r.FromCart, []shop.SagaEvent{ev}).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&r.PaymentID) })
 	err := ss.batch(ctx, b)
 	switch {
 	case code(err) == "23505" && constraint(err) == "idempotency_key_pkey":
 		return ErrKeyUsed
 	case code(err) == "P0001":
 		return shop.Conflict("%s", pgMessage(err))
-	case code(err) == "23503" && constraint(err) == "saga_customer_id_fkey":
-		return shop.NotFound("no customer has id %d", r.CustomerID)
 	}
 	return err
 }
@@ -136,25 +152,35 @@ func (ss *SagaSession) RecordFailedStart(ctx context.Context, r *SagaRecord, cau
 	_, err := ss.conn.Exec(ctx, `INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, state, step, error, history)
 		VALUES ($1, $2, $3, $4, $5, $6, 'failed', 'reduce_stock', $7, $8) ON CONFLICT (order_uuid) DO NOTHING`,
 		r.OrderUUID, r.CustomerID, r.Method, r.Items, r.TotalAmount, r.FromCart, cause, []shop.SagaEvent{ev})
-	if code(err) == "23503" { // the customer does not exist: nothing worth logging
-		return nil
-	}
 	return err
+}
+
+// CreatedOrder is what CreateOrder made.
+type CreatedOrder struct {
+	ID, PaymentID int64
+	ItemIDs       []int64 // order_product ids, in the saga's item order
+	At            time.Time
 }
 
 // CreateOrder is the saga's last transaction: it records the payment's
 // success, creates the order and its items (price snapshot), empties the
 // ordered items from the cart, queues the notifications in the outbox and
-// completes the saga, all at once. It returns the order id.
-func (ss *SagaSession) CreateOrder(ctx context.Context, r *SagaRecord, providerTxID string, events []shop.SagaEvent) (int64, error) {
+// completes the saga, all at once; after the commit, in the same round trip,
+// it releases the saga's lock.
+func (ss *SagaSession) CreateOrder(ctx context.Context, r *SagaRecord, providerTxID string, events []shop.SagaEvent) (CreatedOrder, error) {
 	ids, qtys, prices := lineArrays(r.Items)
 	b := &pgx.Batch{}
-	var orderID int64
-	b.Queue(`INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3) RETURNING id`,
-		r.OrderUUID, r.CustomerID, r.TotalAmount).QueryRow(func(row pgx.Row) error { return row.Scan(&orderID) })
+	var out CreatedOrder
+	b.Queue(`BEGIN`)
+	b.Queue(`INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3) RETURNING id, created_at`,
+		r.OrderUUID, r.CustomerID, r.TotalAmount).QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At) })
 	b.Queue(`INSERT INTO order_product (order_id, product_id, quantity, order_price)
-		SELECT o.id, t.pid, t.q, t.price FROM orders o, unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS t(pid, q, price)
-		WHERE o.order_uuid = $1`, r.OrderUUID, ids, qtys, prices)
+		SELECT o.id, t.pid, t.q, t.price FROM orders o, unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(pid, q, price, n)
+		WHERE o.order_uuid = $1 ORDER BY t.n RETURNING id`, r.OrderUUID, ids, qtys, prices).Query(func(rows pgx.Rows) error {
+		var err error
+		out.ItemIDs, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
 	b.Queue(`UPDATE payment SET status = 'SUCCESS', provider_tx_id = $2, paid_at = now(),
 		order_id = (SELECT id FROM orders WHERE order_uuid = $1) WHERE order_uuid = $1`, r.OrderUUID, providerTxID)
 	if r.FromCart {
@@ -167,9 +193,19 @@ func (ss *SagaSession) CreateOrder(ctx context.Context, r *SagaRecord, providerT
 		FROM orders o, unnest(ARRAY['order_placed', 'payment_succeeded']) AS k WHERE o.order_uuid = $1`,
 		r.OrderUUID, r.Method, providerTxID)
 	b.Queue(`UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM orders WHERE order_uuid = $1),
-		history = history || $2, updated_at = now() WHERE order_uuid = $1`, r.OrderUUID, events)
-	err := ss.batch(ctx, b)
-	return orderID, err
+		history = history || $2, updated_at = now() WHERE order_uuid = $1 RETURNING payment_id`, r.OrderUUID, events).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&out.PaymentID) })
+	b.Queue(`COMMIT`)
+	b.Queue(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, r.OrderUUID)
+	if err := ss.batch(ctx, b); err != nil {
+		// The explicit transaction may be left aborted: end it so the session can go on.
+		if ss.conn.Conn().PgConn().TxStatus() != 'I' {
+			ss.conn.Exec(ctx, `ROLLBACK`)
+		}
+		return out, err
+	}
+	ss.unlocked = true
+	return out, nil
 }
 
 // MarkCompensating records a failed step before compensation begins, so a
