@@ -42,7 +42,7 @@ func newProductCmd(e *env) *cobra.Command {
 			return e.print(nonNil(ps), productRows(ps))
 		},
 	}
-	c.AddCommand(newProductRegisterCmd(e), show, list, newProductUpdateCmd(e))
+	c.AddCommand(newProductRegisterCmd(e), show, list, newProductUpdateCmd(e), newProductImportCmd(e), newProductExportCmd(e))
 	return c
 }
 

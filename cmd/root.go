@@ -92,6 +92,12 @@ func Run(ctx context.Context, args []string, ios IO) int {
 		return ee.code
 	}
 	fmt.Fprintln(ios.Err, "rabbitpay: "+oneLine(err.Error()))
+	var detailed interface{ Details() []string }
+	if errors.As(err, &detailed) {
+		for _, d := range detailed.Details() {
+			fmt.Fprintln(ios.Err, "  "+d)
+		}
+	}
 	return exitCode(err)
 }
 

@@ -1,0 +1,24 @@
+package app
+
+import (
+	"context"
+	"io"
+
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// ImportProducts upserts a catalogue file by SKU, all or nothing.
+// progress, when set, hears the number of rows read now and then.
+func (a *App) ImportProducts(ctx context.Context, r io.Reader, f shop.CatalogueFormat, dryRun bool, progress func(int64)) (postgres.ImportSummary, error) {
+	rd, err := shop.NewCatalogueReader(r, f)
+	if err != nil {
+		return postgres.ImportSummary{DryRun: dryRun}, err
+	}
+	return a.Store.ImportProducts(ctx, rd, dryRun, progress)
+}
+
+// ExportProducts writes the catalogue as CSV and returns the row count.
+func (a *App) ExportProducts(ctx context.Context, w io.Writer) (int64, error) {
+	return a.Store.ExportProducts(ctx, w)
+}
