@@ -20,18 +20,28 @@ type ImportSummary struct {
 	DryRun    bool  `json:"dry_run"`
 }
 
-// copySource feeds valid rows to COPY and reports progress.
+// copySource feeds valid rows to COPY and reports progress. When direct
+// (copying straight into product), a row whose SKU may repeat an earlier one
+// is held back for a check after the COPY instead of aborting it.
 type copySource struct {
 	rd       *shop.CatalogueReader
 	row      shop.ImportRow
 	vals     []any
 	progress func(rows int64)
 	next     time.Time
+	direct   bool
+	held     []shop.ImportRow
 }
 
 func (c *copySource) Next() bool {
 	var ok bool
-	c.row, ok = c.rd.Next()
+	for {
+		c.row, ok = c.rd.Next()
+		if !ok || !c.direct || len(c.rd.Candidates) == 0 || c.rd.Candidates[len(c.rd.Candidates)-1].Second != c.row.Line {
+			break
+		}
+		c.held = append(c.held, c.row)
+	}
 	if c.progress != nil && c.rd.Rows%4096 == 0 {
 		if now := time.Now(); now.After(c.next) {
 			c.progress(c.rd.Rows)
@@ -43,7 +53,11 @@ func (c *copySource) Next() bool {
 
 func (c *copySource) Values() ([]any, error) {
 	p := c.row.Product
-	c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4] = int32(c.row.Line), p.SKU, p.Name, int64(p.Price), p.StockQuantity
+	if c.direct {
+		c.vals[0], c.vals[1], c.vals[2], c.vals[3] = p.SKU, p.Name, int64(p.Price), p.StockQuantity
+	} else {
+		c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4] = int32(c.row.Line), p.SKU, p.Name, int64(p.Price), p.StockQuantity
+	}
 	return c.vals, nil
 }
 
@@ -63,6 +77,13 @@ func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, dr
 	// Fresh sessions only: temp_buffers can be set before the first temp table.
 	conn.Exec(ctx, `SET temp_buffers = '256MB'`)
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if !dryRun {
+			loaded, err := loadEmpty(ctx, tx, rd, progress)
+			if loaded || err != nil {
+				sum.Rows, sum.Inserted = rd.Rows, rd.Rows
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_product (line int, sku text, name text, price bigint, stock bigint) ON COMMIT DROP`); err != nil {
 			return err
 		}
@@ -105,6 +126,45 @@ func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, dr
 }
 
 var errDryRun = fmt.Errorf("dry run")
+
+// loadEmpty is the first load of an empty catalogue: rows COPY straight into
+// product (every row is new), under a lock that keeps the table empty until
+// then. loaded is false when the catalogue has products.
+func loadEmpty(ctx context.Context, tx pgx.Tx, rd *shop.CatalogueReader, progress func(int64)) (loaded bool, err error) {
+	if _, err := tx.Exec(ctx, `LOCK TABLE product IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return false, err
+	}
+	var empty bool
+	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM product)`).Scan(&empty); err != nil || !empty {
+		return false, err
+	}
+	src := &copySource{rd: rd, vals: make([]any, 4), progress: progress, direct: true}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"product"}, []string{"sku", "name", "price", "stock_quantity"}, src); err != nil {
+		return true, fmt.Errorf("read the import: %w", err)
+	}
+	// A held row repeats a SKU if an earlier line already put that SKU in (the table was empty).
+	for i, row := range src.held {
+		var first int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM product WHERE sku = $1`, row.Product.SKU).Scan(&first)
+		if err == nil {
+			rd.Errors.Add(shop.RowError{Line: row.Line, Column: "sku",
+				Reason: fmt.Sprintf("SKU %q repeats line %d", row.Product.SKU, rd.Candidates[i].First)})
+			continue
+		}
+		if !IsNoRows(err) {
+			return true, err
+		}
+		p := row.Product // a hash collision, not a repeat
+		if _, err := tx.Exec(ctx, `INSERT INTO product (sku, name, price, stock_quantity) VALUES ($1, $2, $3, $4)`,
+			p.SKU, p.Name, p.Price, p.StockQuantity); err != nil {
+			return true, err
+		}
+	}
+	if rd.Errors.Total > 0 {
+		return true, &rd.Errors
+	}
+	return true, nil
+}
 
 // confirmDuplicates turns SKU-hash matches into errors naming both lines,
 // after checking the two rows really hold the same SKU.
