@@ -237,3 +237,39 @@ func TestDeclineOverLimit(t *testing.T) {
 		t.Fatalf("failure reason %v", got)
 	}
 }
+
+// A real database failure while creating the order (not a failpoint) rolls
+// that transaction back, refunds, restores the stock, and leaves the saga's
+// connection usable.
+func TestCreateOrderDatabaseFailureIsCompensated(t *testing.T) {
+	s := newShop(t)
+	if _, err := s.a.Store.Pool.Exec(ctx, `ALTER TABLE orders ADD CONSTRAINT test_refuse CHECK (total_amount < 0) NOT VALID`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:4")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FailedStep != "create_order" || !res.Compensated || res.Incomplete {
+		t.Fatalf("result %+v", res)
+	}
+	if got := s.strings(`SELECT status FROM payment UNION ALL SELECT status FROM sandbox_payment`); !slices.Equal(got, []string{"CANCELLED", "CANCELLED"}) {
+		t.Fatalf("payment/provider %v, want both CANCELLED", got)
+	}
+	if s.stock("A") != 10 || s.count(`SELECT count(*) FROM orders`) != 0 {
+		t.Fatalf("stock %d, orders %d", s.stock("A"), s.count(`SELECT count(*) FROM orders`))
+	}
+	// The pool's connections are still healthy: the next order goes through.
+	if _, err := s.a.Store.Pool.Exec(ctx, `ALTER TABLE orders DROP CONSTRAINT test_refuse`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.UpdateProduct(ctx, "A", shop.ProductPatch{Stock: ptr(int64(100))}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 { // more orders than pool connections, so the failed saga's connection is reused
+		r, err := s.a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:1")}, nil)
+		if err != nil || r.Status != "placed" {
+			t.Fatalf("order %d after the failure: %+v %v", i, r, err)
+		}
+	}
+}

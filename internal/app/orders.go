@@ -216,8 +216,10 @@ func (o *orderSaga) refund(ctx context.Context) (string, error) {
 	return detail, err
 }
 
-// finish records how the run ended and builds the result.
+// finish records how the run ended and builds the result. It writes even
+// when the caller's context is cancelled: the log must say where things stand.
 func (o *orderSaga) finish(ctx context.Context, res saga.Result, obs saga.Observer) PlaceResult {
+	ctx = context.WithoutCancel(ctx)
 	out := PlaceResult{OrderUUID: o.rec.OrderUUID, Status: "placed"}
 	if res.FailedStep == "" {
 		if obs != nil {

@@ -69,6 +69,9 @@ func (a abort) Unwrap() error { return a.error }
 // Abort wraps err to end the run without reporting or compensating.
 func Abort(err error) error { return abort{err} }
 
+// CompensationTimeout bounds how long compensations may run after a failure.
+const CompensationTimeout = 2 * time.Minute
+
 // Result is how a run ended.
 type Result struct {
 	FailedStep string // "" when every step succeeded
@@ -123,6 +126,10 @@ func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
 			toUndo = steps[:i+1]
 		}
 		res := Result{FailedStep: s.Name, Err: err}
+		// Undoing must not stop halfway because the caller gave up (Ctrl-C):
+		// compensations get a context of their own, bounded in time.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CompensationTimeout)
+		defer cancel()
 		if r.OnFailure != nil {
 			if ferr := r.OnFailure(ctx, s.Name, err); ferr != nil {
 				res.CompensationErr = ferr
