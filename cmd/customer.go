@@ -21,11 +21,7 @@ func newCustomerCmd(e *env) *cobra.Command {
 		Example: "  rabbitpay customer show 1 -o json",
 		Args:    exactArgs(1, "one customer ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("customer", args[0])
-			if err != nil {
-				return err
-			}
-			a, err := e.app(cmd.Context())
+			a, id, err := e.appFor(cmd, "customer", args[0])
 			if err != nil {
 				return err
 			}

@@ -42,11 +42,7 @@ func newOrderCmd(e *env) *cobra.Command {
 		Example: "  rabbitpay order show 17 -o json",
 		Args:    exactArgs(1, "one order ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("order", args[0])
-			if err != nil {
-				return err
-			}
-			a, err := e.app(cmd.Context())
+			a, id, err := e.appFor(cmd, "order", args[0])
 			if err != nil {
 				return err
 			}
@@ -66,11 +62,7 @@ order is left for 'rabbitpay saga recover' (exit code 3).`,
 		Example: "  rabbitpay order cancel 17",
 		Args:    exactArgs(1, "one order ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("order", args[0])
-			if err != nil {
-				return err
-			}
-			a, err := e.app(cmd.Context())
+			a, id, err := e.appFor(cmd, "order", args[0])
 			if err != nil {
 				return err
 			}
