@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	neturl "net/url"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,7 @@ func newDBCmd(e *env) *cobra.Command {
 				return err
 			}
 			url, _ := app.DatabaseURL(e.cfg)
+			url = redact(url)
 			st := dbStatus{Mode: "external", URL: url, Initialized: true}
 			if cluster != nil {
 				st = dbStatus{Mode: "embedded", DataDir: cluster.Dir, URL: url, Initialized: cluster.Initialized(), Running: cluster.Running()}
@@ -56,7 +58,7 @@ func newDBCmd(e *env) *cobra.Command {
 				return err
 			}
 			url, _ := app.DatabaseURL(e.cfg)
-			fmt.Fprintf(e.Out, "database ready: %s\n", url)
+			fmt.Fprintf(e.Out, "database ready: %s\n", redact(url))
 			return nil
 		},
 	}
@@ -116,4 +118,12 @@ func newDBCmd(e *env) *cobra.Command {
 	}
 	c.AddCommand(status, start, stop, migrate, url)
 	return c
+}
+
+// redact hides a password in a database URL (db url still prints it whole, for psql).
+func redact(u string) string {
+	if parsed, err := neturl.Parse(u); err == nil && parsed.User != nil {
+		return parsed.Redacted()
+	}
+	return u
 }

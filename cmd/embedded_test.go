@@ -79,3 +79,13 @@ func TestNoDatabaseIsOneClearError(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }
+
+func TestDBStatusHidesThePassword(t *testing.T) {
+	t.Parallel()
+	var out, errb bytes.Buffer
+	Run(context.Background(), []string{"--database-url", "postgres://bob:s3cret@127.0.0.1:1/x?connect_timeout=1", "db", "status", "-o", "json"},
+		IO{In: &bytes.Buffer{}, Out: &out, Err: &errb})
+	if bytes.Contains(out.Bytes(), []byte("s3cret")) || !bytes.Contains(out.Bytes(), []byte(`"running": false`)) {
+		t.Fatalf("db status: %s %s", out.String(), errb.String())
+	}
+}

@@ -162,3 +162,14 @@ func messageOf(err error) string {
 	}
 	return ""
 }
+
+// Exec runs one statement on a short-lived connection to url.
+func Exec(ctx context.Context, url, sql string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}

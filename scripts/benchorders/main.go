@@ -33,6 +33,7 @@ func main() {
 	seconds := flag.Int("seconds", 10, "length of each measurement")
 	clients := flag.Int("clients", 8, "concurrent buyers and pgbench clients")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of rabbitpay's side to this file")
+	flag.BoolVar(&asyncDiag, "diagnose-async-commit", false, "diagnosis only: turn synchronous_commit off to see how much commits cost")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -50,6 +51,8 @@ func main() {
 	}
 }
 
+var asyncDiag bool
+
 func run(d time.Duration, clients int) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "rpbench-")
@@ -65,6 +68,14 @@ func run(d time.Duration, clients int) error {
 		return err
 	}
 	defer cluster.Stop()
+	if asyncDiag {
+		for _, q := range []string{"ALTER SYSTEM SET synchronous_commit = off", "SELECT pg_reload_conf()"} {
+			if err := postgres.Exec(ctx, cluster.URL("postgres"), q); err != nil {
+				return err
+			}
+		}
+		fmt.Println("DIAGNOSIS: synchronous_commit is off")
+	}
 	for _, db := range []string{"orders", "pgbench"} {
 		if err := postgres.CreateDatabase(ctx, cluster.URL("postgres"), db); err != nil {
 			return err
