@@ -267,6 +267,9 @@ func runAs() (*credential, error) {
 	return nil, errors.New("running as root, and PostgreSQL refuses to: no unprivileged user (postgres or nobody) exists to run the cluster as")
 }
 
+// searchGlobs are the usual install locations, newest version first.
+var searchGlobs = []string{"/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin"}
+
 // FindBinDir finds the directory holding initdb and pg_ctl: $RABBITPAY_PG_BIN,
 // then PATH, then pg_config --bindir, then the newest /usr/lib/postgresql/*/bin.
 func FindBinDir() (string, error) {
@@ -294,7 +297,7 @@ func FindBinDir() (string, error) {
 			return d, nil
 		}
 	}
-	for _, pattern := range []string{"/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin"} {
+	for _, pattern := range searchGlobs {
 		dirs, _ := filepath.Glob(pattern)
 		sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 		for _, d := range dirs {
