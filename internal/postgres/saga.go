@@ -125,15 +125,16 @@ func lineArrays(lines []shop.Line) (ids, qtys, prices []int64) {
 func (ss *SagaSession) Start(ctx context.Context, r *SagaRecord, key, requestHash string, ev shop.SagaEvent) error {
 	ids, qtys, _ := lineArrays(r.Items)
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, r.OrderUUID)
-	if key != "" {
+	if key != "" { // first, so a reused key is found before anything else can fail
 		b.Queue(`INSERT INTO idempotency_key (key, request_hash, order_uuid) VALUES ($1, $2, $3)`, key, requestHash, r.OrderUUID)
 	}
-	b.Queue(`SELECT reduce_stock($1, $2)`, ids, qtys)
-	b.Queue(`WITH p AS (INSERT INTO payment (order_uuid, method, status, amount) VALUES ($1, $3, 'PROGRESS', $5) RETURNING id)
+	// One statement: lock, take the stock (all or none), then the PROGRESS payment and the log.
+	b.Queue(`WITH locked AS (SELECT pg_advisory_lock(hashtextextended($8, 0))),
+		stock AS (SELECT reduce_stock($9, $10) FROM locked),
+		p AS (INSERT INTO payment (order_uuid, method, status, amount) SELECT $1, $3, 'PROGRESS', $5 FROM stock RETURNING id)
 		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, payment_id, state, step, stock_reduced, history)
 		SELECT $1, $2, $3, $4, $5, $6, p.id, 'running', 'payment', true, $7 FROM p RETURNING payment_id`,
-		r.OrderUUID, r.CustomerID, r.Method, r.Items, r.TotalAmount, r.FromCart, []shop.SagaEvent{ev}).
+		r.OrderUUID, r.CustomerID, r.Method, r.Items, r.TotalAmount, r.FromCart, []shop.SagaEvent{ev}, r.OrderUUID, ids, qtys).
 		QueryRow(func(row pgx.Row) error { return row.Scan(&r.PaymentID) })
 	err := ss.batch(ctx, b)
 	switch {
@@ -172,29 +173,30 @@ func (ss *SagaSession) CreateOrder(ctx context.Context, r *SagaRecord, providerT
 	b := &pgx.Batch{}
 	var out CreatedOrder
 	b.Queue(`BEGIN`)
-	b.Queue(`INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3) RETURNING id, created_at`,
-		r.OrderUUID, r.CustomerID, r.TotalAmount).QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At) })
-	b.Queue(`INSERT INTO order_product (order_id, product_id, quantity, order_price)
-		SELECT o.id, t.pid, t.q, t.price FROM orders o, unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(pid, q, price, n)
-		WHERE o.order_uuid = $1 ORDER BY t.n RETURNING id`, r.OrderUUID, ids, qtys, prices).Query(func(rows pgx.Rows) error {
-		var err error
-		out.ItemIDs, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-		return err
-	})
-	b.Queue(`UPDATE payment SET status = 'SUCCESS', provider_tx_id = $2, paid_at = now(),
-		order_id = (SELECT id FROM orders WHERE order_uuid = $1) WHERE order_uuid = $1`, r.OrderUUID, providerTxID)
-	if r.FromCart {
-		b.Queue(`DELETE FROM cart_item WHERE cart_id = (SELECT cart_id FROM cart WHERE customer_id = $1) AND product_id = ANY($2)`,
-			r.CustomerID, ids)
-	}
-	b.Queue(`INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT k, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount,
-			'method', $2::text, 'provider_tx_id', $3::text)
-		FROM orders o, unnest(ARRAY['order_placed', 'payment_succeeded']) AS k WHERE o.order_uuid = $1`,
-		r.OrderUUID, r.Method, providerTxID)
-	b.Queue(`UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM orders WHERE order_uuid = $1),
-		history = history || $2, updated_at = now() WHERE order_uuid = $1 RETURNING payment_id`, r.OrderUUID, events).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&out.PaymentID) })
+	// One statement: each part sees the new order only through RETURNING.
+	b.Queue(`WITH o AS (
+			INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3)
+			RETURNING id, order_uuid, customer_id, total_amount, created_at),
+		items AS (
+			INSERT INTO order_product (order_id, product_id, quantity, order_price)
+			SELECT o.id, t.pid, t.q, t.price FROM o, unnest($4::bigint[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS t(pid, q, price, n)
+			ORDER BY t.n RETURNING id),
+		paid AS (
+			UPDATE payment SET status = 'SUCCESS', provider_tx_id = $7, paid_at = now(), order_id = (SELECT id FROM o)
+			WHERE order_uuid = $1),
+		cart AS (
+			DELETE FROM cart_item WHERE $8 AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = $2) AND product_id = ANY($4)),
+		outbox AS (
+			INSERT INTO notification (kind, customer_id, order_id, payload)
+			SELECT k, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount,
+				'method', $9::text, 'provider_tx_id', $7::text)
+			FROM o, unnest(ARRAY['order_placed', 'payment_succeeded']) AS k),
+		done AS (
+			UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $10,
+				updated_at = now() WHERE order_uuid = $1 RETURNING payment_id)
+		SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done) FROM o`,
+		r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, r.Method, events).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID) })
 	b.Queue(`COMMIT`)
 	b.Queue(`SELECT pg_advisory_unlock(hashtextextended($1, 0))`, r.OrderUUID)
 	if err := ss.batch(ctx, b); err != nil {
