@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"regexp"
 
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -54,7 +55,12 @@ func (a *App) Sagas(ctx context.Context) ([]postgres.SagaRecord, error) {
 	return a.Store.ListSagas(ctx, false)
 }
 
+var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
 // Saga returns one saga by order UUID.
 func (a *App) Saga(ctx context.Context, uuid string) (postgres.SagaRecord, error) {
+	if !uuidShape.MatchString(uuid) {
+		return postgres.SagaRecord{}, shop.Invalid("order UUID %q is not a UUID (like 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55)", uuid)
+	}
 	return a.Store.GetSaga(ctx, uuid)
 }

@@ -88,8 +88,11 @@ func (o *orderSaga) reduceStock(ctx context.Context) (string, error) {
 	if errors.Is(err, postgres.ErrKeyUsed) {
 		return "", saga.Abort(err)
 	}
+	if err != nil {
+		return "", err
+	}
 	o.a.Failpoints.Crash("after_reduce_stock")
-	return detail, err
+	return detail, nil
 }
 
 func (o *orderSaga) pay(ctx context.Context) (string, error) {
@@ -97,7 +100,8 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 	res, err := o.gw.Pay(ctx, req)
 	if err != nil {
 		// The outcome is unknown: ask the provider before deciding anything.
-		if res, err = o.gw.Lookup(ctx, o.rec.OrderUUID); err != nil || res.Status == "" {
+		var lerr error
+		if res, lerr = o.gw.Lookup(ctx, o.rec.OrderUUID); lerr != nil || res.Status == "" {
 			return "", saga.Uncertain(fmt.Errorf("payment outcome unknown: %v", err))
 		}
 	}
@@ -116,7 +120,7 @@ func (o *orderSaga) settlePay(res payment.Result) (string, error) {
 		return "", errors.New(reason)
 	}
 	o.paid = res
-	detail := fmt.Sprintf("%s %s via %s (%s)", "charged", o.rec.TotalAmount, o.rec.Method, res.TxID)
+	detail := fmt.Sprintf("charged %s via %s (%s)", o.rec.TotalAmount, o.rec.Method, res.TxID)
 	o.unlogged = append(o.unlogged, event(saga.KindStep, "payment", saga.OK, detail))
 	return detail, nil
 }
@@ -128,10 +132,13 @@ func orDefault(s, d string) string {
 	return s
 }
 
+// notifyDetail describes step 4: its outbox rows commit with the order.
+const notifyDetail = "order_placed, payment_succeeded queued in the outbox"
+
 func (o *orderSaga) createOrder(ctx context.Context) (string, error) {
 	events := append(o.unlogged,
 		event(saga.KindStep, "create_order", saga.OK, "order created, paid"),
-		event(saga.KindStep, "notify", saga.OK, "order_placed, payment_succeeded queued in the outbox"))
+		event(saga.KindStep, "notify", saga.OK, notifyDetail))
 	created, err := o.ss.CreateOrder(ctx, o.rec, o.paid.TxID, events)
 	if err != nil {
 		return "", err
@@ -167,13 +174,9 @@ func (o *orderSaga) onFailure(ctx context.Context, step string, cause error) err
 		// A definite failure without a provider answer (the provider was never reached).
 		o.declined = &postgres.PaymentAnswer{Reason: cause.Error()}
 	}
-	state := postgres.SagaCompensating
-	if o.rec.State == postgres.SagaCancelling {
-		state = postgres.SagaCancelling
-	}
-	err := o.ss.MarkCompensating(ctx, state, cause.Error(), o.declined, append(o.unlogged, failed))
+	err := o.ss.MarkCompensating(ctx, cause.Error(), o.declined, append(o.unlogged, failed))
 	if err == nil {
-		o.unlogged, o.rec.State = nil, state
+		o.unlogged, o.rec.State = nil, postgres.SagaCompensating
 	}
 	return err
 }
@@ -223,7 +226,7 @@ func (o *orderSaga) finish(ctx context.Context, res saga.Result, obs saga.Observ
 	out := PlaceResult{OrderUUID: o.rec.OrderUUID, Status: "placed"}
 	if res.FailedStep == "" {
 		if obs != nil {
-			obs.Event(event(saga.KindStep, "notify", saga.OK, "order_placed, payment_succeeded queued in the outbox"))
+			obs.Event(event(saga.KindStep, "notify", saga.OK, notifyDetail))
 		}
 		return out
 	}

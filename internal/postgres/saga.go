@@ -213,10 +213,10 @@ func (ss *SagaSession) CreateOrder(ctx context.Context, r *SagaRecord, providerT
 // MarkCompensating records a failed step before compensation begins, so a
 // crash from here on is recovered backward. A declined payment is recorded as
 // FAILED with its reason, and a payment_failed notification is queued.
-func (ss *SagaSession) MarkCompensating(ctx context.Context, state, cause string, declined *PaymentAnswer, events []shop.SagaEvent) error {
+func (ss *SagaSession) MarkCompensating(ctx context.Context, cause string, declined *PaymentAnswer, events []shop.SagaEvent) error {
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE saga SET state = $2, error = $3, history = history || $4, updated_at = now() WHERE order_uuid = $1`,
-		ss.UUID, state, cause, events)
+	b.Queue(`UPDATE saga SET state = 'compensating', error = $2, history = history || $3, updated_at = now() WHERE order_uuid = $1`,
+		ss.UUID, cause, events)
 	if declined != nil {
 		queuePaymentOutcome(b, ss.UUID, shop.PaymentFailed, declined, "payment_failed")
 	}
@@ -292,7 +292,7 @@ func scanSaga(row pgx.Row) (SagaRecord, error) {
 
 // GetSaga reads one saga by order UUID.
 func (s *Store) GetSaga(ctx context.Context, uuid string) (SagaRecord, error) {
-	r, err := scanSaga(s.Pool.QueryRow(ctx, sagaSelect+` WHERE order_uuid::text = $1`, uuid))
+	r, err := scanSaga(s.Pool.QueryRow(ctx, sagaSelect+` WHERE order_uuid = $1::uuid`, uuid))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, shop.NotFound("no saga has order UUID %q", uuid)
 	}
@@ -319,11 +319,8 @@ func (s *Store) IdempotentOrder(ctx context.Context, key string) (uuid, hash str
 }
 
 func pgMessage(err error) string {
-	var pe interface{ Error() string }
-	if errors.As(err, &pe) {
-		if m := messageOf(err); m != "" {
-			return m
-		}
+	if m := messageOf(err); m != "" {
+		return m
 	}
 	return err.Error()
 }
