@@ -49,7 +49,9 @@ comes from --format, else the file's extension (.jsonl, .ndjson), else CSV.`,
 			if err != nil {
 				return err
 			}
-			sum, err := a.ImportProducts(cmd.Context(), in, f, dryRun, e.importProgress())
+			progress, done := e.importProgress()
+			sum, err := a.ImportProducts(cmd.Context(), in, f, dryRun, progress)
+			done()
 			if err != nil {
 				return err
 			}
@@ -82,15 +84,22 @@ func pathReason(err error) string {
 	return err.Error()
 }
 
-// importProgress reports rows and rows/s on stderr when it is a terminal.
-func (e *env) importProgress() func(int64) {
+// importProgress reports rows and rows/s on stderr when it is a terminal;
+// done clears the line.
+func (e *env) importProgress() (progress func(int64), done func()) {
 	if !e.isTTY(e.Err) {
-		return nil
+		return nil, func() {}
 	}
 	start := time.Now()
+	shown := false
 	return func(rows int64) {
-		fmt.Fprintf(e.Err, "\r%d rows read (%.0f rows/s)   ", rows, float64(rows)/time.Since(start).Seconds())
-	}
+			shown = true
+			fmt.Fprintf(e.Err, "\r%d rows read (%.0f rows/s)\033[K", rows, float64(rows)/time.Since(start).Seconds())
+		}, func() {
+			if shown {
+				fmt.Fprint(e.Err, "\r\033[K")
+			}
+		}
 }
 
 func newProductExportCmd(e *env) *cobra.Command {
