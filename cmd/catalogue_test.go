@@ -95,6 +95,7 @@ func TestImportBadRowsChangeNothing(t *testing.T) {
 				{"sku,name,price,stock\nA,x,99999999999999999999,1\n", "column price: price \"99999999999999999999\" is out of range"},
 				{"sku,name,price,stock\nA,,5,1\n", "line 2, column name: name must not be empty"},
 				{"sku,name,price,stock\n,x,5,1\n", "line 2, column sku: SKU must not be empty"},
+				{"sku,name,price,stock\nA," + strings.Repeat("토", 201) + ",5,1\n", "line 2, column name: name is 201 characters long; the limit is 200"},
 				{"sku,name,price,stock\nA,\xff\xfe,5,1\n", "line 2, column name: name is not valid UTF-8"},
 				{"sku,name,price,stock\nA,x,5\n", "line 2: wrong number of fields"},
 				{"sku,name,price,stock\nOK,fine,1,1\nA,\"x,5,1\n", "line 3: unbalanced or stray quote"},

@@ -87,6 +87,28 @@ func TestOrderPlacePrintsStepsAndJSON(t *testing.T) {
 	}
 }
 
+func TestIdempotentReplayFromTheCLI(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	args := []string{"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:2", "--idempotency-key", "web-1"}
+	c.ok(args...)
+	out := c.ok(args...)
+	if !strings.Contains(out, "order 1 was already placed with this idempotency key: nothing was charged again") {
+		t.Fatalf("replay output:\n%s", out)
+	}
+	var res struct {
+		Replayed bool               `json:"replayed"`
+		Order    struct{ ID int64 } `json:"order"`
+	}
+	c.json(&res, args...)
+	if !res.Replayed || res.Order.ID != 1 || c.query(`SELECT count(*)::text FROM sandbox_payment`) != "1" ||
+		c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`) != "8" {
+		t.Fatalf("replay charged or reserved again: %+v", res)
+	}
+	c.fails(1, `idempotency key "web-1" was already used for a different order request`,
+		"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3", "--idempotency-key", "web-1")
+}
+
 func TestCompensationIncompleteExitsThree(t *testing.T) {
 	c := newCLI(t)
 	c.seed()
