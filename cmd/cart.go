@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
+	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -12,7 +15,7 @@ func newCartCmd(e *env) *cobra.Command {
 	var customer, qty int64
 	var product string
 	// each builds one cart subcommand; run gets the validated customer id.
-	each := func(use, short, example string, needProduct bool, run func(cmd *cobra.Command) (shop.Cart, error)) *cobra.Command {
+	each := func(use, short, example string, needProduct bool, run func(ctx context.Context, a *app.App) (shop.Cart, error)) *cobra.Command {
 		cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: noArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if err := requireFlags(cmd, "customer"); err != nil {
@@ -26,7 +29,11 @@ func newCartCmd(e *env) *cobra.Command {
 				if customer <= 0 {
 					return shop.Invalid("customer id %d must be positive", customer)
 				}
-				cart, err := run(cmd)
+				a, err := e.app(cmd.Context())
+				if err != nil {
+					return err
+				}
+				cart, err := run(cmd.Context(), a)
 				if err != nil {
 					return err
 				}
@@ -40,39 +47,23 @@ func newCartCmd(e *env) *cobra.Command {
 	}
 	add := each("add --customer C --product ID|SKU [--qty N]", "Add a product to a cart (raises the quantity if it is there)",
 		"  rabbitpay cart add --customer 1 --product A-1 --qty 2", true,
-		func(cmd *cobra.Command) (shop.Cart, error) {
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return shop.Cart{}, err
-			}
-			return a.AddToCart(cmd.Context(), customer, product, qty)
+		func(ctx context.Context, a *app.App) (shop.Cart, error) {
+			return a.AddToCart(ctx, customer, product, qty)
 		})
 	add.Flags().Int64Var(&qty, "qty", 1, "quantity to add")
 	show := each("show --customer C", "Show a cart: items, unit prices, line totals, total",
 		"  rabbitpay cart show --customer 1", false,
-		func(cmd *cobra.Command) (shop.Cart, error) {
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return shop.Cart{}, err
-			}
-			return a.Cart(cmd.Context(), customer)
+		func(ctx context.Context, a *app.App) (shop.Cart, error) {
+			return a.Cart(ctx, customer)
 		})
 	remove := each("remove --customer C --product ID|SKU", "Take a product out of a cart",
 		"  rabbitpay cart remove --customer 1 --product A-1", true,
-		func(cmd *cobra.Command) (shop.Cart, error) {
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return shop.Cart{}, err
-			}
-			return a.RemoveFromCart(cmd.Context(), customer, product)
+		func(ctx context.Context, a *app.App) (shop.Cart, error) {
+			return a.RemoveFromCart(ctx, customer, product)
 		})
 	clear := each("clear --customer C", "Empty a cart", "  rabbitpay cart clear --customer 1", false,
-		func(cmd *cobra.Command) (shop.Cart, error) {
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return shop.Cart{}, err
-			}
-			return a.ClearCart(cmd.Context(), customer)
+		func(ctx context.Context, a *app.App) (shop.Cart, error) {
+			return a.ClearCart(ctx, customer)
 		})
 	c.AddCommand(add, show, remove, clear)
 	return c
