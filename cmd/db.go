@@ -50,9 +50,10 @@ func newDBCmd(e *env) *cobra.Command {
 		},
 	}
 	start := &cobra.Command{
-		Use:   "start",
-		Short: "Start the embedded cluster (creating it if needed) and migrate",
-		Args:  noArgs,
+		Use:     "start",
+		Short:   "Start the embedded cluster (creating it if needed) and migrate",
+		Example: "  rabbitpay db start --data-dir /var/lib/rabbitpay",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := e.app(cmd.Context()); err != nil {
 				return err
@@ -63,9 +64,10 @@ func newDBCmd(e *env) *cobra.Command {
 		},
 	}
 	stop := &cobra.Command{
-		Use:   "stop",
-		Short: "Stop the embedded cluster",
-		Args:  noArgs,
+		Use:     "stop",
+		Short:   "Stop the embedded cluster",
+		Example: "  rabbitpay db stop",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cluster, err := app.Cluster(e.cfg)
 			if err != nil {
@@ -86,9 +88,10 @@ func newDBCmd(e *env) *cobra.Command {
 		},
 	}
 	migrate := &cobra.Command{
-		Use:   "migrate",
-		Short: "Apply pending schema migrations (commands also do this on their own)",
-		Args:  noArgs,
+		Use:     "migrate",
+		Short:   "Apply pending schema migrations (commands also do this on their own)",
+		Example: "  rabbitpay db migrate --database-url postgres://shop@db.internal/shop",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := e.app(cmd.Context())
 			if err != nil {

@@ -143,7 +143,7 @@ func flagError(err error) string {
 
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 && !strings.Contains(s, "server log") {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
 	return s

@@ -4,7 +4,6 @@
 package localpg
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -111,7 +110,8 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 	}
 	cmd := c.pgctl(bin, "start", "-w", "-t", "60", "-l", c.logFile())
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("start PostgreSQL in %s: %v: %s%s", c.pgdata(), err, strings.TrimSpace(string(out)), c.logTail())
+		return &startError{msg: fmt.Sprintf("PostgreSQL did not start in %s: %v (server log: %s)", c.pgdata(), err, c.logFile()),
+			details: append(lines(string(out)), c.logTail()...)}
 	}
 	return nil
 }
@@ -233,16 +233,36 @@ func (c *Cluster) lock() (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-func (c *Cluster) logTail() string {
+// logTail returns the last ten lines of the server log.
+func (c *Cluster) logTail() []string {
 	b, err := os.ReadFile(c.logFile())
 	if err != nil || len(b) == 0 {
-		return ""
+		return nil
 	}
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return "\nserver log (" + c.logFile() + "):\n" + string(bytes.TrimSpace(b))
+	l := lines(string(b))
+	return l[max(0, len(l)-10):]
 }
+
+// lines splits s into its non-blank lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// startError is a failed start: one sentence, with pg_ctl's output and the
+// server log's tail as details the CLI prints below it.
+type startError struct {
+	msg     string
+	details []string
+}
+
+func (e *startError) Error() string     { return e.msg }
+func (e *startError) Details() []string { return e.details }
 
 type credential struct {
 	name     string

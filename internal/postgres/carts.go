@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,58 +52,49 @@ func (s *Store) AddToCart(ctx context.Context, customerID int64, productRef stri
 	})
 }
 
-const lineSelect = `SELECT p.id, p.sku, p.name, ci.quantity, p.price, ci.added_at
-	FROM cart c JOIN cart_item ci USING (cart_id) JOIN product p ON p.id = ci.product_id
-	WHERE c.customer_id = $1 ORDER BY ci.added_at, ci.cart_item_id`
-
-// Cart returns the customer's cart with current prices.
+// Cart returns the customer's cart with current prices, in one query.
 func (s *Store) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
 	cart := shop.Cart{CustomerID: customerID, Items: []shop.CartLine{}}
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		if err := customerExists(ctx, tx, customerID); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, lineSelect, customerID)
-		if err != nil {
-			return err
-		}
-		cart.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.CartLine, error) {
-			var l shop.CartLine
-			err := r.Scan(&l.ProductID, &l.SKU, &l.Name, &l.Quantity, &l.Price, &l.AddedAt)
-			return l, err
-		})
-		return err
-	})
+	items, err := s.customerLines(ctx, customerID, `SELECT c.id IS NOT NULL, p.id, p.sku, p.name, ci.quantity, p.price, ci.added_at
+		FROM (SELECT $1::bigint AS wanted) w LEFT JOIN customer c ON c.id = w.wanted
+		LEFT JOIN cart ON cart.customer_id = c.id LEFT JOIN cart_item ci ON ci.cart_id = cart.cart_id
+		LEFT JOIN product p ON p.id = ci.product_id ORDER BY ci.added_at, ci.cart_item_id`, customerID)
 	if err != nil {
 		return cart, err
 	}
-	lines := make([]shop.Line, len(cart.Items))
-	for i := range cart.Items {
-		it := &cart.Items[i]
+	lines := make([]shop.Line, len(items))
+	for i := range items {
+		it := &items[i]
 		if it.LineTotal, err = it.Price.MulQty(it.Quantity); err != nil {
 			return cart, err
 		}
 		lines[i] = it.Line
 	}
+	cart.Items = append(cart.Items, items...)
 	cart.TotalAmount, err = shop.Total(lines)
 	return cart, err
 }
 
 // customerLines runs a query of lines whose first column says whether the
 // customer exists (one row with NULL lines when there are none): one round trip.
-func (s *Store) customerLines(ctx context.Context, customerID int64, sql string, args ...any) ([]shop.Line, error) {
+func (s *Store) customerLines(ctx context.Context, customerID int64, sql string, args ...any) ([]shop.CartLine, error) {
 	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
-	var lines []shop.Line
+	var lines []shop.CartLine
 	exists := false
 	var id *int64
 	var sku, name *string
 	var qty, price *int64
-	_, err = pgx.ForEachRow(rows, []any{&exists, &id, &sku, &name, &qty, &price}, func() error {
+	var added *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&exists, &id, &sku, &name, &qty, &price, &added}, func() error {
 		if id != nil {
-			lines = append(lines, shop.Line{ProductID: *id, SKU: *sku, Name: *name, Quantity: *qty, Price: shop.Won(*price)})
+			l := shop.CartLine{Line: shop.Line{ProductID: *id, SKU: *sku, Name: *name, Quantity: *qty, Price: shop.Won(*price)}}
+			if added != nil {
+				l.AddedAt = *added
+			}
+			lines = append(lines, l)
 		}
 		return nil
 	})
@@ -114,10 +106,12 @@ func (s *Store) customerLines(ctx context.Context, customerID int64, sql string,
 
 // CartLines returns the cart's items as order lines.
 func (s *Store) CartLines(ctx context.Context, customerID int64) ([]shop.Line, error) {
-	return s.customerLines(ctx, customerID, `SELECT c.id IS NOT NULL, p.id, p.sku, p.name, ci.quantity, p.price
-		FROM (SELECT $1::bigint AS wanted) w LEFT JOIN customer c ON c.id = w.wanted
-		LEFT JOIN cart ON cart.customer_id = c.id LEFT JOIN cart_item ci ON ci.cart_id = cart.cart_id
-		LEFT JOIN product p ON p.id = ci.product_id ORDER BY ci.added_at, ci.cart_item_id`, customerID)
+	cart, err := s.Cart(ctx, customerID)
+	lines := make([]shop.Line, len(cart.Items))
+	for i, it := range cart.Items {
+		lines[i] = it.Line
+	}
+	return lines, err
 }
 
 // RemoveFromCart takes a product out of the customer's cart.
@@ -152,14 +146,14 @@ func (s *Store) ResolveItems(ctx context.Context, customerID int64, items []shop
 	for i, it := range items {
 		skus[i] = it.SKU
 	}
-	got, err := s.customerLines(ctx, customerID, `SELECT EXISTS (SELECT 1 FROM customer WHERE id = $1), p.id, p.sku, p.name, 0::bigint, p.price
-		FROM (SELECT 1) one LEFT JOIN product p ON p.sku = ANY($2)`, customerID, skus)
+	got, err := s.customerLines(ctx, customerID, `SELECT EXISTS (SELECT 1 FROM customer WHERE id = $1), p.id, p.sku, p.name, 0::bigint, p.price,
+		NULL::timestamptz FROM (SELECT 1) one LEFT JOIN product p ON p.sku = ANY($2)`, customerID, skus)
 	if err != nil {
 		return nil, err
 	}
 	found := make(map[string]shop.Line, len(got))
 	for _, l := range got {
-		found[l.SKU] = l
+		found[l.SKU] = l.Line
 	}
 	lines := make([]shop.Line, len(items))
 	for i, it := range items {

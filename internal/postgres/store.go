@@ -90,12 +90,7 @@ func migrationCount() (int32, error) {
 
 // CreateDatabase creates database name on the server at adminURL unless it exists.
 func CreateDatabase(ctx context.Context, adminURL, name string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	err := Exec(ctx, adminURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	// duplicate_database, or a concurrent CREATE DATABASE of the same name winning the race
 	if c := code(err); c == "42P04" || c == "23505" {
 		return nil
@@ -135,17 +130,11 @@ func (s *Store) Tx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // RecreateDatabase drops database name (closing its sessions) and creates it empty.
 func RecreateDatabase(ctx context.Context, adminURL, name string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
 	id := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
+	if err := Exec(ctx, adminURL, "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
 		return err
 	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+id)
-	return err
+	return Exec(ctx, adminURL, "CREATE DATABASE "+id)
 }
 
 // SchemaVersion returns the number of the last applied migration.

@@ -78,7 +78,10 @@ func setup() (func(), error) {
 		return nil, err
 	}
 	prev := cleanup
-	return func() { exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{template}.Sanitize()); prev() }, nil
+	return func() {
+		postgres.Exec(ctx, adminURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{template}.Sanitize())
+		prev()
+	}, nil
 }
 
 // New returns the URL of a fresh, migrated database for t, dropped when t ends.
@@ -89,24 +92,14 @@ func New(t testing.TB) string {
 	}
 	name := fmt.Sprintf("%s_%d", template, counter.Add(1))
 	ctx := context.Background()
-	if err := exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
+	if err := postgres.Exec(ctx, adminURL, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
 		pgx.Identifier{name}.Sanitize(), pgx.Identifier{template}.Sanitize())); err != nil {
 		t.Fatalf("testdb: clone template: %v", err)
 	}
 	t.Cleanup(func() {
-		exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		postgres.Exec(context.Background(), adminURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	})
 	return withDB(adminURL, name)
-}
-
-func exec(ctx context.Context, sql string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, sql)
-	return err
 }
 
 // withDB returns u with its database replaced by name.
