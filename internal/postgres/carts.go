@@ -117,8 +117,8 @@ func (s *Store) CartLines(ctx context.Context, customerID int64) ([]shop.Line, e
 // RemoveFromCart takes a product out of the customer's cart.
 func (s *Store) RemoveFromCart(ctx context.Context, customerID int64, productRef string) error {
 	sku, id := productRefArgs(productRef)
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM cart_item WHERE cart_id = (SELECT cart_id FROM cart WHERE customer_id = $1)
-		AND product_id = (SELECT id FROM product WHERE sku = $2 OR id = $3 ORDER BY sku = $2 DESC LIMIT 1)`, customerID, sku, id)
+	tag, err := s.Pool.Exec(ctx, `DELETE FROM cart_item WHERE cart_id = (SELECT cart_id FROM cart WHERE customer_id = $3)
+		AND product_id = (SELECT id FROM product`+productWhere+`)`, sku, id, customerID)
 	if err == nil && tag.RowsAffected() == 0 {
 		return shop.NotFound("product %q is not in customer %d's cart", productRef, customerID)
 	}
