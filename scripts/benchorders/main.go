@@ -18,8 +18,10 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
@@ -34,6 +36,8 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent buyers and pgbench clients")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of rabbitpay's side to this file")
 	flag.BoolVar(&asyncDiag, "diagnose-async-commit", false, "diagnosis only: turn synchronous_commit off to see how much commits cost")
+	flag.StringVar(&expSQL, "exp-sql", "", "experiment: SQL run on the orders database before measuring")
+	flag.StringVar(&only, "only", "", "run only this scenario: spread or hot")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -51,7 +55,11 @@ func main() {
 	}
 }
 
-var asyncDiag bool
+var (
+	asyncDiag bool
+	expSQL    string
+	only      string
+)
 
 func run(d time.Duration, clients int) error {
 	ctx := context.Background()
@@ -110,19 +118,35 @@ func run(d time.Duration, clients int) error {
 	if out, err := exec.Command(pgbench, append(conn, "-i", "-q", "-s", "1", "pgbench")...).CombinedOutput(); err != nil {
 		return fmt.Errorf("pgbench -i: %v: %s", err, out)
 	}
+	if expSQL != "" {
+		if _, err := a.Store.Pool.Exec(ctx, expSQL); err != nil {
+			return err
+		}
+		a.Store.Pool.Reset()
+	}
 	fmt.Printf("cluster: %s (fsync on, synchronous_commit on), %d clients, %s per run\n", dir, clients, d)
 	for _, scenario := range []string{"spread over 1,000 products", "one hot product"} {
 		hot := scenario == "one hot product"
-		rate, failed, err := placeOrders(ctx, a, d, clients, products, hot)
+		if only != "" && hot != (only == "hot") {
+			continue
+		}
+		server := serverCPU(cluster)
+		self := selfCPU()
+		rate, n, failed, err := placeOrders(ctx, a, d, clients, products, hot)
 		if err != nil {
 			return err
 		}
-		tps, err := pgbenchTPS(pgbench, conn, d, clients)
+		orderServer, orderSelf := serverCPU(cluster)-server, selfCPU()-self
+		server = serverCPU(cluster)
+		tps, txs, benchSelf, err := pgbenchTPS(pgbench, conn, d, clients)
 		if err != nil {
 			return err
 		}
+		benchServer := serverCPU(cluster) - server
 		fmt.Printf("%-28s orders/s %8.1f   pgbench -N tps %8.1f   ratio %.2f   (failed orders: %d)\n",
 			scenario+":", rate, tps, rate/tps, failed)
+		fmt.Printf("%-28s CPU µs per order: server %.0f, rabbitpay %.0f   per pgbench tx: server %.0f, pgbench %.0f\n", "",
+			1e6*orderServer/float64(n), 1e6*orderSelf/float64(n), 1e6*benchServer/float64(txs), 1e6*benchSelf/float64(txs))
 	}
 	var oversold bool
 	err = a.Store.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product p WHERE p.stock_quantity + coalesce(
@@ -134,7 +158,7 @@ func run(d time.Duration, clients int) error {
 	return nil
 }
 
-func placeOrders(ctx context.Context, a *app.App, d time.Duration, clients, products int, hot bool) (float64, int64, error) {
+func placeOrders(ctx context.Context, a *app.App, d time.Duration, clients, products int, hot bool) (float64, int64, int64, error) {
 	var placed, failed atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -163,20 +187,79 @@ func placeOrders(ctx context.Context, a *app.App, d time.Duration, clients, prod
 		})
 	}
 	wg.Wait()
-	return float64(placed.Load()) / time.Since(start).Seconds(), failed.Load(), firstErr
+	return float64(placed.Load()) / time.Since(start).Seconds(), placed.Load(), failed.Load(), firstErr
 }
 
 var tpsLine = regexp.MustCompile(`tps = ([0-9.]+)`)
 
-func pgbenchTPS(pgbench string, conn []string, d time.Duration, clients int) (float64, error) {
+var txLine = regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`)
+
+// pgbenchTPS runs pgbench -N and returns its tps, its transaction count and
+// the CPU seconds pgbench itself used.
+func pgbenchTPS(pgbench string, conn []string, d time.Duration, clients int) (float64, int64, float64, error) {
 	args := append(conn, "-N", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "pgbench")
-	out, err := exec.Command(pgbench, args...).CombinedOutput()
+	cmd := exec.Command(pgbench, args...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("pgbench: %v: %s", err, out)
+		return 0, 0, 0, fmt.Errorf("pgbench: %v: %s", err, out)
 	}
-	m := tpsLine.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("no tps in pgbench output: %s", out)
+	m, n := tpsLine.FindSubmatch(out), txLine.FindSubmatch(out)
+	if m == nil || n == nil {
+		return 0, 0, 0, fmt.Errorf("no tps in pgbench output: %s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	txs, _ := strconv.ParseInt(string(n[1]), 10, 64)
+	return tps, txs, (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(), nil
+}
+
+// selfCPU is the CPU seconds this process has used.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// serverCPU is the CPU seconds the cluster has used: the postmaster's own and
+// its ended children's, plus every live server process's.
+func serverCPU(c *localpg.Cluster) float64 {
+	b, err := os.ReadFile(filepath.Join(c.Dir, "pgdata", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	master, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	ticks := procTicks(master, true)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == master {
+			continue
+		}
+		if ppid, _ := procField(pid, 1); ppid == int64(master) {
+			ticks += procTicks(pid, false)
+		}
+	}
+	return float64(ticks) / 100 // USER_HZ
+}
+
+// procField returns field i (0 = state) after the command name of /proc/pid/stat.
+func procField(pid, i int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	return strconv.ParseInt(f[i], 10, 64)
+}
+
+func procTicks(pid int, children bool) int64 {
+	var t int64
+	fields := []int{11, 12} // utime, stime
+	if children {
+		fields = append(fields, 13, 14) // cutime, cstime
+	}
+	for _, i := range fields {
+		v, _ := procField(pid, i)
+		t += v
+	}
+	return t
 }
