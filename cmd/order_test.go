@@ -85,6 +85,12 @@ func TestOrderPlacePrintsStepsAndJSON(t *testing.T) {
 	if len(order.Items) != 2 || order.Items[1].OrderPrice != 2500 || order.Payment.Status != "SUCCESS" || len(order.Saga) != 4 {
 		t.Fatalf("order show: %+v", order)
 	}
+	var paid, cancelled []struct{ ID int64 }
+	c.json(&paid, "order", "list", "--customer", "1", "--status", "paid")
+	c.json(&cancelled, "order", "list", "--status", "cancelled")
+	if len(paid) != 1 || paid[0].ID != 1 || len(cancelled) != 0 {
+		t.Fatalf("order list --status: paid %+v, cancelled %+v", paid, cancelled)
+	}
 }
 
 func TestIdempotentReplayFromTheCLI(t *testing.T) {

@@ -29,7 +29,7 @@ type OrderFilter struct {
 // ListOrders lists orders, newest first.
 func (s *Store) ListOrders(ctx context.Context, f OrderFilter) ([]shop.Order, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT `+orderCols+` FROM orders o
-		WHERE ($1 = 0 OR o.customer_id = $1) AND ($2 = '' OR o.status = $2) ORDER BY o.id DESC`, f.CustomerID, string(f.Status))
+		WHERE ($1 = 0 OR o.customer_id = $1) AND ($2 = '' OR o.status::text = $2) ORDER BY o.id DESC`, f.CustomerID, string(f.Status))
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (s *Store) GetOrder(ctx context.Context, id int64) (shop.Order, error) {
 		QueryRow(func(row pgx.Row) error {
 			return row.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt, &o.Saga)
 		})
-	b.Queue(`SELECT op.id, op.product_id, p.sku, p.name, op.quantity, op.order_price, coalesce(d.status, '')
+	b.Queue(`SELECT op.id, op.product_id, p.sku, p.name, op.quantity, op.order_price, coalesce(d.status::text, '')
 		FROM order_product op JOIN product p ON p.id = op.product_id LEFT JOIN delivery d ON d.order_product_id = op.id
 		WHERE op.order_id = $1 ORDER BY op.id`, id).Query(func(rows pgx.Rows) error {
 		var err error
