@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
@@ -38,6 +40,7 @@ func main() {
 	flag.BoolVar(&asyncDiag, "diagnose-async-commit", false, "diagnosis only: turn synchronous_commit off to see how much commits cost")
 	flag.StringVar(&expSQL, "exp-sql", "", "experiment: SQL run on the orders database before measuring")
 	flag.StringVar(&only, "only", "", "run only this scenario: spread or hot")
+	flag.BoolVar(&statements, "statements", false, "diagnosis: print each statement's mean execution time and WAL records (pg_stat_statements)")
 	flag.Parse()
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -56,9 +59,10 @@ func main() {
 }
 
 var (
-	asyncDiag bool
-	expSQL    string
-	only      string
+	asyncDiag  bool
+	expSQL     string
+	only       string
+	statements bool
 )
 
 func run(d time.Duration, clients int) error {
@@ -83,6 +87,18 @@ func run(d time.Duration, clients int) error {
 			}
 		}
 		fmt.Println("DIAGNOSIS: synchronous_commit is off")
+	}
+	if statements { // the module must be preloaded: restart the cluster with it
+		if err := postgres.Exec(ctx, cluster.URL("postgres"), "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"); err != nil {
+			return err
+		}
+		cluster.Stop()
+		if err := cluster.Ensure(ctx); err != nil {
+			return err
+		}
+		if err := postgres.Exec(ctx, cluster.URL("postgres"), "CREATE EXTENSION pg_stat_statements"); err != nil {
+			return err
+		}
 	}
 	for _, db := range []string{"orders", "pgbench"} {
 		if err := postgres.CreateDatabase(ctx, cluster.URL("postgres"), db); err != nil {
@@ -130,6 +146,11 @@ func run(d time.Duration, clients int) error {
 		if only != "" && hot != (only == "hot") {
 			continue
 		}
+		if statements {
+			if err := postgres.Exec(ctx, cluster.URL("postgres"), "SELECT pg_stat_statements_reset()"); err != nil {
+				return err
+			}
+		}
 		server := serverCPU(cluster)
 		self := selfCPU()
 		rate, n, failed, err := placeOrders(ctx, a, d, clients, products, hot)
@@ -147,6 +168,11 @@ func run(d time.Duration, clients int) error {
 			scenario+":", rate, tps, rate/tps, failed)
 		fmt.Printf("%-28s CPU µs per order: server %.0f, rabbitpay %.0f   per pgbench tx: server %.0f, pgbench %.0f\n", "",
 			1e6*orderServer/float64(n), 1e6*orderSelf/float64(n), 1e6*benchServer/float64(txs), 1e6*benchSelf/float64(txs))
+		if statements {
+			if err := printStatements(ctx, cluster.URL("postgres"), n+txs); err != nil {
+				return err
+			}
+		}
 	}
 	var oversold bool
 	err = a.Store.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product p WHERE p.stock_quantity + coalesce(
@@ -188,6 +214,31 @@ func placeOrders(ctx context.Context, a *app.App, d time.Duration, clients, prod
 	}
 	wg.Wait()
 	return float64(placed.Load()) / time.Since(start).Seconds(), placed.Load(), failed.Load(), firstErr
+}
+
+// printStatements prints the statements run at least minCalls/20 times
+// since the last reset: calls, mean execution µs, WAL records per call.
+func printStatements(ctx context.Context, url string, minCalls int64) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT calls, total_exec_time * 1000 / calls, wal_records::float8 / calls,
+			left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+		FROM pg_stat_statements WHERE calls >= $1 ORDER BY total_exec_time DESC`, minCalls/20)
+	if err != nil {
+		return err
+	}
+	var calls int64
+	var execUS, wal float64
+	var query string
+	fmt.Printf("%10s %8s %8s  %s\n", "calls", "exec µs", "WAL rec", "statement")
+	_, err = pgx.ForEachRow(rows, []any{&calls, &execUS, &wal, &query}, func() error {
+		fmt.Printf("%10d %8.0f %8.1f  %s\n", calls, execUS, wal, query)
+		return nil
+	})
+	return err
 }
 
 var tpsLine = regexp.MustCompile(`tps = ([0-9.]+)`)
