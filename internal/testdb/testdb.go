@@ -87,14 +87,24 @@ func setup() (func(), error) {
 // New returns the URL of a fresh, migrated database for t, dropped when t ends.
 func New(t testing.TB) string {
 	t.Helper()
+	return create(t, template)
+}
+
+// Empty returns the URL of a fresh database with no schema, for migration tests.
+func Empty(t testing.TB) string {
+	t.Helper()
+	return create(t, "template0")
+}
+
+func create(t testing.TB, from string) string {
 	if adminURL == "" {
 		t.Fatal("testdb: no test server: call testdb.Main from TestMain")
 	}
 	name := fmt.Sprintf("%s_%d", template, counter.Add(1))
 	ctx := context.Background()
 	if err := postgres.Exec(ctx, adminURL, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
-		pgx.Identifier{name}.Sanitize(), pgx.Identifier{template}.Sanitize())); err != nil {
-		t.Fatalf("testdb: clone template: %v", err)
+		pgx.Identifier{name}.Sanitize(), pgx.Identifier{from}.Sanitize())); err != nil {
+		t.Fatalf("testdb: create database from %s: %v", from, err)
 	}
 	t.Cleanup(func() {
 		postgres.Exec(context.Background(), adminURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/saga"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
+	"github.com/rabbitpay/rabbitpay/migrations"
+)
+
+// A database made by the first schema (text statuses with CHECKs) keeps its
+// orders, payments, deliveries and unfinished sagas across the upgrade to
+// enum types, and they still read, filter and recover.
+func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
+	t.Parallel()
+	url := testdb.Empty(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
+	if err == nil {
+		err = m.LoadMigrations(migrations.FS)
+	}
+	if err == nil {
+		err = m.MigrateTo(ctx, 1)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A paid order with a READY delivery, and a saga a crash left running
+	// (stock taken, PROGRESS payment, the provider never charged it).
+	_, err = conn.Exec(ctx, `
+		INSERT INTO customer (name) VALUES ('김토끼');
+		INSERT INTO product (sku, name, price, stock_quantity) VALUES ('A', '토끼 인형', 1000, 7);
+		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ('11111111-1111-4111-8111-111111111111', 1, 'paid', 2000);
+		INSERT INTO order_product (order_id, product_id, quantity, order_price) VALUES (1, 1, 2, 1000);
+		INSERT INTO delivery (order_product_id, status) VALUES (1, 'READY');
+		INSERT INTO payment (order_uuid, order_id, method, status, amount, provider_tx_id, paid_at)
+			VALUES ('11111111-1111-4111-8111-111111111111', 1, 'KAKAO', 'SUCCESS', 2000, 'T0000000000000000001', now());
+		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, payment_id, order_id, state, step, stock_reduced)
+			VALUES ('11111111-1111-4111-8111-111111111111', 1, 'KAKAO', '[{"product_id":1,"sku":"A","quantity":2,"price":1000}]', 2000, 1, 1, 'completed', 'done', true);
+		INSERT INTO payment (order_uuid, method, status, amount) VALUES ('22222222-2222-4222-8222-222222222222', 'NAVER', 'PROGRESS', 1000);
+		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, payment_id, state, step, stock_reduced)
+			VALUES ('22222222-2222-4222-8222-222222222222', 1, 'NAVER', '[{"product_id":1,"sku":"A","quantity":1,"price":1000}]', 1000, 2, 'running', 'payment', true)`)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	a, err := Open(ctx, testConfig(url)) // migrates to the latest schema
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	paid, err := a.Orders(ctx, postgres.OrderFilter{Status: shop.OrderPaid})
+	if err != nil || len(paid) != 1 || paid[0].TotalAmount != 2000 {
+		t.Fatalf("paid orders after the upgrade: %+v, %v", paid, err)
+	}
+	o, err := a.Order(ctx, paid[0].ID)
+	if err != nil || o.Payment == nil || o.Payment.Status != shop.PaymentSuccess || o.Payment.Method != shop.Kakao ||
+		len(o.Items) != 1 || o.Items[0].DeliveryStatus != "READY" {
+		t.Fatalf("order after the upgrade: %+v, %v", o, err)
+	}
+	rec, err := a.RecoverSagas(ctx, func(string) saga.Observer { return nil })
+	if err != nil || len(rec) != 1 || rec[0].To != postgres.SagaCompensated {
+		t.Fatalf("recover after the upgrade: %+v, %v", rec, err)
+	}
+	p, err := a.Product(ctx, "A")
+	if err != nil || p.StockQuantity != 8 {
+		t.Fatalf("stock after recovering the crashed saga: %+v, %v (want 8)", p, err)
+	}
+	if _, err := a.Store.Pool.Exec(ctx, `UPDATE payment SET status = 'LOST' WHERE id = 1`); err == nil {
+		t.Fatal("the upgraded schema accepts payment status LOST")
+	}
+}
