@@ -42,6 +42,10 @@ func main() {
 	flag.StringVar(&only, "only", "", "run only this scenario: spread or hot")
 	flag.BoolVar(&statements, "statements", false, "diagnosis: print each statement's mean execution time and WAL records (pg_stat_statements)")
 	flag.Parse()
+	if only != "" && only != "spread" && only != "hot" {
+		fmt.Fprintf(os.Stderr, "benchorders: -only %q is not spread or hot\n", only)
+		os.Exit(2)
+	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
@@ -92,7 +96,9 @@ func run(d time.Duration, clients int) error {
 		if err := postgres.Exec(ctx, cluster.URL("postgres"), "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'"); err != nil {
 			return err
 		}
-		cluster.Stop()
+		if err := cluster.Stop(); err != nil {
+			return err
+		}
 		if err := cluster.Ensure(ctx); err != nil {
 			return err
 		}
@@ -140,6 +146,10 @@ func run(d time.Duration, clients int) error {
 		}
 		a.Store.Pool.Reset()
 	}
+	master, err := postmasterPID(ctx, a)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("cluster: %s (fsync on, synchronous_commit on), %d clients, %s per run\n", dir, clients, d)
 	for _, scenario := range []string{"spread over 1,000 products", "one hot product"} {
 		hot := scenario == "one hot product"
@@ -151,19 +161,19 @@ func run(d time.Duration, clients int) error {
 				return err
 			}
 		}
-		server := serverCPU(cluster)
+		server := serverCPU(master)
 		self := selfCPU()
 		rate, n, failed, err := placeOrders(ctx, a, d, clients, products, hot)
 		if err != nil {
 			return err
 		}
-		orderServer, orderSelf := serverCPU(cluster)-server, selfCPU()-self
-		server = serverCPU(cluster)
+		orderServer, orderSelf := serverCPU(master)-server, selfCPU()-self
+		server = serverCPU(master)
 		tps, txs, benchSelf, err := pgbenchTPS(pgbench, conn, d, clients)
 		if err != nil {
 			return err
 		}
-		benchServer := serverCPU(cluster) - server
+		benchServer := serverCPU(master) - server
 		fmt.Printf("%-28s orders/s %8.1f   pgbench -N tps %8.1f   ratio %.2f   (failed orders: %d)\n",
 			scenario+":", rate, tps, rate/tps, failed)
 		fmt.Printf("%-28s CPU µs per order: server %.0f, rabbitpay %.0f   per pgbench tx: server %.0f, pgbench %.0f\n", "",
@@ -270,14 +280,19 @@ func selfCPU() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
+// postmasterPID is the parent of the server process serving a connection.
+func postmasterPID(ctx context.Context, a *app.App) (int, error) {
+	var backend int
+	if err := a.Store.Pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
+		return 0, err
+	}
+	ppid, err := procField(backend, 1)
+	return int(ppid), err
+}
+
 // serverCPU is the CPU seconds the cluster has used: the postmaster's own and
 // its ended children's, plus every live server process's.
-func serverCPU(c *localpg.Cluster) float64 {
-	b, err := os.ReadFile(filepath.Join(c.Dir, "pgdata", "postmaster.pid"))
-	if err != nil {
-		return 0
-	}
-	master, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+func serverCPU(master int) float64 {
 	ticks := procTicks(master, true)
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
