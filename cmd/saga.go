@@ -58,7 +58,8 @@ func newSagaCmd(e *env) *cobra.Command {
 		Long: `recover finishes sagas left running, compensating or cancelling by a process that
 died: forward when the payment provider says the payment succeeded (the order is
 created), backward otherwise (refund what was charged, restore the stock). It
-asks the provider before refunding. A saga a live process is running is skipped.
+asks the provider before refunding. A saga a live process is running is skipped
+(after waiting up to 2 s for a just-killed process's session to end).
 Exit code 3 when something is still unfinished.`,
 		Example: "  rabbitpay saga recover",
 		Args:    noArgs,

@@ -68,8 +68,13 @@ func (s *Store) NewSagaSession(ctx context.Context, uuid string) (*SagaSession, 
 	return &SagaSession{conn: conn, UUID: uuid}, nil
 }
 
+// sagaLockGrace is how long LockSaga without wait keeps trying: the server
+// session of a process killed a moment ago can hold the lock until the
+// server notices the closed connection.
+const sagaLockGrace = 2 * time.Second
+
 // LockSaga takes the saga's lock on a dedicated connection. With wait false it
-// returns ErrSagaBusy at once if a live process holds it.
+// returns ErrSagaBusy if the lock is still held after sagaLockGrace.
 func (s *Store) LockSaga(ctx context.Context, uuid string, wait bool) (*SagaSession, error) {
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
@@ -79,7 +84,12 @@ func (s *Store) LockSaga(ctx context.Context, uuid string, wait bool) (*SagaSess
 	if wait {
 		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, uuid)
 	} else {
-		err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, uuid).Scan(&ok)
+		for deadline := time.Now().Add(sagaLockGrace); ; time.Sleep(50 * time.Millisecond) {
+			err = conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`, uuid).Scan(&ok)
+			if err != nil || ok || time.Now().After(deadline) {
+				break
+			}
+		}
 	}
 	if err != nil || !ok {
 		conn.Release()
