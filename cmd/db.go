@@ -40,7 +40,7 @@ func newDBCmd(e *env) *cobra.Command {
 			if st.Running || cluster == nil {
 				if a, err := e.app(cmd.Context()); err == nil {
 					st.Running = true
-					st.SchemaVersion, _ = a.Store.SchemaVersion(cmd.Context())
+					st.SchemaVersion, _ = a.SchemaVersion(cmd.Context())
 				}
 			}
 			return e.print(st, rowsFunc(func() ([]string, [][]string) {
@@ -97,7 +97,7 @@ func newDBCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			from, to, err := a.Store.Migrate(cmd.Context())
+			from, to, err := a.Migrate(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -8,19 +8,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/render"
-	"github.com/rabbitpay/rabbitpay/internal/saga"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // stepPrinter prints each saga step and compensation as it happens, one line
 // each. It writes to stderr when stdout carries a JSON or CSV document.
-func (e *env) stepPrinter() saga.Observer {
+func (e *env) stepPrinter() shop.Observer {
 	w := e.stepWriter()
-	return saga.ObserverFunc(func(ev shop.SagaEvent) {
-		mark := map[string]string{saga.OK: "✓", saga.Failed: "✗", saga.Retry: "…", saga.Skipped: "-"}[ev.Outcome]
-		if ev.Kind == saga.KindCompensation && ev.Outcome == saga.OK {
+	return shop.ObserverFunc(func(ev shop.SagaEvent) {
+		mark := map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFailed: "✗", shop.OutcomeRetry: "…", shop.OutcomeSkipped: "-"}[ev.Outcome]
+		if ev.Kind == shop.EventCompensation && ev.Outcome == shop.OutcomeOK {
 			mark = "↩"
 		}
 		fmt.Fprintf(w, "  %s %-14s %-7s %s\n", mark, ev.Name, ev.Outcome, ev.Detail)
@@ -67,8 +65,8 @@ order is left for 'rabbitpay saga recover' (exit code 3).`,
 				return err
 			}
 			res, err := a.CancelOrder(cmd.Context(), id, e.stepPrinter())
-			if errors.Is(err, app.ErrCancelIncomplete) {
-				return &exitError{code: ExitIncomplete, err: err}
+			if errors.Is(err, shop.ErrIncomplete) {
+				return fmt.Errorf("%w; run 'rabbitpay saga recover' (see 'rabbitpay order show %d')", err, id)
 			}
 			if err != nil {
 				return err
@@ -151,16 +149,17 @@ func (e *env) reportPlacement(res app.PlaceResult) error {
 			return err
 		}
 	} else {
-		w := e.stepWriter()
 		switch {
-		case res.Status == "placed" && res.Replayed:
-			fmt.Fprintf(w, "order %d was already placed with this idempotency key: nothing was charged again\n", res.Order.ID)
-		case res.Status == "placed":
-			fmt.Fprintf(w, "order %d placed: %s paid with %s (saga %s)\n", res.Order.ID, res.Order.TotalAmount, res.Order.Payment.Method, res.OrderUUID)
+		case res.Status == app.Placed && res.Replayed:
+			fmt.Fprintf(e.stepWriter(), "order %d was already placed with this idempotency key: nothing was charged again\n", res.Order.ID)
+		case res.Status == app.Placed:
+			fmt.Fprintf(e.stepWriter(), "order %d placed: %s paid with %s (saga %s)\n", res.Order.ID, res.Order.TotalAmount, res.Order.Payment.Method, res.OrderUUID)
 		case res.Incomplete:
-			fmt.Fprintf(w, "order failed at %s: %s; compensation is INCOMPLETE: run 'rabbitpay saga recover' (saga %s)\n", res.FailedStep, res.Error, res.OrderUUID)
+			fmt.Fprintf(e.Err, "order failed at %s: %s; it is NOT fully compensated: run 'rabbitpay saga recover' (see 'rabbitpay saga show %s')\n", res.FailedStep, res.Error, res.OrderUUID)
+		case res.Interrupted:
+			fmt.Fprintf(e.Err, "order interrupted before %s; everything was compensated (saga %s)\n", res.FailedStep, res.OrderUUID)
 		default:
-			fmt.Fprintf(w, "order failed at %s: %s; everything was compensated (saga %s)\n", res.FailedStep, res.Error, res.OrderUUID)
+			fmt.Fprintf(e.Err, "order failed at %s: %s; everything was compensated (saga %s)\n", res.FailedStep, res.Error, res.OrderUUID)
 		}
 		if e.format() == render.CSV && res.Order != nil {
 			if err := e.print(res.Order, orderRows([]shop.Order{*res.Order})); err != nil {
@@ -168,14 +167,10 @@ func (e *env) reportPlacement(res app.PlaceResult) error {
 			}
 		}
 	}
-	switch {
-	case res.Status == "placed":
-		return nil
-	case res.Incomplete:
-		return &exitError{code: ExitIncomplete, silent: true, err: errors.New(res.Error)}
-	default:
-		return &exitError{code: ExitFailure, silent: true, err: errors.New(res.Error)}
+	if err := res.Err(); err != nil {
+		return &exitError{silent: true, err: err}
 	}
+	return nil
 }
 
 func newOrderListCmd(e *env) *cobra.Command {
@@ -187,7 +182,7 @@ func newOrderListCmd(e *env) *cobra.Command {
 		Example: "  rabbitpay order list --customer 1 --status paid",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var f postgres.OrderFilter
+			var f shop.OrderFilter
 			if cmd.Flags().Changed("status") {
 				st, err := shop.ParseOrderStatus(status)
 				if err != nil {
@@ -259,7 +254,7 @@ func (e *env) printOrder(o shop.Order) error {
 func writeTrail(w io.Writer, events []shop.SagaEvent) error {
 	rows := make([][]string, 0, len(events))
 	for _, ev := range events {
-		rows = append(rows, []string{ev.At.Local().Format("15:04:05.000"), ev.Kind, ev.Name, ev.Outcome, ev.Detail})
+		rows = append(rows, []string{ev.At.Local().Format("15:04:05.000"), string(ev.Kind), ev.Name, string(ev.Outcome), ev.Detail})
 	}
 	return render.WriteTable(w, []string{"at", "kind", "name", "outcome", "detail"}, rows)
 }

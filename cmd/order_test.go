@@ -30,6 +30,18 @@ func (c *cli) query(sql string) string {
 	return out
 }
 
+func (c *cli) exec(sql string) {
+	c.t.Helper()
+	conn, err := pgx.Connect(context.Background(), c.url)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), sql); err != nil {
+		c.t.Fatalf("%s: %v", sql, err)
+	}
+}
+
 // snapshot captures everything an order attempt could change.
 func (c *cli) snapshot() string {
 	return c.query(`SELECT concat_ws('|',
@@ -168,12 +180,14 @@ func TestCrashAnywhereThenRecover(t *testing.T) {
 		t.Run(p.point, func(t *testing.T) {
 			c := newCLI(t)
 			c.seed()
-			_, serr, code := rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_FAILPOINTS=" + p.point + "=crash"},
+			_, serr, code := rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_FAILPOINTS=" + p.point + "=crash",
+				"RABBITPAY_SAGA_LEASE=1s"},
 				"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3", "--item", "B:1")
 			if code != -1 || !strings.Contains(serr, "killing the process") {
 				t.Fatalf("child was not killed at %s: exit %d, %s", p.point, code, serr)
 			}
-			if r := c.run("saga", "recover"); r.code != 0 {
+			// The dead process's lease runs out within 1s; --wait waits for it.
+			if r := c.run("saga", "recover", "--wait", "1m"); r.code != 0 {
 				t.Fatalf("saga recover: exit %d\n%s%s", r.code, r.out, r.err)
 			}
 			if n := c.query(`SELECT count(*)::text FROM saga WHERE state IN ('running', 'compensating', 'cancelling')`); n != "0" {
@@ -204,28 +218,21 @@ func TestCrashAnywhereThenRecover(t *testing.T) {
 	}
 }
 
-// recover leaves alone a saga whose process still holds its lock.
+// recover leaves alone a saga whose owner's lease is live, and takes it over
+// (bumping the owner token) once the lease has expired.
 func TestRecoverSkipsLiveSaga(t *testing.T) {
 	c := newCLI(t)
 	c.seed()
 	rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_FAILPOINTS=after_reduce_stock=crash"},
 		"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3")
-	uuid := c.query(`SELECT order_uuid::text FROM saga`)
-	conn, err := pgx.Connect(context.Background(), c.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), `SELECT pg_advisory_lock(hashtextextended($1, 0))`, uuid); err != nil {
-		t.Fatal(err)
-	}
+	c.exec(`UPDATE saga SET lease_until = now() + interval '1 hour'`) // as a live owner renewing it would
 	out := c.ok("saga", "recover")
-	if !strings.Contains(out, "skipped: a live process is running it") || c.query(`SELECT state FROM saga`) != "running" {
+	if !strings.Contains(out, "skipped: its owner's lease has not expired") || c.query(`SELECT state || ' ' || owner_token FROM saga`) != "running 1" {
 		t.Fatalf("recover touched a live saga:\n%s", out)
 	}
-	conn.Exec(context.Background(), `SELECT pg_advisory_unlock_all()`)
+	c.exec(`UPDATE saga SET lease_until = now() - interval '1 second'`)
 	c.ok("saga", "recover")
-	if st, stock := c.query(`SELECT state FROM saga`), c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); st != "compensated" || stock != "10" {
-		t.Fatalf("after unlock: saga %s, stock %s", st, stock)
+	if st, stock := c.query(`SELECT state || ' ' || owner_token FROM saga`), c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); st != "compensated 2" || stock != "10" {
+		t.Fatalf("after the lease expired: saga %s, stock %s", st, stock)
 	}
 }

@@ -24,10 +24,11 @@ import (
 
 // Exit codes.
 const (
-	ExitOK         = 0
-	ExitFailure    = 1 // the request failed; nothing was left half-done
-	ExitUsage      = 2 // bad flags, arguments or input values
-	ExitIncomplete = 3 // an order failed and its compensation is incomplete
+	ExitOK          = 0
+	ExitFailure     = 1   // the request failed; nothing was left half-done
+	ExitUsage       = 2   // bad flags, arguments or input values
+	ExitIncomplete  = 3   // something is left unfinished or its outcome is unknown: run 'rabbitpay saga recover'
+	ExitInterrupted = 130 // interrupted (Ctrl-C); what was done or undone is printed
 )
 
 // IO holds the streams a command reads and writes.
@@ -89,7 +90,7 @@ func Run(ctx context.Context, args []string, ios IO) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) && ee.silent {
-		return ee.code
+		return exitCode(err)
 	}
 	fmt.Fprintln(ios.Err, "rabbitpay: "+oneLine(err.Error()))
 	var detailed interface{ Details() []string }
@@ -101,7 +102,8 @@ func Run(ctx context.Context, args []string, ios IO) int {
 	return exitCode(err)
 }
 
-// exitError carries an exit code; silent means the command already reported.
+// exitError carries an exit code (0: decided by the error's kind); silent
+// means the command already reported.
 type exitError struct {
 	code   int
 	err    error
@@ -118,8 +120,12 @@ func usageErr(cmd *cobra.Command, format string, a ...any) error {
 func exitCode(err error) int {
 	var ee *exitError
 	switch {
-	case errors.As(err, &ee):
+	case errors.As(err, &ee) && ee.code != 0:
 		return ee.code
+	case errors.Is(err, shop.ErrIncomplete):
+		return ExitIncomplete
+	case errors.Is(err, shop.ErrInterrupted):
+		return ExitInterrupted
 	case errors.Is(err, shop.ErrInvalid):
 		return ExitUsage
 	default:

@@ -2,27 +2,39 @@ package cmd
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/render"
-	"github.com/rabbitpay/rabbitpay/internal/saga"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 func newSagaCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "saga", Short: "Inspect the durable order-saga log and recover unfinished sagas"}
+	var state string
+	var wait time.Duration
 	list := &cobra.Command{
-		Use:     "list",
+		Use:     "list [--state S]",
 		Short:   "List sagas, newest first",
-		Example: "  rabbitpay saga list -o json",
+		Example: "  rabbitpay saga list --state running -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var f shop.SagaFilter
+			if cmd.Flags().Changed("state") {
+				st, err := shop.ParseSagaState(state)
+				if err != nil {
+					return err
+				}
+				f.State = st
+			}
 			a, err := e.app(cmd.Context())
 			if err != nil {
 				return err
 			}
-			rs, err := a.Sagas(cmd.Context())
+			rs, err := a.Sagas(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
@@ -46,7 +58,7 @@ func newSagaCmd(e *env) *cobra.Command {
 			if e.format() == render.JSON {
 				return e.print(r, nil)
 			}
-			if err := e.print(r, sagaRows([]postgres.SagaRecord{r})); err != nil {
+			if err := e.print(r, sagaRows([]shop.SagaRecord{r})); err != nil {
 				return err
 			}
 			return writeTrail(e.Out, r.History)
@@ -57,11 +69,16 @@ func newSagaCmd(e *env) *cobra.Command {
 		Short: "Finish every saga a crash left unfinished",
 		Long: `recover finishes sagas left running, compensating or cancelling by a process that
 died: forward when the payment provider says the payment succeeded (the order is
-created), backward otherwise (refund what was charged, restore the stock). It
-asks the provider before refunding. A saga a live process is running is skipped
-(after waiting up to 2 s for a just-killed process's session to end).
+created), backward otherwise (void the payment at the provider so a late charge
+is refused, refund what was charged, restore the stock).
+
+A running saga is owned through a lease its process renews while it works and
+waits. recover takes over only sagas whose lease has expired (saga.lease after
+the owner died, default 30s), and the takeover fences the old owner out: should
+it still be alive, it can change nothing more. A saga whose lease is live is
+skipped at once; --wait retries it until its lease expires.
 Exit code 3 when something is still unfinished.`,
-		Example: "  rabbitpay saga recover",
+		Example: "  rabbitpay saga recover\n  rabbitpay saga recover --wait 1m   # right after a crash: wait for the dead owner's lease",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := e.app(cmd.Context())
@@ -69,7 +86,7 @@ Exit code 3 when something is still unfinished.`,
 				return err
 			}
 			w := e.stepWriter()
-			out, err := a.RecoverSagas(cmd.Context(), func(uuid string) saga.Observer {
+			out, err := a.RecoverSagas(cmd.Context(), wait, func(uuid string) shop.Observer {
 				fmt.Fprintf(w, "saga %s:\n", uuid)
 				return e.stepPrinter()
 			})
@@ -79,25 +96,22 @@ Exit code 3 when something is still unfinished.`,
 			if err := e.print(out, rowsFunc(func() ([]string, [][]string) {
 				rows := make([][]string, 0, len(out))
 				for _, r := range out {
-					rows = append(rows, []string{r.OrderUUID, r.From, r.To, r.Action, r.Error})
+					rows = append(rows, []string{r.OrderUUID, string(r.From), string(r.To), r.Action, r.Error})
 				}
 				return []string{"order_uuid", "from", "to", "action", "error"}, rows
 			})); err != nil {
 				return err
 			}
-			for _, r := range out {
-				if r.Error != "" {
-					return &exitError{code: ExitIncomplete, err: fmt.Errorf("saga %s is still unfinished: %s", r.OrderUUID, r.Error)}
-				}
-			}
-			return nil
+			return app.RecoveryError(out)
 		},
 	}
+	list.Flags().StringVar(&state, "state", "", "only sagas in this state: running, compensating, completed, compensated, failed, cancelling, cancelled")
+	recover.Flags().DurationVar(&wait, "wait", 0, "retry sagas whose owner's lease has not expired yet for up to this long (e.g. 1m)")
 	c.AddCommand(list, show, recover)
 	return c
 }
 
-func sagaRows(rs []postgres.SagaRecord) rowsFunc {
+func sagaRows(rs []shop.SagaRecord) rowsFunc {
 	return func() ([]string, [][]string) {
 		rows := make([][]string, 0, len(rs))
 		for _, r := range rs {
@@ -105,7 +119,7 @@ func sagaRows(rs []postgres.SagaRecord) rowsFunc {
 			if r.OrderID != nil {
 				order = itoa(*r.OrderID)
 			}
-			rows = append(rows, []string{r.OrderUUID, r.State, itoa(r.CustomerID), r.Method, itoa(int64(r.TotalAmount)), order, r.Error,
+			rows = append(rows, []string{r.OrderUUID, string(r.State), itoa(r.CustomerID), string(r.Method), itoa(int64(r.TotalAmount)), order, r.Error,
 				r.UpdatedAt.Local().Format("2006-01-02 15:04:05")})
 		}
 		return []string{"order_uuid", "state", "customer_id", "method", "total_amount", "order_id", "error", "updated_at"}, rows

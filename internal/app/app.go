@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -18,9 +19,10 @@ const EmbeddedDatabase = "rabbitpay"
 
 // App is the set of use cases over one store.
 type App struct {
-	Config     *config.Config
-	Store      *postgres.Store
+	// Failpoints make saga steps fail or crash (tests and demos).
 	Failpoints saga.Failpoints
+	cfg        *config.Config
+	store      *postgres.Store
 	url        string
 	gw         gateways
 }
@@ -28,7 +30,7 @@ type App struct {
 // Close releases the store and the gateways.
 func (a *App) Close() {
 	a.gw.close()
-	a.Store.Close()
+	a.store.Close()
 }
 
 // Cluster returns the embedded cluster for cfg, or nil when a URL is configured.
@@ -69,7 +71,14 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 		store.Close()
 		return nil, shop.Invalid("RABBITPAY_FAILPOINTS: %v", err)
 	}
-	a := &App{Config: cfg, Store: store, Failpoints: fp, url: url}
+	store.Lease = cfg.Saga.Lease
+	if cfg.Saga.Lease <= 0 || cfg.Payment.Timeout <= 0 { // a Config built by hand, not by config.Load
+		c := *cfg
+		c.Saga.Lease = cmp.Or(c.Saga.Lease, config.DefaultLease)
+		c.Payment.Timeout = cmp.Or(c.Payment.Timeout, config.DefaultPaymentTimeout)
+		cfg, store.Lease = &c, c.Saga.Lease
+	}
+	a := &App{cfg: cfg, store: store, Failpoints: fp, url: url}
 	current, err := store.SchemaCurrent(ctx)
 	if err != nil && cluster != nil && (postgres.IsConnectError(err) || postgres.IsMissingDatabase(err)) {
 		if err = cluster.Ensure(ctx); err == nil {
@@ -97,3 +106,9 @@ func describeConnectError(err error, embedded bool) error {
 	}
 	return err
 }
+
+// SchemaVersion returns the number of the last applied migration.
+func (a *App) SchemaVersion(ctx context.Context) (int32, error) { return a.store.SchemaVersion(ctx) }
+
+// Migrate applies pending migrations and returns the versions before and after.
+func (a *App) Migrate(ctx context.Context) (from, to int32, err error) { return a.store.Migrate(ctx) }

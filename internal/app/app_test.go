@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,6 +23,8 @@ func testConfig(url string) *config.Config {
 	c := &config.Config{DatabaseURL: url, Output: "table", MaxConns: 24}
 	c.Payment.Sandbox.DeclineOver = 1_000_000
 	c.Saga.CompensationAttempts = 2
+	c.Saga.Lease = 2 * time.Second
+	c.Payment.Timeout = 10 * time.Second
 	return c
 }
 
@@ -82,7 +85,7 @@ func (s *testShop) stock(sku string) int64 {
 func (s *testShop) count(sql string, args ...any) int {
 	s.t.Helper()
 	var n int
-	if err := s.a.Store.Pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+	if err := s.a.store.Pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		s.t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -90,7 +93,7 @@ func (s *testShop) count(sql string, args ...any) int {
 
 func (s *testShop) strings(sql string, args ...any) []string {
 	s.t.Helper()
-	rows, err := s.a.Store.Pool.Query(ctx, sql, args...)
+	rows, err := s.a.store.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -139,8 +142,8 @@ func TestCompensationMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			var seen []string
-			res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao}, saga.ObserverFunc(func(e shop.SagaEvent) {
-				seen = append(seen, e.Kind+":"+e.Name+":"+e.Outcome)
+			res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao}, shop.ObserverFunc(func(e shop.SagaEvent) {
+				seen = append(seen, string(e.Kind)+":"+e.Name+":"+string(e.Outcome))
 			}))
 			if err != nil {
 				t.Fatal(err)
@@ -208,7 +211,7 @@ func TestIncompleteCompensationThenRecover(t *testing.T) {
 	if got := s.strings(`SELECT status FROM sandbox_payment`); !slices.Equal(got, []string{"SUCCESS"}) {
 		t.Fatalf("provider %v: the refund failed, so it should still hold the charge", got)
 	}
-	out, err := s.a.RecoverSagas(ctx, func(string) saga.Observer { return nil })
+	out, err := s.a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil })
 	if err != nil || len(out) != 1 || out[0].To != "compensated" || out[0].Error != "" {
 		t.Fatalf("recover: %+v %v", out, err)
 	}
@@ -219,7 +222,7 @@ func TestIncompleteCompensationThenRecover(t *testing.T) {
 		t.Fatalf("stock A = %d after recover, want 10", s.stock("A"))
 	}
 	// Recovering again finds nothing to do.
-	if out, err := s.a.RecoverSagas(ctx, func(string) saga.Observer { return nil }); err != nil || len(out) != 0 {
+	if out, err := s.a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil }); err != nil || len(out) != 0 {
 		t.Fatalf("second recover: %+v %v", out, err)
 	}
 }
@@ -243,7 +246,7 @@ func TestDeclineOverLimit(t *testing.T) {
 // connection usable.
 func TestCreateOrderDatabaseFailureIsCompensated(t *testing.T) {
 	s := newShop(t)
-	if _, err := s.a.Store.Pool.Exec(ctx, `ALTER TABLE orders ADD CONSTRAINT test_refuse CHECK (total_amount < 0) NOT VALID`); err != nil {
+	if _, err := s.a.store.Pool.Exec(ctx, `ALTER TABLE orders ADD CONSTRAINT test_refuse CHECK (total_amount < 0) NOT VALID`); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:4")}, nil)
@@ -260,7 +263,7 @@ func TestCreateOrderDatabaseFailureIsCompensated(t *testing.T) {
 		t.Fatalf("stock %d, orders %d", s.stock("A"), s.count(`SELECT count(*) FROM orders`))
 	}
 	// The pool's connections are still healthy: the next order goes through.
-	if _, err := s.a.Store.Pool.Exec(ctx, `ALTER TABLE orders DROP CONSTRAINT test_refuse`); err != nil {
+	if _, err := s.a.store.Pool.Exec(ctx, `ALTER TABLE orders DROP CONSTRAINT test_refuse`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.a.UpdateProduct(ctx, "A", shop.ProductPatch{Stock: ptr(int64(100))}); err != nil {

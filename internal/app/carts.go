@@ -4,7 +4,6 @@ import (
 	"context"
 	"regexp"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -13,54 +12,58 @@ func (a *App) AddToCart(ctx context.Context, customerID int64, productRef string
 	if err := shop.ValidateQuantity(qty); err != nil {
 		return shop.Cart{}, err
 	}
-	if err := a.Store.AddToCart(ctx, customerID, productRef, qty); err != nil {
+	if err := a.store.AddToCart(ctx, customerID, productRef, qty); err != nil {
 		return shop.Cart{}, err
 	}
-	return a.Store.Cart(ctx, customerID)
+	return a.store.Cart(ctx, customerID)
 }
 
 // Cart returns the customer's cart.
 func (a *App) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
-	return a.Store.Cart(ctx, customerID)
+	return a.store.Cart(ctx, customerID)
 }
 
 // RemoveFromCart takes a product out of the cart and returns the cart.
 func (a *App) RemoveFromCart(ctx context.Context, customerID int64, productRef string) (shop.Cart, error) {
-	if err := a.Store.RemoveFromCart(ctx, customerID, productRef); err != nil {
+	if err := a.store.RemoveFromCart(ctx, customerID, productRef); err != nil {
 		return shop.Cart{}, err
 	}
-	return a.Store.Cart(ctx, customerID)
+	return a.store.Cart(ctx, customerID)
 }
 
 // ClearCart empties the cart and returns it.
 func (a *App) ClearCart(ctx context.Context, customerID int64) (shop.Cart, error) {
-	if _, err := a.Store.ClearCart(ctx, customerID); err != nil {
+	if _, err := a.store.ClearCart(ctx, customerID); err != nil {
 		return shop.Cart{}, err
 	}
-	return a.Store.Cart(ctx, customerID)
+	return a.store.Cart(ctx, customerID)
 }
 
 // Orders lists orders.
-func (a *App) Orders(ctx context.Context, f postgres.OrderFilter) ([]shop.Order, error) {
-	return a.Store.ListOrders(ctx, f)
+func (a *App) Orders(ctx context.Context, f shop.OrderFilter) ([]shop.Order, error) {
+	return a.store.ListOrders(ctx, f)
 }
 
 // Order returns one order with items, payment and saga trail.
 func (a *App) Order(ctx context.Context, id int64) (shop.Order, error) {
-	return a.Store.GetOrder(ctx, id)
+	return a.store.GetOrder(ctx, id)
 }
 
 // Sagas lists the saga log, newest first.
-func (a *App) Sagas(ctx context.Context) ([]postgres.SagaRecord, error) {
-	return a.Store.ListSagas(ctx, false)
+func (a *App) Sagas(ctx context.Context, f shop.SagaFilter) ([]shop.SagaRecord, error) {
+	var states []shop.SagaState
+	if f.State != "" {
+		states = []shop.SagaState{f.State}
+	}
+	return a.store.ListSagas(ctx, states)
 }
 
 var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // Saga returns one saga by order UUID.
-func (a *App) Saga(ctx context.Context, uuid string) (postgres.SagaRecord, error) {
+func (a *App) Saga(ctx context.Context, uuid string) (shop.SagaRecord, error) {
 	if !uuidShape.MatchString(uuid) {
-		return postgres.SagaRecord{}, shop.Invalid("order UUID %q is not a UUID (like 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55)", uuid)
+		return shop.SagaRecord{}, shop.Invalid("order UUID %q is not a UUID (like 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55)", uuid)
 	}
-	return a.Store.GetSaga(ctx, uuid)
+	return a.store.GetSaga(ctx, uuid)
 }

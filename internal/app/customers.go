@@ -22,15 +22,15 @@ func (a *App) RegisterCustomer(ctx context.Context, c shop.Customer, password st
 			return c, err
 		}
 	}
-	return a.Store.CreateCustomer(ctx, c, hash)
+	return a.store.CreateCustomer(ctx, c, hash)
 }
 
 // Customer returns one customer.
 func (a *App) Customer(ctx context.Context, id int64) (shop.Customer, error) {
-	return a.Store.GetCustomer(ctx, id)
+	return a.store.GetCustomer(ctx, id)
 }
 
 // Customers lists every customer.
 func (a *App) Customers(ctx context.Context) ([]shop.Customer, error) {
-	return a.Store.ListCustomers(ctx)
+	return a.store.ListCustomers(ctx)
 }

@@ -15,10 +15,10 @@ func (a *App) ImportProducts(ctx context.Context, r io.Reader, f shop.CatalogueF
 	if err != nil {
 		return postgres.ImportSummary{DryRun: dryRun}, err
 	}
-	return a.Store.ImportProducts(ctx, rd, dryRun, progress)
+	return a.store.ImportProducts(ctx, rd, dryRun, progress)
 }
 
 // ExportProducts writes the catalogue as CSV and returns the row count.
 func (a *App) ExportProducts(ctx context.Context, w io.Writer) (int64, error) {
-	return a.Store.ExportProducts(ctx, w)
+	return a.store.ExportProducts(ctx, w)
 }

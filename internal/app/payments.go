@@ -16,13 +16,15 @@ type gateways struct {
 	err    error
 }
 
-// Gateway returns the gateway for a payment method: the offline sandbox.
+// Gateway returns the gateway for a payment method: the offline sandbox,
+// every call bounded by payment.timeout.
 func (a *App) Gateway(m shop.PaymentMethod) (payment.Gateway, error) {
-	a.gw.once.Do(func() { a.gw.ledger, a.gw.err = payment.NewSandboxLedger(a.url, a.Config.MaxConns) })
+	a.gw.once.Do(func() { a.gw.ledger, a.gw.err = payment.NewSandboxLedger(a.url, a.cfg.MaxConns) })
 	if a.gw.err != nil {
 		return nil, a.gw.err
 	}
-	return &payment.Sandbox{Method: m, DeclineOver: shop.Won(a.Config.Payment.Sandbox.DeclineOver), Ledger: a.gw.ledger}, nil
+	sandbox := &payment.Sandbox{Method: m, DeclineOver: shop.Won(a.cfg.Payment.Sandbox.DeclineOver), Ledger: a.gw.ledger}
+	return payment.WithDeadline(sandbox, a.cfg.Payment.Timeout), nil
 }
 
 func (g *gateways) close() {

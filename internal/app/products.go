@@ -11,17 +11,17 @@ func (a *App) RegisterProduct(ctx context.Context, p shop.Product) (shop.Product
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
-	return a.Store.CreateProduct(ctx, p)
+	return a.store.CreateProduct(ctx, p)
 }
 
 // Product finds a product by id or SKU.
 func (a *App) Product(ctx context.Context, ref string) (shop.Product, error) {
-	return a.Store.GetProduct(ctx, ref)
+	return a.store.GetProduct(ctx, ref)
 }
 
 // Products lists the catalogue.
 func (a *App) Products(ctx context.Context) ([]shop.Product, error) {
-	return a.Store.ListProducts(ctx)
+	return a.store.ListProducts(ctx)
 }
 
 // UpdateProduct changes the given fields of a product.
@@ -29,5 +29,5 @@ func (a *App) UpdateProduct(ctx context.Context, ref string, patch shop.ProductP
 	if patch.Name == nil && patch.Price == nil && patch.Stock == nil {
 		return shop.Product{}, shop.Invalid("nothing to update: give --name, --price or --stock")
 	}
-	return a.Store.UpdateProduct(ctx, ref, patch)
+	return a.store.UpdateProduct(ctx, ref, patch)
 }

@@ -3,8 +3,9 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
+	"time"
 
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/saga"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -12,67 +13,102 @@ import (
 
 // Recovered says what `saga recover` did with one unfinished saga.
 type Recovered struct {
-	OrderUUID string `json:"order_uuid"`
-	From      string `json:"from"` // the state it was found in
-	To        string `json:"to"`   // the state it was left in
-	Action    string `json:"action"`
-	Error     string `json:"error,omitempty"`
+	OrderUUID string         `json:"order_uuid"`
+	From      shop.SagaState `json:"from"` // the state it was found in
+	To        shop.SagaState `json:"to"`   // the state it was left in
+	Action    string         `json:"action"`
+	Error     string         `json:"error,omitempty"`
+	skipped   bool
 }
 
-// open resumes an existing saga under its lock.
-func (a *App) open(ctx context.Context, ss *postgres.SagaSession) (*orderSaga, error) {
-	rec, err := ss.Load(ctx)
+// RecoveryError says how many sagas `saga recover` left unfinished; it is
+// shop.ErrIncomplete.
+func RecoveryError(out []Recovered) error {
+	var left []string
+	for _, r := range out {
+		if r.Error != "" {
+			left = append(left, r.OrderUUID)
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	return shop.Incomplete("%d saga(s) still unfinished, first %s: %s", len(left), left[0], out[0].Error)
+}
+
+// acquire takes a saga over for this process, in one of states, and opens it.
+func (a *App) acquire(ctx context.Context, uuid string, states []shop.SagaState) (*orderSaga, error) {
+	log, rec, err := a.store.AcquireSaga(ctx, uuid, states)
 	if err != nil {
 		return nil, err
 	}
-	gw, err := a.Gateway(shop.PaymentMethod(rec.Method))
+	gw, err := a.Gateway(rec.Method)
 	if err != nil {
 		return nil, err
 	}
-	return &orderSaga{a: a, ss: ss, rec: &rec, gw: gw}, nil
+	return &orderSaga{a: a, log: log, rec: &rec, gw: gw}, nil
 }
 
 // RecoverSagas finishes every saga a crash left unfinished: forward when the
-// provider says the payment succeeded, backward otherwise. A saga a live
-// process holds is skipped. obs(uuid) gives the observer for one saga.
-func (a *App) RecoverSagas(ctx context.Context, obs func(uuid string) saga.Observer) ([]Recovered, error) {
-	recs, err := a.Store.ListSagas(ctx, true)
+// provider says the payment succeeded, backward otherwise. A saga whose
+// owner still holds its lease is skipped; with wait > 0 it is tried again
+// until its lease expires or wait has passed (a crashed owner's lease runs
+// out within saga.lease; a live owner keeps renewing it). obs(uuid) gives
+// the observer for one saga.
+func (a *App) RecoverSagas(ctx context.Context, wait time.Duration, obs func(uuid string) shop.Observer) ([]Recovered, error) {
+	recs, err := a.store.ListSagas(ctx, shop.UnfinishedSagaStates)
 	if err != nil {
 		return nil, err
 	}
-	out := []Recovered{}
-	for _, r := range recs {
-		out = append(out, a.recoverOne(ctx, r.OrderUUID, obs(r.OrderUUID)))
+	out := make([]Recovered, len(recs))
+	pending := make([]int, len(recs))
+	for i := range recs {
+		pending[i] = i
 	}
-	return out, nil
+	for deadline := time.Now().Add(wait); ; {
+		var skipped []int
+		for _, i := range pending {
+			if out[i] = a.recoverOne(ctx, recs[i], obs); out[i].skipped {
+				skipped = append(skipped, i)
+			}
+		}
+		if len(skipped) == 0 || !time.Now().Before(deadline) {
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return out, shop.Interrupted("interrupted while waiting for %d saga lease(s) to expire", len(skipped))
+		case <-time.After(250 * time.Millisecond):
+		}
+		pending = skipped
+	}
 }
 
-func (a *App) recoverOne(ctx context.Context, uuid string, obs saga.Observer) Recovered {
-	out := Recovered{OrderUUID: uuid}
-	ss, err := a.Store.LockSaga(ctx, uuid, false)
+func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(uuid string) shop.Observer) Recovered {
+	out := Recovered{OrderUUID: r.OrderUUID, From: r.State, To: r.State}
+	o, err := a.acquire(ctx, r.OrderUUID, shop.UnfinishedSagaStates)
 	if errors.Is(err, postgres.ErrSagaBusy) {
-		out.Action = "skipped: a live process is running it"
+		if cur, err := a.store.GetSaga(ctx, r.OrderUUID); err == nil && !cur.State.Unfinished() {
+			out.To, out.Action = cur.State, "nothing to do: its owner finished it"
+			return out
+		}
+		out.Action, out.skipped = "skipped: its owner's lease has not expired (a live process, or one that crashed less than saga.lease ago)", true
 		return out
 	}
-	if err != nil {
-		out.Error = err.Error()
-		return out
-	}
-	defer ss.Release()
-	o, err := a.open(ctx, ss)
 	if err != nil {
 		out.Error = err.Error()
 		return out
 	}
 	out.From = o.rec.State
 	steps := o.steps()
-	run := o.runner(obs)
+	run := o.runner(observer(r.OrderUUID))
 	var res saga.Result
 	switch o.rec.State {
-	case postgres.SagaRunning:
-		paid, err := o.gw.Lookup(ctx, uuid)
+	case shop.SagaRunning:
+		paid, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) { return o.gw.Lookup(ctx, r.OrderUUID) })
 		if err != nil {
-			out.Error, out.To = "ask the provider: "+err.Error(), o.rec.State
+			out.Error = "ask the provider: " + err.Error()
+			o.log.Yield(ctx)
 			return out
 		}
 		if paid.Status == shop.PaymentSuccess {
@@ -80,114 +116,44 @@ func (a *App) recoverOne(ctx context.Context, uuid string, obs saga.Observer) Re
 			o.settlePay(paid)
 			res = run.Resume(ctx, steps[:2], steps[2:])
 		} else {
-			out.Action = "backward: the payment did not go through, so the stock is restored"
-			_, cause := o.settlePay(paid)
-			res = saga.Result{FailedStep: "payment", Err: cause}
-			if err := o.onFailure(ctx, "payment", cause); err != nil {
+			// No charge yet: the refund compensation voids the order at the
+			// provider first, so a charge still in flight is refused or refunded.
+			out.Action = "backward: the payment did not go through, so it is voided and the stock restored"
+			cause := errors.New("the provider has no charge for this order")
+			if paid.Status != "" {
+				_, cause = o.settlePay(paid)
+			}
+			res = saga.Result{FailedStep: stepPayment, Err: cause}
+			if err := o.onFailure(ctx, stepPayment, saga.Uncertain(cause)); err != nil {
 				res.CompensationErr = err
 			} else {
 				res.CompensationErr = run.Compensate(ctx, steps[:2])
 			}
 		}
-	case postgres.SagaCompensating:
+	case shop.SagaCompensating:
 		out.Action = "backward: compensations resumed"
 		res = saga.Result{FailedStep: failedStep(o.rec.History), Err: errors.New(o.rec.Error)}
 		res.CompensationErr = run.Compensate(ctx, steps[:2])
-	case postgres.SagaCancelling:
+	case shop.SagaCancelling:
 		out.Action = "cancel resumed"
 		if err := o.cancel(ctx, run, steps); err != nil {
 			out.Error = err.Error()
 		}
-		out.To = sagaState(ctx, ss)
-		return out
-	default: // it finished between the listing and the lock
-		out.Action, out.To = "nothing to do", o.rec.State
+		out.To = o.state(ctx)
 		return out
 	}
-	if r := o.finish(ctx, res, obs); r.Incomplete {
-		out.Error = "compensation incomplete"
-		if res.CompensationErr != nil {
-			out.Error = res.CompensationErr.Error()
-		}
+	if _, incomplete := o.ended(ctx, res); incomplete != nil {
+		out.Error = incomplete.Error()
 	}
-	out.To = sagaState(ctx, ss)
+	out.To = o.state(ctx)
 	return out
 }
 
-func sagaState(ctx context.Context, ss *postgres.SagaSession) string {
-	r, err := ss.Load(ctx)
+// state reads where the saga stands now.
+func (o *orderSaga) state(ctx context.Context) shop.SagaState {
+	r, err := o.log.Load(context.WithoutCancel(ctx))
 	if err != nil {
 		return "unknown"
 	}
 	return r.State
-}
-
-// CancelResult says how `order cancel` ended.
-type CancelResult struct {
-	OrderID          int64       `json:"order_id"`
-	AlreadyCancelled bool        `json:"already_cancelled"`
-	Order            *shop.Order `json:"order,omitempty"`
-}
-
-// ErrCancelIncomplete means a refund or stock restore still failed: the saga
-// stays cancelling for `saga recover`.
-var ErrCancelIncomplete = errors.New("cancel incomplete")
-
-// CancelOrder refunds the payment, restores the stock and cancels the order,
-// while no item has shipped. Cancelling a cancelled order changes nothing.
-func (a *App) CancelOrder(ctx context.Context, id int64, obs saga.Observer) (CancelResult, error) {
-	out := CancelResult{OrderID: id}
-	order, err := a.Store.GetOrder(ctx, id)
-	if err != nil {
-		return out, err
-	}
-	if order.Status == shop.OrderCancelled {
-		out.AlreadyCancelled, out.Order = true, &order
-		return out, nil
-	}
-	ss, err := a.Store.LockSaga(ctx, order.OrderUUID, false)
-	if errors.Is(err, postgres.ErrSagaBusy) {
-		return out, shop.Conflict("order %d is being changed by another rabbitpay process; try again", id)
-	}
-	if err != nil {
-		return out, err
-	}
-	defer ss.Release()
-	o, err := a.open(ctx, ss)
-	if err != nil {
-		return out, err
-	}
-	done, err := ss.BeginCancel(ctx, id, event(saga.KindStep, "cancel", saga.OK, "cancel requested"))
-	if err != nil {
-		return out, err
-	}
-	if !done {
-		o.rec.State = postgres.SagaCancelling
-		if obs != nil {
-			obs.Event(event(saga.KindStep, "cancel", saga.OK, fmt.Sprintf("order %d: no item has shipped", id)))
-		}
-		if err := o.cancel(ctx, o.runner(obs), o.steps()); err != nil {
-			return out, err
-		}
-	}
-	order, err = a.Store.GetOrder(ctx, id)
-	out.AlreadyCancelled, out.Order = done, &order
-	return out, err
-}
-
-// cancel refunds and restores (the same compensations a failed order runs),
-// then marks the order cancelled.
-func (o *orderSaga) cancel(ctx context.Context, run *saga.Runner, steps []saga.Step) error {
-	if err := run.Compensate(ctx, steps[:2]); err != nil {
-		o.ss.Finish(ctx, postgres.SagaCancelling, "cancel incomplete: "+err.Error(), nil)
-		return fmt.Errorf("%w: %v; run 'rabbitpay saga recover'", ErrCancelIncomplete, err)
-	}
-	ev := event(saga.KindStep, "cancelled", saga.OK, "order cancelled; order_cancelled queued in the outbox")
-	if err := o.ss.FinishCancel(ctx, ev); err != nil {
-		return err
-	}
-	if run.Observer != nil {
-		run.Observer.Event(ev)
-	}
-	return nil
 }

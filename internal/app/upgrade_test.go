@@ -6,8 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/tern/v2/migrate"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
-	"github.com/rabbitpay/rabbitpay/internal/saga"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 	"github.com/rabbitpay/rabbitpay/internal/testdb"
 	"github.com/rabbitpay/rabbitpay/migrations"
@@ -58,7 +56,7 @@ func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	paid, err := a.Orders(ctx, postgres.OrderFilter{Status: shop.OrderPaid})
+	paid, err := a.Orders(ctx, shop.OrderFilter{Status: shop.OrderPaid})
 	if err != nil || len(paid) != 1 || paid[0].TotalAmount != 2000 {
 		t.Fatalf("paid orders after the upgrade: %+v, %v", paid, err)
 	}
@@ -67,15 +65,15 @@ func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
 		len(o.Items) != 1 || o.Items[0].DeliveryStatus != "READY" {
 		t.Fatalf("order after the upgrade: %+v, %v", o, err)
 	}
-	rec, err := a.RecoverSagas(ctx, func(string) saga.Observer { return nil })
-	if err != nil || len(rec) != 1 || rec[0].To != postgres.SagaCompensated {
+	rec, err := a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil })
+	if err != nil || len(rec) != 1 || rec[0].To != shop.SagaCompensated {
 		t.Fatalf("recover after the upgrade: %+v, %v", rec, err)
 	}
 	p, err := a.Product(ctx, "A")
 	if err != nil || p.StockQuantity != 8 {
 		t.Fatalf("stock after recovering the crashed saga: %+v, %v (want 8)", p, err)
 	}
-	if _, err := a.Store.Pool.Exec(ctx, `UPDATE payment SET status = 'LOST' WHERE id = 1`); err == nil {
+	if _, err := a.store.Pool.Exec(ctx, `UPDATE payment SET status = 'LOST' WHERE id = 1`); err == nil {
 		t.Fatal("the upgraded schema accepts payment status LOST")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -30,6 +31,8 @@ type Config struct {
 // PaymentConfig configures the payment gateways.
 type PaymentConfig struct {
 	Sandbox SandboxConfig `mapstructure:"sandbox"`
+	// Timeout bounds every call to a payment provider.
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // SandboxConfig configures the offline payment sandbox.
@@ -42,7 +45,16 @@ type SandboxConfig struct {
 type SagaConfig struct {
 	// CompensationAttempts bounds how often a failing compensation is tried.
 	CompensationAttempts int `mapstructure:"compensation_attempts"`
+	// Lease is how long a saga's owner holds it without renewing; `saga
+	// recover` takes over only sagas whose lease has expired.
+	Lease time.Duration `mapstructure:"lease"`
 }
+
+// Defaults of the saga's lease and of a provider call's deadline.
+const (
+	DefaultLease          = 30 * time.Second
+	DefaultPaymentTimeout = 30 * time.Second
+)
 
 // defaults lists every key: viper only unmarshals environment-only keys it knows.
 func defaults() map[string]any {
@@ -53,6 +65,8 @@ func defaults() map[string]any {
 		"max_conns":                    16,
 		"payment.sandbox.decline_over": 1_000_000,
 		"saga.compensation_attempts":   3,
+		"saga.lease":                   DefaultLease,
+		"payment.timeout":              DefaultPaymentTimeout,
 		"failpoints":                   "",
 	}
 }
@@ -114,6 +128,12 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	}
 	if c.Saga.CompensationAttempts < 1 {
 		return nil, fmt.Errorf("saga.compensation_attempts %d must be at least 1", c.Saga.CompensationAttempts)
+	}
+	if c.Saga.Lease < time.Second {
+		return nil, fmt.Errorf("saga.lease %s must be at least 1s", c.Saga.Lease)
+	}
+	if c.Payment.Timeout < 100*time.Millisecond {
+		return nil, fmt.Errorf("payment.timeout %s must be at least 100ms", c.Payment.Timeout)
 	}
 	if c.Payment.Sandbox.DeclineOver < 0 {
 		return nil, fmt.Errorf("payment.sandbox.decline_over %d must not be negative", c.Payment.Sandbox.DeclineOver)

@@ -5,6 +5,8 @@ package payment
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -33,4 +35,48 @@ type Gateway interface {
 	Cancel(ctx context.Context, orderUUID string) (Result, error)
 	// Lookup asks the provider what it knows of the order's payment.
 	Lookup(ctx context.Context, orderUUID string) (Result, error)
+	// Void gives up on the order's payment at the provider, so that no charge
+	// for it can succeed from now on, and returns what the provider holds
+	// afterwards: FAILED when nothing was charged, or the charge (SUCCESS or
+	// CANCELLED) that landed first. Voiding twice is harmless.
+	Void(ctx context.Context, orderUUID string) (Result, error)
+}
+
+// WithDeadline bounds every call to g by timeout. A call once begun is not
+// cut short by its caller giving up (Ctrl-C): its outcome would be unknown.
+func WithDeadline(g Gateway, timeout time.Duration) Gateway { return deadline{g, timeout} }
+
+type deadline struct {
+	g       Gateway
+	timeout time.Duration
+}
+
+func (d deadline) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+}
+
+func (d deadline) call(ctx context.Context, what string, f func(context.Context) (Result, error)) (Result, error) {
+	ctx, cancel := d.ctx(ctx)
+	defer cancel()
+	res, err := f(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("the provider did not answer the %s within %s", what, d.timeout)
+	}
+	return res, err
+}
+
+func (d deadline) Pay(ctx context.Context, r Request) (Result, error) {
+	return d.call(ctx, "payment", func(ctx context.Context) (Result, error) { return d.g.Pay(ctx, r) })
+}
+
+func (d deadline) Cancel(ctx context.Context, orderUUID string) (Result, error) {
+	return d.call(ctx, "refund", func(ctx context.Context) (Result, error) { return d.g.Cancel(ctx, orderUUID) })
+}
+
+func (d deadline) Lookup(ctx context.Context, orderUUID string) (Result, error) {
+	return d.call(ctx, "look-up", func(ctx context.Context) (Result, error) { return d.g.Lookup(ctx, orderUUID) })
+}
+
+func (d deadline) Void(ctx context.Context, orderUUID string) (Result, error) {
+	return d.call(ctx, "void", func(ctx context.Context) (Result, error) { return d.g.Void(ctx, orderUUID) })
 }

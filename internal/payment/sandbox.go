@@ -20,8 +20,8 @@ import (
 type Sandbox struct {
 	Method      shop.PaymentMethod
 	DeclineOver shop.Won // 0: never decline
-	// Ledger is a pool whose sessions commit asynchronously: the provider's own
-	// durability is not ours, and any later commit of ours flushes its writes first.
+	// Ledger is the pool the sandbox keeps its ledger through. It commits
+	// durably: a provider never forgets a charge it confirmed.
 	Ledger *pgxpool.Pool
 }
 
@@ -32,7 +32,6 @@ func NewSandboxLedger(url string, maxConns int32) (*pgxpool.Pool, error) {
 		return nil, err
 	}
 	cfg.MaxConns = maxConns
-	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay-payment-sandbox"
 	return pgxpool.NewWithConfig(context.Background(), cfg)
 }
@@ -94,5 +93,22 @@ func (s *Sandbox) Lookup(ctx context.Context, orderUUID string) (Result, error) 
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Result{}, nil
 	}
+	return res, err
+}
+
+// voidReason is the sandbox's answer for an order voided before any charge.
+const voidReason = "voided by the merchant before any charge"
+
+// Void records that the order will not be charged, unless a charge landed
+// first, and returns the ledger's answer for the order either way.
+func (s *Sandbox) Void(ctx context.Context, orderUUID string) (Result, error) {
+	var res Result
+	err := s.Ledger.QueryRow(ctx, `WITH v AS (
+			INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
+			VALUES ($1, $2, $3, 0, 'FAILED', $4) ON CONFLICT (order_uuid) DO NOTHING
+			RETURNING tx_id, status, reason)
+		SELECT tx_id, status, coalesce(reason, '') FROM v
+		UNION ALL SELECT tx_id, status, coalesce(reason, '') FROM sandbox_payment WHERE order_uuid = $1`,
+		orderUUID, s.Method, s.newTxID(), voidReason).Scan(&res.TxID, &res.Status, &res.Reason)
 	return res, err
 }

@@ -9,9 +9,6 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// IsNoRows reports whether err means a query found nothing.
-func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-
 const orderCols = `o.id, o.order_uuid::text, o.customer_id, o.status, o.total_amount, o.created_at, o.updated_at`
 
 func scanOrder(row pgx.Row) (shop.Order, error) {
@@ -20,14 +17,8 @@ func scanOrder(row pgx.Row) (shop.Order, error) {
 	return o, err
 }
 
-// OrderFilter narrows `order list`.
-type OrderFilter struct {
-	CustomerID int64
-	Status     shop.OrderStatus
-}
-
 // ListOrders lists orders, newest first.
-func (s *Store) ListOrders(ctx context.Context, f OrderFilter) ([]shop.Order, error) {
+func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter) ([]shop.Order, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT `+orderCols+` FROM orders o
 		WHERE ($1 = 0 OR o.customer_id = $1) AND ($2 = '' OR o.status::text = $2) ORDER BY o.id DESC`, f.CustomerID, string(f.Status))
 	if err != nil {
@@ -77,47 +68,4 @@ func scanPayment(row pgx.Row) (shop.Payment, error) {
 	err := row.Scan(&p.ID, &p.OrderUUID, &p.OrderID, &p.Method, &p.Status, &p.Amount, &p.ProviderTxID, &p.FailureReason,
 		&p.CreatedAt, &p.PaidAt, &p.CancelledAt)
 	return p, err
-}
-
-// BeginCancel checks that the order can be cancelled and marks its saga
-// cancelling, under the order's row lock. It returns done when the order was
-// cancelled already.
-func (ss *SagaSession) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEvent) (done bool, err error) {
-	err = pgx.BeginFunc(ctx, ss.conn, func(tx pgx.Tx) error {
-		var status string
-		if err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID).Scan(&status); err != nil {
-			return err
-		}
-		switch shop.OrderStatus(status) {
-		case shop.OrderCancelled:
-			done = true
-			return nil
-		case shop.OrderShipped:
-			return shop.Conflict("order %d has shipped and cannot be cancelled", orderID)
-		}
-		var sku, dstatus string
-		err := tx.QueryRow(ctx, `SELECT p.sku, d.status FROM order_product op JOIN product p ON p.id = op.product_id
-			JOIN delivery d ON d.order_product_id = op.id WHERE op.order_id = $1 AND d.status <> 'READY' LIMIT 1`, orderID).Scan(&sku, &dstatus)
-		if err == nil {
-			return shop.Conflict("order %d cannot be cancelled: item %s has shipped (%s)", orderID, sku, dstatus)
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE saga SET state = 'cancelling', history = history || $2, updated_at = now() WHERE order_uuid = $1`,
-			ss.UUID, []shop.SagaEvent{ev})
-		return err
-	})
-	return done, err
-}
-
-// FinishCancel sets the order cancelled, queues order_cancelled and closes the saga.
-func (ss *SagaSession) FinishCancel(ctx context.Context, ev shop.SagaEvent) error {
-	b := &pgx.Batch{}
-	b.Queue(`UPDATE orders SET status = 'cancelled', updated_at = now() WHERE order_uuid = $1 AND status <> 'cancelled'`, ss.UUID)
-	b.Queue(`INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT 'order_cancelled', o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
-		FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`, ss.UUID)
-	b.Queue(`UPDATE saga SET state = 'cancelled', history = history || $2, updated_at = now() WHERE order_uuid = $1`, ss.UUID, []shop.SagaEvent{ev})
-	return ss.batch(ctx, b)
 }

@@ -23,7 +23,7 @@ func (s *Store) CreateProduct(ctx context.Context, p shop.Product) (shop.Product
 	row := s.Pool.QueryRow(ctx, `INSERT INTO product (sku, name, price, stock_quantity) VALUES ($1, $2, $3, $4)
 		RETURNING `+productCols, p.SKU, p.Name, p.Price, p.StockQuantity)
 	out, err := scanProduct(row)
-	if code(err) == "23505" {
+	if code(err) == codeUniqueViolation {
 		return out, shop.Conflict("a product with SKU %q already exists", p.SKU)
 	}
 	return out, err

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,6 +19,8 @@ import (
 // Store is the database behind every use case. It is safe for concurrent use.
 type Store struct {
 	Pool *pgxpool.Pool
+	// Lease is how long a saga's owner holds it without renewing.
+	Lease time.Duration
 }
 
 // Open creates a pool for url. It does not connect until the first query.
@@ -49,7 +52,7 @@ func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
 	}
 	var have int32
 	err = s.Pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&have)
-	if code(err) == "42P01" { // undefined_table: a new database
+	if code(err) == codeUndefinedTable { // a new database
 		return false, nil
 	}
 	if err != nil {
@@ -92,7 +95,7 @@ func migrationCount() (int32, error) {
 func CreateDatabase(ctx context.Context, adminURL, name string) error {
 	err := Exec(ctx, adminURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	// duplicate_database, or a concurrent CREATE DATABASE of the same name winning the race
-	if c := code(err); c == "42P04" || c == "23505" {
+	if c := code(err); c == codeDuplicateDB || c == codeUniqueViolation {
 		return nil
 	}
 	return err
@@ -105,23 +108,7 @@ func IsConnectError(err error) bool {
 }
 
 // IsMissingDatabase reports whether err means the database does not exist.
-func IsMissingDatabase(err error) bool { return code(err) == "3D000" }
-
-func code(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
-}
-
-func constraint(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.ConstraintName
-	}
-	return ""
-}
+func IsMissingDatabase(err error) bool { return code(err) == codeInvalidCatalog }
 
 // Tx runs fn in a transaction and returns Commit's error too.
 func (s *Store) Tx(ctx context.Context, fn func(pgx.Tx) error) error {
@@ -142,14 +129,6 @@ func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 	var v int32
 	err := s.Pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&v)
 	return v, err
-}
-
-func messageOf(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Message
-	}
-	return ""
 }
 
 // Exec runs one statement on a short-lived connection to url.

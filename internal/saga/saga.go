@@ -15,28 +15,6 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// Event kinds and outcomes.
-const (
-	KindStep         = "step"
-	KindCompensation = "compensation"
-
-	OK      = "ok"
-	Failed  = "failed"
-	Retry   = "retry"
-	Skipped = "skipped"
-)
-
-// Observer hears every step and compensation as it happens.
-type Observer interface {
-	Event(shop.SagaEvent)
-}
-
-// ObserverFunc adapts a function to Observer.
-type ObserverFunc func(shop.SagaEvent)
-
-// Event implements Observer.
-func (f ObserverFunc) Event(e shop.SagaEvent) { f(e) }
-
 // Action does a step or a compensation and returns a detail line for the log.
 type Action func(ctx context.Context) (detail string, err error)
 
@@ -46,6 +24,10 @@ type Step struct {
 	Do       Action
 	Undo     Action
 	UndoName string
+	// Interruptible steps are not started once the caller's context is done
+	// (Ctrl-C): the saga compensates instead. Steps after the point of no
+	// return (the charge) are not interruptible: the saga finishes forward.
+	Interruptible bool
 }
 
 // uncertain marks a step failure that may nonetheless have taken effect
@@ -72,18 +54,23 @@ func Abort(err error) error { return abort{err} }
 // CompensationTimeout bounds how long compensations may run after a failure.
 const CompensationTimeout = 2 * time.Minute
 
+// StepTimeout bounds one step: steps run to completion even when the caller
+// gives up (a step cut mid-commit would leave its outcome unknown).
+const StepTimeout = 2 * time.Minute
+
 // Result is how a run ended.
 type Result struct {
 	FailedStep string // "" when every step succeeded
 	Err        error  // the failing step's error
 	// CompensationErr is the first compensation that still failed after every
-	// attempt; nil when everything was compensated.
+	// attempt, or the reason none could run (the step's outcome is unknown, or
+	// the saga was taken over); nil when everything was compensated.
 	CompensationErr error
 }
 
 // Runner runs steps with failpoints, retries and an observer.
 type Runner struct {
-	Observer   Observer
+	Observer   shop.Observer
 	Failpoints Failpoints
 	Attempts   int           // tries per compensation, at least 1
 	Backoff    time.Duration // wait between tries, doubled each time
@@ -92,9 +79,9 @@ type Runner struct {
 	OnFailure func(ctx context.Context, step string, err error) error
 }
 
-func (r *Runner) emit(kind, name, outcome, detail string) {
+func (r *Runner) emit(kind shop.EventKind, name string, outcome shop.Outcome, detail string) {
 	if r.Observer != nil {
-		r.Observer.Event(shop.SagaEvent{At: time.Now().UTC(), Kind: kind, Name: name, Outcome: outcome, Detail: detail})
+		r.Observer.Event(shop.NewEvent(kind, name, outcome, detail))
 	}
 }
 
@@ -108,24 +95,36 @@ func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
 	steps := append(slices.Clip(done), rest...)
 	for i := len(done); i < len(steps); i++ {
 		s := steps[i]
-		r.Failpoints.Crash("before_" + s.Name)
-		detail, err := r.Failpoints.Err(s.Name)
-		if err == nil {
-			detail, err = s.Do(ctx)
+		var detail string
+		var err error
+		if s.Interruptible && ctx.Err() != nil {
+			err = shop.Interrupted("interrupted before %s", s.Name)
+		} else {
+			r.Failpoints.Crash("before_" + s.Name)
+			detail, err = r.Failpoints.Err(s.Name)
+			if err == nil {
+				detail, err = r.do(ctx, s.Do, StepTimeout)
+			}
 		}
 		if err == nil {
-			r.emit(KindStep, s.Name, OK, detail)
+			r.emit(shop.EventStep, s.Name, shop.OutcomeOK, detail)
 			continue
 		}
 		if errors.As(err, new(abort)) {
 			return Result{FailedStep: s.Name, Err: err}
 		}
-		r.emit(KindStep, s.Name, Failed, err.Error())
+		r.emit(shop.EventStep, s.Name, shop.OutcomeFailed, err.Error())
+		res := Result{FailedStep: s.Name, Err: err}
+		if errors.Is(err, shop.ErrIncomplete) {
+			// The step's outcome is unknown, or the saga is no longer ours:
+			// compensating now could undo what another process relies on.
+			res.CompensationErr = err
+			return res
+		}
 		toUndo := steps[:i]
 		if IsUncertain(err) {
 			toUndo = steps[:i+1]
 		}
-		res := Result{FailedStep: s.Name, Err: err}
 		// Undoing must not stop halfway because the caller gave up (Ctrl-C):
 		// compensations get a context of their own, bounded in time.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CompensationTimeout)
@@ -142,9 +141,18 @@ func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
 	return Result{}
 }
 
+// do runs an action on a context the caller's cancellation does not reach,
+// bounded by timeout.
+func (r *Runner) do(ctx context.Context, a Action, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	return a(ctx)
+}
+
 // Compensate undoes steps in reverse order, trying each compensation up to
 // Attempts times. It goes on past a compensation that keeps failing (the
-// others are still worth doing) and returns the first such error.
+// others are still worth doing) and returns the first such error; it stops
+// at once when the saga was taken over.
 func (r *Runner) Compensate(ctx context.Context, steps []Step) error {
 	var first error
 	for i := len(steps) - 1; i >= 0; i-- {
@@ -152,8 +160,12 @@ func (r *Runner) Compensate(ctx context.Context, steps []Step) error {
 		if s.Undo == nil {
 			continue
 		}
-		if err := r.compensate(ctx, s); err != nil && first == nil {
+		err := r.compensate(ctx, s)
+		if err != nil && first == nil {
 			first = fmt.Errorf("%s: %w", s.UndoName, err)
+		}
+		if errors.Is(err, shop.ErrFenced) {
+			break
 		}
 	}
 	return first
@@ -170,19 +182,19 @@ func (r *Runner) compensate(ctx context.Context, s Step) error {
 			detail, err = s.Undo(ctx)
 		}
 		if err == nil {
-			r.emit(KindCompensation, s.UndoName, OK, detail)
+			r.emit(shop.EventCompensation, s.UndoName, shop.OutcomeOK, detail)
 			return nil
 		}
-		if a == attempts || ctx.Err() != nil {
+		if a == attempts || ctx.Err() != nil || errors.Is(err, shop.ErrFenced) {
 			break
 		}
-		r.emit(KindCompensation, s.UndoName, Retry, fmt.Sprintf("attempt %d of %d: %v", a, attempts, err))
+		r.emit(shop.EventCompensation, s.UndoName, shop.OutcomeRetry, fmt.Sprintf("attempt %d of %d: %v", a, attempts, err))
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
 		}
 		wait *= 2
 	}
-	r.emit(KindCompensation, s.UndoName, Failed, err.Error())
+	r.emit(shop.EventCompensation, s.UndoName, shop.OutcomeFailed, err.Error())
 	return err
 }

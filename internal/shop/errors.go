@@ -5,6 +5,7 @@ package shop
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Error kinds. Callers test them with errors.Is; the CLI maps them to exit codes.
@@ -12,28 +13,59 @@ var (
 	ErrInvalid  = errors.New("invalid input")
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrIncomplete means work was left unfinished or its outcome is unknown:
+	// `saga recover` finishes it.
+	ErrIncomplete = errors.New("incomplete")
+	// ErrFenced means another process took a saga over: ours may change nothing
+	// more. It is also ErrIncomplete.
+	ErrFenced = errors.New("saga taken over")
+	// ErrInterrupted means the operator interrupted the command (Ctrl-C).
+	ErrInterrupted = errors.New("interrupted")
 )
 
-// kindError carries a user-facing sentence and the kind it belongs to.
+// kindError carries a user-facing sentence and the kinds it belongs to.
 type kindError struct {
-	kind error
-	msg  string
+	kinds []error
+	msg   string
+	cause error
 }
 
 func (e *kindError) Error() string        { return e.msg }
-func (e *kindError) Is(target error) bool { return target == e.kind }
+func (e *kindError) Is(target error) bool { return slices.Contains(e.kinds, target) }
+func (e *kindError) Unwrap() error        { return e.cause }
 
 // Invalid returns an ErrInvalid error with a user-facing message.
 func Invalid(format string, a ...any) error {
-	return &kindError{ErrInvalid, fmt.Sprintf(format, a...)}
+	return &kindError{kinds: []error{ErrInvalid}, msg: fmt.Sprintf(format, a...)}
 }
 
 // NotFound returns an ErrNotFound error with a user-facing message.
 func NotFound(format string, a ...any) error {
-	return &kindError{ErrNotFound, fmt.Sprintf(format, a...)}
+	return &kindError{kinds: []error{ErrNotFound}, msg: fmt.Sprintf(format, a...)}
 }
 
 // Conflict returns an ErrConflict error with a user-facing message.
 func Conflict(format string, a ...any) error {
-	return &kindError{ErrConflict, fmt.Sprintf(format, a...)}
+	return &kindError{kinds: []error{ErrConflict}, msg: fmt.Sprintf(format, a...)}
+}
+
+// Incomplete returns an ErrIncomplete error with a user-facing message.
+func Incomplete(format string, a ...any) error {
+	return &kindError{kinds: []error{ErrIncomplete}, msg: fmt.Sprintf(format, a...)}
+}
+
+// Fenced returns an error that is both ErrFenced and ErrIncomplete.
+func Fenced(format string, a ...any) error {
+	return &kindError{kinds: []error{ErrFenced, ErrIncomplete}, msg: fmt.Sprintf(format, a...)}
+}
+
+// Interrupted returns an ErrInterrupted error saying what was interrupted.
+func Interrupted(format string, a ...any) error {
+	return &kindError{kinds: []error{ErrInterrupted}, msg: fmt.Sprintf(format, a...)}
+}
+
+// UnknownOutcome wraps err, whose outcome could not be confirmed (a lost
+// connection mid-commit), as ErrIncomplete.
+func UnknownOutcome(what string, err error) error {
+	return &kindError{kinds: []error{ErrIncomplete}, msg: fmt.Sprintf("%s: outcome unknown (%v)", what, err), cause: err}
 }

@@ -34,6 +34,19 @@ const (
 	PaymentCancelled PaymentStatus = "CANCELLED"
 )
 
+// PaymentOutcome is what a payment ended as, with the provider's id and reason.
+type PaymentOutcome struct {
+	Status PaymentStatus
+	TxID   string
+	Reason string
+}
+
+// OrderFilter narrows `order list`.
+type OrderFilter struct {
+	CustomerID int64
+	Status     OrderStatus
+}
+
 // OrderStatus is where an order stands.
 type OrderStatus string
 
@@ -185,13 +198,4 @@ type Payment struct {
 	CreatedAt     time.Time     `json:"created_at"`
 	PaidAt        *time.Time    `json:"paid_at"`
 	CancelledAt   *time.Time    `json:"cancelled_at"`
-}
-
-// SagaEvent is one line of a saga's trail: a step or a compensation and its outcome.
-type SagaEvent struct {
-	At      time.Time `json:"at"`
-	Kind    string    `json:"kind"` // step or compensation
-	Name    string    `json:"name"`
-	Outcome string    `json:"outcome"` // ok, failed, retry, skipped
-	Detail  string    `json:"detail,omitempty"`
 }

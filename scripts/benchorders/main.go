@@ -118,6 +118,12 @@ func run(d time.Duration, clients int) error {
 		return err
 	}
 	defer a.Close()
+	// The benchmark's own queries go through a pool of its own: the app hides its store.
+	db, err := postgres.Open(cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
 	const products = 1000
 	for i := range clients {
 		if _, err := a.RegisterCustomer(ctx, shop.Customer{Name: fmt.Sprintf("구매자 %d", i+1)}, ""); err != nil {
@@ -141,12 +147,12 @@ func run(d time.Duration, clients int) error {
 		return fmt.Errorf("pgbench -i: %v: %s", err, out)
 	}
 	if expSQL != "" {
-		if _, err := a.Store.Pool.Exec(ctx, expSQL); err != nil {
+		if _, err := db.Pool.Exec(ctx, expSQL); err != nil {
 			return err
 		}
-		a.Store.Pool.Reset()
+		db.Pool.Reset()
 	}
-	master, err := postmasterPID(ctx, a)
+	master, err := postmasterPID(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -185,7 +191,7 @@ func run(d time.Duration, clients int) error {
 		}
 	}
 	var oversold bool
-	err = a.Store.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product p WHERE p.stock_quantity + coalesce(
+	err = db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product p WHERE p.stock_quantity + coalesce(
 		(SELECT sum(quantity) FROM order_product WHERE product_id = p.id), 0) <> 1000000)`).Scan(&oversold)
 	if err != nil {
 		return err
@@ -281,9 +287,9 @@ func selfCPU() float64 {
 }
 
 // postmasterPID is the parent of the server process serving a connection.
-func postmasterPID(ctx context.Context, a *app.App) (int, error) {
+func postmasterPID(ctx context.Context, db *postgres.Store) (int, error) {
 	var backend int
-	if err := a.Store.Pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
+	if err := db.Pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
 		return 0, err
 	}
 	ppid, err := procField(backend, 1)

@@ -1,0 +1,78 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/saga"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// CancelResult says how `order cancel` ended.
+type CancelResult struct {
+	OrderID          int64       `json:"order_id"`
+	AlreadyCancelled bool        `json:"already_cancelled"`
+	Order            *shop.Order `json:"order,omitempty"`
+}
+
+// CancelOrder refunds the payment, restores the stock and cancels the order,
+// while no item has shipped. Cancelling a cancelled order changes nothing.
+// A refund or stock restore that still fails leaves the saga cancelling for
+// `saga recover` and returns shop.ErrIncomplete.
+func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (CancelResult, error) {
+	out := CancelResult{OrderID: id}
+	order, err := a.store.GetOrder(ctx, id)
+	if err != nil {
+		return out, err
+	}
+	if order.Status == shop.OrderCancelled {
+		out.AlreadyCancelled, out.Order = true, &order
+		return out, nil
+	}
+	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted, shop.SagaCancelling})
+	if errors.Is(err, postgres.ErrSagaBusy) {
+		return out, shop.Conflict("order %d is being changed by another rabbitpay process; try again", id)
+	}
+	if err != nil {
+		return out, err
+	}
+	done, err := o.log.BeginCancel(ctx, id, event(shop.EventStep, "cancel", shop.OutcomeOK, "cancel requested"))
+	if err != nil {
+		o.log.Yield(ctx)
+		return out, err
+	}
+	if !done {
+		o.rec.State = shop.SagaCancelling
+		if obs != nil {
+			obs.Event(event(shop.EventStep, "cancel", shop.OutcomeOK, fmt.Sprintf("order %d: no item has shipped", id)))
+		}
+		// From here on the cancel finishes even if the caller gives up.
+		if err := o.cancel(context.WithoutCancel(ctx), o.runner(obs), o.steps()); err != nil {
+			return out, err
+		}
+	}
+	order, err = a.store.GetOrder(ctx, id)
+	out.AlreadyCancelled, out.Order = done, &order
+	return out, err
+}
+
+// cancel refunds and restores (the same compensations a failed order runs),
+// then marks the order cancelled.
+func (o *orderSaga) cancel(ctx context.Context, run *saga.Runner, steps []saga.Step) error {
+	if err := run.Compensate(ctx, steps[:2]); err != nil {
+		if !errors.Is(err, shop.ErrFenced) {
+			o.log.Finish(ctx, shop.SagaCancelling, "cancel incomplete: "+err.Error(), nil)
+		}
+		return shop.Incomplete("cancel incomplete: %v", err)
+	}
+	ev := event(shop.EventStep, "cancelled", shop.OutcomeOK, "order cancelled; order_cancelled queued in the outbox")
+	if err := o.log.FinishCancel(ctx, ev); err != nil {
+		return err
+	}
+	if run.Observer != nil {
+		run.Observer.Event(ev)
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/payment"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/saga"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Step names, as the operator sees them.
+const (
+	stepReduceStock  = "reduce_stock"
+	stepPayment      = "payment"
+	stepCreateOrder  = "create_order"
+	stepNotify       = "notify"
+	undoRestoreStock = "restore_stock"
+	undoRefund       = "refund"
+)
+
+var event = shop.NewEvent
+
+// orderSaga is one order's saga: its durable record, this process's
+// ownership of it, and the step functions that placement, recovery and
+// cancellation share.
+type orderSaga struct {
+	a   *App
+	log *postgres.SagaLog // nil until the saga's first transaction
+	rec *shop.SagaRecord
+	gw  payment.Gateway
+	key string
+	// hash identifies the request an idempotency key was first used for.
+	hash     string
+	paid     payment.Result
+	declined *shop.PaymentOutcome
+	created  postgres.CreatedOrder
+	// unlogged holds events that happened outside any transaction of ours (the
+	// provider's answer); the next saga transaction writes them.
+	unlogged []shop.SagaEvent
+}
+
+func (o *orderSaga) runner(obs shop.Observer) *saga.Runner {
+	return &saga.Runner{Observer: obs, Failpoints: o.a.Failpoints, Attempts: o.a.cfg.Saga.CompensationAttempts,
+		Backoff: 50 * time.Millisecond, OnFailure: o.onFailure}
+}
+
+// steps are the saga's steps in order; the charge is its point of no return.
+func (o *orderSaga) steps() []saga.Step {
+	return []saga.Step{
+		{Name: stepReduceStock, Do: o.reduceStock, UndoName: undoRestoreStock, Undo: o.restoreStock, Interruptible: true},
+		{Name: stepPayment, Do: o.pay, UndoName: undoRefund, Undo: o.refund, Interruptible: true},
+		{Name: stepCreateOrder, Do: o.createOrder},
+		{Name: stepNotify, Do: o.notify},
+	}
+}
+
+func itemList(lines []shop.Line) string {
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = fmt.Sprintf("%s×%d", l.SKU, l.Quantity)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (o *orderSaga) reduceStock(ctx context.Context) (string, error) {
+	detail := "reserved " + itemList(o.rec.Items)
+	log, err := o.a.store.StartSaga(ctx, o.rec, o.key, o.hash, event(shop.EventStep, stepReduceStock, shop.OutcomeOK, detail))
+	if errors.Is(err, postgres.ErrKeyUsed) {
+		return "", saga.Abort(err)
+	}
+	if errors.Is(err, shop.ErrIncomplete) {
+		o.log = log // it may have committed: the token is known, so the lease can be yielded
+	}
+	if err != nil {
+		return "", err
+	}
+	o.log = log
+	o.a.Failpoints.Crash("after_reduce_stock")
+	return detail, nil
+}
+
+// call runs one provider call while renewing the saga's lease, so a live
+// owner waiting on a slow provider is never taken over.
+func (o *orderSaga) call(ctx context.Context, f func(context.Context) (payment.Result, error)) (payment.Result, error) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(o.a.cfg.Saga.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				o.log.Renew(context.WithoutCancel(ctx)) // a fenced renewal is reported by the next write
+			}
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+	return f(ctx)
+}
+
+func (o *orderSaga) pay(ctx context.Context) (string, error) {
+	req := payment.Request{OrderUUID: o.rec.OrderUUID, CustomerID: o.rec.CustomerID, Amount: o.rec.TotalAmount, ItemName: itemList(o.rec.Items)}
+	res, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) {
+		res, err := o.gw.Pay(ctx, req)
+		if err != nil {
+			// The outcome is unknown: ask the provider before deciding anything.
+			if res, lerr := o.gw.Lookup(ctx, o.rec.OrderUUID); lerr == nil && res.Status != "" {
+				return res, nil
+			}
+		}
+		return res, err
+	})
+	if err != nil {
+		return "", saga.Uncertain(fmt.Errorf("payment outcome unknown: %v", err))
+	}
+	o.a.Failpoints.Crash("after_payment")
+	return o.settlePay(res)
+}
+
+// settlePay turns the provider's answer into the payment step's outcome.
+func (o *orderSaga) settlePay(res payment.Result) (string, error) {
+	if res.Status != shop.PaymentSuccess {
+		reason := res.Reason
+		if reason == "" {
+			reason = fmt.Sprintf("the provider reports the payment as %s", orDefault(string(res.Status), "unknown"))
+		}
+		o.declined = &shop.PaymentOutcome{Status: shop.PaymentFailed, TxID: res.TxID, Reason: reason}
+		return "", errors.New(reason)
+	}
+	o.paid = res
+	detail := fmt.Sprintf("charged %s via %s (%s)", o.rec.TotalAmount, o.rec.Method, res.TxID)
+	o.unlogged = append(o.unlogged, event(shop.EventStep, stepPayment, shop.OutcomeOK, detail))
+	return detail, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// notifyDetail describes the notify step: its outbox rows commit with the order.
+const notifyDetail = "order_placed, payment_succeeded queued in the outbox"
+
+func (o *orderSaga) createOrder(ctx context.Context) (string, error) {
+	detail := "order created, paid"
+	evs := append(o.unlogged,
+		event(shop.EventStep, stepCreateOrder, shop.OutcomeOK, detail),
+		event(shop.EventStep, stepNotify, shop.OutcomeOK, notifyDetail))
+	created, err := o.log.CreateOrder(ctx, o.rec, o.paid.TxID, evs)
+	if err != nil {
+		return "", err
+	}
+	o.unlogged, o.created = nil, created
+	o.rec.State = shop.SagaCompleted
+	o.a.Failpoints.Crash("after_create_order")
+	return fmt.Sprintf("order %d created, paid", created.ID), nil
+}
+
+// notify is declared as a step so the runner lists what the operator sees;
+// its outbox rows were committed with the order, so it cannot fail.
+func (o *orderSaga) notify(context.Context) (string, error) { return notifyDetail, nil }
+
+// order describes the order createOrder made, from what the saga knows,
+// without reading it back.
+func (o *orderSaga) order() *shop.Order {
+	c := o.created
+	order := &shop.Order{ID: c.ID, OrderUUID: o.rec.OrderUUID, CustomerID: o.rec.CustomerID, Status: shop.OrderPaid,
+		TotalAmount: o.rec.TotalAmount, CreatedAt: c.At, UpdatedAt: c.At}
+	for i, l := range o.rec.Items {
+		order.Items = append(order.Items, shop.OrderItem{ID: c.ItemIDs[i], ProductID: l.ProductID, SKU: l.SKU, Name: l.Name,
+			Quantity: l.Quantity, OrderPrice: l.Price})
+	}
+	order.Payment = &shop.Payment{ID: c.PaymentID, OrderUUID: o.rec.OrderUUID, OrderID: &c.ID, Method: o.rec.Method,
+		Status: shop.PaymentSuccess, Amount: o.rec.TotalAmount, ProviderTxID: o.paid.TxID, CreatedAt: c.At, PaidAt: &c.At}
+	return order
+}
+
+// onFailure makes the log say so before any compensation runs.
+func (o *orderSaga) onFailure(ctx context.Context, step string, cause error) error {
+	failed := event(shop.EventStep, step, shop.OutcomeFailed, cause.Error())
+	if step == stepReduceStock { // nothing was changed: log the attempt, best effort
+		o.a.store.RecordFailedStart(ctx, o.rec, cause.Error(), failed)
+		return nil
+	}
+	if step == stepPayment && o.declined == nil && !saga.IsUncertain(cause) {
+		// A definite failure without a provider answer (the provider was never reached).
+		o.declined = &shop.PaymentOutcome{Status: shop.PaymentFailed, Reason: cause.Error()}
+	}
+	err := o.log.MarkCompensating(ctx, cause.Error(), o.declined, append(o.unlogged, failed))
+	if err == nil {
+		o.unlogged, o.rec.State = nil, shop.SagaCompensating
+	}
+	return err
+}
+
+func (o *orderSaga) restoreStock(ctx context.Context) (string, error) {
+	detail := "returned " + itemList(o.rec.Items)
+	n, err := o.log.RestoreStock(ctx, event(shop.EventCompensation, undoRestoreStock, shop.OutcomeOK, detail))
+	if err == nil && n == 0 {
+		detail = "stock was already restored"
+	}
+	return detail, err
+}
+
+// refund voids the order at the provider first, so that a charge still in
+// flight is refused, then refunds only what was really charged.
+func (o *orderSaga) refund(ctx context.Context) (string, error) {
+	res, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) {
+		res, err := o.gw.Void(ctx, o.rec.OrderUUID)
+		if err == nil && res.Status == shop.PaymentSuccess {
+			if _, err := o.gw.Cancel(ctx, o.rec.OrderUUID); err != nil {
+				return res, fmt.Errorf("refund: %w", err)
+			}
+			res.Status = shop.PaymentCancelled
+			return res, nil
+		}
+		return res, err
+	})
+	if err != nil {
+		return "", fmt.Errorf("ask the provider: %w", err)
+	}
+	outcome, kind := shop.PaymentOutcome{Status: shop.PaymentFailed, TxID: res.TxID, Reason: res.Reason}, shop.NotifyPaymentFailed
+	var detail string
+	switch res.Status {
+	case shop.PaymentCancelled:
+		outcome.Status, kind = shop.PaymentCancelled, shop.NotifyPaymentRefunded
+		detail = fmt.Sprintf("refunded %s (%s)", o.rec.TotalAmount, res.TxID)
+	case shop.PaymentFailed:
+		detail = "nothing to refund: " + orDefault(res.Reason, "the payment was declined")
+	default:
+		return "", fmt.Errorf("the provider answered %q to a void", res.Status)
+	}
+	err = o.log.SettlePayment(ctx, outcome, kind, event(shop.EventCompensation, undoRefund, shop.OutcomeOK, detail))
+	return detail, err
+}
+
+// ended records how a run ended in the saga log and says whether everything
+// was compensated. It writes even when the caller's context is cancelled:
+// the log must say where things stand. An unfinished saga's lease is
+// released so `saga recover` can take it over at once.
+func (o *orderSaga) ended(ctx context.Context, res saga.Result) (compensated bool, incomplete error) {
+	ctx = context.WithoutCancel(ctx)
+	if res.FailedStep == "" {
+		return false, nil
+	}
+	if res.CompensationErr != nil {
+		if o.log != nil && !errors.Is(res.CompensationErr, shop.ErrFenced) {
+			o.log.Finish(ctx, o.rec.State, "compensation incomplete: "+res.CompensationErr.Error(), nil)
+			o.log.Yield(ctx)
+		}
+		return false, res.CompensationErr
+	}
+	if res.FailedStep != stepReduceStock {
+		if err := o.log.Finish(ctx, shop.SagaCompensated, "", nil); err != nil {
+			return false, shop.Incomplete("everything was compensated, but the saga log could not be closed: %v", err)
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// PostgreSQL error codes rabbitpay acts on. This file is the one place they
+// are turned into domain errors.
+const (
+	codeUniqueViolation = "23505"
+	codeRaiseException  = "P0001" // reduce_stock: not enough stock
+	codeSagaFenced      = "RPF01" // saga_fence: another process took the saga over
+	codeSagaMissing     = "RPF02" // saga_fence: no such saga
+	codeUndefinedTable  = "42P01"
+	codeDuplicateDB     = "42P04"
+	codeInvalidCatalog  = "3D000"
+	constraintIdemKey   = "idempotency_key_pkey"
+)
+
+// ErrKeyUsed means the idempotency key already names an order.
+var ErrKeyUsed = errors.New("idempotency key already used")
+
+// IsNoRows reports whether err means a query found nothing.
+func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+func pgErr(err error) *pgconn.PgError {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return nil
+}
+
+func code(err error) string {
+	if pe := pgErr(err); pe != nil {
+		return pe.Code
+	}
+	return ""
+}
+
+// domainErr turns the errors the server raises on purpose into domain errors
+// and leaves every other error as it is.
+func domainErr(err error) error {
+	pe := pgErr(err)
+	if pe == nil {
+		return err
+	}
+	switch {
+	case pe.Code == codeUniqueViolation && pe.ConstraintName == constraintIdemKey:
+		return ErrKeyUsed
+	case pe.Code == codeRaiseException:
+		return shop.Conflict("%s", pe.Message)
+	case pe.Code == codeSagaFenced:
+		return shop.Fenced("%s: it can change nothing more", pe.Message)
+	case pe.Code == codeSagaMissing:
+		return shop.NotFound("%s", pe.Message)
+	}
+	return err
+}
+
+// writeErr classifies the error of a write: a server error means it was
+// rolled back; an error before anything was sent means nothing happened;
+// anything else (the connection lost mid-commit, a deadline) leaves the
+// outcome unknown, which is reported as shop.ErrIncomplete.
+func writeErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *pgconn.ConnectError
+	if pgErr(err) != nil || pgconn.SafeToRetry(err) || errors.As(err, &ce) {
+		return domainErr(err)
+	}
+	return shop.UnknownOutcome("the database did not confirm "+what, err)
+}

@@ -1,0 +1,311 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// ErrSagaBusy means another process holds the saga's lease (or it is not in a
+// state the caller can take it over from).
+var ErrSagaBusy = errors.New("saga is held by a live process")
+
+// SagaLog is one process's ownership of one saga: the saga's order UUID and
+// the owner (fencing) token it holds. It holds no connection and no session
+// state. Every write first calls saga_fence, which renews the lease and
+// refuses to go on when the token has moved on (shop.ErrFenced), in the same
+// transaction as the write, so a process whose saga was taken over changes
+// nothing more.
+type SagaLog struct {
+	s     *Store
+	UUID  string
+	Token int64
+}
+
+// jsonText encodes v for a jsonb parameter as text, which every query mode
+// (and a transaction pooler) accepts.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("encode %T: %v", v, err)) // only plain structs are encoded
+	}
+	return string(b)
+}
+
+func events(evs ...shop.SagaEvent) string {
+	if evs == nil {
+		evs = []shop.SagaEvent{}
+	}
+	return jsonText(evs)
+}
+
+// fence queues the ownership check that starts every saga write. lease nil
+// drops the lease (the saga is finished); 0 lets it expire now.
+func (l *SagaLog) fence(b *pgx.Batch, lease *time.Duration) {
+	b.Queue(`SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, lease)
+}
+
+func (l *SagaLog) lease() *time.Duration { d := l.s.Lease; return &d }
+
+// batch sends b as one implicit transaction in one round trip.
+func (l *SagaLog) batch(ctx context.Context, what string, b *pgx.Batch) error {
+	return writeErr(what, l.s.Pool.SendBatch(ctx, b).Close())
+}
+
+// stateNames passes saga states as text[]: SQL casts them to saga_state[].
+func stateNames(states []shop.SagaState) []string {
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func lineArrays(lines []shop.Line) (ids, qtys, prices []int64) {
+	for _, l := range lines {
+		ids = append(ids, l.ProductID)
+		qtys = append(qtys, l.Quantity)
+		prices = append(prices, int64(l.Price))
+	}
+	return
+}
+
+// StartSaga is the saga's first transaction: it claims the idempotency key
+// (if any), writes the saga log owned by the returned SagaLog with a fresh
+// lease, reduces the stock of every item (all or none) and commits a PROGRESS
+// payment, before any provider is called. One round trip.
+func (s *Store) StartSaga(ctx context.Context, r *shop.SagaRecord, key, requestHash string, ev shop.SagaEvent) (*SagaLog, error) {
+	l := &SagaLog{s: s, UUID: r.OrderUUID, Token: 1}
+	ids, qtys, _ := lineArrays(r.Items)
+	b := &pgx.Batch{}
+	if key != "" { // first, so a reused key is found before anything else can fail
+		b.Queue(`INSERT INTO idempotency_key (key, request_hash, order_uuid) VALUES ($1, $2, $3)`, key, requestHash, r.OrderUUID)
+	}
+	// One statement: take the stock (all or none), then the PROGRESS payment and the log.
+	b.Queue(`WITH stock AS (SELECT reduce_stock($8, $9)),
+		p AS (INSERT INTO payment (order_uuid, method, status, amount) SELECT $1, $3, 'PROGRESS', $5 FROM stock RETURNING id)
+		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, payment_id, state, step, stock_reduced,
+			history, owner_token, lease_until)
+		SELECT $1, $2, $3, $4, $5, $6, p.id, 'running', 'payment', true, $7, $10, now() + $11::interval FROM p RETURNING payment_id`,
+		r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, events(ev), ids, qtys, l.Token, s.Lease).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&r.PaymentID) })
+	return l, writeErr("the stock reservation", s.Pool.SendBatch(ctx, b).Close())
+}
+
+// RecordFailedStart logs a saga that failed before changing anything.
+func (s *Store) RecordFailedStart(ctx context.Context, r *shop.SagaRecord, cause string, ev shop.SagaEvent) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, state, step, error, history)
+		VALUES ($1, $2, $3, $4, $5, $6, 'failed', 'reduce_stock', $7, $8) ON CONFLICT (order_uuid) DO NOTHING`,
+		r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, cause, events(ev))
+	return err
+}
+
+// AcquireSaga takes a saga over for this process: only when it is in one of
+// states and no live owner holds its lease. It bumps the owner token, so the
+// previous owner's writes are refused from now on, and never waits for a
+// busy saga (ErrSagaBusy).
+func (s *Store) AcquireSaga(ctx context.Context, uuid string, states []shop.SagaState) (*SagaLog, shop.SagaRecord, error) {
+	rec, err := scanSaga(s.Pool.QueryRow(ctx, `UPDATE saga SET owner_token = owner_token + 1, lease_until = now() + $3::interval
+		WHERE order_uuid = (SELECT order_uuid FROM saga WHERE order_uuid = $1 AND state = ANY($2::text[]::saga_state[])
+			AND (lease_until IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED)
+		RETURNING `+sagaCols, uuid, stateNames(states), s.Lease))
+	if IsNoRows(err) {
+		return nil, rec, ErrSagaBusy
+	}
+	if err != nil {
+		return nil, rec, err
+	}
+	return &SagaLog{s: s, UUID: uuid, Token: rec.OwnerToken}, rec, nil
+}
+
+// Renew extends the lease while the owner waits (on a provider).
+func (l *SagaLog) Renew(ctx context.Context) error {
+	b := &pgx.Batch{}
+	l.fence(b, l.lease())
+	return l.batch(ctx, "the lease renewal", b)
+}
+
+// Yield lets the lease expire now, so `saga recover` can take an unfinished
+// saga over at once. Best effort: the lease expires on its own anyway.
+func (l *SagaLog) Yield(ctx context.Context) {
+	zero := time.Duration(0)
+	b := &pgx.Batch{}
+	l.fence(b, &zero)
+	l.batch(ctx, "the lease release", b)
+}
+
+// CreatedOrder is what CreateOrder made.
+type CreatedOrder struct {
+	ID, PaymentID int64
+	ItemIDs       []int64 // order_product ids, in the saga's item order
+	At            time.Time
+}
+
+// CreateOrder is the saga's last transaction: it records the payment's
+// success, creates the order and its items (price snapshot), empties the
+// ordered items from the cart, queues the notifications in the outbox and
+// completes the saga (dropping its lease), all at once.
+func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerTxID string, evs []shop.SagaEvent) (CreatedOrder, error) {
+	ids, qtys, prices := lineArrays(r.Items)
+	b := &pgx.Batch{}
+	var out CreatedOrder
+	l.fence(b, nil)
+	// One statement: each part sees the new order only through RETURNING.
+	b.Queue(`WITH o AS (
+			INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3)
+			RETURNING id, order_uuid, customer_id, total_amount, created_at),
+		items AS (
+			INSERT INTO order_product (order_id, product_id, quantity, order_price)
+			SELECT o.id, t.pid, t.q, t.price FROM o, unnest($4::bigint[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS t(pid, q, price, n)
+			ORDER BY t.n RETURNING id),
+		paid AS (
+			UPDATE payment SET status = 'SUCCESS', provider_tx_id = $7, paid_at = now(), order_id = (SELECT id FROM o)
+			WHERE order_uuid = $1),
+		cart AS (
+			DELETE FROM cart_item WHERE $8 AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = $2) AND product_id = ANY($4)),
+		outbox AS (
+			INSERT INTO notification (kind, customer_id, order_id, payload)
+			SELECT k, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount,
+				'method', $9::text, 'provider_tx_id', $7::text)
+			FROM o, unnest($11::text[]) AS k),
+		done AS (
+			UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $10::jsonb,
+				updated_at = now() WHERE order_uuid = $1 AND state = 'running' RETURNING payment_id)
+		SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done) FROM o`,
+		r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, r.Method, events(evs...),
+		[]string{string(shop.NotifyOrderPlaced), string(shop.NotifyPaymentSucceeded)}).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID) })
+	return out, l.batch(ctx, "the order's creation", b)
+}
+
+// MarkCompensating records a failed step before compensation begins, so a
+// crash from here on is recovered backward. A declined payment is recorded as
+// FAILED with its reason, and a payment_failed notification is queued.
+func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *shop.PaymentOutcome, evs []shop.SagaEvent) error {
+	b := &pgx.Batch{}
+	l.fence(b, l.lease())
+	b.Queue(`UPDATE saga SET state = 'compensating', error = $2, history = history || $3::jsonb, updated_at = now()
+		WHERE order_uuid = $1 AND state = ANY($4::text[]::saga_state[])`, l.UUID, cause, events(evs...), stateNames(shop.MovesTo(shop.SagaCompensating)))
+	if declined != nil {
+		queuePaymentOutcome(b, l.UUID, *declined, shop.NotifyPaymentFailed)
+	}
+	return l.batch(ctx, "the saga log", b)
+}
+
+// queuePaymentOutcome settles a PROGRESS (or SUCCESS) payment as o.Status
+// and queues notification kind, once: a settled payment is left as it is.
+func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind shop.NotificationKind) {
+	b.Queue(`WITH p AS (
+			UPDATE payment SET status = $2, provider_tx_id = coalesce(NULLIF($3, ''), provider_tx_id),
+				failure_reason = NULLIF($4, ''),
+				cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN now() END
+			WHERE order_uuid = $1 AND status IN ('PROGRESS', 'SUCCESS') AND status <> $2
+			RETURNING order_uuid, order_id, amount, method, provider_tx_id, failure_reason)
+		INSERT INTO notification (kind, customer_id, order_id, payload)
+		SELECT $5, s.customer_id, p.order_id, jsonb_build_object('order_uuid', p.order_uuid, 'amount', p.amount,
+			'method', p.method, 'provider_tx_id', p.provider_tx_id, 'reason', p.failure_reason)
+		FROM p JOIN saga s USING (order_uuid)`, uuid, o.Status, o.TxID, o.Reason, kind)
+}
+
+// SettlePayment records the provider's final word on the payment (FAILED or
+// CANCELLED) with its notification, and logs the compensation event.
+func (l *SagaLog) SettlePayment(ctx context.Context, o shop.PaymentOutcome, kind shop.NotificationKind, ev shop.SagaEvent) error {
+	b := &pgx.Batch{}
+	l.fence(b, l.lease())
+	queuePaymentOutcome(b, l.UUID, o, kind)
+	b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
+	return l.batch(ctx, "the payment's settlement", b)
+}
+
+// RestoreStock gives the saga's items back unless that was done already, and
+// returns how many products it restored.
+func (l *SagaLog) RestoreStock(ctx context.Context, ev shop.SagaEvent) (int, error) {
+	var n int
+	b := &pgx.Batch{}
+	l.fence(b, l.lease())
+	b.Queue(`SELECT restore_stock($1, $2::jsonb)`, l.UUID, events(ev)).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+	return n, l.batch(ctx, "the stock restore", b)
+}
+
+// Finish moves the saga to state (or leaves it in its unfinished state, with
+// the lease released, when compensation is incomplete) and appends events.
+func (l *SagaLog) Finish(ctx context.Context, state shop.SagaState, cause string, evs []shop.SagaEvent) error {
+	b := &pgx.Batch{}
+	if state.Unfinished() {
+		zero := time.Duration(0)
+		l.fence(b, &zero)
+	} else {
+		l.fence(b, nil)
+	}
+	var moved bool
+	b.Queue(`WITH u AS (UPDATE saga SET state = $2, error = coalesce(NULLIF($3, ''), error), history = history || $4::jsonb, updated_at = now()
+		WHERE order_uuid = $1 AND (state = $2 OR state = ANY($5::text[]::saga_state[])) RETURNING 1) SELECT EXISTS (SELECT FROM u)`,
+		l.UUID, state, cause, events(evs...), stateNames(shop.MovesTo(state))).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
+	if err := l.batch(ctx, "the saga log", b); err != nil {
+		return err
+	}
+	if !moved {
+		return fmt.Errorf("saga %s cannot move to %s from its current state", l.UUID, state)
+	}
+	return nil
+}
+
+// BeginCancel checks that the order can be cancelled and marks its saga
+// cancelling, under the order's row lock. It returns done when the order was
+// cancelled already.
+func (l *SagaLog) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEvent) (done bool, err error) {
+	err = pgx.BeginFunc(ctx, l.s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, l.lease()); err != nil {
+			return err
+		}
+		var status shop.OrderStatus
+		if err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID).Scan(&status); err != nil {
+			return err
+		}
+		switch status {
+		case shop.OrderCancelled:
+			done = true
+			return nil
+		case shop.OrderShipped:
+			return shop.Conflict("order %d has shipped and cannot be cancelled", orderID)
+		}
+		var sku, dstatus string
+		err := tx.QueryRow(ctx, `SELECT p.sku, d.status FROM order_product op JOIN product p ON p.id = op.product_id
+			JOIN delivery d ON d.order_product_id = op.id WHERE op.order_id = $1 AND d.status <> 'READY' LIMIT 1`, orderID).Scan(&sku, &dstatus)
+		if err == nil {
+			return shop.Conflict("order %d cannot be cancelled: item %s has shipped (%s)", orderID, sku, dstatus)
+		}
+		if !IsNoRows(err) {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE saga SET state = 'cancelling', history = history || $2::jsonb, updated_at = now()
+			WHERE order_uuid = $1 AND state = ANY($3::text[]::saga_state[])`, l.UUID, events(ev),
+			stateNames(shop.MovesTo(shop.SagaCancelling)))
+		return err
+	})
+	return done, writeErr("the cancel request", err)
+}
+
+// FinishCancel sets the order cancelled, queues order_cancelled and closes the saga.
+func (l *SagaLog) FinishCancel(ctx context.Context, ev shop.SagaEvent) error {
+	b := &pgx.Batch{}
+	l.fence(b, nil)
+	b.Queue(`UPDATE orders SET status = 'cancelled', updated_at = now() WHERE order_uuid = $1 AND status <> 'cancelled'`, l.UUID)
+	b.Queue(`INSERT INTO notification (kind, customer_id, order_id, payload)
+		SELECT $2, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
+		FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`, l.UUID, shop.NotifyOrderCancelled)
+	b.Queue(`UPDATE saga SET state = 'cancelled', history = history || $2::jsonb, updated_at = now()
+		WHERE order_uuid = $1 AND state = 'cancelling'`, l.UUID, events(ev))
+	return l.batch(ctx, "the cancellation", b)
+}
+
+// Load reads the saga this log owns.
+func (l *SagaLog) Load(ctx context.Context) (shop.SagaRecord, error) {
+	return l.s.GetSaga(ctx, l.UUID)
+}

@@ -1,0 +1,52 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+const sagaCols = `order_uuid::text, customer_id, method, items, total_amount, from_cart, payment_id, order_id, state, step,
+	stock_reduced, stock_restored, coalesce(error, ''), owner_token, lease_until, history, created_at, updated_at`
+
+func scanSaga(row pgx.Row) (shop.SagaRecord, error) {
+	var r shop.SagaRecord
+	var items, history []byte
+	err := row.Scan(&r.OrderUUID, &r.CustomerID, &r.Method, &items, &r.TotalAmount, &r.FromCart, &r.PaymentID, &r.OrderID,
+		&r.State, &r.Step, &r.StockReduced, &r.StockRestored, &r.Error, &r.OwnerToken, &r.LeaseUntil, &history, &r.CreatedAt, &r.UpdatedAt)
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(items, &r.Items); err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(history, &r.History)
+}
+
+// GetSaga reads one saga by order UUID.
+func (s *Store) GetSaga(ctx context.Context, uuid string) (shop.SagaRecord, error) {
+	r, err := scanSaga(s.Pool.QueryRow(ctx, `SELECT `+sagaCols+` FROM saga WHERE order_uuid = $1::uuid`, uuid))
+	if IsNoRows(err) {
+		return r, shop.NotFound("no saga has order UUID %q", uuid)
+	}
+	return r, err
+}
+
+// ListSagas lists sagas in the given states (all when none), newest first.
+func (s *Store) ListSagas(ctx context.Context, states []shop.SagaState) ([]shop.SagaRecord, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+sagaCols+` FROM saga WHERE cardinality($1::text[]) = 0 OR state = ANY($1::text[]::saga_state[])
+		ORDER BY created_at DESC`, stateNames(states))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.SagaRecord, error) { return scanSaga(r) })
+}
+
+// IdempotentOrder returns the order UUID and request hash a key was used for.
+func (s *Store) IdempotentOrder(ctx context.Context, key string) (uuid, hash string, err error) {
+	err = s.Pool.QueryRow(ctx, `SELECT order_uuid::text, request_hash FROM idempotency_key WHERE key = $1`, key).Scan(&uuid, &hash)
+	return uuid, hash, err
+}
