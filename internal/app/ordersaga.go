@@ -88,21 +88,21 @@ func (o *orderSaga) reduceStock(ctx context.Context) (string, error) {
 // call runs one provider call while renewing the saga's lease, so a live
 // owner waiting on a slow provider is never taken over.
 func (o *orderSaga) call(ctx context.Context, f func(context.Context) (payment.Result, error)) (payment.Result, error) {
-	stop := make(chan struct{})
+	renewCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(o.a.cfg.Saga.Lease / 3)
 		defer t.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-renewCtx.Done():
 				return
 			case <-t.C:
-				o.log.Renew(context.WithoutCancel(ctx)) // a fenced renewal is reported by the next write
+				o.log.Renew(renewCtx) // a fenced renewal is reported by the next write
 			}
 		}
 	})
-	defer func() { close(stop); wg.Wait() }()
+	defer func() { stop(); wg.Wait() }()
 	return f(ctx)
 }
 

@@ -12,14 +12,15 @@ import (
 // PostgreSQL error codes rabbitpay acts on. This file is the one place they
 // are turned into domain errors.
 const (
-	codeUniqueViolation = "23505"
-	codeRaiseException  = "P0001" // reduce_stock: not enough stock
-	codeSagaFenced      = "RPF01" // saga_fence: another process took the saga over
-	codeSagaMissing     = "RPF02" // saga_fence: no such saga
-	codeUndefinedTable  = "42P01"
-	codeDuplicateDB     = "42P04"
-	codeInvalidCatalog  = "3D000"
-	constraintIdemKey   = "idempotency_key_pkey"
+	codeUniqueViolation    = "23505"
+	codeRaiseException     = "P0001" // reduce_stock: not enough stock
+	codeSagaFenced         = "RPF01" // saga_fence: another process took the saga over
+	codeSagaMissing        = "RPF02" // saga_fence: no such saga
+	codeIdleSessionTimeout = "57P05" // sent only to an idle session
+	codeUndefinedTable     = "42P01"
+	codeDuplicateDB        = "42P04"
+	codeInvalidCatalog     = "3D000"
+	constraintIdemKey      = "idempotency_key_pkey"
 )
 
 // ErrKeyUsed means the idempotency key already names an order.
@@ -65,15 +66,31 @@ func domainErr(err error) error {
 
 // writeErr classifies the error of a write: a server error means it was
 // rolled back; an error before anything was sent means nothing happened;
-// anything else (the connection lost mid-commit, a deadline) leaves the
-// outcome unknown, which is reported as shop.ErrIncomplete.
+// anything else (the connection lost or the session terminated mid-commit,
+// a deadline) leaves the outcome unknown, reported as shop.ErrIncomplete.
 func writeErr(what string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var ce *pgconn.ConnectError
-	if pgErr(err) != nil || pgconn.SafeToRetry(err) || errors.As(err, &ce) {
+	var pre pgx.ErrPreprocessingBatch // statements are prepared and encoded before any runs
+	pe := pgErr(err)
+	if pe != nil && pe.Severity != "FATAL" && pe.Severity != "PANIC" || pe != nil && pe.Code == codeIdleSessionTimeout ||
+		pgconn.SafeToRetry(err) || errors.As(err, &ce) || errors.As(err, &pre) {
 		return domainErr(err)
 	}
+	// A FATAL error ends the session: it may have come after the commit.
 	return shop.UnknownOutcome("the database did not confirm "+what, err)
+}
+
+// deadBeforeRunning reports whether err says the connection was already dead
+// when a batch was sent, before any of its statements ran.
+func deadBeforeRunning(err error) bool {
+	var pre pgx.ErrPreprocessingBatch
+	if errors.As(err, &pre) {
+		pe := pgErr(err)
+		return pe == nil || pe.Severity == "FATAL"
+	}
+	pe := pgErr(err)
+	return pgconn.SafeToRetry(err) || pe != nil && pe.Code == codeIdleSessionTimeout
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,6 +59,76 @@ func (l *SagaLog) batch(ctx context.Context, what string, b *pgx.Batch) error {
 	return writeErr(what, l.s.Pool.SendBatch(ctx, b).Close())
 }
 
+// send sends the batch build makes, once more on a fresh connection when the
+// first was found dead before anything ran (a pooled connection the server
+// had ended: restarted, idle timeout, terminated).
+func (s *Store) send(ctx context.Context, what string, build func(*pgx.Batch)) error {
+	b := &pgx.Batch{}
+	build(b)
+	err := s.Pool.SendBatch(ctx, b).Close()
+	if deadBeforeRunning(err) && ctx.Err() == nil {
+		b = &pgx.Batch{}
+		build(b)
+		err = s.Pool.SendBatch(ctx, b).Close()
+	}
+	return writeErr(what, err)
+}
+
+// write sends the fenced batch build makes. When its outcome is unknown (the
+// connection was lost mid-commit), it resolves the doubt instead of
+// reporting it: it takes the saga over from itself (bumping the token, which
+// waits for and then fences out the lost transaction), reads the record and
+// asks done whether the write took effect; if not, it writes once more.
+func (l *SagaLog) write(ctx context.Context, what string, build func(*pgx.Batch), done func(shop.SagaRecord) bool) error {
+	err := l.s.send(ctx, what, build)
+	if err == nil || done == nil || !errors.Is(err, shop.ErrIncomplete) || errors.Is(err, shop.ErrFenced) {
+		return err
+	}
+	rec, rerr := l.resolve(ctx)
+	if rerr != nil {
+		if errors.Is(rerr, shop.ErrFenced) {
+			return rerr
+		}
+		return err
+	}
+	if done(rec) {
+		return nil
+	}
+	return l.s.send(ctx, what, build)
+}
+
+// resolve bumps this process's own token: the row lock makes it wait for any
+// transaction of ours still in flight, and the new token refuses one not yet
+// begun, so the record it returns is the final word.
+func (l *SagaLog) resolve(ctx context.Context) (shop.SagaRecord, error) {
+	rec, err := scanSaga(l.s.Pool.QueryRow(ctx, `UPDATE saga SET owner_token = owner_token + 1, lease_until = now() + $3::interval
+		WHERE order_uuid = $1 AND owner_token = $2 RETURNING `+sagaCols, l.UUID, l.Token, l.s.Lease))
+	if IsNoRows(err) {
+		b := &pgx.Batch{}
+		l.fence(b, l.lease()) // says whether the saga was taken over or does not exist
+		if err = l.batch(ctx, "the saga's ownership", b); err == nil {
+			err = fmt.Errorf("saga %s: ownership could not be confirmed", l.UUID)
+		}
+		return rec, err
+	}
+	if err != nil {
+		return rec, err
+	}
+	l.Token = rec.OwnerToken
+	return rec, nil
+}
+
+// logged reports whether the saga's history holds ev.
+func logged(ev shop.SagaEvent) func(shop.SagaRecord) bool {
+	return func(r shop.SagaRecord) bool {
+		return slices.ContainsFunc(r.History, func(h shop.SagaEvent) bool { return h.At.Equal(ev.At) && h.Name == ev.Name })
+	}
+}
+
+func inState(s shop.SagaState) func(shop.SagaRecord) bool {
+	return func(r shop.SagaRecord) bool { return r.State == s }
+}
+
 // stateNames passes saga states as text[]: SQL casts them to saga_state[].
 func stateNames(states []shop.SagaState) []string {
 	out := make([]string, len(states))
@@ -83,19 +154,27 @@ func lineArrays(lines []shop.Line) (ids, qtys, prices []int64) {
 func (s *Store) StartSaga(ctx context.Context, r *shop.SagaRecord, key, requestHash string, ev shop.SagaEvent) (*SagaLog, error) {
 	l := &SagaLog{s: s, UUID: r.OrderUUID, Token: 1}
 	ids, qtys, _ := lineArrays(r.Items)
-	b := &pgx.Batch{}
-	if key != "" { // first, so a reused key is found before anything else can fail
-		b.Queue(`INSERT INTO idempotency_key (key, request_hash, order_uuid) VALUES ($1, $2, $3)`, key, requestHash, r.OrderUUID)
-	}
-	// One statement: take the stock (all or none), then the PROGRESS payment and the log.
-	b.Queue(`WITH stock AS (SELECT reduce_stock($8, $9)),
+	err := s.send(ctx, "the stock reservation", func(b *pgx.Batch) {
+		if key != "" { // first, so a reused key is found before anything else can fail
+			b.Queue(`INSERT INTO idempotency_key (key, request_hash, order_uuid) VALUES ($1, $2, $3)`, key, requestHash, r.OrderUUID)
+		}
+		// One statement: take the stock (all or none), then the PROGRESS payment and the log.
+		b.Queue(`WITH stock AS (SELECT reduce_stock($8, $9)),
 		p AS (INSERT INTO payment (order_uuid, method, status, amount) SELECT $1, $3, 'PROGRESS', $5 FROM stock RETURNING id)
 		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, payment_id, state, step, stock_reduced,
 			history, owner_token, lease_until)
 		SELECT $1, $2, $3, $4, $5, $6, p.id, 'running', 'payment', true, $7, $10, now() + $11::interval FROM p RETURNING payment_id`,
-		r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, events(ev), ids, qtys, l.Token, s.Lease).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&r.PaymentID) })
-	return l, writeErr("the stock reservation", s.Pool.SendBatch(ctx, b).Close())
+			r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, events(ev), ids, qtys, l.Token, s.Lease).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&r.PaymentID) })
+	})
+	if errors.Is(err, shop.ErrIncomplete) {
+		// If the saga row exists, the transaction committed and is ours to go on with.
+		if rec, rerr := l.resolve(ctx); rerr == nil {
+			r.PaymentID = rec.PaymentID
+			return l, nil
+		}
+	}
+	return l, err
 }
 
 // RecordFailedStart logs a saga that failed before changing anything.
@@ -153,11 +232,11 @@ type CreatedOrder struct {
 // completes the saga (dropping its lease), all at once.
 func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerTxID string, evs []shop.SagaEvent) (CreatedOrder, error) {
 	ids, qtys, prices := lineArrays(r.Items)
-	b := &pgx.Batch{}
 	var out CreatedOrder
-	l.fence(b, nil)
-	// One statement: each part sees the new order only through RETURNING.
-	b.Queue(`WITH o AS (
+	build := func(b *pgx.Batch) {
+		l.fence(b, nil)
+		// One statement: each part sees the new order only through RETURNING.
+		b.Queue(`WITH o AS (
 			INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3)
 			RETURNING id, order_uuid, customer_id, total_amount, created_at),
 		items AS (
@@ -178,24 +257,31 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 			UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $10::jsonb,
 				updated_at = now() WHERE order_uuid = $1 AND state = 'running' RETURNING payment_id)
 		SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done) FROM o`,
-		r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, r.Method, events(evs...),
-		[]string{string(shop.NotifyOrderPlaced), string(shop.NotifyPaymentSucceeded)}).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID) })
-	return out, l.batch(ctx, "the order's creation", b)
+			r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, r.Method, events(evs...),
+			[]string{string(shop.NotifyOrderPlaced), string(shop.NotifyPaymentSucceeded)}).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID) })
+	}
+	err := l.write(ctx, "the order's creation", build, inState(shop.SagaCompleted))
+	if err == nil && out.ID == 0 { // it had committed before the connection was lost: read what it made
+		err = l.s.Pool.QueryRow(ctx, `SELECT o.id, o.created_at, array_agg(op.id ORDER BY op.id), s.payment_id
+			FROM orders o JOIN order_product op ON op.order_id = o.id JOIN saga s USING (order_uuid)
+			WHERE o.order_uuid = $1 GROUP BY o.id, s.payment_id`, l.UUID).Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID)
+	}
+	return out, err
 }
 
 // MarkCompensating records a failed step before compensation begins, so a
 // crash from here on is recovered backward. A declined payment is recorded as
 // FAILED with its reason, and a payment_failed notification is queued.
 func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *shop.PaymentOutcome, evs []shop.SagaEvent) error {
-	b := &pgx.Batch{}
-	l.fence(b, l.lease())
-	b.Queue(`UPDATE saga SET state = 'compensating', error = $2, history = history || $3::jsonb, updated_at = now()
-		WHERE order_uuid = $1 AND state = ANY($4::text[]::saga_state[])`, l.UUID, cause, events(evs...), stateNames(shop.MovesTo(shop.SagaCompensating)))
-	if declined != nil {
-		queuePaymentOutcome(b, l.UUID, *declined, shop.NotifyPaymentFailed)
-	}
-	return l.batch(ctx, "the saga log", b)
+	return l.write(ctx, "the saga log", func(b *pgx.Batch) {
+		l.fence(b, l.lease())
+		b.Queue(`UPDATE saga SET state = 'compensating', error = $2, history = history || $3::jsonb, updated_at = now()
+			WHERE order_uuid = $1 AND state = ANY($4::text[]::saga_state[])`, l.UUID, cause, events(evs...), stateNames(shop.MovesTo(shop.SagaCompensating)))
+		if declined != nil {
+			queuePaymentOutcome(b, l.UUID, *declined, shop.NotifyPaymentFailed)
+		}
+	}, inState(shop.SagaCompensating))
 }
 
 // queuePaymentOutcome settles a PROGRESS (or SUCCESS) payment as o.Status
@@ -216,38 +302,40 @@ func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind 
 // SettlePayment records the provider's final word on the payment (FAILED or
 // CANCELLED) with its notification, and logs the compensation event.
 func (l *SagaLog) SettlePayment(ctx context.Context, o shop.PaymentOutcome, kind shop.NotificationKind, ev shop.SagaEvent) error {
-	b := &pgx.Batch{}
-	l.fence(b, l.lease())
-	queuePaymentOutcome(b, l.UUID, o, kind)
-	b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
-	return l.batch(ctx, "the payment's settlement", b)
+	return l.write(ctx, "the payment's settlement", func(b *pgx.Batch) {
+		l.fence(b, l.lease())
+		queuePaymentOutcome(b, l.UUID, o, kind)
+		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
+	}, logged(ev))
 }
 
 // RestoreStock gives the saga's items back unless that was done already, and
 // returns how many products it restored.
 func (l *SagaLog) RestoreStock(ctx context.Context, ev shop.SagaEvent) (int, error) {
 	var n int
-	b := &pgx.Batch{}
-	l.fence(b, l.lease())
-	b.Queue(`SELECT restore_stock($1, $2::jsonb)`, l.UUID, events(ev)).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
-	return n, l.batch(ctx, "the stock restore", b)
+	err := l.write(ctx, "the stock restore", func(b *pgx.Batch) {
+		l.fence(b, l.lease())
+		b.Queue(`SELECT restore_stock($1, $2::jsonb)`, l.UUID, events(ev)).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+	}, func(r shop.SagaRecord) bool { return r.StockRestored })
+	return n, err
 }
 
 // Finish moves the saga to state (or leaves it in its unfinished state, with
 // the lease released, when compensation is incomplete) and appends events.
 func (l *SagaLog) Finish(ctx context.Context, state shop.SagaState, cause string, evs []shop.SagaEvent) error {
-	b := &pgx.Batch{}
-	if state.Unfinished() {
-		zero := time.Duration(0)
-		l.fence(b, &zero)
-	} else {
-		l.fence(b, nil)
-	}
-	var moved bool
-	b.Queue(`WITH u AS (UPDATE saga SET state = $2, error = coalesce(NULLIF($3, ''), error), history = history || $4::jsonb, updated_at = now()
-		WHERE order_uuid = $1 AND (state = $2 OR state = ANY($5::text[]::saga_state[])) RETURNING 1) SELECT EXISTS (SELECT FROM u)`,
-		l.UUID, state, cause, events(evs...), stateNames(shop.MovesTo(state))).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
-	if err := l.batch(ctx, "the saga log", b); err != nil {
+	moved := true // unless the statement says otherwise
+	err := l.write(ctx, "the saga log", func(b *pgx.Batch) {
+		if state.Unfinished() {
+			zero := time.Duration(0)
+			l.fence(b, &zero)
+		} else {
+			l.fence(b, nil)
+		}
+		b.Queue(`WITH u AS (UPDATE saga SET state = $2, error = coalesce(NULLIF($3, ''), error), history = history || $4::jsonb, updated_at = now()
+			WHERE order_uuid = $1 AND (state = $2 OR state = ANY($5::text[]::saga_state[])) RETURNING 1) SELECT EXISTS (SELECT FROM u)`,
+			l.UUID, state, cause, events(evs...), stateNames(shop.MovesTo(state))).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
+	}, func(r shop.SagaRecord) bool { return r.State == state && !state.Unfinished() })
+	if err != nil {
 		return err
 	}
 	if !moved {
@@ -294,15 +382,15 @@ func (l *SagaLog) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEv
 
 // FinishCancel sets the order cancelled, queues order_cancelled and closes the saga.
 func (l *SagaLog) FinishCancel(ctx context.Context, ev shop.SagaEvent) error {
-	b := &pgx.Batch{}
-	l.fence(b, nil)
-	b.Queue(`UPDATE orders SET status = 'cancelled', updated_at = now() WHERE order_uuid = $1 AND status <> 'cancelled'`, l.UUID)
-	b.Queue(`INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT $2, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
-		FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`, l.UUID, shop.NotifyOrderCancelled)
-	b.Queue(`UPDATE saga SET state = 'cancelled', history = history || $2::jsonb, updated_at = now()
-		WHERE order_uuid = $1 AND state = 'cancelling'`, l.UUID, events(ev))
-	return l.batch(ctx, "the cancellation", b)
+	return l.write(ctx, "the cancellation", func(b *pgx.Batch) {
+		l.fence(b, nil)
+		b.Queue(`UPDATE orders SET status = 'cancelled', updated_at = now() WHERE order_uuid = $1 AND status <> 'cancelled'`, l.UUID)
+		b.Queue(`INSERT INTO notification (kind, customer_id, order_id, payload)
+			SELECT $2, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
+			FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`, l.UUID, shop.NotifyOrderCancelled)
+		b.Queue(`UPDATE saga SET state = 'cancelled', history = history || $2::jsonb, updated_at = now()
+			WHERE order_uuid = $1 AND state = 'cancelling'`, l.UUID, events(ev))
+	}, inState(shop.SagaCancelled))
 }
 
 // Load reads the saga this log owns.
