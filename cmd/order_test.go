@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -234,5 +235,40 @@ func TestRecoverSkipsLiveSaga(t *testing.T) {
 	c.ok("saga", "recover")
 	if st, stock := c.query(`SELECT state || ' ' || owner_token FROM saga`), c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); st != "compensated 2" || stock != "10" {
 		t.Fatalf("after the lease expired: saga %s, stock %s", st, stock)
+	}
+}
+
+// cancelOn is an output that cancels the command's context (as Ctrl-C does)
+// once a line containing word has been written.
+type cancelOn struct {
+	bytes.Buffer
+	word   string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	n, err := w.Buffer.Write(p)
+	if strings.Contains(w.String(), w.word) {
+		w.cancel()
+	}
+	return n, err
+}
+
+// Ctrl-C after the stock was reserved and before the charge: the stock is
+// given back, exit 130, and stderr says what was undone.
+func TestOrderPlaceInterruptedExits130(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOn{word: "reduce_stock", cancel: cancel}
+	var errb bytes.Buffer
+	code := Run(ctx, []string{"--database-url", c.url, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3"},
+		IO{In: strings.NewReader(""), Out: out, Err: &errb})
+	if code != 130 || !strings.Contains(out.String(), "restore_stock") || !strings.Contains(errb.String(), "interrupted before payment; everything was compensated") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out.String(), errb.String())
+	}
+	if stock := c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); stock != "10" {
+		t.Fatalf("stock %s after the interrupted order", stock)
 	}
 }

@@ -1,0 +1,141 @@
+package saga
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// recorder builds steps that log what ran, failing where told.
+type recorder struct {
+	ran  []string
+	fail map[string]error
+	seen []string
+}
+
+func (r *recorder) action(name string) Action {
+	return func(ctx context.Context) (string, error) {
+		r.ran = append(r.ran, name)
+		if err, ok := r.fail[name]; ok {
+			return "", err
+		}
+		return name + " done", nil
+	}
+}
+
+func (r *recorder) steps() []Step {
+	return []Step{
+		{Name: "a", Do: r.action("a"), UndoName: "undo_a", Undo: r.action("undo_a"), Interruptible: true},
+		{Name: "b", Do: r.action("b"), UndoName: "undo_b", Undo: r.action("undo_b"), Interruptible: true},
+		{Name: "c", Do: r.action("c")},
+	}
+}
+
+func (r *recorder) runner() *Runner {
+	return &Runner{Attempts: 3, Observer: shop.ObserverFunc(func(e shop.SagaEvent) {
+		r.seen = append(r.seen, string(e.Kind[0])+":"+e.Name+":"+string(e.Outcome))
+	})}
+}
+
+func TestRunnerCompensatesInReverse(t *testing.T) {
+	boom := errors.New("boom")
+	cases := []struct {
+		name string
+		fail map[string]error
+		ran  []string
+		step string
+	}{
+		{"all ok", nil, []string{"a", "b", "c"}, ""},
+		{"first fails", map[string]error{"a": boom}, []string{"a"}, "a"},
+		{"second fails", map[string]error{"b": boom}, []string{"a", "b", "undo_a"}, "b"},
+		{"third fails", map[string]error{"c": boom}, []string{"a", "b", "c", "undo_b", "undo_a"}, "c"},
+		{"uncertain step is undone too", map[string]error{"b": Uncertain(boom)}, []string{"a", "b", "undo_b", "undo_a"}, "b"},
+		{"unknown outcome halts", map[string]error{"b": shop.UnknownOutcome("b", boom)}, []string{"a", "b"}, "b"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &recorder{fail: tc.fail}
+			res := r.runner().Run(context.Background(), r.steps())
+			if !slices.Equal(r.ran, tc.ran) || res.FailedStep != tc.step {
+				t.Fatalf("ran %v, failed step %q; want %v, %q", r.ran, res.FailedStep, tc.ran, tc.step)
+			}
+			if halted := errors.Is(res.CompensationErr, shop.ErrIncomplete); halted != (tc.name == "unknown outcome halts") {
+				t.Fatalf("compensation error %v", res.CompensationErr)
+			}
+		})
+	}
+}
+
+func TestCompensationRetriesThenGoesOn(t *testing.T) {
+	r := &recorder{fail: map[string]error{"c": errors.New("boom"), "undo_b": errors.New("down")}}
+	res := r.runner().Run(context.Background(), r.steps())
+	want := []string{"a", "b", "c", "undo_b", "undo_b", "undo_b", "undo_a"}
+	if !slices.Equal(r.ran, want) {
+		t.Fatalf("ran %v, want %v", r.ran, want)
+	}
+	if res.CompensationErr == nil || res.CompensationErr.Error() != "undo_b: down" {
+		t.Fatalf("compensation error %v", res.CompensationErr)
+	}
+	if !slices.Contains(r.seen, "c:undo_b:retry") || !slices.Contains(r.seen, "c:undo_b:failed") || !slices.Contains(r.seen, "c:undo_a:ok") {
+		t.Fatalf("events %v", r.seen)
+	}
+}
+
+func TestFencedCompensationStopsAtOnce(t *testing.T) {
+	r := &recorder{fail: map[string]error{"c": errors.New("boom"), "undo_b": shop.Fenced("taken over")}}
+	res := r.runner().Run(context.Background(), r.steps())
+	if want := []string{"a", "b", "c", "undo_b"}; !slices.Equal(r.ran, want) || !errors.Is(res.CompensationErr, shop.ErrFenced) {
+		t.Fatalf("ran %v (want %v), error %v", r.ran, want, res.CompensationErr)
+	}
+}
+
+// A cancelled context (Ctrl-C) stops before the next interruptible step and
+// compensates; a step past the point of no return still runs.
+func TestInterruptStopsOnlyInterruptibleSteps(t *testing.T) {
+	for _, after := range []string{"a", "b"} {
+		r := &recorder{}
+		ctx, cancel := context.WithCancel(context.Background())
+		run := r.runner()
+		run.Observer = shop.ObserverFunc(func(e shop.SagaEvent) {
+			if e.Name == after {
+				cancel()
+			}
+		})
+		res := run.Run(ctx, r.steps())
+		if after == "a" {
+			if !slices.Equal(r.ran, []string{"a", "undo_a"}) || !errors.Is(res.Err, shop.ErrInterrupted) || res.CompensationErr != nil {
+				t.Fatalf("interrupted after a: ran %v, %+v", r.ran, res)
+			}
+		} else if !slices.Equal(r.ran, []string{"a", "b", "c"}) || res.FailedStep != "" {
+			t.Fatalf("interrupted after b: ran %v, %+v", r.ran, res)
+		}
+		cancel()
+	}
+}
+
+func TestStepsRunOnAContextCtrlCDoesNotReach(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stepErr error
+	steps := []Step{{Name: "slow", Do: func(ctx context.Context) (string, error) {
+		cancel() // Ctrl-C arrives mid-step
+		stepErr = ctx.Err()
+		return "", nil
+	}}}
+	if res := (&Runner{}).Run(ctx, steps); res.FailedStep != "" || stepErr != nil {
+		t.Fatalf("the step saw %v; result %+v", stepErr, res)
+	}
+}
+
+func TestParseFailpoints(t *testing.T) {
+	if _, err := ParseFailpoints("payment=error;after_payment=crash"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"payment", "nope=error", "payment=crash", "after_payment=error", "notify=error"} {
+		if _, err := ParseFailpoints(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
