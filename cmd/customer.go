@@ -68,6 +68,9 @@ stored only as an argon2id hash. Without either the customer has no password.`,
 				return err
 			}
 			cu := shop.Customer{Name: name}
+			if (zip != "" || line1 != "" || line2 != "") && (zip == "" || line1 == "") {
+				return usageErr(cmd, "an address needs both --zip and --line1")
+			}
 			if zip != "" || line1 != "" || line2 != "" {
 				cu.Address = &shop.Address{ZipCode: zip, Line1: line1, Line2: line2}
 			}

@@ -128,6 +128,9 @@ without charging again; with a different request it is an error.`,
 				return err
 			}
 			res, err := a.PlaceOrder(cmd.Context(), req, e.stepPrinter())
+			if errors.Is(err, shop.ErrCartEmpty) {
+				return fmt.Errorf("%w: add items with 'rabbitpay cart add' or give --item SKU:QTY", err)
+			}
 			if err != nil {
 				return err
 			}

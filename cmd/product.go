@@ -100,6 +100,9 @@ func newProductUpdateCmd(e *env) *cobra.Command {
 			if cmd.Flags().Changed("stock") {
 				patch.Stock = &stock
 			}
+			if patch == (shop.ProductPatch{}) {
+				return usageErr(cmd, "nothing to update: give --name, --price or --stock")
+			}
 			a, err := e.app(cmd.Context())
 			if err != nil {
 				return err

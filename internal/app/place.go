@@ -98,7 +98,7 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	var lines []shop.Line
 	if len(req.Items) == 0 {
 		if lines, err = a.store.CartLines(ctx, req.CustomerID); err == nil && len(lines) == 0 {
-			err = shop.Invalid("customer %d's cart is empty: add items to it or name them", req.CustomerID)
+			err = shop.CartEmpty(req.CustomerID)
 		}
 	} else {
 		lines, err = a.store.ResolveItems(ctx, req.CustomerID, req.Items)

@@ -27,7 +27,7 @@ func (a *App) Products(ctx context.Context) ([]shop.Product, error) {
 // UpdateProduct changes the given fields of a product.
 func (a *App) UpdateProduct(ctx context.Context, ref string, patch shop.ProductPatch) (shop.Product, error) {
 	if patch.Name == nil && patch.Price == nil && patch.Stock == nil {
-		return shop.Product{}, shop.Invalid("nothing to update: give --name, --price or --stock")
+		return shop.Product{}, shop.Invalid("nothing to update: no new name, price or stock was given")
 	}
 	return a.store.UpdateProduct(ctx, ref, patch)
 }

@@ -39,7 +39,7 @@ func (c Customer) Validate() error {
 	}
 	a := c.Address
 	if a.ZipCode == "" || a.Line1 == "" {
-		return Invalid("an address needs both --zip and --line1")
+		return Invalid("an address needs both a postal code and a first line")
 	}
 	for _, f := range []struct{ name, v string }{{"zip code", a.ZipCode}, {"address line 1", a.Line1}} {
 		if err := ValidateName(f.name, f.v, MaxAddressLen); err != nil {

@@ -21,7 +21,14 @@ var (
 	ErrFenced = errors.New("saga taken over")
 	// ErrInterrupted means the operator interrupted the command (Ctrl-C).
 	ErrInterrupted = errors.New("interrupted")
+	// ErrCartEmpty means an order from the cart found it empty. It is also ErrInvalid.
+	ErrCartEmpty = errors.New("cart is empty")
 )
+
+// CartEmpty says the customer's cart has nothing to order.
+func CartEmpty(customerID int64) error {
+	return &kindError{kinds: []error{ErrCartEmpty, ErrInvalid}, msg: fmt.Sprintf("customer %d's cart is empty", customerID)}
+}
 
 // kindError carries a user-facing sentence and the kinds it belongs to.
 type kindError struct {
