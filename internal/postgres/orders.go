@@ -104,8 +104,12 @@ func (ss *SagaSession) BeginCancel(ctx context.Context, orderID int64, ev shop.S
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
+		history, err := jsonArg([]shop.SagaEvent{ev})
+		if err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE saga SET state = 'cancelling', history = history || $2, updated_at = now() WHERE order_uuid = $1`,
-			ss.UUID, []shop.SagaEvent{ev})
+			ss.UUID, history)
 		return err
 	})
 	return done, err
@@ -113,11 +117,15 @@ func (ss *SagaSession) BeginCancel(ctx context.Context, orderID int64, ev shop.S
 
 // FinishCancel sets the order cancelled, queues order_cancelled and closes the saga.
 func (ss *SagaSession) FinishCancel(ctx context.Context, ev shop.SagaEvent) error {
+	history, err := jsonArg([]shop.SagaEvent{ev})
+	if err != nil {
+		return err
+	}
 	b := &pgx.Batch{}
 	b.Queue(`UPDATE orders SET status = 'cancelled', updated_at = now() WHERE order_uuid = $1 AND status <> 'cancelled'`, ss.UUID)
 	b.Queue(`INSERT INTO notification (kind, customer_id, order_id, payload)
 		SELECT 'order_cancelled', o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
 		FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`, ss.UUID)
-	b.Queue(`UPDATE saga SET state = 'cancelled', history = history || $2, updated_at = now() WHERE order_uuid = $1`, ss.UUID, []shop.SagaEvent{ev})
+	b.Queue(`UPDATE saga SET state = 'cancelled', history = history || $2, updated_at = now() WHERE order_uuid = $1`, ss.UUID, history)
 	return ss.batch(ctx, b)
 }
