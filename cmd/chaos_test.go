@@ -19,6 +19,7 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 // Chaos: a few hundred placements by separate processes while clients are
@@ -47,7 +48,7 @@ func TestChaosThenRecover(t *testing.T) {
 	if err := postgres.CreateDatabase(ctx, cluster.URL("postgres"), "chaos"); err != nil {
 		t.Fatal(err)
 	}
-	url := chaosURL(cluster.URL("chaos"))
+	url := testdb.PoolerFor(t, filepath.Join(dir, "pgbouncer"), cluster.URL("postgres"))("chaos")
 	c := &cli{t: t, url: url}
 	c.ok("customer", "register", "--name", "김토끼")
 	for i := range products {
@@ -166,10 +167,6 @@ func TestChaosThenRecover(t *testing.T) {
 		t.Errorf("no order was placed at all")
 	}
 }
-
-// chaosURL is where the chaos clients connect: the cluster, or the test
-// pooler in front of it when the suite runs through one.
-var chaosURL = func(url string) string { return url }
 
 // crashServer stops the cluster as a crash would (immediate shutdown: no
 // checkpoint, crash recovery on start) and starts it again.

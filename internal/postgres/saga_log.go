@@ -29,8 +29,10 @@ type SagaLog struct {
 	Token int64
 }
 
-// jsonText encodes v for a jsonb parameter as text, which every query mode
-// (and a transaction pooler) accepts.
+// jsonText encodes v for a jsonb parameter as text. Behind a transaction
+// pooler pgx runs in exec mode, where the server does not describe parameter
+// types: pgx has no plan for a slice of structs and would send []byte as
+// bytea; a string goes as text of unknown type, read as jsonb, in every mode.
 func jsonText(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {

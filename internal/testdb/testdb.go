@@ -2,6 +2,9 @@
 // migrated template on a throwaway cluster started with rabbitpay's own
 // launcher (or on the server at RABBITPAY_TEST_DATABASE_URL). It never skips:
 // with no database a test fails.
+//
+// With RABBITPAY_TEST_PGBOUNCER=1 (PoolerEnv) the tests' URLs go through
+// PgBouncer in transaction pooling mode, started in front of that server.
 package testdb
 
 import (
@@ -9,10 +12,12 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
@@ -22,6 +27,7 @@ var (
 	adminURL string // URL of a maintenance database on the test server
 	template string // name of the migrated template database
 	counter  atomic.Int64
+	pooler   *bouncer // nil unless PoolerEnv is set
 	// Cluster is the throwaway cluster, nil when RABBITPAY_TEST_DATABASE_URL is set.
 	Cluster *localpg.Cluster
 )
@@ -42,6 +48,15 @@ func Main(m *testing.M) int {
 func setup() (func(), error) {
 	ctx := context.Background()
 	template = fmt.Sprintf("rabbitpay_tmpl_%d", os.Getpid())
+	withPooler, err := pooled()
+	if err != nil {
+		return nil, err
+	}
+	if withPooler {
+		if _, err := findPgBouncer(); err != nil {
+			return nil, err // before starting a cluster for nothing
+		}
+	}
 	cleanup := func() {}
 	if u := os.Getenv("RABBITPAY_TEST_DATABASE_URL"); u != "" {
 		adminURL = u
@@ -61,6 +76,23 @@ func setup() (func(), error) {
 		Cluster = c
 		adminURL = c.URL("postgres")
 		cleanup = func() { c.Stop(); os.RemoveAll(dir) }
+	}
+	if withPooler {
+		var dir string
+		if Cluster != nil {
+			dir = filepath.Join(Cluster.Dir, "pgbouncer") // beside the cluster's socket, traversable for its user
+		} else if dir, err = os.MkdirTemp("", "rpbouncer-"); err != nil {
+			cleanup()
+			return nil, err
+		}
+		b, err := startBouncer(ctx, dir, adminURL)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		pooler = b
+		prev := cleanup
+		cleanup = func() { b.stop(); os.RemoveAll(dir); prev() }
 	}
 	if err := postgres.RecreateDatabase(ctx, adminURL, template); err != nil {
 		cleanup()
@@ -109,7 +141,29 @@ func create(t testing.TB, from string) string {
 	t.Cleanup(func() {
 		postgres.Exec(context.Background(), adminURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	})
+	if pooler != nil {
+		return pooler.url(name)
+	}
 	return withDB(adminURL, name)
+}
+
+// Pooled reports whether New and Empty return URLs through PgBouncer (PoolerEnv).
+func Pooled() bool { return pooler != nil }
+
+// Direct returns a URL of the same database as url (one from New or Empty)
+// that goes straight to the server, bypassing PgBouncer: for what a test does
+// as an operator (a session-level setting, a server-side check). Without
+// PgBouncer it returns url.
+func Direct(t testing.TB, url string) string {
+	t.Helper()
+	if pooler == nil {
+		return url
+	}
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		t.Fatalf("testdb.Direct: %v", err)
+	}
+	return withDB(adminURL, cfg.Database)
 }
 
 // withDB returns u with its database replaced by name.
