@@ -15,6 +15,7 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 // Tests of who owns a running saga (a lease and a fencing token, not a
@@ -39,10 +40,11 @@ func (s *testShop) open(change func(*config.Config)) *App {
 
 func lease(d time.Duration) func(*config.Config) { return func(c *config.Config) { c.Saga.Lease = d } }
 
-// conn opens a connection of the test's own, outside every App's pool.
+// conn opens a connection of the test's own, outside every App's pool and
+// straight to the server (not through the test pooler, if any).
 func (s *testShop) conn() *pgx.Conn {
 	s.t.Helper()
-	c, err := pgx.Connect(ctx, s.url)
+	c, err := pgx.Connect(ctx, testdb.Direct(s.t, s.url))
 	if err != nil {
 		s.t.Fatal(err)
 	}
