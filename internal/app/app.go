@@ -91,6 +91,11 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 		store.Close()
 		return nil, describeConnectError(err, cluster != nil)
 	}
+	if !current && postgres.BehindPooler(url) {
+		store.Close()
+		return nil, fmt.Errorf("the database schema is behind this version of rabbitpay and the URL goes through a pooler " +
+			"(default_query_exec_mode is set), where migrations are not safe: run 'rabbitpay db migrate' with the direct URL first")
+	}
 	if !current {
 		if _, _, err := store.Migrate(ctx); err != nil {
 			store.Close()

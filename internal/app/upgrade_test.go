@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -16,7 +17,7 @@ import (
 // enum types, and they still read, filter and recover.
 func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
 	t.Parallel()
-	url := testdb.Empty(t)
+	url := testdb.Direct(t, testdb.Empty(t)) // migrations go to the server itself, never through a pooler
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -76,4 +77,30 @@ func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
 	if _, err := a.store.Pool.Exec(ctx, `UPDATE payment SET status = 'LOST' WHERE id = 1`); err == nil {
 		t.Fatal("the upgraded schema accepts payment status LOST")
 	}
+}
+
+// Behind a pooler a command does not migrate on its own: it says to migrate
+// through the direct URL, and changes nothing.
+func TestNoAutomaticMigrationThroughAPooler(t *testing.T) {
+	t.Parallel()
+	direct := testdb.Direct(t, testdb.Empty(t))
+	pooled := direct + map[bool]string{true: "&", false: "?"}[strings.Contains(direct, "?")] + "default_query_exec_mode=exec"
+	_, err := Open(ctx, testConfig(pooled))
+	if err == nil || !strings.Contains(err.Error(), "run 'rabbitpay db migrate' with the direct URL") {
+		t.Fatalf("Open through a pooler URL on an old schema: %v", err)
+	}
+	conn, err := pgx.Connect(ctx, direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var tables int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("%d tables after the refusal (%v)", tables, err)
+	}
+	a, err := Open(ctx, testConfig(direct)) // the direct URL migrates
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
 }

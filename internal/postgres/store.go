@@ -141,3 +141,11 @@ func Exec(ctx context.Context, url, sql string) error {
 	_, err = conn.Exec(ctx, sql)
 	return err
 }
+
+// BehindPooler reports whether url sets a query mode other than pgx's
+// default statement cache, which is what a URL through a transaction pooler
+// needs: migrations (tern's session advisory lock) are not safe there.
+func BehindPooler(url string) bool {
+	cfg, err := pgx.ParseConfig(url)
+	return err == nil && cfg.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement
+}
