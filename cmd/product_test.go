@@ -98,3 +98,33 @@ func TestProductBadInputChangesNothing(t *testing.T) {
 		t.Fatalf("bad input changed the catalogue:\nbefore %s\nafter %s", before, after)
 	}
 }
+
+// An all-digit SKU never hijacks an id: "#N" is the id, "sku:X" the SKU, and
+// a bare number that is both is refused, naming both, with nothing changed.
+func TestProductReferencesAreNeverAmbiguous(t *testing.T) {
+	c := newCLI(t)
+	c.ok("customer", "register", "--name", "김토끼")
+	c.ok("product", "register", "--sku", "A-1", "--name", "토끼 인형", "--price", "12000", "--stock", "5")
+	c.ok("product", "register", "--sku", "1", "--name", "바코드 상품", "--price", "500", "--stock", "3")
+	c.fails(2, `"1" is both product id 1 and the SKU of product 2: write #1 for the id or sku:1 for the SKU`, "product", "show", "1")
+	c.fails(2, `"1" is both product id 1`, "product", "update", "1", "--price", "13000")
+	c.fails(2, `"1" is both product id 1`, "cart", "add", "--customer", "1", "--product", "1")
+	var p struct {
+		ID    int64  `json:"id"`
+		SKU   string `json:"sku"`
+		Price int64  `json:"price"`
+	}
+	c.json(&p, "product", "show", "#1")
+	if p.ID != 1 || p.SKU != "A-1" || p.Price != 12000 {
+		t.Fatalf("#1 gave %+v", p)
+	}
+	c.json(&p, "product", "show", "sku:1")
+	if p.ID != 2 || p.SKU != "1" || p.Price != 500 {
+		t.Fatalf("sku:1 gave %+v", p)
+	}
+	c.json(&p, "product", "show", "2") // a number no SKU equals is the id
+	if p.ID != 2 {
+		t.Fatalf("2 gave %+v", p)
+	}
+	c.fails(1, `no product has id or SKU "#9"`, "product", "show", "#9")
+}

@@ -186,8 +186,35 @@ under --data-dir, so the first command just works.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageErr(cmd, "%s", flagError(err))
 	})
-	root.AddCommand(newCustomerCmd(e), newProductCmd(e), newCartCmd(e), newOrderCmd(e), newSagaCmd(e), newDBCmd(e), newDemoCmd(e))
+	root.AddCommand(newCustomerCmd(e), newProductCmd(e), newCartCmd(e), newOrderCmd(e), newSagaCmd(e), newDBCmd(e), newDemoCmd(e),
+		newVersionCmd(e))
+	root.Version = app.Version().String()
+	root.SetVersionTemplate("rabbitpay {{.Version}}\n")
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command group (the root included)
+// print its help when called alone and refuse an unknown subcommand with
+// exit 2 and a suggestion, instead of printing help and exiting 0.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	c.SuggestionsMinimumDistance = 2
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return usageErr(cmd, "%s", msg)
+		}
+	}
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
 }
 
 // args returns a cobra.PositionalArgs that reports a usage error.

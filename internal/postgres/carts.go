@@ -36,7 +36,7 @@ func (s *Store) AddToCart(ctx context.Context, customerID int64, productRef stri
 			return shop.NotFound("no product has id or SKU %q", productRef)
 		}
 		if err != nil {
-			return err
+			return domainErr(err)
 		}
 		var total int64
 		err = tx.QueryRow(ctx, `WITH c AS (
@@ -122,7 +122,7 @@ func (s *Store) RemoveFromCart(ctx context.Context, customerID int64, productRef
 	if err == nil && tag.RowsAffected() == 0 {
 		return shop.NotFound("product %q is not in customer %d's cart", productRef, customerID)
 	}
-	return err
+	return domainErr(err)
 }
 
 // ClearCart empties the customer's cart and returns how many items it held.

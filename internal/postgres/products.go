@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -29,15 +30,25 @@ func (s *Store) CreateProduct(ctx context.Context, p shop.Product) (shop.Product
 	return out, err
 }
 
-// productWhere matches a product by SKU, or by id when ref is a number and no SKU equals it.
-const productWhere = ` WHERE sku = $1 OR id = $2 ORDER BY sku = $1 DESC LIMIT 1`
+// productWhere matches the product a reference names (see product_ref in
+// migrations/004: "#12" is an id, "sku:X" a SKU, a bare value either, an
+// ambiguous one is refused).
+const productWhere = ` WHERE id = product_ref($1, $2)`
 
-func productRefArgs(ref string) (string, int64) {
-	id, err := strconv.ParseInt(ref, 10, 64)
-	if err != nil {
-		id = -1
+func productRefArgs(ref string) (sku *string, id *int64) {
+	if rest, ok := strings.CutPrefix(ref, "#"); ok {
+		if n, err := strconv.ParseInt(rest, 10, 64); err == nil {
+			return nil, &n
+		}
+		return nil, nil
 	}
-	return ref, id
+	if rest, ok := strings.CutPrefix(ref, "sku:"); ok {
+		return &rest, nil
+	}
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		id = &n
+	}
+	return &ref, id
 }
 
 // GetProduct finds a product by id or SKU.
@@ -47,7 +58,7 @@ func (s *Store) GetProduct(ctx context.Context, ref string) (shop.Product, error
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, shop.NotFound("no product has id or SKU %q", ref)
 	}
-	return p, err
+	return p, domainErr(err)
 }
 
 // ListProducts returns every product by id.
@@ -70,7 +81,7 @@ func (s *Store) UpdateProduct(ctx context.Context, ref string, patch shop.Produc
 			return shop.NotFound("no product has id or SKU %q", ref)
 		}
 		if err != nil {
-			return err
+			return domainErr(err)
 		}
 		if patch.Name != nil {
 			p.Name = *patch.Name

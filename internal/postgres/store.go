@@ -3,6 +3,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 	"github.com/rabbitpay/rabbitpay/migrations"
 )
 
@@ -27,7 +29,7 @@ type Store struct {
 func Open(url string, maxConns int32) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("database URL is not valid: %v", errors.Unwrap(err))
+		return nil, shop.Invalid("database URL is not valid: %v", cmp.Or(errors.Unwrap(err), err))
 	}
 	cfg.MaxConns = maxConns
 	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay"
@@ -149,3 +151,6 @@ func BehindPooler(url string) bool {
 	cfg, err := pgx.ParseConfig(url)
 	return err == nil && cfg.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement
 }
+
+// SchemaTarget is the number of the last migration this binary carries.
+func SchemaTarget() (int32, error) { return migrationCount() }

@@ -89,18 +89,21 @@ type ItemRequest struct {
 
 // ParseItem parses SKU:QTY.
 func ParseItem(s string) (ItemRequest, error) {
-	i := strings.LastIndexByte(s, ':')
-	if i <= 0 || i == len(s)-1 {
+	sku, qty, ok := strings.Cut(s, ":")
+	if !ok || sku == "" || qty == "" {
 		return ItemRequest{}, Invalid("item %q is not SKU:QTY", s)
 	}
-	q, err := ParseInt("quantity in item "+s, s[i+1:])
+	if err := ValidateSKU(sku); err != nil {
+		return ItemRequest{}, Invalid("item %q: %v", s, err)
+	}
+	q, err := ParseInt("quantity in item "+s, qty)
 	if err != nil {
 		return ItemRequest{}, err
 	}
 	if err := ValidateQuantity(q); err != nil {
-		return ItemRequest{}, Invalid("item %q: quantity %d must be at least 1", s, q)
+		return ItemRequest{}, Invalid("item %q: %v", s, err)
 	}
-	return ItemRequest{SKU: s[:i], Quantity: q}, nil
+	return ItemRequest{SKU: sku, Quantity: q}, nil
 }
 
 // MergeItems sums quantities of repeated SKUs, keeping first-seen order.
