@@ -31,24 +31,35 @@ func newCustomerCmd(e *env) *cobra.Command {
 			}
 			return e.print(cu, customerRows([]shop.Customer{cu}))
 		},
-	}, &cobra.Command{
-		Use:     "list",
-		Short:   "List customers",
-		Example: "  rabbitpay customer list -o csv",
+	}, newCustomerListCmd(e))
+	return c
+}
+
+func newCustomerListCmd(e *env) *cobra.Command {
+	var lf *listFlags
+	cmd := &cobra.Command{
+		Use:     "list [--search TEXT] [--sort id|name] [--limit N | --all] [--after ID]",
+		Short:   "List customers, a page at a time",
+		Example: "  rabbitpay customer list --search 김\n  rabbitpay customer list --all -o csv",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := lf.options(e, cmd)
+			if err != nil {
+				return err
+			}
 			a, err := e.app(cmd.Context())
 			if err != nil {
 				return err
 			}
-			cs, err := a.Customers(cmd.Context())
+			p, err := a.Customers(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
-			return e.print(nonNil(cs), customerRows(cs))
+			return printPage(e, p, customerRows, "customers", func(c shop.Customer) int64 { return c.ID })
 		},
-	})
-	return c
+	}
+	lf = addListFlags(cmd, "customers", true, "id, name")
+	return cmd
 }
 
 func newCustomerRegisterCmd(e *env) *cobra.Command {

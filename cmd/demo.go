@@ -72,11 +72,11 @@ and prints the catalogue afterwards. Your own rabbitpay database is not touched.
 				return err
 			}
 			e.section("Catalogue afterwards")
-			ps, err = a.Products(ctx)
+			after, err := a.Products(ctx, shop.ListOptions{})
 			if err != nil {
 				return err
 			}
-			return e.print(ps, productRows(ps))
+			return e.print(after.Items, productRows(after.Items))
 		},
 	}
 }

@@ -179,12 +179,18 @@ func (e *env) reportPlacement(res app.PlaceResult) error {
 func newOrderListCmd(e *env) *cobra.Command {
 	var customer int64
 	var status string
+	var lf *listFlags
 	cmd := &cobra.Command{
-		Use:     "list [--customer C] [--status S]",
-		Short:   "List orders, newest first",
-		Example: "  rabbitpay order list --customer 1 --status paid",
-		Args:    noArgs,
+		Use:   "list [--customer C] [--status S] [--since DATE] [--until DATE] [--limit N | --all] [--after ID]",
+		Short: "List orders, newest first, a page at a time",
+		Example: `  rabbitpay order list --customer 1 --status paid
+  rabbitpay order list --since 2026-11-01 --until 2026-12-01 --all -o csv`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := lf.options(e, cmd)
+			if err != nil {
+				return err
+			}
 			var f shop.OrderFilter
 			if cmd.Flags().Changed("status") {
 				st, err := shop.ParseOrderStatus(status)
@@ -203,13 +209,16 @@ func newOrderListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			os, err := a.Orders(cmd.Context(), f)
+			p, err := a.Orders(cmd.Context(), f, o)
 			if err != nil {
 				return err
 			}
-			return e.print(nonNil(os), orderRows(os))
+			return printPage(e, p, orderRows, "orders", func(o shop.Order) int64 { return o.ID })
 		},
 	}
+	lf = addListFlags(cmd, "orders", false, "")
+	cmd.Flags().StringVar(&lf.since, "since", "", "only orders placed at or after this date or time")
+	cmd.Flags().StringVar(&lf.until, "until", "", "only orders placed before this date or time")
 	cmd.Flags().Int64Var(&customer, "customer", 0, "only this customer's orders")
 	cmd.Flags().StringVar(&status, "status", "", "only orders in this status: created, paid, shipped, cancelled")
 	return cmd

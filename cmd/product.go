@@ -25,23 +25,34 @@ func newProductCmd(e *env) *cobra.Command {
 			return e.print(p, productRows([]shop.Product{p}))
 		},
 	}
+	var lf *listFlags
+	var inStock bool
 	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List the catalogue",
-		Example: "  rabbitpay product list -o csv > catalogue.csv",
-		Args:    noArgs,
+		Use:   "list [--search TEXT] [--in-stock] [--sort KEY] [--limit N | --all] [--after ID]",
+		Short: "List the catalogue, a page at a time",
+		Example: `  rabbitpay product list --search 토끼 --in-stock
+  rabbitpay product list --sort -price --limit 10
+  rabbitpay product list --all -o csv > catalogue.csv`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := lf.options(e, cmd)
+			if err != nil {
+				return err
+			}
+			o.InStock = inStock
 			a, err := e.app(cmd.Context())
 			if err != nil {
 				return err
 			}
-			ps, err := a.Products(cmd.Context())
+			p, err := a.Products(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
-			return e.print(nonNil(ps), productRows(ps))
+			return printPage(e, p, productRows, "products", func(p shop.Product) int64 { return p.ID })
 		},
 	}
+	lf = addListFlags(list, "products", true, "id, sku, name, price, stock")
+	list.Flags().BoolVar(&inStock, "in-stock", false, "only products with stock left")
 	c.AddCommand(newProductRegisterCmd(e), show, list, newProductUpdateCmd(e), newProductImportCmd(e), newProductExportCmd(e))
 	return c
 }

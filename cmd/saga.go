@@ -16,12 +16,17 @@ func newSagaCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "saga", Short: "Inspect the durable order-saga log and recover unfinished sagas"}
 	var state string
 	var wait time.Duration
+	var lf *listFlags
 	list := &cobra.Command{
-		Use:     "list [--state S]",
+		Use:     "list [--state S] [--limit N | --all]",
 		Short:   "List sagas, newest first",
 		Example: "  rabbitpay saga list --state running -o json",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := lf.options(e, cmd)
+			if err != nil {
+				return err
+			}
 			var f shop.SagaFilter
 			if cmd.Flags().Changed("state") {
 				st, err := shop.ParseSagaState(state)
@@ -34,11 +39,11 @@ func newSagaCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rs, err := a.Sagas(cmd.Context(), f)
+			p, err := a.Sagas(cmd.Context(), f, o)
 			if err != nil {
 				return err
 			}
-			return e.print(nonNil(rs), sagaRows(rs))
+			return printPage(e, p, sagaRows, "sagas", nil)
 		},
 	}
 	show := &cobra.Command{
@@ -105,6 +110,7 @@ Exit code 3 when something is still unfinished.`,
 			return app.RecoveryError(out)
 		},
 	}
+	lf = addPageFlags(list, "sagas")
 	list.Flags().StringVar(&state, "state", "", "only sagas in this state: running, compensating, completed, compensated, failed, cancelling, cancelled")
 	recover.Flags().DurationVar(&wait, "wait", 0, "retry sagas whose owner's lease has not expired yet for up to this long (e.g. 1m)")
 	c.AddCommand(list, show, recover)

@@ -40,8 +40,8 @@ func (a *App) ClearCart(ctx context.Context, customerID int64) (shop.Cart, error
 }
 
 // Orders lists orders.
-func (a *App) Orders(ctx context.Context, f shop.OrderFilter) ([]shop.Order, error) {
-	return a.store.ListOrders(ctx, f)
+func (a *App) Orders(ctx context.Context, f shop.OrderFilter, o shop.ListOptions) (shop.Page[shop.Order], error) {
+	return a.store.ListOrders(ctx, f, o)
 }
 
 // Order returns one order with items, payment and saga trail.
@@ -50,12 +50,12 @@ func (a *App) Order(ctx context.Context, id int64) (shop.Order, error) {
 }
 
 // Sagas lists the saga log, newest first.
-func (a *App) Sagas(ctx context.Context, f shop.SagaFilter) ([]shop.SagaRecord, error) {
+func (a *App) Sagas(ctx context.Context, f shop.SagaFilter, o shop.ListOptions) (shop.Page[shop.SagaRecord], error) {
 	var states []shop.SagaState
 	if f.State != "" {
 		states = []shop.SagaState{f.State}
 	}
-	return a.store.ListSagas(ctx, states)
+	return a.store.ListSagas(ctx, states, o)
 }
 
 var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

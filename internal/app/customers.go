@@ -31,6 +31,6 @@ func (a *App) Customer(ctx context.Context, id int64) (shop.Customer, error) {
 }
 
 // Customers lists every customer.
-func (a *App) Customers(ctx context.Context) ([]shop.Customer, error) {
-	return a.store.ListCustomers(ctx)
+func (a *App) Customers(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Customer], error) {
+	return a.store.ListCustomers(ctx, o)
 }

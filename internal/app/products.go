@@ -19,9 +19,9 @@ func (a *App) Product(ctx context.Context, ref string) (shop.Product, error) {
 	return a.store.GetProduct(ctx, ref)
 }
 
-// Products lists the catalogue.
-func (a *App) Products(ctx context.Context) ([]shop.Product, error) {
-	return a.store.ListProducts(ctx)
+// Products lists a page of the catalogue.
+func (a *App) Products(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Product], error) {
+	return a.store.ListProducts(ctx, o)
 }
 
 // UpdateProduct changes the given fields of a product.

@@ -56,10 +56,11 @@ func (a *App) acquire(ctx context.Context, uuid string, states []shop.SagaState)
 // out within saga.lease; a live owner keeps renewing it). obs(uuid) gives
 // the observer for one saga.
 func (a *App) RecoverSagas(ctx context.Context, wait time.Duration, obs func(uuid string) shop.Observer) ([]Recovered, error) {
-	recs, err := a.store.ListSagas(ctx, shop.UnfinishedSagaStates)
+	unfinished, err := a.store.ListSagas(ctx, shop.UnfinishedSagaStates, shop.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
+	recs := unfinished.Items
 	out := make([]Recovered, len(recs))
 	pending := make([]int, len(recs))
 	for i := range recs {

@@ -57,7 +57,8 @@ func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	paid, err := a.Orders(ctx, shop.OrderFilter{Status: shop.OrderPaid})
+	page, err := a.Orders(ctx, shop.OrderFilter{Status: shop.OrderPaid}, shop.ListOptions{})
+	paid := page.Items
 	if err != nil || len(paid) != 1 || paid[0].TotalAmount != 2000 {
 		t.Fatalf("paid orders after the upgrade: %+v, %v", paid, err)
 	}

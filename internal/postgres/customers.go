@@ -55,11 +55,17 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (shop.Customer, error
 	return c, err
 }
 
-// ListCustomers returns every customer by id.
-func (s *Store) ListCustomers(ctx context.Context) ([]shop.Customer, error) {
-	rows, err := s.Pool.Query(ctx, customerSelect+` ORDER BY c.id`)
+// ListCustomers returns a page of customers matching o.
+func (s *Store) ListCustomers(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Customer], error) {
+	key, desc, err := o.SortKey("id", "name")
 	if err != nil {
-		return nil, err
+		return shop.Page[shop.Customer]{}, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Customer, error) { return scanCustomer(r) })
+	rows, err := s.Pool.Query(ctx, customerSelect+` WHERE ($1 = '' OR c.name ILIKE '%' || $1 || '%') AND c.id > $2
+		ORDER BY c.`+key+direction(desc)+`, c.id LIMIT $3`, likeEscape(o.Search), o.After, limit(o))
+	if err != nil {
+		return shop.Page[shop.Customer]{}, err
+	}
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Customer, error) { return scanCustomer(r) })
+	return page(cs, o), err
 }

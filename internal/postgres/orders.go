@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,14 +18,24 @@ func scanOrder(row pgx.Row) (shop.Order, error) {
 	return o, err
 }
 
-// ListOrders lists orders, newest first.
-func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter) ([]shop.Order, error) {
+// ListOrders lists a page of orders, newest first; After is the last id seen.
+func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter, o shop.ListOptions) (shop.Page[shop.Order], error) {
 	rows, err := s.Pool.Query(ctx, `SELECT `+orderCols+` FROM orders o
-		WHERE ($1 = 0 OR o.customer_id = $1) AND ($2 = '' OR o.status::text = $2) ORDER BY o.id DESC`, f.CustomerID, string(f.Status))
+		WHERE ($1 = 0 OR o.customer_id = $1) AND ($2 = '' OR o.status::text = $2) AND ($3 = 0 OR o.id < $3)
+		AND ($4::timestamptz IS NULL OR o.created_at >= $4) AND ($5::timestamptz IS NULL OR o.created_at < $5)
+		ORDER BY o.id DESC LIMIT $6`, f.CustomerID, string(f.Status), o.After, nullTime(o.Since), nullTime(o.Until), limit(o))
 	if err != nil {
-		return nil, err
+		return shop.Page[shop.Order]{}, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Order, error) { return scanOrder(r) })
+	os, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Order, error) { return scanOrder(r) })
+	return page(os, o), err
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // GetOrder returns one order with its items, payment and saga trail.

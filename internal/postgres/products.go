@@ -61,13 +61,22 @@ func (s *Store) GetProduct(ctx context.Context, ref string) (shop.Product, error
 	return p, domainErr(err)
 }
 
-// ListProducts returns every product by id.
-func (s *Store) ListProducts(ctx context.Context) ([]shop.Product, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+productCols+` FROM product ORDER BY id`)
+// ListProducts returns a page of products matching o, by id unless o sorts
+// otherwise.
+func (s *Store) ListProducts(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Product], error) {
+	key, desc, err := o.SortKey("id", "sku", "name", "price", "stock")
 	if err != nil {
-		return nil, err
+		return shop.Page[shop.Product]{}, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Product, error) { return scanProduct(r) })
+	order := map[string]string{"id": "id", "sku": "sku", "name": "name", "price": "price", "stock": "stock_quantity"}[key]
+	rows, err := s.Pool.Query(ctx, `SELECT `+productCols+` FROM product
+		WHERE ($1 = '' OR (sku || ' ' || name) ILIKE '%' || $1 || '%') AND (NOT $2 OR stock_quantity > 0) AND id > $3
+		ORDER BY `+order+direction(desc)+`, id LIMIT $4`, likeEscape(o.Search), o.InStock, o.After, limit(o))
+	if err != nil {
+		return shop.Page[shop.Product]{}, err
+	}
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Product, error) { return scanProduct(r) })
+	return page(ps, o), err
 }
 
 // UpdateProduct changes the given fields of the product ref names, under a row

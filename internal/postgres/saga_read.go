@@ -36,13 +36,14 @@ func (s *Store) GetSaga(ctx context.Context, uuid string) (shop.SagaRecord, erro
 }
 
 // ListSagas lists sagas in the given states (all when none), newest first.
-func (s *Store) ListSagas(ctx context.Context, states []shop.SagaState) ([]shop.SagaRecord, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+sagaCols+` FROM saga WHERE cardinality($1::text[]) = 0 OR state = ANY($1::text[]::saga_state[])
-		ORDER BY created_at DESC`, stateNames(states))
+func (s *Store) ListSagas(ctx context.Context, states []shop.SagaState, o shop.ListOptions) (shop.Page[shop.SagaRecord], error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+sagaCols+` FROM saga WHERE (cardinality($1::text[]) = 0 OR state = ANY($1::text[]::saga_state[]))
+		ORDER BY created_at DESC LIMIT $2`, stateNames(states), limit(o))
 	if err != nil {
-		return nil, err
+		return shop.Page[shop.SagaRecord]{}, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.SagaRecord, error) { return scanSaga(r) })
+	rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.SagaRecord, error) { return scanSaga(r) })
+	return page(rs, o), err
 }
 
 // IdempotentOrder returns the order UUID and request hash a key was used for.
