@@ -30,7 +30,15 @@ func rabbitpayProcess(env []string, args ...string) (stdout, stderr string, code
 
 func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "data")
+	// Under the system temp dir: as root the cluster runs as an unprivileged
+	// user, who cannot enter t.TempDir()'s 0700 parent.
+	parent, err := os.MkdirTemp("", "rpembedded-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	os.Chmod(parent, 0o755)
+	dir := filepath.Join(parent, "data")
 	cluster, err := localpg.New(dir, false)
 	if err != nil {
 		t.Fatal(err)

@@ -21,11 +21,12 @@ type Store struct {
 }
 
 // Open creates a pool for url. It does not connect until the first query.
-func Open(url string, maxConns int32) (*Store, error) {
+func Open(url string, maxConns int32, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("database URL is not valid: %v", errors.Unwrap(err))
+		return nil, fmt.Errorf("database URL is not valid: %s", parseErrorText(err))
 	}
+	configurePool(cfg, url, opts)
 	cfg.MaxConns = maxConns
 	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay"
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
@@ -154,7 +155,7 @@ func messageOf(err error) string {
 
 // Exec runs one statement on a short-lived connection to url.
 func Exec(ctx context.Context, url, sql string) error {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := connect(ctx, url)
 	if err != nil {
 		return err
 	}
