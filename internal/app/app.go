@@ -60,7 +60,7 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 	if cluster != nil {
 		url = cluster.URL(EmbeddedDatabase)
 	}
-	store, err := postgres.Open(url, cfg.MaxConns)
+	store, err := postgres.Open(url, cfg.MaxConns, postgres.ConnectTimeout(cfg.ConnectTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 
 func describeConnectError(err error, embedded bool) error {
 	if postgres.IsConnectError(err) && !embedded {
-		return fmt.Errorf("cannot connect to the database (check --database-url): %v", err)
+		return fmt.Errorf("%w (check --database-url)", postgres.DescribeConnectError(err))
 	}
-	return err
+	return postgres.DescribeConnectError(err)
 }
