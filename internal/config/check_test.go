@@ -136,3 +136,18 @@ func TestPlantedFileInWorkingDirRefused(t *testing.T) {
 		t.Fatalf("planted ./rabbitpay.yaml: %v", err)
 	}
 }
+
+// config.example.yaml documents every key and only known keys.
+func TestExampleConfigLoadsCleanly(t *testing.T) {
+	c, err := Load(flags(), filepath.Join("..", "..", "config.example.yaml"))
+	if err != nil || len(c.Warnings) != 0 {
+		t.Fatalf("config.example.yaml: %v %q", err, c.Warnings)
+	}
+	b, _ := os.ReadFile(filepath.Join("..", "..", "config.example.yaml"))
+	for k := range knownKeys() {
+		last := k[strings.LastIndexByte(k, '.')+1:]
+		if !strings.Contains(string(b), last+":") {
+			t.Errorf("config.example.yaml does not document %s", k)
+		}
+	}
+}

@@ -46,18 +46,28 @@ func configurePool(cfg *pgxpool.Config, url string, opts []Option) {
 		f(&o)
 	}
 	configureConn(cfg.ConnConfig, url, o.connectTimeout)
-	if cfg.ConnConfig.Password == "" {
-		if pf := passfile(url); pf != "" {
-			// libpq reads the password file at each connection; pgx reads it
-			// once, when the URL is parsed. Read it again for every new
-			// connection, so a password written after the pool was made (the
-			// embedded cluster's first start) is used.
-			cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
-				if cc.Password == "" {
-					cc.Password = passwordFrom(pf, &cc.Config)
-				}
-				return nil
-			}
+	if pf, explicit := passfile(url); pf != "" && (explicit || cfg.ConnConfig.Password == "") {
+		// libpq reads the password file at each connection; pgx reads it
+		// once, when the URL is parsed. Read it again for every new
+		// connection, so a password written after the pool was made (the
+		// embedded cluster's first start) is used.
+		cfg.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
+			usePassfile(cc, pf, explicit)
+			return nil
+		}
+	}
+}
+
+// usePassfile sets the connection's password from a password file. A
+// passfile the URL names itself is preferred to a password from the
+// PGPASSWORD environment variable (meant for the operator's other servers:
+// the embedded cluster's URL names its own password file); a password in the
+// URL always wins.
+func usePassfile(cc *pgx.ConnConfig, pf string, explicit bool) {
+	fromEnv := cc.Password != "" && cc.Password == os.Getenv("PGPASSWORD")
+	if cc.Password == "" || explicit && fromEnv {
+		if pw := passwordFrom(pf, &cc.Config); pw != "" {
+			cc.Password = pw
 		}
 	}
 }
@@ -88,19 +98,22 @@ func connect(ctx context.Context, url string) (*pgx.Conn, error) {
 		return nil, fmt.Errorf("database URL is not valid: %s", parseErrorText(err))
 	}
 	configureConn(cc, url, DefaultConnectTimeout)
+	if pf, explicit := passfile(url); explicit {
+		usePassfile(cc, pf, explicit)
+	}
 	return pgx.ConnectConfig(ctx, cc)
 }
 
-// passfile returns the passfile a connection string names, else PGPASSFILE.
-func passfile(url string) string {
+// passfile returns the passfile a connection string names (explicit), else PGPASSFILE.
+func passfile(url string) (path string, explicit bool) {
 	if u, err := neturl.Parse(url); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		if pf := u.Query().Get("passfile"); pf != "" {
-			return pf
+			return pf, true
 		}
 	} else if m := kvPassfile.FindStringSubmatch(url); m != nil {
-		return strings.Trim(m[1], "'")
+		return strings.Trim(m[1], "'"), true
 	}
-	return os.Getenv("PGPASSFILE")
+	return os.Getenv("PGPASSFILE"), false
 }
 
 var kvPassfile = regexp.MustCompile(`(?:^|\s)passfile\s*=\s*('[^']*'|\S+)`)

@@ -158,3 +158,34 @@ func TestBadURLSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// The embedded cluster's URL names its password file; an operator's
+// PGPASSWORD (meant for other servers) does not get in the way.
+func TestURLPassfileBeatsPGPASSWORD(t *testing.T) {
+	url := testdb.New(t)
+	cc, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := fmt.Sprintf("shop_%d", time.Now().UnixNano())
+	ctx := context.Background()
+	if err := postgres.Exec(ctx, url, "CREATE ROLE "+role+" LOGIN PASSWORD 'right-one'"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { postgres.Exec(ctx, url, "DROP ROLE IF EXISTS "+role) })
+	pf := t.TempDir() + "/pgpass"
+	os.WriteFile(pf, []byte("*:*:*:"+role+":right-one\n"), 0o600)
+	t.Setenv("PGPASSWORD", "wrong-one")
+	dsn := fmt.Sprintf("host=%s port=%d dbname=%s user=%s sslmode=disable passfile=%s", cc.Host, cc.Port, cc.Database, role, pf)
+	if err := postgres.Exec(ctx, dsn, "SELECT 1"); err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	store, err := postgres.Open(dsn, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Pool.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("pool: %v", err)
+	}
+}
