@@ -62,6 +62,18 @@ func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 			t.Fatalf("concurrent first command %d: exit %d: %s", i, codes[i], errs[i])
 		}
 	}
+	// Directories opened while the cluster runs are made private again by the next command.
+	for _, d := range []string{dir, cluster.SocketDir()} {
+		os.Chmod(d, 0o777)
+	}
+	if _, serr, code := rabbitpayProcess(env, "product", "list"); code != 0 {
+		t.Fatalf("product list: exit %d %s", code, serr)
+	}
+	for _, d := range []string{dir, cluster.SocketDir()} {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("%s not made private again: %v %v", d, fi.Mode(), err)
+		}
+	}
 	var st dbStatus
 	out, serr, code := rabbitpayProcess(env, "db", "status", "-o", "json")
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Running || st.Mode != "embedded" || st.SchemaVersion < 1 {

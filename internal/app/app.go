@@ -70,6 +70,13 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 		return nil, shop.Invalid("RABBITPAY_FAILPOINTS: %v", err)
 	}
 	a := &App{Config: cfg, Store: store, Failpoints: fp, url: url}
+	if cluster != nil && cluster.Initialized() && !cluster.Private() {
+		// An older rabbitpay's trusting cluster, or dirs opened since: fix them before connecting.
+		if err := cluster.Ensure(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	current, err := store.SchemaCurrent(ctx)
 	if err != nil && cluster != nil && (postgres.IsConnectError(err) || postgres.IsMissingDatabase(err)) {
 		if err = cluster.Ensure(ctx); err == nil {

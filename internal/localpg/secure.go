@@ -316,3 +316,23 @@ func (c *Cluster) majorVersion() int {
 	v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return v
 }
+
+// Private reports, cheaply (a few stats and one small read), whether the
+// cluster is as Ensure leaves it: the data, pgdata and socket dirs 0700, the
+// password file present and rabbitpay's pg_hba.conf in place. When it is
+// not — a cluster made by an older rabbitpay that trusted local connections,
+// or directories opened since — callers run Ensure before connecting, even
+// though the server is running.
+func (c *Cluster) Private() bool {
+	for _, d := range []string{c.Dir, c.pgdata(), c.SocketDir()} {
+		fi, err := os.Lstat(d)
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			return false
+		}
+	}
+	if fi, err := os.Lstat(c.PassFile()); err != nil || fi.Mode().Perm() != 0o600 {
+		return false
+	}
+	b, err := os.ReadFile(c.hbaFile())
+	return err == nil && string(b) == hba
+}

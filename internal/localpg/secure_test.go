@@ -93,6 +93,9 @@ func TestOnlyTheOwnerGetsIn(t *testing.T) {
 	if out, ok := asNobody(t, c); ok {
 		t.Fatalf("user nobody connected: %s", out)
 	}
+	if !c.Private() {
+		t.Fatal("Private() = false after Ensure")
+	}
 
 	// The directories and the socket (0700 too) opened again: the socket is
 	// reachable, the password is not.
@@ -102,6 +105,9 @@ func TestOnlyTheOwnerGetsIn(t *testing.T) {
 	out, ok := asNobody(t, c)
 	if ok || !strings.Contains(out, "password") {
 		t.Fatalf("user nobody with open directories: connected=%v: %s", ok, out)
+	}
+	if c.Private() {
+		t.Fatal("Private() = true with open directories")
 	}
 
 	// The owner connects with the URL (which names the password file, and holds no password).
