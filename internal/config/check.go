@@ -200,10 +200,10 @@ func badValue(v any, t reflect.Type) string {
 	switch t.Kind() {
 	case reflect.String:
 		switch v.(type) {
-		case string, int, int64, float64, bool:
-			return ""
+		case []any, map[string]any:
+			return "a string"
 		}
-		return "a string"
+		return ""
 	case reflect.Bool:
 		switch v := v.(type) {
 		case bool:

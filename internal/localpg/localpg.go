@@ -254,7 +254,11 @@ func (c *Cluster) prepareDirs(owner *credential) error {
 		f.Close()
 	}
 	for _, p := range []string{c.Dir, c.SocketDir(), c.pgdata(), c.logFile(), c.lockFile()} {
-		fi, err := os.Lstat(p)
+		stat := os.Lstat
+		if p == c.Dir {
+			stat = os.Stat // the data dir may be a link to where the user keeps it (checkLocation judged its target)
+		}
+		fi, err := stat(p)
 		if err != nil {
 			return err
 		}

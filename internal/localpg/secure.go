@@ -26,7 +26,7 @@ const ConnectionCheckInterval = "2s"
 // ownEntries are the names rabbitpay keeps in a data dir. A directory holding
 // anything else is not a rabbitpay data dir, and is not taken over.
 var ownEntries = map[string]bool{"pgdata": true, "socket": true, "lock": true, "postgres.log": true,
-	"pgpass": true, "pgpass.tmp": true, "initdb.pw": true, "lost+found": true}
+	"pgpass": true, "pgpass.tmp": true, "initdb.pw": true, "initdb.pw.tmp": true, "lost+found": true}
 
 // checkLocation refuses a data dir that another user could swap or enter:
 //   - the data dir, if it exists, must belong to the invoking user or to the
@@ -125,6 +125,9 @@ func (c *Cluster) mkdir() error {
 	}
 	if err := os.Mkdir(c.Dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("create data dir: %w", err)
+	}
+	if fi, err := os.Stat(c.Dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("data dir %s is not a directory (a symbolic link to nothing?)", c.Dir)
 	}
 	return nil
 }
@@ -325,7 +328,11 @@ func (c *Cluster) majorVersion() int {
 // though the server is running.
 func (c *Cluster) Private() bool {
 	for _, d := range []string{c.Dir, c.pgdata(), c.SocketDir()} {
-		fi, err := os.Lstat(d)
+		stat := os.Lstat
+		if d == c.Dir {
+			stat = os.Stat // may be a link to the user's real data dir
+		}
+		fi, err := stat(d)
 		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 			return false
 		}

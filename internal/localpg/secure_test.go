@@ -261,3 +261,25 @@ func TestUnreachableDataDirRefusedNotChmodded(t *testing.T) {
 		t.Fatalf("parent mode changed to %04o", m)
 	}
 }
+
+// A data dir that is a symbolic link to a directory of the user's is fine.
+func TestDataDirMayBeALink(t *testing.T) {
+	real := dataDir(t)
+	link := filepath.Join(filepath.Dir(real), "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := New(link, true)
+	if err := c.Ensure(context.Background()); err == nil || !strings.Contains(err.Error(), "is not a directory") {
+		t.Fatalf("link to nothing: %v", err)
+	}
+	os.Remove(link)
+	os.Mkdir(real, 0o755)
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	c = start(t, link)
+	if !c.Private() {
+		t.Fatal("not private")
+	}
+}
