@@ -88,6 +88,16 @@ func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &ps) != nil || len(ps) != 2 {
 		t.Fatalf("after restart: exit %d, products %s %s", code, out, serr)
 	}
+
+	// An operator's PGPASSWORD (for other servers) does not stop the embedded
+	// cluster's password file from being used, by the store or the payment sandbox.
+	pw := append(env, "PGPASSWORD=for-another-server")
+	if _, serr, code := rabbitpayProcess(pw, "customer", "register", "--name", "김토끼"); code != 0 {
+		t.Fatalf("customer register: exit %d %s", code, serr)
+	}
+	if out, serr, code := rabbitpayProcess(pw, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "S-A:1"); code != 0 {
+		t.Fatalf("order place with PGPASSWORD set: exit %d %s %s", code, out, serr)
+	}
 }
 
 func TestNoDatabaseIsOneClearError(t *testing.T) {
