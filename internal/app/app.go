@@ -70,8 +70,8 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 		return nil, shop.Invalid("RABBITPAY_FAILPOINTS: %v", err)
 	}
 	a := &App{Config: cfg, Store: store, Failpoints: fp, url: url}
-	if cluster != nil && cluster.Initialized() && !cluster.Private() {
-		// An older rabbitpay's trusting cluster, or dirs opened since: fix them before connecting.
+	if cluster != nil && !cluster.Private() {
+		// New, an older rabbitpay's trusting cluster, or dirs opened since: fix them before connecting.
 		if err := cluster.Ensure(ctx); err != nil {
 			store.Close()
 			return nil, err

@@ -177,7 +177,7 @@ func (c *Cluster) Stop() error {
 }
 
 func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) error {
-	pw, _, err := c.password(owner)
+	pw, err := c.newPassword(owner)
 	if err != nil {
 		return err
 	}
@@ -250,10 +250,15 @@ func (c *Cluster) prepareDirs(owner *credential) error {
 			return err
 		}
 	}
-	if f, err := os.OpenFile(c.logFile(), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+	// O_NOFOLLOW: a link planted while the dir was open to others is refused below, never written through.
+	if f, err := os.OpenFile(c.logFile(), os.O_CREATE|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600); err == nil {
 		f.Close()
 	}
-	for _, p := range []string{c.Dir, c.SocketDir(), c.pgdata(), c.logFile(), c.lockFile()} {
+	private := []string{c.Dir, c.SocketDir(), c.pgdata(), c.logFile(), c.lockFile()}
+	if _, err := os.Lstat(c.PassFile()); err == nil {
+		private = append(private, c.PassFile())
+	}
+	for _, p := range private {
 		stat := os.Lstat
 		if p == c.Dir {
 			stat = os.Stat // the data dir may be a link to where the user keeps it (checkLocation judged its target)
@@ -286,7 +291,7 @@ func (c *Cluster) prepareDirs(owner *credential) error {
 // lock takes an exclusive lock on the data dir so two processes never run
 // initdb or pg_ctl start at once.
 func (c *Cluster) lock() (func(), error) {
-	f, err := os.OpenFile(c.lockFile(), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(c.lockFile(), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock data dir: %w", err)
 	}

@@ -158,27 +158,17 @@ func userName(uid uint32) string {
 	return fmt.Sprintf("user id %d", uid)
 }
 
-// password returns the superuser's password from the password file, making
-// the file (0600, owned by the cluster's user) with a new random password
-// when there is none. Called under the data dir lock.
-func (c *Cluster) password(owner *credential) (pw string, created bool, err error) {
-	b, err := os.ReadFile(c.PassFile())
-	if err == nil {
-		line := strings.TrimSpace(string(b))
-		if i := strings.LastIndexByte(line, ':'); i >= 0 && i < len(line)-1 {
-			return line[i+1:], false, fixFile(c.PassFile(), owner)
-		}
-		return "", false, fmt.Errorf("password file %s is not in pgpass format (*:*:*:%s:PASSWORD)", c.PassFile(), Superuser)
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", false, err
-	}
+// newPassword makes a new random superuser password and writes it to the
+// password file (0600, owned by the cluster's user), replacing whatever was
+// there: a password file is only ever written by the step that sets the
+// password, so one planted while the data dir was open to others is never used.
+func (c *Cluster) newPassword(owner *credential) (string, error) {
 	var raw [24]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return "", false, err
+		return "", err
 	}
-	pw = hex.EncodeToString(raw[:])
-	return pw, true, writePrivate(c.PassFile(), "*:*:*:"+Superuser+":"+pw+"\n", owner)
+	pw := hex.EncodeToString(raw[:])
+	return pw, writePrivate(c.PassFile(), "*:*:*:"+Superuser+":"+pw+"\n", owner)
 }
 
 // writePrivate writes path atomically, mode 0600, owned by owner (nil: us).
@@ -236,10 +226,6 @@ func (c *Cluster) writeHBA(owner *credential) error {
 // password, so it gets the password file's password and rabbitpay's
 // pg_hba.conf. It reports whether pg_hba.conf changed (the caller reloads).
 func (c *Cluster) requirePassword(ctx context.Context, owner *credential) (bool, error) {
-	pw, _, err := c.password(owner)
-	if err != nil {
-		return false, err
-	}
 	cur, err := os.ReadFile(c.hbaFile())
 	if err != nil {
 		return false, err
@@ -248,7 +234,11 @@ func (c *Cluster) requirePassword(ctx context.Context, owner *credential) (bool,
 		return false, nil
 	}
 	if hasTrust(string(cur)) {
-		// Still trusting: connect without the password and set it.
+		// Still trusting: connect without the password and set a new one.
+		pw, err := c.newPassword(owner)
+		if err != nil {
+			return false, err
+		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(cctx, c.URL("postgres"))
@@ -321,19 +311,28 @@ func (c *Cluster) majorVersion() int {
 }
 
 // Private reports, cheaply (a few stats and one small read), whether the
-// cluster is as Ensure leaves it: the data, pgdata and socket dirs 0700, the
-// password file present and rabbitpay's pg_hba.conf in place. When it is
-// not — a cluster made by an older rabbitpay that trusted local connections,
-// or directories opened since — callers run Ensure before connecting, even
-// though the server is running.
+// cluster is as Ensure leaves it: the data, pgdata and socket dirs 0700 and
+// owned by the cluster's user, the password file present and rabbitpay's
+// pg_hba.conf in place. When it is not — a new data dir (whose socket dir may
+// have been prepared by someone else), a cluster made by an older rabbitpay
+// that trusted local connections, directories opened since — callers run
+// Ensure before connecting, even though a server may be running.
 func (c *Cluster) Private() bool {
+	uid := uint32(os.Geteuid())
+	if owner, err := runAs(); err != nil {
+		return false
+	} else if owner != nil {
+		uid = owner.uid
+	}
 	for _, d := range []string{c.Dir, c.pgdata(), c.SocketDir()} {
 		stat := os.Lstat
 		if d == c.Dir {
 			stat = os.Stat // may be a link to the user's real data dir
 		}
 		fi, err := stat(d)
-		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		// Owned by the cluster's user too: a look-alike data dir another
+		// user prepared (with their own server on its socket) is not ours.
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 || statOf(fi).Uid != uid {
 			return false
 		}
 	}

@@ -79,7 +79,17 @@ func TestOnlyTheOwnerGetsIn(t *testing.T) {
 		}
 		os.Chmod(d, 0o777)
 	}
+	// What another user could leave in the open dir: a password of their choosing.
+	os.WriteFile(filepath.Join(dir, "pgpass"), []byte("*:*:*:postgres:planted\n"), 0o666)
 	c := start(t, dir)
+	if readPassword(t, c) == "planted" {
+		t.Fatal("the planted password file was used")
+	}
+	planted := "postgres://postgres:planted@/postgres?host=" + c.SocketDir() + "&sslmode=disable"
+	if conn, err := pgx.Connect(context.Background(), planted); err == nil {
+		conn.Close(context.Background())
+		t.Fatal("connected with the planted password")
+	}
 	for _, d := range []string{dir, c.SocketDir(), c.pgdata()} {
 		if m := mode(t, d); m != 0o700 {
 			t.Fatalf("%s has mode %04o after start, want 0700", d, m)
@@ -281,5 +291,43 @@ func TestDataDirMayBeALink(t *testing.T) {
 	c = start(t, link)
 	if !c.Private() {
 		t.Fatal("not private")
+	}
+}
+
+// Files planted while the data dir was open to others are not written
+// through: a log file that is a link is refused, and its target not created.
+func TestPlantedLinkRefused(t *testing.T) {
+	dir := dataDir(t)
+	os.Mkdir(dir, 0o777)
+	os.Chmod(dir, 0o777)
+	target := filepath.Join(filepath.Dir(dir), "target")
+	if err := os.Symlink(target, filepath.Join(dir, "postgres.log")); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := New(dir, true)
+	if err := c.Ensure(context.Background()); err == nil || !strings.Contains(err.Error(), "postgres.log is a symbolic link") {
+		t.Fatalf("planted link: %v", err)
+	}
+	if _, err := os.Lstat(target); err == nil {
+		t.Fatal("the link's target was created")
+	}
+}
+
+// Private is false for a data dir that is not the cluster user's, so Open
+// runs Ensure (which refuses it) instead of connecting to its socket.
+func TestPrivateChecksTheOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("runs as root, as CI does")
+	}
+	c := start(t, dataDir(t))
+	if !c.Private() {
+		t.Fatal("not private after start")
+	}
+	fi, _ := os.Stat(c.Dir)
+	st := statOf(fi)
+	os.Chown(c.Dir, 65534, 65534)
+	defer os.Chown(c.Dir, int(st.Uid), int(st.Gid))
+	if c.Private() {
+		t.Fatal("a data dir owned by nobody counts as private")
 	}
 }
