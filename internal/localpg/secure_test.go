@@ -69,6 +69,7 @@ func mode(t *testing.T, p string) os.FileMode {
 // existed beforehand with mode 0777: Ensure makes them 0700, and even with the
 // dirs opened again by hand the server asks for the password.
 func TestOnlyTheOwnerGetsIn(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Fatal("this test switches to the user nobody, so it runs as root (as CI does)")
 	}
@@ -159,6 +160,7 @@ func readPassword(t *testing.T, c *Cluster) string {
 // A cluster made by an older rabbitpay (trust, no password) gets the password
 // and rabbitpay's pg_hba.conf on its next start, running or not.
 func TestTrustClusterIsFixed(t *testing.T) {
+	t.Parallel()
 	for _, running := range []bool{true, false} {
 		dir := dataDir(t)
 		c := start(t, dir)
@@ -212,6 +214,7 @@ func TestTrustClusterIsFixed(t *testing.T) {
 // A data dir inside a directory other users can write to (without the sticky
 // bit) is refused with one sentence saying why; nothing is created.
 func TestLooseParentRefused(t *testing.T) {
+	t.Parallel()
 	parent := dataDir(t)
 	if err := os.Mkdir(parent, 0o777); err != nil {
 		t.Fatal(err)
@@ -238,6 +241,7 @@ func TestLooseParentRefused(t *testing.T) {
 // A data dir another user made, or one holding files rabbitpay did not make,
 // is not taken over.
 func TestForeignDataDirRefused(t *testing.T) {
+	t.Parallel()
 	dir := dataDir(t)
 	os.Mkdir(dir, 0o700)
 	os.WriteFile(filepath.Join(dir, "passwd"), []byte("x"), 0o600)
@@ -257,6 +261,7 @@ func TestForeignDataDirRefused(t *testing.T) {
 // As root, a data dir the cluster's user cannot reach is refused, and the
 // directory above it keeps its mode.
 func TestUnreachableDataDirRefusedNotChmodded(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Fatal("runs as root, as CI does")
 	}
@@ -274,6 +279,7 @@ func TestUnreachableDataDirRefusedNotChmodded(t *testing.T) {
 
 // A data dir that is a symbolic link to a directory of the user's is fine.
 func TestDataDirMayBeALink(t *testing.T) {
+	t.Parallel()
 	real := dataDir(t)
 	link := filepath.Join(filepath.Dir(real), "link")
 	if err := os.Symlink(real, link); err != nil {
@@ -297,6 +303,7 @@ func TestDataDirMayBeALink(t *testing.T) {
 // Files planted while the data dir was open to others are not written
 // through: a log file that is a link is refused, and its target not created.
 func TestPlantedLinkRefused(t *testing.T) {
+	t.Parallel()
 	dir := dataDir(t)
 	os.Mkdir(dir, 0o777)
 	os.Chmod(dir, 0o777)
@@ -316,6 +323,7 @@ func TestPlantedLinkRefused(t *testing.T) {
 // Private is false for a data dir that is not the cluster user's, so Open
 // runs Ensure (which refuses it) instead of connecting to its socket.
 func TestPrivateChecksTheOwner(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Fatal("runs as root, as CI does")
 	}
