@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -87,6 +88,23 @@ func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 	var ps []productJSON
 	if code != 0 || json.Unmarshal([]byte(out), &ps) != nil || len(ps) != 2 {
 		t.Fatalf("after restart: exit %d, products %s %s", code, out, serr)
+	}
+
+	// db url holds no password, and psql gets in with it (it names the password file).
+	url, serr, code := rabbitpayProcess(env, "db", "url")
+	url = strings.TrimSpace(url)
+	if code != 0 || !strings.Contains(url, "passfile=") {
+		t.Fatalf("db url: exit %d %q %s", code, url, serr)
+	}
+	if pw, err := os.ReadFile(cluster.PassFile()); err != nil || strings.Contains(url, strings.TrimSpace(string(pw))[len("*:*:*:postgres:"):]) {
+		t.Fatalf("db url %q shows the password (or no password file: %v)", url, err)
+	}
+	bin, err := localpg.FindBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(filepath.Join(bin, "psql"), "-X", "-w", "-Atc", "SELECT 1", url).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Fatalf("psql with db url: %v %s", err, out)
 	}
 
 	// An operator's PGPASSWORD (for other servers) does not stop the embedded
