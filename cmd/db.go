@@ -2,11 +2,11 @@ package cmd
 
 import (
 	"fmt"
-	neturl "net/url"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/secret"
 )
 
 // dbStatus is what `db status` reports.
@@ -123,10 +123,6 @@ func newDBCmd(e *env) *cobra.Command {
 	return c
 }
 
-// redact hides a password in a database URL (db url still prints it whole, for psql).
-func redact(u string) string {
-	if parsed, err := neturl.Parse(u); err == nil && parsed.User != nil {
-		return parsed.Redacted()
-	}
-	return u
-}
+// redact hides every password in a database URL, in any form (db url still
+// prints it whole, for psql).
+func redact(u string) string { return secret.Mask(u) }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -30,7 +31,15 @@ func rabbitpayProcess(env []string, args ...string) (stdout, stderr string, code
 
 func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "data")
+	// Under the system temp dir: as root the cluster runs as an unprivileged
+	// user, who cannot enter t.TempDir()'s 0700 parent.
+	parent, err := os.MkdirTemp("", "rpembedded-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	os.Chmod(parent, 0o755)
+	dir := filepath.Join(parent, "data")
 	cluster, err := localpg.New(dir, false)
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +63,18 @@ func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 			t.Fatalf("concurrent first command %d: exit %d: %s", i, codes[i], errs[i])
 		}
 	}
+	// Directories opened while the cluster runs are made private again by the next command.
+	for _, d := range []string{dir, cluster.SocketDir()} {
+		os.Chmod(d, 0o777)
+	}
+	if _, serr, code := rabbitpayProcess(env, "product", "list"); code != 0 {
+		t.Fatalf("product list: exit %d %s", code, serr)
+	}
+	for _, d := range []string{dir, cluster.SocketDir()} {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("%s not made private again: %v %v", d, fi.Mode(), err)
+		}
+	}
 	var st dbStatus
 	out, serr, code := rabbitpayProcess(env, "db", "status", "-o", "json")
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Running || st.Mode != "embedded" || st.SchemaVersion < 1 {
@@ -68,6 +89,33 @@ func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &ps) != nil || len(ps) != 2 {
 		t.Fatalf("after restart: exit %d, products %s %s", code, out, serr)
 	}
+
+	// db url holds no password, and psql gets in with it (it names the password file).
+	url, serr, code := rabbitpayProcess(env, "db", "url")
+	url = strings.TrimSpace(url)
+	if code != 0 || !strings.Contains(url, "passfile=") {
+		t.Fatalf("db url: exit %d %q %s", code, url, serr)
+	}
+	if pw, err := os.ReadFile(cluster.PassFile()); err != nil || strings.Contains(url, strings.TrimSpace(string(pw))[len("*:*:*:postgres:"):]) {
+		t.Fatalf("db url %q shows the password (or no password file: %v)", url, err)
+	}
+	bin, err := localpg.FindBinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(filepath.Join(bin, "psql"), "-X", "-w", "-Atc", "SELECT 1", url).CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Fatalf("psql with db url: %v %s", err, out)
+	}
+
+	// An operator's PGPASSWORD (for other servers) does not stop the embedded
+	// cluster's password file from being used, by the store or the payment sandbox.
+	pw := append(env, "PGPASSWORD=for-another-server")
+	if _, serr, code := rabbitpayProcess(pw, "customer", "register", "--name", "김토끼"); code != 0 {
+		t.Fatalf("customer register: exit %d %s", code, serr)
+	}
+	if out, serr, code := rabbitpayProcess(pw, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "S-A:1"); code != 0 {
+		t.Fatalf("order place with PGPASSWORD set: exit %d %s %s", code, out, serr)
+	}
 }
 
 func TestNoDatabaseIsOneClearError(t *testing.T) {
@@ -75,7 +123,7 @@ func TestNoDatabaseIsOneClearError(t *testing.T) {
 	var errb bytes.Buffer
 	code := Run(context.Background(), []string{"--database-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2", "product", "list"},
 		IO{In: &bytes.Buffer{}, Out: &bytes.Buffer{}, Err: &errb})
-	if code != ExitFailure || !bytes.HasPrefix(errb.Bytes(), []byte("rabbitpay: cannot connect to the database")) || bytes.Count(errb.Bytes(), []byte("\n")) != 1 {
+	if code != ExitFailure || errb.String() != "rabbitpay: cannot connect to 127.0.0.1:1: connection refused (check --database-url)\n" {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/render"
+	"github.com/rabbitpay/rabbitpay/internal/secret"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -92,11 +93,11 @@ func Run(ctx context.Context, args []string, ios IO) int {
 	if errors.As(err, &ee) && ee.silent {
 		return exitCode(err)
 	}
-	fmt.Fprintln(ios.Err, "rabbitpay: "+oneLine(err.Error()))
+	fmt.Fprintln(ios.Err, "rabbitpay: "+secret.Mask(oneLine(err.Error())))
 	var detailed interface{ Details() []string }
 	if errors.As(err, &detailed) {
 		for _, d := range detailed.Details() {
-			fmt.Fprintln(ios.Err, "  "+d)
+			fmt.Fprintln(ios.Err, "  "+secret.Mask(d))
 		}
 	}
 	return exitCode(err)
@@ -175,6 +176,7 @@ under --data-dir, so the first command just works.`,
 				return &exitError{code: ExitUsage, err: err}
 			}
 			e.cfg = cfg
+			warn(e.Err, cfg.Warnings)
 			return nil
 		},
 	}

@@ -62,7 +62,7 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 	if cluster != nil {
 		url = cluster.URL(EmbeddedDatabase)
 	}
-	store, err := postgres.Open(url, cfg.MaxConns)
+	store, err := postgres.Open(url, cfg.MaxConns, postgres.ConnectTimeout(cfg.ConnectTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +79,13 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 		cfg, store.Lease = &c, c.Saga.Lease
 	}
 	a := &App{cfg: cfg, store: store, Failpoints: fp, url: url}
+	if cluster != nil && !cluster.Private() {
+		// New, an older rabbitpay's trusting cluster, or dirs opened since: fix them before connecting.
+		if err := cluster.Ensure(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	current, err := store.SchemaCurrent(ctx)
 	if err != nil && cluster != nil && (postgres.IsConnectError(err) || postgres.IsMissingDatabase(err)) {
 		if err = cluster.Ensure(ctx); err == nil {
@@ -107,9 +114,9 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 
 func describeConnectError(err error, embedded bool) error {
 	if postgres.IsConnectError(err) && !embedded {
-		return fmt.Errorf("cannot connect to the database (check --database-url): %v", err)
+		return fmt.Errorf("%w (check --database-url)", postgres.DescribeConnectError(err))
 	}
-	return err
+	return postgres.DescribeConnectError(err)
 }
 
 // SchemaVersion returns the number of the last applied migration.

@@ -24,8 +24,16 @@ type Config struct {
 	MaxConns    int32         `mapstructure:"max_conns"`
 	Payment     PaymentConfig `mapstructure:"payment"`
 	Saga        SagaConfig    `mapstructure:"saga"`
-	// Failpoints (RABBITPAY_FAILPOINTS) make saga steps fail or crash: tests and demos only.
-	Failpoints string `mapstructure:"failpoints"`
+	// ConnectTimeout bounds connecting to PostgreSQL when the URL sets no connect_timeout.
+	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	// Failpoints make saga steps fail or crash: tests and demos only. They
+	// come only from the RABBITPAY_FAILPOINTS environment variable, never
+	// from a file (a file sharing a directory with other users could crash
+	// every order).
+	Failpoints string `mapstructure:"-"`
+	// Warnings are one-line notices for stderr: unknown keys, a readable
+	// file holding a secret, failpoints on.
+	Warnings []string `mapstructure:"-"`
 }
 
 // PaymentConfig configures the payment gateways.
@@ -67,7 +75,7 @@ func defaults() map[string]any {
 		"saga.compensation_attempts":   3,
 		"saga.lease":                   DefaultLease,
 		"payment.timeout":              DefaultPaymentTimeout,
-		"failpoints":                   "",
+		"connect_timeout":              5 * time.Second,
 	}
 }
 
@@ -102,7 +110,13 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	if !explicit {
 		configFile = findDefaultFile()
 	}
+	var warnings []string
 	if configFile != "" {
+		w, err := checkFile(configFile)
+		if err != nil {
+			return nil, err
+		}
+		warnings = append(warnings, w...)
 		v.SetConfigFile(configFile)
 		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
@@ -112,12 +126,24 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 			}
 			return nil, fmt.Errorf("config file %s is not valid YAML: %v", configFile, err)
 		}
+		w, err = checkKeys(configFile)
+		if err != nil {
+			return nil, err
+		}
+		warnings = append(warnings, w...)
+	}
+	if err := checkEnv(); err != nil {
+		return nil, err
 	}
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {
 		return nil, fmt.Errorf("config file %s: %v", configFile, err)
 	}
 	c.ConfigFile = configFile
+	c.Warnings = warnings
+	if c.Failpoints = os.Getenv("RABBITPAY_FAILPOINTS"); c.Failpoints != "" {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("failpoints are on (RABBITPAY_FAILPOINTS=%s): saga steps will fail or crash on purpose", c.Failpoints))
+	}
 	switch c.Output {
 	case "table", "json", "csv":
 	default:
@@ -134,6 +160,9 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	}
 	if c.Payment.Timeout < 100*time.Millisecond {
 		return nil, fmt.Errorf("payment.timeout %s must be at least 100ms", c.Payment.Timeout)
+	}
+	if c.ConnectTimeout <= 0 {
+		return nil, fmt.Errorf("connect_timeout %s must be positive", c.ConnectTimeout)
 	}
 	if c.Payment.Sandbox.DeclineOver < 0 {
 		return nil, fmt.Errorf("payment.sandbox.decline_over %d must not be negative", c.Payment.Sandbox.DeclineOver)
@@ -163,13 +192,27 @@ func findDefaultFile() string {
 	return ""
 }
 
-// defaultDataDir is $XDG_DATA_HOME/rabbitpay, else ~/.local/share/rabbitpay.
+// RootDataDir is the default data dir as root: the embedded cluster then runs
+// as an unprivileged user, who can reach /var/lib but not root's 0700 home,
+// and rabbitpay changes no directory's mode to let it in.
+const RootDataDir = "/var/lib/rabbitpay"
+
+// defaultDataDir is $XDG_DATA_HOME/rabbitpay, else ~/.local/share/rabbitpay;
+// as root (without XDG_DATA_HOME) /var/lib/rabbitpay, unless a cluster made
+// by an earlier rabbitpay already lives in ~/.local/share/rabbitpay.
 func defaultDataDir() string {
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "rabbitpay")
 	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "rabbitpay")
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "rabbitpay")
 	}
-	return filepath.Join(os.TempDir(), "rabbitpay")
+	inHome := filepath.Join(home, ".local", "share", "rabbitpay")
+	if os.Geteuid() == 0 {
+		if _, err := os.Stat(filepath.Join(inHome, "pgdata", "PG_VERSION")); err != nil {
+			return RootDataDir
+		}
+	}
+	return inHome
 }

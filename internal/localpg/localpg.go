@@ -51,13 +51,28 @@ func New(dir string, throwaway bool) (*Cluster, error) {
 func (c *Cluster) pgdata() string    { return filepath.Join(c.Dir, "pgdata") }
 func (c *Cluster) SocketDir() string { return filepath.Join(c.Dir, "socket") }
 func (c *Cluster) logFile() string   { return filepath.Join(c.Dir, "postgres.log") }
+func (c *Cluster) lockFile() string  { return filepath.Join(c.Dir, "lock") }
+
+// PassFile is the password file (PostgreSQL's pgpass format, mode 0600) that
+// holds the superuser's password; psql reads it through PGPASSFILE or the
+// URL's passfile parameter.
+func (c *Cluster) PassFile() string { return filepath.Join(c.Dir, "pgpass") }
 func (c *Cluster) socketPath() string {
 	return filepath.Join(c.SocketDir(), ".s.PGSQL."+strconv.Itoa(Port))
 }
 
-// URL is the connection string for database dbname on this cluster.
+// URL is the connection string for database dbname on this cluster. It holds
+// no password: it names the password file (passfile=, which psql and pgx both
+// read), so printing it shows no secret.
 func (c *Cluster) URL(dbname string) string {
-	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", Superuser, dbname, c.SocketDir(), Port)
+	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable&passfile=%s",
+		Superuser, dbname, queryEscape(c.SocketDir()), Port, queryEscape(c.PassFile()))
+}
+
+// queryEscape escapes what would end or split a URL query value, keeping
+// slashes readable.
+func queryEscape(s string) string {
+	return strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "+", "%2B", " ", "%20", "=", "%3D").Replace(s)
 }
 
 // Initialized reports whether initdb has run.
@@ -80,23 +95,38 @@ func (c *Cluster) Running() bool {
 
 // Ensure creates the cluster if needed and starts it if it is not running.
 // A lock on the data dir makes concurrent callers share one cluster.
+//
+// Every call also enforces that the cluster admits only its owner: the data
+// dir must be in a place other users cannot change (checkLocation), the data,
+// pgdata and socket dirs are made 0700 and owned by the cluster's user, local
+// connections need the password kept in the data dir (a cluster made by an
+// older rabbitpay with trust authentication is fixed), and there is no TCP
+// listener.
 func (c *Cluster) Ensure(ctx context.Context) error {
 	bin, err := FindBinDir()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	owner, err := runAs()
+	if err != nil {
+		return err
+	}
+	if err := c.checkLocation(owner); err != nil {
+		return err
+	}
+	if err := c.mkdir(); err != nil {
+		return err
+	}
+	// Again, now that every part of the path exists: a directory another user
+	// made in between is refused too.
+	if err := c.checkLocation(owner); err != nil {
+		return err
 	}
 	unlock, err := c.lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	owner, err := runAs()
-	if err != nil {
-		return err
-	}
 	if err := c.prepareDirs(owner); err != nil {
 		return err
 	}
@@ -105,13 +135,28 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 			return err
 		}
 	}
-	if c.pgctl(bin, "status").Run() == nil {
-		return nil
+	confChanged, err := c.ensureConf()
+	if err != nil {
+		return err
 	}
-	cmd := c.pgctl(bin, "start", "-w", "-t", "60", "-l", c.logFile())
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return &startError{msg: fmt.Sprintf("PostgreSQL did not start in %s: %v (server log: %s)", c.pgdata(), err, c.logFile()),
-			details: append(lines(string(out)), c.logTail()...)}
+	running := c.pgctl(bin, "status").Run() == nil
+	if !running {
+		// Command-line settings win over postgresql.conf: whatever the file
+		// says, the server opens no TCP port.
+		cmd := c.pgctl(bin, "start", "-w", "-t", "60", "-l", c.logFile(), "-o", "-c listen_addresses=''")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return &startError{msg: fmt.Sprintf("PostgreSQL did not start in %s: %v (server log: %s)", c.pgdata(), err, c.logFile()),
+				details: append(lines(string(out)), c.logTail()...)}
+		}
+	}
+	hbaChanged, err := c.requirePassword(ctx, owner)
+	if err != nil {
+		return err
+	}
+	if hbaChanged || running && confChanged {
+		if out, err := c.pgctl(bin, "reload").CombinedOutput(); err != nil {
+			return fmt.Errorf("reload PostgreSQL in %s: %v: %s", c.pgdata(), err, strings.TrimSpace(string(out)))
+		}
 	}
 	return nil
 }
@@ -132,7 +177,18 @@ func (c *Cluster) Stop() error {
 }
 
 func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) error {
-	args := []string{"-D", c.pgdata(), "-U", Superuser, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-instructions"}
+	pw, err := c.newPassword(owner)
+	if err != nil {
+		return err
+	}
+	// initdb reads the superuser's password from a file the cluster's user can read.
+	pwfile := filepath.Join(c.Dir, "initdb.pw")
+	if err := writePrivate(pwfile, pw+"\n", owner); err != nil {
+		return err
+	}
+	defer os.Remove(pwfile)
+	args := []string{"-D", c.pgdata(), "-U", Superuser, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+		"--pwfile=" + pwfile, "-E", "UTF8", "--no-locale", "--no-instructions"}
 	if c.Throwaway {
 		args = append(args, "--no-sync")
 	}
@@ -142,16 +198,23 @@ func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) err
 		os.RemoveAll(c.pgdata())
 		return fmt.Errorf("initdb: %v: %s", err, strings.TrimSpace(string(out)))
 	}
+	if err := c.writeHBA(owner); err != nil {
+		return err
+	}
 	conf := fmt.Sprintf("\n# rabbitpay: a private cluster on a Unix socket only\nlisten_addresses = ''\nunix_socket_directories = '%s'\nport = %d\nmax_connections = 100\n",
 		strings.ReplaceAll(c.SocketDir(), "'", "''"), Port)
 	if c.Throwaway {
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
 	}
-	f, err := os.OpenFile(filepath.Join(c.pgdata(), "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	return appendFile(filepath.Join(c.pgdata(), "postgresql.conf"), conf)
+}
+
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(conf); err != nil {
+	if _, err := f.WriteString(text); err != nil {
 		f.Close()
 		return err
 	}
@@ -176,53 +239,59 @@ func (c *Cluster) setup(cmd *exec.Cmd, owner *credential) {
 	}
 }
 
-// prepareDirs makes the socket dir and, as root, hands the cluster's files to
-// the unprivileged owner and makes every parent directory traversable.
+// prepareDirs makes the data, pgdata and socket dirs 0700 and owned by the
+// cluster's user, whatever existed before, and the log and lock files 0600.
+// As root the cluster's user is the unprivileged owner (PostgreSQL refuses
+// root); nothing outside the data dir is changed (checkLocation refuses a data
+// dir the owner cannot reach instead).
 func (c *Cluster) prepareDirs(owner *credential) error {
-	if err := os.MkdirAll(c.SocketDir(), 0o700); err != nil {
-		return err
-	}
-	if owner == nil {
-		return nil
-	}
-	if f, err := os.OpenFile(c.logFile(), os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
-		f.Close()
-	}
-	for _, p := range []string{c.SocketDir(), c.logFile()} {
-		if err := os.Chown(p, int(owner.uid), int(owner.gid)); err != nil {
-			return fmt.Errorf("hand %s to user %s: %w", p, owner.name, err)
+	for _, d := range []string{c.SocketDir(), c.pgdata()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
 		}
 	}
-	if c.Initialized() {
-		return nil
+	// O_NOFOLLOW: a link planted while the dir was open to others is refused below, never written through.
+	if f, err := os.OpenFile(c.logFile(), os.O_CREATE|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600); err == nil {
+		f.Close()
 	}
-	// initdb cannot create pgdata inside a root-owned dir: give it an empty one it owns.
-	if err := os.MkdirAll(c.pgdata(), 0o700); err != nil {
-		return err
+	private := []string{c.Dir, c.SocketDir(), c.pgdata(), c.logFile(), c.lockFile()}
+	if _, err := os.Lstat(c.PassFile()); err == nil {
+		private = append(private, c.PassFile())
 	}
-	if err := os.Chown(c.pgdata(), int(owner.uid), int(owner.gid)); err != nil {
-		return fmt.Errorf("hand %s to user %s: %w", c.pgdata(), owner.name, err)
-	}
-	for d := c.Dir; ; d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
+	for _, p := range private {
+		stat := os.Lstat
+		if p == c.Dir {
+			stat = os.Stat // the data dir may be a link to where the user keeps it (checkLocation judged its target)
+		}
+		fi, err := stat(p)
 		if err != nil {
 			return err
 		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			if err := os.Chmod(d, fi.Mode().Perm()|0o001); err != nil {
-				return fmt.Errorf("make %s traversable for user %s: %w", d, owner.name, err)
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symbolic link; rabbitpay keeps only its own files in the data dir: remove it", p)
+		}
+		mode := os.FileMode(0o600)
+		if fi.IsDir() {
+			mode = 0o700
+		}
+		if fi.Mode().Perm() != mode {
+			if err := os.Chmod(p, mode); err != nil {
+				return fmt.Errorf("make %s private (mode %04o): %w", p, mode, err)
 			}
 		}
-		if d == filepath.Dir(d) {
-			return nil
+		if owner != nil {
+			if err := os.Chown(p, int(owner.uid), int(owner.gid)); err != nil {
+				return fmt.Errorf("hand %s to user %s: %w", p, owner.name, err)
+			}
 		}
 	}
+	return nil
 }
 
 // lock takes an exclusive lock on the data dir so two processes never run
 // initdb or pg_ctl start at once.
 func (c *Cluster) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(c.Dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(c.lockFile(), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock data dir: %w", err)
 	}

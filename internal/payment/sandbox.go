@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -27,7 +28,7 @@ type Sandbox struct {
 
 // NewSandboxLedger opens the sandbox's ledger pool on the database at url.
 func NewSandboxLedger(url string, maxConns int32) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := postgres.ParsePoolConfig(url) // connect timeout; the embedded cluster's passfile beats PGPASSWORD
 	if err != nil {
 		return nil, err
 	}

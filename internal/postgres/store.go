@@ -3,7 +3,6 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,11 +25,12 @@ type Store struct {
 }
 
 // Open creates a pool for url. It does not connect until the first query.
-func Open(url string, maxConns int32) (*Store, error) {
+func Open(url string, maxConns int32, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, shop.Invalid("database URL is not valid: %v", cmp.Or(errors.Unwrap(err), err))
+		return nil, shop.Invalid("database URL is not valid: %s", parseErrorText(err))
 	}
+	configurePool(cfg, url, opts)
 	cfg.MaxConns = maxConns
 	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay"
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
@@ -135,7 +135,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 
 // Exec runs one statement on a short-lived connection to url.
 func Exec(ctx context.Context, url, sql string) error {
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := connect(ctx, url)
 	if err != nil {
 		return err
 	}

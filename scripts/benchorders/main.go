@@ -142,6 +142,7 @@ func run(d time.Duration, clients int) error {
 		return err
 	}
 	pgbench := filepath.Join(bin, "pgbench")
+	os.Setenv("PGPASSFILE", cluster.PassFile()) // the cluster wants its password; pgbench reads it from there
 	conn := []string{"-h", cluster.SocketDir(), "-p", strconv.Itoa(localpg.Port), "-U", localpg.Superuser}
 	if out, err := exec.Command(pgbench, append(conn, "-i", "-q", "-s", "1", "pgbench")...).CombinedOutput(); err != nil {
 		return fmt.Errorf("pgbench -i: %v: %s", err, out)

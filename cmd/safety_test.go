@@ -1,0 +1,113 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, IO{In: &bytes.Buffer{}, Out: &out, Err: &errb})
+	return out.String(), errb.String(), code
+}
+
+// db status and every error hide each password form.
+func TestPasswordsNeverShown(t *testing.T) {
+	t.Parallel()
+	for _, url := range []string{
+		"postgres://bob:s3cret@127.0.0.1:1/x",
+		"postgres://bob@127.0.0.1:1/x?password=s3cret",
+		"host=127.0.0.1 port=1 user=bob password=s3cret dbname=x",
+		"host=127.0.0.1 port=1 user=bob password='s3 cret' dbname=x",
+	} {
+		out, serr, _ := runCLI("--database-url", url, "db", "status", "-o", "json")
+		var st dbStatus
+		if err := json.Unmarshal([]byte(out), &st); err != nil || strings.Contains(out+serr, "s3") || !strings.Contains(st.URL, "xxxxx") {
+			t.Errorf("db status with %s: %s %s", url, out, serr)
+		}
+		_, serr, code := runCLI("--database-url", url, "product", "list")
+		if code != ExitFailure || strings.Contains(serr, "s3") || !strings.HasPrefix(serr, "rabbitpay: cannot connect to 127.0.0.1:1: connection refused") {
+			t.Errorf("product list with %s: exit %d %q", url, code, serr)
+		}
+	}
+	// A bad port names the problem, not "<nil>", and hides the password.
+	_, serr, code := runCLI("--database-url", "postgres://bob:s3cret@db:99999/x", "product", "list")
+	if code != ExitFailure || strings.Contains(serr, "s3cret") || strings.Contains(serr, "<nil>") || !strings.Contains(serr, "database URL is not valid: invalid port") {
+		t.Errorf("bad port: exit %d %q", code, serr)
+	}
+}
+
+// connect_timeout from the environment bounds a server that accepts and never answers.
+func TestConnectTimeoutFromEnvironment(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Setenv("RABBITPAY_CONNECT_TIMEOUT", "1s")
+	start := time.Now()
+	_, serr, code := runCLI("--database-url", "postgres://shop@"+ln.Addr().String()+"/shop", "product", "list")
+	want := "rabbitpay: cannot connect to " + ln.Addr().String() + ": timed out after 1s (check --database-url)\n"
+	if code != ExitFailure || serr != want {
+		t.Fatalf("exit %d, stderr %q, want %q", code, serr, want)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("took %s", took)
+	}
+}
+
+// A config file planted by another user is refused before anything runs;
+// failpoints in a file are refused; from the environment they warn.
+func TestPlantedConfigRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rabbitpay.yaml")
+	os.WriteFile(file, []byte("payment:\n  sandbox:\n    decline_over: 1\n"), 0o600)
+	if os.Geteuid() == 0 {
+		os.Chown(file, 65534, 65534)
+		_, serr, code := runCLI("--config", file, "--database-url", "postgres://x@127.0.0.1:1/x", "product", "list")
+		if code != ExitUsage || !strings.Contains(serr, "config file "+file+" belongs to user nobody") || strings.Count(serr, "\n") != 1 {
+			t.Fatalf("file owned by nobody: exit %d %q", code, serr)
+		}
+		os.Chown(file, 0, 0)
+	}
+	os.Chmod(file, 0o666)
+	_, serr, code := runCLI("--config", file, "--database-url", "postgres://x@127.0.0.1:1/x", "product", "list")
+	if code != ExitUsage || !strings.Contains(serr, "can be changed by other users (mode 0666)") {
+		t.Fatalf("0666 file: exit %d %q", code, serr)
+	}
+	os.WriteFile(file, []byte("failpoints: after_payment=crash\n"), 0o600)
+	os.Chmod(file, 0o600)
+	_, serr, code = runCLI("--config", file, "--database-url", "postgres://x@127.0.0.1:1/x", "product", "list")
+	if code != ExitUsage || !strings.Contains(serr, "only the RABBITPAY_FAILPOINTS environment variable may set") {
+		t.Fatalf("failpoints in a file: exit %d %q", code, serr)
+	}
+}
+
+func TestFailpointsFromEnvironmentWarn(t *testing.T) {
+	t.Setenv("RABBITPAY_FAILPOINTS", "payment=error")
+	_, serr, _ := runCLI("--database-url", "postgres://x@127.0.0.1:1/x", "product", "list")
+	if !strings.HasPrefix(serr, "rabbitpay: warning: failpoints are on (RABBITPAY_FAILPOINTS=payment=error)") {
+		t.Fatalf("stderr %q", serr)
+	}
+}
