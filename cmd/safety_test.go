@@ -37,9 +37,9 @@ func TestPasswordsNeverShown(t *testing.T) {
 			t.Errorf("product list with %s: exit %d %q", url, code, serr)
 		}
 	}
-	// A bad port names the problem, not "<nil>", and hides the password.
+	// A bad port names the problem, not "<nil>", hides the password, and is bad input (exit 2).
 	_, serr, code := runCLI("--database-url", "postgres://bob:s3cret@db:99999/x", "product", "list")
-	if code != ExitFailure || strings.Contains(serr, "s3cret") || strings.Contains(serr, "<nil>") || !strings.Contains(serr, "database URL is not valid: invalid port") {
+	if code != ExitUsage || strings.Contains(serr, "s3cret") || strings.Contains(serr, "<nil>") || !strings.Contains(serr, "database URL is not valid: invalid port") {
 		t.Errorf("bad port: exit %d %q", code, serr)
 	}
 }
