@@ -191,24 +191,33 @@ func run(d time.Duration, clients int) error {
 		if err != nil {
 			return err
 		}
-		orderServer, orderSelf := serverCPU(master)-server, selfCPU()-self
-		server = serverCPU(master)
-		tps, txs, benchSelf, err := pgbenchTPS(pgbench, conn, d, clients)
-		if err != nil {
-			return err
-		}
-		benchServer := serverCPU(master) - server
+		orderSelf := selfCPU() - self // first: serverCPU's reading of /proc is the benchmark's, not rabbitpay's
+		orderServer := serverCPU(master) - server
+		kids := len(children(master))
 		server = serverCPU(master)
 		floor, ftxs, floorSelf, err := floorTPS(pgbench, dir, conn, d, clients, hot, products, config.DefaultLease)
 		if err != nil {
 			return err
 		}
+		awaitExits(master, kids)
 		floorServer := serverCPU(master) - server
+		server = serverCPU(master)
+		tps, txs, benchSelf, err := pgbenchTPS(pgbench, conn, d, clients)
+		if err != nil {
+			return err
+		}
+		awaitExits(master, kids)
+		benchServer := serverCPU(master) - server
 		fmt.Printf("%-28s orders/s %8.1f   SQL floor tps %8.1f   ratio %.2f   pgbench -N tps %8.1f (%.2f)   (failed orders: %d)\n",
 			scenario+":", rate, floor, rate/floor, tps, rate/tps, failed)
 		us := func(cpu float64, n int64) float64 { return 1e6 * cpu / float64(n) }
 		fmt.Printf("%-28s CPU µs per order: server %.0f, rabbitpay %.0f   per floor tx: server %.0f, pgbench %.0f   per pgbench -N tx: server %.0f, pgbench %.0f\n", "",
 			us(orderServer, n), us(orderSelf, n), us(floorServer, ftxs), us(floorSelf, ftxs), us(benchServer, txs), us(benchSelf, txs))
+		// On a machine whose cores both sides saturate, the rate ratio tends to
+		// the ratio of CPU spent per unit of work; the CPU ratio also holds up
+		// when other work on the machine takes a varying share of the cores.
+		fmt.Printf("%-28s CPU ratio (floor tx ÷ order, server + client) %.2f\n", "",
+			us(floorServer+floorSelf, ftxs)/us(orderServer+orderSelf, n))
 		if statements {
 			if err := printStatements(ctx, cluster.URL("postgres"), n+txs+ftxs); err != nil {
 				return err
@@ -330,6 +339,24 @@ func postmasterPID(ctx context.Context, db *postgres.Store) (int, error) {
 // its ended children's, plus every live server process's.
 func serverCPU(master int) float64 {
 	ticks := procTicks(master, true)
+	for _, pid := range children(master) {
+		ticks += procTicks(pid, false)
+	}
+	return float64(ticks) / 100 // USER_HZ
+}
+
+// awaitExits waits (up to half a second) until the postmaster has at most n
+// children: a server process that is exiting (pgbench's, just after pgbench
+// ended) is counted neither as live nor as ended by serverCPU.
+func awaitExits(master, n int) {
+	for deadline := time.Now().Add(500 * time.Millisecond); len(children(master)) > n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// children lists the postmaster's live child processes.
+func children(master int) []int {
+	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -337,10 +364,10 @@ func serverCPU(master int) float64 {
 			continue
 		}
 		if ppid, _ := procField(pid, 1); ppid == int64(master) {
-			ticks += procTicks(pid, false)
+			pids = append(pids, pid)
 		}
 	}
-	return float64(ticks) / 100 // USER_HZ
+	return pids
 }
 
 // procField returns field i (0 = state) after the command name of /proc/pid/stat.
