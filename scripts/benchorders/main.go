@@ -1,8 +1,12 @@
-// Command benchorders measures order placement against pgbench on one
-// PostgreSQL cluster with default durability (fsync and synchronous commit on):
-// 8 concurrent buyers placing orders through the full saga, then
-// `pgbench -N -c 8` on the same cluster, printing both rates and their ratio,
-// once with orders spread over many products and once on one hot product.
+// Command benchorders measures order placement against the SQL it sends, on
+// one PostgreSQL cluster with default durability (fsync and synchronous
+// commit on): 8 concurrent buyers placing orders through the full saga
+// (app.PlaceOrder), then the "SQL floor" (floor.go: pgbench -M prepared -c 8
+// replaying the saga's own statements with the same round trips and
+// commits, so only the client differs), then `pgbench -N -c 8` for scale,
+// printing the rates, orders/s ÷ floor tps and the CPU µs per order and per
+// transaction of the server and of each client, once with orders spread over
+// many products and once on one hot product.
 //
 //	go run ./scripts/benchorders [-seconds 10] [-clients 8]
 package main
@@ -38,7 +42,7 @@ func main() {
 	clients := flag.Int("clients", 8, "concurrent buyers and pgbench clients")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of rabbitpay's side to this file")
 	flag.BoolVar(&asyncDiag, "diagnose-async-commit", false, "diagnosis only: turn synchronous_commit off to see how much commits cost")
-	flag.StringVar(&expSQL, "exp-sql", "", "experiment: SQL run on the orders database before measuring")
+	flag.StringVar(&expSQL, "exp-sql", "", "experiment: SQL run on the orders database (after migrating, before any buyer connects; then the configuration is reloaded), e.g. \"ALTER DATABASE orders SET jit = off\"")
 	flag.StringVar(&only, "only", "", "run only this scenario: spread or hot")
 	flag.BoolVar(&statements, "statements", false, "diagnosis: print each statement's mean execution time and WAL records (pg_stat_statements)")
 	flag.Parse()
@@ -113,8 +117,28 @@ func run(d time.Duration, clients int) error {
 	}
 	cfg := &config.Config{DatabaseURL: cluster.URL("orders"), MaxConns: int32(2*clients + 4), Output: "table"}
 	cfg.Saga.CompensationAttempts = 3
+	// A first app migrates the schema and is closed; then the experiment's SQL
+	// runs, followed by a configuration reload; then the buyers' app opens.
+	// Every connection the buyers use (the app's pool and its payment
+	// sandbox's, which the benchmark cannot reach: the app hides its store)
+	// is thus opened after the experiment and sees what it changed: the
+	// schema, settings made with ALTER DATABASE orders SET … or ALTER SYSTEM
+	// SET …. The floor's pgbench connections open later still; pgbench -N
+	// runs on another database and sees only ALTER SYSTEM.
 	a, err := app.Open(ctx, cfg)
 	if err != nil {
+		return err
+	}
+	a.Close()
+	if expSQL != "" {
+		if err := postgres.Exec(ctx, cfg.DatabaseURL, expSQL); err != nil {
+			return fmt.Errorf("-exp-sql: %w", err)
+		}
+		if err := postgres.Exec(ctx, cfg.DatabaseURL, "SELECT pg_reload_conf()"); err != nil {
+			return err
+		}
+	}
+	if a, err = app.Open(ctx, cfg); err != nil {
 		return err
 	}
 	defer a.Close()
@@ -147,14 +171,14 @@ func run(d time.Duration, clients int) error {
 	if out, err := exec.Command(pgbench, append(conn, "-i", "-q", "-s", "1", "pgbench")...).CombinedOutput(); err != nil {
 		return fmt.Errorf("pgbench -i: %v: %s", err, out)
 	}
-	if expSQL != "" {
-		if _, err := db.Pool.Exec(ctx, expSQL); err != nil {
-			return err
-		}
-		db.Pool.Reset()
-	}
 	master, err := postmasterPID(ctx, db)
 	if err != nil {
+		return err
+	}
+	// Warm up, unmeasured: pgbench's rates leave out connecting, so the
+	// buyers' first connections (the app's pool and the sandbox's, opened
+	// on first use) and statement preparations are left out too.
+	if _, _, _, err := placeOrders(ctx, a, time.Second, clients, products, false); err != nil {
 		return err
 	}
 	fmt.Printf("cluster: %s (fsync on, synchronous_commit on), %d clients, %s per run\n", dir, clients, d)
@@ -174,19 +198,35 @@ func run(d time.Duration, clients int) error {
 		if err != nil {
 			return err
 		}
-		orderServer, orderSelf := serverCPU(master)-server, selfCPU()-self
+		orderSelf := selfCPU() - self // first: serverCPU's reading of /proc is the benchmark's, not rabbitpay's
+		orderServer := serverCPU(master) - server
+		kids := len(children(master))
+		server = serverCPU(master)
+		floor, ftxs, floorSelf, err := floorTPS(pgbench, dir, conn, d, clients, hot, products, config.DefaultLease)
+		if err != nil {
+			return err
+		}
+		awaitExits(master, kids)
+		floorServer := serverCPU(master) - server
 		server = serverCPU(master)
 		tps, txs, benchSelf, err := pgbenchTPS(pgbench, conn, d, clients)
 		if err != nil {
 			return err
 		}
+		awaitExits(master, kids)
 		benchServer := serverCPU(master) - server
-		fmt.Printf("%-28s orders/s %8.1f   pgbench -N tps %8.1f   ratio %.2f   (failed orders: %d)\n",
-			scenario+":", rate, tps, rate/tps, failed)
-		fmt.Printf("%-28s CPU µs per order: server %.0f, rabbitpay %.0f   per pgbench tx: server %.0f, pgbench %.0f\n", "",
-			1e6*orderServer/float64(n), 1e6*orderSelf/float64(n), 1e6*benchServer/float64(txs), 1e6*benchSelf/float64(txs))
+		fmt.Printf("%-28s orders/s %8.1f   SQL floor tps %8.1f   ratio %.2f   pgbench -N tps %8.1f (%.2f)   (failed orders: %d)\n",
+			scenario+":", rate, floor, rate/floor, tps, rate/tps, failed)
+		us := func(cpu float64, n int64) float64 { return 1e6 * cpu / float64(n) }
+		fmt.Printf("%-28s CPU µs per order: server %.0f, rabbitpay %.0f   per floor tx: server %.0f, pgbench %.0f   per pgbench -N tx: server %.0f, pgbench %.0f\n", "",
+			us(orderServer, n), us(orderSelf, n), us(floorServer, ftxs), us(floorSelf, ftxs), us(benchServer, txs), us(benchSelf, txs))
+		// On a machine whose cores both sides saturate, the rate ratio tends to
+		// the ratio of CPU spent per unit of work; the CPU ratio also holds up
+		// when other work on the machine takes a varying share of the cores.
+		fmt.Printf("%-28s CPU ratio (floor tx ÷ order, server + client) %.2f\n", "",
+			us(floorServer+floorSelf, ftxs)/us(orderServer+orderSelf, n))
 		if statements {
-			if err := printStatements(ctx, cluster.URL("postgres"), n+txs); err != nil {
+			if err := printStatements(ctx, cluster.URL("postgres"), n+txs+ftxs); err != nil {
 				return err
 			}
 		}
@@ -266,7 +306,12 @@ var txLine = regexp.MustCompile(`number of transactions actually processed: ([0-
 // the CPU seconds pgbench itself used.
 func pgbenchTPS(pgbench string, conn []string, d time.Duration, clients int) (float64, int64, float64, error) {
 	args := append(conn, "-N", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "pgbench")
-	cmd := exec.Command(pgbench, args...)
+	return runPgbench(exec.Command(pgbench, args...))
+}
+
+// runPgbench runs cmd, a pgbench run, and returns its tps, its transaction
+// count and the CPU seconds it used.
+func runPgbench(cmd *exec.Cmd) (float64, int64, float64, error) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("pgbench: %v: %s", err, out)
@@ -301,6 +346,24 @@ func postmasterPID(ctx context.Context, db *postgres.Store) (int, error) {
 // its ended children's, plus every live server process's.
 func serverCPU(master int) float64 {
 	ticks := procTicks(master, true)
+	for _, pid := range children(master) {
+		ticks += procTicks(pid, false)
+	}
+	return float64(ticks) / 100 // USER_HZ
+}
+
+// awaitExits waits (up to half a second) until the postmaster has at most n
+// children: a server process that is exiting (pgbench's, just after pgbench
+// ended) is counted neither as live nor as ended by serverCPU.
+func awaitExits(master, n int) {
+	for deadline := time.Now().Add(500 * time.Millisecond); len(children(master)) > n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// children lists the postmaster's live child processes.
+func children(master int) []int {
+	var pids []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -308,10 +371,10 @@ func serverCPU(master int) float64 {
 			continue
 		}
 		if ppid, _ := procField(pid, 1); ppid == int64(master) {
-			ticks += procTicks(pid, false)
+			pids = append(pids, pid)
 		}
 	}
-	return float64(ticks) / 100 // USER_HZ
+	return pids
 }
 
 // procField returns field i (0 = state) after the command name of /proc/pid/stat.
