@@ -3,10 +3,16 @@
 package render
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-runewidth"
+	"golang.org/x/term"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -48,8 +54,13 @@ func Print(w io.Writer, f Format, v any, t Tabular) error {
 	}
 }
 
-// WriteTable draws a boxed table; Hangul and other wide text stay aligned.
+// WriteTable draws a boxed table on a terminal, and plain columns (no box
+// characters, as `gh` does) into a pipe or file; Hangul and other wide text
+// stay aligned either way.
 func WriteTable(w io.Writer, header []string, rows [][]string) error {
+	if !isTerminal(w) {
+		return writePlain(w, header, rows)
+	}
 	tbl := tablewriter.NewTable(w,
 		tablewriter.WithEastAsian(tw.Off),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -61,6 +72,35 @@ func WriteTable(w io.Writer, header []string, rows [][]string) error {
 		return fmt.Errorf("render table: %w", err)
 	}
 	return tbl.Render()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// writePlain writes columns padded to their display width, two spaces apart.
+func writePlain(w io.Writer, header []string, rows [][]string) error {
+	widths := make([]int, len(header))
+	for _, r := range append([][]string{header}, rows...) {
+		for i, c := range r {
+			if i < len(widths) {
+				widths[i] = max(widths[i], runewidth.StringWidth(c))
+			}
+		}
+	}
+	bw := bufio.NewWriter(w)
+	for _, r := range append([][]string{header}, rows...) {
+		var line strings.Builder
+		for i, c := range r {
+			line.WriteString(c)
+			if i < len(r)-1 {
+				line.WriteString(strings.Repeat(" ", widths[i]-runewidth.StringWidth(c)+2))
+			}
+		}
+		bw.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+	return bw.Flush()
 }
 
 func toAny(s []string) []any {
