@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/secret"
 )
 
@@ -16,7 +17,20 @@ type dbStatus struct {
 	Initialized   bool   `json:"initialized"`
 	Running       bool   `json:"running"`
 	URL           string `json:"url"`
-	SchemaVersion int32  `json:"schema_version"`
+	// SchemaVersion is the database's, nil when it cannot be asked (the
+	// cluster is stopped); SchemaTarget the last migration this binary carries.
+	SchemaVersion *int32 `json:"schema_version"`
+	SchemaTarget  int32  `json:"schema_target"`
+}
+
+// report prints a command's outcome: the sentence on a table, else v (JSON)
+// or its one row (CSV).
+func (e *env) report(sentence string, v any, header []string, row ...string) error {
+	if e.format() == render.Table {
+		fmt.Fprintln(e.Out, sentence)
+		return nil
+	}
+	return e.print(v, rowsFunc(func() ([]string, [][]string) { return header, [][]string{row} }))
 }
 
 func newDBCmd(e *env) *cobra.Command {
@@ -33,19 +47,26 @@ func newDBCmd(e *env) *cobra.Command {
 			}
 			url, _ := app.DatabaseURL(e.cfg)
 			url = redact(url)
-			st := dbStatus{Mode: "external", URL: url, Initialized: true}
+			st := dbStatus{Mode: "external", URL: url, Initialized: true, SchemaTarget: app.Version().Schema}
 			if cluster != nil {
-				st = dbStatus{Mode: "embedded", DataDir: cluster.Dir, URL: url, Initialized: cluster.Initialized(), Running: cluster.Running()}
+				st = dbStatus{Mode: "embedded", DataDir: cluster.Dir, URL: url, Initialized: cluster.Initialized(), Running: cluster.Running(),
+					SchemaTarget: st.SchemaTarget}
 			}
 			if st.Running || cluster == nil {
 				if a, err := e.app(cmd.Context()); err == nil {
 					st.Running = true
-					st.SchemaVersion, _ = a.SchemaVersion(cmd.Context())
+					if v, err := a.SchemaVersion(cmd.Context()); err == nil {
+						st.SchemaVersion = &v
+					}
 				}
 			}
+			version := "unknown (not running)"
+			if st.SchemaVersion != nil {
+				version = fmt.Sprint(*st.SchemaVersion)
+			}
 			return e.print(st, rowsFunc(func() ([]string, [][]string) {
-				return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version"},
-					[][]string{{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, fmt.Sprint(st.SchemaVersion)}}
+				return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target"},
+					[][]string{{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, version, fmt.Sprint(st.SchemaTarget)}}
 			}))
 		},
 	}
@@ -59,8 +80,7 @@ func newDBCmd(e *env) *cobra.Command {
 				return err
 			}
 			url, _ := app.DatabaseURL(e.cfg)
-			fmt.Fprintf(e.Out, "database ready: %s\n", redact(url))
-			return nil
+			return e.report("database ready: "+redact(url), map[string]any{"ready": true, "url": redact(url)}, []string{"ready", "url"}, "true", redact(url))
 		},
 	}
 	stop := &cobra.Command{
@@ -76,15 +96,18 @@ func newDBCmd(e *env) *cobra.Command {
 			if cluster == nil {
 				return fmt.Errorf("a database URL is configured, so there is no embedded cluster to stop")
 			}
-			if !cluster.Running() {
-				fmt.Fprintf(e.Out, "embedded cluster in %s is not running\n", cluster.Dir)
-				return nil
+			was := cluster.Running()
+			if was {
+				if err := cluster.Stop(); err != nil {
+					return err
+				}
 			}
-			if err := cluster.Stop(); err != nil {
-				return err
+			sentence := "stopped the embedded cluster in " + cluster.Dir
+			if !was {
+				sentence = "embedded cluster in " + cluster.Dir + " is not running"
 			}
-			fmt.Fprintf(e.Out, "stopped the embedded cluster in %s\n", cluster.Dir)
-			return nil
+			return e.report(sentence, map[string]any{"data_dir": cluster.Dir, "was_running": was, "running": false},
+				[]string{"data_dir", "was_running", "running"}, cluster.Dir, fmt.Sprint(was), "false")
 		},
 	}
 	migrate := &cobra.Command{
@@ -101,8 +124,8 @@ func newDBCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.Out, "schema at version %d (was %d)\n", to, from)
-			return nil
+			return e.report(fmt.Sprintf("schema at version %d (was %d)", to, from), map[string]int32{"from": from, "to": to},
+				[]string{"from", "to"}, fmt.Sprint(from), fmt.Sprint(to))
 		},
 	}
 	url := &cobra.Command{
@@ -115,8 +138,7 @@ func newDBCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(e.Out, url)
-			return nil
+			return e.report(url, map[string]string{"url": url}, []string{"url"}, url)
 		},
 	}
 	c.AddCommand(status, start, stop, migrate, url)

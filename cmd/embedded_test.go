@@ -77,12 +77,18 @@ func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 	}
 	var st dbStatus
 	out, serr, code := rabbitpayProcess(env, "db", "status", "-o", "json")
-	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Running || st.Mode != "embedded" || st.SchemaVersion < 1 {
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Running || st.Mode != "embedded" || st.SchemaVersion == nil || *st.SchemaVersion != st.SchemaTarget {
 		t.Fatalf("db status: exit %d %s %s", code, out, serr)
 	}
 
-	if _, serr, code := rabbitpayProcess(env, "db", "stop"); code != 0 || cluster.Running() {
-		t.Fatalf("db stop: exit %d %s; running=%v", code, serr, cluster.Running())
+	if out, serr, code := rabbitpayProcess(env, "db", "stop", "-o", "json"); code != 0 || cluster.Running() || !strings.Contains(out, `"was_running": true`) {
+		t.Fatalf("db stop: exit %d %s %s; running=%v", code, out, serr, cluster.Running())
+	}
+	// Stopped: the database's schema is unknown, the binary's is still said.
+	out, serr, code = rabbitpayProcess(env, "db", "status", "-o", "json")
+	st = dbStatus{}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Running || st.SchemaVersion != nil || st.SchemaTarget < 4 {
+		t.Fatalf("db status while stopped: exit %d %s %s", code, out, serr)
 	}
 	out, serr, code = rabbitpayProcess(env, "product", "list", "-o", "json")
 	var ps []productJSON

@@ -264,9 +264,16 @@ func (e *env) printOrder(o shop.Order) error {
 }
 
 func writeTrail(w io.Writer, events []shop.SagaEvent) error {
-	rows := make([][]string, 0, len(events))
-	for _, ev := range events {
-		rows = append(rows, []string{ev.At.Local().Format("15:04:05.000"), string(ev.Kind), ev.Name, string(ev.Outcome), ev.Detail})
+	header, rows := trailRows(events)()
+	return render.WriteTable(w, header, rows)
+}
+
+func trailRows(events []shop.SagaEvent) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(events))
+		for _, ev := range events {
+			rows = append(rows, []string{ev.At.Local().Format("15:04:05.000"), string(ev.Kind), ev.Name, string(ev.Outcome), ev.Detail})
+		}
+		return []string{"at", "kind", "name", "outcome", "detail"}, rows
 	}
-	return render.WriteTable(w, []string{"at", "kind", "name", "outcome", "detail"}, rows)
 }

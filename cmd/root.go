@@ -89,6 +89,9 @@ func Run(ctx context.Context, args []string, ios IO) int {
 	if err == nil {
 		return ExitOK
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, shop.ErrInterrupted) {
+		err = shop.Interrupted("interrupted; nothing was left half-done")
+	}
 	var ee *exitError
 	if errors.As(err, &ee) && ee.silent {
 		return exitCode(err)

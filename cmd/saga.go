@@ -60,8 +60,11 @@ func newSagaCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if e.format() == render.JSON {
+			switch e.format() {
+			case render.JSON:
 				return e.print(r, nil)
+			case render.CSV: // one CSV document: the trail's rows
+				return e.print(r, trailRows(r.History))
 			}
 			if err := e.print(r, sagaRows([]shop.SagaRecord{r})); err != nil {
 				return err
