@@ -227,8 +227,9 @@ func TestRecoverSkipsLiveSaga(t *testing.T) {
 	rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_FAILPOINTS=after_reduce_stock=crash"},
 		"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3")
 	c.exec(`UPDATE saga SET lease_until = now() + interval '1 hour'`) // as a live owner renewing it would
-	out := c.ok("saga", "recover")
-	if !strings.Contains(out, "skipped: its owner's lease has not expired") || c.query(`SELECT state || ' ' || owner_token FROM saga`) != "running 1" {
+	r := c.run("saga", "recover")
+	out := r.out
+	if r.code != ExitIncomplete || !strings.Contains(out, "skipped: its owner's lease has not expired") || c.query(`SELECT state || ' ' || owner_token FROM saga`) != "running 1" {
 		t.Fatalf("recover touched a live saga:\n%s", out)
 	}
 	c.exec(`UPDATE saga SET lease_until = now() - interval '1 second'`)

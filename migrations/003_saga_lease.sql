@@ -34,3 +34,31 @@ BEGIN
         MESSAGE = format('saga %s was taken over by another process (owner token %s, ours %s)', saga_uuid, have, token);
 END
 $$;
+
+-- restore_stock gives stock back only for a saga being compensated or
+-- cancelled: never for a running or completed one, whatever a caller believes.
+CREATE OR REPLACE FUNCTION restore_stock(saga_uuid uuid, events jsonb) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    its jsonb;
+    r record;
+    n integer := 0;
+BEGIN
+    UPDATE saga SET stock_restored = true, history = history || events, updated_at = now()
+     WHERE order_uuid = saga_uuid AND stock_reduced AND NOT stock_restored AND state IN ('compensating', 'cancelling')
+     RETURNING items INTO its;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT FROM saga WHERE order_uuid = saga_uuid AND NOT stock_restored AND stock_reduced
+                   AND state NOT IN ('compensating', 'cancelling')) THEN
+            RAISE EXCEPTION 'saga % is not being compensated or cancelled: its stock stays taken', saga_uuid;
+        END IF;
+        RETURN 0;
+    END IF;
+    FOR r IN SELECT (e->>'product_id')::bigint AS id, sum((e->>'quantity')::bigint) AS q
+               FROM jsonb_array_elements(its) e GROUP BY 1 ORDER BY 1 LOOP
+        UPDATE product SET stock_quantity = stock_quantity + r.q, updated_at = now() WHERE id = r.id;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;

@@ -43,13 +43,18 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 		o.log.Yield(ctx)
 		return out, err
 	}
+	if done {
+		o.log.Finish(ctx, shop.SagaCancelled, "", nil) // drops the lease the takeover took
+	}
 	if !done {
 		o.rec.State = shop.SagaCancelling
 		if obs != nil {
 			obs.Event(event(shop.EventStep, "cancel", shop.OutcomeOK, fmt.Sprintf("order %d: no item has shipped", id)))
 		}
-		// From here on the cancel finishes even if the caller gives up.
-		if err := o.cancel(context.WithoutCancel(ctx), o.runner(obs), o.steps()); err != nil {
+		// From here on the cancel finishes even if the caller gives up, within a bound.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.CompensationTimeout)
+		defer cancel()
+		if err := o.cancel(cctx, o.runner(obs), o.steps()); err != nil {
 			return out, err
 		}
 	}

@@ -132,7 +132,11 @@ func (o *orderSaga) settlePay(res payment.Result) (string, error) {
 		if reason == "" {
 			reason = fmt.Sprintf("the provider reports the payment as %s", orDefault(string(res.Status), "unknown"))
 		}
-		o.declined = &shop.PaymentOutcome{Status: shop.PaymentFailed, TxID: res.TxID, Reason: reason}
+		status := shop.PaymentFailed
+		if res.Status == shop.PaymentCancelled { // charged and refunded already
+			status = shop.PaymentCancelled
+		}
+		o.declined = &shop.PaymentOutcome{Status: status, TxID: res.TxID, Reason: reason}
 		return "", errors.New(reason)
 	}
 	o.paid = res
@@ -249,7 +253,8 @@ func (o *orderSaga) refund(ctx context.Context) (string, error) {
 // the log must say where things stand. An unfinished saga's lease is
 // released so `saga recover` can take it over at once.
 func (o *orderSaga) ended(ctx context.Context, res saga.Result) (compensated bool, incomplete error) {
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.StepTimeout)
+	defer cancel()
 	if res.FailedStep == "" {
 		return false, nil
 	}

@@ -24,16 +24,16 @@ type Recovered struct {
 // RecoveryError says how many sagas `saga recover` left unfinished; it is
 // shop.ErrIncomplete.
 func RecoveryError(out []Recovered) error {
-	var left []string
+	var left []Recovered
 	for _, r := range out {
-		if r.Error != "" {
-			left = append(left, r.OrderUUID)
+		if r.Error != "" || r.skipped {
+			left = append(left, r)
 		}
 	}
 	if len(left) == 0 {
 		return nil
 	}
-	return shop.Incomplete("%d saga(s) still unfinished, first %s: %s", len(left), left[0], out[0].Error)
+	return shop.Incomplete("%d saga(s) still unfinished, first %s: %s", len(left), left[0].OrderUUID, orDefault(left[0].Error, left[0].Action))
 }
 
 // acquire takes a saga over for this process, in one of states, and opens it.
@@ -86,6 +86,9 @@ func (a *App) RecoverSagas(ctx context.Context, wait time.Duration, obs func(uui
 }
 
 func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(uuid string) shop.Observer) Recovered {
+	// Once begun, one saga's recovery finishes even if the caller gives up.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.CompensationTimeout)
+	defer cancel()
 	out := Recovered{OrderUUID: r.OrderUUID, From: r.State, To: r.State}
 	o, err := a.acquire(ctx, r.OrderUUID, shop.UnfinishedSagaStates)
 	if errors.Is(err, postgres.ErrSagaBusy) {

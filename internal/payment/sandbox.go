@@ -101,15 +101,15 @@ func (s *Sandbox) Lookup(ctx context.Context, orderUUID string) (Result, error) 
 const voidReason = "voided by the merchant before any charge"
 
 // Void records that the order will not be charged, unless a charge landed
-// first, and returns the ledger's answer for the order either way.
+// first, and returns the ledger's answer for the order either way (DO UPDATE
+// waits for a charge being written and returns it).
 func (s *Sandbox) Void(ctx context.Context, orderUUID string) (Result, error) {
 	var res Result
 	err := s.Ledger.QueryRow(ctx, `WITH v AS (
 			INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
-			VALUES ($1, $2, $3, 0, 'FAILED', $4) ON CONFLICT (order_uuid) DO NOTHING
+			VALUES ($1, $2, $3, 0, 'FAILED', $4) ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
 			RETURNING tx_id, status, reason)
-		SELECT tx_id, status, coalesce(reason, '') FROM v
-		UNION ALL SELECT tx_id, status, coalesce(reason, '') FROM sandbox_payment WHERE order_uuid = $1`,
+		SELECT tx_id, status, coalesce(reason, '') FROM v`,
 		orderUUID, s.Method, s.newTxID(), voidReason).Scan(&res.TxID, &res.Status, &res.Reason)
 	return res, err
 }

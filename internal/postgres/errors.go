@@ -78,7 +78,7 @@ func writeErr(what string, err error) error {
 	var ce *pgconn.ConnectError
 	var pre pgx.ErrPreprocessingBatch // statements are prepared and encoded before any runs
 	pe := pgErr(err)
-	if pe != nil && pe.Severity != "FATAL" && pe.Severity != "PANIC" || pe != nil && pe.Code == codeIdleSessionTimeout ||
+	if pe != nil && !sessionEnding(pe) || pe != nil && pe.Code == codeIdleSessionTimeout ||
 		pgconn.SafeToRetry(err) || errors.As(err, &ce) || errors.As(err, &pre) {
 		return domainErr(err)
 	}
@@ -92,8 +92,18 @@ func deadBeforeRunning(err error) bool {
 	var pre pgx.ErrPreprocessingBatch
 	if errors.As(err, &pre) {
 		pe := pgErr(err)
-		return pe == nil || pe.Severity == "FATAL"
+		return pe == nil || sessionEnding(pe)
 	}
 	pe := pgErr(err)
 	return pgconn.SafeToRetry(err) || pe != nil && pe.Code == codeIdleSessionTimeout
+}
+
+// sessionEnding reports whether the server ended the session with e (FATAL
+// or PANIC), read from the severity the server does not translate.
+func sessionEnding(e *pgconn.PgError) bool {
+	sev := e.SeverityUnlocalized
+	if sev == "" {
+		sev = e.Severity
+	}
+	return sev == "FATAL" || sev == "PANIC"
 }

@@ -94,6 +94,11 @@ func (l *SagaLog) write(ctx context.Context, what string, build func(*pgx.Batch)
 		return err
 	}
 	if done(rec) {
+		if !rec.State.Unfinished() { // resolve took a lease a finished saga must not keep
+			b := &pgx.Batch{}
+			l.fence(b, nil)
+			l.batch(ctx, "the lease release", b)
+		}
 		return nil
 	}
 	return l.s.send(ctx, what, build)
@@ -276,14 +281,22 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 // crash from here on is recovered backward. A declined payment is recorded as
 // FAILED with its reason, and a payment_failed notification is queued.
 func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *shop.PaymentOutcome, evs []shop.SagaEvent) error {
-	return l.write(ctx, "the saga log", func(b *pgx.Batch) {
+	moved := false
+	err := l.write(ctx, "the saga log", func(b *pgx.Batch) {
 		l.fence(b, l.lease())
-		b.Queue(`UPDATE saga SET state = 'compensating', error = $2, history = history || $3::jsonb, updated_at = now()
-			WHERE order_uuid = $1 AND state = ANY($4::text[]::saga_state[])`, l.UUID, cause, events(evs...), stateNames(shop.MovesTo(shop.SagaCompensating)))
+		b.Queue(`WITH u AS (UPDATE saga SET state = 'compensating', error = $2, history = history || $3::jsonb, updated_at = now()
+			WHERE order_uuid = $1 AND state = ANY($4::text[]::saga_state[]) RETURNING 1) SELECT EXISTS (SELECT FROM u)`,
+			l.UUID, cause, events(evs...), stateNames(shop.MovesTo(shop.SagaCompensating))).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
 		if declined != nil {
-			queuePaymentOutcome(b, l.UUID, *declined, shop.NotifyPaymentFailed)
+			queuePaymentOutcome(b, l.UUID, *declined, notificationFor(declined.Status))
 		}
 	}, inState(shop.SagaCompensating))
+	if err == nil && !moved {
+		if rec, rerr := l.Load(ctx); rerr != nil || rec.State != shop.SagaCompensating {
+			return fmt.Errorf("saga %s is %s: it cannot be compensated", l.UUID, rec.State)
+		}
+	}
+	return err
 }
 
 // queuePaymentOutcome settles a PROGRESS (or SUCCESS) payment as o.Status
@@ -294,11 +307,20 @@ func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind 
 				failure_reason = NULLIF($4, ''),
 				cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN now() END
 			WHERE order_uuid = $1 AND status IN ('PROGRESS', 'SUCCESS') AND status <> $2
+				AND EXISTS (SELECT FROM saga WHERE order_uuid = $1 AND state IN ('compensating', 'cancelling'))
 			RETURNING order_uuid, order_id, amount, method, provider_tx_id, failure_reason)
 		INSERT INTO notification (kind, customer_id, order_id, payload)
 		SELECT $5, s.customer_id, p.order_id, jsonb_build_object('order_uuid', p.order_uuid, 'amount', p.amount,
 			'method', p.method, 'provider_tx_id', p.provider_tx_id, 'reason', p.failure_reason)
 		FROM p JOIN saga s USING (order_uuid)`, uuid, o.Status, o.TxID, o.Reason, kind)
+}
+
+// notificationFor is the notification a payment settled as status queues.
+func notificationFor(status shop.PaymentStatus) shop.NotificationKind {
+	if status == shop.PaymentCancelled {
+		return shop.NotifyPaymentRefunded
+	}
+	return shop.NotifyPaymentFailed
 }
 
 // SettlePayment records the provider's final word on the payment (FAILED or
