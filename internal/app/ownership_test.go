@@ -359,3 +359,27 @@ func TestUncertainPaymentIsVoided(t *testing.T) {
 	}
 	s.assertNoLostMoney()
 }
+
+// A completed saga cannot be compensated, whatever a caller believes: the
+// database refuses to mark it compensating, give its stock back or settle
+// its payment as failed.
+func TestCompletedSagaCannotBeCompensated(t *testing.T) {
+	s := newShop(t)
+	res, err := s.a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2")}, nil)
+	if err != nil || res.Status != Placed {
+		t.Fatalf("%+v %v", res, err)
+	}
+	log, _, err := s.a.store.AcquireSaga(ctx, res.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := log.MarkCompensating(ctx, "a confused caller", &shop.PaymentOutcome{Status: shop.PaymentFailed}, nil); err == nil {
+		t.Error("a completed saga was marked compensating")
+	}
+	if _, err := log.RestoreStock(ctx, shop.NewEvent(shop.EventCompensation, undoRestoreStock, shop.OutcomeOK, "")); err == nil {
+		t.Error("a completed saga's stock was given back")
+	}
+	if got := s.strings(`SELECT s.state || ' ' || p.status || ' ' || o.status FROM saga s JOIN payment p USING (order_uuid) JOIN orders o USING (order_uuid)`); !slices.Equal(got, []string{"completed SUCCESS paid"}) || s.stock("A") != 8 {
+		t.Fatalf("after the refused compensation: %v, stock %d", got, s.stock("A"))
+	}
+}
