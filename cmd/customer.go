@@ -31,8 +31,64 @@ func newCustomerCmd(e *env) *cobra.Command {
 			}
 			return e.print(cu, customerRows([]shop.Customer{cu}))
 		},
-	}, newCustomerListCmd(e))
+	}, newCustomerListCmd(e), newCustomerUpdateCmd(e))
 	return c
+}
+
+func newCustomerUpdateCmd(e *env) *cobra.Command {
+	var name, zip, line1, line2 string
+	var pwStdin bool
+	cmd := &cobra.Command{
+		Use:   "update ID [--name N] [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
+		Short: "Change a customer's name, default address or password",
+		Long: `Change a customer's name, default address (--zip and --line1 together; --line2
+optional) or password (--password-stdin). Only what is given changes.`,
+		Example: `  rabbitpay customer update 1 --name 김토순
+  rabbitpay customer update 1 --zip 06236 --line1 "서울 강남구 테헤란로 152"
+  printf '%s' "$PW" | rabbitpay customer update 1 --password-stdin`,
+		Args: exactArgs(1, "one customer ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("customer", args[0])
+			if err != nil {
+				return err
+			}
+			var patch shop.CustomerPatch
+			if cmd.Flags().Changed("name") {
+				patch.Name = &name
+			}
+			if zip != "" || line1 != "" || line2 != "" {
+				if zip == "" || line1 == "" {
+					return usageErr(cmd, "a new address needs both --zip and --line1")
+				}
+				patch.Address = &shop.Address{ZipCode: zip, Line1: line1, Line2: line2}
+			}
+			pw := ""
+			if pwStdin {
+				if pw, err = e.readPassword(true); err != nil {
+					return err
+				}
+			}
+			if patch == (shop.CustomerPatch{}) && pw == "" {
+				return usageErr(cmd, "nothing to update: give --name, --zip and --line1, or --password-stdin")
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			cu, err := a.UpdateCustomer(cmd.Context(), id, patch, pw)
+			if err != nil {
+				return err
+			}
+			return e.print(cu, customerRows([]shop.Customer{cu}))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&name, "name", "", "new name")
+	f.StringVar(&zip, "zip", "", "new postal code of the default address (five digits)")
+	f.StringVar(&line1, "line1", "", "new address line 1")
+	f.StringVar(&line2, "line2", "", "new address line 2")
+	f.BoolVar(&pwStdin, "password-stdin", false, "read the new password from standard input")
+	return cmd
 }
 
 func newCustomerListCmd(e *env) *cobra.Command {

@@ -58,3 +58,31 @@ func TestCustomerBadInput(t *testing.T) {
 		t.Fatalf("bad input created customers: %s", out)
 	}
 }
+
+func TestCustomerUpdate(t *testing.T) {
+	c := newCLI(t)
+	c.ok("customer", "register", "--name", "김토끼")
+	var cu struct {
+		Name        string `json:"name"`
+		HasPassword bool   `json:"has_password"`
+		Address     *struct {
+			ZipCode string `json:"zip_code"`
+			Line1   string `json:"line1"`
+		} `json:"address"`
+	}
+	c.json(&cu, "customer", "update", "1", "--name", "  김토순 ", "--zip", "06236", "--line1", "서울 강남구 테헤란로 152")
+	if cu.Name != "김토순" || cu.Address == nil || cu.Address.ZipCode != "06236" || cu.HasPassword {
+		t.Fatalf("after update: %+v", cu)
+	}
+	if r := c.runIn("비밀번호는토끼입니다\n", "customer", "update", "1", "--password-stdin", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"has_password": true`) || strings.Contains(r.out, "비밀번호") {
+		t.Fatalf("password update: exit %d %s %s", r.code, r.out, r.err)
+	}
+	c.fails(2, "postal code \"1234\" is not five digits", "customer", "update", "1", "--zip", "1234", "--line1", "x")
+	c.fails(2, "a new address needs both --zip and --line1", "customer", "update", "1", "--zip", "12345")
+	c.fails(2, "nothing to update", "customer", "update", "1")
+	c.fails(1, "no customer has id 9", "customer", "update", "9", "--name", "x")
+	c.json(&cu, "customer", "show", "1")
+	if cu.Name != "김토순" || cu.Address.ZipCode != "06236" || !cu.HasPassword {
+		t.Fatalf("refused updates changed the customer: %+v", cu)
+	}
+}

@@ -12,11 +12,11 @@ import (
 
 // dbStatus is what `db status` reports.
 type dbStatus struct {
-	Mode          string `json:"mode"` // embedded or external
-	DataDir       string `json:"data_dir,omitempty"`
-	Initialized   bool   `json:"initialized"`
-	Running       bool   `json:"running"`
-	URL           string `json:"url"`
+	Mode        string `json:"mode"` // embedded or external
+	DataDir     string `json:"data_dir,omitempty"`
+	Initialized bool   `json:"initialized"`
+	Running     bool   `json:"running"`
+	URL         string `json:"url"`
 	// SchemaVersion is the database's, nil when it cannot be asked (the
 	// cluster is stopped); SchemaTarget the last migration this binary carries.
 	SchemaVersion *int32 `json:"schema_version"`

@@ -9,20 +9,47 @@ import (
 // RegisterCustomer validates and stores a customer; password may be empty
 // (no login). Only its argon2id hash is stored.
 func (a *App) RegisterCustomer(ctx context.Context, c shop.Customer, password string) (shop.Customer, error) {
+	c = c.Trimmed()
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
-	var hash string
-	if password != "" {
-		if err := shop.ValidatePassword(password); err != nil {
-			return c, err
-		}
-		var err error
-		if hash, err = HashPassword(password); err != nil {
-			return c, err
-		}
+	hash, err := hashIfGiven(password)
+	if err != nil {
+		return c, err
 	}
 	return a.store.CreateCustomer(ctx, c, hash)
+}
+
+func hashIfGiven(password string) (string, error) {
+	if password == "" {
+		return "", nil
+	}
+	if err := shop.ValidatePassword(password); err != nil {
+		return "", err
+	}
+	return HashPassword(password)
+}
+
+// UpdateCustomer changes a customer's name, default address or password
+// (password "" keeps it). The result is validated whole before it is written.
+func (a *App) UpdateCustomer(ctx context.Context, id int64, patch shop.CustomerPatch, password string) (shop.Customer, error) {
+	if patch.Name == nil && patch.Address == nil && password == "" {
+		return shop.Customer{}, shop.Invalid("nothing to update: no new name, address or password was given")
+	}
+	hash, err := hashIfGiven(password)
+	if err != nil {
+		return shop.Customer{}, err
+	}
+	return a.store.UpdateCustomer(ctx, id, func(c *shop.Customer) error {
+		if patch.Name != nil {
+			c.Name = *patch.Name
+		}
+		if patch.Address != nil {
+			c.Address = patch.Address
+		}
+		*c = c.Trimmed()
+		return c.Validate()
+	}, hash)
 }
 
 // Customer returns one customer.

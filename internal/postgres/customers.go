@@ -69,3 +69,35 @@ func (s *Store) ListCustomers(ctx context.Context, o shop.ListOptions) (shop.Pag
 	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Customer, error) { return scanCustomer(r) })
 	return page(cs, o), err
 }
+
+// UpdateCustomer changes a customer under its row lock: change edits the
+// current record (and validates it); a non-empty hash replaces the password.
+func (s *Store) UpdateCustomer(ctx context.Context, id int64, change func(*shop.Customer) error, passwordHash string) (shop.Customer, error) {
+	var c shop.Customer
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		c, err = scanCustomer(tx.QueryRow(ctx, customerSelect+` WHERE c.id = $1 FOR UPDATE OF c`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return shop.NotFound("no customer has id %d", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := change(&c); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE customer SET name = $2, password_hash = coalesce(NULLIF($3, ''), password_hash) WHERE id = $1`,
+			id, c.Name, passwordHash); err != nil {
+			return err
+		}
+		c.HasPassword = c.HasPassword || passwordHash != ""
+		if c.Address == nil {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `WITH u AS (UPDATE address SET zip_code = $2, line1 = $3, line2 = $4 WHERE customer_id = $1 AND is_default RETURNING 1)
+			INSERT INTO address (customer_id, zip_code, line1, line2, is_default) SELECT $1, $2, $3, $4, true WHERE NOT EXISTS (SELECT FROM u)`,
+			id, c.Address.ZipCode, c.Address.Line1, c.Address.Line2)
+		return err
+	})
+	return c, err
+}

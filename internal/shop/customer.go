@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -41,6 +42,9 @@ func (c Customer) Validate() error {
 	if a.ZipCode == "" || a.Line1 == "" {
 		return Invalid("an address needs both a postal code and a first line")
 	}
+	if len(a.ZipCode) != 5 || strings.Trim(a.ZipCode, "0123456789") != "" {
+		return Invalid("postal code %q is not five digits (a Korean postal code, like 04524)", a.ZipCode)
+	}
 	for _, f := range []struct{ name, v string }{{"zip code", a.ZipCode}, {"address line 1", a.Line1}} {
 		if err := ValidateName(f.name, f.v, MaxAddressLen); err != nil {
 			return err
@@ -64,4 +68,20 @@ func ValidatePassword(pw string) error {
 		return Invalid("password is longer than %d bytes", MaxPasswordBytes)
 	}
 	return nil
+}
+
+// CustomerPatch is what `customer update` changes; nil fields stay.
+type CustomerPatch struct {
+	Name    *string
+	Address *Address
+}
+
+// Trimmed returns the customer with surrounding spaces cut from its name and address.
+func (c Customer) Trimmed() Customer {
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Address != nil {
+		a := Address{ZipCode: strings.TrimSpace(c.Address.ZipCode), Line1: strings.TrimSpace(c.Address.Line1), Line2: strings.TrimSpace(c.Address.Line2)}
+		c.Address = &a
+	}
+	return c
 }
