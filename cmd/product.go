@@ -1,7 +1,12 @@
 package cmd
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -26,7 +31,7 @@ func newProductCmd(e *env) *cobra.Command {
 		},
 	}
 	var lf *listFlags
-	var inStock bool
+	var inStock, retired bool
 	list := &cobra.Command{
 		Use:   "list [--search TEXT] [--in-stock] [--sort KEY] [--limit N | --all] [--after ID]",
 		Short: "List the catalogue, a page at a time",
@@ -39,7 +44,7 @@ func newProductCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			o.InStock = inStock
+			o.InStock, o.Retired = inStock, retired
 			a, err := e.app(cmd.Context())
 			if err != nil {
 				return err
@@ -53,6 +58,19 @@ func newProductCmd(e *env) *cobra.Command {
 	}
 	lf = addListFlags(list, "products", true, "id, sku, name, price, stock")
 	list.Flags().BoolVar(&inStock, "in-stock", false, "only products with stock left")
+	list.Flags().BoolVar(&retired, "retired", false, "include retired products")
+	c.AddCommand(newProductStateCmd(e, "retire", "Retire a product: hidden from lists, refused in carts and new orders, kept in order history",
+		func(a *app.App, ctx context.Context, ref string) (shop.Product, error) {
+			return a.RetireProduct(ctx, ref, true)
+		}),
+		newProductStateCmd(e, "restore", "Bring a retired product back",
+			func(a *app.App, ctx context.Context, ref string) (shop.Product, error) {
+				return a.RetireProduct(ctx, ref, false)
+			}),
+		newProductStateCmd(e, "delete", "Delete a product no order holds (an ordered one can only be retired)",
+			func(a *app.App, ctx context.Context, ref string) (shop.Product, error) {
+				return a.DeleteProduct(ctx, ref)
+			}))
 	c.AddCommand(newProductRegisterCmd(e), show, list, newProductUpdateCmd(e), newProductImportCmd(e), newProductExportCmd(e))
 	return c
 }
@@ -130,4 +148,25 @@ func newProductUpdateCmd(e *env) *cobra.Command {
 	f.Int64Var(&price, "price", 0, "new unit price in won")
 	f.Int64Var(&stock, "stock", 0, "new stock quantity")
 	return cmd
+}
+
+// newProductStateCmd builds retire, restore and delete: one product reference in, the product out.
+func newProductStateCmd(e *env, verb, short string, do func(*app.App, context.Context, string) (shop.Product, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:     verb + " ID|SKU",
+		Short:   short,
+		Example: fmt.Sprintf("  rabbitpay product %s RBT-DOLL\n  rabbitpay product %s '#12'", verb, verb),
+		Args:    exactArgs(1, "one product ID or SKU"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := do(a, cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return e.print(p, productRows([]shop.Product{p}))
+		},
+	}
 }

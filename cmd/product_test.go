@@ -50,7 +50,7 @@ func TestProductRegisterShowList(t *testing.T) {
 	}
 
 	csv := c.ok("product", "list", "-o", "csv")
-	if !strings.HasPrefix(csv, "id,sku,name,price,stock_quantity\n1,A-1,토끼 인형,12000,5\n") {
+	if !strings.HasPrefix(csv, "id,sku,name,price,stock_quantity,retired\n1,A-1,토끼 인형,12000,5,\n") {
 		t.Fatalf("csv:\n%s", csv)
 	}
 }
@@ -129,4 +129,40 @@ func TestProductReferencesAreNeverAmbiguous(t *testing.T) {
 		t.Fatalf("2 gave %+v", p)
 	}
 	c.fails(1, `no product has id or SKU "#9"`, "product", "show", "#9")
+}
+
+// A retired product is hidden from lists, refused in carts and new orders,
+// and kept in the orders that hold it; restore brings it back. Delete works
+// only for a product no order holds.
+func TestProductRetireRestoreDelete(t *testing.T) {
+	c := newCLI(t)
+	c.ok("customer", "register", "--name", "김토끼")
+	c.ok("product", "register", "--sku", "A", "--name", "토끼 인형", "--price", "1000", "--stock", "10")
+	c.ok("product", "register", "--sku", "B", "--name", "당근", "--price", "500", "--stock", "10")
+	c.ok("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1")
+	c.ok("cart", "add", "--customer", "1", "--product", "A")
+	c.ok("product", "retire", "A")
+	var list []productJSON
+	c.json(&list, "product", "list")
+	if len(list) != 1 || list[0].SKU != "B" {
+		t.Fatalf("list after retiring A: %+v", list)
+	}
+	c.json(&list, "product", "list", "--retired")
+	if len(list) != 2 {
+		t.Fatalf("list --retired: %+v", list)
+	}
+	c.fails(1, `product "A" is retired`, "cart", "add", "--customer", "1", "--product", "A")
+	c.fails(1, "product A is retired: it cannot be ordered", "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1")
+	c.fails(1, "product A is retired: it cannot be ordered", "order", "place", "--customer", "1", "--method", "KAKAO") // from the cart
+	if out := c.ok("order", "show", "1"); !strings.Contains(out, "토끼 인형") {
+		t.Fatalf("the order lost its retired product:\n%s", out)
+	}
+	c.fails(1, "product A has been ordered, so it stays in the order history: retire it instead", "product", "delete", "A")
+	c.ok("product", "restore", "A")
+	c.ok("cart", "add", "--customer", "1", "--product", "A")
+	c.ok("product", "delete", "B")
+	c.fails(1, `no product has id or SKU "B"`, "product", "show", "B")
+	if stock := c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); stock != "9" {
+		t.Fatalf("stock of A %s: refused orders must not take any", stock)
+	}
 }

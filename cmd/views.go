@@ -25,8 +25,12 @@ func productRows(ps []shop.Product) rowsFunc {
 	return func() ([]string, [][]string) {
 		rows := make([][]string, 0, len(ps))
 		for _, p := range ps {
-			rows = append(rows, []string{itoa(p.ID), p.SKU, p.Name, itoa(int64(p.Price)), itoa(p.StockQuantity)})
+			retired := ""
+			if p.RetiredAt != nil {
+				retired = p.RetiredAt.Local().Format("2006-01-02")
+			}
+			rows = append(rows, []string{itoa(p.ID), p.SKU, p.Name, itoa(int64(p.Price)), itoa(p.StockQuantity), retired})
 		}
-		return []string{"id", "sku", "name", "price", "stock_quantity"}, rows
+		return []string{"id", "sku", "name", "price", "stock_quantity", "retired"}, rows
 	}
 }

@@ -31,3 +31,14 @@ func (a *App) UpdateProduct(ctx context.Context, ref string, patch shop.ProductP
 	}
 	return a.store.UpdateProduct(ctx, ref, patch)
 }
+
+// RetireProduct hides a product from lists and refuses it in carts and new
+// orders; restore (retired false) undoes it. Orders keep it either way.
+func (a *App) RetireProduct(ctx context.Context, ref string, retired bool) (shop.Product, error) {
+	return a.store.SetRetired(ctx, ref, retired)
+}
+
+// DeleteProduct removes a product no order holds.
+func (a *App) DeleteProduct(ctx context.Context, ref string) (shop.Product, error) {
+	return a.store.DeleteProduct(ctx, ref)
+}

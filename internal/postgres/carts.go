@@ -31,12 +31,16 @@ func (s *Store) AddToCart(ctx context.Context, customerID int64, productRef stri
 		}
 		sku, id := productRefArgs(productRef)
 		var productID int64
-		err := tx.QueryRow(ctx, `SELECT id FROM product`+productWhere, sku, id).Scan(&productID)
+		var retired bool
+		err := tx.QueryRow(ctx, `SELECT id, retired_at IS NOT NULL FROM product`+productWhere, sku, id).Scan(&productID, &retired)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return shop.NotFound("no product has id or SKU %q", productRef)
 		}
 		if err != nil {
 			return domainErr(err)
+		}
+		if retired {
+			return shop.Conflict("product %q is retired: it cannot be put in a cart", productRef)
 		}
 		var total int64
 		err = tx.QueryRow(ctx, `WITH c AS (

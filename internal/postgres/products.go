@@ -11,11 +11,11 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-const productCols = "id, sku, name, price, stock_quantity, created_at, updated_at"
+const productCols = "id, sku, name, price, stock_quantity, created_at, updated_at, retired_at"
 
 func scanProduct(row pgx.Row) (shop.Product, error) {
 	var p shop.Product
-	err := row.Scan(&p.ID, &p.SKU, &p.Name, &p.Price, &p.StockQuantity, &p.CreatedAt, &p.UpdatedAt)
+	err := row.Scan(&p.ID, &p.SKU, &p.Name, &p.Price, &p.StockQuantity, &p.CreatedAt, &p.UpdatedAt, &p.RetiredAt)
 	return p, err
 }
 
@@ -71,7 +71,8 @@ func (s *Store) ListProducts(ctx context.Context, o shop.ListOptions) (shop.Page
 	order := map[string]string{"id": "id", "sku": "sku", "name": "name", "price": "price", "stock": "stock_quantity"}[key]
 	rows, err := s.Pool.Query(ctx, `SELECT `+productCols+` FROM product
 		WHERE ($1 = '' OR (sku || ' ' || name) ILIKE '%' || $1 || '%') AND (NOT $2 OR stock_quantity > 0) AND id > $3
-		ORDER BY `+order+direction(desc)+`, id LIMIT $4`, likeEscape(o.Search), o.InStock, o.After, limit(o))
+		AND ($5 OR retired_at IS NULL)
+		ORDER BY `+order+direction(desc)+`, id LIMIT $4`, likeEscape(o.Search), o.InStock, o.After, limit(o), o.Retired)
 	if err != nil {
 		return shop.Page[shop.Product]{}, err
 	}
@@ -109,4 +110,44 @@ func (s *Store) UpdateProduct(ctx context.Context, ref string, patch shop.Produc
 		return err
 	})
 	return out, err
+}
+
+// SetRetired retires (or restores) the product ref names.
+func (s *Store) SetRetired(ctx context.Context, ref string, retired bool) (shop.Product, error) {
+	sku, id := productRefArgs(ref)
+	p, err := scanProduct(s.Pool.QueryRow(ctx, `UPDATE product SET retired_at = CASE WHEN $3 THEN coalesce(retired_at, now()) END,
+		updated_at = now() WHERE id = product_ref($1, $2) RETURNING `+productCols, sku, id, retired))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, shop.NotFound("no product has id or SKU %q", ref)
+	}
+	return p, domainErr(err)
+}
+
+// DeleteProduct removes a product that no order holds (and takes it out of carts).
+func (s *Store) DeleteProduct(ctx context.Context, ref string) (shop.Product, error) {
+	var p shop.Product
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		sku, id := productRefArgs(ref)
+		var err error
+		p, err = scanProduct(tx.QueryRow(ctx, `SELECT `+productCols+` FROM product`+productWhere+` FOR UPDATE`, sku, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return shop.NotFound("no product has id or SKU %q", ref)
+		}
+		if err != nil {
+			return domainErr(err)
+		}
+		var ordered bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM order_product WHERE product_id = $1)`, p.ID).Scan(&ordered); err != nil {
+			return err
+		}
+		if ordered {
+			return shop.Conflict("product %s has been ordered, so it stays in the order history: retire it instead", p.SKU)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM cart_item WHERE product_id = $1`, p.ID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM product WHERE id = $1`, p.ID)
+		return err
+	})
+	return p, err
 }

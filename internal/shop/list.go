@@ -13,6 +13,7 @@ type ListOptions struct {
 	Search  string // a substring of names (and SKUs), case-insensitive
 	Sort    string // a key of the list's sort table, "-" before it for descending
 	InStock bool   // products only: stock above zero
+	Retired bool   // products only: include retired products
 	// Orders only: created in [Since, Until).
 	Since, Until time.Time
 }

@@ -21,6 +21,9 @@ type Product struct {
 	StockQuantity int64     `json:"stock_quantity"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// RetiredAt is set while the product is retired: hidden from lists,
+	// refused in carts and new orders, kept in order history.
+	RetiredAt *time.Time `json:"retired_at"`
 }
 
 // ValidateSKU checks a SKU: 1–64 printable characters without spaces.
