@@ -456,7 +456,7 @@ func parseField(name, s string, size int64) (int64, error) {
 	}
 	if size > maxNumberLen {
 		t := strings.TrimSpace(s)
-		if strings.Trim(strings.TrimLeft(t, "+-"), "0123456789") == "" && size == int64(len(s)) {
+		if t != "" && strings.Trim(strings.TrimLeft(t, "+-"), "0123456789") == "" {
 			return 0, Invalid("%s %s is out of range", name, Echo(t))
 		}
 		return 0, Invalid("%s %s is not a whole number", name, Echo(s))
