@@ -116,7 +116,7 @@ func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, op
 	// Fresh sessions only: temp_buffers can be set before the first temp table.
 	conn.Exec(ctx, `SET temp_buffers = '256MB'`)
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
 			return err
 		}
 		im := &importer{tx: tx, rd: rd, opt: &opt, sum: &sum}
@@ -277,16 +277,18 @@ func (im *importer) stageAndApply(ctx context.Context, held []shop.ImportRow, id
 		}
 	}
 	if tag.RowsAffected() > 0 {
-		// One statement: lock the changed products in id order (as orders
-		// do, so the two cannot deadlock), update those still different,
-		// insert the new SKUs. A SKU registered since the comparison is
-		// updated instead of inserted.
-		err = tx.QueryRow(ctx, `WITH locked AS (
-				SELECT p.id, c.name, c.price, c.stock FROM product p JOIN import_change c ON c.id = p.id
-				ORDER BY p.id FOR NO KEY UPDATE OF p),
-			upd AS (
-				UPDATE product p SET name = l.name, price = l.price, stock_quantity = l.stock, updated_at = now()
-				FROM locked l WHERE p.id = l.id AND (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (l.name, l.price, l.stock)
+		// One statement: update the changed products still different, in
+		// id order (the order orders lock them in, so the two cannot
+		// deadlock: a nested loop driven by the sorted changes updates, and
+		// so locks, each row in that order), and insert the new SKUs. A SKU
+		// registered since the comparison is updated instead of inserted.
+		if _, err := tx.Exec(ctx, `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`); err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `WITH upd AS (
+				UPDATE product p SET name = c.name, price = c.price, stock_quantity = c.stock, updated_at = now()
+				FROM (SELECT id, name, price, stock FROM import_change WHERE id IS NOT NULL ORDER BY id) c
+				WHERE p.id = c.id AND (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (c.name, c.price, c.stock)
 				RETURNING 1),
 			ins AS (
 				INSERT INTO product AS p (sku, name, price, stock_quantity)
