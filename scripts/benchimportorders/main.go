@@ -42,7 +42,7 @@ func main() {
 	}
 }
 
-// catalogue writes the CSV: every row i has stock i%500, or 7 when the
+// catalogue writes the CSV: every row i has stock 100+i%500, or 7 when the
 // re-import changes it.
 func catalogue(rows int, every int) io.Reader {
 	pr, pw := io.Pipe()
@@ -50,7 +50,7 @@ func catalogue(rows int, every int) io.Reader {
 		w := make([]byte, 0, 1<<16)
 		w = append(w, "sku,name,price,stock\n"...)
 		for i := 1; i <= rows; i++ {
-			stock := i % 500
+			stock := 100 + i%500
 			if every > 0 && i%every == 0 {
 				stock = 7
 			}
