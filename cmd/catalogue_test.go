@@ -1,12 +1,16 @@
 package cmd
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 type importSummary struct {
@@ -100,6 +104,10 @@ func TestImportBadRowsChangeNothing(t *testing.T) {
 				{"sku,name,price,stock\nA,x,5\n", "line 2: wrong number of fields"},
 				{"sku,name,price,stock\nOK,fine,1,1\nA,\"x,5,1\n", "line 3: unbalanced or stray quote"},
 				{"sku,name,price,stock\nA,x,1,1\nB,y,1,1\nA,z,2,2\n", `line 4, column sku: SKU "A" repeats line 2`},
+				{"sku,name,price,stock\n" + strings.Repeat("S", 100) + ",x,1,1\n", `line 2, column sku: SKU is 100 characters long; the limit is 64: "` + strings.Repeat("S", 40) + `…"`},
+				{"sku,name,price,stock\nA," + strings.Repeat("토", 2000) + ",1,1\n", `line 2, column name: name is 6000 bytes long; the limit is 200 characters: "` + strings.Repeat("토", 40) + `…"`},
+				{"sku,name,price,stock\nA,x," + strings.Repeat("9", 5000) + ",1\n", `line 2, column price: price "` + strings.Repeat("9", 40) + `…" is out of range`},
+				{"sku,name,price,stock\nA,x,1," + strings.Repeat("z", 50) + "\n", `line 2, column stock: stock "` + strings.Repeat("z", 40) + `…" is not a whole number`},
 				{"sku,name,price\n", `the header lacks the column "stock"`},
 				{"sku,name,price,stock,colour\n", `unknown column "colour"`},
 				{"", "the file is empty"},
@@ -107,12 +115,16 @@ func TestImportBadRowsChangeNothing(t *testing.T) {
 			for _, tc := range cases {
 				r := c.runIn(tc.input, "product", "import", "-")
 				if r.code != 2 || !strings.Contains(r.err, tc.want) {
-					t.Errorf("input %q: exit %d, stderr %q, want %q", tc.input, r.code, r.err, tc.want)
+					t.Errorf("input %q: exit %d, stderr %q, want %q", shortText(tc.input), r.code, r.err, tc.want)
 				}
 			}
 			r := c.runIn(`{"sku":"A","name":"x","price":1,"stock":1,"colour":"red"}`+"\n", "product", "import", "-", "--format", "jsonl")
 			if r.code != 2 || !strings.Contains(r.err, `line 1: not valid JSON: json: unknown field "colour"`) {
 				t.Errorf("jsonl unknown key: %d %q", r.code, r.err)
+			}
+			r = c.runIn(`{"sku":"A","name":"x","price":1,"stock":1}`+"\n"+`{"sku":"`+strings.Repeat("s", 2<<20)+`"}`+"\n", "product", "import", "-", "--format", "jsonl")
+			if r.code != 2 || !strings.Contains(r.err, `line 2, column sku: the line is 2097162 bytes long (the limit is 1048576); the value starts "\"`+strings.Repeat("s", 39)+`…"`) {
+				t.Errorf("jsonl long line: %d %q", r.code, shortText(r.err))
 			}
 			// Many bad rows: the first 20 are listed, then a count.
 			var b strings.Builder
@@ -131,5 +143,162 @@ func TestImportBadRowsChangeNothing(t *testing.T) {
 				t.Fatalf("a refused import changed the catalogue:\n%s", after)
 			}
 		})
+	}
+}
+
+// repeatReader yields n copies of one byte.
+type repeatReader struct {
+	n int64
+	b byte
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), r.n)]
+	for i := range p {
+		p[i] = r.b
+	}
+	r.n -= int64(len(p))
+	return len(p), nil
+}
+
+// importProcess runs `rabbitpay product import -` as a separate process,
+// from bin, fed from in, and returns its stderr, exit code and peak
+// resident memory: its VmHWM, sampled until it exits. (The rusage max RSS
+// would not do: until it execs, the child shares this process's memory and
+// counts it.)
+func importProcess(t *testing.T, bin, url string, in io.Reader, args ...string) (stderr string, code int, peakRSS int64) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"--database-url", url, "product", "import", "-"}, args...)...)
+	var errb bytes.Buffer
+	cmd.Stdin, cmd.Stderr = in, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("rabbitpay product import: %v", err)
+	}
+	stop, peak := make(chan struct{}), make(chan int64)
+	go func() {
+		var max int64
+		for {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err == nil {
+				for line := range strings.Lines(string(b)) {
+					var kb int64
+					if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil && kb*1024 > max {
+						max = kb * 1024
+					}
+				}
+			}
+			select {
+			case <-stop:
+				peak <- max
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	cmd.Wait()
+	close(stop)
+	return errb.String(), cmd.ProcessState.ExitCode(), <-peak
+}
+
+// buildRabbitpay builds the command as users get it: the memory a test
+// measures must not include the race detector's (this test binary may be
+// built with -race, which alone takes over 200 MiB).
+func buildRabbitpay(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "rabbitpay")
+	build := exec.Command("go", "build", "-o", bin, "github.com/rabbitpay/rabbitpay")
+	build.Env = append(os.Environ(), "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// A 150 MB field (and a 150 MB JSON line) is a row error naming its line
+// and column, echoes only the start of the value, and the process stays
+// within the documented 100 MiB whatever the input's size.
+func TestImportHugeFieldStaysBounded(t *testing.T) {
+	c := newCLI(t)
+	bin := buildRabbitpay(t)
+	c.ok("product", "register", "--sku", "KEEP", "--name", "그대로", "--price", "100", "--stock", "1")
+	before := c.ok("product", "list", "-o", "csv")
+	const size = 150 << 20
+	cases := []struct {
+		name   string
+		in     io.Reader
+		format string
+		want   string
+	}{
+		{"csv unquoted name", io.MultiReader(strings.NewReader("sku,name,price,stock\nOK,fine,1,1\nBIG,"),
+			&repeatReader{size, 'x'}, strings.NewReader(",1,1\nOK2,fine,1,1\n")), "csv",
+			`line 3, column name: name is 157286400 bytes long; the limit is 200 characters: "` + strings.Repeat("x", 40) + `…"`},
+		{"csv quoted field over many lines", io.MultiReader(strings.NewReader("sku,name,price,stock\n\""),
+			&repeatReader{size, '\n'}, strings.NewReader("\",x,1,1\n")), "csv",
+			`line 2, column sku: SKU is 157286400 bytes long; the limit is 64 characters: "` + strings.Repeat(`\n`, 40) + `…"`},
+		{"csv one field, no separator", io.MultiReader(strings.NewReader("sku,name,price,stock\n"), &repeatReader{size, 'y'}), "csv",
+			"line 2: wrong number of fields: 1, the header has 4"},
+		{"json line", io.MultiReader(strings.NewReader(`{"sku":"BIG","name":"`), &repeatReader{size, 'z'}, strings.NewReader(`","price":1,"stock":1}`+"\n")), "jsonl",
+			`line 1, column name: the line is 157286443 bytes long (the limit is 1048576); the value starts "\"` + strings.Repeat("z", 39) + `…"`},
+	}
+	for _, tc := range cases {
+		stderr, code, rss := importProcess(t, bin, c.url, tc.in, "--format", tc.format)
+		t.Logf("%s: peak RSS %d MiB", tc.name, rss>>20)
+		if code != 2 || !strings.Contains(stderr, tc.want) || len(stderr) > 1000 {
+			t.Errorf("%s: exit %d, stderr (%d bytes) %s, want %q", tc.name, code, len(stderr), shortText(stderr), tc.want)
+		}
+		if rss > 100<<20 {
+			t.Errorf("%s: peak RSS %d MiB, over the documented 100 MiB", tc.name, rss>>20)
+		}
+	}
+	if after := c.ok("product", "list", "-o", "csv"); after != before {
+		t.Fatalf("a refused import changed the catalogue:\n%s", after)
+	}
+}
+
+func shortText(s string) string {
+	if len(s) > 600 {
+		return s[:600] + "…"
+	}
+	return s
+}
+
+// A SKU the file repeats far apart is reported with both lines on the
+// first-load path too (where rows go straight into product chunk by chunk),
+// and nothing is loaded.
+func TestImportRepeatAcrossChunks(t *testing.T) {
+	c := newCLI(t)
+	var b strings.Builder
+	b.WriteString("sku,name,price,stock\n")
+	for i := range 40000 {
+		fmt.Fprintf(&b, "S-%d,상품,1,1\n", i)
+	}
+	b.WriteString("S-1,again,1,1\nS-39999,again,1,1\nT,x,-1,1\n")
+	r := c.runIn(b.String(), "product", "import", "-")
+	want := "rabbitpay: import refused: 3 bad rows; nothing was changed\n" +
+		"  line 40002, column sku: SKU \"S-1\" repeats line 3\n" +
+		"  line 40003, column sku: SKU \"S-39999\" repeats line 40001\n" +
+		"  line 40004, column price: price -1 is negative\n"
+	if r.code != 2 || r.err != want {
+		t.Fatalf("exit %d, stderr:\n%s\nwant:\n%s", r.code, r.err, want)
+	}
+	if out := c.ok("product", "list", "-o", "csv"); strings.Count(out, "\n") > 1 {
+		t.Fatalf("a refused first load left products:\n%s", shortText(out))
+	}
+	// The same file without the repeats loads, with ids from 1 and the
+	// identity sequence moved past them.
+	file := b.String()
+	file = file[:strings.Index(file, "S-1,again")]
+	if s := c.importJSON(file, "-"); s.Inserted != 40000 {
+		t.Fatalf("first load: %+v", s)
+	}
+	var p productJSON
+	c.json(&p, "product", "show", "S-0")
+	c.ok("product", "register", "--sku", "AFTER", "--name", "다음", "--price", "1", "--stock", "1")
+	var q productJSON
+	c.json(&q, "product", "show", "AFTER")
+	if p.ID < 1 || q.ID <= p.ID+39999 {
+		t.Fatalf("ids: first %d, registered after the load %d", p.ID, q.ID)
 	}
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Compares `rabbitpay product import` with `psql \copy` of the same CSV into an
 # equivalent empty table on the same (embedded, durable) cluster, and prints
-# rates, their ratio and rabbitpay's peak memory.
-#   scripts/bench-import.sh [ROWS]      (default 1000000)
+# rates, their ratio and rabbitpay's peak memory (max RSS) for each size:
+# a first load into an empty catalogue, the same file again (nothing changes),
+# the file with 1% of the rows changed, and with every row changed.
+#   scripts/bench-import.sh [ROWS ...]      (default 1000000)
 set -euo pipefail
-rows=${1:-1000000}
+[ $# -gt 0 ] || set -- 1000000
 cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/rpimport.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -15,28 +17,35 @@ trap '"$bin" db stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 "$bin" db start >/dev/null
 url=$("$bin" db url)
 
-csv="$work/catalogue.csv"
-awk -v n="$rows" 'BEGIN { print "sku,name,price,stock"; for (i = 1; i <= n; i++) printf "SKU-%07d,\"상품 %d, 토끼\",%d,%d\n", i, i, 1000 + i % 90000, i % 500 }' > "$csv"
-echo "file: $rows rows, $(du -h "$csv" | cut -f1)"
+rate() { awk -v r="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", r / (b - a) }'; }
+# run NAME FILE: time one import, print its rate, peak RSS and summary.
+run() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	/usr/bin/time -f "%M" -o "$work/rss" "$bin" product import "$2" -o json > "$work/out.json"
+	t1=$(date +%s.%N)
+	last_rate=$(rate "$rows" "$t0" "$t1")
+	printf "  %-26s %8s rows/s   %5.2f x psql   peak RSS %3d MiB   %s\n" "$1" "$last_rate" \
+		"$(awk -v x="$last_rate" -v y="$psql_rate" 'BEGIN { print x / y }')" "$(( $(cat "$work/rss") / 1024 ))" "$(tr -d ' \n' < "$work/out.json")"
+}
 
-psql -X -q "$url" -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS copy_target" -c "CREATE TABLE copy_target (LIKE product INCLUDING ALL)" -c "CHECKPOINT"
-t0=$(date +%s.%N)
-psql -X -q "$url" -c "\\copy copy_target (sku, name, price, stock_quantity) FROM '$csv' WITH (FORMAT csv, HEADER)"
-t1=$(date +%s.%N)
-psql -X -q "$url" -c "CHECKPOINT"
+for rows in "$@"; do
+	csv="$work/catalogue.csv"
+	awk -v n="$rows" 'BEGIN { print "sku,name,price,stock"; for (i = 1; i <= n; i++) printf "SKU-%07d,\"상품 %d, 토끼\",%d,%d\n", i, i, 1000 + i % 90000, i % 500 }' > "$csv"
+	awk -F, 'NR > 1 && NR % 100 == 0 { $NF = 7 } { print }' OFS=, "$csv" > "$work/one-percent.csv"
+	sed 's/,\([0-9]*\),\([0-9]*\)$/,\1,7/' "$csv" > "$work/changed.csv"
+	echo "file: $rows rows, $(du -h "$csv" | cut -f1)"
 
-/usr/bin/time -f "%M" -o "$work/rss" "$bin" product import "$csv" -o json > "$work/first.json"
-t2=$(date +%s.%N)
-"$bin" product import "$csv" -o json > "$work/second.json"
-t3=$(date +%s.%N)
-sed 's/,\([0-9]*\),\([0-9]*\)$/,\1,7/' "$csv" > "$work/changed.csv"
-t4=$(date +%s.%N)
-/usr/bin/time -f "%M" -o "$work/rss2" "$bin" product import "$work/changed.csv" -o json > "$work/third.json"
-t5=$(date +%s.%N)
-
-psql_rate=$(awk -v r="$rows" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", r / (b - a) }')
-rp_rate=$(awk -v r="$rows" -v a="$t1" -v b="$t2" 'BEGIN { printf "%.0f", r / (b - a) }')
-echo "psql \\copy:              $psql_rate rows/s"
-echo "rabbitpay import (new):  $rp_rate rows/s   ratio $(awk -v x="$rp_rate" -v y="$psql_rate" 'BEGIN { printf "%.2f", x / y }')   peak RSS $(( $(cat "$work/rss") / 1024 )) MiB"
-echo "rabbitpay import again:  $(awk -v r="$rows" -v a="$t2" -v b="$t3" 'BEGIN { printf "%.0f", r / (b - a) }') rows/s   $(tr -d ' \n' < "$work/second.json")"
-echo "rabbitpay import, every stock changed: $(awk -v r="$rows" -v a="$t4" -v b="$t5" 'BEGIN { printf "%.0f", r / (b - a) }') rows/s   peak RSS $(( $(cat "$work/rss2") / 1024 )) MiB   $(tr -d ' \n' < "$work/third.json")"
+	psql -X -q "$url" -c "SET client_min_messages = warning" -c "TRUNCATE product RESTART IDENTITY CASCADE" \
+		-c "DROP TABLE IF EXISTS copy_target" -c "CREATE TABLE copy_target (LIKE product INCLUDING ALL)" -c "CHECKPOINT"
+	t0=$(date +%s.%N)
+	psql -X -q "$url" -c "\\copy copy_target (sku, name, price, stock_quantity) FROM '$csv' WITH (FORMAT csv, HEADER)"
+	t1=$(date +%s.%N)
+	psql_rate=$(rate "$rows" "$t0" "$t1")
+	psql -X -q "$url" -c "DROP TABLE copy_target" -c "CHECKPOINT"
+	echo "  psql \\copy                 $psql_rate rows/s"
+	run "import (new)" "$csv"
+	run "import again (unchanged)" "$csv"
+	run "import, 1% changed" "$work/one-percent.csv"
+	run "import, every row changed" "$work/changed.csv"
+done

@@ -8,14 +8,14 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// ImportProducts upserts a catalogue file by SKU, all or nothing.
-// progress, when set, hears the number of rows read now and then.
-func (a *App) ImportProducts(ctx context.Context, r io.Reader, f shop.CatalogueFormat, dryRun bool, progress func(int64)) (postgres.ImportSummary, error) {
+// ImportProducts upserts a catalogue file by SKU, all or nothing, in
+// bounded memory, without locking the products it leaves unchanged.
+func (a *App) ImportProducts(ctx context.Context, r io.Reader, f shop.CatalogueFormat, opt postgres.ImportOptions) (postgres.ImportSummary, error) {
 	rd, err := shop.NewCatalogueReader(r, f)
 	if err != nil {
-		return postgres.ImportSummary{DryRun: dryRun}, err
+		return postgres.ImportSummary{DryRun: opt.DryRun}, err
 	}
-	return a.store.ImportProducts(ctx, rd, dryRun, progress)
+	return a.store.ImportProducts(ctx, rd, opt)
 }
 
 // ExportProducts writes the catalogue as CSV and returns the row count.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -20,55 +21,93 @@ type ImportSummary struct {
 	DryRun    bool  `json:"dry_run"`
 }
 
-// copySource feeds valid rows to COPY and reports progress. When direct
-// (copying straight into product), a row whose SKU may repeat an earlier one
-// is held back for a check after the COPY instead of aborting it.
+// ImportOptions tune one import.
+type ImportOptions struct {
+	DryRun   bool             // validate and count, write nothing
+	Progress func(rows int64) // hears the number of rows read now and then
+	// BeforeApply, when set, runs after the rows are staged and compared
+	// with the catalogue and before the final statement applies the changes.
+	// Tests use it to hold an import's transaction open at that point.
+	BeforeApply func(ctx context.Context) error
+}
+
+// Rows of the first load into an empty catalogue go to PostgreSQL in chunks
+// of at most this many rows or bytes: a chunk is kept in memory until it is
+// in, so that a SKU repeated in the file can still be reported with both lines.
+const (
+	chunkRows  = 16384
+	chunkBytes = 4 << 20
+)
+
+// copySource feeds valid rows to COPY and reports progress. Staging rows
+// carry their line; direct rows (into product) carry their id, derived from
+// the line. held rows are sent first.
 type copySource struct {
 	rd       *shop.CatalogueReader
+	opt      *ImportOptions
 	row      shop.ImportRow
 	vals     []any
-	progress func(rows int64)
 	next     time.Time
+	held     []shop.ImportRow // sent before the reader's rows
 	direct   bool
-	held     []shop.ImportRow
+	idShift  int64 // direct: id = line + idShift
+	chunk    []shop.ImportRow
+	bytes    int
+	eof      bool
+	progress int64
 }
 
 func (c *copySource) Next() bool {
-	var ok bool
-	for {
-		c.row, ok = c.rd.Next()
-		if !ok || !c.direct || len(c.rd.Candidates) == 0 || c.rd.Candidates[len(c.rd.Candidates)-1].Second != c.row.Line {
-			break
-		}
-		c.held = append(c.held, c.row)
+	if len(c.held) > 0 {
+		c.row, c.held = c.held[0], c.held[1:]
+		return true
 	}
-	if c.progress != nil && c.rd.Rows%4096 == 0 {
+	if c.direct && (len(c.chunk) >= chunkRows || c.bytes >= chunkBytes) {
+		return false // the end of this chunk
+	}
+	row, ok := c.rd.Next()
+	if !ok {
+		c.eof = true
+		return false
+	}
+	c.row = row
+	if c.direct {
+		c.chunk = append(c.chunk, row)
+		c.bytes += len(row.Product.SKU) + len(row.Product.Name) + 64
+	}
+	if p := c.opt.Progress; p != nil && c.rd.Rows-c.progress >= 4096 {
+		c.progress = c.rd.Rows
 		if now := time.Now(); now.After(c.next) {
-			c.progress(c.rd.Rows)
+			p(c.rd.Rows)
 			c.next = now.Add(200 * time.Millisecond)
 		}
 	}
-	return ok
+	return true
 }
 
 func (c *copySource) Values() ([]any, error) {
 	p := c.row.Product
 	if c.direct {
-		c.vals[0], c.vals[1], c.vals[2], c.vals[3] = p.SKU, p.Name, int64(p.Price), p.StockQuantity
+		c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4] = int64(c.row.Line)+c.idShift, p.SKU, p.Name, int64(p.Price), p.StockQuantity
 	} else {
-		c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4] = int32(c.row.Line), p.SKU, p.Name, int64(p.Price), p.StockQuantity
+		c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4] = int64(c.row.Line), p.SKU, p.Name, int64(p.Price), p.StockQuantity
 	}
 	return c.vals, nil
 }
 
 func (c *copySource) Err() error { return c.rd.Err() }
 
-// ImportProducts upserts a catalogue by SKU in one transaction: valid rows
-// stream into a temporary table with COPY, then one INSERT … ON CONFLICT
-// applies them. Any bad row (or SKU repeated in the file) rolls everything
-// back. With dryRun nothing is written.
-func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, dryRun bool, progress func(rows int64)) (ImportSummary, error) {
-	sum := ImportSummary{DryRun: dryRun}
+// ImportProducts upserts a catalogue by SKU in one transaction, all or
+// nothing: any bad row, or a SKU repeated in the file, rolls everything back.
+//
+// Into an empty catalogue the rows COPY straight into product (under a lock
+// that keeps it empty until then: nothing can be ordered from it yet).
+// Otherwise nothing locks product while the file is read: the rows COPY
+// into a temporary table, are checked there (repeated SKUs), compared with
+// the catalogue without locking it, and only the rows that change are
+// applied, in one final statement that locks just those products.
+func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, opt ImportOptions) (ImportSummary, error) {
+	sum := ImportSummary{DryRun: opt.DryRun}
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
 		return sum, err
@@ -77,118 +116,234 @@ func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, dr
 	// Fresh sessions only: temp_buffers can be set before the first temp table.
 	conn.Exec(ctx, `SET temp_buffers = '256MB'`)
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if !dryRun {
-			loaded, err := loadEmpty(ctx, tx, rd, progress)
-			if loaded || err != nil {
-				sum.Rows, sum.Inserted = rd.Rows, rd.Rows
+		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
+			return err
+		}
+		im := &importer{tx: tx, rd: rd, opt: &opt, sum: &sum}
+		if !opt.DryRun {
+			empty, err := im.lockIfEmpty(ctx)
+			if err != nil {
 				return err
 			}
+			if empty {
+				return im.loadEmpty(ctx)
+			}
 		}
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_product (line int, sku text, name text, price bigint, stock bigint) ON COMMIT DROP`); err != nil {
-			return err
-		}
-		src := &copySource{rd: rd, vals: make([]any, 5), progress: progress}
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{"import_product"}, []string{"line", "sku", "name", "price", "stock"}, src)
-		if err != nil {
-			return fmt.Errorf("read the import: %w", err)
-		}
-		sum.Rows = rd.Rows
-		if err := confirmDuplicates(ctx, tx, rd); err != nil {
-			return err
-		}
-		if rd.Errors.Total > 0 {
-			return &rd.Errors
-		}
-		if dryRun {
-			err = tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE p.id IS NULL),
-				count(*) FILTER (WHERE p.id IS NOT NULL AND (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (i.name, i.price, i.stock))
-				FROM import_product i LEFT JOIN product p USING (sku)`).Scan(&sum.Inserted, &sum.Updated)
-		} else {
-			err = tx.QueryRow(ctx, `WITH up AS (
-				INSERT INTO product AS p (sku, name, price, stock_quantity)
-				SELECT sku, name, price, stock FROM import_product
-				ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price,
-					stock_quantity = EXCLUDED.stock_quantity, updated_at = now()
-				WHERE (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.price, EXCLUDED.stock_quantity)
-				RETURNING (xmax = 0) AS inserted)
-				SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up`).Scan(&sum.Inserted, &sum.Updated)
-		}
-		sum.Unchanged = n - sum.Inserted - sum.Updated
-		if err == nil && dryRun {
-			return errDryRun
-		}
-		return err
+		return im.stageAndApply(ctx, nil, 0)
 	})
 	if err == errDryRun {
 		err = nil
+	}
+	if rerr := (*shop.RowErrors)(nil); errors.As(err, &rerr) {
+		rerr.Sort()
 	}
 	return sum, err
 }
 
 var errDryRun = fmt.Errorf("dry run")
 
-// loadEmpty is the first load of an empty catalogue: rows COPY straight into
-// product (every row is new), under a lock that keeps the table empty until
-// then. loaded is false when the catalogue has products.
-func loadEmpty(ctx context.Context, tx pgx.Tx, rd *shop.CatalogueReader, progress func(int64)) (loaded bool, err error) {
-	if _, err := tx.Exec(ctx, `LOCK TABLE product IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-		return false, err
-	}
-	var empty bool
-	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM product)`).Scan(&empty); err != nil || !empty {
-		return false, err
-	}
-	src := &copySource{rd: rd, vals: make([]any, 4), progress: progress, direct: true}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"product"}, []string{"sku", "name", "price", "stock_quantity"}, src); err != nil {
-		return true, fmt.Errorf("read the import: %w", err)
-	}
-	// A held row repeats a SKU if an earlier line already put that SKU in (the table was empty).
-	for i, row := range src.held {
-		var first int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM product WHERE sku = $1`, row.Product.SKU).Scan(&first)
-		if err == nil {
-			rd.Errors.Add(shop.RowError{Line: row.Line, Column: "sku",
-				Reason: fmt.Sprintf("SKU %q repeats line %d", row.Product.SKU, rd.Candidates[i].First)})
-			continue
-		}
-		if !IsNoRows(err) {
-			return true, err
-		}
-		p := row.Product // a hash collision, not a repeat
-		if _, err := tx.Exec(ctx, `INSERT INTO product (sku, name, price, stock_quantity) VALUES ($1, $2, $3, $4)`,
-			p.SKU, p.Name, p.Price, p.StockQuantity); err != nil {
-			return true, err
-		}
-	}
-	if rd.Errors.Total > 0 {
-		return true, &rd.Errors
-	}
-	return true, nil
+type importer struct {
+	tx  pgx.Tx
+	rd  *shop.CatalogueReader
+	opt *ImportOptions
+	sum *ImportSummary
 }
 
-// confirmDuplicates turns SKU-hash matches into errors naming both lines,
-// after checking the two rows really hold the same SKU.
-func confirmDuplicates(ctx context.Context, tx pgx.Tx, rd *shop.CatalogueReader) error {
-	if len(rd.Candidates) == 0 {
-		return nil
+// lockIfEmpty takes the table lock of a first load, only when the catalogue
+// is empty: a catalogue with products is never locked as a whole.
+func (im *importer) lockIfEmpty(ctx context.Context) (bool, error) {
+	var empty bool
+	if err := im.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM product)`).Scan(&empty); err != nil || !empty {
+		return false, err
 	}
-	first := make([]int32, len(rd.Candidates))
-	second := make([]int32, len(rd.Candidates))
-	for i, c := range rd.Candidates {
-		first[i], second[i] = int32(c.First), int32(c.Second)
+	if _, err := im.tx.Exec(ctx, `SAVEPOINT empty_check`); err != nil {
+		return false, err
 	}
-	rows, err := tx.Query(ctx, `SELECT c.a, c.b, x.sku FROM unnest($1::int[], $2::int[]) AS c(a, b)
-		JOIN import_product x ON x.line = c.a JOIN import_product y ON y.line = c.b WHERE x.sku = y.sku ORDER BY c.b`, first, second)
+	if _, err := im.tx.Exec(ctx, `LOCK TABLE product IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return false, err
+	}
+	if err := im.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM product)`).Scan(&empty); err != nil {
+		return false, err
+	}
+	if !empty { // a product came in meanwhile: give the lock back
+		_, err := im.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT empty_check`)
+		return false, err
+	}
+	_, err := im.tx.Exec(ctx, `RELEASE SAVEPOINT empty_check`)
+	return true, err
+}
+
+// loadEmpty is the first load of an empty catalogue: rows COPY straight
+// into product, chunk by chunk. Each row's id is the next identity value
+// shifted by its line, so a product's line can be found again. A chunk that
+// repeats a SKU fails on the unique index: it is rolled back and the import
+// goes on in the staging table, where the repeat is reported with both lines.
+func (im *importer) loadEmpty(ctx context.Context) error {
+	tx := im.tx
+	var base int64
+	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('product', 'id'))`).Scan(&base); err != nil {
+		return err
+	}
+	src := &copySource{rd: im.rd, opt: im.opt, vals: make([]any, 5), direct: true}
+	first := true
+	var copied int64
+	for !src.eof {
+		src.chunk, src.bytes = src.chunk[:0], 0
+		if _, err := tx.Exec(ctx, `SAVEPOINT chunk`); err != nil {
+			return err
+		}
+		if first {
+			row, ok := im.rd.Next()
+			if !ok {
+				src.eof = true
+				break
+			}
+			src.idShift = base - int64(row.Line)
+			src.held = []shop.ImportRow{row}
+			src.chunk = append(src.chunk, row)
+			first = false
+		}
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"product"}, []string{"id", "sku", "name", "price", "stock_quantity"}, src)
+		if code(err) == "23505" {
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT chunk`); err != nil {
+				return err
+			}
+			return im.stageAndApply(ctx, src.chunk, src.idShift)
+		}
+		if err != nil {
+			return fmt.Errorf("read the import: %w", err)
+		}
+		copied += n
+		if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT chunk`); err != nil {
+			return err
+		}
+	}
+	im.sum.Rows, im.sum.Inserted = im.rd.Rows, copied
+	if im.rd.Errors.Total > 0 {
+		return &im.rd.Errors
+	}
+	if copied > 0 {
+		_, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('product', 'id'), (SELECT max(id) FROM product))`)
+		return err
+	}
+	return nil
+}
+
+// stageAndApply COPYs the rows (held ones first) into a temporary table,
+// reports SKUs the file repeats, and applies the rows that change. loaded
+// is set after a first load that met a repeated SKU: product then holds the
+// rows before it, their lines found from their ids (line = id - idShift).
+func (im *importer) stageAndApply(ctx context.Context, held []shop.ImportRow, idShift int64) error {
+	tx, rd := im.tx, im.rd
+	loaded := held != nil
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_product (line bigint, sku text, name text, price bigint, stock bigint) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	src := &copySource{rd: rd, opt: im.opt, vals: make([]any, 5), held: held}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"import_product"}, []string{"line", "sku", "name", "price", "stock"}, src)
+	if err != nil {
+		return fmt.Errorf("read the import: %w", err)
+	}
+	im.sum.Rows = rd.Rows
+	if err := im.repeatedSKUs(ctx, loaded, idShift); err != nil {
+		return err
+	}
+	if rd.Errors.Total > 0 {
+		return &rd.Errors
+	}
+	if loaded { // a repeat stopped the first load, so there is always an error
+		return fmt.Errorf("import: a repeated SKU stopped the first load but was not found again")
+	}
+	// The rows that change, compared without locking anything.
+	tag, err := tx.Exec(ctx, `CREATE TEMP TABLE import_change ON COMMIT DROP AS
+		SELECT i.line, i.sku, i.name, i.price, i.stock, p.id
+		FROM import_product i LEFT JOIN product p ON p.sku = i.sku
+		WHERE p.id IS NULL OR (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (i.name, i.price, i.stock)`)
 	if err != nil {
 		return err
 	}
-	var a, b int
+	if im.opt.DryRun {
+		err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE id IS NULL), count(*) FILTER (WHERE id IS NOT NULL) FROM import_change`).
+			Scan(&im.sum.Inserted, &im.sum.Updated)
+		im.sum.Unchanged = n - im.sum.Inserted - im.sum.Updated
+		if err != nil {
+			return err
+		}
+		return errDryRun
+	}
+	if hook := im.opt.BeforeApply; hook != nil {
+		if err := hook(ctx); err != nil {
+			return err
+		}
+	}
+	if tag.RowsAffected() > 0 {
+		// One statement: update the changed products still different, in
+		// id order (the order orders lock them in, so the two cannot
+		// deadlock: a nested loop driven by the sorted changes updates, and
+		// so locks, each row in that order), and insert the new SKUs. A SKU
+		// registered since the comparison is updated instead of inserted.
+		if _, err := tx.Exec(ctx, `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`); err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `WITH upd AS (
+				UPDATE product p SET name = c.name, price = c.price, stock_quantity = c.stock, updated_at = now()
+				FROM (SELECT id, name, price, stock FROM import_change WHERE id IS NOT NULL ORDER BY id) c
+				WHERE p.id = c.id AND (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (c.name, c.price, c.stock)
+				RETURNING 1),
+			ins AS (
+				INSERT INTO product AS p (sku, name, price, stock_quantity)
+				SELECT sku, name, price, stock FROM import_change WHERE id IS NULL ORDER BY line
+				ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price,
+					stock_quantity = EXCLUDED.stock_quantity, updated_at = now()
+				WHERE (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.price, EXCLUDED.stock_quantity)
+				RETURNING (xmax = 0) AS inserted)
+			SELECT (SELECT count(*) FROM ins WHERE inserted),
+				(SELECT count(*) FROM upd) + (SELECT count(*) FROM ins WHERE NOT inserted)`).Scan(&im.sum.Inserted, &im.sum.Updated)
+		if err != nil {
+			return err
+		}
+	}
+	im.sum.Unchanged = n - im.sum.Inserted - im.sum.Updated
+	return nil
+}
+
+// repeatedSKUs reports every staged row whose SKU an earlier line already
+// has, naming that line. The check runs in PostgreSQL over the staged rows
+// (and, after a first load, the rows already in product).
+func (im *importer) repeatedSKUs(ctx context.Context, loaded bool, idShift int64) error {
+	rows := `SELECT line, sku FROM import_product`
+	if loaded {
+		rows += ` UNION ALL SELECT id - $1, sku FROM product`
+	}
+	var args []any
+	if loaded {
+		args = append(args, idShift)
+	}
+	var found bool
+	if err := im.tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM (`+rows+`) s GROUP BY sku HAVING count(*) > 1)`, args...).Scan(&found); err != nil || !found {
+		return err
+	}
+	q := `WITH s AS (` + rows + `),
+		d AS (SELECT line, sku, min(line) OVER (PARTITION BY sku) AS first
+			FROM s WHERE sku IN (SELECT sku FROM s GROUP BY sku HAVING count(*) > 1))
+		SELECT line, sku, first, count(*) OVER () FROM d WHERE line <> first ORDER BY line LIMIT $` + fmt.Sprint(len(args)+1)
+	r, err := im.tx.Query(ctx, q, append(args, shop.MaxReportedRows)...)
+	if err != nil {
+		return err
+	}
+	var line, first, total int64
 	var sku string
-	_, err = pgx.ForEachRow(rows, []any{&a, &b, &sku}, func() error {
-		rd.Errors.Add(shop.RowError{Line: b, Column: "sku", Reason: fmt.Sprintf("SKU %q repeats line %d", sku, a)})
+	reported := 0
+	_, err = pgx.ForEachRow(r, []any{&line, &sku, &first, &total}, func() error {
+		reported++
+		im.rd.Errors.Add(shop.RowError{Line: int(line), Column: "sku", Reason: fmt.Sprintf("SKU %s repeats line %d", shop.Echo(sku), first)})
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	im.rd.Errors.Total += int(total) - reported
+	return nil
 }
 
 // ExportProducts writes the catalogue as CSV (sku,name,price,stock), streamed

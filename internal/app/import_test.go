@@ -1,0 +1,114 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// placeWithin places one order and fails the test if it errs, fails, or
+// is still waiting after a generous bound (which would mean the import
+// blocks it: the bound only keeps a broken build from hanging).
+func (s *testShop) placeWithin(sku string) {
+	s.t.Helper()
+	c, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	res, err := s.a.PlaceOrder(c, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items(sku + ":1")}, nil)
+	if err != nil || res.Status != "placed" {
+		s.t.Fatalf("order for %s while the import runs: %+v, %v", sku, res, err)
+	}
+}
+
+// The import's locks on product, seen from another session: only
+// ACCESS SHARE (reading) is allowed while it stages and compares.
+func (s *testShop) importLocks() []string {
+	return s.strings(`SELECT mode FROM pg_locks WHERE relation = 'product'::regclass AND mode <> 'AccessShareLock'
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND pid <> pg_backend_pid()`)
+}
+
+// Between comparing and applying, an import holds its transaction open
+// but no lock on product: an order for a product it leaves unchanged, and
+// even one it is about to change, completes. A SKU registered meanwhile is
+// updated, not refused.
+func TestImportDoesNotBlockOrders(t *testing.T) {
+	s := newShop(t)
+	file := "sku,name,price,stock\nA,토끼 인형,1000,10\nB,당근,3000,10\nNEW-1,무,300,5\nNEW-2,배추,400,6\n"
+	var hooked bool
+	sum, err := s.a.ImportProducts(ctx, strings.NewReader(file), shop.CatalogueCSV, postgres.ImportOptions{
+		BeforeApply: func(context.Context) error {
+			hooked = true
+			if l := s.importLocks(); len(l) != 0 {
+				t.Errorf("the import holds %v on product before applying", l)
+			}
+			s.placeWithin("A") // unchanged by the file
+			s.placeWithin("B") // changed by the file, not yet locked
+			if _, err := s.a.RegisterProduct(ctx, shop.Product{SKU: "NEW-2", Name: "먼저 온 배추", Price: 1, StockQuantity: 1}); err != nil {
+				t.Error(err)
+			}
+			return nil
+		},
+	})
+	if err != nil || !hooked {
+		t.Fatalf("import: %+v, %v (hook ran: %v)", sum, err, hooked)
+	}
+	if sum.Rows != 4 || sum.Inserted != 1 || sum.Updated != 2 || sum.Unchanged != 1 {
+		t.Fatalf("summary %+v, want 1 inserted, 2 updated (B and the NEW-2 registered meanwhile), 1 unchanged", sum)
+	}
+	// A was unchanged when compared: the import leaves the order's stock alone.
+	// B changed: the file's values win. NEW-2 has the file's values.
+	if a, b := s.stock("A"), s.stock("B"); a != 9 || b != 10 {
+		t.Fatalf("stock A %d (want 9), B %d (want 10, from the file)", a, b)
+	}
+	if p, _ := s.a.Product(ctx, "NEW-2"); p.Name != "배추" || p.Price != 400 || p.StockQuantity != 6 {
+		t.Fatalf("NEW-2 %+v", p)
+	}
+}
+
+// While an import is still reading its input (its transaction open, rows
+// streaming into the staging table), orders go through, on any product.
+func TestImportStagingDoesNotBlockOrders(t *testing.T) {
+	s := newShop(t)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	var sum postgres.ImportSummary
+	go func() {
+		var err error
+		sum, err = s.a.ImportProducts(ctx, pr, shop.CatalogueCSV, postgres.ImportOptions{})
+		pr.CloseWithError(err)
+		done <- err
+	}()
+	write := func(s string) {
+		if _, err := io.WriteString(pw, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("sku,name,price,stock\nA,토끼 인형,1500,10\n")
+	// The import has read the header and a row; more rows so the COPY is under way.
+	for i := range 2000 {
+		write(fmt.Sprintf("S-%d,상품 %d,100,1\n", i, i))
+	}
+	if l := s.importLocks(); len(l) != 0 {
+		t.Errorf("the import holds %v on product while reading", l)
+	}
+	s.placeWithin("A")
+	s.placeWithin("B")
+	write("B,당근,2500,10\n")
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if sum.Inserted != 2000 || sum.Updated != 2 || sum.Unchanged != 0 {
+		t.Fatalf("summary %+v", sum)
+	}
+	// A's new price and the file's stock; B was ordered before the comparison,
+	// so the file's stock (10) differs and is applied.
+	if p, _ := s.a.Product(ctx, "A"); p.Price != 1500 || p.StockQuantity != 10 || s.stock("B") != 10 {
+		t.Fatalf("A %+v, B stock %d", p, s.stock("B"))
+	}
+}
