@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -51,7 +50,7 @@ comes from --format, else the file's extension (.jsonl, .ndjson), else CSV.`,
 				return err
 			}
 			progress, done := e.importProgress()
-			sum, err := a.ImportProducts(cmd.Context(), in, f, postgres.ImportOptions{DryRun: dryRun, Progress: progress})
+			sum, err := a.ImportProducts(cmd.Context(), in, f, shop.ImportOptions{DryRun: dryRun, Progress: progress})
 			done()
 			if err != nil {
 				return err

@@ -4,16 +4,15 @@ import (
 	"context"
 	"io"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // ImportProducts upserts a catalogue file by SKU, all or nothing, in
 // bounded memory, without locking the products it leaves unchanged.
-func (a *App) ImportProducts(ctx context.Context, r io.Reader, f shop.CatalogueFormat, opt postgres.ImportOptions) (postgres.ImportSummary, error) {
+func (a *App) ImportProducts(ctx context.Context, r io.Reader, f shop.CatalogueFormat, opt shop.ImportOptions) (shop.ImportSummary, error) {
 	rd, err := shop.NewCatalogueReader(r, f)
 	if err != nil {
-		return postgres.ImportSummary{DryRun: opt.DryRun}, err
+		return shop.ImportSummary{DryRun: opt.DryRun}, err
 	}
 	return a.store.ImportProducts(ctx, rd, opt)
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -40,7 +39,7 @@ func TestImportDoesNotBlockOrders(t *testing.T) {
 	s := newShop(t)
 	file := "sku,name,price,stock\nA,토끼 인형,1000,10\nB,당근,3000,10\nNEW-1,무,300,5\nNEW-2,배추,400,6\n"
 	var hooked bool
-	sum, err := s.a.ImportProducts(ctx, strings.NewReader(file), shop.CatalogueCSV, postgres.ImportOptions{
+	sum, err := s.a.ImportProducts(ctx, strings.NewReader(file), shop.CatalogueCSV, shop.ImportOptions{
 		BeforeApply: func(context.Context) error {
 			hooked = true
 			if l := s.importLocks(); len(l) != 0 {
@@ -76,10 +75,10 @@ func TestImportStagingDoesNotBlockOrders(t *testing.T) {
 	s := newShop(t)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	var sum postgres.ImportSummary
+	var sum shop.ImportSummary
 	go func() {
 		var err error
-		sum, err = s.a.ImportProducts(ctx, pr, shop.CatalogueCSV, postgres.ImportOptions{})
+		sum, err = s.a.ImportProducts(ctx, pr, shop.CatalogueCSV, shop.ImportOptions{})
 		pr.CloseWithError(err)
 		done <- err
 	}()

@@ -12,25 +12,6 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// ImportSummary counts what an import did (or, dry, would do).
-type ImportSummary struct {
-	Rows      int64 `json:"rows"`
-	Inserted  int64 `json:"inserted"`
-	Updated   int64 `json:"updated"`
-	Unchanged int64 `json:"unchanged"`
-	DryRun    bool  `json:"dry_run"`
-}
-
-// ImportOptions tune one import.
-type ImportOptions struct {
-	DryRun   bool             // validate and count, write nothing
-	Progress func(rows int64) // hears the number of rows read now and then
-	// BeforeApply, when set, runs after the rows are staged and compared
-	// with the catalogue and before the final statement applies the changes.
-	// Tests use it to hold an import's transaction open at that point.
-	BeforeApply func(ctx context.Context) error
-}
-
 // Rows of the first load into an empty catalogue go to PostgreSQL in chunks
 // of at most this many rows or bytes: a chunk is kept in memory until it is
 // in, so that a SKU repeated in the file can still be reported with both lines.
@@ -44,7 +25,7 @@ const (
 // the line. held rows are sent first.
 type copySource struct {
 	rd       *shop.CatalogueReader
-	opt      *ImportOptions
+	opt      *shop.ImportOptions
 	row      shop.ImportRow
 	vals     []any
 	next     time.Time
@@ -106,8 +87,8 @@ func (c *copySource) Err() error { return c.rd.Err() }
 // into a temporary table, are checked there (repeated SKUs), compared with
 // the catalogue without locking it, and only the rows that change are
 // applied, in one final statement that locks just those products.
-func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, opt ImportOptions) (ImportSummary, error) {
-	sum := ImportSummary{DryRun: opt.DryRun}
+func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, opt shop.ImportOptions) (shop.ImportSummary, error) {
+	sum := shop.ImportSummary{DryRun: opt.DryRun}
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
 		return sum, err
@@ -145,8 +126,8 @@ var errDryRun = fmt.Errorf("dry run")
 type importer struct {
 	tx  pgx.Tx
 	rd  *shop.CatalogueReader
-	opt *ImportOptions
-	sum *ImportSummary
+	opt *shop.ImportOptions
+	sum *shop.ImportSummary
 }
 
 // lockIfEmpty takes the table lock of a first load, only when the catalogue

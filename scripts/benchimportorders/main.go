@@ -122,7 +122,7 @@ func run(rows int, changed float64, idle time.Duration) error {
 	}
 	every := int(1 / changed)
 	t0 := time.Now()
-	sum, err := a.ImportProducts(ctx, catalogue(rows, 0), shop.CatalogueCSV, postgres.ImportOptions{})
+	sum, err := a.ImportProducts(ctx, catalogue(rows, 0), shop.CatalogueCSV, shop.ImportOptions{})
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func run(rows int, changed float64, idle time.Duration) error {
 		}
 	})
 	t0 = time.Now()
-	sum, err = a.ImportProducts(ctx, catalogue(rows, every), shop.CatalogueCSV, postgres.ImportOptions{})
+	sum, err = a.ImportProducts(ctx, catalogue(rows, every), shop.CatalogueCSV, shop.ImportOptions{})
 	took := time.Since(t0)
 	close(stop)
 	wg.Wait()
