@@ -1,0 +1,131 @@
+package shop
+
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+type jsonRow struct {
+	SKU   *string      `json:"sku"`
+	Name  *string      `json:"name"`
+	Price *json.Number `json:"price"`
+	Stock *json.Number `json:"stock"`
+}
+
+// readLine reads one line, keeping at most MaxLineBytes of it. size is the
+// line's whole length (without its newline).
+func (cr *CatalogueReader) readLine() (b []byte, size int64, err error) {
+	cr.buf = cr.buf[:0]
+	for {
+		chunk, err := cr.lines.ReadSlice('\n')
+		size += int64(len(chunk))
+		if room := MaxLineBytes - len(cr.buf); room > 0 {
+			cr.buf = append(cr.buf, chunk[:min(room, len(chunk))]...)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == nil { // ends with its newline
+			size--
+			if len(cr.buf) > 0 && int64(len(cr.buf)) > size {
+				cr.buf = cr.buf[:size]
+			}
+		}
+		return cr.buf, size, err
+	}
+}
+
+func (cr *CatalogueReader) readJSON(raw *rawRow) (bad, more bool) {
+	for {
+		b, size, err := cr.readLine()
+		if size == 0 && err != nil {
+			if err != io.EOF {
+				cr.fatal = err
+			}
+			return false, false
+		}
+		if err != nil && err != io.EOF {
+			cr.fatal = err
+			return false, false
+		}
+		cr.line++
+		raw.line = cr.line
+		if size > MaxLineBytes {
+			key, value := jsonKeyAt(b)
+			reason := fmt.Sprintf("the line is %d bytes long; the limit is %d", size, MaxLineBytes)
+			if key != "" {
+				reason = fmt.Sprintf("the line is %d bytes long (the limit is %d); the value starts %s", size, MaxLineBytes, Echo(string(value)))
+			}
+			cr.Errors.Add(RowError{Line: cr.line, Column: key, Reason: reason})
+			return true, true
+		}
+		b = bytes.TrimSpace(b)
+		if len(b) == 0 {
+			if err == io.EOF {
+				return false, false
+			}
+			continue
+		}
+		var r jsonRow
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		dec.UseNumber()
+		if err := dec.Decode(&r); err != nil || dec.More() {
+			reason := "not one JSON object"
+			if err != nil {
+				reason = "not valid JSON: " + err.Error()
+			}
+			cr.Errors.Add(RowError{Line: cr.line, Reason: reason})
+			return true, true
+		}
+		for j, v := range []*string{r.SKU, r.Name, (*string)(r.Price), (*string)(r.Stock)} {
+			raw.f[j] = missing
+			if v != nil {
+				raw.f[j] = *v
+			}
+			raw.size[j] = int64(len(raw.f[j]))
+		}
+		return false, true
+	}
+}
+
+// jsonKeyAt finds, in the kept start of an over-long JSON line, the key
+// whose value was cut and the start of that value.
+func jsonKeyAt(b []byte) (key string, value []byte) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	depth, keyNext := 0, false
+	var valueAt int64
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			if keyNext || depth != 1 {
+				return "", nil
+			}
+			v := bytes.TrimLeft(b[valueAt:], " \t:")
+			return key, v
+		}
+		d, isDelim := t.(json.Delim)
+		switch {
+		case isDelim && (d == '{' || d == '['):
+			depth++
+			if depth == 1 {
+				keyNext = d == '{'
+			}
+		case isDelim:
+			depth--
+			if depth == 1 {
+				keyNext = true
+			}
+		case depth == 1 && keyNext:
+			key, _ = t.(string)
+			valueAt = dec.InputOffset()
+			keyNext = false
+		case depth == 1:
+			keyNext = true
+		}
+	}
+}
