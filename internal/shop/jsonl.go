@@ -1,6 +1,5 @@
 package shop
 
-
 import (
 	"bufio"
 	"bytes"
