@@ -197,6 +197,7 @@ under --data-dir, so the first command just works.`,
 	root.Version = app.Version().String()
 	root.SetVersionTemplate("rabbitpay {{.Version}}\n")
 	refuseUnknownSubcommands(root)
+	registerCompletions(e, root)
 	return root
 }
 

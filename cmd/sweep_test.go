@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -52,5 +54,35 @@ func TestEveryCommandRefusesBadArgumentsWithExit2(t *testing.T) {
 	}
 	if after := c.snapshot(); after != before {
 		t.Fatalf("bad arguments changed the database:\n%s\n%s", before, after)
+	}
+}
+
+// Shell completion offers flag values and the database's SKUs and customers.
+func TestCompletions(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"order", "place", "--method", ""}, []string{"NAVER", "KAKAO"}},
+		{[]string{"product", "list", "-o", ""}, []string{"table", "json", "csv"}},
+		{[]string{"saga", "list", "--state", ""}, []string{"running", "compensating"}},
+		{[]string{"product", "show", ""}, []string{"A\t토끼 인형", "B\t당근"}},
+		{[]string{"cart", "add", "--customer", "1", "--product", "B"}, []string{"B\t당근"}},
+		{[]string{"order", "list", "--customer", ""}, []string{"1\t김토끼"}},
+	} {
+		// The URL goes inside the completed command line: that is what the shell sends.
+		args := append([]string{"__complete", tc.args[0], "--database-url", c.url}, tc.args[1:]...)
+		var outb, errb bytes.Buffer
+		if code := Run(context.Background(), args, IO{In: strings.NewReader(""), Out: &outb, Err: &errb}); code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, errb.String())
+		}
+		out := outb.String()
+		for _, w := range tc.want {
+			if !strings.Contains(out, w+"\n") {
+				t.Errorf("completing %v: %q lacks %q", tc.args, out, w)
+			}
+		}
 	}
 }

@@ -1,0 +1,103 @@
+package cmd
+
+import (
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// registerCompletions completes flag values and arguments in every shell
+// cobra supports: the fixed ones (formats, methods, statuses) and the
+// catalogue's SKUs and customer ids from the database.
+func registerCompletions(e *env, root *cobra.Command) {
+	fixed := func(values ...string) cobra.CompletionFunc {
+		return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
+	}
+	root.RegisterFlagCompletionFunc("output", fixed("table", "json", "csv"))
+	states := make([]string, len(shop.SagaStates))
+	for i, s := range shop.SagaStates {
+		states[i] = string(s)
+	}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for name, fn := range map[string]cobra.CompletionFunc{
+			"method":   fixed(string(shop.Naver), string(shop.Kakao)),
+			"status":   fixed(string(shop.OrderCreated), string(shop.OrderPaid), string(shop.OrderShipped), string(shop.OrderCancelled)),
+			"state":    fixed(states...),
+			"format":   fixed(string(shop.CatalogueCSV), string(shop.CatalogueJSONL)),
+			"sort":     fixed("id", "sku", "name", "price", "stock", "-id", "-name", "-price", "-stock"),
+			"customer": e.completeCustomers,
+			"product":  e.completeProducts,
+			"item":     e.completeProducts,
+		} {
+			if c.Flags().Lookup(name) != nil {
+				c.RegisterFlagCompletionFunc(name, fn)
+			}
+		}
+		if c.Parent() != nil && c.Parent().Name() == "product" && c.Args != nil && c.Name() != "list" && c.Name() != "register" &&
+			c.Name() != "import" && c.Name() != "export" {
+			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return e.completeProducts(cmd, args, toComplete)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// completionApp opens the app for a completion; nil when it cannot.
+func (e *env) completionApp(cmd *cobra.Command) *app.App {
+	// Read the configuration again: the global flags on the completed command
+	// line (--database-url, --data-dir) are parsed only now.
+	cfg, err := config.Load(cmd.Root().PersistentFlags(), e.configFile)
+	if err != nil {
+		return nil
+	}
+	e.cfg = cfg
+	a, err := e.app(cmd.Context())
+	if err != nil {
+		return nil
+	}
+	return a
+}
+
+func (e *env) completeProducts(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	a := e.completionApp(cmd)
+	if a == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	p, err := a.Products(cmd.Context(), shop.ListOptions{Search: toComplete, Limit: 50, Sort: "sku"})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	out := make([]cobra.Completion, 0, len(p.Items))
+	for _, pr := range p.Items {
+		out = append(out, cobra.CompletionWithDesc(pr.SKU, pr.Name))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+func (e *env) completeCustomers(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	a := e.completionApp(cmd)
+	if a == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	p, err := a.Customers(cmd.Context(), shop.ListOptions{Limit: 50})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	out := make([]cobra.Completion, 0, len(p.Items))
+	for _, c := range p.Items {
+		out = append(out, cobra.CompletionWithDesc(strconv.FormatInt(c.ID, 10), c.Name))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
