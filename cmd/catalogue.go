@@ -1,12 +1,16 @@
 package cmd
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -23,34 +27,42 @@ JSON Lines (objects with the same keys) and upserts by SKU: new SKUs are
 inserted, existing ones updated, identical ones counted as unchanged. The whole
 file is validated and applied in one transaction: one bad row (reported with its
 line, column and reason, up to 20 of them) and nothing changes. The format
-comes from --format, else the file's extension (.jsonl, .ndjson), else CSV.`,
+comes from --format, else the file's extension (.csv, .jsonl, .ndjson), else the
+first character (JSON Lines when it is '{'), so standard input needs no --format.
+On a terminal a progress bar shows the percentage, rate and time left.`,
 		Example: `  rabbitpay product import catalogue.csv
   rabbitpay product export | sed 's/,12000,/,13000,/' | rabbitpay product import -
   rabbitpay product import new.jsonl --dry-run -o json`,
 		Args: exactArgs(1, "one FILE (or - for standard input)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := importFormat(cmd, args[0], format)
+			f, err := catalogueFormat(cmd, args[0], format)
 			if err != nil {
 				return err
 			}
-			in := e.In
+			in, size := e.In, int64(-1)
 			if args[0] != "-" {
 				file, err := os.Open(args[0])
 				if err != nil {
-					return fmt.Errorf("cannot open %s: %v", args[0], pathReason(err))
+					return shop.Invalid("cannot open %s: %v", args[0], pathReason(err))
 				}
 				defer file.Close()
 				if fi, err := file.Stat(); err == nil && fi.IsDir() {
-					return fmt.Errorf("cannot import %s: it is a directory", args[0])
+					return shop.Invalid("cannot import %s: it is a directory", args[0])
+				} else if err == nil && fi.Mode().IsRegular() {
+					size = fi.Size()
 				}
 				in = file
+			}
+			br := bufio.NewReaderSize(in, 64<<10)
+			if f == "" {
+				f = sniffFormat(br)
 			}
 			a, err := e.app(cmd.Context())
 			if err != nil {
 				return err
 			}
-			progress, done := e.importProgress()
-			sum, err := a.ImportProducts(cmd.Context(), in, f, shop.ImportOptions{DryRun: dryRun, Progress: progress})
+			counted, progress, done := e.importProgress(br, size)
+			sum, err := a.ImportProducts(cmd.Context(), counted, f, shop.ImportOptions{DryRun: dryRun, Progress: progress})
 			done()
 			if err != nil {
 				return err
@@ -66,15 +78,28 @@ comes from --format, else the file's extension (.jsonl, .ndjson), else CSV.`,
 	return cmd
 }
 
-func importFormat(cmd *cobra.Command, path, flag string) (shop.CatalogueFormat, error) {
+// catalogueFormat is --format, else the file's extension; "" when neither
+// says (the content decides).
+func catalogueFormat(cmd *cobra.Command, path, flag string) (shop.CatalogueFormat, error) {
 	if cmd.Flags().Changed("format") {
 		return shop.ParseCatalogueFormat(flag)
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".jsonl", ".ndjson":
 		return shop.CatalogueJSONL, nil
+	case ".csv":
+		return shop.CatalogueCSV, nil
 	}
-	return shop.CatalogueCSV, nil
+	return "", nil
+}
+
+// sniffFormat reads JSON Lines when the first non-blank character is '{', else CSV.
+func sniffFormat(br *bufio.Reader) shop.CatalogueFormat {
+	head, _ := br.Peek(4096)
+	if t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\ufeff")), " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return shop.CatalogueJSONL
+	}
+	return shop.CatalogueCSV
 }
 
 func pathReason(err error) string {
@@ -84,30 +109,36 @@ func pathReason(err error) string {
 	return err.Error()
 }
 
-// importProgress reports rows and rows/s on stderr when it is a terminal;
-// done clears the line.
-func (e *env) importProgress() (progress func(int64), done func()) {
+// importProgress shows a progress bar on stderr when it is a terminal: the
+// percentage, rate and time left when the input's size is known, else rows
+// read and their rate. Nothing when stderr is piped. done clears it.
+func (e *env) importProgress(in io.Reader, size int64) (counted io.Reader, progress func(int64), done func()) {
 	if !e.isTTY(e.Err) {
-		return nil, func() {}
+		return in, nil, func() {}
 	}
-	start := time.Now()
-	shown := false
-	return func(rows int64) {
-			shown = true
-			fmt.Fprintf(e.Err, "\r%d rows read (%.0f rows/s)\033[K", rows, float64(rows)/time.Since(start).Seconds())
-		}, func() {
-			if shown {
-				fmt.Fprint(e.Err, "\r\033[K")
-			}
-		}
+	if size > 0 {
+		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.Err), progressbar.OptionSetDescription("importing"),
+			progressbar.OptionShowBytes(true), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(30))
+		r := progressbar.NewReader(in, bar)
+		return &r, nil, func() { bar.Finish() }
+	}
+	bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(e.Err), progressbar.OptionSetDescription("importing"),
+		progressbar.OptionSetItsString("rows"), progressbar.OptionShowIts(), progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	return in, func(rows int64) { bar.Set64(rows) }, func() { bar.Finish() }
 }
 
 func newProductExportCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "export [FILE]",
-		Short: "Export the catalogue as CSV (sku,name,price,stock), ready to import",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "export [FILE] [--format csv|jsonl]",
+		Short: "Export the catalogue as CSV or JSON Lines (sku, name, price, stock), ready to import",
+		Long: `Export writes every product, by id, in the format of --format, else the file's
+extension (.jsonl or .ndjson: JSON Lines), else CSV; import reads it back unchanged.`,
 		Example: `  rabbitpay product export catalogue.csv
-  rabbitpay product export > catalogue.csv`,
+  rabbitpay product export catalogue.jsonl
+  rabbitpay product export --format jsonl > catalogue.jsonl`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageErr(cmd, "expected at most one FILE, got %d arguments", len(args))
@@ -115,21 +146,29 @@ func newProductExportCmd(e *env) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "-"
+			if len(args) == 1 {
+				path = args[0]
+			}
+			f, err := catalogueFormat(cmd, path, format)
+			if err != nil {
+				return err
+			}
 			a, err := e.app(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if len(args) == 0 || args[0] == "-" {
-				_, err := a.ExportProducts(cmd.Context(), e.Out)
+			if path == "-" {
+				_, err := a.ExportProducts(cmd.Context(), e.Out, f)
 				return err
 			}
 			// Write beside the target and rename, so a failed export leaves no half file.
 			tmp, err := os.CreateTemp(filepath.Dir(args[0]), ".rabbitpay-export-*")
 			if err != nil {
-				return fmt.Errorf("cannot write %s: %v", args[0], pathReason(err))
+				return shop.Invalid("cannot write %s: %v", args[0], pathReason(err))
 			}
 			defer os.Remove(tmp.Name())
-			n, err := a.ExportProducts(cmd.Context(), tmp)
+			n, err := a.ExportProducts(cmd.Context(), tmp, f)
 			if cerr := tmp.Close(); err == nil {
 				err = cerr
 			}
@@ -143,4 +182,6 @@ func newProductExportCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension, else csv)")
+	return cmd
 }

@@ -137,7 +137,7 @@ func TestImportBadRowsChangeNothing(t *testing.T) {
 				strings.Count(r.err, "column price") != 20 || !strings.Contains(r.err, "… and 5 more bad rows") {
 				t.Errorf("25 bad rows: %q", r.err)
 			}
-			c.fails(1, "cannot open /no/such/file.csv: no such file or directory", "product", "import", "/no/such/file.csv")
+			c.fails(2, "cannot open /no/such/file.csv: no such file or directory", "product", "import", "/no/such/file.csv")
 			c.fails(2, `import format "xml"`, "product", "import", "-", "--format", "xml")
 			if after := c.ok("product", "list", "-o", "csv"); after != before {
 				t.Fatalf("a refused import changed the catalogue:\n%s", after)
@@ -300,5 +300,37 @@ func TestImportRepeatAcrossChunks(t *testing.T) {
 	c.json(&q, "product", "show", "AFTER")
 	if p.ID < 1 || q.ID <= p.ID+39999 {
 		t.Fatalf("ids: first %d, registered after the load %d", p.ID, q.ID)
+	}
+}
+
+// Export picks CSV or JSON Lines by extension or --format, and each round
+// trips through import unchanged; JSON Lines on standard input needs no --format.
+func TestExportImportRoundTripBothFormats(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "A-1", "--name", `토끼 "인형", 큰 것`, "--price", "12000", "--stock", "5")
+	c.ok("product", "register", "--sku", "B-2", "--name", `back\slash`, "--price", "0", "--stock", "0")
+	dir := t.TempDir()
+	for _, name := range []string{"out.csv", "out.jsonl"} {
+		path := filepath.Join(dir, name)
+		c.ok("product", "export", path)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(name, ".jsonl") != strings.HasPrefix(string(data), "{") {
+			t.Fatalf("%s holds:\n%s", name, data)
+		}
+		var sum struct{ Rows, Unchanged int64 }
+		c.json(&sum, "product", "import", path, "--dry-run")
+		if sum.Rows != 2 || sum.Unchanged != 2 {
+			t.Fatalf("re-importing %s: %+v\n%s", name, sum, data)
+		}
+		r := c.runIn(string(data), "product", "import", "-", "--dry-run", "-o", "json")
+		if r.code != 0 || !strings.Contains(r.out, `"unchanged": 2`) {
+			t.Fatalf("%s through stdin without --format: exit %d %s %s", name, r.code, r.out, r.err)
+		}
+	}
+	if out := c.ok("product", "export", "--format", "jsonl"); !strings.Contains(out, `"name" : "back\\slash"`) && !strings.Contains(out, `"name": "back\\slash"`) {
+		t.Fatalf("jsonl export: %s", out)
 	}
 }

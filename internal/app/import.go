@@ -17,7 +17,10 @@ func (a *App) ImportProducts(ctx context.Context, r io.Reader, f shop.CatalogueF
 	return a.store.ImportProducts(ctx, rd, opt)
 }
 
-// ExportProducts writes the catalogue as CSV and returns the row count.
-func (a *App) ExportProducts(ctx context.Context, w io.Writer) (int64, error) {
-	return a.store.ExportProducts(ctx, w)
+// ExportProducts writes the catalogue as CSV or JSON Lines and returns the row count.
+func (a *App) ExportProducts(ctx context.Context, w io.Writer, f shop.CatalogueFormat) (int64, error) {
+	if f == "" {
+		f = shop.CatalogueCSV
+	}
+	return a.store.ExportProducts(ctx, w, f)
 }

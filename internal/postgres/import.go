@@ -329,13 +329,19 @@ func (im *importer) repeatedSKUs(ctx context.Context, loaded bool, idShift int64
 
 // ExportProducts writes the catalogue as CSV (sku,name,price,stock), streamed
 // by COPY, so that importing it back changes nothing.
-func (s *Store) ExportProducts(ctx context.Context, w io.Writer) (int64, error) {
+func (s *Store) ExportProducts(ctx context.Context, w io.Writer, f shop.CatalogueFormat) (int64, error) {
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Release()
-	tag, err := conn.Conn().PgConn().CopyTo(ctx, w,
-		`COPY (SELECT sku, name, price, stock_quantity AS stock FROM product ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)`)
+	sql := `COPY (SELECT sku, name, price, stock_quantity AS stock FROM product ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)`
+	if f == shop.CatalogueJSONL {
+		// One JSON object a line. JSON text holds no raw control characters, so
+		// CSV with control characters as delimiter and quote writes it as it is.
+		sql = `COPY (SELECT json_build_object('sku', sku, 'name', name, 'price', price, 'stock', stock_quantity) FROM product ORDER BY id)
+			TO STDOUT WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')`
+	}
+	tag, err := conn.Conn().PgConn().CopyTo(ctx, w, sql)
 	return tag.RowsAffected(), err
 }
