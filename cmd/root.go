@@ -168,7 +168,17 @@ func newRoot(e *env) *cobra.Command {
 compensating saga), payments and deliveries, stored in PostgreSQL.
 
 With no --database-url it starts and reuses its own private PostgreSQL cluster
-under --data-dir, so the first command just works.`,
+under --data-dir, so the first command just works.
+
+A product is named by its SKU or id: "#12" is always id 12, "sku:12" the SKU
+"12"; a bare number that is one product's id and another's SKU is refused.
+
+Exit codes:
+  0    ok
+  1    failed; nothing was left half-done
+  2    bad input: flags, arguments, values, files, an unknown command
+  3    something is unfinished or its outcome unknown: run 'rabbitpay saga recover'
+  130  interrupted (Ctrl-C); what was done or undone is printed`,
 		Example: `  rabbitpay product register --sku A-1 --name "토끼 인형" --price 12000 --stock 5
   rabbitpay product list -o json
   rabbitpay demo`,
