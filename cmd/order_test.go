@@ -159,7 +159,7 @@ func TestOrderBadInputChangesNothing(t *testing.T) {
 	c.fails(1, `no product has id or SKU "Q"`, "cart", "add", "--customer", "1", "--product", "Q")
 	c.fails(1, "no order has id 5", "order", "cancel", "5")
 	c.fails(2, `order status "lost"`, "order", "list", "--status", "lost")
-	c.fails(2, `order UUID "nope" is not a UUID`, "saga", "show", "nope")
+	c.fails(2, `"nope" is neither an order UUID`, "saga", "show", "nope")
 	c.fails(1, `no saga has order UUID "6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55"`, "saga", "show", "6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55")
 	if after := c.snapshot(); after != before {
 		t.Fatalf("bad input changed the database:\n%s\n%s", before, after)

@@ -47,10 +47,10 @@ func newSagaCmd(e *env) *cobra.Command {
 		},
 	}
 	show := &cobra.Command{
-		Use:     "show ORDER_UUID",
+		Use:     "show ORDER_UUID|ORDER_ID",
 		Short:   "Show a saga: every step and compensation with times and outcomes",
-		Example: "  rabbitpay saga show 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55",
-		Args:    exactArgs(1, "one order UUID"),
+		Example: "  rabbitpay saga show 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55\n  rabbitpay saga show 17      # the saga of order 17",
+		Args:    exactArgs(1, "one order UUID or order id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := e.app(cmd.Context())
 			if err != nil {

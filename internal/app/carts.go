@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"regexp"
+	"strconv"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -60,10 +61,18 @@ func (a *App) Sagas(ctx context.Context, f shop.SagaFilter, o shop.ListOptions) 
 
 var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// Saga returns one saga by order UUID.
-func (a *App) Saga(ctx context.Context, uuid string) (shop.SagaRecord, error) {
-	if !uuidShape.MatchString(uuid) {
-		return shop.SagaRecord{}, shop.Invalid("order UUID %q is not a UUID (like 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55)", uuid)
+// Saga returns one saga by order UUID or order id.
+// ref is the order UUID, or the id of the order the saga created.
+func (a *App) Saga(ctx context.Context, ref string) (shop.SagaRecord, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
+		o, err := a.store.GetOrder(ctx, id)
+		if err != nil {
+			return shop.SagaRecord{}, err
+		}
+		ref = o.OrderUUID
 	}
-	return a.store.GetSaga(ctx, uuid)
+	if !uuidShape.MatchString(ref) {
+		return shop.SagaRecord{}, shop.Invalid("%q is neither an order UUID (like 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55) nor an order id", ref)
+	}
+	return a.store.GetSaga(ctx, ref)
 }
