@@ -36,7 +36,8 @@ func newCustomerCmd(e *env) *cobra.Command {
 }
 
 func newCustomerUpdateCmd(e *env) *cobra.Command {
-	var name, zip, line1, line2 string
+	var name string
+	var addr addressFlags
 	var pwStdin bool
 	cmd := &cobra.Command{
 		Use:   "update ID [--name N] [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
@@ -56,11 +57,8 @@ optional) or password (--password-stdin). Only what is given changes.`,
 			if cmd.Flags().Changed("name") {
 				patch.Name = &name
 			}
-			if zip != "" || line1 != "" || line2 != "" {
-				if zip == "" || line1 == "" {
-					return usageErr(cmd, "a new address needs both --zip and --line1")
-				}
-				patch.Address = &shop.Address{ZipCode: zip, Line1: line1, Line2: line2}
+			if patch.Address, err = addr.address(cmd); err != nil {
+				return err
 			}
 			pw := ""
 			if pwStdin {
@@ -82,13 +80,30 @@ optional) or password (--password-stdin). Only what is given changes.`,
 			return e.print(cu, customerRows([]shop.Customer{cu}))
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&name, "name", "", "new name")
-	f.StringVar(&zip, "zip", "", "new postal code of the default address (five digits)")
-	f.StringVar(&line1, "line1", "", "new address line 1")
-	f.StringVar(&line2, "line2", "", "new address line 2")
-	f.BoolVar(&pwStdin, "password-stdin", false, "read the new password from standard input")
+	cmd.Flags().StringVar(&name, "name", "", "new name")
+	addr.bind(cmd, "new ")
+	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the new password from standard input")
 	return cmd
+}
+
+// addressFlags are --zip, --line1 and --line2: a default address, all or none.
+type addressFlags struct{ zip, line1, line2 string }
+
+func (a *addressFlags) bind(cmd *cobra.Command, prefix string) {
+	cmd.Flags().StringVar(&a.zip, "zip", "", prefix+"postal code of the default address (five digits)")
+	cmd.Flags().StringVar(&a.line1, "line1", "", prefix+"address line 1")
+	cmd.Flags().StringVar(&a.line2, "line2", "", prefix+"address line 2")
+}
+
+// address is the address the flags give, nil when none is given.
+func (a *addressFlags) address(cmd *cobra.Command) (*shop.Address, error) {
+	if a.zip == "" && a.line1 == "" && a.line2 == "" {
+		return nil, nil
+	}
+	if a.zip == "" || a.line1 == "" {
+		return nil, usageErr(cmd, "an address needs both --zip and --line1")
+	}
+	return &shop.Address{ZipCode: a.zip, Line1: a.line1, Line2: a.line2}, nil
 }
 
 func newCustomerListCmd(e *env) *cobra.Command {
@@ -119,7 +134,8 @@ func newCustomerListCmd(e *env) *cobra.Command {
 }
 
 func newCustomerRegisterCmd(e *env) *cobra.Command {
-	var name, zip, line1, line2 string
+	var name string
+	var addr addressFlags
 	var pwStdin bool
 	cmd := &cobra.Command{
 		Use:   "register --name N [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
@@ -135,11 +151,9 @@ stored only as an argon2id hash. Without either the customer has no password.`,
 				return err
 			}
 			cu := shop.Customer{Name: name}
-			if (zip != "" || line1 != "" || line2 != "") && (zip == "" || line1 == "") {
-				return usageErr(cmd, "an address needs both --zip and --line1")
-			}
-			if zip != "" || line1 != "" || line2 != "" {
-				cu.Address = &shop.Address{ZipCode: zip, Line1: line1, Line2: line2}
+			var err error
+			if cu.Address, err = addr.address(cmd); err != nil {
+				return err
 			}
 			if err := cu.Validate(); err != nil {
 				return err
@@ -159,12 +173,9 @@ stored only as an argon2id hash. Without either the customer has no password.`,
 			return e.print(cu, customerRows([]shop.Customer{cu}))
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&name, "name", "", "customer name (required)")
-	f.StringVar(&zip, "zip", "", "postal code of the default address")
-	f.StringVar(&line1, "line1", "", "address line 1")
-	f.StringVar(&line2, "line2", "", "address line 2")
-	f.BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
+	cmd.Flags().StringVar(&name, "name", "", "customer name (required)")
+	addr.bind(cmd, "")
+	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
 	return cmd
 }
 

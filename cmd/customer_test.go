@@ -78,7 +78,7 @@ func TestCustomerUpdate(t *testing.T) {
 		t.Fatalf("password update: exit %d %s %s", r.code, r.out, r.err)
 	}
 	c.fails(2, "postal code \"1234\" is not five digits", "customer", "update", "1", "--zip", "1234", "--line1", "x")
-	c.fails(2, "a new address needs both --zip and --line1", "customer", "update", "1", "--zip", "12345")
+	c.fails(2, "an address needs both --zip and --line1", "customer", "update", "1", "--zip", "12345")
 	c.fails(2, "nothing to update", "customer", "update", "1")
 	c.fails(1, "no customer has id 9", "customer", "update", "9", "--name", "x")
 	c.json(&cu, "customer", "show", "1")
