@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -48,7 +49,13 @@ func TestChaosThenRecover(t *testing.T) {
 	if err := postgres.CreateDatabase(ctx, cluster.URL("postgres"), "chaos"); err != nil {
 		t.Fatal(err)
 	}
-	url := testdb.PoolerFor(t, filepath.Join(dir, "pgbouncer"), cluster.URL("postgres"))("chaos")
+	(&cli{t: t, url: cluster.URL("chaos")}).ok("db", "migrate") // migrations go to the server itself, never through a pooler
+	pooler, err := os.MkdirTemp("", "rpchaos-pooler-")          // beside the data dir: rabbitpay keeps its data dir to itself
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(pooler) })
+	url := testdb.PoolerFor(t, pooler, cluster.URL("postgres"))("chaos")
 	c := &cli{t: t, url: url}
 	c.ok("customer", "register", "--name", "김토끼")
 	for i := range products {
@@ -91,6 +98,7 @@ func TestChaosThenRecover(t *testing.T) {
 			}
 		})
 	}
+	var started atomic.Int64
 	stopChaos := make(chan struct{})
 	var kills, terminations, crashes int
 	chaosDone := make(chan struct{})
@@ -110,7 +118,8 @@ func TestChaosThenRecover(t *testing.T) {
 			case <-time.After(time.Duration(60+rand.IntN(80)) * time.Millisecond):
 			}
 			switch {
-			case i == 30 || i == 90: // crash the server and restart it
+			case crashes < 2 && int(started.Load()) >= (crashes+1)*placements/3: // crash the server, a third and two thirds in
+
 				crashServer(t, cluster)
 				crashes++
 			case i%3 == 0:
@@ -134,6 +143,7 @@ func TestChaosThenRecover(t *testing.T) {
 	}()
 	for i := range placements {
 		next <- i
+		started.Add(1)
 	}
 	close(next)
 	wg.Wait()
@@ -145,6 +155,20 @@ func TestChaosThenRecover(t *testing.T) {
 	}
 	if err := cluster.Ensure(ctx); err != nil { // in case the last crash's restart is still due
 		t.Fatal(err)
+	}
+	// A pooler refuses logins for a moment after the server failed them (server_login_retry).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		cn, err := pgx.Connect(ctx, url)
+		if err == nil {
+			err = cn.Ping(ctx)
+			cn.Close(ctx)
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database is not back after the chaos: %v", err)
+		}
 	}
 	if r := c.run("saga", "recover", "--wait", "1m"); r.code != 0 {
 		t.Fatalf("saga recover: exit %d\n%s%s", r.code, r.out, r.err)
