@@ -49,6 +49,12 @@ func TestChaosThenRecover(t *testing.T) {
 	if err := postgres.CreateDatabase(ctx, cluster.URL("postgres"), "chaos"); err != nil {
 		t.Fatal(err)
 	}
+	// A throwaway cluster commits asynchronously for speed, and a server crash
+	// may then lose commits already acknowledged; this test crashes the server,
+	// so its database commits durably, as the user's cluster does.
+	if err := postgres.Exec(ctx, cluster.URL("postgres"), "ALTER DATABASE chaos SET synchronous_commit = on"); err != nil {
+		t.Fatal(err)
+	}
 	(&cli{t: t, url: cluster.URL("chaos")}).ok("db", "migrate") // migrations go to the server itself, never through a pooler
 	pooler, err := os.MkdirTemp("", "rpchaos-pooler-")          // beside the data dir: rabbitpay keeps its data dir to itself
 	if err != nil {
@@ -179,7 +185,10 @@ func TestChaosThenRecover(t *testing.T) {
 	}
 	if got := c.query(`SELECT count(*)::text FROM sandbox_payment l WHERE l.status = 'SUCCESS' AND NOT EXISTS (SELECT FROM orders o
 		JOIN payment p ON p.order_id = o.id AND p.status = 'SUCCESS' WHERE o.order_uuid = l.order_uuid AND o.status = 'paid')`); got != "0" {
-		t.Errorf("%s charges have neither a paid order nor a refund", got)
+		t.Errorf("%s charges have neither a paid order nor a refund: %s", got, c.query(`SELECT string_agg(concat_ws(' | ', l.order_uuid, l.status, l.created_at,
+			p.status, p.failure_reason, s.state, s.owner_token, s.history), E'\n')
+			FROM sandbox_payment l LEFT JOIN payment p USING (order_uuid) LEFT JOIN saga s USING (order_uuid) WHERE l.status = 'SUCCESS'
+			AND NOT EXISTS (SELECT FROM orders o WHERE o.order_uuid = l.order_uuid AND o.status = 'paid')`))
 	}
 	if got := c.query(`SELECT count(*)::text FROM payment WHERE status = 'PROGRESS'`); got != "0" {
 		t.Errorf("%s payments still PROGRESS", got)
