@@ -49,6 +49,7 @@ type env struct {
 	configFile string
 	cfg        *config.Config
 	a          *app.App
+	cancel     context.CancelFunc // ends the command_timeout deadline
 }
 
 // app opens the database on first use.
@@ -84,8 +85,14 @@ func Run(ctx context.Context, args []string, ios IO) int {
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
 	err := root.ExecuteContext(ctx)
+	if e.cancel != nil {
+		e.cancel()
+	}
 	if e.a != nil {
 		e.a.Close()
+	}
+	if errors.Is(err, context.DeadlineExceeded) && e.cfg != nil {
+		err = fmt.Errorf("gave up after %s (command_timeout): the database did not answer in time", e.cfg.CommandTimeout)
 	}
 	if err == nil {
 		return ExitOK
@@ -191,6 +198,11 @@ Exit codes:
 			}
 			e.cfg = cfg
 			warn(e.Err, cfg.Warnings)
+			if cmd.Annotations[longRunning] == "" {
+				ctx, cancel := context.WithTimeout(cmd.Context(), cfg.CommandTimeout)
+				cmd.SetContext(ctx)
+				e.cancel = cancel
+			}
 			return nil
 		},
 	}
@@ -208,8 +220,18 @@ Exit codes:
 	root.SetVersionTemplate("rabbitpay {{.Version}}\n")
 	refuseUnknownSubcommands(root)
 	registerCompletions(e, root)
+	for _, path := range [][]string{{"product", "import"}, {"product", "export"}, {"order", "place"}, {"order", "cancel"},
+		{"saga", "recover"}, {"db", "start"}, {"db", "migrate"}, {"db", "stop"}, {"demo"}} {
+		if c, _, err := root.Find(path); err == nil {
+			c.Annotations = map[string]string{longRunning: "true"}
+		}
+	}
 	return root
 }
+
+// longRunning marks commands that run long on purpose, with bounds of their
+// own (a saga's steps, an import's size): command_timeout leaves them alone.
+const longRunning = "rabbitpay/long-running"
 
 // refuseUnknownSubcommands makes every command group (the root included)
 // print its help when called alone and refuse an unknown subcommand with

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 func runCLI(args ...string) (stdout, stderr string, code int) {
@@ -109,5 +113,29 @@ func TestFailpointsFromEnvironmentWarn(t *testing.T) {
 	_, serr, _ := runCLI("--database-url", "postgres://x@127.0.0.1:1/x", "product", "list")
 	if !strings.HasPrefix(serr, "rabbitpay: warning: failpoints are on (RABBITPAY_FAILPOINTS=payment=error)") {
 		t.Fatalf("stderr %q", serr)
+	}
+}
+
+// An interactive command gives up after command_timeout when the database
+// stops answering (here: a table lock held elsewhere), with one clear line.
+func TestCommandTimeout(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	conn, err := pgx.Connect(context.Background(), testdb.Direct(t, c.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(context.Background(), "LOCK TABLE product IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	_, serr, code := rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_COMMAND_TIMEOUT=1s"}, "product", "list")
+	if code != ExitFailure || !strings.Contains(serr, "gave up after 1s (command_timeout)") {
+		t.Fatalf("exit %d, %q", code, serr)
 	}
 }

@@ -26,6 +26,9 @@ type Config struct {
 	Saga        SagaConfig    `mapstructure:"saga"`
 	// ConnectTimeout bounds connecting to PostgreSQL when the URL sets no connect_timeout.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
+	// CommandTimeout bounds an interactive command (a show, a list, a cart
+	// change); commands that run long on purpose have bounds of their own.
+	CommandTimeout time.Duration `mapstructure:"command_timeout"`
 	// Failpoints make saga steps fail or crash: tests and demos only. They
 	// come only from the RABBITPAY_FAILPOINTS environment variable, never
 	// from a file (a file sharing a directory with other users could crash
@@ -76,6 +79,7 @@ func defaults() map[string]any {
 		"saga.lease":                   DefaultLease,
 		"payment.timeout":              DefaultPaymentTimeout,
 		"connect_timeout":              5 * time.Second,
+		"command_timeout":              30 * time.Second,
 	}
 }
 
@@ -160,6 +164,9 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	}
 	if c.Payment.Timeout < 100*time.Millisecond {
 		return nil, fmt.Errorf("payment.timeout %s must be at least 100ms", c.Payment.Timeout)
+	}
+	if c.CommandTimeout <= 0 {
+		return nil, fmt.Errorf("command_timeout %s must be positive", c.CommandTimeout)
 	}
 	if c.ConnectTimeout <= 0 {
 		return nil, fmt.Errorf("connect_timeout %s must be positive", c.ConnectTimeout)
