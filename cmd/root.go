@@ -49,7 +49,8 @@ type env struct {
 	configFile string
 	cfg        *config.Config
 	a          *app.App
-	cancel     context.CancelFunc // ends the command_timeout deadline
+	bounded    context.Context    // the command's context under command_timeout, if any
+	cancel     context.CancelFunc // ends it
 }
 
 // app opens the database on first use.
@@ -85,14 +86,14 @@ func Run(ctx context.Context, args []string, ios IO) int {
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
 	err := root.ExecuteContext(ctx)
+	if e.bounded != nil && errors.Is(e.bounded.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("gave up after %s (command_timeout): the database did not answer in time", e.cfg.CommandTimeout)
+	}
 	if e.cancel != nil {
 		e.cancel()
 	}
 	if e.a != nil {
 		e.a.Close()
-	}
-	if errors.Is(err, context.DeadlineExceeded) && e.cfg != nil {
-		err = fmt.Errorf("gave up after %s (command_timeout): the database did not answer in time", e.cfg.CommandTimeout)
 	}
 	if err == nil {
 		return ExitOK
@@ -201,7 +202,7 @@ Exit codes:
 			if cmd.Annotations[longRunning] == "" {
 				ctx, cancel := context.WithTimeout(cmd.Context(), cfg.CommandTimeout)
 				cmd.SetContext(ctx)
-				e.cancel = cancel
+				e.bounded, e.cancel = ctx, cancel
 			}
 			return nil
 		},
