@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"context"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -63,10 +65,15 @@ func (e *env) completionApp(cmd *cobra.Command) *app.App {
 		return nil
 	}
 	e.cfg = cfg
-	a, err := e.app(cmd.Context())
+	// Only a database that is up and migrated, briefly: pressing Tab starts no
+	// cluster, migrates nothing and never hangs the shell.
+	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
+	defer cancel()
+	a, err := app.OpenExisting(ctx, cfg)
 	if err != nil {
 		return nil
 	}
+	e.a = a
 	return a
 }
 
@@ -81,7 +88,11 @@ func (e *env) completeProducts(cmd *cobra.Command, _ []string, toComplete string
 	}
 	out := make([]cobra.Completion, 0, len(p.Items))
 	for _, pr := range p.Items {
-		out = append(out, cobra.CompletionWithDesc(pr.SKU, pr.Name))
+		sku := pr.SKU
+		if _, err := strconv.ParseInt(sku, 10, 64); err == nil {
+			sku = "sku:" + sku // an all-digit SKU could also read as an id
+		}
+		out = append(out, cobra.CompletionWithDesc(sku, pr.Name))
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -126,7 +126,7 @@ func newCustomerListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printPage(e, p, customerRows, "customers", func(c shop.Customer) int64 { return c.ID })
+			return printPage(e, p, customerRows, "customers", func(c shop.Customer) int64 { return c.ID }, o)
 		},
 	}
 	lf = addListFlags(cmd, "customers", true, "id, name")

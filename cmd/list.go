@@ -82,8 +82,12 @@ func parseDate(cmd *cobra.Command, flag, s string) (time.Time, error) {
 	return time.Time{}, usageErr(cmd, "--%s %q is not a date (2026-11-25) or a time (2026-11-25T14:00:00+09:00)", flag, s)
 }
 
-// printPage prints one page and, when more rows match, says how to see them.
-func printPage[T any](e *env, p shop.Page[T], rows func([]T) rowsFunc, what string, key func(T) int64) error {
+// printPage prints one page and, when more rows match, says how to see them
+// (--after only in the default order, where it works).
+func printPage[T any](e *env, p shop.Page[T], rows func([]T) rowsFunc, what string, key func(T) int64, o shop.ListOptions) error {
+	if o.Sort != "" && o.Sort != "id" {
+		key = nil
+	}
 	if err := e.print(p.Items, rows(p.Items)); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/render"
+	"github.com/rabbitpay/rabbitpay/internal/secret"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -21,7 +22,7 @@ func (e *env) stepPrinter() shop.Observer {
 		if ev.Kind == shop.EventCompensation && ev.Outcome == shop.OutcomeOK {
 			mark = "↩"
 		}
-		fmt.Fprintf(w, "  %s %-14s %-7s %s\n", mark, ev.Name, ev.Outcome, ev.Detail)
+		fmt.Fprintf(w, "  %s %-14s %-7s %s\n", mark, ev.Name, ev.Outcome, oneLine(secret.Mask(ev.Detail)))
 	})
 }
 
@@ -147,6 +148,7 @@ without charging again; with a different request it is an error.`,
 
 // reportPlacement prints the outcome and turns it into the exit code.
 func (e *env) reportPlacement(res app.PlaceResult) error {
+	res.Error = oneLine(secret.Mask(res.Error))
 	if e.format() == render.JSON {
 		if err := e.print(res, nil); err != nil {
 			return err
@@ -213,7 +215,7 @@ func newOrderListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printPage(e, p, orderRows, "orders", func(o shop.Order) int64 { return o.ID })
+			return printPage(e, p, orderRows, "orders", func(o shop.Order) int64 { return o.ID }, o)
 		},
 	}
 	lf = addListFlags(cmd, "orders", false, "")

@@ -53,7 +53,7 @@ func newProductCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printPage(e, p, productRows, "products", func(p shop.Product) int64 { return p.ID })
+			return printPage(e, p, productRows, "products", func(p shop.Product) int64 { return p.ID }, o)
 		},
 	}
 	lf = addListFlags(list, "products", true, "id, sku, name, price, stock")

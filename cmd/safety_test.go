@@ -139,3 +139,31 @@ func TestCommandTimeout(t *testing.T) {
 		t.Fatalf("exit %d, %q", code, serr)
 	}
 }
+
+// Migrating runs to its end even when the command's deadline passes while it
+// waits: cut short, a long migration would roll back on every command.
+func TestMigrationOutlivesCommandTimeout(t *testing.T) {
+	t.Parallel()
+	direct := testdb.Direct(t, testdb.Empty(t))
+	conn, err := pgx.Connect(context.Background(), direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	const ternLock = 9628173550095224 // tern's migration lock: the migration waits for it
+	if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_lock($1)", int64(ternLock)); err != nil {
+		t.Fatal(err)
+	}
+	unlocked := make(chan struct{})
+	go func() {
+		defer close(unlocked)
+		time.Sleep(2 * time.Second) // past the command's 500ms deadline
+		conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(ternLock))
+	}()
+	rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + direct, "RABBITPAY_COMMAND_TIMEOUT=500ms"}, "product", "list")
+	<-unlocked
+	var v int32
+	if err := conn.QueryRow(context.Background(), "SELECT version FROM schema_version").Scan(&v); err != nil || v < 4 {
+		t.Fatalf("schema %d after a command that timed out while migrating (%v)", v, err)
+	}
+}

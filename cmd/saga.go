@@ -43,7 +43,7 @@ func newSagaCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printPage(e, p, sagaRows, "sagas", nil)
+			return printPage(e, p, sagaRows, "sagas", nil, o)
 		},
 	}
 	show := &cobra.Command{

@@ -3,6 +3,8 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -84,5 +86,35 @@ func TestCompletions(t *testing.T) {
 				t.Errorf("completing %v: %q lacks %q", tc.args, out, w)
 			}
 		}
+	}
+}
+
+// Pressing Tab starts no cluster and migrates nothing.
+func TestCompletionChangesNothing(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "typo")
+	var outb, errb bytes.Buffer
+	Run(context.Background(), []string{"__complete", "product", "show", "--database-url", "", "--data-dir", dir, ""},
+		IO{In: strings.NewReader(""), Out: &outb, Err: &errb})
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("completion created %s (%v)", dir, err)
+	}
+}
+
+// Keyset paging runs in the default order only, and the hint says --after only there.
+func TestListPagingRules(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	c.fails(2, "paging with an 'after' key works in the default order", "product", "list", "--sort", "-id", "--after", "1")
+	r := c.run("product", "list", "--sort", "name", "--limit", "1")
+	if r.code != 0 || !strings.Contains(r.err, "more match: use --limit N or --all\n") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	r = c.run("product", "list", "--limit", "1")
+	if r.code != 0 || !strings.Contains(r.err, "--after 1 for the next page") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	if r := c.run("product", "list", "--limit", "9223372036854775807", "-o", "json"); r.code != 0 {
+		t.Fatalf("a huge --limit: exit %d %s", r.code, r.err)
 	}
 }

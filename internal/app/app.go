@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
@@ -53,7 +54,16 @@ func DatabaseURL(cfg *config.Config) (string, error) {
 
 // Open connects to the configured database, starting the embedded cluster and
 // applying migrations when needed. The common case costs one round trip.
-func Open(ctx context.Context, cfg *config.Config) (*App, error) {
+func Open(ctx context.Context, cfg *config.Config) (*App, error) { return open(ctx, cfg, true) }
+
+// OpenExisting connects to a database that is already up and migrated, and
+// nothing more: it starts no cluster and applies no migration (for shell
+// completion, which must never change anything).
+func OpenExisting(ctx context.Context, cfg *config.Config) (*App, error) {
+	return open(ctx, cfg, false)
+}
+
+func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 	cluster, err := Cluster(cfg)
 	if err != nil {
 		return nil, err
@@ -79,18 +89,30 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 		cfg, store.Lease = &c, c.Saga.Lease
 	}
 	a := &App{cfg: cfg, store: store, Failpoints: fp, url: url}
+	if !prepare {
+		if current, err := store.SchemaCurrent(ctx); err != nil || !current {
+			store.Close()
+			return nil, fmt.Errorf("the database is not up or not migrated")
+		}
+		return a, nil
+	}
+	// Starting the cluster (initdb on a first run) and migrating run to their
+	// end even if the command gives up: cut short, they leave a broken cluster
+	// or roll back a long migration (an index on a large catalogue) every time.
+	prepCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), prepareTimeout)
+	defer cancel()
 	if cluster != nil && !cluster.Private() {
 		// New, an older rabbitpay's trusting cluster, or dirs opened since: fix them before connecting.
-		if err := cluster.Ensure(ctx); err != nil {
+		if err := cluster.Ensure(prepCtx); err != nil {
 			store.Close()
 			return nil, err
 		}
 	}
 	current, err := store.SchemaCurrent(ctx)
 	if err != nil && cluster != nil && (postgres.IsConnectError(err) || postgres.IsMissingDatabase(err)) {
-		if err = cluster.Ensure(ctx); err == nil {
-			if err = postgres.CreateDatabase(ctx, cluster.URL("postgres"), EmbeddedDatabase); err == nil {
-				current, err = store.SchemaCurrent(ctx)
+		if err = cluster.Ensure(prepCtx); err == nil {
+			if err = postgres.CreateDatabase(prepCtx, cluster.URL("postgres"), EmbeddedDatabase); err == nil {
+				current, err = store.SchemaCurrent(prepCtx)
 			}
 		}
 	}
@@ -104,13 +126,16 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 			"(default_query_exec_mode is set), where migrations are not safe: run 'rabbitpay db migrate' with the direct URL first")
 	}
 	if !current {
-		if _, _, err := store.Migrate(ctx); err != nil {
+		if _, _, err := store.Migrate(prepCtx); err != nil {
 			store.Close()
 			return nil, err
 		}
 	}
 	return a, nil
 }
+
+// prepareTimeout bounds starting the embedded cluster and migrating.
+const prepareTimeout = 30 * time.Minute
 
 func describeConnectError(err error, embedded bool) error {
 	if postgres.IsConnectError(err) && !embedded {

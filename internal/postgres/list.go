@@ -10,7 +10,7 @@ import (
 // limit is the LIMIT of a page query: one row more than asked, to tell
 // whether more rows match.
 func limit(o shop.ListOptions) int64 {
-	if o.Limit <= 0 {
+	if o.Limit <= 0 || o.Limit >= math.MaxInt32 { // no limit, or more rows than any list holds
 		return math.MaxInt64
 	}
 	return int64(o.Limit) + 1

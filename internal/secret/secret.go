@@ -14,7 +14,8 @@ const Masked = "xxxxx"
 var (
 	// scheme://user:PASSWORD@host — the password runs to the last @ before
 	// the host (a raw @ in a password is common even though URLs forbid it).
-	urlUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*:)([^\s/?#]*)@`)
+	// It may hold /, ? and # too: the match runs to the last @ in the word.
+	urlUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#@:]*:)(\S*)@`)
 	// password=..., ?password=..., &sslpassword=..., PGPASSWORD=..., a quoted
 	// key/value value ('it''s' or 'a\'b') included.
 	keyValue = regexp.MustCompile(`(?i)\b((?:ssl|pg)?password\s*=\s*)('(?:[^'\\]|\\.|'')*'|[^\s&#'"]*)`)

@@ -11,6 +11,7 @@ func TestMaskEveryPasswordForm(t *testing.T) {
 		{"url userinfo", "postgres://shop:s3cret@db:5432/shop", "postgres://shop:xxxxx@db:5432/shop"},
 		{"url userinfo with @ in it", "postgresql://shop:p@ss@db/shop?sslmode=disable", "postgresql://shop:xxxxx@db/shop?sslmode=disable"},
 		{"url userinfo inside a sentence", "cannot use postgres://a:b@h/d: refused", "cannot use postgres://a:xxxxx@h/d: refused"},
+		{"url password with / ? #", "postgres://shop:s3/c?r#t@db:5432/shop", "postgres://shop:xxxxx@db:5432/shop"},
 		{"url user without password", "postgres://shop@db/shop", "postgres://shop@db/shop"},
 		{"query password", "postgres://db/shop?password=s3cret&sslmode=disable", "postgres://db/shop?password=xxxxx&sslmode=disable"},
 		{"query password last", "postgres://db/shop?sslmode=disable&password=s3cret", "postgres://db/shop?sslmode=disable&password=xxxxx"},

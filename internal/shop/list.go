@@ -34,8 +34,8 @@ func (o ListOptions) SortKey(keys ...string) (key string, desc bool, err error) 
 	}
 	for _, k := range keys {
 		if k == key {
-			if o.After != 0 && k != keys[0] {
-				return "", false, Invalid("paging with an 'after' key works in the default order (by %s) only", keys[0])
+			if o.After != 0 && (k != keys[0] || desc) {
+				return "", false, Invalid("paging with an 'after' key works in the default order (by %s, ascending) only", keys[0])
 			}
 			return key, desc, nil
 		}
