@@ -147,7 +147,7 @@ func TestOrderBadInputChangesNothing(t *testing.T) {
 	c.seed()
 	before := c.snapshot()
 	c.fails(1, "no customer has id 9", "order", "place", "--customer", "9", "--method", "KAKAO", "--item", "A:1")
-	c.fails(1, `no product has SKU "ZZZ"`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "ZZZ:1")
+	c.fails(1, `no product has id or SKU "ZZZ"`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "ZZZ:1")
 	c.fails(2, `item "A:0": quantity 0 must be at least 1`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:0")
 	c.fails(2, `item "A:-2"`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:-2")
 	c.fails(2, `item "A" is not SKU:QTY`, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A")

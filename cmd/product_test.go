@@ -166,3 +166,25 @@ func TestProductRetireRestoreDelete(t *testing.T) {
 		t.Fatalf("stock of A %s: refused orders must not take any", stock)
 	}
 }
+
+// --item takes a product reference like every other command, and a malformed one is bad input.
+func TestItemsTakeProductReferences(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	var res struct {
+		Status string `json:"status"`
+		Order  struct {
+			Items []struct {
+				SKU      string `json:"sku"`
+				Quantity int64  `json:"quantity"`
+			} `json:"items"`
+		} `json:"order"`
+	}
+	c.json(&res, "order", "place", "--customer", "1", "--method", "NAVER", "--item", "#1:1", "--item", "sku:B:2", "--item", "A:1")
+	if res.Status != "placed" || len(res.Order.Items) != 2 || res.Order.Items[0].SKU != "A" || res.Order.Items[0].Quantity != 2 {
+		t.Fatalf("%+v", res)
+	}
+	c.fails(2, `"#abc" is not a product id`, "order", "place", "--customer", "1", "--method", "NAVER", "--item", "#abc:1")
+	c.fails(2, `"#abc" is not a product id`, "product", "show", "#abc")
+	c.fails(1, `no product has id or SKU "#9"`, "order", "place", "--customer", "1", "--method", "NAVER", "--item", "#9:1")
+}

@@ -10,6 +10,9 @@ import (
 
 // AddToCart adds qty of a product to the customer's cart and returns the cart.
 func (a *App) AddToCart(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error) {
+	if err := shop.ValidateProductRef(productRef); err != nil {
+		return shop.Cart{}, err
+	}
 	if err := shop.ValidateQuantity(qty); err != nil {
 		return shop.Cart{}, err
 	}
@@ -26,6 +29,9 @@ func (a *App) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
 
 // RemoveFromCart takes a product out of the cart and returns the cart.
 func (a *App) RemoveFromCart(ctx context.Context, customerID int64, productRef string) (shop.Cart, error) {
+	if err := shop.ValidateProductRef(productRef); err != nil {
+		return shop.Cart{}, err
+	}
 	if err := a.store.RemoveFromCart(ctx, customerID, productRef); err != nil {
 		return shop.Cart{}, err
 	}

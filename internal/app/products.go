@@ -16,6 +16,9 @@ func (a *App) RegisterProduct(ctx context.Context, p shop.Product) (shop.Product
 
 // Product finds a product by id or SKU.
 func (a *App) Product(ctx context.Context, ref string) (shop.Product, error) {
+	if err := shop.ValidateProductRef(ref); err != nil {
+		return shop.Product{}, err
+	}
 	return a.store.GetProduct(ctx, ref)
 }
 
@@ -26,6 +29,9 @@ func (a *App) Products(ctx context.Context, o shop.ListOptions) (shop.Page[shop.
 
 // UpdateProduct changes the given fields of a product.
 func (a *App) UpdateProduct(ctx context.Context, ref string, patch shop.ProductPatch) (shop.Product, error) {
+	if err := shop.ValidateProductRef(ref); err != nil {
+		return shop.Product{}, err
+	}
 	if patch.Name == nil && patch.Price == nil && patch.Stock == nil {
 		return shop.Product{}, shop.Invalid("nothing to update: no new name, price or stock was given")
 	}
@@ -35,10 +41,16 @@ func (a *App) UpdateProduct(ctx context.Context, ref string, patch shop.ProductP
 // RetireProduct hides a product from lists and refuses it in carts and new
 // orders; restore (retired false) undoes it. Orders keep it either way.
 func (a *App) RetireProduct(ctx context.Context, ref string, retired bool) (shop.Product, error) {
+	if err := shop.ValidateProductRef(ref); err != nil {
+		return shop.Product{}, err
+	}
 	return a.store.SetRetired(ctx, ref, retired)
 }
 
 // DeleteProduct removes a product no order holds.
 func (a *App) DeleteProduct(ctx context.Context, ref string) (shop.Product, error) {
+	if err := shop.ValidateProductRef(ref); err != nil {
+		return shop.Product{}, err
+	}
 	return a.store.DeleteProduct(ctx, ref)
 }

@@ -143,30 +143,43 @@ func (s *Store) ClearCart(ctx context.Context, customerID int64) (int64, error) 
 	return n, err
 }
 
-// ResolveItems checks the customer exists and finds each requested SKU's
-// product and current price.
+// ResolveItems checks the customer exists and finds each requested
+// product (by SKU, #ID or sku:SKU, as product_ref reads them) and its current
+// price, in one round trip. Two references to one product make one line.
 func (s *Store) ResolveItems(ctx context.Context, customerID int64, items []shop.ItemRequest) ([]shop.Line, error) {
-	skus := make([]string, len(items))
+	skus := make([]*string, len(items))
+	ids := make([]*int64, len(items))
 	for i, it := range items {
-		skus[i] = it.SKU
+		skus[i], ids[i] = productRefArgs(it.SKU)
 	}
-	got, err := s.customerLines(ctx, customerID, `SELECT EXISTS (SELECT 1 FROM customer WHERE id = $1), p.id, p.sku, p.name, 0::bigint, p.price,
-		NULL::timestamptz FROM (SELECT 1) one LEFT JOIN product p ON p.sku = ANY($2)`, customerID, skus)
+	// The quantity column carries each line's position in the request.
+	got, err := s.customerLines(ctx, customerID, `SELECT EXISTS (SELECT 1 FROM customer WHERE id = $1), p.id, p.sku, p.name, r.n, p.price,
+		NULL::timestamptz FROM (SELECT 1) one LEFT JOIN (unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS r(sku, id, n)
+		JOIN product p ON p.id = product_ref(r.sku, r.id)) ON true`, customerID, skus, ids)
 	if err != nil {
-		return nil, err
+		return nil, domainErr(err)
 	}
-	found := make(map[string]shop.Line, len(got))
+	found := make(map[int64]shop.Line, len(got))
 	for _, l := range got {
-		found[l.SKU] = l.Line
+		found[l.Quantity-1] = l.Line
 	}
-	lines := make([]shop.Line, len(items))
+	var lines []shop.Line
+	at := map[int64]int{} // product id → index in lines
 	for i, it := range items {
-		l, ok := found[it.SKU]
+		l, ok := found[int64(i)]
 		if !ok {
-			return nil, shop.NotFound("no product has SKU %q", it.SKU)
+			return nil, shop.NotFound("no product has id or SKU %q", it.SKU)
+		}
+		if j, ok := at[l.ProductID]; ok {
+			lines[j].Quantity += it.Quantity
+			if err := shop.ValidateQuantity(lines[j].Quantity); err != nil {
+				return nil, err
+			}
+			continue
 		}
 		l.Quantity = it.Quantity
-		lines[i] = l
+		at[l.ProductID] = len(lines)
+		lines = append(lines, l)
 	}
 	return lines, nil
 }

@@ -40,7 +40,7 @@ func productRefArgs(ref string) (sku *string, id *int64) {
 		if n, err := strconv.ParseInt(rest, 10, 64); err == nil {
 			return nil, &n
 		}
-		return nil, nil
+		return nil, nil // matches nothing; callers validate references first
 	}
 	if rest, ok := strings.CutPrefix(ref, "sku:"); ok {
 		return &rest, nil

@@ -81,19 +81,21 @@ func ValidateQuantity(q int64) error {
 	return nil
 }
 
-// ItemRequest is one SKU:QTY asked for on the command line.
+// ItemRequest is one REF:QTY asked for on the command line.
 type ItemRequest struct {
-	SKU      string
+	SKU      string // a product reference: SKU, #ID or sku:SKU
 	Quantity int64
 }
 
-// ParseItem parses SKU:QTY.
+// ParseItem parses REF:QTY, where REF names a product as everywhere: a SKU,
+// #ID or sku:SKU.
 func ParseItem(s string) (ItemRequest, error) {
-	sku, qty, ok := strings.Cut(s, ":")
-	if !ok || sku == "" || qty == "" {
+	i := strings.LastIndexByte(s, ':')
+	if i <= 0 || i == len(s)-1 {
 		return ItemRequest{}, Invalid("item %q is not SKU:QTY", s)
 	}
-	if err := ValidateSKU(sku); err != nil {
+	ref, qty := s[:i], s[i+1:]
+	if err := ValidateProductRef(ref); err != nil {
 		return ItemRequest{}, Invalid("item %q: %v", s, err)
 	}
 	q, err := ParseInt("quantity in item "+s, qty)
@@ -103,7 +105,19 @@ func ParseItem(s string) (ItemRequest, error) {
 	if err := ValidateQuantity(q); err != nil {
 		return ItemRequest{}, Invalid("item %q: %v", s, err)
 	}
-	return ItemRequest{SKU: sku, Quantity: q}, nil
+	return ItemRequest{SKU: ref, Quantity: q}, nil
+}
+
+// ValidateProductRef checks a product reference: #ID (a positive id),
+// sku:SKU, or a bare SKU (which may also be read as an id).
+func ValidateProductRef(ref string) error {
+	if id, ok := strings.CutPrefix(ref, "#"); ok {
+		if n, err := ParseInt("product id", id); err != nil || n <= 0 {
+			return Invalid("%q is not a product id: after # comes a positive number", ref)
+		}
+		return nil
+	}
+	return ValidateSKU(strings.TrimPrefix(ref, "sku:"))
 }
 
 // MergeItems sums quantities of repeated SKUs, keeping first-seen order.
