@@ -33,19 +33,11 @@ func TestChaosThenRecover(t *testing.T) {
 	t.Parallel()
 	const placements, workers, products, stock = 240, 6, 8, 1000
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "rpchaos-")
+	cluster, stop, err := localpg.StartTemp(ctx, "rpchaos-", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	cluster, err := localpg.New(dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cluster.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cluster.Stop() })
+	t.Cleanup(stop)
 	if err := postgres.CreateDatabase(ctx, cluster.URL("postgres"), "chaos"); err != nil {
 		t.Fatal(err)
 	}

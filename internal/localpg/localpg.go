@@ -404,3 +404,21 @@ func versionOf(dir string) int {
 	n, _ := strconv.Atoi(base)
 	return n
 }
+
+// StartTemp creates and starts a cluster in a new directory under the system's
+// temporary dir (reachable by the cluster's unprivileged user, unlike a test's
+// t.TempDir), for tests and benchmarks; stop stops it and removes it all.
+func StartTemp(ctx context.Context, prefix string, throwaway bool) (c *Cluster, stop func(), err error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c, err = New(dir, throwaway); err == nil {
+		err = c.Ensure(ctx)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return c, func() { c.Stop(); os.RemoveAll(dir) }, nil
+}

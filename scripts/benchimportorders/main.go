@@ -94,19 +94,11 @@ func place(ctx context.Context, a *app.App, sku string) (time.Duration, error) {
 
 func run(rows int, changed float64, idle time.Duration) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "rpbenchimp-")
+	cluster, stopCluster, err := localpg.StartTemp(ctx, "rpbenchimp-", false) // durable: the user's defaults
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cluster, err := localpg.New(dir, false) // durable: the user's defaults
-	if err != nil {
-		return err
-	}
-	if err := cluster.Ensure(ctx); err != nil {
-		return err
-	}
-	defer cluster.Stop()
+	defer stopCluster()
 	if err := postgres.CreateDatabase(ctx, cluster.URL("postgres"), "shop"); err != nil {
 		return err
 	}

@@ -75,19 +75,11 @@ var (
 
 func run(d time.Duration, clients int) error {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "rpbench-")
+	cluster, stop, err := localpg.StartTemp(ctx, "rpbench-", false) // durable: the user's defaults
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	cluster, err := localpg.New(dir, false) // durable: the user's defaults
-	if err != nil {
-		return err
-	}
-	if err := cluster.Ensure(ctx); err != nil {
-		return err
-	}
-	defer cluster.Stop()
+	defer stop()
 	if asyncDiag {
 		for _, q := range []string{"ALTER SYSTEM SET synchronous_commit = off", "SELECT pg_reload_conf()"} {
 			if err := postgres.Exec(ctx, cluster.URL("postgres"), q); err != nil {
@@ -181,7 +173,7 @@ func run(d time.Duration, clients int) error {
 	if _, _, _, err := placeOrders(ctx, a, time.Second, clients, products, false); err != nil {
 		return err
 	}
-	fmt.Printf("cluster: %s (fsync on, synchronous_commit on), %d clients, %s per run\n", dir, clients, d)
+	fmt.Printf("cluster: %s (fsync on, synchronous_commit on), %d clients, %s per run\n", cluster.Dir, clients, d)
 	for _, scenario := range []string{"spread over 1,000 products", "one hot product"} {
 		hot := scenario == "one hot product"
 		if only != "" && hot != (only == "hot") {
@@ -202,7 +194,7 @@ func run(d time.Duration, clients int) error {
 		orderServer := serverCPU(master) - server
 		kids := len(children(master))
 		server = serverCPU(master)
-		floor, ftxs, floorSelf, err := floorTPS(pgbench, dir, conn, d, clients, hot, products, config.DefaultLease)
+		floor, ftxs, floorSelf, err := floorTPS(pgbench, cluster.Dir, conn, d, clients, hot, products, config.DefaultLease)
 		if err != nil {
 			return err
 		}
