@@ -222,7 +222,8 @@ Exit codes:
 	refuseUnknownSubcommands(root)
 	registerCompletions(e, root)
 	for _, path := range [][]string{{"product", "import"}, {"product", "export"}, {"order", "place"}, {"order", "cancel"},
-		{"saga", "recover"}, {"db", "start"}, {"db", "migrate"}, {"db", "stop"}, {"demo"}} {
+		{"saga", "recover"}, {"db", "start"}, {"db", "migrate"}, {"db", "stop"}, {"demo"},
+		{"customer", "register"}, {"customer", "update"}} { // these two may wait for a password typed at a prompt
 		if c, _, err := root.Find(path); err == nil {
 			c.Annotations = map[string]string{longRunning: "true"}
 		}
