@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
 	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 type importSummary struct {
@@ -47,7 +50,7 @@ func TestImportUpsertAndRoundTrip(t *testing.T) {
 	}
 	// export -> import changes nothing.
 	exported := c.ok("product", "export")
-	if !strings.HasPrefix(exported, "sku,name,price,stock\nA-1,\"토끼, 인형 \"\"특대\"\"\",12000,5\n") {
+	if !strings.HasPrefix(exported, "sku,name,price,stock,retired\nA-1,\"토끼, 인형 \"\"특대\"\"\",12000,5,false\n") {
 		t.Fatalf("export:\n%s", exported)
 	}
 	if s := c.importJSON(exported, "-"); s.Unchanged != 3 || s.Inserted+s.Updated != 0 {
@@ -332,5 +335,51 @@ func TestExportImportRoundTripBothFormats(t *testing.T) {
 	}
 	if out := c.ok("product", "export", "--format", "jsonl"); !strings.Contains(out, `"name" : "back\\slash"`) && !strings.Contains(out, `"name": "back\\slash"`) {
 		t.Fatalf("jsonl export: %s", out)
+	}
+}
+
+// A retired product keeps its state through export and import, in both
+// formats; the retired column is optional, and an empty value keeps the state.
+func TestRetiredStateRoundTrips(t *testing.T) {
+	c := newCLI(t)
+	first := &cli{t: t, url: testdb.New(t)} // a first load into an empty catalogue takes the state too
+	if s := first.importJSON("sku,name,price,stock,retired\nZ,단종,1,1,true\nY,현역,1,1,false\n", "-"); s.Inserted != 2 {
+		t.Fatalf("%+v", s)
+	}
+	if got := first.query(`SELECT string_agg(sku || '=' || (retired_at IS NOT NULL), ',' ORDER BY sku) FROM product`); got != "Y=false,Z=true" {
+		t.Fatalf("after a first load: %s", got)
+	}
+	c.ok("product", "register", "--sku", "A", "--name", "토끼", "--price", "1000", "--stock", "5")
+	c.ok("product", "register", "--sku", "B", "--name", "당근", "--price", "500", "--stock", "5")
+	c.ok("product", "retire", "B")
+	dir := t.TempDir()
+	for _, name := range []string{"out.csv", "out.jsonl"} {
+		path := filepath.Join(dir, name)
+		c.ok("product", "export", path)
+		data, _ := os.ReadFile(path)
+		if !strings.Contains(string(data), "B,당근,500,5,true") && !strings.Contains(string(data), `"retired" : true`) && !strings.Contains(string(data), `"retired": true`) {
+			t.Fatalf("%s lacks B's retired state:\n%s", name, data)
+		}
+		c.ok("product", "restore", "B")
+		if s := c.importJSON(string(data), path); s.Updated != 1 || s.Unchanged != 1 {
+			t.Fatalf("importing %s: %+v", name, s)
+		}
+		if got := c.query(`SELECT string_agg(sku || '=' || (retired_at IS NOT NULL), ',' ORDER BY sku) FROM product`); got != "A=false,B=true" {
+			t.Fatalf("after importing %s: %s", name, got)
+		}
+	}
+	// No retired column, or an empty value: the state stays.
+	if s := c.importJSON("sku,name,price,stock\nB,당근,500,5\n", "-"); s.Unchanged != 1 {
+		t.Fatalf("%+v", s)
+	}
+	if s := c.importJSON("sku,name,price,stock,retired\nB,당근,500,5,\nA,토끼,1000,5,true\n", "-"); s.Updated != 1 || s.Unchanged != 1 {
+		t.Fatalf("%+v", s)
+	}
+	if got := c.query(`SELECT string_agg(sku || '=' || (retired_at IS NOT NULL), ',' ORDER BY sku) FROM product`); got != "A=true,B=true" {
+		t.Fatalf("after the last import: %s", got)
+	}
+	if r := c.runIn("sku,name,price,stock,retired\nA,토끼,1000,5,maybe\n", "product", "import", "-"); r.code != 2 ||
+		!strings.Contains(r.err, `retired "maybe" is not true, false or empty`) {
+		t.Fatalf("a bad retired value: exit %d %q", r.code, r.err)
 	}
 }

@@ -31,7 +31,8 @@ type copySource struct {
 	next     time.Time
 	held     []shop.ImportRow // sent before the reader's rows
 	direct   bool
-	idShift  int64 // direct: id = line + idShift
+	idShift  int64     // direct: id = line + idShift
+	now      time.Time // direct: when a retired row is retired
 	chunk    []shop.ImportRow
 	bytes    int
 	eof      bool
@@ -69,9 +70,17 @@ func (c *copySource) Next() bool {
 func (c *copySource) Values() ([]any, error) {
 	p := c.row.Product
 	if c.direct {
-		c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4] = int64(c.row.Line)+c.idShift, p.SKU, p.Name, int64(p.Price), p.StockQuantity
+		var retiredAt any // a first load retires now what the file says is retired
+		if c.row.Retired != nil && *c.row.Retired {
+			retiredAt = c.now
+		}
+		c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4], c.vals[5] = int64(c.row.Line)+c.idShift, p.SKU, p.Name, int64(p.Price), p.StockQuantity, retiredAt
 	} else {
-		c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4] = int64(c.row.Line), p.SKU, p.Name, int64(p.Price), p.StockQuantity
+		var retired any
+		if c.row.Retired != nil {
+			retired = *c.row.Retired
+		}
+		c.vals[0], c.vals[1], c.vals[2], c.vals[3], c.vals[4], c.vals[5] = int64(c.row.Line), p.SKU, p.Name, int64(p.Price), p.StockQuantity, retired
 	}
 	return c.vals, nil
 }
@@ -165,7 +174,7 @@ func (im *importer) loadEmpty(ctx context.Context) error {
 	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('product', 'id'))`).Scan(&base); err != nil {
 		return err
 	}
-	src := &copySource{rd: im.rd, opt: im.opt, vals: make([]any, 5), direct: true}
+	src := &copySource{rd: im.rd, opt: im.opt, vals: make([]any, 6), direct: true, now: time.Now()}
 	first := true
 	var copied int64
 	for !src.eof {
@@ -184,7 +193,7 @@ func (im *importer) loadEmpty(ctx context.Context) error {
 			src.chunk = append(src.chunk, row)
 			first = false
 		}
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{"product"}, []string{"id", "sku", "name", "price", "stock_quantity"}, src)
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"product"}, []string{"id", "sku", "name", "price", "stock_quantity", "retired_at"}, src)
 		if code(err) == "23505" {
 			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT chunk`); err != nil {
 				return err
@@ -217,11 +226,11 @@ func (im *importer) loadEmpty(ctx context.Context) error {
 func (im *importer) stageAndApply(ctx context.Context, held []shop.ImportRow, idShift int64) error {
 	tx, rd := im.tx, im.rd
 	loaded := held != nil
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_product (line bigint, sku text, name text, price bigint, stock bigint) ON COMMIT DROP`); err != nil {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_product (line bigint, sku text, name text, price bigint, stock bigint, retired boolean) ON COMMIT DROP`); err != nil {
 		return err
 	}
-	src := &copySource{rd: rd, opt: im.opt, vals: make([]any, 5), held: held}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"import_product"}, []string{"line", "sku", "name", "price", "stock"}, src)
+	src := &copySource{rd: rd, opt: im.opt, vals: make([]any, 6), held: held}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"import_product"}, []string{"line", "sku", "name", "price", "stock", "retired"}, src)
 	if err != nil {
 		return fmt.Errorf("read the import: %w", err)
 	}
@@ -237,9 +246,10 @@ func (im *importer) stageAndApply(ctx context.Context, held []shop.ImportRow, id
 	}
 	// The rows that change, compared without locking anything.
 	tag, err := tx.Exec(ctx, `CREATE TEMP TABLE import_change ON COMMIT DROP AS
-		SELECT i.line, i.sku, i.name, i.price, i.stock, p.id
+		SELECT i.line, i.sku, i.name, i.price, i.stock, i.retired, p.id
 		FROM import_product i LEFT JOIN product p ON p.sku = i.sku
-		WHERE p.id IS NULL OR (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (i.name, i.price, i.stock)`)
+		WHERE p.id IS NULL OR (p.name, p.price, p.stock_quantity, p.retired_at IS NOT NULL)
+			IS DISTINCT FROM (i.name, i.price, i.stock, coalesce(i.retired, p.retired_at IS NOT NULL))`)
 	if err != nil {
 		return err
 	}
@@ -267,13 +277,15 @@ func (im *importer) stageAndApply(ctx context.Context, held []shop.ImportRow, id
 			return err
 		}
 		err = tx.QueryRow(ctx, `WITH upd AS (
-				UPDATE product p SET name = c.name, price = c.price, stock_quantity = c.stock, updated_at = now()
-				FROM (SELECT id, name, price, stock FROM import_change WHERE id IS NOT NULL ORDER BY id) c
-				WHERE p.id = c.id AND (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (c.name, c.price, c.stock)
+				UPDATE product p SET name = c.name, price = c.price, stock_quantity = c.stock, updated_at = now(),
+					retired_at = CASE WHEN c.retired IS NULL THEN p.retired_at WHEN c.retired THEN coalesce(p.retired_at, now()) END
+				FROM (SELECT id, name, price, stock, retired FROM import_change WHERE id IS NOT NULL ORDER BY id) c
+				WHERE p.id = c.id AND (p.name, p.price, p.stock_quantity, p.retired_at IS NOT NULL)
+					IS DISTINCT FROM (c.name, c.price, c.stock, coalesce(c.retired, p.retired_at IS NOT NULL))
 				RETURNING 1),
 			ins AS (
-				INSERT INTO product AS p (sku, name, price, stock_quantity)
-				SELECT sku, name, price, stock FROM import_change WHERE id IS NULL ORDER BY line
+				INSERT INTO product AS p (sku, name, price, stock_quantity, retired_at)
+				SELECT sku, name, price, stock, CASE WHEN retired THEN now() END FROM import_change WHERE id IS NULL ORDER BY line
 				ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price = EXCLUDED.price,
 					stock_quantity = EXCLUDED.stock_quantity, updated_at = now()
 				WHERE (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.price, EXCLUDED.stock_quantity)
@@ -335,11 +347,13 @@ func (s *Store) ExportProducts(ctx context.Context, w io.Writer, f shop.Catalogu
 		return 0, err
 	}
 	defer conn.Release()
-	sql := `COPY (SELECT sku, name, price, stock_quantity AS stock FROM product ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)`
+	sql := `COPY (SELECT sku, name, price, stock_quantity AS stock, CASE WHEN retired_at IS NULL THEN 'false' ELSE 'true' END AS retired
+		FROM product ORDER BY id)
+		TO STDOUT WITH (FORMAT csv, HEADER)`
 	if f == shop.CatalogueJSONL {
 		// One JSON object a line. JSON text holds no raw control characters, so
 		// CSV with control characters as delimiter and quote writes it as it is.
-		sql = `COPY (SELECT json_build_object('sku', sku, 'name', name, 'price', price, 'stock', stock_quantity) FROM product ORDER BY id)
+		sql = `COPY (SELECT json_build_object('sku', sku, 'name', name, 'price', price, 'stock', stock_quantity, 'retired', retired_at IS NOT NULL) FROM product ORDER BY id)
 			TO STDOUT WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')`
 	}
 	tag, err := conn.Conn().PgConn().CopyTo(ctx, w, sql)

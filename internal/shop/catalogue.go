@@ -27,8 +27,14 @@ func ParseCatalogueFormat(s string) (CatalogueFormat, error) {
 	return "", Invalid("import format %q is not one of csv, jsonl", s)
 }
 
-// CatalogueColumns are the columns of a catalogue file, in export order.
+// CatalogueColumns are the columns a catalogue file must have, in export order.
 var CatalogueColumns = []string{"sku", "name", "price", "stock"}
+
+// RetiredColumn is the optional fifth column: true retires the product, false
+// restores it, empty (or absent) leaves its state as it is.
+const RetiredColumn = "retired"
+
+var allColumns = append(append([]string{}, CatalogueColumns...), RetiredColumn)
 
 // MaxLineBytes bounds one JSON Lines record. A longer line is a bad row,
 // read to its end without being kept.
@@ -38,6 +44,7 @@ const MaxLineBytes = 1 << 20
 type ImportRow struct {
 	Line    int
 	Product Product
+	Retired *bool // nil: the file does not say
 }
 
 // CatalogueReader streams and validates an import file row by row in
@@ -48,7 +55,7 @@ type ImportRow struct {
 type CatalogueReader struct {
 	format CatalogueFormat
 	csv    *csvScanner
-	order  []int // CSV column positions of sku, name, price, stock
+	order  []int // CSV column positions of sku, name, price, stock, retired (-1: absent)
 	width  int   // CSV header's field count
 	lines  *bufio.Reader
 	buf    []byte
@@ -60,12 +67,12 @@ type CatalogueReader struct {
 	fatal  error
 }
 
-// rawRow is one record's four fields before validation. A field whose size
-// is larger than its length was cut on reading (it was too long).
+// rawRow is one record's fields before validation. A field whose size is
+// larger than its length was cut on reading (it was too long).
 type rawRow struct {
 	line int
-	f    [4]string
-	size [4]int64
+	f    [5]string
+	size [5]int64
 }
 
 // missing marks a JSON key that is absent.
@@ -94,20 +101,21 @@ func NewCatalogueReader(r io.Reader, f CatalogueFormat) (*CatalogueReader, error
 	if cr.csv.quoteErr {
 		return nil, Invalid("line %d: the header is not valid CSV: unbalanced or stray quote (\")", cr.csv.start)
 	}
-	cr.order = []int{-1, -1, -1, -1}
+	cr.order = []int{-1, -1, -1, -1, -1}
 	for i := range min(cr.csv.nfields, cr.csv.maxFields) {
 		h, long := cr.csv.field(i)
 		name := strings.ToLower(strings.TrimSpace(h))
-		j := indexOf(CatalogueColumns, name)
+		j := indexOf(allColumns, name)
 		switch {
 		case j < 0 || long:
-			return nil, Invalid("line %d: unknown column %s; the columns are %s", cr.csv.start, Echo(h), strings.Join(CatalogueColumns, ","))
+			return nil, Invalid("line %d: unknown column %s; the columns are %s (and optionally %s)", cr.csv.start, Echo(h),
+				strings.Join(CatalogueColumns, ","), RetiredColumn)
 		case cr.order[j] >= 0:
 			return nil, Invalid("line %d: column %q appears twice", cr.csv.start, name)
 		}
 		cr.order[j] = i
 	}
-	for j, pos := range cr.order {
+	for j, pos := range cr.order[:len(CatalogueColumns)] {
 		if pos < 0 {
 			return nil, Invalid("line %d: the header lacks the column %q", cr.csv.start, CatalogueColumns[j])
 		}
@@ -176,6 +184,10 @@ func (cr *CatalogueReader) read(raw *rawRow) (bad, more bool) {
 		return true, true
 	}
 	for j, pos := range cr.order {
+		if pos < 0 { // the optional retired column
+			raw.f[j] = ""
+			continue
+		}
 		raw.f[j] = string(s.fields[pos].b)
 		raw.size[j] = s.fields[pos].n
 	}
@@ -189,11 +201,20 @@ func (cr *CatalogueReader) validate(raw *rawRow) (ImportRow, bool) {
 	fail := func(col, format string, a ...any) {
 		cr.Errors.Add(RowError{Line: line, Column: col, Reason: fmt.Sprintf(format, a...)})
 	}
-	for j, v := range f {
+	for j, v := range f[:len(CatalogueColumns)] {
 		if v == missing {
 			fail(CatalogueColumns[j], "missing")
 			f[j] = ""
 		}
+	}
+	var retired *bool
+	switch v := strings.ToLower(strings.TrimSpace(f[4])); v {
+	case "", missing:
+	case "true", "false":
+		b := v == "true"
+		retired = &b
+	default:
+		fail(RetiredColumn, "retired %s is not true, false or empty", Echo(f[4]))
 	}
 	if cr.Errors.Total > total {
 		return ImportRow{}, false
@@ -231,7 +252,7 @@ func (cr *CatalogueReader) validate(raw *rawRow) (ImportRow, bool) {
 	if cr.Errors.Total > total {
 		return ImportRow{}, false
 	}
-	return ImportRow{Line: line, Product: p}, true
+	return ImportRow{Line: line, Product: p, Retired: retired}, true
 }
 
 // maxNumberLen is longer than any int64 with sign and spaces around it.

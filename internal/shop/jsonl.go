@@ -9,10 +9,11 @@ import (
 )
 
 type jsonRow struct {
-	SKU   *string      `json:"sku"`
-	Name  *string      `json:"name"`
-	Price *json.Number `json:"price"`
-	Stock *json.Number `json:"stock"`
+	SKU     *string      `json:"sku"`
+	Name    *string      `json:"name"`
+	Price   *json.Number `json:"price"`
+	Stock   *json.Number `json:"stock"`
+	Retired *bool        `json:"retired"` // optional
 }
 
 // readLine reads one line, keeping at most MaxLineBytes of it. size is the
@@ -87,6 +88,10 @@ func (cr *CatalogueReader) readJSON(raw *rawRow) (bad, more bool) {
 				raw.f[j] = *v
 			}
 			raw.size[j] = int64(len(raw.f[j]))
+		}
+		raw.f[4] = missing
+		if r.Retired != nil {
+			raw.f[4] = fmt.Sprint(*r.Retired)
 		}
 		return false, true
 	}
