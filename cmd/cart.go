@@ -11,7 +11,8 @@ import (
 )
 
 func newCartCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "cart", Short: "Fill and inspect customers' carts"}
+	c := &cobra.Command{Use: "cart", Short: "Fill and inspect customers' carts",
+		Example: "  rabbitpay cart add --customer 1 --product A-1 --qty 2\n  rabbitpay cart show --customer 1 -o json"}
 	var customer, qty int64
 	var product string
 	// each builds one cart subcommand; run gets the validated customer id.

@@ -14,7 +14,8 @@ import (
 )
 
 func newCustomerCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "customer", Short: "Register and look up customers"}
+	c := &cobra.Command{Use: "customer", Short: "Register, look up and change customers",
+		Example: "  rabbitpay customer register --name 김토끼 --zip 04524 --line1 \"서울 중구 세종대로 110\"\n  rabbitpay customer list --search 김"}
 	c.AddCommand(newCustomerRegisterCmd(e), &cobra.Command{
 		Use:     "show ID",
 		Short:   "Show one customer",

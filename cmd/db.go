@@ -34,7 +34,8 @@ func (e *env) report(sentence string, v any, header []string, row ...string) err
 }
 
 func newDBCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "db", Short: "Manage the database: the embedded cluster and migrations"}
+	c := &cobra.Command{Use: "db", Short: "Manage the database: the embedded cluster and migrations",
+		Example: "  rabbitpay db status\n  psql \"$(rabbitpay db url)\""}
 	status := &cobra.Command{
 		Use:     "status",
 		Short:   "Say which database rabbitpay uses and whether it runs",

@@ -34,7 +34,8 @@ func (e *env) stepWriter() io.Writer {
 }
 
 func newOrderCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "order", Short: "Place, list, show and cancel orders"}
+	c := &cobra.Command{Use: "order", Short: "Place, list, show and cancel orders",
+		Example: "  rabbitpay order place --customer 1 --method KAKAO --item A-1:2\n  rabbitpay order list --status paid --limit 10"}
 	c.AddCommand(newOrderPlaceCmd(e), newOrderListCmd(e), &cobra.Command{
 		Use:     "show ID",
 		Short:   "Show an order: items, payment and saga trail",

@@ -12,7 +12,8 @@ import (
 )
 
 func newProductCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "product", Short: "Manage the product catalogue"}
+	c := &cobra.Command{Use: "product", Short: "Manage the product catalogue",
+		Example: "  rabbitpay product register --sku A-1 --name \"토끼 인형\" --price 12000 --stock 5\n  rabbitpay product list --search 토끼\n  rabbitpay product import catalogue.csv"}
 	show := &cobra.Command{
 		Use:     "show ID|SKU",
 		Short:   "Show one product by id or SKU",

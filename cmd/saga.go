@@ -13,7 +13,8 @@ import (
 )
 
 func newSagaCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "saga", Short: "Inspect the durable order-saga log and recover unfinished sagas"}
+	c := &cobra.Command{Use: "saga", Short: "Inspect the durable order-saga log and recover unfinished sagas",
+		Example: "  rabbitpay saga list --state running\n  rabbitpay saga recover --wait 1m"}
 	var state string
 	var wait time.Duration
 	var lf *listFlags

@@ -118,3 +118,20 @@ func TestListPagingRules(t *testing.T) {
 		t.Fatalf("a huge --limit: exit %d %s", r.code, r.err)
 	}
 }
+
+// Every command and every group shows at least one example in --help.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" || c.Parent() != nil && c.Parent().Name() == "completion" {
+			return
+		}
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q has no example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot(&env{}))
+}

@@ -11,14 +11,6 @@ type rowsFunc func() ([]string, [][]string)
 
 func (f rowsFunc) Table() ([]string, [][]string) { return f() }
 
-// nonNil makes an empty list print as [] rather than null in JSON.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func productRows(ps []shop.Product) rowsFunc {

@@ -44,9 +44,8 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 		return out, err
 	}
 	if done {
-		o.log.Finish(ctx, shop.SagaCancelled, "", nil) // drops the lease the takeover took
-	}
-	if !done {
+		o.log.Yield(ctx) // nothing to do: give back the lease the takeover took
+	} else {
 		o.rec.State = shop.SagaCancelling
 		if obs != nil {
 			obs.Event(event(shop.EventStep, "cancel", shop.OutcomeOK, fmt.Sprintf("order %d: no item has shipped", id)))

@@ -383,3 +383,25 @@ func TestCompletedSagaCannotBeCompensated(t *testing.T) {
 		t.Fatalf("after the refused compensation: %v, stock %d", got, s.stock("A"))
 	}
 }
+
+// A provider that does not answer within payment.timeout is given up on: the
+// charge's outcome is unknown, and since the void cannot get through either,
+// the saga is left for recover (exit 3), which settles it once the provider answers.
+func TestProviderCallsHaveADeadline(t *testing.T) {
+	s := newShop(t)
+	a := s.open(func(c *config.Config) { c.Payment.Timeout = 500 * time.Millisecond; c.Saga.Lease = 30 * time.Second })
+	release := s.slowProvider()
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Failed || res.FailedStep != stepPayment || !res.Incomplete || !strings.Contains(res.Error, "did not answer the payment within 500ms") {
+		t.Fatalf("%+v", res)
+	}
+	release()
+	out := <-recoverAsync(s.a, time.Minute) // the lease was released
+	if len(out) != 1 || out[0].To != shop.SagaCompensated {
+		t.Fatalf("recover: %+v", out)
+	}
+	s.assertNoLostMoney()
+}
