@@ -34,7 +34,8 @@ CREATE TABLE order_refund (
     items       jsonb NOT NULL,   -- [{product_id, sku, quantity, price}]
     amount      bigint NOT NULL CHECK (amount > 0),
     reason      text NOT NULL DEFAULT '',
-    state       text NOT NULL CHECK (state IN ('refunding', 'refunded')),
+    state       text NOT NULL CHECK (state IN ('refunding', 'refunded', 'failed')),
+    error       text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz
 );

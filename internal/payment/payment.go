@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -140,3 +141,82 @@ func (d deadline) Void(ctx context.Context, ref Ref) (Result, error) {
 }
 
 func (d deadline) Callback(u *url.URL) (string, string) { return d.g.Callback(u) }
+
+// Recorded reports every call made through g to record, with its outcome
+// and duration.
+func Recorded(g Gateway, record func(shop.PaymentCall)) Gateway { return recorded{g, record} }
+
+type recorded struct {
+	g      Gateway
+	record func(shop.PaymentCall)
+}
+
+func (r recorded) log(call string, start time.Time, res Result, err error) {
+	c := shop.PaymentCall{At: start.UTC(), Call: call, Outcome: string(res.Status), Duration: time.Since(start).Milliseconds()}
+	switch {
+	case err != nil:
+		c.Outcome, c.Detail = "error", err.Error()
+	case c.Outcome == "":
+		c.Outcome = "no record"
+	}
+	if err == nil {
+		var parts []string
+		if res.TxID != "" {
+			parts = append(parts, res.TxID)
+		}
+		if res.Amount != 0 {
+			parts = append(parts, "charged "+res.Amount.String())
+		}
+		if res.Refunded != 0 {
+			parts = append(parts, "refunded "+res.Refunded.String())
+		}
+		if res.Reason != "" {
+			parts = append(parts, res.Reason)
+		}
+		c.Detail = strings.Join(parts, "; ")
+	}
+	r.record(c)
+}
+
+func (r recorded) Ready(ctx context.Context, req Request) (Pending, error) {
+	start := time.Now()
+	p, err := r.g.Ready(ctx, req)
+	if p.TxID != "" || err != nil { // the sandbox's Ready is not a call
+		res := Result{TxID: p.TxID}
+		if err == nil {
+			res.Status = "READY"
+		}
+		r.log("ready", start, res, err)
+	}
+	return p, err
+}
+
+func (r recorded) Approve(ctx context.Context, ref Ref) (Result, error) {
+	start := time.Now()
+	res, err := r.g.Approve(ctx, ref)
+	r.log("approve", start, res, err)
+	return res, err
+}
+
+func (r recorded) Cancel(ctx context.Context, ref Ref, rf Refund) (Result, error) {
+	start := time.Now()
+	res, err := r.g.Cancel(ctx, ref, rf)
+	r.log("cancel "+rf.Amount.String(), start, res, err)
+	return res, err
+}
+
+func (r recorded) Lookup(ctx context.Context, ref Ref) (Result, error) {
+	start := time.Now()
+	res, err := r.g.Lookup(ctx, ref)
+	r.log("lookup", start, res, err)
+	return res, err
+}
+
+func (r recorded) Void(ctx context.Context, ref Ref) (Result, error) {
+	start := time.Now()
+	res, err := r.g.Void(ctx, ref)
+	r.log("void", start, res, err)
+	return res, err
+}
+
+func (r recorded) Callback(u *url.URL) (string, string) { return r.g.Callback(u) }
