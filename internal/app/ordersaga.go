@@ -43,7 +43,9 @@ type orderSaga struct {
 	// interrupt is closed when the operator gives up on a placement.
 	interrupt <-chan struct{}
 	obs       shop.Observer
-	key       string
+	// calls are provider calls made while the saga was not owned (look-ups).
+	calls []shop.PaymentCall
+	key   string
 	// hash identifies the request an idempotency key was first used for.
 	hash     string
 	paid     payment.Result

@@ -62,6 +62,8 @@ func (a *App) openSaga(log *postgres.SagaLog, rec *shop.SagaRecord) (*orderSaga,
 	o.gw = payment.Recorded(gw, func(c shop.PaymentCall) {
 		if o.log != nil {
 			o.log.Calls = append(o.log.Calls, c)
+		} else {
+			o.calls = append(o.calls, c)
 		}
 	})
 	return o, nil
@@ -92,7 +94,8 @@ func (a *App) RecoverSagas(ctx context.Context, wait time.Duration, obs func(uui
 			}
 		}
 		if len(skipped) == 0 || !time.Now().Before(deadline) {
-			return out, nil
+			refunds, err := a.recoverRefunds(ctx, obs)
+			return append(out, refunds...), err
 		}
 		select {
 		case <-ctx.Done():
