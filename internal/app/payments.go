@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -20,15 +21,27 @@ type gateways struct {
 	err    error
 }
 
-// Gateway returns the gateway for a payment method: the offline sandbox,
-// every call bounded by payment.timeout.
+// Gateway returns the gateway for a payment method: the offline sandbox, or
+// in live mode the provider's HTTP API; every call bounded by
+// payment.timeout.
 func (a *App) Gateway(m shop.PaymentMethod) (payment.Gateway, error) {
+	p := a.cfg.Payment
+	if a.live() {
+		client := &http.Client{Timeout: p.HTTPTimeout}
+		if m == shop.Kakao {
+			return payment.WithDeadline(payment.NewKakao(payment.KakaoConfig{SecretKey: p.Kakao.SecretKey, CID: p.Kakao.CID,
+				BaseURL: p.Kakao.BaseURL}, client), p.Timeout), nil
+		}
+		return payment.WithDeadline(payment.NewNaver(payment.NaverConfig{ClientID: p.Naver.ClientID, ClientSecret: p.Naver.ClientSecret,
+			ChainID: p.Naver.ChainID, PartnerID: p.Naver.PartnerID, BaseURL: p.Naver.BaseURL, ApprovalBase: p.Naver.ApprovalBase},
+			client), p.Timeout), nil
+	}
 	a.gw.once.Do(func() { a.gw.ledger, a.gw.err = payment.NewSandboxLedger(a.url, a.cfg.MaxConns) })
 	if a.gw.err != nil {
 		return nil, a.gw.err
 	}
-	sandbox := &payment.Sandbox{Method: m, DeclineOver: shop.Won(a.cfg.Payment.Sandbox.DeclineOver), Ledger: a.gw.ledger}
-	return payment.WithDeadline(sandbox, a.cfg.Payment.Timeout), nil
+	sandbox := &payment.Sandbox{Method: m, DeclineOver: shop.Won(p.Sandbox.DeclineOver), Ledger: a.gw.ledger}
+	return payment.WithDeadline(sandbox, p.Timeout), nil
 }
 
 func (g *gateways) close() {
