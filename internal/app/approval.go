@@ -76,9 +76,6 @@ func (o *orderSaga) readApproval(s string) answer {
 // running out or the operator interrupting is a decline: the saga
 // compensates. The approval is committed before it is used.
 func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) error {
-	if o.obs != nil {
-		o.obs.Event(event(shop.EventStep, stepApproval, shop.OutcomeWaiting, "approve at "+approvalURL))
-	}
 	ch := make(chan answer, 2)
 	if o.approval.Token != "" {
 		ch <- o.readApproval(o.approval.Token)
@@ -91,6 +88,8 @@ func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) error
 			return answer{token: token, declined: declined}
 		}, ch)()
 	}
+	// Shown once the listener waits for this order's redirect.
+	o.emit(shop.EventStep, stepApproval, shop.OutcomeWaiting, "approve at "+approvalURL)
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if o.approval.Prompt != nil && o.approval.Token == "" {
@@ -122,7 +121,12 @@ func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) error
 		return errors.New(ans.declined)
 	}
 	o.ref.Token = ans.token
-	return o.log.RecordApproval(ctx, ans.token, event(shop.EventStep, stepApproval, shop.OutcomeOK, "approved by the buyer"))
+	ev := event(shop.EventStep, stepApproval, shop.OutcomeOK, "approved by the buyer")
+	if err := o.log.RecordApproval(ctx, ans.token, ev); err != nil {
+		return err
+	}
+	o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+	return nil
 }
 
 // callbackServer is the listener buyers are sent back to from a provider's
