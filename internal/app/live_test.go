@@ -21,9 +21,35 @@ import (
 
 type liveShop struct {
 	*testShop
-	kakao *standin.Kakao
-	cfg   func(*config.Config)
+	kakao  *standin.Kakao
+	naver  *standin.Naver
+	cfg    func(*config.Config)
+	method shop.PaymentMethod
 }
+
+// provider is what the tests ask of either stand-in.
+type provider interface {
+	Payment(ref string) (standin.Payment, bool)
+	Next(call string, bs ...standin.Behaviour)
+	Problems() []string
+}
+
+func (s *liveShop) provider() provider {
+	if s.method == shop.Naver {
+		return s.naver
+	}
+	return s.kakao
+}
+
+// call names a call as the stand-in of the shop's method knows it.
+func (s *liveShop) call(kakao string) string {
+	if s.method == shop.Naver {
+		return map[string]string{"approve": "apply", "page": "page", "cancel": "cancel"}[kakao]
+	}
+	return kakao
+}
+
+var methods = []shop.PaymentMethod{shop.Kakao, shop.Naver}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -35,9 +61,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func newLiveShop(t *testing.T) *liveShop {
+func newLiveShop(t *testing.T, m shop.PaymentMethod) *liveShop {
 	s := newShop(t)
-	k := standin.NewKakao(t)
+	k, n := standin.NewKakao(t), standin.NewNaver(t)
 	listen := freeAddr(t)
 	cfg := func(c *config.Config) {
 		p := &c.Payment
@@ -45,9 +71,11 @@ func newLiveShop(t *testing.T) *liveShop {
 		p.Callback.Listen, p.Callback.PublicURL = listen, "http://"+listen
 		kc := k.Config()
 		p.Kakao = config.KakaoConfig{SecretKey: kc.SecretKey, CID: kc.CID, BaseURL: kc.BaseURL}
-		p.Naver = config.NaverConfig{ClientID: "n-id", ClientSecret: "n-secret", ChainID: "n-chain", PartnerID: "np_test", BaseURL: "http://127.0.0.1:1", ApprovalBase: "http://127.0.0.1:1/"}
+		nc := n.Config()
+		p.Naver = config.NaverConfig{ClientID: nc.ClientID, ClientSecret: nc.ClientSecret, ChainID: nc.ChainID, PartnerID: nc.PartnerID,
+			BaseURL: nc.BaseURL, ApprovalBase: nc.ApprovalBase}
 	}
-	return &liveShop{testShop: s, kakao: k, cfg: cfg}
+	return &liveShop{testShop: s, kakao: k, naver: n, cfg: cfg, method: m}
 }
 
 // buyer watches a placement's events and plays the buyer on the approval
@@ -89,7 +117,7 @@ func (b *buyer) trail() string {
 func (s *liveShop) placeLive(a *App, specs ...string) (PlaceResult, *buyer) {
 	s.t.Helper()
 	b := newBuyer()
-	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items(specs...)}, b)
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: s.method, Items: items(specs...)}, b)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -101,8 +129,14 @@ func (s *liveShop) placeLive(a *App, specs ...string) (PlaceResult, *buyer) {
 	return res, b
 }
 
-func TestLiveKakaoOrderEndToEnd(t *testing.T) {
-	s := newLiveShop(t)
+func TestLiveOrderEndToEnd(t *testing.T) {
+	for _, m := range methods {
+		t.Run(string(m), func(t *testing.T) { testLiveOrderEndToEnd(t, m) })
+	}
+}
+
+func testLiveOrderEndToEnd(t *testing.T, m shop.PaymentMethod) {
+	s := newLiveShop(t, m)
 	a := s.open(s.cfg)
 	res, b := s.placeLive(a, "A:2")
 	if res.Status != Placed || b.err != nil {
@@ -111,10 +145,10 @@ func TestLiveKakaoOrderEndToEnd(t *testing.T) {
 	if got := b.trail(); !strings.Contains(got, "approval:waiting approval:ok payment:ok") {
 		t.Errorf("trail %q does not show the wait for the buyer", got)
 	}
-	p := res.Order.Payment
-	rec, ok := s.kakao.Payment(p.ProviderTxID)
+	ref := s.providerRef(res.OrderUUID)
+	rec, ok := s.provider().Payment(ref)
 	if !ok || rec.Charged != 2000 || rec.OrderID != res.OrderUUID {
-		t.Fatalf("the stand-in's record of tid %q: %+v", p.ProviderTxID, rec)
+		t.Fatalf("the stand-in's record of %q: %+v", ref, rec)
 	}
 	if got := s.strings(`SELECT call FROM payment_call WHERE order_uuid = $1 ORDER BY id`, res.OrderUUID); strings.Join(got, ",") != "ready,approve" {
 		t.Errorf("provider calls recorded = %v, want ready, approve", got)
@@ -123,7 +157,7 @@ func TestLiveKakaoOrderEndToEnd(t *testing.T) {
 	if _, err := a.CancelOrder(ctx, res.Order.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := s.kakao.Payment(p.ProviderTxID); rec.Refunded != 2000 {
+	if rec, _ := s.provider().Payment(ref); rec.Refunded != 2000 {
 		t.Errorf("after cancel the stand-in holds %s refunded, want ₩2,000", rec.Refunded)
 	}
 	if s.stock("A") != 10 {
@@ -134,13 +168,18 @@ func TestLiveKakaoOrderEndToEnd(t *testing.T) {
 	if _, err := a.RefundOrder(ctx, RefundRequest{OrderID: res.Order.ID, Items: items("A:1")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if rec, _ := s.kakao.Payment(res.Order.Payment.ProviderTxID); rec.Refunded != 1000 || rec.Charged != 3000 {
+	if rec, _ := s.provider().Payment(s.providerRef(res.OrderUUID)); rec.Refunded != 1000 || rec.Charged != 3000 {
 		t.Errorf("after a partial refund the stand-in holds %+v", rec)
 	}
-	if probs := s.kakao.Problems(); len(probs) > 0 {
+	if probs := s.provider().Problems(); len(probs) > 0 {
 		t.Errorf("requests the provider would refuse: %v", probs)
 	}
 	s.assertNoLostMoneyLive()
+}
+
+func (s *liveShop) providerRef(uuid string) string {
+	s.t.Helper()
+	return strings.Join(s.strings(`SELECT provider_ref FROM payment WHERE order_uuid = $1`, uuid), "")
 }
 
 func (s *liveShop) assertNoLostMoneyLive() {
@@ -155,22 +194,28 @@ func (s *liveShop) assertNoLostMoneyLive() {
 
 // The buyer cancelling, the page failing, the approval expiring and a
 // charge of another amount are declines: the saga compensates.
-func TestLiveKakaoDeclines(t *testing.T) {
+func TestLiveDeclines(t *testing.T) {
+	for _, m := range methods {
+		t.Run(string(m), func(t *testing.T) { testLiveDeclines(t, m) })
+	}
+}
+
+func testLiveDeclines(t *testing.T, m shop.PaymentMethod) {
 	for name, tc := range map[string]struct {
 		call string
 		b    standin.Behaviour
 		want string
 	}{
-		"buyer cancels":   {"page", standin.BuyerCancel, "cancelled"},
+		"buyer cancels":   {"page", standin.BuyerCancel, "ancel"},
 		"payment fails":   {"page", standin.Decline, ""},
 		"approve expired": {"approve", standin.Expire, ""},
 		"other amount":    {"approve", standin.Charge(1500), "charged ₩1,500 but the order is ₩2,000"},
 		"approve refused": {"approve", standin.Refuse(400, "-780", "approval failure"), "approval failure"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			s := newLiveShop(t)
+			s := newLiveShop(t, m)
 			a := s.open(s.cfg)
-			s.kakao.Next(tc.call, tc.b)
+			s.provider().Next(s.call(tc.call), tc.b)
 			res, b := s.placeLive(a, "A:2")
 			if res.Status != Failed || !res.Compensated {
 				t.Fatalf("%s: %+v trail %s", name, res, b.trail())
@@ -181,7 +226,7 @@ func TestLiveKakaoDeclines(t *testing.T) {
 			if s.stock("A") != 10 {
 				t.Errorf("stock after a decline = %d, want 10", s.stock("A"))
 			}
-			for _, p := range s.kakaoPayments() {
+			for _, p := range s.payments() {
 				if p.Charged != p.Refunded {
 					t.Errorf("the stand-in holds a charge of %s with %s refunded", p.Charged, p.Refunded)
 				}
@@ -191,10 +236,10 @@ func TestLiveKakaoDeclines(t *testing.T) {
 	}
 }
 
-func (s *liveShop) kakaoPayments() []standin.Payment {
+func (s *liveShop) payments() []standin.Payment {
 	var out []standin.Payment
-	for _, tid := range s.strings(`SELECT provider_ref FROM payment WHERE provider_ref IS NOT NULL`) {
-		if p, ok := s.kakao.Payment(tid); ok {
+	for _, ref := range s.strings(`SELECT provider_ref FROM payment WHERE provider_ref IS NOT NULL`) {
+		if p, ok := s.provider().Payment(ref); ok {
 			out = append(out, p)
 		}
 	}
@@ -208,7 +253,9 @@ func (s *liveShop) kakaoPayments() []standin.Payment {
 func (s *liveShop) crashAfterReady(a *App, approve, charge bool) string {
 	s.t.Helper()
 	uuid := s.startCrashed("A:2")
-	gw, err := a.Gateway(shop.Kakao)
+	s.exec(`UPDATE saga SET method = $2 WHERE order_uuid = $1`, uuid, s.method)
+	s.exec(`UPDATE payment SET method = $2 WHERE order_uuid = $1`, uuid, s.method)
+	gw, err := a.Gateway(s.method)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -247,8 +294,14 @@ func (s *testShop) exec(sql string, args ...any) {
 // A crash after ready, after the buyer's approval and after the charge:
 // `saga recover` finishes each, forward exactly when money was or can be
 // taken with the buyer's approval.
-func TestLiveKakaoRecoverAfterCrash(t *testing.T) {
-	s := newLiveShop(t)
+func TestLiveRecoverAfterCrash(t *testing.T) {
+	for _, m := range methods {
+		t.Run(string(m), func(t *testing.T) { testLiveRecoverAfterCrash(t, m) })
+	}
+}
+
+func testLiveRecoverAfterCrash(t *testing.T, m shop.PaymentMethod) {
+	s := newLiveShop(t, m)
 	a := s.open(s.cfg)
 	notApproved := s.crashAfterReady(a, false, false)
 	approved := s.crashAfterReady(a, true, false)
