@@ -327,3 +327,34 @@ func testLiveRecoverAfterCrash(t *testing.T, m shop.PaymentMethod) {
 	}
 	s.assertNoLostMoneyLive()
 }
+
+// The approval's answer is lost and so is every look-up: the order is left
+// running with its payment PROGRESS (never guessed), and recovery finishes
+// it forward once the provider answers again.
+func TestLiveUnknownChargeIsLeftForRecovery(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(s.cfg)
+	s.kakao.Next("approve", standin.Hang)
+	s.kakao.Next("order", standin.ServerError, standin.ServerError, standin.ServerError, standin.ServerError)
+	res, _ := s.placeLive(a, "A:2")
+	if res.Status != Failed || !res.Incomplete || res.Compensated {
+		t.Fatalf("an unknown charge: %+v", res)
+	}
+	if got := s.strings(`SELECT status::text FROM payment`); strings.Join(got, "") != "PROGRESS" {
+		t.Fatalf("payment = %v, want PROGRESS", got)
+	}
+	if s.stock("A") != 8 {
+		t.Errorf("stock = %d: an unknown charge must keep the stock taken", s.stock("A"))
+	}
+	rs, err := a.Reconcile(ctx, time.Now().Add(-time.Hour), func(string) shop.Observer { return nil })
+	if err != nil || len(rs) != 1 || rs[0].Result != ReconcileSettled || rs[0].Ours != shop.PaymentSuccess {
+		t.Fatalf("reconcile: %+v %v", rs, err)
+	}
+	if n := s.count(`SELECT count(*) FROM orders WHERE status = 'paid'`); n != 1 {
+		t.Errorf("paid orders after reconcile = %d, want 1", n)
+	}
+	if rec, _ := s.kakao.Payment(s.providerRef(res.OrderUUID)); rec.Charged != 2000 || rec.Refunded != 0 {
+		t.Errorf("the provider holds %+v, want one charge of ₩2,000", rec)
+	}
+	s.assertNoLostMoneyLive()
+}

@@ -151,7 +151,15 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 	}
 	res, err := o.charge(ctx)
 	if err != nil {
-		return "", saga.Uncertain(fmt.Errorf("payment outcome unknown: %v", err))
+		err = fmt.Errorf("payment outcome unknown: %v", err)
+		if o.ref.Token != "" {
+			// The buyer approved, and a live provider's charge still in
+			// flight cannot be voided: never guess. The saga stays running,
+			// payment PROGRESS, and recovery approves again (charging once)
+			// to learn the outcome and finish forward or backward.
+			return "", shop.Incomplete("%v; 'rabbitpay saga recover' or 'rabbitpay pay reconcile' settles it", err)
+		}
+		return "", saga.Uncertain(err)
 	}
 	o.a.Failpoints.Crash("after_payment")
 	return o.settlePay(res)
