@@ -358,3 +358,42 @@ func TestLiveUnknownChargeIsLeftForRecovery(t *testing.T) {
 	}
 	s.assertNoLostMoneyLive()
 }
+
+// A process that crashed after the provider refunded part of an order, but
+// before recording it, leaves the refund refunding: recover finishes it
+// without refunding twice (Kakao takes no refund key).
+func TestLiveRefundCrashThenRecover(t *testing.T) {
+	for _, m := range methods {
+		t.Run(string(m), func(t *testing.T) {
+			s := newLiveShop(t, m)
+			a := s.open(s.cfg)
+			res, _ := s.placeLive(a, "A:3")
+			o, err := a.acquire(ctx, res.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, _ := refundLines(*res.Order, items("A:1"))
+			f, _, err := o.log.BeginRefund(ctx, res.Order.ID, "k-1", "", lines, event(shop.EventStep, "refund", shop.OutcomeOK, "test"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := o.gw.Cancel(ctx, o.ref, payment.Refund{Amount: 1000, Key: fmt.Sprintf("refund-%d", f.ID)}); err != nil {
+				t.Fatal(err)
+			}
+			s.exec(`UPDATE saga SET lease_until = now() - interval '1 second' WHERE order_uuid = $1`, res.OrderUUID) // the crash
+			out, err := a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil })
+			if err != nil || RecoveryError(out) != nil || len(out) != 1 {
+				t.Fatalf("recover: %v %+v", err, out)
+			}
+			if rec, _ := s.provider().Payment(s.providerRef(res.OrderUUID)); rec.Refunded != 1000 {
+				t.Errorf("the provider refunded %s in all, want ₩1,000 (once)", rec.Refunded)
+			}
+			if got := s.strings(`SELECT state || '/' || (SELECT refunded_amount FROM payment) FROM order_refund`); strings.Join(got, "") != "refunded/1000" {
+				t.Errorf("refund after recover = %v, want refunded/1000", got)
+			}
+			if s.stock("A") != 8 {
+				t.Errorf("stock of A = %d, want 8", s.stock("A"))
+			}
+		})
+	}
+}

@@ -130,7 +130,20 @@ func (o *orderSaga) emit(kind shop.EventKind, name string, outcome shop.Outcome,
 // failed when the provider refused it (nothing changed). An unknown answer
 // leaves the refund refunding for `saga recover`.
 func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
+	ours, err := o.a.store.GetPayment(ctx, o.rec.OrderUUID)
+	if err != nil {
+		return err
+	}
 	res, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) {
+		// Not every provider takes a refund key (Kakao does not): a refund
+		// an earlier, crashed attempt made shows in the provider's refunded
+		// amount, and is not sent again. Refunds of one order never overlap
+		// (the saga's lease), so ours plus this one is what a done refund shows.
+		if now, err := o.gw.Lookup(ctx, o.ref); err != nil {
+			return now, err
+		} else if now.Refunded >= ours.Refunded+f.Amount {
+			return now, nil
+		}
 		return o.gw.Cancel(ctx, o.ref, payment.Refund{Amount: f.Amount, Reason: f.Reason, Key: fmt.Sprintf("refund-%d", f.ID)})
 	})
 	var refused *payment.ProviderError
