@@ -32,6 +32,9 @@ func newPayCmd(e *env) *cobra.Command {
 				return err
 			}
 			d, err := a.Payment(cmd.Context(), args[0])
+			if errors.Is(err, shop.ErrNotFound) { // a mistyped id is bad input here
+				return &exitError{code: ExitUsage, err: err}
+			}
 			if err != nil {
 				return err
 			}
