@@ -24,6 +24,9 @@ func (e *env) stepPrinter() shop.Observer {
 		if ev.Kind == shop.EventCompensation && ev.Outcome == shop.OutcomeOK {
 			mark = "↩"
 		}
+		if e.prompting.Swap(false) {
+			fmt.Fprintln(e.Err)
+		}
 		fmt.Fprintf(w, "  %s %-14s %-7s %s\n", mark, ev.Name, ev.Outcome, oneLine(secret.Mask(ev.Detail)))
 		if u, ok := strings.CutPrefix(ev.Detail, "approve at "); ok && ev.Outcome == shop.OutcomeWaiting {
 			e.showApproval(u)

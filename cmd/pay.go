@@ -316,7 +316,10 @@ func (e *env) approval(token string) app.Approval {
 	case e.isTTY(e.In):
 		return app.Approval{Prompt: func(ctx context.Context, approvalURL string) (string, error) {
 			fmt.Fprint(e.Err, "  paste the approval token or the page's final URL here (or wait for the buyer): ")
-			return readLine(ctx, approvalURL)
+			e.prompting.Store(true)
+			line, err := readLine(ctx, approvalURL)
+			e.prompting.Store(false) // a line typed ends with its own newline
+			return line, err
 		}}
 	}
 	return app.Approval{}

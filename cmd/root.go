@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -51,6 +52,9 @@ type env struct {
 	a          *app.App
 	bounded    context.Context    // the command's context under command_timeout, if any
 	cancel     context.CancelFunc // ends it
+	// prompting is set while a prompt waits on the terminal for a line the
+	// buyer's callback may make unneeded: the next step starts a new line.
+	prompting atomic.Bool
 }
 
 // app opens the database on first use.
