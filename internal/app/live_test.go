@@ -397,3 +397,32 @@ func TestLiveRefundCrashThenRecover(t *testing.T) {
 		})
 	}
 }
+
+// Ctrl-C while the buyer has not approved yet compensates before the
+// placement returns, and the buyer's late approval charges nothing.
+func TestLiveInterruptWhileWaitingForApproval(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(s.cfg)
+	pctx, interrupt := context.WithCancel(ctx)
+	var approvalURL string
+	obs := shop.ObserverFunc(func(ev shop.SagaEvent) {
+		if u, ok := strings.CutPrefix(ev.Detail, "approve at "); ok && ev.Outcome == shop.OutcomeWaiting {
+			approvalURL = u
+			interrupt()
+		}
+	})
+	res, err := a.PlaceOrder(pctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2")}, obs)
+	if err != nil || res.Status != Failed || !res.Interrupted || !res.Compensated {
+		t.Fatalf("interrupted while waiting: %+v %v", res, err)
+	}
+	if s.stock("A") != 10 {
+		t.Errorf("stock = %d, want 10", s.stock("A"))
+	}
+	if _, err := standin.Follow(ctx, approvalURL); err == nil {
+		t.Errorf("the callback accepted an approval nobody waits for")
+	}
+	if rec, _ := s.kakao.Payment(s.providerRef(res.OrderUUID)); rec.Charged != 0 {
+		t.Errorf("a late approval charged %s", rec.Charged)
+	}
+	s.assertNoLostMoneyLive()
+}
