@@ -46,7 +46,7 @@ func TestEveryCommandRefusesBadArgumentsWithExit2(t *testing.T) {
 			}
 		}
 	}
-	for _, group := range []string{"customer", "product", "cart", "order", "saga", "db"} {
+	for _, group := range []string{"customer", "product", "cart", "order", "deliver", "notify", "saga", "db"} {
 		if r := c.run(group, "frobnicate"); r.code != ExitUsage || !strings.Contains(r.err, `unknown command "frobnicate"`) {
 			t.Errorf("rabbitpay %s frobnicate: exit %d, %q", group, r.code, r.err)
 		}

@@ -199,6 +199,7 @@ type OrderItem struct {
 	Name           string `json:"name"`
 	Quantity       int64  `json:"quantity"`
 	OrderPrice     Won    `json:"order_price"`
+	DeliveryID     int64  `json:"delivery_id,omitempty"`
 	DeliveryStatus string `json:"delivery_status,omitempty"`
 }
 

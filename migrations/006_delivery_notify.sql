@@ -1,0 +1,72 @@
+-- Delivery per order item and an outbox that reaches someone.
+--
+-- delivery_history keeps the carrier and tracking number each change set, so
+-- `deliver show` tells the whole story.
+ALTER TABLE delivery_history ADD COLUMN carrier text, ADD COLUMN tracking_number text;
+CREATE INDEX delivery_history_delivery ON delivery_history (delivery_id, id);
+
+-- The outbox's retry bookkeeping lives on its rows: `notify send` claims due
+-- rows oldest first with FOR UPDATE SKIP LOCKED, so two senders never take the
+-- same one; a failed attempt counts in attempts, says why in last_error and
+-- waits until next_attempt_at (exponential backoff with jitter); after
+-- notify.max_attempts the row is dead (dead_at) until `notify retry`.
+ALTER TABLE notification
+    ADD COLUMN next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    ADD COLUMN dead_at timestamptz;
+DROP INDEX notification_pending;
+CREATE INDEX notification_due ON notification (id) WHERE sent_at IS NULL AND dead_at IS NULL;
+CREATE INDEX notification_dead ON notification (id) WHERE dead_at IS NOT NULL;
+
+-- won formats an amount of won for a message: ₩12,000.
+CREATE FUNCTION won(amount bigint) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT '₩' || to_char(amount, 'FM999,999,999,999,999,990') $$;
+
+-- notification_message is the short Korean-and-English sentence of a
+-- notification, from its kind and payload. One place for every writer: the
+-- trigger below fills payload.message on insert.
+CREATE FUNCTION notification_message(kind text, p jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+SELECT CASE kind
+    WHEN 'order_placed' THEN format('주문 #%s이(가) 접수되었습니다 (%s). / Order #%s was placed (%s).',
+        p->>'order_id', won((p->>'total_amount')::bigint), p->>'order_id', won((p->>'total_amount')::bigint))
+    WHEN 'payment_succeeded' THEN format('%s 결제가 완료되었습니다 (%s). / Payment of %s succeeded (%s).',
+        won(coalesce(p->>'amount', p->>'total_amount')::bigint), p->>'method', won(coalesce(p->>'amount', p->>'total_amount')::bigint), p->>'method')
+    WHEN 'payment_failed' THEN format('결제에 실패했습니다: %s / Payment failed: %s',
+        coalesce(p->>'reason', '-'), coalesce(p->>'reason', '-'))
+    WHEN 'payment_refunded' THEN format('%s 환불되었습니다. / %s was refunded.',
+        won(coalesce(p->>'amount', p->>'total_amount')::bigint), won(coalesce(p->>'amount', p->>'total_amount')::bigint))
+    WHEN 'order_cancelled' THEN format('주문 #%s이(가) 취소되었습니다. / Order #%s was cancelled.', p->>'order_id', p->>'order_id')
+    WHEN 'order_shipped' THEN format('주문 #%s의 모든 상품이 발송되었습니다. / Every item of order #%s has shipped.', p->>'order_id', p->>'order_id')
+    WHEN 'delivery_ready' THEN format('%s 상품의 배송을 준비 중입니다. / %s is being prepared for shipping.', p->>'product', p->>'product')
+    WHEN 'delivery_shipped' THEN format('%s 상품이 발송되었습니다%s. / %s has shipped%s.', p->>'product',
+        coalesce(' (' || (p->>'carrier') || ' ' || coalesce(p->>'tracking_number', '') || ')', ''), p->>'product',
+        coalesce(' (' || (p->>'carrier') || ' ' || coalesce(p->>'tracking_number', '') || ')', ''))
+    WHEN 'delivery_in_transit' THEN format('%s 상품이 배송 중입니다. / %s is in transit.', p->>'product', p->>'product')
+    WHEN 'delivery_delivered' THEN format('%s 상품이 배송 완료되었습니다. / %s was delivered.', p->>'product', p->>'product')
+    ELSE kind
+END
+$$;
+
+CREATE FUNCTION notification_fill() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT NEW.payload ? 'message' THEN
+        NEW.payload := NEW.payload || jsonb_build_object('message', notification_message(NEW.kind, NEW.payload));
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER notification_fill BEFORE INSERT ON notification FOR EACH ROW EXECUTE FUNCTION notification_fill();
+
+-- `notify send --follow` listens on rabbitpay_notification: one signal per
+-- inserting statement, delivered when its transaction commits.
+CREATE FUNCTION notification_signal() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT FROM inserted) THEN
+        PERFORM pg_notify('rabbitpay_notification', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER notification_signal AFTER INSERT ON notification REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION notification_signal();
