@@ -1,1 +1,2 @@
--- placeholder, replaced by the lead's 005
+-- placeholder, replaced by the lead's 005 (tern refuses a migration without SQL)
+SELECT 1;

@@ -32,7 +32,7 @@ func (a *App) UpdateDelivery(ctx context.Context, c shop.DeliveryChange) (shop.D
 	if c.At.After(time.Now().Add(time.Minute)) {
 		return shop.Delivery{}, shop.Invalid("--at %s is in the future", c.At.Format(time.RFC3339))
 	}
-	ds, err := a.store.ChangeDeliveries(ctx, []shop.DeliveryChange{c})
+	ds, err := a.store.ChangeDeliveries(ctx, []shop.DeliveryChange{c}, shop.RowErrors{})
 	if err != nil {
 		return shop.Delivery{}, err
 	}
@@ -43,11 +43,11 @@ func (a *App) UpdateDelivery(ctx context.Context, c shop.DeliveryChange) (shop.D
 // validated whole and applied in one transaction: one bad row and nothing
 // changes.
 func (a *App) ImportDeliveries(ctx context.Context, r io.Reader, f shop.CatalogueFormat) (shop.DeliveryImportSummary, error) {
-	changes, err := shop.ReadDeliveryFile(r, f)
+	changes, bad, err := shop.ReadDeliveryFile(r, f)
 	if err != nil {
 		return shop.DeliveryImportSummary{}, err
 	}
-	ds, err := a.store.ChangeDeliveries(ctx, changes)
+	ds, err := a.store.ChangeDeliveries(ctx, changes, bad)
 	return shop.DeliveryImportSummary{Rows: len(changes), Changed: len(ds)}, err
 }
 

@@ -157,11 +157,13 @@ func (s *Store) deliveries(ctx context.Context, ids []int64) ([]shop.Delivery, e
 //
 // A change from a file (Line > 0) that is refused is reported with its line
 // among all the file's refused rows (*shop.RowErrors); a change from the
-// command line returns its own error.
-func (s *Store) ChangeDeliveries(ctx context.Context, changes []shop.DeliveryChange) ([]shop.Delivery, error) {
+// command line returns its own error. bad holds the rows the file reader
+// refused already: the file is checked whole, then refused whole.
+func (s *Store) ChangeDeliveries(ctx context.Context, changes []shop.DeliveryChange, fileErrs shop.RowErrors) ([]shop.Delivery, error) {
 	var ids []int64
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		var bad shop.RowErrors
+		ids = nil
+		bad := fileErrs
 		refuse := func(c shop.DeliveryChange, err error) error {
 			if c.Line == 0 {
 				return err

@@ -21,40 +21,34 @@ var DeliveryColumns = []string{"delivery_id", "order_id", "sku", "status", "carr
 const MaxDeliveryRows = 100_000
 
 // ReadDeliveryFile reads and validates a whole delivery file (CSV with a
-// header, or JSON Lines with the same keys). Bad rows come back as one
-// *RowErrors (line-numbered, the first MaxReportedRows of them).
-func ReadDeliveryFile(r io.Reader, f CatalogueFormat) ([]DeliveryChange, error) {
+// header, or JSON Lines with the same keys): the valid rows, and the bad
+// ones in bad (line-numbered), so that the store can add the rows it
+// refuses and report them all at once. err is a file that cannot be read at
+// all (a bad header, no rows).
+func ReadDeliveryFile(r io.Reader, f CatalogueFormat) (rows []DeliveryChange, bad RowErrors, err error) {
 	br := bufio.NewReader(r)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
 		br.Discard(3)
 	}
-	var bad RowErrors
 	var out []DeliveryChange
 	add := func(line int, fields map[string]string) {
 		if c, ok := deliveryRow(&bad, line, fields); ok {
 			out = append(out, c)
 		}
 	}
-	var err error
 	if f == CatalogueJSONL {
 		err = readDeliveryJSON(br, &bad, add)
 	} else {
 		err = readDeliveryCSV(br, &bad, add)
 	}
-	if err != nil {
-		return nil, err
+	switch {
+	case err != nil:
+	case len(out)+bad.Total == 0:
+		err = Invalid("the file has no rows")
+	case len(out)+bad.Total > MaxDeliveryRows:
+		err = Invalid("the file has %d rows; one import takes at most %d", len(out)+bad.Total, MaxDeliveryRows)
 	}
-	if bad.Total > 0 {
-		bad.Sort()
-		return nil, &bad
-	}
-	if len(out) == 0 {
-		return nil, Invalid("the file has no rows")
-	}
-	if len(out) > MaxDeliveryRows {
-		return nil, Invalid("the file has %d rows; one import takes at most %d", len(out), MaxDeliveryRows)
-	}
-	return out, nil
+	return out, bad, err
 }
 
 func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]string)) error {
