@@ -67,7 +67,7 @@ func (s *Store) SendNext(ctx context.Context, deliver func(context.Context, shop
 		a.Found, a.N = true, n
 		if a.Err = deliver(ctx, n); a.Err == nil {
 			a.Sent = true
-			_, err = tx.Exec(ctx, `UPDATE notification SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, n.ID)
+			_, err = tx.Exec(ctx, `UPDATE notification SET sent_at = now(), attempts = attempts + 1 WHERE id = $1`, n.ID)
 			return err
 		}
 		if ctx.Err() != nil { // interrupted: not an attempt of the receiver's
