@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -294,10 +293,6 @@ func (s *Store) ChangeDeliveries(ctx context.Context, changes []shop.DeliveryCha
 			FROM o`, touched, shop.NotifyOrderShipped)
 		return tx.SendBatch(ctx, b).Close()
 	})
-	var re *shop.RowErrors
-	if errors.As(err, &re) {
-		return nil, err
-	}
 	if err != nil {
 		return nil, writeErr("the delivery change", err)
 	}
