@@ -17,24 +17,25 @@ DROP INDEX notification_pending;
 CREATE INDEX notification_due ON notification (id) WHERE sent_at IS NULL AND dead_at IS NULL;
 CREATE INDEX notification_dead ON notification (id) WHERE dead_at IS NOT NULL;
 
--- won formats an amount of won for a message: ₩12,000.
-CREATE FUNCTION won(amount bigint) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$ SELECT '₩' || to_char(amount, 'FM999,999,999,999,999,990') $$;
+-- notification_won formats an amount of won for a message: ₩12,000.
+CREATE FUNCTION notification_won(amount bigint) RETURNS text
+LANGUAGE sql STABLE AS $$ SELECT '₩' || to_char(amount, 'FM999,999,999,999,999,990') $$;
 
 -- notification_message is the short Korean-and-English sentence of a
--- notification, from its kind and payload. One place for every writer: the
--- trigger below fills payload.message on insert.
+-- notification, from its kind and payload: one place for every writer, and
+-- nothing to compute on the write path (a BEFORE INSERT trigger storing it
+-- in the payload cut single-row outbox inserts by 25-70% at 8 clients).
 CREATE FUNCTION notification_message(kind text, p jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
 SELECT CASE kind
     WHEN 'order_placed' THEN format('주문 #%s이(가) 접수되었습니다 (%s). / Order #%s was placed (%s).',
-        p->>'order_id', won((p->>'total_amount')::bigint), p->>'order_id', won((p->>'total_amount')::bigint))
+        p->>'order_id', notification_won((p->>'total_amount')::bigint), p->>'order_id', notification_won((p->>'total_amount')::bigint))
     WHEN 'payment_succeeded' THEN format('%s 결제가 완료되었습니다 (%s). / Payment of %s succeeded (%s).',
-        won(coalesce(p->>'amount', p->>'total_amount')::bigint), p->>'method', won(coalesce(p->>'amount', p->>'total_amount')::bigint), p->>'method')
+        notification_won(coalesce(p->>'amount', p->>'total_amount')::bigint), p->>'method', notification_won(coalesce(p->>'amount', p->>'total_amount')::bigint), p->>'method')
     WHEN 'payment_failed' THEN format('결제에 실패했습니다: %s / Payment failed: %s',
         coalesce(p->>'reason', '-'), coalesce(p->>'reason', '-'))
     WHEN 'payment_refunded' THEN format('%s 환불되었습니다. / %s was refunded.',
-        won(coalesce(p->>'amount', p->>'total_amount')::bigint), won(coalesce(p->>'amount', p->>'total_amount')::bigint))
+        notification_won(coalesce(p->>'amount', p->>'total_amount')::bigint), notification_won(coalesce(p->>'amount', p->>'total_amount')::bigint))
     WHEN 'order_cancelled' THEN format('주문 #%s이(가) 취소되었습니다. / Order #%s was cancelled.', p->>'order_id', p->>'order_id')
     WHEN 'order_shipped' THEN format('주문 #%s의 모든 상품이 발송되었습니다. / Every item of order #%s has shipped.', p->>'order_id', p->>'order_id')
     WHEN 'delivery_ready' THEN format('%s 상품의 배송을 준비 중입니다. / %s is being prepared for shipping.', p->>'product', p->>'product')
@@ -47,19 +48,10 @@ SELECT CASE kind
 END
 $$;
 
-CREATE FUNCTION notification_fill() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF NOT NEW.payload ? 'message' THEN
-        NEW.payload := NEW.payload || jsonb_build_object('message', notification_message(NEW.kind, NEW.payload));
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE TRIGGER notification_fill BEFORE INSERT ON notification FOR EACH ROW EXECUTE FUNCTION notification_fill();
-
 -- `notify send --follow` listens on rabbitpay_notification: one signal per
--- inserting statement, delivered when its transaction commits.
+-- inserting statement that inserted rows, delivered when its transaction
+-- commits. (NOTIFY serializes the commits of notifying transactions: the
+-- price of waking followers at once.)
 CREATE FUNCTION notification_signal() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -150,7 +150,7 @@ func TestPartialShipmentAndRollUp(t *testing.T) {
 		t.Fatalf("order list lacks delivery states: %v %+v", err, p.Items)
 	}
 	// Every message is in Korean and English.
-	for _, m := range s.strings(`SELECT payload->>'message' FROM notification ORDER BY id`) {
+	for _, m := range s.strings(`SELECT notification_message(kind, payload) FROM notification ORDER BY id`) {
 		if !strings.Contains(m, " / ") || m == "" {
 			t.Fatalf("message %q is not Korean / English", m)
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-const notificationCols = `id, kind, customer_id, order_id, coalesce(payload->>'message', ''), payload - 'message', created_at, sent_at,
+const notificationCols = `id, kind, customer_id, order_id, notification_message(kind, payload), payload, created_at, sent_at,
 	attempts, CASE WHEN sent_at IS NULL AND dead_at IS NULL THEN next_attempt_at END, coalesce(last_error, ''), dead_at`
 
 func scanNotification(row pgx.Row) (shop.Notification, error) {
