@@ -51,7 +51,7 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 	var l *postgres.Listener
 	if opt.Follow && !postgres.BehindPooler(a.url) { // LISTEN needs a session of its own: not through a transaction pooler
 		var err error
-		if l, err = a.store.Listen(ctx); err != nil {
+		if l, err = a.store.Listen(ctx, 2*cfg.PollInterval+time.Minute); err != nil {
 			return sum, err
 		}
 		defer l.Close()

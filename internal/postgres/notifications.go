@@ -110,25 +110,46 @@ func (s *Store) RetryDead(ctx context.Context) (int64, error) {
 
 // Listener wakes a follower when a notification is written.
 type Listener struct {
-	conn *pgx.Conn
-	done func()
+	conn  *pgx.Conn
+	token string
+	ttl   time.Duration
+	done  func()
 }
 
-// Listen starts listening for new notifications on a connection of its own.
-func (s *Store) Listen(ctx context.Context) (*Listener, error) {
+// Listen registers a follower (notification_follower: while one is
+// registered, outbox inserts signal) and listens on a connection of its
+// own. The registration lasts ttl unless Wait renews it.
+func (s *Store) Listen(ctx context.Context, ttl time.Duration) (*Listener, error) {
 	c, err := s.Pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.Exec(ctx, `LISTEN rabbitpay_notification`); err != nil {
+	l := &Listener{conn: c.Conn(), ttl: ttl}
+	l.done = func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		l.conn.Exec(cctx, `DELETE FROM notification_follower WHERE token::text = $1 OR until < now()`, l.token)
+		l.conn.Close(cctx) // a listening session goes back to no pool
 		c.Release()
+	}
+	err = l.conn.QueryRow(ctx, `INSERT INTO notification_follower (token, until) VALUES (gen_random_uuid(), now() + $1::interval)
+		RETURNING token::text`, ttl).Scan(&l.token)
+	if err == nil {
+		_, err = l.conn.Exec(ctx, `LISTEN rabbitpay_notification`)
+	}
+	if err != nil {
+		l.done()
 		return nil, err
 	}
-	return &Listener{conn: c.Conn(), done: func() { c.Conn().Close(context.Background()); c.Release() }}, nil
+	return l, nil
 }
 
-// Wait returns when a notification is written, d passes or ctx ends.
+// Wait renews the registration, then returns when a notification is
+// written, d passes or ctx ends.
 func (l *Listener) Wait(ctx context.Context, d time.Duration) error {
+	if _, err := l.conn.Exec(ctx, `UPDATE notification_follower SET until = now() + $2::interval WHERE token = $1`, l.token, l.ttl); err != nil {
+		return err
+	}
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	_, err := l.conn.WaitForNotification(wctx)
@@ -138,5 +159,5 @@ func (l *Listener) Wait(ctx context.Context, d time.Duration) error {
 	return err
 }
 
-// Close ends the listening connection.
+// Close unregisters the follower and ends the listening connection.
 func (l *Listener) Close() { l.done() }
