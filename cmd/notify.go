@@ -148,7 +148,7 @@ Exit code 1 when an attempt failed.`,
 			if err != nil {
 				return err
 			}
-			if e.format() != render.Table {
+			if e.format() != render.Table && sinkName != "stdout" { // stdout carries the notifications themselves
 				if err := render.Print(e.Out, e.format(), sum, rowsFunc(func() ([]string, [][]string) {
 					return []string{"sent", "failed_attempts", "dead"}, [][]string{{itoa(int64(sum.Sent)), itoa(int64(sum.Failed)), itoa(int64(sum.Dead))}}
 				})); err != nil {
