@@ -10,16 +10,6 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// place orders specs for customer 1 and returns the order.
-func (s *testShop) place(specs ...string) shop.Order {
-	s.t.Helper()
-	res, err := s.a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items(specs...)}, nil)
-	if err != nil || res.Status != Placed {
-		s.t.Fatalf("place %v: %v %+v", specs, err, res)
-	}
-	return *res.Order
-}
-
 func (s *testShop) start(orderID int64, items ...string) []shop.Delivery {
 	s.t.Helper()
 	ds, err := s.a.StartDeliveries(ctx, shop.DeliveryStart{OrderID: orderID, Items: items})
@@ -274,9 +264,29 @@ func TestDeliveryImport(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func (s *testShop) exec(sql string, args ...any) {
-	s.t.Helper()
-	if _, err := s.a.store.Pool.Exec(ctx, sql, args...); err != nil {
-		s.t.Fatalf("%s: %v", sql, err)
+// An item refunded whole gets no delivery and does not hold back the
+// order's roll-up; a partly refunded one ships what is left; a shipped
+// item cannot be refunded (the refund's own rule).
+func TestDeliveriesOfRefundedItems(t *testing.T) {
+	s := newShop(t)
+	o := s.place("A:1", "B:2")
+	if _, err := s.a.RefundOrder(ctx, RefundRequest{OrderID: o.ID, Items: items("A:1", "B:1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.StartDeliveries(ctx, shop.DeliveryStart{OrderID: o.ID, Items: []string{"A"}}); !errors.Is(err, shop.ErrConflict) || !strings.Contains(err.Error(), "refunded") {
+		t.Fatalf("delivery of a refunded item: %v", err)
+	}
+	ds := s.start(o.ID) // B only: one of two is left
+	if len(ds) != 1 || ds[0].SKU != "B" {
+		t.Fatalf("started %+v", ds)
+	}
+	if err := s.move(ds[0].ID, shop.DeliveryShipped); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.a.Order(ctx, o.ID); got.Status != shop.OrderShipped {
+		t.Fatalf("every item left has shipped, order %s", got.Status)
+	}
+	if _, err := s.a.RefundOrder(ctx, RefundRequest{OrderID: o.ID, Items: items("B:1")}, nil); !errors.Is(err, shop.ErrConflict) {
+		t.Fatalf("refund of a shipped item: %v", err)
 	}
 }

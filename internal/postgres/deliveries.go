@@ -55,7 +55,7 @@ func lockOrders(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]error, e
 }
 
 func orderItems(ctx context.Context, tx pgx.Tx, orderIDs []int64) (map[int64][]shop.ItemRef, error) {
-	rows, err := tx.Query(ctx, `SELECT op.order_id, op.id, op.product_id, p.sku, coalesce(d.id, 0)
+	rows, err := tx.Query(ctx, `SELECT op.order_id, op.id, op.product_id, p.sku, coalesce(d.id, 0), op.quantity - op.refunded_quantity
 		FROM order_product op JOIN product p ON p.id = op.product_id LEFT JOIN delivery d ON d.order_product_id = op.id
 		WHERE op.order_id = ANY($1) ORDER BY op.id`, orderIDs)
 	if err != nil {
@@ -64,7 +64,7 @@ func orderItems(ctx context.Context, tx pgx.Tx, orderIDs []int64) (map[int64][]s
 	out := map[int64][]shop.ItemRef{}
 	var oid int64
 	var it shop.ItemRef
-	_, err = pgx.ForEachRow(rows, []any{&oid, &it.OrderProductID, &it.ProductID, &it.SKU, &it.DeliveryID}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&oid, &it.OrderProductID, &it.ProductID, &it.SKU, &it.DeliveryID, &it.Remaining}, func() error {
 		out[oid] = append(out[oid], it)
 		return nil
 	})
@@ -99,13 +99,16 @@ func (s *Store) StartDeliveries(ctx context.Context, req shop.DeliveryStart) ([]
 			if it.DeliveryID != 0 {
 				return shop.Conflict("item %s of order %d already has delivery %d", it.SKU, req.OrderID, it.DeliveryID)
 			}
+			if it.Remaining == 0 {
+				return shop.Conflict("item %s of order %d was refunded: there is nothing to deliver", it.SKU, req.OrderID)
+			}
 			if !contains(chosen, it.OrderProductID) {
 				chosen = append(chosen, it.OrderProductID)
 			}
 		}
 		if len(req.Items) == 0 {
 			for _, it := range all[req.OrderID] {
-				if it.DeliveryID == 0 {
+				if it.DeliveryID == 0 && it.Remaining > 0 {
 					chosen = append(chosen, it.OrderProductID)
 				}
 			}
@@ -238,19 +241,27 @@ func (s *Store) ChangeDeliveries(ctx context.Context, changes []shop.DeliveryCha
 			targets = append(targets, t)
 			lockIDs = append(lockIDs, t.c.ID)
 		}
+		// The deliveries and their items (a refund locks the item too).
 		status := map[int64]shop.DeliveryStatus{}
-		rows, err = tx.Query(ctx, `SELECT id, status FROM delivery WHERE id = ANY($1) ORDER BY id FOR UPDATE`, lockIDs)
+		refunded := map[int64]string{}
+		rows, err = tx.Query(ctx, `SELECT d.id, d.status, CASE WHEN op.refunded_quantity = op.quantity THEN p.sku ELSE '' END
+			FROM delivery d JOIN order_product op ON op.id = d.order_product_id JOIN product p ON p.id = op.product_id
+			WHERE d.id = ANY($1) ORDER BY d.id FOR UPDATE OF d, op`, lockIDs)
 		if err != nil {
 			return err
 		}
 		var st shop.DeliveryStatus
-		if _, err := pgx.ForEachRow(rows, []any{&did, &st}, func() error { status[did] = st; return nil }); err != nil {
+		var sku string
+		if _, err := pgx.ForEachRow(rows, []any{&did, &st, &sku}, func() error { status[did], refunded[did] = st, sku; return nil }); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
 		var touched []int64
 		for _, t := range targets {
 			err := deliverable[t.orderID]
+			if err == nil && refunded[t.c.ID] != "" {
+				err = shop.Conflict("delivery %d: item %s of order %d was refunded: there is nothing to deliver", t.c.ID, refunded[t.c.ID], t.orderID)
+			}
 			if err == nil {
 				err = status[t.c.ID].CheckMove(t.c.ID, t.c.Status)
 			}
@@ -281,12 +292,13 @@ func (s *Store) ChangeDeliveries(ctx context.Context, changes []shop.DeliveryCha
 			bad.Sort()
 			return &bad
 		}
-		// The roll-up: an order whose every item has shipped is shipped.
+		// The roll-up: an order whose every item has shipped (but those
+		// refunded whole) is shipped.
 		b.Queue(`WITH o AS (
 			UPDATE orders o SET status = 'shipped', updated_at = now()
 			WHERE o.id = ANY($1) AND o.status = 'paid' AND NOT EXISTS (
 				SELECT FROM order_product op LEFT JOIN delivery d ON d.order_product_id = op.id
-				WHERE op.order_id = o.id AND (d.id IS NULL OR d.status = 'READY'))
+				WHERE op.order_id = o.id AND op.refunded_quantity < op.quantity AND (d.id IS NULL OR d.status = 'READY'))
 			RETURNING o.id, o.customer_id, o.order_uuid, o.total_amount)
 			INSERT INTO notification (kind, customer_id, order_id, payload)
 			SELECT $2, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)

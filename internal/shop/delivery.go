@@ -150,6 +150,7 @@ type ItemRef struct {
 	OrderProductID, ProductID int64
 	SKU                       string
 	DeliveryID                int64 // 0: none yet
+	Remaining                 int64 // the quantity not refunded
 }
 
 // MatchItem finds the item ref names among an order's items: an
