@@ -8,7 +8,6 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/notify"
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/secret"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -133,7 +132,7 @@ Exit code 1 when an attempt failed.`,
 				log = e.Err
 			}
 			sum, err := a.SendNotifications(cmd.Context(), sink, app.SendOptions{Limit: limit, Follow: follow,
-				Attempted: func(at postgres.Attempt) {
+				Attempted: func(at shop.SendAttempt) {
 					switch {
 					case at.Sent && sinkName != "stdout":
 						fmt.Fprintf(log, "  ✓ %s %s\n", notify.MessageID(at.N), at.N.Kind)

@@ -33,7 +33,7 @@ type SendOptions struct {
 	Limit  int  // at most this many delivered; 0: every due one
 	Follow bool // keep running until ctx ends, woken by new notifications
 	// Attempted hears every attempt as it ends.
-	Attempted func(postgres.Attempt)
+	Attempted func(shop.SendAttempt)
 }
 
 // SendNotifications delivers due notifications to sink, oldest first, at

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/notify"
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
@@ -226,7 +225,7 @@ func TestFollowWakesOnNewNotifications(t *testing.T) {
 	delivered := make(chan struct{}, 10)
 	done := make(chan error)
 	go func() {
-		_, err := a.SendNotifications(fctx, sink, SendOptions{Follow: true, Attempted: func(at postgres.Attempt) {
+		_, err := a.SendNotifications(fctx, sink, SendOptions{Follow: true, Attempted: func(at shop.SendAttempt) {
 			if at.Sent {
 				delivered <- struct{}{}
 			}

@@ -34,15 +34,6 @@ func (s *Store) ListNotifications(ctx context.Context, f shop.NotificationFilter
 	return page(ns, o), err
 }
 
-// Attempt is how one delivery attempt of a notification ended.
-type Attempt struct {
-	Found bool // a due notification was there to send
-	Sent  bool
-	Dead  bool // it failed for the last time
-	Err   error
-	N     shop.Notification
-}
-
 // SendNext claims the oldest due notification that no other sender holds
 // (FOR UPDATE SKIP LOCKED: two senders never take the same one), hands it
 // to deliver while holding its row lock, and records the outcome in the same
@@ -51,10 +42,10 @@ type Attempt struct {
 // not commit (the process dies, Ctrl-C), the notification stays due: it is
 // delivered at least once.
 func (s *Store) SendNext(ctx context.Context, deliver func(context.Context, shop.Notification) error,
-	backoff func(attempts int) time.Duration, maxAttempts int) (Attempt, error) {
-	var a Attempt
+	backoff func(attempts int) time.Duration, maxAttempts int) (shop.SendAttempt, error) {
+	var a shop.SendAttempt
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a = Attempt{}
+		a = shop.SendAttempt{}
 		n, err := scanNotification(tx.QueryRow(ctx, `SELECT `+notificationCols+` FROM notification
 			WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
 			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`))

@@ -91,3 +91,12 @@ type SendSummary struct {
 	Failed int `json:"failed_attempts"`
 	Dead   int `json:"dead"`
 }
+
+// SendAttempt is how one delivery attempt of a notification ended.
+type SendAttempt struct {
+	Found bool // a due notification was there to send
+	Sent  bool
+	Dead  bool // it failed for the last time
+	Err   error
+	N     Notification
+}
