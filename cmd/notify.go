@@ -93,7 +93,7 @@ after notify.max_attempts it is dead ('notify list --dead', 'notify retry').
 
 --follow keeps running, woken by new notifications (LISTEN/NOTIFY; through a
 transaction pooler it polls every notify.poll_interval), until Ctrl-C.
-Exit code 1 when an attempt failed.`,
+Exit code 1 when a notification is left undelivered after a failed attempt.`,
 		Example: `  rabbitpay notify send
   rabbitpay notify send --sink file --file outbox.jsonl --limit 100
   RABBITPAY_NOTIFY_WEBHOOK_URL=https://shop.example/hooks rabbitpay notify send --sink webhook --follow`,
@@ -149,16 +149,18 @@ Exit code 1 when an attempt failed.`,
 			}
 			if e.format() != render.Table && sinkName != "stdout" { // stdout carries the notifications themselves
 				if err := render.Print(e.Out, e.format(), sum, rowsFunc(func() ([]string, [][]string) {
-					return []string{"sent", "failed_attempts", "dead"}, [][]string{{itoa(int64(sum.Sent)), itoa(int64(sum.Failed)), itoa(int64(sum.Dead))}}
+					return []string{"sent", "failed_attempts", "dead", "waiting"},
+						[][]string{{itoa(int64(sum.Sent)), itoa(int64(sum.Failed)), itoa(int64(sum.Dead)), itoa(int64(sum.Waiting))}}
 				})); err != nil {
 					return err
 				}
 			} else {
 				fmt.Fprintf(log, "sent %d %s\n", sum.Sent, plural(sum.Sent, "notification", "notifications"))
 			}
-			if sum.Failed > 0 {
-				return shop.Conflict("%d delivery %s failed (%d dead): see 'rabbitpay notify list --pending' and '--dead'",
-					sum.Failed, plural(sum.Failed, "attempt", "attempts"), sum.Dead)
+			if sum.Waiting > 0 {
+				return shop.Conflict("%d %s not delivered (%d failed %s, %d dead): see 'rabbitpay notify list --pending' and '--dead'",
+					sum.Waiting, plural(sum.Waiting, "notification was", "notifications were"), sum.Failed,
+					plural(sum.Failed, "attempt", "attempts"), sum.Dead)
 			}
 			return nil
 		},

@@ -45,18 +45,18 @@ type SendOptions struct {
 // With Follow it then waits for new notifications (LISTEN, else polling
 // every notify.poll_interval, and always by the next due retry) until ctx
 // ends, which is its normal end: it returns no error then.
-func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendOptions) (shop.SendSummary, error) {
-	var sum shop.SendSummary
+func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendOptions) (sum shop.SendSummary, err error) {
 	cfg := a.cfg.Notify
 	var l *postgres.Listener
 	if opt.Follow && !postgres.BehindPooler(a.url) { // LISTEN needs a session of its own: not through a transaction pooler
-		var err error
 		if l, err = a.store.Listen(ctx, 2*cfg.PollInterval+time.Minute); err != nil {
 			return sum, err
 		}
 		defer l.Close()
 	}
 	backoff := func(attempts int) time.Duration { return shop.Backoff(cfg.Backoff, attempts) }
+	failing := map[int64]bool{}
+	defer func() { sum.Waiting = len(failing) }()
 	for opt.Limit == 0 || sum.Sent < opt.Limit {
 		at, err := a.store.SendNext(ctx, sink.Send, backoff, cfg.MaxAttempts)
 		if err != nil {
@@ -71,8 +71,10 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 		switch {
 		case at.Sent:
 			sum.Sent++
+			delete(failing, at.N.ID)
 		case at.Found:
 			sum.Failed++
+			failing[at.N.ID] = true
 			if at.Dead {
 				sum.Dead++
 			}

@@ -89,7 +89,7 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum, err := a.SendNotifications(ctx, sink, SendOptions{})
-	if err != nil || sum.Sent != want || sum.Failed != 3 || sum.Dead != 0 {
+	if err != nil || sum.Sent != want || sum.Failed != 3 || sum.Dead != 0 || sum.Waiting != 0 {
 		t.Fatalf("send: %v %+v", err, sum)
 	}
 	if len(r.accepted) != want {
@@ -126,7 +126,7 @@ func TestDeadNotificationsAndRetry(t *testing.T) {
 	a := s.webhookApp(down.srv.URL, 3)
 	sink, _ := a.Webhook()
 	sum, err := a.SendNotifications(ctx, sink, SendOptions{})
-	if err != nil || sum.Sent != 0 || sum.Failed != 6 || sum.Dead != 2 {
+	if err != nil || sum.Sent != 0 || sum.Failed != 6 || sum.Dead != 2 || sum.Waiting != 2 {
 		t.Fatalf("send to a dead receiver: %v %+v", err, sum)
 	}
 	p, err := s.a.Notifications(ctx, shop.NotificationFilter{Dead: true}, shop.ListOptions{})

@@ -79,7 +79,6 @@ func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
 			if pe.Err == csv.ErrFieldCount {
@@ -95,6 +94,7 @@ func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]
 		if err != nil {
 			return err
 		}
+		line, _ := cr.FieldPos(0)
 		fields := map[string]string{}
 		for i, v := range rec {
 			fields[cols[i]] = v

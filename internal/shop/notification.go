@@ -90,6 +90,9 @@ type SendSummary struct {
 	Sent   int `json:"sent"`
 	Failed int `json:"failed_attempts"`
 	Dead   int `json:"dead"`
+	// Waiting counts the notifications whose last attempt in this run
+	// failed: they wait for their next attempt (or are dead).
+	Waiting int `json:"waiting"`
 }
 
 // SendAttempt is how one delivery attempt of a notification ended.
