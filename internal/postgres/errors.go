@@ -75,9 +75,6 @@ func writeErr(what string, err error) error {
 	if err == nil || refused(err) { // our own refusal, before anything was committed
 		return err
 	}
-	if shop.HasKind(err) { // a domain refusal from inside the transaction: it rolled back
-		return err
-	}
 	var ce *pgconn.ConnectError
 	var pre pgx.ErrPreprocessingBatch // statements are prepared and encoded before any runs
 	pe := pgErr(err)
