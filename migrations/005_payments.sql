@@ -86,3 +86,7 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- Payments cancelled before this migration were refunded in full.
+UPDATE payment SET refunded_amount = amount WHERE status = 'CANCELLED';
+UPDATE sandbox_payment SET refunded = amount WHERE status = 'CANCELLED';

@@ -19,7 +19,9 @@ import (
 // provider asks for one. The sandbox never asks.
 type Approval struct {
 	// Token is the approval given up front (--approval-token): the token
-	// itself or the whole URL the provider redirected the buyer to.
+	// itself or the whole URL the provider redirected the buyer to. Real
+	// providers issue the token only once the buyer approved this order's
+	// payment, so it is for stand-ins and replays; scripts use Prompt.
 	Token string
 	// Prompt asks the operator for it once the approval URL is known (a
 	// terminal prompt, or a line read from stdin). It may return "" and
@@ -58,6 +60,9 @@ func (a *App) checkApproval(ap Approval) error {
 func (o *orderSaga) readApproval(s string) answer {
 	s = strings.TrimSpace(s)
 	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		if strings.Contains(u.Path, "/pay/") && !strings.Contains(u.Path, "/pay/"+o.rec.OrderUUID+"/") {
+			return answer{err: shop.Invalid("%s is the redirect of another order, not of %s", u.Redacted(), o.rec.OrderUUID)}
+		}
 		token, declined := o.gw.Callback(u)
 		if token == "" && declined == "" {
 			return answer{err: shop.Invalid("%s is not a redirect from the provider's approval page", u.Redacted())}
@@ -112,6 +117,8 @@ func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) (stri
 		ans.declined = fmt.Sprintf("the buyer did not approve within payment.approval_timeout (%s)", limit)
 	case <-o.interrupt:
 		ans.err = shop.Interrupted("interrupted while waiting for the buyer's approval")
+	case <-o.lost:
+		ans.err = shop.Fenced("saga %s was taken over by another process while waiting for the buyer: this one changes nothing more", o.rec.OrderUUID)
 	}
 	switch {
 	case ans.err != nil:

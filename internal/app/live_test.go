@@ -466,3 +466,29 @@ func TestLiveApprovalWaitRenewsTheLease(t *testing.T) {
 	}
 	s.assertNoLostMoneyLive()
 }
+
+// A crash after a charge of another amount than ours: recovery refunds it and
+// compensates, never creating the order.
+func TestLiveRecoverAmountMismatchGoesBackward(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(s.cfg)
+	s.kakao.Next("approve", standin.Charge(1500))
+	uuid := s.crashAfterReady(a, true, true)
+	out, err := a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil })
+	if err != nil || RecoveryError(out) != nil {
+		t.Fatalf("recover: %v %+v", err, out)
+	}
+	got := strings.Join(s.strings(`SELECT state::text || '/' || (SELECT status::text FROM payment WHERE order_uuid = $1) FROM saga WHERE order_uuid = $1`, uuid), "")
+	if got != "compensated/CANCELLED" {
+		t.Errorf("a charge of ₩1,500 for ₩2,000: %s, want compensated/CANCELLED", got)
+	}
+	if n := s.count(`SELECT count(*) FROM orders`); n != 0 {
+		t.Errorf("%d orders created", n)
+	}
+	if rec, _ := s.kakao.Payment(s.providerRef(uuid)); rec.Charged != 1500 || rec.Refunded != 1500 {
+		t.Errorf("the provider holds %+v, want ₩1,500 charged and refunded", rec)
+	}
+	if s.stock("A") != 10 {
+		t.Errorf("stock = %d, want 10", s.stock("A"))
+	}
+}

@@ -42,7 +42,10 @@ type orderSaga struct {
 	approval Approval
 	// interrupt is closed when the operator gives up on a placement.
 	interrupt <-chan struct{}
-	obs       shop.Observer
+	// lost is closed when another process took the saga over while this one
+	// waited (see renewing).
+	lost <-chan struct{}
+	obs  shop.Observer
 	// calls are provider calls made while the saga was not owned (look-ups).
 	calls []shop.PaymentCall
 	key   string
@@ -100,8 +103,13 @@ func (o *orderSaga) reduceStock(ctx context.Context) (string, error) {
 
 // renewing runs f while renewing the saga's lease every lease/3, so a live
 // owner waiting (on a slow provider, on the buyer) is never taken over.
+// A renewal refused because the saga was taken over closes o.lost, which
+// ends a wait for the buyer; a provider call's outcome is reported by the
+// next write, which is refused too.
 func (o *orderSaga) renewing(ctx context.Context, f func()) {
 	renewCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	lost := make(chan struct{})
+	o.lost = lost
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTicker(o.a.cfg.Saga.Lease / 3)
@@ -111,7 +119,10 @@ func (o *orderSaga) renewing(ctx context.Context, f func()) {
 			case <-renewCtx.Done():
 				return
 			case <-t.C:
-				o.log.Renew(renewCtx) // a fenced renewal is reported by the next write
+				if err := o.log.Renew(renewCtx); errors.Is(err, shop.ErrFenced) {
+					close(lost)
+					return
+				}
 			}
 		}
 	})

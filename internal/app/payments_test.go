@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +206,62 @@ func TestReconcile(t *testing.T) {
 	}
 	if n := s.count(`SELECT count(*) FROM saga WHERE state IN ('running', 'compensating', 'cancelling')`); n != 0 {
 		t.Errorf("%d sagas unfinished", n)
+	}
+}
+
+// One product named twice (A, sku:A, #1) is refunded once, for the sum.
+func TestRefundSameProductNamedTwice(t *testing.T) {
+	s := newShop(t)
+	o := s.place("A:2", "B:1")
+	res, err := s.refund(o.ID, "A:1", "sku:A:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Refund.Amount != 2000 || len(res.Refund.Items) != 1 || res.Order.Payment.Refunded != 2000 {
+		t.Fatalf("refund of A named twice = %+v, refunded %s", res.Refund, res.Order.Payment.Refunded)
+	}
+	if s.stock("A") != 10 {
+		t.Errorf("stock of A = %d, want 10", s.stock("A"))
+	}
+	if _, err := s.refund(o.ID, "A:1", "#1:1"); !errors.Is(err, shop.ErrInvalid) {
+		t.Errorf("refunding 2 more of the 0 left, named twice: err = %v", err)
+	}
+}
+
+// While a refund's outcome at the provider is unknown (left refunding), the
+// order can be neither cancelled nor refunded again; recover settles it first.
+func TestRefundInFlightBlocksCancelAndRefund(t *testing.T) {
+	s := newShop(t)
+	o := s.place("A:3", "B:1")
+	so, err := s.a.acquire(ctx, o.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, _ := refundLines(o, items("B:1"))
+	if _, _, err := so.log.BeginRefund(ctx, o.ID, "k", "", lines, event(shop.EventStep, "refund", shop.OutcomeOK, "test")); err != nil {
+		t.Fatal(err)
+	}
+	so.log.Yield(ctx) // as an unknown outcome leaves it
+	if _, err := s.a.CancelOrder(ctx, o.ID, nil); !errors.Is(err, shop.ErrConflict) || !strings.Contains(err.Error(), "still in progress") {
+		t.Fatalf("cancel during a refund in flight: %v", err)
+	}
+	if _, err := s.refund(o.ID, "A:1"); !errors.Is(err, shop.ErrConflict) {
+		t.Fatalf("a second refund during one in flight: %v", err)
+	}
+	out, err := s.a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil })
+	if err != nil || RecoveryError(out) != nil {
+		t.Fatalf("recover: %v %+v", err, out)
+	}
+	if _, err := s.a.CancelOrder(ctx, o.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.stock("A") != 10 || s.stock("B") != 10 {
+		t.Errorf("stock after refund, recover and cancel: A %d, B %d, want 10, 10", s.stock("A"), s.stock("B"))
+	}
+	if n := s.count(`SELECT count(*) FROM sandbox_payment WHERE order_uuid = $1 AND refunded = 5500 AND status = 'CANCELLED'`, o.OrderUUID); n != 1 {
+		t.Errorf("the provider does not hold exactly ₩5,500 refunded")
+	}
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'payment_refunded' AND (payload->>'amount')::bigint = 3000`); n != 1 {
+		t.Errorf("the cancel's payment_refunded does not say ₩3,000 (what was left)")
 	}
 }

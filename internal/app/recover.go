@@ -136,17 +136,20 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 			o.log.Yield(ctx)
 			return out
 		}
-		if paid.Status == shop.PaymentSuccess {
+		var mismatch error // a decline, or a charge of another amount (refunded below)
+		if paid.Status != "" {
+			_, mismatch = o.settlePay(paid)
+		}
+		if paid.Status == shop.PaymentSuccess && mismatch == nil {
 			out.Action = "forward: the provider charged the payment, so the order is created"
-			o.settlePay(paid)
 			res = run.Resume(ctx, steps[:2], steps[2:])
 		} else {
 			// No charge yet: the refund compensation voids the order at the
 			// provider first, so a charge still in flight is refused or refunded.
 			out.Action = "backward: the payment did not go through, so it is voided and the stock restored"
 			cause := errors.New("the provider has no charge for this order")
-			if paid.Status != "" {
-				_, cause = o.settlePay(paid)
+			if mismatch != nil {
+				cause = mismatch
 			}
 			res = saga.Result{FailedStep: stepPayment, Err: cause}
 			if err := o.onFailure(ctx, stepPayment, saga.Uncertain(cause)); err != nil {

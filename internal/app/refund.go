@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -100,20 +101,23 @@ func (a *App) refundResult(ctx context.Context, f shop.Refund, replayed bool) (R
 }
 
 // refundLines resolves the items to refund against the order's own items,
-// at the prices paid.
+// at the prices paid; one product named twice (A, sku:A, #1) is one line.
 func refundLines(order shop.Order, items []shop.ItemRequest) ([]shop.Line, error) {
 	var lines []shop.Line
+	at := map[int64]int{}
 	for _, it := range items {
-		i := -1
-		for j, oi := range order.Items {
-			if oi.SKU == it.SKU || "sku:"+oi.SKU == it.SKU || fmt.Sprintf("#%d", oi.ProductID) == it.SKU {
-				i = j
-			}
-		}
+		i := slices.IndexFunc(order.Items, func(oi shop.OrderItem) bool {
+			return oi.SKU == it.SKU || "sku:"+oi.SKU == it.SKU || fmt.Sprintf("#%d", oi.ProductID) == it.SKU
+		})
 		if i < 0 {
 			return nil, shop.Invalid("order %d has no item %s", order.ID, it.SKU)
 		}
 		oi := order.Items[i]
+		if j, ok := at[oi.ProductID]; ok {
+			lines[j].Quantity += it.Quantity
+			continue
+		}
+		at[oi.ProductID] = len(lines)
 		lines = append(lines, shop.Line{ProductID: oi.ProductID, SKU: oi.SKU, Name: oi.Name, Quantity: it.Quantity, Price: oi.OrderPrice})
 	}
 	return lines, nil
@@ -134,20 +138,31 @@ func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
 	if err != nil {
 		return err
 	}
-	res, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) {
-		// Not every provider takes a refund key (Kakao does not): a refund
-		// an earlier, crashed attempt made shows in the provider's refunded
-		// amount, and is not sent again. Refunds of one order never overlap
-		// (the saga's lease), so ours plus this one is what a done refund shows.
-		if now, err := o.gw.Lookup(ctx, o.ref); err != nil {
-			return now, err
-		} else if now.Refunded >= ours.Refunded+f.Amount {
-			return now, nil
-		}
-		return o.gw.Cancel(ctx, o.ref, payment.Refund{Amount: f.Amount, Reason: f.Reason, Key: fmt.Sprintf("refund-%d", f.ID)})
-	})
+	unknown := func(err error) error {
+		ev := event(shop.EventStep, "refund", shop.OutcomeFailed, "outcome unknown: "+err.Error())
+		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+		o.log.Yield(ctx)
+		return shop.Incomplete("refund %d: the provider's answer is unknown (%v); 'rabbitpay saga recover' finishes it", f.ID, err)
+	}
+	// Not every provider takes a refund key (Kakao does not): a refund an
+	// earlier, crashed attempt made shows in the provider's refunded amount,
+	// and is not sent again. Refunds and cancels of one order never overlap
+	// (BeginRefund and BeginCancel refuse while a refund is refunding), so
+	// ours plus this one is what a refund already made shows.
+	now, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) { return o.gw.Lookup(ctx, o.ref) })
+	if err != nil {
+		return unknown(err)
+	}
+	res := now
+	if now.Refunded < ours.Refunded+f.Amount {
+		res, err = o.call(ctx, func(ctx context.Context) (payment.Result, error) {
+			return o.gw.Cancel(ctx, o.ref, payment.Refund{Amount: f.Amount, Reason: f.Reason, Key: fmt.Sprintf("refund-%d", f.ID)})
+		})
+	}
+	// Only the refund request's own refusal is a refusal: anything else
+	// (a failed look-up after it) leaves the outcome unknown.
 	var refused *payment.ProviderError
-	if errors.As(err, &refused) {
+	if errors.As(err, &refused) && refused.Call == "refund" {
 		cause := err.Error()
 		ev := event(shop.EventStep, "refund", shop.OutcomeFailed, cause)
 		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
@@ -157,10 +172,7 @@ func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
 		return fmt.Errorf("the refund was refused: %s", cause)
 	}
 	if err != nil {
-		ev := event(shop.EventStep, "refund", shop.OutcomeFailed, "outcome unknown: "+err.Error())
-		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
-		o.log.Yield(ctx)
-		return shop.Incomplete("refund %d: the provider's answer is unknown (%v); `rabbitpay saga recover` finishes it", f.ID, err)
+		return unknown(err)
 	}
 	detail := fmt.Sprintf("refunded %s of %s (%s); stock returned: %s", f.Amount, o.rec.TotalAmount, res.TxID, itemList(f.Items))
 	ev := event(shop.EventStep, "refunded", shop.OutcomeOK, detail)
@@ -179,12 +191,14 @@ func (a *App) recoverRefunds(ctx context.Context, observer func(uuid string) sho
 	}
 	var out []Recovered
 	for _, f := range refunds {
+		// Once begun, one refund's recovery finishes even if the caller gives up.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.CompensationTimeout)
 		r := Recovered{OrderUUID: f.OrderUUID, From: shop.SagaCompleted, To: shop.SagaCompleted,
 			Action: fmt.Sprintf("refund %d of %s resumed", f.ID, f.Amount)}
 		o, err := a.acquire(ctx, f.OrderUUID, []shop.SagaState{shop.SagaCompleted})
 		switch {
 		case errors.Is(err, postgres.ErrSagaBusy):
-			r.Action, r.skipped = fmt.Sprintf("refund %d skipped: its owner's lease has not expired", f.ID), true
+			r.Action, r.skipped = fmt.Sprintf("refund %d skipped: its order's saga is owned by a live process (lease not expired)", f.ID), true
 		case err != nil:
 			r.Error = err.Error()
 		default:
@@ -193,6 +207,7 @@ func (a *App) recoverRefunds(ctx context.Context, observer func(uuid string) sho
 				r.Error = err.Error()
 			}
 		}
+		cancel()
 		out = append(out, r)
 	}
 	return out, nil

@@ -85,9 +85,11 @@ func (s *Store) GetPayment(ctx context.Context, ref string) (shop.PaymentDetail,
 	var d shop.PaymentDetail
 	id, _ := strconv.ParseInt(ref, 10, 64)
 	if id <= 0 {
-		if _, err := uuid.Parse(ref); err != nil {
+		u, err := uuid.Parse(ref)
+		if err != nil {
 			return d, shop.Invalid("%q is neither a payment id nor an order UUID", ref)
 		}
+		ref = u.String()
 	}
 	p, err := scanPayment(s.Pool.QueryRow(ctx, paymentSelect+` WHERE p.id = $1 OR ($1 = 0 AND p.order_uuid::text = $2)`, id, ref))
 	if IsNoRows(err) {
@@ -178,6 +180,9 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 		if status != shop.OrderPaid {
 			return shop.Conflict("order %d is %s: only a paid order can be refunded", orderID, status)
 		}
+		if err := refundInFlight(ctx, tx, orderID); err != nil {
+			return err
+		}
 		for _, ln := range lines {
 			var bought, refunded int64
 			var delivery string
@@ -226,7 +231,8 @@ func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, 
 	ids, qtys, _ := lineArrays(f.Items)
 	return l.write(ctx, "the refund", func(b *pgx.Batch) {
 		l.fence(b, nil)
-		b.Queue(`WITH r AS (UPDATE order_refund SET state = 'refunded', finished_at = now() WHERE id = $1 AND state = 'refunding' RETURNING id),
+		b.Queue(`WITH r AS (UPDATE order_refund SET state = 'refunded', finished_at = now() WHERE id = $1 AND state = 'refunding'
+				AND EXISTS (SELECT FROM payment WHERE order_uuid = $5 AND status = 'SUCCESS') RETURNING id),
 			stock AS (UPDATE product p SET stock_quantity = stock_quantity + t.q, updated_at = now()
 				FROM unnest($2::bigint[], $3::bigint[]) AS t(pid, q), r WHERE p.id = t.pid),
 			pay AS (UPDATE payment SET refunded_amount = refunded_amount + $4,
@@ -256,4 +262,19 @@ func (l *SagaLog) FailRefund(ctx context.Context, f shop.Refund, cause string, e
 			f.ID, ids, qtys, cause)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
+}
+
+// refundInFlight refuses to change an order while one of its refunds is
+// still refunding (its provider answer unknown): `saga recover` settles it
+// first, so refunds and cancels of one order never overlap.
+func refundInFlight(ctx context.Context, tx pgx.Tx, orderID int64) error {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM order_refund WHERE order_id = $1 AND state = 'refunding' LIMIT 1`, orderID).Scan(&id)
+	if IsNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return shop.Conflict("order %d has refund %d still in progress (its outcome at the provider is unknown): run 'rabbitpay saga recover' first", orderID, id)
 }

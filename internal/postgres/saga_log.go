@@ -321,7 +321,8 @@ func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *
 // queuePaymentOutcome settles a PROGRESS (or SUCCESS) payment as o.Status
 // and queues notification kind, once: a settled payment is left as it is.
 func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind shop.NotificationKind) {
-	b.Queue(`WITH p AS (
+	b.Queue(`WITH before AS (SELECT refunded_amount FROM payment WHERE order_uuid = $1),
+		p AS (
 			UPDATE payment SET status = $2, provider_tx_id = coalesce(NULLIF($3, ''), provider_tx_id),
 				refunded_amount = CASE WHEN $2 = 'CANCELLED' THEN amount ELSE refunded_amount END,
 				failure_reason = NULLIF($4, ''),
@@ -330,9 +331,11 @@ func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind 
 				AND EXISTS (SELECT FROM saga WHERE order_uuid = $1 AND state IN ('compensating', 'cancelling'))
 			RETURNING order_uuid, order_id, amount, method, provider_tx_id, failure_reason)
 		INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT $5, s.customer_id, p.order_id, jsonb_build_object('order_uuid', p.order_uuid, 'amount', p.amount,
+		SELECT $5, s.customer_id, p.order_id, jsonb_build_object('order_uuid', p.order_uuid,
+			-- a refund tells what it gave back now: what partial refunds left
+			'amount', CASE WHEN $2 = 'CANCELLED' THEN p.amount - before.refunded_amount ELSE p.amount END,
 			'method', p.method, 'provider_tx_id', p.provider_tx_id, 'reason', p.failure_reason)
-		FROM p JOIN saga s USING (order_uuid)`, uuid, o.Status, o.TxID, o.Reason, kind)
+		FROM p JOIN saga s USING (order_uuid), before`, uuid, o.Status, o.TxID, o.Reason, kind)
 }
 
 // notificationFor is the notification a payment settled as status queues.
@@ -406,6 +409,9 @@ func (l *SagaLog) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEv
 			return nil
 		case shop.OrderShipped:
 			return shop.Conflict("order %d has shipped and cannot be cancelled", orderID)
+		}
+		if err := refundInFlight(ctx, tx, orderID); err != nil {
+			return err
 		}
 		var sku, dstatus string
 		err := tx.QueryRow(ctx, `SELECT p.sku, d.status FROM order_product op JOIN product p ON p.id = op.product_id
