@@ -17,13 +17,14 @@ import (
 
 // Config is every setting rabbitpay reads.
 type Config struct {
-	ConfigFile  string        `mapstructure:"-"`
-	DatabaseURL string        `mapstructure:"database_url"`
-	DataDir     string        `mapstructure:"data_dir"`
-	Output      string        `mapstructure:"output"`
-	MaxConns    int32         `mapstructure:"max_conns"`
-	Payment     PaymentConfig `mapstructure:"payment"`
-	Saga        SagaConfig    `mapstructure:"saga"`
+	ConfigFile  string         `mapstructure:"-"`
+	DatabaseURL string         `mapstructure:"database_url"`
+	DataDir     string         `mapstructure:"data_dir"`
+	Output      string         `mapstructure:"output"`
+	MaxConns    int32          `mapstructure:"max_conns"`
+	Payment     PaymentConfig  `mapstructure:"payment"`
+	Saga        SagaConfig     `mapstructure:"saga"`
+	Checkout    CheckoutConfig `mapstructure:"checkout"`
 	// ConnectTimeout bounds connecting to PostgreSQL when the URL sets no connect_timeout.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// CommandTimeout bounds an interactive command (a show, a list, a cart
@@ -61,6 +62,13 @@ type SagaConfig struct {
 	Lease time.Duration `mapstructure:"lease"`
 }
 
+// CheckoutConfig configures the interactive checkout.
+type CheckoutConfig struct {
+	// AuthorizedKeys is a file in OpenSSH authorized_keys format: the public
+	// keys that may open `checkout --serve` over SSH (none: serving is refused).
+	AuthorizedKeys string `mapstructure:"authorized_keys"`
+}
+
 // Defaults of the saga's lease and of a provider call's deadline.
 const (
 	DefaultLease          = 30 * time.Second
@@ -80,6 +88,7 @@ func defaults() map[string]any {
 		"payment.timeout":              DefaultPaymentTimeout,
 		"connect_timeout":              5 * time.Second,
 		"command_timeout":              30 * time.Second,
+		"checkout.authorized_keys":     "",
 	}
 }
 

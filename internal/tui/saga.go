@@ -1,0 +1,230 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/skip2/go-qrcode"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+type runKind int
+
+const (
+	runPlace runKind = iota
+	runCancel
+)
+
+// run is a saga (a placement or a cancel) running off the update loop: its
+// observer's events and its end arrive as messages through ch.
+type run struct {
+	kind    runKind
+	orderID int64 // cancel: the order
+	ch      chan tea.Msg
+	stop    context.CancelFunc
+	events  []shop.SagaEvent
+	done    bool
+	placed  app.PlaceResult
+	err     error
+}
+
+type runEventMsg struct {
+	r  *run
+	ev shop.SagaEvent
+}
+
+type runDoneMsg struct {
+	r      *run
+	placed app.PlaceResult
+	err    error
+}
+
+// listen waits for the run's next message.
+func (r *run) listen() tea.Cmd {
+	return func() tea.Msg { return <-r.ch }
+}
+
+// start runs f on its own goroutine, counted in Running, with an observer
+// that forwards every event. Its context is the session's, cancelled by
+// stop: a cancelled saga starts no new interruptible step and compensates.
+func (m Model) start(kind runKind, f func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error)) (*run, tea.Cmd) {
+	ctx, stop := context.WithCancel(m.opts.Ctx)
+	r := &run{kind: kind, ch: make(chan tea.Msg, 256), stop: stop}
+	obs := shop.ObserverFunc(func(ev shop.SagaEvent) {
+		select {
+		case r.ch <- runEventMsg{r, ev}:
+		default: // nobody is listening any more (the session is gone)
+		}
+	})
+	m.opts.Running.Add(1)
+	go func() {
+		defer m.opts.Running.Done()
+		defer stop()
+		res, err := f(ctx, obs)
+		r.ch <- runDoneMsg{r, res, err}
+	}()
+	return r, tea.Batch(r.listen(), m.spin.Tick)
+}
+
+// place runs the order saga over the customer's cart.
+func (m Model) place() (tea.Model, tea.Cmd) {
+	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method}
+	r, cmd := m.start(runPlace, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
+		return m.opts.Shop.PlaceOrder(ctx, req, obs)
+	})
+	m.run, m.screen = r, scrSaga
+	return m, cmd
+}
+
+func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case runEventMsg:
+		if m.run == nil || msg.r.ch != m.run.ch {
+			return m, nil
+		}
+		r := *m.run
+		r.events = append(append([]shop.SagaEvent(nil), r.events...), msg.ev)
+		m.run = &r
+		return m, r.listen()
+	case runDoneMsg:
+		if m.run == nil || msg.r.ch != m.run.ch {
+			return m, nil
+		}
+		r := *m.run
+		r.done, r.placed, r.err = true, msg.placed, msg.err
+		m.run = &r
+		if m.quitting {
+			return m, tea.Quit
+		}
+		if r.kind == runCancel {
+			if r.err != nil {
+				m.status = "✗ " + r.err.Error()
+			} else {
+				m.status = fmt.Sprintf("order %d cancelled: refunded, stock restored", r.orderID)
+			}
+			return m, tea.Batch(m.loadOrder(r.orderID), m.loadOrders())
+		}
+		return m, m.loadCart()
+	}
+	return m, nil
+}
+
+func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.runningNow() {
+		return m, nil
+	}
+	switch k.String() {
+	case "enter":
+		m.customer, m.run, m.cart = nil, nil, shop.Cart{}
+		m.screen = scrCustomers
+		m.customers = newCustomerPicker()
+		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.customers.input.Focus(), m.searchCustomers()) })
+	case "esc":
+		m.screen = scrCart
+		return m, m.loadCart()
+	}
+	return m, nil
+}
+
+var outcomeMark = map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFailed: "✗", shop.OutcomeRetry: "…", shop.OutcomeSkipped: "-"}
+
+// eventLine renders one step or compensation; details are shown as they come
+// (an approval URL included).
+func eventLine(ev shop.SagaEvent, width int) string {
+	mark := outcomeMark[ev.Outcome]
+	style := styles.good
+	switch {
+	case ev.Kind == shop.EventCompensation && ev.Outcome == shop.OutcomeOK:
+		mark, style = "↩", styles.warn
+	case ev.Outcome == shop.OutcomeFailed:
+		style = styles.bad
+	case ev.Outcome != shop.OutcomeOK:
+		style = styles.warn
+	}
+	kind := ""
+	if ev.Kind == shop.EventCompensation {
+		kind = "undo "
+	}
+	return clip(fmt.Sprintf("  %s %-19s %-7s %s", style.Render(mark), kind+ev.Name, ev.Outcome, strings.ReplaceAll(ev.Detail, "\n", " ")), width)
+}
+
+var urlPattern = regexp.MustCompile(`https?://\S+`)
+
+// approvalURL is the last URL an event carried: a live provider's page where
+// the buyer approves the payment.
+func approvalURL(events []shop.SagaEvent) string {
+	url := ""
+	for _, ev := range events {
+		if u := urlPattern.FindString(ev.Detail); u != "" {
+			url = u
+		}
+	}
+	return url
+}
+
+func (m Model) runLines() []string {
+	r := m.run
+	var lines []string
+	for _, ev := range r.events {
+		lines = append(lines, eventLine(ev, m.width))
+	}
+	if !r.done {
+		lines = append(lines, "  "+m.spin.View()+" working…")
+		if u := approvalURL(r.events); u != "" {
+			lines = append(lines, "", "The buyer approves the payment at "+u)
+			if qr, err := qrcode.New(u, qrcode.Low); err == nil {
+				lines = append(lines, strings.Split(strings.TrimRight(qr.ToSmallString(false), "\n"), "\n")...)
+			}
+		}
+	}
+	return lines
+}
+
+func (m Model) sagaView() string {
+	r := m.run
+	title := fmt.Sprintf("Placing the order: %s with %s", m.cart.TotalAmount, m.method)
+	if r.done && r.err == nil && r.placed.Status == app.Placed {
+		title = "Order placed"
+	}
+	lines := []string{title, ""}
+	lines = append(lines, m.runLines()...)
+	if !r.done {
+		return strings.Join(lines, "\n")
+	}
+	lines = append(lines, "")
+	res := r.placed
+	switch {
+	case r.err != nil:
+		lines = append(lines, styles.bad.Render("✗ "+r.err.Error()), "Nothing was charged or changed.")
+	case res.Status == app.Placed:
+		o := res.Order
+		lines = append(lines, styles.good.Render(fmt.Sprintf("✓ order %d — %s paid with %s", o.ID, o.TotalAmount, o.Payment.Method)))
+		for _, it := range o.Items {
+			lines = append(lines, fmt.Sprintf("    %s %s × %d  %s", it.SKU, it.Name, it.Quantity, it.OrderPrice))
+		}
+	default:
+		lines = append(lines, styles.bad.Render(clip("✗ "+placementLine(res, nil), m.width)))
+		if undone := undoneSteps(r.events); undone != "" {
+			lines = append(lines, "Undone: "+undone)
+		} else if !res.Incomplete {
+			lines = append(lines, "Nothing had to be undone.")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// undoneSteps lists the compensations that succeeded.
+func undoneSteps(events []shop.SagaEvent) string {
+	var names []string
+	for _, ev := range events {
+		if ev.Kind == shop.EventCompensation && ev.Outcome == shop.OutcomeOK {
+			names = append(names, ev.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
