@@ -192,7 +192,7 @@ func (m Model) orderView() string {
 	}
 	lines = append(lines, "", "Saga trail:")
 	for _, ev := range o.Saga {
-		lines = append(lines, eventLine(ev, m.width))
+		lines = append(lines, eventLines(ev, m.width)...)
 	}
 	if m.run != nil && m.run.kind == runCancel && m.run.orderID == o.ID && !m.run.done {
 		lines = append(lines, "", "Cancel:")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/skip2/go-qrcode"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
@@ -24,6 +25,8 @@ const (
 // observer's events and its end arrive as messages through ch.
 type run struct {
 	kind    runKind
+	amount  shop.Won // placement: the cart's total when it started
+	method  shop.PaymentMethod
 	orderID int64 // cancel: the order
 	ch      chan tea.Msg
 	stop    context.CancelFunc
@@ -77,6 +80,7 @@ func (m Model) place() (tea.Model, tea.Cmd) {
 	r, cmd := m.start(runPlace, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		return m.opts.Shop.PlaceOrder(ctx, req, obs)
 	})
+	r.amount, r.method = m.cart.TotalAmount, m.method
 	m.run, m.screen = r, scrSaga
 	return m, cmd
 }
@@ -133,9 +137,9 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 var outcomeMark = map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFailed: "✗", shop.OutcomeRetry: "…", shop.OutcomeSkipped: "-"}
 
-// eventLine renders one step or compensation; details are shown as they come
-// (an approval URL included).
-func eventLine(ev shop.SagaEvent, width int) string {
+// eventLines renders one step or compensation, its detail wrapped under
+// itself; details are shown as they come (an approval URL included).
+func eventLines(ev shop.SagaEvent, width int) []string {
 	mark := outcomeMark[ev.Outcome]
 	style := styles.good
 	switch {
@@ -146,12 +150,22 @@ func eventLine(ev shop.SagaEvent, width int) string {
 	case ev.Outcome != shop.OutcomeOK:
 		style = styles.warn
 	}
-	kind := ""
+	name := ev.Name
 	if ev.Kind == shop.EventCompensation {
-		kind = "undo "
+		name = "undo " + name
 	}
-	return clip(fmt.Sprintf("  %s %-19s %-7s %s", style.Render(mark), kind+ev.Name, ev.Outcome, strings.ReplaceAll(ev.Detail, "\n", " ")), width)
+	head := "  " + style.Render(mark) + " " + cell(name, 19, false) + " " + cell(string(ev.Outcome), 7, false) + " "
+	const indent = 32
+	detail := strings.Split(wrap(strings.ReplaceAll(ev.Detail, "\n", " "), width-indent), "\n")
+	lines := []string{head + detail[0]}
+	for _, d := range detail[1:] {
+		lines = append(lines, strings.Repeat(" ", indent)+d)
+	}
+	return lines
 }
+
+// wrap breaks s into lines of at most w columns, at spaces where it can.
+func wrap(s string, w int) string { return ansi.Wrap(s, max(w, 10), "") }
 
 var urlPattern = regexp.MustCompile(`https?://\S+`)
 
@@ -171,7 +185,7 @@ func (m Model) runLines() []string {
 	r := m.run
 	var lines []string
 	for _, ev := range r.events {
-		lines = append(lines, eventLine(ev, m.width))
+		lines = append(lines, eventLines(ev, m.width)...)
 	}
 	if !r.done {
 		lines = append(lines, "  "+m.spin.View()+" working…")
@@ -187,7 +201,7 @@ func (m Model) runLines() []string {
 
 func (m Model) sagaView() string {
 	r := m.run
-	title := fmt.Sprintf("Placing the order: %s with %s", m.cart.TotalAmount, m.method)
+	title := fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
 	if r.done && r.err == nil && r.placed.Status == app.Placed {
 		title = "Order placed"
 	}
@@ -208,7 +222,7 @@ func (m Model) sagaView() string {
 			lines = append(lines, fmt.Sprintf("    %s %s × %d  %s", it.SKU, it.Name, it.Quantity, it.OrderPrice))
 		}
 	default:
-		lines = append(lines, styles.bad.Render(clip("✗ "+placementLine(res, nil), m.width)))
+		lines = append(lines, strings.Split(styles.bad.Render(wrap("✗ "+placementLine(res, nil), m.width)), "\n")...)
 		if undone := undoneSteps(r.events); undone != "" {
 			lines = append(lines, "Undone: "+undone)
 		} else if !res.Incomplete {
