@@ -202,8 +202,11 @@ func (m Model) runLines() []string {
 func (m Model) sagaView() string {
 	r := m.run
 	title := fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
-	if r.done && r.err == nil && r.placed.Status == app.Placed {
+	switch {
+	case r.done && r.err == nil && r.placed.Status == app.Placed:
 		title = "Order placed"
+	case r.done:
+		title = fmt.Sprintf("Order not placed: %s with %s", r.amount, r.method)
 	}
 	lines := []string{title, ""}
 	lines = append(lines, m.runLines()...)

@@ -340,13 +340,13 @@ func (m Model) help() string {
 	var keys string
 	switch m.screen {
 	case scrCustomers:
-		keys = "type to filter • ↑/↓ select • enter choose • ctrl+n new customer • ctrl+o orders • ctrl+c quit"
+		keys = "type to filter • ↑↓ • enter choose • ctrl+n new • ctrl+o orders • ctrl+c quit"
 	case scrRegister:
 		keys = "tab next field • enter register • esc back • ctrl+c quit"
 	case scrCatalogue:
-		keys = "type to filter • ↑/↓ • pgup/pgdn page • enter add 1 • tab cart • esc customer • ctrl+c quit"
+		keys = "type to filter • ↑↓ • pgup/pgdn • enter add • tab cart • esc back • ctrl+c quit"
 	case scrCart:
-		keys = "↑/↓ • +/- quantity • d remove • m method • enter pay • esc catalogue • q quit"
+		keys = "↑↓ • +/- quantity • d remove • m method • enter pay • esc back • q quit"
 	case scrConfirm:
 		keys = "y/enter confirm • n/esc back"
 	case scrSaga:
@@ -356,7 +356,7 @@ func (m Model) help() string {
 			keys = "enter next checkout • esc back to the cart • ctrl+o orders • q quit"
 		}
 	case scrOrders:
-		keys = "↑/↓ select • enter open • r refresh • esc checkout • q quit"
+		keys = "↑↓ • enter open • r refresh • esc checkout • q quit"
 	case scrOrder:
 		keys = "c cancel order • r refresh • esc back • q quit"
 	}
