@@ -36,7 +36,7 @@ func keys(ks ...string) []tea.Msg {
 }
 
 var (
-	rabbit    = shop.Customer{ID: 1, Name: "김토끼"}
+	rabbit   = shop.Customer{ID: 1, Name: "김토끼"}
 	products = []shop.Product{
 		{ID: 1, SKU: "RBT-DOLL", Name: "토끼 인형", Price: 12000, StockQuantity: 5},
 		{ID: 2, SKU: "CARROT-1KG", Name: "제주 당근 1kg", Price: 4500, StockQuantity: 40},
@@ -256,4 +256,3 @@ func TestGoldenCatalogue80x24(t *testing.T) {
 		t.Fatalf("no colour still marks the selection and has no escapes:\n%q", plain.String())
 	}
 }
-
