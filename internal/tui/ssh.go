@@ -28,6 +28,7 @@ type ServerOptions struct {
 	Shop           Shop
 	// Running counts the sagas of every session (see Options.Running).
 	Running *sync.WaitGroup
+	wrap    func(tea.Model) tea.Model // tests watch each session's model
 }
 
 // NewServer returns an SSH server giving each session its own checkout
@@ -60,7 +61,11 @@ func NewServer(o ServerOptions) (*ssh.Server, error) {
 		}),
 		wish.WithMiddleware(
 			bm.Middleware(func(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
-				return New(Options{Shop: o.Shop, Ctx: sess.Context(), Running: o.Running}), nil
+				var m tea.Model = New(Options{Shop: o.Shop, Ctx: sess.Context(), Running: o.Running})
+				if o.wrap != nil {
+					m = o.wrap(m)
+				}
+				return m, nil
 			}),
 			activeterm.Middleware(),
 		),
