@@ -47,6 +47,9 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
 			if serve == "" && !(e.isTTY(e.In) && e.isTTY(e.Out)) {
 				return usageErr(cmd, "checkout is interactive and needs a terminal, but stdin or stdout is not one")
 			}
+			if serve != "" && e.cfg.Checkout.AuthorizedKeys == "" {
+				return usageErr(cmd, "--serve needs checkout.authorized_keys (RABBITPAY_CHECKOUT_AUTHORIZED_KEYS): the authorized_keys file of the keys that may log in")
+			}
 			ctx := cmd.Context()
 			a, err := e.checkoutApp(ctx, demo)
 			if err != nil {

@@ -204,7 +204,7 @@ func (m Model) sagaView() string {
 	title := fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
 	switch {
 	case r.done && r.err == nil && r.placed.Status == app.Placed:
-		title = "Order placed"
+		title = fmt.Sprintf("Order placed: %s with %s", r.amount, r.method)
 	case r.done:
 		title = fmt.Sprintf("Order not placed: %s with %s", r.amount, r.method)
 	}
@@ -222,8 +222,9 @@ func (m Model) sagaView() string {
 		o := res.Order
 		lines = append(lines, styles.good.Render(fmt.Sprintf("✓ order %d — %s paid with %s", o.ID, o.TotalAmount, o.Payment.Method)))
 		for _, it := range o.Items {
-			lines = append(lines, fmt.Sprintf("    %s %s × %d  %s", it.SKU, it.Name, it.Quantity, it.OrderPrice))
+			lines = append(lines, fmt.Sprintf("    %s %s × %d at %s", it.SKU, it.Name, it.Quantity, it.OrderPrice))
 		}
+		lines = append(lines, styles.dim.Render("  saga "+res.OrderUUID))
 	default:
 		lines = append(lines, strings.Split(styles.bad.Render(wrap("✗ "+placementLine(res, nil), m.width)), "\n")...)
 		if undone := undoneSteps(r.events); undone != "" {
