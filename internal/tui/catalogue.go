@@ -31,6 +31,9 @@ func newCatalogue() catalogue {
 	return catalogue{input: in}
 }
 
+// catalogueChrome is how many lines the catalogue screen uses around its rows.
+const catalogueChrome = 11
+
 // rows is how many products fit on the screen.
 func (c catalogue) rows() int { return max(c.height, 3) }
 
@@ -47,7 +50,7 @@ type cartMsg struct {
 
 func (m *Model) searchProducts() tea.Cmd {
 	c := &m.catalogue
-	c.height = m.height - 11
+	c.height = m.height - catalogueChrome
 	c.seq++
 	seq := c.seq
 	o := shop.ListOptions{Search: strings.TrimSpace(c.input.Value()), After: c.after, Limit: c.rows()}

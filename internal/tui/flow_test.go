@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -219,4 +220,96 @@ func TestCheckoutQuitDuringSaga(t *testing.T) {
 	if c := sh.cart(1); len(c.Items) != 1 {
 		t.Fatalf("cart %+v", c)
 	}
+}
+
+// A customer registered in place, the password typed hidden, is stored and served.
+func TestCheckoutRegistersACustomer(t *testing.T) {
+	sh := newShop(t)
+	s := start(t, sh.a, 0)
+	s.waitFor("customers", func(m Model) bool { return len(m.customers.items) == 2 })
+	s.tm.Type("최새싹")
+	s.waitFor("no match", func(m Model) bool { return m.customers.input.Value() == "최새싹" && len(m.customers.items) == 0 })
+	s.key("ctrl+n")
+	s.waitFor("the form", func(m Model) bool { return m.screen == scrRegister && m.register.name.Value() == "최새싹" })
+	s.key("enter")
+	s.tm.Type("새싹의 비밀번호")
+	m := s.waitFor("the password", func(m Model) bool { return m.register.password.Value() == "새싹의 비밀번호" })
+	if strings.Contains(text(m), "비밀번호") {
+		t.Fatalf("the password shows:\n%s", text(m))
+	}
+	s.key("enter")
+	m = s.waitFor("the catalogue", func(m Model) bool { return m.screen == scrCatalogue && m.customer != nil })
+	c, err := sh.a.Customer(ctx, m.customer.ID)
+	if err != nil || c.Name != "최새싹" || !c.HasPassword {
+		t.Fatalf("customer %+v %v", c, err)
+	}
+	s.key("ctrl+c")
+	s.final()
+}
+
+// The orders tab opens today's order with its saga trail and cancels it:
+// refunded, stock restored, in the database.
+func TestOrdersTabCancelsAnOrder(t *testing.T) {
+	sh := newShop(t)
+	res, err := sh.a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: 1, Method: shop.Kakao,
+		Items: []shop.ItemRequest{{SKU: "A", Quantity: 3}}}, nil)
+	if err != nil || res.Status != app.Placed {
+		t.Fatalf("%+v %v", res, err)
+	}
+	s := start(t, sh.a, 0)
+	s.waitFor("customers", func(m Model) bool { return len(m.customers.items) == 2 })
+	s.key("ctrl+o")
+	s.waitFor("today's orders", func(m Model) bool { return m.screen == scrOrders && len(m.orders.items) == 1 })
+	s.key("enter")
+	m := s.waitFor("the order", func(m Model) bool { return m.orders.order != nil })
+	for _, want := range []string{"A 토끼 인형 × 3", "KAKAO SUCCESS ₩3,000", "✓ reduce_stock", "✓ notify"} {
+		if !strings.Contains(text(m), want) {
+			t.Fatalf("the order lacks %q:\n%s", want, text(m))
+		}
+	}
+	s.key("c")
+	s.waitFor("the question", func(m Model) bool { return m.orders.confirming })
+	s.key("y")
+	m = s.waitFor("the cancel", func(m Model) bool {
+		return done(m) && m.orders.order != nil && m.orders.order.Status == shop.OrderCancelled
+	})
+	if !strings.Contains(text(m), "↩ undo refund") || !strings.Contains(m.status, "cancelled") {
+		t.Fatalf("the screen after the cancel:\n%s", text(m))
+	}
+	s.key("q")
+	s.final()
+	o, err := sh.a.Order(ctx, res.Order.ID)
+	if err != nil || o.Status != shop.OrderCancelled || o.Payment.Status != shop.PaymentCancelled {
+		t.Fatalf("order %+v %v", o, err)
+	}
+	if st := sh.stock("A"); st != 10 {
+		t.Fatalf("A stock %d", st)
+	}
+}
+
+// The catalogue pages by keyset, a screenful at a time.
+func TestCataloguePages(t *testing.T) {
+	sh := newShop(t)
+	for i := range 30 {
+		if _, err := sh.a.RegisterProduct(ctx, shop.Product{SKU: fmt.Sprintf("P%02d", i), Name: "상품", Price: 100, StockQuantity: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := start(t, sh.a, 1)
+	first := s.waitFor("the first page", func(m Model) bool { return len(m.catalogue.page.Items) > 0 })
+	rows := first.catalogue.rows()
+	if len(first.catalogue.page.Items) != rows || !first.catalogue.page.More {
+		t.Fatalf("%d products on a page of %d", len(first.catalogue.page.Items), rows)
+	}
+	s.key("pgdown")
+	m := s.waitFor("the second page", func(m Model) bool {
+		return len(m.catalogue.page.Items) > 0 && m.catalogue.page.Items[0].ID == int64(rows+1)
+	})
+	if !strings.Contains(text(m), "page 2") {
+		t.Fatalf("page 2:\n%s", text(m))
+	}
+	s.key("pgup")
+	s.waitFor("the first page again", func(m Model) bool { return m.catalogue.page.Items[0].ID == 1 })
+	s.key("ctrl+c")
+	s.final()
 }

@@ -12,6 +12,7 @@ import (
 
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -122,9 +123,6 @@ func (m Model) call(f func(ctx context.Context) tea.Msg) tea.Cmd {
 	return func() tea.Msg { return f(ctx) }
 }
 
-// errMsg reports a failed call on the status line.
-type errMsg struct{ err error }
-
 // Update handles a message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -132,12 +130,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.customers.input.SetWidth(max(m.width-20, 10))
 		m.catalogue.input.SetWidth(max(m.width-20, 10))
-		if m.screen == scrCatalogue && m.catalogue.rows() != len(m.catalogue.page.Items) && m.customer != nil {
+		if m.screen == scrCatalogue && m.customer != nil && m.height-catalogueChrome != m.catalogue.height {
 			return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
 		}
-		return m, nil
-	case errMsg:
-		m.status = "✗ " + msg.err.Error()
 		return m, nil
 	case spinner.TickMsg:
 		if m.run == nil || m.run.done {
@@ -252,12 +247,23 @@ func (m Model) Result() *app.PlaceResult {
 	return &m.run.placed
 }
 
-// Summary is one line on how the session ended, printed after the screen is gone.
+// Summary is how a saga the user quit during ended: its steps and one line
+// on the outcome, printed once the screen is gone ("" when there was none).
 func (m Model) Summary() string {
-	if r := m.Result(); r != nil && m.quitting {
-		return placementLine(*r, m.run.err)
+	if m.run == nil || !m.run.done || !m.quitting {
+		return ""
 	}
-	return ""
+	var b strings.Builder
+	for _, ev := range m.run.events {
+		b.WriteString(ansi.Strip(strings.Join(eventLines(ev, 1000), "\n")) + "\n")
+	}
+	if m.run.kind == runCancel {
+		if m.run.err != nil {
+			return b.String() + fmt.Sprintf("order %d not cancelled: %v", m.run.orderID, m.run.err)
+		}
+		return b.String() + fmt.Sprintf("order %d cancelled: refunded, stock restored", m.run.orderID)
+	}
+	return b.String() + placementLine(m.run.placed, m.run.err)
 }
 
 // View draws the screen.
