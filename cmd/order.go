@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,11 +19,18 @@ import (
 func (e *env) stepPrinter() shop.Observer {
 	w := e.stepWriter()
 	return shop.ObserverFunc(func(ev shop.SagaEvent) {
-		mark := map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFailed: "✗", shop.OutcomeRetry: "…", shop.OutcomeSkipped: "-"}[ev.Outcome]
+		mark := map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFailed: "✗", shop.OutcomeRetry: "…", shop.OutcomeSkipped: "-",
+			shop.OutcomeWaiting: "⋯"}[ev.Outcome]
 		if ev.Kind == shop.EventCompensation && ev.Outcome == shop.OutcomeOK {
 			mark = "↩"
 		}
+		if e.prompting.Swap(false) {
+			fmt.Fprintln(e.Err)
+		}
 		fmt.Fprintf(w, "  %s %-14s %-7s %s\n", mark, ev.Name, ev.Outcome, oneLine(secret.Mask(ev.Detail)))
+		if u, ok := strings.CutPrefix(ev.Detail, "approve at "); ok && ev.Outcome == shop.OutcomeWaiting {
+			e.showApproval(u)
+		}
 	})
 }
 
@@ -36,7 +44,7 @@ func (e *env) stepWriter() io.Writer {
 func newOrderCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "order", Short: "Place, list, show and cancel orders",
 		Example: "  rabbitpay order place --customer 1 --method KAKAO --item A-1:2\n  rabbitpay order list --status paid --limit 10"}
-	c.AddCommand(newOrderPlaceCmd(e), newOrderListCmd(e), &cobra.Command{
+	c.AddCommand(newOrderPlaceCmd(e), newOrderListCmd(e), newOrderRefundCmd(e), &cobra.Command{
 		Use:     "show ID",
 		Short:   "Show an order: items, payment and saga trail",
 		Example: "  rabbitpay order show 17 -o json",
@@ -89,7 +97,7 @@ order is left for 'rabbitpay saga recover' (exit code 3).`,
 
 func newOrderPlaceCmd(e *env) *cobra.Command {
 	var customer int64
-	var method, key string
+	var method, key, approval string
 	var items []string
 	cmd := &cobra.Command{
 		Use:   "place --customer C --method NAVER|KAKAO [--item SKU:QTY ...] [--idempotency-key K]",
@@ -99,7 +107,15 @@ it orders the customer's cart (and empties it). When a step fails, the steps
 before it are undone and each compensation is printed.
 
 Exit codes: 0 placed; 1 failed and fully compensated; 2 bad input;
-3 failed and a compensation is incomplete (run 'rabbitpay saga recover').
+3 failed and a compensation is incomplete (run 'rabbitpay saga recover');
+130 interrupted (Ctrl-C) before the charge, everything compensated.
+
+With payment.provider live, the provider asks the buyer to approve: the
+approval URL is printed (with a QR code on a terminal) and the order waits,
+up to payment.approval_timeout, for the buyer to come back through the
+callback listener (payment.callback.listen), for --approval-token, or for
+the token or final URL pasted at the prompt. A decline, the time running out
+or Ctrl-C while waiting compensates like any failure.
 
 The same --idempotency-key with the same request returns the first result
 without charging again; with a different request it is an error.`,
@@ -117,7 +133,7 @@ without charging again; with a different request it is an error.`,
 			if customer <= 0 {
 				return shop.Invalid("customer id %d must be positive", customer)
 			}
-			req := app.PlaceRequest{CustomerID: customer, Method: m, IdempotencyKey: key}
+			req := app.PlaceRequest{CustomerID: customer, Method: m, IdempotencyKey: key, Approval: e.approval(approval)}
 			for _, s := range items {
 				it, err := shop.ParseItem(s)
 				if err != nil {
@@ -144,6 +160,7 @@ without charging again; with a different request it is an error.`,
 	f.StringVar(&method, "method", "", "payment method: NAVER or KAKAO (required)")
 	f.StringArrayVar(&items, "item", nil, "SKU:QTY to order (repeatable); none orders the cart")
 	f.StringVar(&key, "idempotency-key", "", "makes retries safe: the same key never charges twice")
+	f.StringVar(&approval, "approval-token", "", "live payments: the buyer's approval (token or redirect URL; - reads it from stdin)")
 	return cmd
 }
 

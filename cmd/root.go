@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -51,6 +52,9 @@ type env struct {
 	a          *app.App
 	bounded    context.Context    // the command's context under command_timeout, if any
 	cancel     context.CancelFunc // ends it
+	// prompting is set while a prompt waits on the terminal for a line the
+	// buyer's callback may make unneeded: the next step starts a new line.
+	prompting atomic.Bool
 }
 
 // app opens the database on first use.
@@ -215,13 +219,13 @@ Exit codes:
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageErr(cmd, "%s", flagError(err))
 	})
-	root.AddCommand(newCustomerCmd(e), newProductCmd(e), newCartCmd(e), newOrderCmd(e), newSagaCmd(e), newDBCmd(e), newDemoCmd(e),
-		newVersionCmd(e), newCheckoutCmd(e))
+	root.AddCommand(newCustomerCmd(e), newProductCmd(e), newCartCmd(e), newOrderCmd(e), newPayCmd(e), newSagaCmd(e), newDBCmd(e),
+		newDemoCmd(e), newVersionCmd(e), newCheckoutCmd(e))
 	root.Version = app.Version().String()
 	root.SetVersionTemplate("rabbitpay {{.Version}}\n")
 	refuseUnknownSubcommands(root)
 	registerCompletions(e, root)
-	for _, path := range [][]string{{"product", "import"}, {"product", "export"}, {"order", "place"}, {"order", "cancel"},
+	for _, path := range [][]string{{"product", "import"}, {"product", "export"}, {"order", "place"}, {"order", "cancel"}, {"order", "refund"}, {"pay", "reconcile"},
 		{"saga", "recover"}, {"checkout"}, {"db", "start"}, {"db", "migrate"}, {"db", "stop"}, {"demo"},
 		{"customer", "register"}, {"customer", "update"}} { // these two may wait for a password typed at a prompt
 		if c, _, err := root.Find(path); err == nil {

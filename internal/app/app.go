@@ -26,10 +26,12 @@ type App struct {
 	store      *postgres.Store
 	url        string
 	gw         gateways
+	cb         callbacks
 }
 
 // Close releases the store and the gateways.
 func (a *App) Close() {
+	a.cb.close()
 	a.gw.close()
 	a.store.Close()
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ const (
 	stepNotify       = "notify"
 	undoRestoreStock = "restore_stock"
 	undoRefund       = "refund"
+	stepApproval     = "approval"
 )
 
 var event = shop.NewEvent
@@ -34,7 +36,16 @@ type orderSaga struct {
 	log *postgres.SagaLog // nil until the saga's first transaction
 	rec *shop.SagaRecord
 	gw  payment.Gateway
-	key string
+	// ref names the payment at its provider, as far as it is known.
+	ref payment.Ref
+	// approval says where the buyer's approval comes from (placement only).
+	approval Approval
+	// interrupt is closed when the operator gives up on a placement.
+	interrupt <-chan struct{}
+	obs       shop.Observer
+	// calls are provider calls made while the saga was not owned (look-ups).
+	calls []shop.PaymentCall
+	key   string
 	// hash identifies the request an idempotency key was first used for.
 	hash     string
 	paid     payment.Result
@@ -46,6 +57,7 @@ type orderSaga struct {
 }
 
 func (o *orderSaga) runner(obs shop.Observer) *saga.Runner {
+	o.obs = obs
 	return &saga.Runner{Observer: obs, Failpoints: o.a.Failpoints, Attempts: o.a.cfg.Saga.CompensationAttempts,
 		Backoff: 50 * time.Millisecond, OnFailure: o.onFailure}
 }
@@ -54,7 +66,8 @@ func (o *orderSaga) runner(obs shop.Observer) *saga.Runner {
 func (o *orderSaga) steps() []saga.Step {
 	return []saga.Step{
 		{Name: stepReduceStock, Do: o.reduceStock, UndoName: undoRestoreStock, Undo: o.restoreStock, Interruptible: true},
-		{Name: stepPayment, Do: o.pay, UndoName: undoRefund, Undo: o.refund, Interruptible: true},
+		{Name: stepPayment, Do: o.pay, UndoName: undoRefund, Undo: o.refund, Interruptible: true,
+			Timeout: o.a.cfg.Payment.ApprovalTimeout + 2*saga.StepTimeout},
 		{Name: stepCreateOrder, Do: o.createOrder},
 		{Name: stepNotify, Do: o.notify},
 	}
@@ -107,26 +120,72 @@ func (o *orderSaga) call(ctx context.Context, f func(context.Context) (payment.R
 }
 
 func (o *orderSaga) pay(ctx context.Context) (string, error) {
-	req := payment.Request{OrderUUID: o.rec.OrderUUID, CustomerID: o.rec.CustomerID, Amount: o.rec.TotalAmount, ItemName: itemList(o.rec.Items)}
-	res, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) {
-		res, err := o.gw.Pay(ctx, req)
-		if err != nil {
-			// The outcome is unknown: ask the provider before deciding anything.
-			if res, lerr := o.gw.Lookup(ctx, o.rec.OrderUUID); lerr == nil && res.Status != "" {
-				return res, nil
-			}
-		}
+	var qty int64
+	for _, l := range o.rec.Items {
+		qty += l.Quantity
+	}
+	req := payment.Request{OrderUUID: o.rec.OrderUUID, CustomerID: o.rec.CustomerID, Amount: o.rec.TotalAmount,
+		ItemName: itemList(o.rec.Items), Quantity: qty, ReturnURL: o.a.returnURL(o.rec.OrderUUID)}
+	var pending payment.Pending
+	_, err := o.call(ctx, func(ctx context.Context) (res payment.Result, err error) {
+		pending, err = o.gw.Ready(ctx, req)
 		return res, err
 	})
 	if err != nil {
-		return "", saga.Uncertain(fmt.Errorf("payment outcome unknown: %v", err))
+		// Nothing can be charged without our approval call: a definite failure.
+		return "", fmt.Errorf("the payment could not be started: %w", err)
+	}
+	if pending.TxID != "" {
+		// Committed before the buyer sees anything: a crash from here on can
+		// still look the payment up.
+		o.ref.TxID = pending.TxID
+		ev := event(shop.EventStep, stepApproval, shop.OutcomeWaiting, "approve at "+pending.ApprovalURL)
+		if err := o.log.RecordPending(ctx, pending.TxID, pending.ApprovalURL, ev); err != nil {
+			return "", err
+		}
+	}
+	if pending.ApprovalURL != "" {
+		if err := o.awaitApproval(ctx, pending.ApprovalURL); err != nil {
+			return "", err
+		}
+	}
+	res, err := o.charge(ctx)
+	if err != nil {
+		err = fmt.Errorf("payment outcome unknown: %v", err)
+		if o.ref.Token != "" {
+			// The buyer approved, and a live provider's charge still in
+			// flight cannot be voided: never guess. The saga stays running,
+			// payment PROGRESS, and recovery approves again (charging once)
+			// to learn the outcome and finish forward or backward.
+			return "", shop.Incomplete("%v; 'rabbitpay saga recover' or 'rabbitpay pay reconcile' settles it", err)
+		}
+		return "", saga.Uncertain(err)
 	}
 	o.a.Failpoints.Crash("after_payment")
 	return o.settlePay(res)
 }
 
+// charge asks the provider to charge the approved payment. When the answer
+// is lost it asks what became of it; only a charge or a refund found there
+// is an answer, anything else stays unknown.
+func (o *orderSaga) charge(ctx context.Context) (payment.Result, error) {
+	return o.call(ctx, func(ctx context.Context) (payment.Result, error) {
+		res, err := o.gw.Approve(ctx, o.ref)
+		if err != nil {
+			if res, lerr := o.gw.Lookup(ctx, o.ref); lerr == nil && (res.Status == shop.PaymentSuccess || res.Status == shop.PaymentCancelled) {
+				return res, nil
+			}
+		}
+		return res, err
+	})
+}
+
 // settlePay turns the provider's answer into the payment step's outcome.
 func (o *orderSaga) settlePay(res payment.Result) (string, error) {
+	if res.Status == shop.PaymentSuccess && res.Amount != 0 && res.Amount != o.rec.TotalAmount {
+		// Never a success: the refund compensation gives back what was charged.
+		return "", saga.Uncertain(fmt.Errorf("the provider charged %s but the order is %s", res.Amount, o.rec.TotalAmount))
+	}
 	if res.Status != shop.PaymentSuccess {
 		reason := res.Reason
 		if reason == "" {
@@ -220,13 +279,18 @@ func (o *orderSaga) restoreStock(ctx context.Context) (string, error) {
 // flight is refused, then refunds only what was really charged.
 func (o *orderSaga) refund(ctx context.Context) (string, error) {
 	res, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) {
-		res, err := o.gw.Void(ctx, o.rec.OrderUUID)
+		res, err := o.gw.Void(ctx, o.ref)
 		if err == nil && res.Status == shop.PaymentSuccess {
-			if _, err := o.gw.Cancel(ctx, o.rec.OrderUUID); err != nil {
+			left := cmp.Or(res.Amount, o.rec.TotalAmount) - res.Refunded
+			refunded, err := o.gw.Cancel(ctx, o.ref, payment.Refund{Amount: left, Reason: "order not completed or cancelled",
+				Key: o.rec.OrderUUID + "-all"})
+			if err != nil {
 				return res, fmt.Errorf("refund: %w", err)
 			}
-			res.Status = shop.PaymentCancelled
-			return res, nil
+			if refunded.Status != shop.PaymentCancelled {
+				return res, fmt.Errorf("refund: the provider still holds %s of the charge", refunded.Amount-refunded.Refunded)
+			}
+			res.Status, res.Refunded = shop.PaymentCancelled, refunded.Refunded
 		}
 		return res, err
 	})
@@ -238,7 +302,7 @@ func (o *orderSaga) refund(ctx context.Context) (string, error) {
 	switch res.Status {
 	case shop.PaymentCancelled:
 		outcome.Status, kind = shop.PaymentCancelled, shop.NotifyPaymentRefunded
-		detail = fmt.Sprintf("refunded %s (%s)", o.rec.TotalAmount, res.TxID)
+		detail = fmt.Sprintf("refunded %s (%s)", cmp.Or(res.Refunded, o.rec.TotalAmount), res.TxID)
 	case shop.PaymentFailed:
 		detail = "nothing to refund: " + orDefault(res.Reason, "the payment was declined")
 	default:

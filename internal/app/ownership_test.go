@@ -353,7 +353,7 @@ func TestUncertainPaymentIsVoided(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	late, err := gw.Pay(ctx, payment.Request{OrderUUID: res.OrderUUID, CustomerID: 1, Amount: 2000})
+	late, err := gw.Approve(ctx, payment.Ref{OrderUUID: res.OrderUUID, CustomerID: 1, Amount: 2000})
 	if err != nil || late.Status != shop.PaymentFailed {
 		t.Fatalf("a late charge for a voided order: %+v %v", late, err)
 	}

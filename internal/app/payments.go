@@ -1,7 +1,12 @@
 package app
 
 import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -16,19 +21,178 @@ type gateways struct {
 	err    error
 }
 
-// Gateway returns the gateway for a payment method: the offline sandbox,
-// every call bounded by payment.timeout.
+// Gateway returns the gateway for a payment method: the offline sandbox, or
+// in live mode the provider's HTTP API; every call bounded by
+// payment.timeout.
 func (a *App) Gateway(m shop.PaymentMethod) (payment.Gateway, error) {
+	p := a.cfg.Payment
+	if a.live() {
+		client := &http.Client{Timeout: p.HTTPTimeout}
+		if m == shop.Kakao {
+			return payment.WithDeadline(payment.NewKakao(payment.KakaoConfig{SecretKey: p.Kakao.SecretKey, CID: p.Kakao.CID,
+				BaseURL: p.Kakao.BaseURL}, client), p.Timeout), nil
+		}
+		return payment.WithDeadline(payment.NewNaver(payment.NaverConfig{ClientID: p.Naver.ClientID, ClientSecret: p.Naver.ClientSecret,
+			ChainID: p.Naver.ChainID, PartnerID: p.Naver.PartnerID, BaseURL: p.Naver.BaseURL, ApprovalBase: p.Naver.ApprovalBase},
+			client), p.Timeout), nil
+	}
 	a.gw.once.Do(func() { a.gw.ledger, a.gw.err = payment.NewSandboxLedger(a.url, a.cfg.MaxConns) })
 	if a.gw.err != nil {
 		return nil, a.gw.err
 	}
-	sandbox := &payment.Sandbox{Method: m, DeclineOver: shop.Won(a.cfg.Payment.Sandbox.DeclineOver), Ledger: a.gw.ledger}
-	return payment.WithDeadline(sandbox, a.cfg.Payment.Timeout), nil
+	sandbox := &payment.Sandbox{Method: m, DeclineOver: shop.Won(p.Sandbox.DeclineOver), Ledger: a.gw.ledger}
+	return payment.WithDeadline(sandbox, p.Timeout), nil
 }
 
 func (g *gateways) close() {
 	if g.ledger != nil {
 		g.ledger.Close()
 	}
+}
+
+// Payments lists a page of payments, newest first.
+func (a *App) Payments(ctx context.Context, f shop.PaymentFilter, o shop.ListOptions) (shop.Page[shop.Payment], error) {
+	return a.store.ListPayments(ctx, f, o)
+}
+
+// Payment reads one payment, by id or order UUID, with every provider call
+// made for it, its refunds and its order.
+func (a *App) Payment(ctx context.Context, ref string) (shop.PaymentDetail, error) {
+	d, err := a.store.GetPayment(ctx, ref)
+	if err != nil || d.OrderID == nil {
+		return d, err
+	}
+	order, err := a.store.GetOrder(ctx, *d.OrderID)
+	d.Order = &order
+	return d, err
+}
+
+// Reconciled is what `pay reconcile` found for one payment.
+type Reconciled struct {
+	PaymentID int64              `json:"payment_id"`
+	OrderUUID string             `json:"order_uuid"`
+	Method    shop.PaymentMethod `json:"method"`
+	Ours      shop.PaymentStatus `json:"ours"`
+	Amount    shop.Won           `json:"amount"`
+	Refunded  shop.Won           `json:"refunded_amount"`
+	Theirs    string             `json:"theirs"`
+	// TheirAmount and TheirRefunded are what the provider holds.
+	TheirAmount   shop.Won `json:"their_amount"`
+	TheirRefunded shop.Won `json:"their_refunded_amount"`
+	Result        string   `json:"result"` // match, settled, mismatch, unknown, skipped
+	Detail        string   `json:"detail,omitempty"`
+}
+
+// Reconcile outcomes.
+const (
+	ReconcileMatch    = "match"
+	ReconcileSettled  = "settled"
+	ReconcileMismatch = "mismatch"
+	ReconcileUnknown  = "unknown"
+	ReconcileSkipped  = "skipped"
+)
+
+// Reconcile asks the provider about every payment created since since. A
+// PROGRESS one is settled through its saga (forward or backward, as `saga
+// recover` would, obs(uuid) hearing each step); every other one is compared
+// with the provider's record, and a difference is reported, never "fixed".
+func (a *App) Reconcile(ctx context.Context, since time.Time, obs func(uuid string) shop.Observer) ([]Reconciled, error) {
+	var out []Reconciled
+	for opt := (shop.ListOptions{Since: since, Limit: 500}); ; {
+		pg, err := a.store.ListPayments(ctx, shop.PaymentFilter{}, opt)
+		if err != nil {
+			return out, err
+		}
+		for _, p := range pg.Items {
+			out = append(out, a.reconcileOne(ctx, p, obs))
+		}
+		if !pg.More {
+			return out, nil
+		}
+		opt.After = pg.Items[len(pg.Items)-1].ID
+	}
+}
+
+func (a *App) reconcileOne(ctx context.Context, p shop.Payment, obs func(uuid string) shop.Observer) Reconciled {
+	r := Reconciled{PaymentID: p.ID, OrderUUID: p.OrderUUID, Method: p.Method, Ours: p.Status, Amount: p.Amount, Refunded: p.Refunded}
+	rec, err := a.store.GetSaga(ctx, p.OrderUUID)
+	if err != nil {
+		r.Result, r.Detail = ReconcileUnknown, err.Error()
+		return r
+	}
+	if p.Status == shop.PaymentProgress {
+		rv := a.recoverOne(ctx, rec, obs)
+		r.Result, r.Detail = ReconcileSettled, rv.Action
+		switch {
+		case rv.Error != "":
+			r.Result, r.Detail = ReconcileUnknown, rv.Error
+		case rv.skipped:
+			r.Result = ReconcileSkipped
+		}
+		if now, err := a.store.GetPayment(ctx, p.OrderUUID); err == nil {
+			r.Ours, r.Refunded = now.Status, now.Refunded
+		}
+		return r
+	}
+	o, err := a.openSaga(nil, &rec)
+	if err != nil {
+		r.Result, r.Detail = ReconcileUnknown, err.Error()
+		return r
+	}
+	theirs, err := o.gw.Lookup(ctx, o.ref)
+	a.store.RecordCalls(ctx, p.OrderUUID, o.calls) // best effort: a log of calls
+	if err != nil {
+		r.Theirs, r.Result, r.Detail = "error", ReconcileUnknown, "ask the provider: "+err.Error()
+		return r
+	}
+	r.Theirs, r.TheirAmount, r.TheirRefunded = cmp.Or(string(theirs.Status), "no record"), theirs.Amount, theirs.Refunded
+	r.Result, r.Detail = ReconcileMatch, ""
+	if d := mismatch(p, theirs); d != "" {
+		r.Result, r.Detail = ReconcileMismatch, d
+	}
+	return r
+}
+
+// mismatch describes how the provider's record of a settled payment differs
+// from ours ("" when it agrees).
+func mismatch(p shop.Payment, t payment.Result) string {
+	switch p.Status {
+	case shop.PaymentFailed:
+		if t.Status == shop.PaymentSuccess || t.Status == shop.PaymentCancelled && t.Amount > 0 {
+			return fmt.Sprintf("ours FAILED, theirs %s: the provider charged %s for an order we did not complete", t.Status, t.Amount)
+		}
+		return ""
+	case shop.PaymentSuccess, shop.PaymentCancelled:
+		if t.Status != p.Status {
+			return fmt.Sprintf("ours %s, theirs %s", p.Status, cmp.Or(string(t.Status), "no record"))
+		}
+		if t.Amount != 0 && t.Amount != p.Amount {
+			return fmt.Sprintf("ours charged %s, theirs %s", p.Amount, t.Amount)
+		}
+		if t.Refunded != p.Refunded && t.Amount != 0 {
+			return fmt.Sprintf("ours refunded %s, theirs %s", p.Refunded, t.Refunded)
+		}
+	}
+	return ""
+}
+
+// ReconcileError says how many payments need a person's look (mismatches,
+// shop.ErrConflict) or are still unsettled (shop.ErrIncomplete).
+func ReconcileError(rs []Reconciled) error {
+	var mismatches, unknown int
+	for _, r := range rs {
+		switch r.Result {
+		case ReconcileMismatch:
+			mismatches++
+		case ReconcileUnknown, ReconcileSkipped:
+			unknown++
+		}
+	}
+	switch {
+	case unknown > 0:
+		return shop.Incomplete("%d payment(s) could not be settled or compared, %d mismatch(es)", unknown, mismatches)
+	case mismatches > 0:
+		return shop.Conflict("%d payment(s) differ from the provider's record: see the mismatch rows", mismatches)
+	}
+	return nil
 }

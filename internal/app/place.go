@@ -22,6 +22,8 @@ type PlaceRequest struct {
 	Method         shop.PaymentMethod
 	Items          []shop.ItemRequest // empty: order the customer's cart
 	IdempotencyKey string
+	// Approval is where the buyer's approval comes from (live payments).
+	Approval Approval
 }
 
 // Placement outcomes.
@@ -84,6 +86,9 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	if req.Method != shop.Naver && req.Method != shop.Kakao {
 		return PlaceResult{}, shop.Invalid("payment method %q is not one of NAVER, KAKAO", req.Method)
 	}
+	if err := a.checkApproval(req.Approval); err != nil {
+		return PlaceResult{}, err
+	}
 	items, err := shop.MergeItems(req.Items)
 	if err != nil {
 		return PlaceResult{}, err
@@ -110,13 +115,13 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	if err != nil {
 		return PlaceResult{}, err
 	}
-	gw, err := a.Gateway(req.Method)
+	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: req.CustomerID, Method: req.Method, Items: lines,
+		TotalAmount: total, FromCart: len(req.Items) == 0, State: shop.SagaRunning}
+	o, err := a.openSaga(nil, rec)
 	if err != nil {
 		return PlaceResult{}, err
 	}
-	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: req.CustomerID, Method: req.Method, Items: lines,
-		TotalAmount: total, FromCart: len(req.Items) == 0, State: shop.SagaRunning}
-	o := &orderSaga{a: a, rec: rec, gw: gw, key: req.IdempotencyKey, hash: hash}
+	o.key, o.hash, o.approval, o.interrupt = req.IdempotencyKey, hash, req.Approval, ctx.Done()
 	res := o.runner(obs).Run(ctx, o.steps())
 	if errors.Is(res.Err, postgres.ErrKeyUsed) {
 		// A concurrent request with the same key won the race: wait for it.

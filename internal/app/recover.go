@@ -42,11 +42,31 @@ func (a *App) acquire(ctx context.Context, uuid string, states []shop.SagaState)
 	if err != nil {
 		return nil, err
 	}
+	o, err := a.openSaga(log, &rec)
+	if err != nil {
+		log.Yield(ctx)
+	}
+	return o, err
+}
+
+// openSaga makes the saga for rec, owned through log (nil before its first
+// write), with its payment's gateway; provider calls are recorded with the
+// saga's next write.
+func (a *App) openSaga(log *postgres.SagaLog, rec *shop.SagaRecord) (*orderSaga, error) {
+	o := &orderSaga{a: a, log: log, rec: rec, ref: payment.Ref{OrderUUID: rec.OrderUUID, CustomerID: rec.CustomerID,
+		Amount: rec.TotalAmount, TxID: rec.ProviderRef, Token: rec.ApprovalToken}}
 	gw, err := a.Gateway(rec.Method)
 	if err != nil {
 		return nil, err
 	}
-	return &orderSaga{a: a, log: log, rec: &rec, gw: gw}, nil
+	o.gw = payment.Recorded(gw, func(c shop.PaymentCall) {
+		if o.log != nil {
+			o.log.Calls = append(o.log.Calls, c)
+		} else {
+			o.calls = append(o.calls, c)
+		}
+	})
+	return o, nil
 }
 
 // RecoverSagas finishes every saga a crash left unfinished: forward when the
@@ -74,7 +94,8 @@ func (a *App) RecoverSagas(ctx context.Context, wait time.Duration, obs func(uui
 			}
 		}
 		if len(skipped) == 0 || !time.Now().Before(deadline) {
-			return out, nil
+			refunds, err := a.recoverRefunds(ctx, obs)
+			return append(out, refunds...), err
 		}
 		select {
 		case <-ctx.Done():
@@ -109,7 +130,7 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 	var res saga.Result
 	switch o.rec.State {
 	case shop.SagaRunning:
-		paid, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) { return o.gw.Lookup(ctx, r.OrderUUID) })
+		paid, err := o.recoverCharge(ctx)
 		if err != nil {
 			out.Error = "ask the provider: " + err.Error()
 			o.log.Yield(ctx)
@@ -160,4 +181,15 @@ func (o *orderSaga) state(ctx context.Context) shop.SagaState {
 		return "unknown"
 	}
 	return r.State
+}
+
+// recoverCharge finds out what became of a running saga's charge. A buyer's
+// approval already committed is used (approving twice charges once), so a
+// charge its crashed owner may have sent is completed rather than lost;
+// without one, nothing can have been charged beyond what the provider says.
+func (o *orderSaga) recoverCharge(ctx context.Context) (payment.Result, error) {
+	if o.ref.Token != "" {
+		return o.charge(ctx)
+	}
+	return o.call(ctx, func(ctx context.Context) (payment.Result, error) { return o.gw.Lookup(ctx, o.ref) })
 }

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,9 +43,52 @@ type Config struct {
 
 // PaymentConfig configures the payment gateways.
 type PaymentConfig struct {
-	Sandbox SandboxConfig `mapstructure:"sandbox"`
-	// Timeout bounds every call to a payment provider.
+	// Provider is sandbox (the offline sandbox, the default) or live (the
+	// Kakao Pay and Naver Pay APIs).
+	Provider string        `mapstructure:"provider"`
+	Sandbox  SandboxConfig `mapstructure:"sandbox"`
+	// Timeout bounds every call to a payment provider, retries included.
 	Timeout time.Duration `mapstructure:"timeout"`
+	// HTTPTimeout bounds one HTTP request to a live provider.
+	HTTPTimeout time.Duration `mapstructure:"http_timeout"`
+	// ApprovalTimeout is how long an order waits for the buyer to approve.
+	ApprovalTimeout time.Duration  `mapstructure:"approval_timeout"`
+	Callback        CallbackConfig `mapstructure:"callback"`
+	Kakao           KakaoConfig    `mapstructure:"kakao"`
+	Naver           NaverConfig    `mapstructure:"naver"`
+}
+
+// Payment providers.
+const (
+	ProviderSandbox = "sandbox"
+	ProviderLive    = "live"
+)
+
+// CallbackConfig is where buyers come back from a provider's approval page.
+type CallbackConfig struct {
+	// Listen is the address the callback listener serves on ("" for none:
+	// approvals then come from --approval-token or the terminal prompt).
+	Listen string `mapstructure:"listen"`
+	// PublicURL is the listener's address as the buyer's browser reaches it.
+	PublicURL string `mapstructure:"public_url"`
+}
+
+// KakaoConfig configures the live Kakao Pay adapter.
+type KakaoConfig struct {
+	SecretKey string `mapstructure:"secret_key"`
+	CID       string `mapstructure:"cid"`
+	BaseURL   string `mapstructure:"base_url"`
+}
+
+// NaverConfig configures the live Naver Pay adapter.
+type NaverConfig struct {
+	ClientID     string `mapstructure:"client_id"`
+	ClientSecret string `mapstructure:"client_secret"`
+	ChainID      string `mapstructure:"chain_id"`
+	PartnerID    string `mapstructure:"partner_id"`
+	BaseURL      string `mapstructure:"base_url"`
+	// ApprovalBase is the page buyers approve on; the reserve id is appended.
+	ApprovalBase string `mapstructure:"approval_base"`
 }
 
 // SandboxConfig configures the offline payment sandbox.
@@ -86,6 +130,20 @@ func defaults() map[string]any {
 		"saga.compensation_attempts":   3,
 		"saga.lease":                   DefaultLease,
 		"payment.timeout":              DefaultPaymentTimeout,
+		"payment.provider":             ProviderSandbox,
+		"payment.http_timeout":         10 * time.Second,
+		"payment.approval_timeout":     5 * time.Minute,
+		"payment.callback.listen":      "",
+		"payment.callback.public_url":  "",
+		"payment.kakao.secret_key":     "",
+		"payment.kakao.cid":            "TC0ONETIME",
+		"payment.kakao.base_url":       "https://open-api.kakaopay.com",
+		"payment.naver.client_id":      "",
+		"payment.naver.client_secret":  "",
+		"payment.naver.chain_id":       "",
+		"payment.naver.partner_id":     "",
+		"payment.naver.base_url":       "https://dev-pub.apis.naver.com",
+		"payment.naver.approval_base":  "https://test-m.pay.naver.com/payments/",
 		"connect_timeout":              5 * time.Second,
 		"command_timeout":              30 * time.Second,
 		"checkout.authorized_keys":     "",
@@ -180,6 +238,9 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	if c.ConnectTimeout <= 0 {
 		return nil, fmt.Errorf("connect_timeout %s must be positive", c.ConnectTimeout)
 	}
+	if err := c.Payment.check(); err != nil {
+		return nil, err
+	}
 	if c.Payment.Sandbox.DeclineOver < 0 {
 		return nil, fmt.Errorf("payment.sandbox.decline_over %d must not be negative", c.Payment.Sandbox.DeclineOver)
 	}
@@ -231,4 +292,45 @@ func defaultDataDir() string {
 		}
 	}
 	return inHome
+}
+
+// check validates the payment settings; live mode needs every provider
+// setting, because an order may be paid by either method.
+func (p *PaymentConfig) check() error {
+	if p.HTTPTimeout < 100*time.Millisecond {
+		return fmt.Errorf("payment.http_timeout %s must be at least 100ms", p.HTTPTimeout)
+	}
+	if p.ApprovalTimeout < time.Second {
+		return fmt.Errorf("payment.approval_timeout %s must be at least 1s", p.ApprovalTimeout)
+	}
+	switch p.Provider {
+	case ProviderSandbox:
+		return nil
+	case ProviderLive:
+	default:
+		return fmt.Errorf("payment.provider %q is not one of sandbox, live", p.Provider)
+	}
+	if p.Callback.PublicURL == "" && p.Callback.Listen != "" {
+		p.Callback.PublicURL = "http://" + p.Callback.Listen
+	}
+	required := []struct{ key, val string }{
+		{"payment.kakao.secret_key", p.Kakao.SecretKey}, {"payment.kakao.cid", p.Kakao.CID}, {"payment.kakao.base_url", p.Kakao.BaseURL},
+		{"payment.naver.client_id", p.Naver.ClientID}, {"payment.naver.client_secret", p.Naver.ClientSecret},
+		{"payment.naver.chain_id", p.Naver.ChainID}, {"payment.naver.partner_id", p.Naver.PartnerID},
+		{"payment.naver.base_url", p.Naver.BaseURL}, {"payment.naver.approval_base", p.Naver.ApprovalBase},
+		{"payment.callback.public_url", p.Callback.PublicURL},
+	}
+	for _, r := range required {
+		if r.val == "" {
+			return fmt.Errorf("payment.provider is live but %s is not set (RABBITPAY_%s)", r.key,
+				strings.ToUpper(strings.ReplaceAll(r.key, ".", "_")))
+		}
+	}
+	for _, u := range []struct{ key, val string }{{"payment.kakao.base_url", p.Kakao.BaseURL},
+		{"payment.naver.base_url", p.Naver.BaseURL}, {"payment.callback.public_url", p.Callback.PublicURL}} {
+		if pu, err := url.Parse(u.val); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return fmt.Errorf("%s %q is not an http(s) URL", u.key, u.val)
+		}
+	}
+	return nil
 }

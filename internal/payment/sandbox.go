@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,38 +60,65 @@ func (s *Sandbox) newTxID() string {
 	return fmt.Sprintf("%s%012d", time.Now().UTC().Format("20060102"), n%1_000_000_000_000)
 }
 
-// Pay charges the order once; paying an order again returns the first answer.
-func (s *Sandbox) Pay(ctx context.Context, r Request) (Result, error) {
+// Ready needs nothing from the buyer: the sandbox charges on Approve.
+func (s *Sandbox) Ready(context.Context, Request) (Pending, error) { return Pending{}, nil }
+
+// Callback is never reached: the sandbox asks no buyer to approve.
+func (s *Sandbox) Callback(*url.URL) (string, string) { return "", "" }
+
+// Approve charges the order once; approving an order again returns the
+// first answer.
+func (s *Sandbox) Approve(ctx context.Context, r Ref) (Result, error) {
 	status, reason := shop.PaymentSuccess, ""
 	if s.DeclineOver > 0 && r.Amount > s.DeclineOver {
 		status = shop.PaymentFailed
 		reason = fmt.Sprintf("declined by the %s: %s is over its limit of %s", s.name(), r.Amount, s.DeclineOver)
 	}
-	var res Result
-	err := s.Ledger.QueryRow(ctx, `INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
+	return s.scan(s.Ledger.QueryRow(ctx, `INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
 		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''))
 		ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
-		RETURNING tx_id, status, coalesce(reason, '')`,
-		r.OrderUUID, s.Method, s.newTxID(), r.Amount, status, reason).Scan(&res.TxID, &res.Status, &res.Reason)
+		RETURNING `+ledgerColumns, r.OrderUUID, s.Method, s.newTxID(), r.Amount, status, reason))
+}
+
+// ledgerColumns are what scan reads: the provider's view of a payment.
+const ledgerColumns = `tx_id, status, CASE WHEN status = 'FAILED' THEN 0 ELSE amount END, refunded, coalesce(reason, '')`
+
+func (s *Sandbox) scan(row pgx.Row) (Result, error) {
+	var res Result
+	err := row.Scan(&res.TxID, &res.Status, &res.Amount, &res.Refunded, &res.Reason)
 	return res, err
 }
 
-// Cancel refunds a successful payment; a cancelled one stays cancelled.
-func (s *Sandbox) Cancel(ctx context.Context, orderUUID string) (Result, error) {
+// Cancel refunds part or all of a successful payment, once per refund key;
+// a fully refunded payment is CANCELLED.
+func (s *Sandbox) Cancel(ctx context.Context, ref Ref, r Refund) (Result, error) {
 	var res Result
-	err := s.Ledger.QueryRow(ctx, `UPDATE sandbox_payment SET status = 'CANCELLED', cancelled_at = coalesce(cancelled_at, now())
-		WHERE order_uuid = $1 AND status IN ('SUCCESS', 'CANCELLED') RETURNING tx_id, status`, orderUUID).Scan(&res.TxID, &res.Status)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return res, fmt.Errorf("the %s has no successful payment for order %s to cancel", s.name(), orderUUID)
-	}
+	err := pgx.BeginFunc(ctx, s.Ledger, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO sandbox_refund (key, order_uuid, amount) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
+			r.Key, ref.OrderUUID, r.Amount)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 { // refunded already: answer as the provider would
+			res, err = s.scan(tx.QueryRow(ctx, `SELECT `+ledgerColumns+` FROM sandbox_payment WHERE order_uuid = $1`, ref.OrderUUID))
+			return err
+		}
+		res, err = s.scan(tx.QueryRow(ctx, `UPDATE sandbox_payment SET refunded = refunded + $2,
+				status = CASE WHEN refunded + $2 >= amount THEN 'CANCELLED' ELSE status END,
+				cancelled_at = CASE WHEN refunded + $2 >= amount THEN now() END
+			WHERE order_uuid = $1 AND status = 'SUCCESS' AND refunded + $2 <= amount
+			RETURNING `+ledgerColumns, ref.OrderUUID, r.Amount))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("the %s has no successful payment with %s left to refund for order %s", s.name(), r.Amount, ref.OrderUUID)
+		}
+		return err
+	})
 	return res, err
 }
 
 // Lookup returns the sandbox's record of the order's payment.
-func (s *Sandbox) Lookup(ctx context.Context, orderUUID string) (Result, error) {
-	var res Result
-	err := s.Ledger.QueryRow(ctx, `SELECT tx_id, status, coalesce(reason, '') FROM sandbox_payment WHERE order_uuid = $1`,
-		orderUUID).Scan(&res.TxID, &res.Status, &res.Reason)
+func (s *Sandbox) Lookup(ctx context.Context, ref Ref) (Result, error) {
+	res, err := s.scan(s.Ledger.QueryRow(ctx, `SELECT `+ledgerColumns+` FROM sandbox_payment WHERE order_uuid = $1`, ref.OrderUUID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Result{}, nil
 	}
@@ -103,13 +131,8 @@ const voidReason = "voided by the merchant before any charge"
 // Void records that the order will not be charged, unless a charge landed
 // first, and returns the ledger's answer for the order either way (DO UPDATE
 // waits for a charge being written and returns it).
-func (s *Sandbox) Void(ctx context.Context, orderUUID string) (Result, error) {
-	var res Result
-	err := s.Ledger.QueryRow(ctx, `WITH v AS (
-			INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
-			VALUES ($1, $2, $3, 0, 'FAILED', $4) ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
-			RETURNING tx_id, status, reason)
-		SELECT tx_id, status, coalesce(reason, '') FROM v`,
-		orderUUID, s.Method, s.newTxID(), voidReason).Scan(&res.TxID, &res.Status, &res.Reason)
-	return res, err
+func (s *Sandbox) Void(ctx context.Context, ref Ref) (Result, error) {
+	return s.scan(s.Ledger.QueryRow(ctx, `INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
+		VALUES ($1, $2, $3, 0, 'FAILED', $4) ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
+		RETURNING `+ledgerColumns, ref.OrderUUID, s.Method, s.newTxID(), voidReason))
 }

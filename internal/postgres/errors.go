@@ -75,6 +75,9 @@ func writeErr(what string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if shop.HasKind(err) { // a domain refusal from inside the transaction: it rolled back
+		return err
+	}
 	var ce *pgconn.ConnectError
 	var pre pgx.ErrPreprocessingBatch // statements are prepared and encoded before any runs
 	pe := pgErr(err)

@@ -46,13 +46,13 @@ func (s *Store) GetOrder(ctx context.Context, id int64) (shop.Order, error) {
 		QueryRow(func(row pgx.Row) error {
 			return row.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt, &o.Saga)
 		})
-	b.Queue(`SELECT op.id, op.product_id, p.sku, p.name, op.quantity, op.order_price, coalesce(d.status::text, '')
+	b.Queue(`SELECT op.id, op.product_id, p.sku, p.name, op.quantity, op.order_price, op.refunded_quantity, coalesce(d.status::text, '')
 		FROM order_product op JOIN product p ON p.id = op.product_id LEFT JOIN delivery d ON d.order_product_id = op.id
 		WHERE op.order_id = $1 ORDER BY op.id`, id).Query(func(rows pgx.Rows) error {
 		var err error
 		o.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.OrderItem, error) {
 			var it shop.OrderItem
-			err := r.Scan(&it.ID, &it.ProductID, &it.SKU, &it.Name, &it.Quantity, &it.OrderPrice, &it.DeliveryStatus)
+			err := r.Scan(&it.ID, &it.ProductID, &it.SKU, &it.Name, &it.Quantity, &it.OrderPrice, &it.Refunded, &it.DeliveryStatus)
 			return it, err
 		})
 		return err
@@ -69,14 +69,4 @@ func (s *Store) GetOrder(ctx context.Context, id int64) (shop.Order, error) {
 		return o, shop.NotFound("no order has id %d", id)
 	}
 	return o, err
-}
-
-const paymentSelect = `SELECT p.id, p.order_uuid::text, p.order_id, p.method, p.status, p.amount, coalesce(p.provider_tx_id, ''),
-	coalesce(p.failure_reason, ''), p.created_at, p.paid_at, p.cancelled_at FROM payment p`
-
-func scanPayment(row pgx.Row) (shop.Payment, error) {
-	var p shop.Payment
-	err := row.Scan(&p.ID, &p.OrderUUID, &p.OrderID, &p.Method, &p.Status, &p.Amount, &p.ProviderTxID, &p.FailureReason,
-		&p.CreatedAt, &p.PaidAt, &p.CancelledAt)
-	return p, err
 }

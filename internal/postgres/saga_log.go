@@ -27,6 +27,8 @@ type SagaLog struct {
 	s     *Store
 	UUID  string
 	Token int64
+	// Calls are provider calls not yet recorded: the next write records them.
+	Calls []shop.PaymentCall
 }
 
 // jsonText encodes v for a jsonb parameter as text. Behind a transaction
@@ -50,16 +52,24 @@ func events(evs ...shop.SagaEvent) string {
 
 // fence queues the ownership check that starts every saga write. lease nil
 // drops the lease (the saga is finished); 0 lets it expire now.
+// It also queues the provider calls made since the last write.
 func (l *SagaLog) fence(b *pgx.Batch, lease *time.Duration) {
 	b.Queue(`SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, lease)
+	if len(l.Calls) > 0 {
+		queueCalls(b, l.UUID, l.Calls)
+	}
 }
-
-func (l *SagaLog) lease() *time.Duration { d := l.s.Lease; return &d }
 
 // batch sends b as one implicit transaction in one round trip.
 func (l *SagaLog) batch(ctx context.Context, what string, b *pgx.Batch) error {
-	return writeErr(what, l.s.Pool.SendBatch(ctx, b).Close())
+	err := writeErr(what, l.s.Pool.SendBatch(ctx, b).Close())
+	if err == nil {
+		l.Calls = nil
+	}
+	return err
 }
+
+func (l *SagaLog) lease() *time.Duration { d := l.s.Lease; return &d }
 
 // send sends the batch build makes, once more on a fresh connection when the
 // first was found dead before anything ran (a pooled connection the server
@@ -82,6 +92,14 @@ func (s *Store) send(ctx context.Context, what string, build func(*pgx.Batch)) e
 // waits for and then fences out the lost transaction), reads the record and
 // asks done whether the write took effect; if not, it writes once more.
 func (l *SagaLog) write(ctx context.Context, what string, build func(*pgx.Batch), done func(shop.SagaRecord) bool) error {
+	err := l.write1(ctx, what, build, done)
+	if err == nil {
+		l.Calls = nil
+	}
+	return err
+}
+
+func (l *SagaLog) write1(ctx context.Context, what string, build func(*pgx.Batch), done func(shop.SagaRecord) bool) error {
 	err := l.s.send(ctx, what, build)
 	if err == nil || done == nil || !errors.Is(err, shop.ErrIncomplete) || errors.Is(err, shop.ErrFenced) {
 		return err
@@ -213,8 +231,9 @@ func (s *Store) AcquireSaga(ctx context.Context, uuid string, states []shop.Saga
 // Renew extends the lease while the owner waits (on a provider).
 func (l *SagaLog) Renew(ctx context.Context) error {
 	b := &pgx.Batch{}
-	l.fence(b, l.lease())
-	return l.batch(ctx, "the lease renewal", b)
+	// Not l.fence: provider calls are being recorded while the lease is renewed.
+	b.Queue(`SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, l.lease())
+	return writeErr("the lease renewal", l.s.Pool.SendBatch(ctx, b).Close())
 }
 
 // Yield lets the lease expire now, so `saga recover` can take an unfinished
@@ -304,6 +323,7 @@ func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *
 func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind shop.NotificationKind) {
 	b.Queue(`WITH p AS (
 			UPDATE payment SET status = $2, provider_tx_id = coalesce(NULLIF($3, ''), provider_tx_id),
+				refunded_amount = CASE WHEN $2 = 'CANCELLED' THEN amount ELSE refunded_amount END,
 				failure_reason = NULLIF($4, ''),
 				cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN now() END
 			WHERE order_uuid = $1 AND status IN ('PROGRESS', 'SUCCESS') AND status <> $2

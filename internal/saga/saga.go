@@ -6,6 +6,7 @@
 package saga
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,9 @@ type Step struct {
 	// (Ctrl-C): the saga compensates instead. Steps after the point of no
 	// return (the charge) are not interruptible: the saga finishes forward.
 	Interruptible bool
+	// Timeout bounds the step (StepTimeout when 0): a step that waits on a
+	// person (the buyer's approval) needs longer.
+	Timeout time.Duration
 }
 
 // uncertain marks a step failure that may nonetheless have taken effect
@@ -103,7 +107,7 @@ func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
 			r.Failpoints.Crash("before_" + s.Name)
 			detail, err = r.Failpoints.Err(s.Name)
 			if err == nil {
-				detail, err = r.do(ctx, s.Do, StepTimeout)
+				detail, err = r.do(ctx, s.Do, cmp.Or(s.Timeout, StepTimeout))
 			}
 		}
 		if err == nil {

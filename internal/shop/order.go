@@ -199,6 +199,7 @@ type OrderItem struct {
 	Name           string `json:"name"`
 	Quantity       int64  `json:"quantity"`
 	OrderPrice     Won    `json:"order_price"`
+	Refunded       int64  `json:"refunded_quantity"`
 	DeliveryStatus string `json:"delivery_status,omitempty"`
 }
 
@@ -210,7 +211,10 @@ type Payment struct {
 	Method        PaymentMethod `json:"method"`
 	Status        PaymentStatus `json:"status"`
 	Amount        Won           `json:"amount"`
+	Refunded      Won           `json:"refunded_amount"`
 	ProviderTxID  string        `json:"provider_tx_id,omitempty"`
+	ProviderRef   string        `json:"provider_ref,omitempty"` // Kakao's tid or Naver's reserveId, before the charge
+	ApprovalURL   string        `json:"approval_url,omitempty"` // where the buyer approves, while PROGRESS
 	FailureReason string        `json:"failure_reason,omitempty"`
 	CreatedAt     time.Time     `json:"created_at"`
 	PaidAt        *time.Time    `json:"paid_at"`

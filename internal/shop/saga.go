@@ -77,11 +77,15 @@ type SagaRecord struct {
 	StockReduced  bool          `json:"stock_reduced"`
 	StockRestored bool          `json:"stock_restored"`
 	Error         string        `json:"error,omitempty"`
-	OwnerToken    int64         `json:"owner_token"`
-	LeaseUntil    *time.Time    `json:"lease_until"`
-	History       []SagaEvent   `json:"history"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
+	// ProviderRef is the provider's id for the payment before its charge
+	// (Kakao's tid, Naver's reserveId), ApprovalToken the buyer's approval.
+	ProviderRef   string      `json:"provider_ref,omitempty"`
+	ApprovalToken string      `json:"-"`
+	OwnerToken    int64       `json:"owner_token"`
+	LeaseUntil    *time.Time  `json:"lease_until"`
+	History       []SagaEvent `json:"history"`
+	CreatedAt     time.Time   `json:"created_at"`
+	UpdatedAt     time.Time   `json:"updated_at"`
 }
 
 // SagaFilter narrows `saga list`.
@@ -107,6 +111,7 @@ const (
 	OutcomeFailed  Outcome = "failed"
 	OutcomeRetry   Outcome = "retry"
 	OutcomeSkipped Outcome = "skipped"
+	OutcomeWaiting Outcome = "waiting" // for the buyer to approve the payment
 )
 
 // SagaEvent is one line of a saga's trail: a step or a compensation and its outcome.

@@ -1,0 +1,339 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	qrcode "github.com/skip2/go-qrcode"
+	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/render"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+func newPayCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "pay", Short: "List, show and reconcile payments",
+		Example: "  rabbitpay pay list --status PROGRESS\n  rabbitpay pay show 17\n  rabbitpay pay reconcile --since 2026-11-01"}
+	c.AddCommand(newPayListCmd(e), &cobra.Command{
+		Use:   "show ID|ORDER_UUID",
+		Short: "Show a payment: amounts, provider ids, every provider call, refunds, its order",
+		Example: `  rabbitpay pay show 17
+  rabbitpay pay show 0b5e4c2a-8d1e-4f4b-9a37-2f1d3c5e6a7b -o json`,
+		Args: exactArgs(1, "one payment id or order UUID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, err := a.Payment(cmd.Context(), args[0])
+			if errors.Is(err, shop.ErrNotFound) { // a mistyped id is bad input here
+				return &exitError{code: ExitUsage, err: err}
+			}
+			if err != nil {
+				return err
+			}
+			return e.printPayment(d)
+		},
+	}, newPayReconcileCmd(e))
+	return c
+}
+
+func newPayListCmd(e *env) *cobra.Command {
+	var order int64
+	var status, method string
+	var lf *listFlags
+	cmd := &cobra.Command{
+		Use:   "list [--order ID] [--status S] [--method M] [--since DATE] [--until DATE] [--limit N | --all] [--after ID]",
+		Short: "List payments, newest first, a page at a time",
+		Example: `  rabbitpay pay list --status PROGRESS
+  rabbitpay pay list --method KAKAO --since 2026-11-01 --all -o csv`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := lf.options(e, cmd)
+			if err != nil {
+				return err
+			}
+			var f shop.PaymentFilter
+			if cmd.Flags().Changed("status") {
+				if f.Status, err = shop.ParsePaymentStatus(status); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("method") {
+				if f.Method, err = shop.ParsePaymentMethod(method); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("order") {
+				if order <= 0 {
+					return shop.Invalid("order id %d must be positive", order)
+				}
+				f.OrderID = order
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := a.Payments(cmd.Context(), f, o)
+			if err != nil {
+				return err
+			}
+			return printPage(e, p, paymentRows, "payments", func(p shop.Payment) int64 { return p.ID }, o)
+		},
+	}
+	lf = addListFlags(cmd, "payments", false, "")
+	cmd.Flags().StringVar(&lf.since, "since", "", "only payments started at or after this date or time")
+	cmd.Flags().StringVar(&lf.until, "until", "", "only payments started before this date or time")
+	cmd.Flags().Int64Var(&order, "order", 0, "only this order's payment")
+	cmd.Flags().StringVar(&status, "status", "", "only payments in this status: PROGRESS, SUCCESS, FAILED, CANCELLED")
+	cmd.Flags().StringVar(&method, "method", "", "only this method: NAVER or KAKAO")
+	return cmd
+}
+
+func paymentRows(ps []shop.Payment) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(ps))
+		for _, p := range ps {
+			order := ""
+			if p.OrderID != nil {
+				order = itoa(*p.OrderID)
+			}
+			rows = append(rows, []string{itoa(p.ID), order, p.OrderUUID, string(p.Method), string(p.Status), itoa(int64(p.Amount)),
+				itoa(int64(p.Refunded)), p.ProviderTxID, p.CreatedAt.Format("2006-01-02 15:04:05")})
+		}
+		return []string{"id", "order_id", "order_uuid", "method", "status", "amount", "refunded", "provider_tx_id", "created_at"}, rows
+	}
+}
+
+// printPayment shows one payment: JSON as one document; a table as the
+// payment, its provider calls, its refunds and its order; CSV as its calls.
+func (e *env) printPayment(d shop.PaymentDetail) error {
+	calls := rowsFunc(func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(d.Calls))
+		for _, c := range d.Calls {
+			rows = append(rows, []string{c.At.Local().Format("2006-01-02 15:04:05.000"), c.Call, c.Outcome, itoa(c.Duration), c.Detail})
+		}
+		return []string{"at", "call", "outcome", "ms", "detail"}, rows
+	})
+	if e.format() != render.Table {
+		return e.print(d, calls)
+	}
+	if err := e.print(d, paymentRows([]shop.Payment{d.Payment})); err != nil {
+		return err
+	}
+	if d.ProviderRef != "" || d.ApprovalURL != "" || d.FailureReason != "" {
+		fmt.Fprintf(e.Out, "provider ref: %s\n", orNone(d.ProviderRef))
+		if d.ApprovalURL != "" {
+			fmt.Fprintf(e.Out, "approval URL (pending): %s\n", d.ApprovalURL)
+		}
+		if d.FailureReason != "" {
+			fmt.Fprintf(e.Out, "failure: %s\n", d.FailureReason)
+		}
+	}
+	if len(d.Calls) == 0 {
+		fmt.Fprintln(e.Out, "no provider call recorded")
+	} else if err := e.print(d, calls); err != nil {
+		return err
+	}
+	if len(d.Refunds) > 0 {
+		rows := make([][]string, 0, len(d.Refunds))
+		for _, f := range d.Refunds {
+			rows = append(rows, []string{itoa(f.ID), string(f.State), itoa(int64(f.Amount)), lineList(f.Items), f.Reason, f.Error})
+		}
+		if err := render.WriteTable(e.Out, []string{"refund_id", "state", "amount", "items", "reason", "error"}, rows); err != nil {
+			return err
+		}
+	}
+	if d.Order != nil {
+		fmt.Fprintf(e.Out, "order %d: %s, %s\n", d.Order.ID, d.Order.Status, d.Order.TotalAmount)
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func lineList(lines []shop.Line) string {
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = fmt.Sprintf("%s×%d", l.SKU, l.Quantity)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func newPayReconcileCmd(e *env) *cobra.Command {
+	var since string
+	cmd := &cobra.Command{
+		Use:   "reconcile [--since DATE]",
+		Short: "Ask the provider about every payment; settle PROGRESS ones, report mismatches",
+		Long: `Reconcile asks the payment provider about every payment started since --since
+(default: the last 7 days). A PROGRESS payment is settled: its saga finishes
+forward or backward, printed step by step like 'order place'. Every other
+payment is compared with the provider's record; a difference (ours SUCCESS,
+theirs CANCELLED; another amount; another refunded amount) is printed as a
+mismatch row and left as it is for a person to look at.
+
+Exit codes: 0 everything matches or was settled; 1 mismatches found;
+3 a payment could not be settled or compared (the provider did not answer).`,
+		Example: `  rabbitpay pay reconcile
+  rabbitpay pay reconcile --since 2026-11-01 -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			from := time.Now().AddDate(0, 0, -7)
+			if since != "" {
+				t, err := parseDate(cmd, "since", since)
+				if err != nil {
+					return err
+				}
+				from = t
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := e.stepWriter()
+			rs, err := a.Reconcile(cmd.Context(), from, func(uuid string) shop.Observer {
+				fmt.Fprintf(w, "payment of order %s is PROGRESS: settling it\n", uuid)
+				return e.stepPrinter()
+			})
+			if err != nil {
+				return err
+			}
+			if err := e.print(rs, reconcileRows(rs)); err != nil {
+				return err
+			}
+			if err := app.ReconcileError(rs); err != nil {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "", "payments started at or after this date or time (default: 7 days ago)")
+	return cmd
+}
+
+func reconcileRows(rs []app.Reconciled) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(rs))
+		for _, r := range rs {
+			rows = append(rows, []string{itoa(r.PaymentID), r.OrderUUID, string(r.Method), string(r.Ours), itoa(int64(r.Amount)),
+				itoa(int64(r.Refunded)), r.Theirs, itoa(int64(r.TheirAmount)), itoa(int64(r.TheirRefunded)), r.Result, r.Detail})
+		}
+		return []string{"payment_id", "order_uuid", "method", "ours", "amount", "refunded", "theirs", "their_amount",
+			"their_refunded", "result", "detail"}, rows
+	}
+}
+
+func newOrderRefundCmd(e *env) *cobra.Command {
+	var items []string
+	var reason, key string
+	cmd := &cobra.Command{
+		Use:   "refund ID --item SKU:QTY [--item ...] [--reason R] [--idempotency-key K]",
+		Short: "Refund some items of a paid order: partial refund, stock back, notify",
+		Long: `Refund gives back the exact amount of the named items (at the price paid) through
+the payment provider, returns their stock, records the refund on the order and
+the payment (the payment stays SUCCESS with a refunded amount, or becomes
+CANCELLED, and the order cancelled, once everything is refunded) and queues a
+payment_refunded notification. Items that have shipped, and more than was
+bought (minus earlier refunds), are refused. The same --idempotency-key
+refunds once. A refund whose provider answer is lost is left for
+'rabbitpay saga recover' (exit code 3).`,
+		Example: `  rabbitpay order refund 17 --item A-1:1 --reason "damaged in store"`,
+		Args:    exactArgs(1, "one order ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd, "item"); err != nil {
+				return err
+			}
+			req := app.RefundRequest{Reason: reason, IdempotencyKey: key}
+			for _, s := range items {
+				it, err := shop.ParseItem(s)
+				if err != nil {
+					return err
+				}
+				req.Items = append(req.Items, it)
+			}
+			a, id, err := e.appFor(cmd, "order", args[0])
+			if err != nil {
+				return err
+			}
+			req.OrderID = id
+			res, err := a.RefundOrder(cmd.Context(), req, e.stepPrinter())
+			if errors.Is(err, shop.ErrIncomplete) {
+				return fmt.Errorf("%w (see 'rabbitpay order show %d')", err, id)
+			}
+			if err != nil {
+				return err
+			}
+			if e.format() != render.Table {
+				return e.print(res, orderRows([]shop.Order{*res.Order}))
+			}
+			f := res.Refund
+			if res.Replayed {
+				fmt.Fprintf(e.Out, "refund %d was already made with this key (%s): nothing refunded again\n", f.ID, f.State)
+			} else {
+				fmt.Fprintf(e.Out, "order %d: refunded %s for %s; stock returned; the order is %s\n", id, f.Amount, lineList(f.Items), res.Order.Status)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&items, "item", nil, "SKU:QTY to refund (repeatable, required)")
+	f.StringVar(&reason, "reason", "", "why, for the provider and the notification")
+	f.StringVar(&key, "idempotency-key", "", "makes retries safe: the same key never refunds twice")
+	return cmd
+}
+
+// approval is where `order place` gets the buyer's approval in live mode:
+// --approval-token (a token or redirect URL; "-" reads one line from
+// stdin), else a prompt when stdin is a terminal. The callback listener,
+// when configured, answers too, whichever comes first.
+func (e *env) approval(token string) app.Approval {
+	readLine := func(ctx context.Context, approvalURL string) (string, error) {
+		line, err := bufio.NewReader(e.In).ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
+			if ctx.Err() != nil {
+				return "", nil
+			}
+			return "", shop.Invalid("no approval token on stdin: %v", err)
+		}
+		return strings.TrimSpace(line), nil
+	}
+	switch {
+	case token == "-":
+		return app.Approval{Prompt: readLine}
+	case token != "":
+		return app.Approval{Token: token}
+	case e.isTTY(e.In):
+		return app.Approval{Prompt: func(ctx context.Context, approvalURL string) (string, error) {
+			fmt.Fprint(e.Err, "  paste the approval token or the page's final URL here (or wait for the buyer): ")
+			e.prompting.Store(true)
+			line, err := readLine(ctx, approvalURL)
+			e.prompting.Store(false) // a line typed ends with its own newline
+			return line, err
+		}}
+	}
+	return app.Approval{}
+}
+
+// showApproval prints where the buyer approves, and a QR code of it when
+// stderr is a terminal (the buyer scans it with their phone).
+func (e *env) showApproval(approvalURL string) {
+	if !e.isTTY(e.Err) {
+		return
+	}
+	q, err := qrcode.New(approvalURL, qrcode.Low)
+	if err != nil {
+		return
+	}
+	fmt.Fprint(e.Err, q.ToSmallString(false))
+}

@@ -1,0 +1,214 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Approval says where a placement gets the buyer's approval from when a live
+// provider asks for one. The sandbox never asks.
+type Approval struct {
+	// Token is the approval given up front (--approval-token): the token
+	// itself or the whole URL the provider redirected the buyer to.
+	Token string
+	// Prompt asks the operator for it once the approval URL is known (a
+	// terminal prompt, or a line read from stdin). It may return "" and
+	// wait for ctx to end when the callback listener answers first.
+	Prompt func(ctx context.Context, approvalURL string) (string, error)
+}
+
+// answer is the buyer's approval, or why there is none.
+type answer struct {
+	token, declined string
+	err             error
+}
+
+// live reports whether payments go to the providers' real APIs.
+func (a *App) live() bool { return a.cfg.Payment.Provider == "live" }
+
+// returnURL is where the provider sends the buyer back for this order.
+func (a *App) returnURL(orderUUID string) string {
+	if a.cfg.Payment.Callback.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimRight(a.cfg.Payment.Callback.PublicURL, "/") + "/pay/" + orderUUID
+}
+
+// checkApproval refuses a live placement nobody could approve, before
+// anything is changed.
+func (a *App) checkApproval(ap Approval) error {
+	if !a.live() || ap.Token != "" || ap.Prompt != nil || a.cfg.Payment.Callback.Listen != "" {
+		return nil
+	}
+	return shop.Invalid("live payments need the buyer's approval: set payment.callback.listen, pass --approval-token, or run on a terminal")
+}
+
+// readApproval turns what was handed over (a token, or the redirect URL the
+// buyer landed on) into the approval token or a decline.
+func (o *orderSaga) readApproval(s string) answer {
+	s = strings.TrimSpace(s)
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
+		token, declined := o.gw.Callback(u)
+		if token == "" && declined == "" {
+			return answer{err: shop.Invalid("%s is not a redirect from the provider's approval page", u.Redacted())}
+		}
+		return answer{token: token, declined: declined}
+	}
+	if s == "" {
+		return answer{err: shop.Invalid("no approval token was given")}
+	}
+	return answer{token: s}
+}
+
+// awaitApproval shows the approval URL and waits for the buyer: the token
+// given up front, the callback listener, or the prompt, whichever answers
+// first, until payment.approval_timeout. The buyer declining, the time
+// running out or the operator interrupting is a decline: the saga
+// compensates. The approval is committed before it is used.
+func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) error {
+	ch := make(chan answer, 2)
+	if o.approval.Token != "" {
+		ch <- o.readApproval(o.approval.Token)
+	}
+	if cb, err := o.a.callbacks(); err != nil {
+		return err
+	} else if cb != nil {
+		defer cb.await(o.rec.OrderUUID, func(u *url.URL) answer {
+			token, declined := o.gw.Callback(u)
+			return answer{token: token, declined: declined}
+		}, ch)()
+	}
+	// Shown once the listener waits for this order's redirect.
+	o.emit(shop.EventStep, stepApproval, shop.OutcomeWaiting, "approve at "+approvalURL)
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	if o.approval.Prompt != nil && o.approval.Token == "" {
+		go func() {
+			s, err := o.approval.Prompt(pctx, approvalURL)
+			if err != nil {
+				ch <- answer{err: err}
+			} else if s != "" {
+				ch <- o.readApproval(s)
+			}
+		}()
+	}
+	limit := o.a.cfg.Payment.ApprovalTimeout
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	var ans answer
+	select {
+	case ans = <-ch:
+	case <-timer.C:
+		ans.declined = fmt.Sprintf("the buyer did not approve within payment.approval_timeout (%s)", limit)
+	case <-o.interrupt:
+		ans.err = shop.Interrupted("interrupted while waiting for the buyer's approval")
+	}
+	switch {
+	case ans.err != nil:
+		return ans.err
+	case ans.declined != "":
+		o.declined = &shop.PaymentOutcome{Status: shop.PaymentFailed, TxID: o.ref.TxID, Reason: ans.declined}
+		return errors.New(ans.declined)
+	}
+	o.ref.Token = ans.token
+	ev := event(shop.EventStep, stepApproval, shop.OutcomeOK, "approved by the buyer")
+	if err := o.log.RecordApproval(ctx, ans.token, ev); err != nil {
+		return err
+	}
+	o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+	return nil
+}
+
+// callbackServer is the listener buyers are sent back to from a provider's
+// approval page: /pay/<order_uuid>/... hands the redirect to the placement
+// waiting for that order.
+type callbackServer struct {
+	mu      sync.Mutex
+	waiting map[string]func(*url.URL) bool
+	srv     *http.Server
+}
+
+// callbacks starts the callback listener on first use (live mode with
+// payment.callback.listen set); nil when there is none.
+func (a *App) callbacks() (*callbackServer, error) {
+	if !a.live() || a.cfg.Payment.Callback.Listen == "" {
+		return nil, nil
+	}
+	a.cb.once.Do(func() {
+		ln, err := net.Listen("tcp", a.cfg.Payment.Callback.Listen)
+		if err != nil {
+			a.cb.err = fmt.Errorf("the approval callback listener cannot listen on %s (payment.callback.listen): %v",
+				a.cfg.Payment.Callback.Listen, err)
+			return
+		}
+		s := &callbackServer{waiting: map[string]func(*url.URL) bool{}}
+		s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+		go s.srv.Serve(ln)
+		a.cb.srv = s
+	})
+	return a.cb.srv, a.cb.err
+}
+
+type callbacks struct {
+	once sync.Once
+	srv  *callbackServer
+	err  error
+}
+
+func (c *callbacks) close() {
+	if c.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c.srv.srv.Shutdown(ctx)
+	}
+}
+
+// await routes the redirect for orderUUID to ch until the returned func is called.
+func (s *callbackServer) await(orderUUID string, read func(*url.URL) answer, ch chan<- answer) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var once sync.Once
+	s.waiting[orderUUID] = func(u *url.URL) bool {
+		ans := read(u)
+		if ans.token == "" && ans.declined == "" {
+			return false
+		}
+		once.Do(func() { ch <- ans })
+		return true
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.waiting, orderUUID)
+	}
+}
+
+func (s *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/pay/")
+	orderUUID, _, _ := strings.Cut(rest, "/")
+	s.mu.Lock()
+	deliver := s.waiting[orderUUID]
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if !ok || deliver == nil {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, "<p>No order is waiting for this approval here (order %s). Ask at the counter.</p>\n", html.EscapeString(orderUUID))
+		return
+	}
+	if !deliver(r.URL) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintln(w, "<p>This is not an answer from the payment page.</p>")
+		return
+	}
+	fmt.Fprintln(w, "<p>Thank you: the shop has your answer. You can close this page.</p>")
+}

@@ -1,0 +1,399 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
+	"github.com/rabbitpay/rabbitpay/internal/payment/standin"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Live mode against the providers' local stand-ins (httptest servers that
+// check every request): the saga asks the buyer, waits for the redirect to
+// the callback listener, then approves.
+
+type liveShop struct {
+	*testShop
+	kakao  *standin.Kakao
+	naver  *standin.Naver
+	cfg    func(*config.Config)
+	method shop.PaymentMethod
+}
+
+// provider is what the tests ask of either stand-in.
+type provider interface {
+	Payment(ref string) (standin.Payment, bool)
+	Next(call string, bs ...standin.Behaviour)
+	Problems() []string
+}
+
+func (s *liveShop) provider() provider {
+	if s.method == shop.Naver {
+		return s.naver
+	}
+	return s.kakao
+}
+
+// call names a call as the stand-in of the shop's method knows it.
+func (s *liveShop) call(kakao string) string {
+	if s.method == shop.Naver {
+		return map[string]string{"approve": "apply", "page": "page", "cancel": "cancel"}[kakao]
+	}
+	return kakao
+}
+
+var methods = []shop.PaymentMethod{shop.Kakao, shop.Naver}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newLiveShop(t *testing.T, m shop.PaymentMethod) *liveShop {
+	s := newShop(t)
+	k, n := standin.NewKakao(t), standin.NewNaver(t)
+	listen := freeAddr(t)
+	cfg := func(c *config.Config) {
+		p := &c.Payment
+		p.Provider, p.HTTPTimeout, p.ApprovalTimeout = config.ProviderLive, 2*time.Second, time.Minute
+		p.Callback.Listen, p.Callback.PublicURL = listen, "http://"+listen
+		kc := k.Config()
+		p.Kakao = config.KakaoConfig{SecretKey: kc.SecretKey, CID: kc.CID, BaseURL: kc.BaseURL}
+		nc := n.Config()
+		p.Naver = config.NaverConfig{ClientID: nc.ClientID, ClientSecret: nc.ClientSecret, ChainID: nc.ChainID, PartnerID: nc.PartnerID,
+			BaseURL: nc.BaseURL, ApprovalBase: nc.ApprovalBase}
+	}
+	return &liveShop{testShop: s, kakao: k, naver: n, cfg: cfg, method: m}
+}
+
+// buyer watches a placement's events and plays the buyer on the approval
+// page the saga shows.
+type buyer struct {
+	mu     sync.Mutex
+	events []shop.SagaEvent
+	err    error
+	done   chan struct{}
+}
+
+func newBuyer() *buyer { return &buyer{done: make(chan struct{})} }
+
+func (b *buyer) Event(ev shop.SagaEvent) {
+	b.mu.Lock()
+	b.events = append(b.events, ev)
+	b.mu.Unlock()
+	if u, ok := strings.CutPrefix(ev.Detail, "approve at "); ok && ev.Outcome == shop.OutcomeWaiting {
+		go func() {
+			defer close(b.done)
+			_, err := standin.Follow(context.Background(), u)
+			b.mu.Lock()
+			b.err = err
+			b.mu.Unlock()
+		}()
+	}
+}
+
+func (b *buyer) trail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var parts []string
+	for _, e := range b.events {
+		parts = append(parts, fmt.Sprintf("%s:%s", e.Name, e.Outcome))
+	}
+	return strings.Join(parts, " ")
+}
+
+func (s *liveShop) placeLive(a *App, specs ...string) (PlaceResult, *buyer) {
+	s.t.Helper()
+	b := newBuyer()
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: s.method, Items: items(specs...)}, b)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	select {
+	case <-b.done:
+	case <-time.After(time.Minute):
+		s.t.Fatal("the buyer never got an approval URL")
+	}
+	return res, b
+}
+
+func TestLiveOrderEndToEnd(t *testing.T) {
+	for _, m := range methods {
+		t.Run(string(m), func(t *testing.T) { testLiveOrderEndToEnd(t, m) })
+	}
+}
+
+func testLiveOrderEndToEnd(t *testing.T, m shop.PaymentMethod) {
+	s := newLiveShop(t, m)
+	a := s.open(s.cfg)
+	res, b := s.placeLive(a, "A:2")
+	if res.Status != Placed || b.err != nil {
+		t.Fatalf("live order: %+v (buyer: %v) trail %s", res, b.err, b.trail())
+	}
+	if got := b.trail(); !strings.Contains(got, "approval:waiting approval:ok payment:ok") {
+		t.Errorf("trail %q does not show the wait for the buyer", got)
+	}
+	ref := s.providerRef(res.OrderUUID)
+	rec, ok := s.provider().Payment(ref)
+	if !ok || rec.Charged != 2000 || rec.OrderID != res.OrderUUID {
+		t.Fatalf("the stand-in's record of %q: %+v", ref, rec)
+	}
+	if got := s.strings(`SELECT call FROM payment_call WHERE order_uuid = $1 ORDER BY id`, res.OrderUUID); strings.Join(got, ",") != "ready,approve" {
+		t.Errorf("provider calls recorded = %v, want ready, approve", got)
+	}
+	// Cancel goes to the provider too.
+	if _, err := a.CancelOrder(ctx, res.Order.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := s.provider().Payment(ref); rec.Refunded != 2000 {
+		t.Errorf("after cancel the stand-in holds %s refunded, want ₩2,000", rec.Refunded)
+	}
+	if s.stock("A") != 10 {
+		t.Errorf("stock after cancel = %d", s.stock("A"))
+	}
+	// A partial refund sends the exact amount.
+	res, _ = s.placeLive(a, "A:3")
+	if _, err := a.RefundOrder(ctx, RefundRequest{OrderID: res.Order.ID, Items: items("A:1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := s.provider().Payment(s.providerRef(res.OrderUUID)); rec.Refunded != 1000 || rec.Charged != 3000 {
+		t.Errorf("after a partial refund the stand-in holds %+v", rec)
+	}
+	if probs := s.provider().Problems(); len(probs) > 0 {
+		t.Errorf("requests the provider would refuse: %v", probs)
+	}
+	s.assertNoLostMoneyLive()
+}
+
+func (s *liveShop) providerRef(uuid string) string {
+	s.t.Helper()
+	return strings.Join(s.strings(`SELECT provider_ref FROM payment WHERE order_uuid = $1`, uuid), "")
+}
+
+func (s *liveShop) assertNoLostMoneyLive() {
+	s.t.Helper()
+	if n := s.count(`SELECT count(*) FROM payment WHERE status = 'PROGRESS'`); n != 0 {
+		s.t.Errorf("%d payments still PROGRESS", n)
+	}
+	if n := s.count(`SELECT count(*) FROM saga WHERE state IN ('running', 'compensating', 'cancelling')`); n != 0 {
+		s.t.Errorf("%d sagas unfinished", n)
+	}
+}
+
+// The buyer cancelling, the page failing, the approval expiring and a
+// charge of another amount are declines: the saga compensates.
+func TestLiveDeclines(t *testing.T) {
+	for _, m := range methods {
+		t.Run(string(m), func(t *testing.T) { testLiveDeclines(t, m) })
+	}
+}
+
+func testLiveDeclines(t *testing.T, m shop.PaymentMethod) {
+	for name, tc := range map[string]struct {
+		call string
+		b    standin.Behaviour
+		want string
+	}{
+		"buyer cancels":   {"page", standin.BuyerCancel, "ancel"},
+		"payment fails":   {"page", standin.Decline, ""},
+		"approve expired": {"approve", standin.Expire, ""},
+		"other amount":    {"approve", standin.Charge(1500), "charged ₩1,500 but the order is ₩2,000"},
+		"approve refused": {"approve", standin.Refuse(400, "-780", "approval failure"), "approval failure"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newLiveShop(t, m)
+			a := s.open(s.cfg)
+			s.provider().Next(s.call(tc.call), tc.b)
+			res, b := s.placeLive(a, "A:2")
+			if res.Status != Failed || !res.Compensated {
+				t.Fatalf("%s: %+v trail %s", name, res, b.trail())
+			}
+			if !strings.Contains(res.Error, tc.want) {
+				t.Errorf("error %q does not say %q", res.Error, tc.want)
+			}
+			if s.stock("A") != 10 {
+				t.Errorf("stock after a decline = %d, want 10", s.stock("A"))
+			}
+			for _, p := range s.payments() {
+				if p.Charged != p.Refunded {
+					t.Errorf("the stand-in holds a charge of %s with %s refunded", p.Charged, p.Refunded)
+				}
+			}
+			s.assertNoLostMoneyLive()
+		})
+	}
+}
+
+func (s *liveShop) payments() []standin.Payment {
+	var out []standin.Payment
+	for _, ref := range s.strings(`SELECT provider_ref FROM payment WHERE provider_ref IS NOT NULL`) {
+		if p, ok := s.provider().Payment(ref); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// crashAfterReady leaves a live saga as a process that crashed after the
+// provider readied the payment (its tid committed) leaves it; approve then
+// says whether the buyer approved (the token committed) and charge whether
+// the crashed process had sent the approval.
+func (s *liveShop) crashAfterReady(a *App, approve, charge bool) string {
+	s.t.Helper()
+	uuid := s.startCrashed("A:2")
+	s.exec(`UPDATE saga SET method = $2 WHERE order_uuid = $1`, uuid, s.method)
+	s.exec(`UPDATE payment SET method = $2 WHERE order_uuid = $1`, uuid, s.method)
+	gw, err := a.Gateway(s.method)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	p, err := gw.Ready(ctx, payment.Request{OrderUUID: uuid, CustomerID: 1, Amount: 2000, ItemName: "A×2", Quantity: 2, ReturnURL: a.returnURL(uuid)})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.exec(`UPDATE payment SET provider_ref = $2, approval_url = $3 WHERE order_uuid = $1`, uuid, p.TxID, p.ApprovalURL)
+	if !approve {
+		return uuid
+	}
+	back, err := standin.Redirect(ctx, p.ApprovalURL)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	token, declined := gw.Callback(back)
+	if token == "" {
+		s.t.Fatalf("no token in %s (%s)", back, declined)
+	}
+	s.exec(`UPDATE payment SET approval_token = $2 WHERE order_uuid = $1`, uuid, token)
+	if charge {
+		if _, err := gw.Approve(ctx, payment.Ref{OrderUUID: uuid, CustomerID: 1, Amount: 2000, TxID: p.TxID, Token: token}); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return uuid
+}
+
+func (s *testShop) exec(sql string, args ...any) {
+	s.t.Helper()
+	if _, err := s.a.store.Pool.Exec(ctx, sql, args...); err != nil {
+		s.t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// A crash after ready, after the buyer's approval and after the charge:
+// `saga recover` finishes each, forward exactly when money was or can be
+// taken with the buyer's approval.
+func TestLiveRecoverAfterCrash(t *testing.T) {
+	for _, m := range methods {
+		t.Run(string(m), func(t *testing.T) { testLiveRecoverAfterCrash(t, m) })
+	}
+}
+
+func testLiveRecoverAfterCrash(t *testing.T, m shop.PaymentMethod) {
+	s := newLiveShop(t, m)
+	a := s.open(s.cfg)
+	notApproved := s.crashAfterReady(a, false, false)
+	approved := s.crashAfterReady(a, true, false)
+	charged := s.crashAfterReady(a, true, true)
+	out, err := a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil })
+	if err != nil || RecoveryError(out) != nil {
+		t.Fatalf("recover: %v %v %+v", err, RecoveryError(out), out)
+	}
+	state := func(uuid string) string {
+		return strings.Join(s.strings(`SELECT state::text || '/' || (SELECT status::text FROM payment WHERE order_uuid = $1) FROM saga WHERE order_uuid = $1`, uuid), "")
+	}
+	if got := state(notApproved); got != "compensated/FAILED" {
+		t.Errorf("crash before the buyer approved: %s, want compensated/FAILED", got)
+	}
+	if got := state(approved); got != "completed/SUCCESS" {
+		t.Errorf("crash after the buyer approved: %s, want completed/SUCCESS (recover approves)", got)
+	}
+	if got := state(charged); got != "completed/SUCCESS" {
+		t.Errorf("crash after the charge: %s, want completed/SUCCESS", got)
+	}
+	if got := s.stock("A"); got != 10-2-2 {
+		t.Errorf("stock of A = %d, want 6", got)
+	}
+	s.assertNoLostMoneyLive()
+}
+
+// The approval's answer is lost and so is every look-up: the order is left
+// running with its payment PROGRESS (never guessed), and recovery finishes
+// it forward once the provider answers again.
+func TestLiveUnknownChargeIsLeftForRecovery(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(s.cfg)
+	s.kakao.Next("approve", standin.Hang)
+	s.kakao.Next("order", standin.ServerError, standin.ServerError, standin.ServerError, standin.ServerError)
+	res, _ := s.placeLive(a, "A:2")
+	if res.Status != Failed || !res.Incomplete || res.Compensated {
+		t.Fatalf("an unknown charge: %+v", res)
+	}
+	if got := s.strings(`SELECT status::text FROM payment`); strings.Join(got, "") != "PROGRESS" {
+		t.Fatalf("payment = %v, want PROGRESS", got)
+	}
+	if s.stock("A") != 8 {
+		t.Errorf("stock = %d: an unknown charge must keep the stock taken", s.stock("A"))
+	}
+	rs, err := a.Reconcile(ctx, time.Now().Add(-time.Hour), func(string) shop.Observer { return nil })
+	if err != nil || len(rs) != 1 || rs[0].Result != ReconcileSettled || rs[0].Ours != shop.PaymentSuccess {
+		t.Fatalf("reconcile: %+v %v", rs, err)
+	}
+	if n := s.count(`SELECT count(*) FROM orders WHERE status = 'paid'`); n != 1 {
+		t.Errorf("paid orders after reconcile = %d, want 1", n)
+	}
+	if rec, _ := s.kakao.Payment(s.providerRef(res.OrderUUID)); rec.Charged != 2000 || rec.Refunded != 0 {
+		t.Errorf("the provider holds %+v, want one charge of ₩2,000", rec)
+	}
+	s.assertNoLostMoneyLive()
+}
+
+// A process that crashed after the provider refunded part of an order, but
+// before recording it, leaves the refund refunding: recover finishes it
+// without refunding twice (Kakao takes no refund key).
+func TestLiveRefundCrashThenRecover(t *testing.T) {
+	for _, m := range methods {
+		t.Run(string(m), func(t *testing.T) {
+			s := newLiveShop(t, m)
+			a := s.open(s.cfg)
+			res, _ := s.placeLive(a, "A:3")
+			o, err := a.acquire(ctx, res.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, _ := refundLines(*res.Order, items("A:1"))
+			f, _, err := o.log.BeginRefund(ctx, res.Order.ID, "k-1", "", lines, event(shop.EventStep, "refund", shop.OutcomeOK, "test"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := o.gw.Cancel(ctx, o.ref, payment.Refund{Amount: 1000, Key: fmt.Sprintf("refund-%d", f.ID)}); err != nil {
+				t.Fatal(err)
+			}
+			s.exec(`UPDATE saga SET lease_until = now() - interval '1 second' WHERE order_uuid = $1`, res.OrderUUID) // the crash
+			out, err := a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil })
+			if err != nil || RecoveryError(out) != nil || len(out) != 1 {
+				t.Fatalf("recover: %v %+v", err, out)
+			}
+			if rec, _ := s.provider().Payment(s.providerRef(res.OrderUUID)); rec.Refunded != 1000 {
+				t.Errorf("the provider refunded %s in all, want ₩1,000 (once)", rec.Refunded)
+			}
+			if got := s.strings(`SELECT state || '/' || (SELECT refunded_amount FROM payment) FROM order_refund`); strings.Join(got, "") != "refunded/1000" {
+				t.Errorf("refund after recover = %v, want refunded/1000", got)
+			}
+			if s.stock("A") != 8 {
+				t.Errorf("stock of A = %d, want 8", s.stock("A"))
+			}
+		})
+	}
+}

@@ -1,0 +1,199 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/rabbitpay/rabbitpay/internal/payment"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/saga"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// RefundRequest asks to give back part of a paid order.
+type RefundRequest struct {
+	OrderID int64
+	Items   []shop.ItemRequest // product references of the order's items, with quantities
+	Reason  string
+	// IdempotencyKey makes a retried request refund once ("" for a new refund).
+	IdempotencyKey string
+}
+
+// RefundResult says how `order refund` ended.
+type RefundResult struct {
+	Refund   shop.Refund `json:"refund"`
+	Replayed bool        `json:"replayed"`
+	Order    *shop.Order `json:"order,omitempty"`
+}
+
+// RefundOrder refunds some items of a paid order: the provider gives back
+// their exact amount, their stock returns, and the order and payment record
+// it (the payment is CANCELLED and the order cancelled once everything is
+// refunded). Like a cancel it runs under the order saga's lease, fenced, and
+// a refund whose provider call's outcome is unknown is left refunding for
+// `saga recover` (shop.ErrIncomplete).
+func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Observer) (RefundResult, error) {
+	out := RefundResult{}
+	items, err := shop.MergeItems(req.Items)
+	if err != nil {
+		return out, err
+	}
+	if len(items) == 0 {
+		return out, shop.Invalid("name the items to refund with --item SKU:QTY")
+	}
+	order, err := a.store.GetOrder(ctx, req.OrderID)
+	if err != nil {
+		return out, err
+	}
+	if order.Status != shop.OrderPaid && req.IdempotencyKey == "" {
+		return out, shop.Conflict("order %d is %s: only a paid order can be refunded", order.ID, order.Status)
+	}
+	lines, err := refundLines(order, items)
+	if err != nil {
+		return out, err
+	}
+	key := req.IdempotencyKey
+	if key == "" {
+		key = uuid.NewString()
+	}
+	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+	if errors.Is(err, postgres.ErrSagaBusy) {
+		if f, ferr := a.store.GetRefundByKey(ctx, key); ferr == nil {
+			return a.refundResult(ctx, f, true)
+		}
+		return out, shop.Conflict("order %d is being changed by another rabbitpay process, or is not a completed order; try again", req.OrderID)
+	}
+	if err != nil {
+		return out, err
+	}
+	amount, _ := shop.Total(lines)
+	f, existing, err := o.log.BeginRefund(ctx, order.ID, key, req.Reason, lines,
+		event(shop.EventStep, "refund", shop.OutcomeOK, fmt.Sprintf("refund of %s requested: %s", amount, itemList(lines))))
+	if err != nil || (existing && f.State != shop.RefundRefunding) {
+		o.log.Yield(ctx)
+		if err != nil {
+			return out, err
+		}
+		return a.refundResult(ctx, f, true)
+	}
+	o.obs = obs
+	o.emit(shop.EventStep, "refund", shop.OutcomeOK, fmt.Sprintf("order %d: %s of %s to refund", order.ID, itemList(lines), amount))
+	// From here on the refund finishes even if the caller gives up, within a bound.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.CompensationTimeout)
+	defer cancel()
+	if err := o.refundPart(cctx, f); err != nil {
+		return RefundResult{Refund: f}, err
+	}
+	f, err = a.store.GetRefundByKey(ctx, key)
+	if err != nil {
+		return out, err
+	}
+	return a.refundResult(ctx, f, existing)
+}
+
+func (a *App) refundResult(ctx context.Context, f shop.Refund, replayed bool) (RefundResult, error) {
+	order, err := a.store.GetOrder(ctx, f.OrderID)
+	return RefundResult{Refund: f, Replayed: replayed, Order: &order}, err
+}
+
+// refundLines resolves the items to refund against the order's own items,
+// at the prices paid.
+func refundLines(order shop.Order, items []shop.ItemRequest) ([]shop.Line, error) {
+	var lines []shop.Line
+	for _, it := range items {
+		i := -1
+		for j, oi := range order.Items {
+			if oi.SKU == it.SKU || "sku:"+oi.SKU == it.SKU || fmt.Sprintf("#%d", oi.ProductID) == it.SKU {
+				i = j
+			}
+		}
+		if i < 0 {
+			return nil, shop.Invalid("order %d has no item %s", order.ID, it.SKU)
+		}
+		oi := order.Items[i]
+		lines = append(lines, shop.Line{ProductID: oi.ProductID, SKU: oi.SKU, Name: oi.Name, Quantity: it.Quantity, Price: oi.OrderPrice})
+	}
+	return lines, nil
+}
+
+func (o *orderSaga) emit(kind shop.EventKind, name string, outcome shop.Outcome, detail string) {
+	if o.obs != nil {
+		o.obs.Event(event(kind, name, outcome, detail))
+	}
+}
+
+// refundPart asks the provider to refund f's amount (once, by f's key) and
+// records the answer: refunded (stock back, payment and order updated), or
+// failed when the provider refused it (nothing changed). An unknown answer
+// leaves the refund refunding for `saga recover`.
+func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
+	ours, err := o.a.store.GetPayment(ctx, o.rec.OrderUUID)
+	if err != nil {
+		return err
+	}
+	res, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) {
+		// Not every provider takes a refund key (Kakao does not): a refund
+		// an earlier, crashed attempt made shows in the provider's refunded
+		// amount, and is not sent again. Refunds of one order never overlap
+		// (the saga's lease), so ours plus this one is what a done refund shows.
+		if now, err := o.gw.Lookup(ctx, o.ref); err != nil {
+			return now, err
+		} else if now.Refunded >= ours.Refunded+f.Amount {
+			return now, nil
+		}
+		return o.gw.Cancel(ctx, o.ref, payment.Refund{Amount: f.Amount, Reason: f.Reason, Key: fmt.Sprintf("refund-%d", f.ID)})
+	})
+	var refused *payment.ProviderError
+	if errors.As(err, &refused) {
+		cause := err.Error()
+		ev := event(shop.EventStep, "refund", shop.OutcomeFailed, cause)
+		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+		if ferr := o.log.FailRefund(ctx, f, cause, ev); ferr != nil {
+			return ferr
+		}
+		return fmt.Errorf("the refund was refused: %s", cause)
+	}
+	if err != nil {
+		ev := event(shop.EventStep, "refund", shop.OutcomeFailed, "outcome unknown: "+err.Error())
+		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+		o.log.Yield(ctx)
+		return shop.Incomplete("refund %d: the provider's answer is unknown (%v); `rabbitpay saga recover` finishes it", f.ID, err)
+	}
+	detail := fmt.Sprintf("refunded %s of %s (%s); stock returned: %s", f.Amount, o.rec.TotalAmount, res.TxID, itemList(f.Items))
+	ev := event(shop.EventStep, "refunded", shop.OutcomeOK, detail)
+	if err := o.log.FinishRefund(ctx, f, res.TxID, ev); err != nil {
+		return err
+	}
+	o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+	return nil
+}
+
+// recoverRefunds finishes refunds a crash left refunding.
+func (a *App) recoverRefunds(ctx context.Context, observer func(uuid string) shop.Observer) ([]Recovered, error) {
+	refunds, err := a.store.UnfinishedRefunds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Recovered
+	for _, f := range refunds {
+		r := Recovered{OrderUUID: f.OrderUUID, From: shop.SagaCompleted, To: shop.SagaCompleted,
+			Action: fmt.Sprintf("refund %d of %s resumed", f.ID, f.Amount)}
+		o, err := a.acquire(ctx, f.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+		switch {
+		case errors.Is(err, postgres.ErrSagaBusy):
+			r.Action, r.skipped = fmt.Sprintf("refund %d skipped: its owner's lease has not expired", f.ID), true
+		case err != nil:
+			r.Error = err.Error()
+		default:
+			o.obs = observer(f.OrderUUID)
+			if err := o.refundPart(ctx, f); err != nil {
+				r.Error = err.Error()
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,259 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// queueCalls records provider calls made for the payment of order uuid.
+func queueCalls(b *pgx.Batch, uuid string, calls []shop.PaymentCall) {
+	b.Queue(`INSERT INTO payment_call (order_uuid, call, outcome, detail, duration_ms, at)
+		SELECT $1, c.call, c.outcome, coalesce(c.detail, ''), c.duration_ms, c.at
+		FROM jsonb_to_recordset($2::jsonb) AS c(call text, outcome text, detail text, duration_ms integer, at timestamptz)`,
+		uuid, jsonText(calls))
+}
+
+// RecordCalls records provider calls made outside any saga write (look-ups
+// of finished payments).
+func (s *Store) RecordCalls(ctx context.Context, uuid string, calls []shop.PaymentCall) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	queueCalls(b, uuid, calls)
+	return s.Pool.SendBatch(ctx, b).Close()
+}
+
+// RecordPending commits what the provider handed out for the payment before
+// anyone is asked to approve it: its id (so a crash from here on can still
+// look the payment up) and the approval URL.
+func (l *SagaLog) RecordPending(ctx context.Context, providerRef, approvalURL string, ev shop.SagaEvent) error {
+	return l.write(ctx, "the payment request", func(b *pgx.Batch) {
+		l.fence(b, l.lease())
+		b.Queue(`UPDATE payment SET provider_ref = $2, approval_url = NULLIF($3, '') WHERE order_uuid = $1 AND status = 'PROGRESS'`,
+			l.UUID, providerRef, approvalURL)
+		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
+	}, logged(ev))
+}
+
+// RecordApproval commits the buyer's approval before it is used to charge,
+// so a process that takes the saga over can finish that charge.
+func (l *SagaLog) RecordApproval(ctx context.Context, token string, ev shop.SagaEvent) error {
+	return l.write(ctx, "the buyer's approval", func(b *pgx.Batch) {
+		l.fence(b, l.lease())
+		b.Queue(`UPDATE payment SET approval_token = $2 WHERE order_uuid = $1 AND status = 'PROGRESS'`, l.UUID, token)
+		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
+	}, logged(ev))
+}
+
+const paymentCols = `p.id, p.order_uuid::text, p.order_id, p.method, p.status, p.amount, p.refunded_amount, coalesce(p.provider_tx_id, ''),
+	coalesce(p.provider_ref, ''), CASE WHEN p.status = 'PROGRESS' THEN coalesce(p.approval_url, '') ELSE '' END,
+	coalesce(p.failure_reason, ''), p.created_at, p.paid_at, p.cancelled_at`
+
+const paymentSelect = `SELECT ` + paymentCols + ` FROM payment p`
+
+func scanPayment(row pgx.Row) (shop.Payment, error) {
+	var p shop.Payment
+	err := row.Scan(&p.ID, &p.OrderUUID, &p.OrderID, &p.Method, &p.Status, &p.Amount, &p.Refunded, &p.ProviderTxID,
+		&p.ProviderRef, &p.ApprovalURL, &p.FailureReason, &p.CreatedAt, &p.PaidAt, &p.CancelledAt)
+	return p, err
+}
+
+// ListPayments lists a page of payments, newest first; After is the last id seen.
+func (s *Store) ListPayments(ctx context.Context, f shop.PaymentFilter, o shop.ListOptions) (shop.Page[shop.Payment], error) {
+	rows, err := s.Pool.Query(ctx, paymentSelect+`
+		WHERE ($1 = 0 OR p.order_id = $1) AND ($2 = '' OR p.status::text = $2) AND ($3 = '' OR p.method::text = $3)
+		AND ($4 = 0 OR p.id < $4) AND ($5::timestamptz IS NULL OR p.created_at >= $5) AND ($6::timestamptz IS NULL OR p.created_at < $6)
+		ORDER BY p.id DESC LIMIT $7`, f.OrderID, string(f.Status), string(f.Method), o.After, nullTime(o.Since), nullTime(o.Until), limit(o))
+	if err != nil {
+		return shop.Page[shop.Payment]{}, err
+	}
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Payment, error) { return scanPayment(r) })
+	return page(ps, o), err
+}
+
+// GetPayment reads one payment by id or order UUID, with every provider call
+// made for it and its refunds.
+func (s *Store) GetPayment(ctx context.Context, ref string) (shop.PaymentDetail, error) {
+	var d shop.PaymentDetail
+	id, _ := strconv.ParseInt(ref, 10, 64)
+	if id <= 0 {
+		if _, err := uuid.Parse(ref); err != nil {
+			return d, shop.Invalid("%q is neither a payment id nor an order UUID", ref)
+		}
+	}
+	p, err := scanPayment(s.Pool.QueryRow(ctx, paymentSelect+` WHERE p.id = $1 OR ($1 = 0 AND p.order_uuid::text = $2)`, id, ref))
+	if IsNoRows(err) {
+		return d, shop.NotFound("no payment has id or order UUID %q", ref)
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Payment = p
+	rows, err := s.Pool.Query(ctx, `SELECT at, call, outcome, detail, duration_ms FROM payment_call WHERE order_uuid = $1 ORDER BY id`, p.OrderUUID)
+	if err != nil {
+		return d, err
+	}
+	d.Calls, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.PaymentCall, error) {
+		var c shop.PaymentCall
+		return c, r.Scan(&c.At, &c.Call, &c.Outcome, &c.Detail, &c.Duration)
+	})
+	if err != nil {
+		return d, err
+	}
+	d.Refunds, err = s.refunds(ctx, `WHERE order_uuid = $1 ORDER BY id`, p.OrderUUID)
+	return d, err
+}
+
+const refundSelect = `SELECT id, order_id, order_uuid::text, items, amount, reason, state, coalesce(error, ''), created_at, finished_at FROM order_refund `
+
+func (s *Store) refunds(ctx context.Context, where string, args ...any) ([]shop.Refund, error) {
+	rows, err := s.Pool.Query(ctx, refundSelect+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Refund, error) { return scanRefund(r) })
+}
+
+func scanRefund(row pgx.Row) (shop.Refund, error) {
+	var f shop.Refund
+	var items []byte
+	err := row.Scan(&f.ID, &f.OrderID, &f.OrderUUID, &items, &f.Amount, &f.Reason, &f.State, &f.Error, &f.CreatedAt, &f.FinishedAt)
+	if err == nil {
+		err = json.Unmarshal(items, &f.Items)
+	}
+	return f, err
+}
+
+// UnfinishedRefunds lists refunds a crash left refunding, oldest first.
+func (s *Store) UnfinishedRefunds(ctx context.Context) ([]shop.Refund, error) {
+	return s.refunds(ctx, `WHERE state = 'refunding' ORDER BY created_at`)
+}
+
+// GetRefundByKey reads the refund an idempotency key was used for.
+func (s *Store) GetRefundByKey(ctx context.Context, key string) (shop.Refund, error) {
+	f, err := scanRefund(s.Pool.QueryRow(ctx, refundSelect+`WHERE key = $1`, key))
+	if IsNoRows(err) {
+		return f, shop.NotFound("no refund has key %q", key)
+	}
+	return f, err
+}
+
+// BeginRefund checks, under the order's row locks, that the items can be
+// refunded (paid, not shipped, not refunded already) and records the refund
+// as refunding, holding their quantities, all fenced by the saga's lease.
+// A key used before returns that refund (existing true) when it was for the
+// same items.
+func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason string, lines []shop.Line, ev shop.SagaEvent) (f shop.Refund, existing bool, err error) {
+	amount, err := shop.Total(lines)
+	if err != nil {
+		return f, false, err
+	}
+	err = pgx.BeginFunc(ctx, l.s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, l.lease()); err != nil {
+			return err
+		}
+		var status shop.OrderStatus
+		if err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID).Scan(&status); err != nil {
+			return err
+		}
+		prev, err := scanRefund(tx.QueryRow(ctx, refundSelect+`WHERE key = $1`, key))
+		if err == nil {
+			if prev.OrderID != orderID || prev.Amount != amount {
+				return shop.Conflict("idempotency key %q was already used for a different refund", key)
+			}
+			f, existing = prev, true
+			return nil
+		}
+		if !IsNoRows(err) {
+			return err
+		}
+		if status != shop.OrderPaid {
+			return shop.Conflict("order %d is %s: only a paid order can be refunded", orderID, status)
+		}
+		for _, ln := range lines {
+			var bought, refunded int64
+			var delivery string
+			err := tx.QueryRow(ctx, `SELECT op.quantity, op.refunded_quantity, coalesce(d.status::text, '')
+				FROM order_product op LEFT JOIN delivery d ON d.order_product_id = op.id
+				WHERE op.order_id = $1 AND op.product_id = $2 FOR UPDATE OF op`, orderID, ln.ProductID).Scan(&bought, &refunded, &delivery)
+			if IsNoRows(err) {
+				return shop.Invalid("order %d has no item %s", orderID, ln.SKU)
+			}
+			if err != nil {
+				return err
+			}
+			if delivery != "" && delivery != "READY" {
+				return shop.Conflict("item %s of order %d has shipped (%s) and cannot be refunded", ln.SKU, orderID, delivery)
+			}
+			if ln.Quantity > bought-refunded {
+				return shop.Invalid("order %d has %d of %s left to refund (bought %d, refunded %d), not %d",
+					orderID, bought-refunded, ln.SKU, bought, refunded, ln.Quantity)
+			}
+		}
+		ids, qtys, _ := lineArrays(lines)
+		if _, err := tx.Exec(ctx, `UPDATE order_product op SET refunded_quantity = refunded_quantity + t.q
+			FROM unnest($2::bigint[], $3::bigint[]) AS t(pid, q) WHERE op.order_id = $1 AND op.product_id = t.pid`, orderID, ids, qtys); err != nil {
+			return err
+		}
+		f, err = scanRefund(tx.QueryRow(ctx, `INSERT INTO order_refund (order_id, order_uuid, key, items, amount, reason, state)
+			VALUES ($1, $2, $3, $4, $5, $6, 'refunding') RETURNING id, order_id, order_uuid::text, items, amount, reason, state,
+			coalesce(error, ''), created_at, finished_at`, orderID, l.UUID, key, jsonText(lines), amount, reason))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, false, shop.NotFound("no order has id %d", orderID)
+	}
+	return f, existing, writeErr("the refund request", err)
+}
+
+// FinishRefund records the provider's refund: it gives the items' stock
+// back, adds the amount to the payment's refunded amount (CANCELLED, and the
+// order cancelled, once everything is refunded), queues payment_refunded
+// and drops the saga's lease, all at once.
+func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, ev shop.SagaEvent) error {
+	ids, qtys, _ := lineArrays(f.Items)
+	return l.write(ctx, "the refund", func(b *pgx.Batch) {
+		l.fence(b, nil)
+		b.Queue(`WITH r AS (UPDATE order_refund SET state = 'refunded', finished_at = now() WHERE id = $1 AND state = 'refunding' RETURNING id),
+			stock AS (UPDATE product p SET stock_quantity = stock_quantity + t.q, updated_at = now()
+				FROM unnest($2::bigint[], $3::bigint[]) AS t(pid, q), r WHERE p.id = t.pid),
+			pay AS (UPDATE payment SET refunded_amount = refunded_amount + $4,
+				status = CASE WHEN refunded_amount + $4 >= amount THEN 'CANCELLED'::payment_status ELSE status END,
+				cancelled_at = CASE WHEN refunded_amount + $4 >= amount THEN now() END
+				FROM r WHERE order_uuid = $5 RETURNING payment.order_id, payment.status, payment.method, payment.refunded_amount),
+			ord AS (UPDATE orders SET status = 'cancelled', updated_at = now() FROM pay
+				WHERE orders.id = pay.order_id AND pay.status = 'CANCELLED')
+			INSERT INTO notification (kind, customer_id, order_id, payload)
+			SELECT $6, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'amount', $4::bigint,
+				'refunded_amount', pay.refunded_amount, 'method', pay.method, 'provider_tx_id', $7::text, 'items', $8::jsonb)
+			FROM pay JOIN orders o ON o.id = pay.order_id`,
+			f.ID, ids, qtys, f.Amount, l.UUID, shop.NotifyPaymentRefunded, txID, jsonText(f.Items))
+		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
+	}, logged(ev))
+}
+
+// FailRefund records that the provider refused the refund: the items'
+// quantities are released and nothing else changes.
+func (l *SagaLog) FailRefund(ctx context.Context, f shop.Refund, cause string, ev shop.SagaEvent) error {
+	ids, qtys, _ := lineArrays(f.Items)
+	return l.write(ctx, "the refund", func(b *pgx.Batch) {
+		l.fence(b, nil)
+		b.Queue(`WITH r AS (UPDATE order_refund SET state = 'failed', error = $4, finished_at = now() WHERE id = $1 AND state = 'refunding' RETURNING order_id)
+			UPDATE order_product op SET refunded_quantity = refunded_quantity - t.q
+			FROM unnest($2::bigint[], $3::bigint[]) AS t(pid, q), r WHERE op.order_id = r.order_id AND op.product_id = t.pid`,
+			f.ID, ids, qtys, cause)
+		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
+	}, logged(ev))
+}
