@@ -29,13 +29,16 @@ type testShop struct {
 	a *app.App
 }
 
-func newShop(t *testing.T) *testShop {
+func newShop(t *testing.T, settings ...func(*config.Config)) *testShop {
 	t.Parallel()
 	c := &config.Config{DatabaseURL: testdb.New(t), Output: "table", MaxConns: 8}
 	c.Payment.Sandbox.DeclineOver = 1_000_000
 	c.Saga.CompensationAttempts = 2
 	c.Saga.Lease = 2 * time.Second
 	c.Payment.Timeout = 10 * time.Second
+	for _, set := range settings {
+		set(c)
+	}
 	a, err := app.Open(ctx, c)
 	if err != nil {
 		t.Fatal(err)

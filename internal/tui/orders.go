@@ -125,11 +125,11 @@ func (m Model) orderKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) cancelOrder(id int64) (tea.Model, tea.Cmd) {
-	r, cmd := m.start(runCancel, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
+	r := &run{kind: runCancel, orderID: id}
+	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		_, err := m.opts.Shop.CancelOrder(ctx, id, obs)
 		return app.PlaceResult{}, err
 	})
-	r.orderID = id
 	m.run = r
 	return m, cmd
 }

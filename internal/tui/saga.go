@@ -29,6 +29,7 @@ type run struct {
 	method  shop.PaymentMethod
 	orderID int64 // cancel: the order
 	ch      chan tea.Msg
+	tokens  chan string // the approval typed in
 	stop    context.CancelFunc
 	events  []shop.SagaEvent
 	done    bool
@@ -55,9 +56,9 @@ func (r *run) listen() tea.Cmd {
 // start runs f on its own goroutine, counted in Running, with an observer
 // that forwards every event. Its context is the session's, cancelled by
 // stop: a cancelled saga starts no new interruptible step and compensates.
-func (m Model) start(kind runKind, f func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error)) (*run, tea.Cmd) {
+func (m Model) start(r *run, f func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error)) tea.Cmd {
 	ctx, stop := context.WithCancel(m.opts.Ctx)
-	r := &run{kind: kind, ch: make(chan tea.Msg, 256), stop: stop}
+	r.ch, r.tokens, r.stop = make(chan tea.Msg, 256), make(chan string, 1), stop
 	obs := shop.ObserverFunc(func(ev shop.SagaEvent) {
 		select {
 		case r.ch <- runEventMsg{r, ev}:
@@ -71,17 +72,39 @@ func (m Model) start(kind runKind, f func(ctx context.Context, obs shop.Observer
 		res, err := f(ctx, obs)
 		r.ch <- runDoneMsg{r, res, err}
 	}()
-	return r, tea.Batch(r.listen(), m.spin.Tick)
+	return tea.Batch(r.listen(), m.spin.Tick)
+}
+
+// approvalAskMsg says the saga waits for the buyer's approval and takes it
+// typed in too (the token, or the URL the provider sent the buyer back to).
+type approvalAskMsg struct{ r *run }
+
+// askApproval is the placement's approval prompt: it asks the screen and
+// waits for what is typed, or for ctx to end (the buyer approved through
+// the callback listener, or the wait is over).
+func (r *run) askApproval(ctx context.Context, approvalURL string) (string, error) {
+	select {
+	case r.ch <- approvalAskMsg{r}:
+	default:
+	}
+	select {
+	case t := <-r.tokens:
+		return t, nil
+	case <-ctx.Done():
+		return "", nil
+	}
 }
 
 // place runs the order saga over the customer's cart.
 func (m Model) place() (tea.Model, tea.Cmd) {
-	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method}
-	r, cmd := m.start(runPlace, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
+	r := &run{kind: runPlace, amount: m.cart.TotalAmount, method: m.method}
+	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval}}
+	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		return m.opts.Shop.PlaceOrder(ctx, req, obs)
 	})
-	r.amount, r.method = m.cart.TotalAmount, m.method
 	m.run, m.screen = r, scrSaga
+	m.approving = false
+	m.approval.Reset()
 	return m, cmd
 }
 
@@ -94,14 +117,23 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 		r := *m.run
 		r.events = append(append([]shop.SagaEvent(nil), r.events...), msg.ev)
 		m.run = &r
+		if msg.ev.Outcome != shop.OutcomeWaiting {
+			m.approving = false // answered, or over
+		}
 		return m, r.listen()
+	case approvalAskMsg:
+		if m.run == nil || msg.r.ch != m.run.ch {
+			return m, nil
+		}
+		m.approving = true
+		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.run.listen(), m.approval.Focus()) })
 	case runDoneMsg:
 		if m.run == nil || msg.r.ch != m.run.ch {
 			return m, nil
 		}
 		r := *m.run
 		r.done, r.placed, r.err = true, msg.placed, msg.err
-		m.run = &r
+		m.run, m.approving = &r, false
 		if m.quitting {
 			return m, tea.Quit
 		}
@@ -120,7 +152,21 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.runningNow() {
-		return m, nil
+		if !m.approving {
+			return m, nil
+		}
+		if k.String() == "enter" && strings.TrimSpace(m.approval.Value()) != "" {
+			select {
+			case m.run.tokens <- strings.TrimSpace(m.approval.Value()):
+			default:
+			}
+			m.approving = false
+			m.approval.Reset()
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.approval, cmd = m.approval.Update(k)
+		return m, cmd
 	}
 	switch k.String() {
 	case "enter":
@@ -135,7 +181,8 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-var outcomeMark = map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFailed: "✗", shop.OutcomeRetry: "…", shop.OutcomeSkipped: "-"}
+var outcomeMark = map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFailed: "✗", shop.OutcomeRetry: "…", shop.OutcomeSkipped: "-",
+	shop.OutcomeWaiting: "…"}
 
 // eventLines renders one step or compensation, its detail wrapped under
 // itself; details are shown as they come (an approval URL included).
@@ -155,9 +202,12 @@ func eventLines(ev shop.SagaEvent, width int) []string {
 		name = "undo " + name
 	}
 	head := "  " + style.Render(mark) + " " + cell(name, 19, false) + " " + cell(string(ev.Outcome), 7, false) + " "
-	const indent = 32
+	indent, lines := 32, []string{head}
+	if width-indent < 30 { // narrow: the detail goes under the step
+		indent, lines = 6, []string{head, "      "}
+	}
 	detail := strings.Split(wrap(strings.ReplaceAll(ev.Detail, "\n", " "), width-indent), "\n")
-	lines := []string{head + detail[0]}
+	lines[len(lines)-1] += detail[0]
 	for _, d := range detail[1:] {
 		lines = append(lines, strings.Repeat(" ", indent)+d)
 	}
@@ -169,34 +219,64 @@ func wrap(s string, w int) string { return ansi.Wrap(s, max(w, 10), "") }
 
 var urlPattern = regexp.MustCompile(`https?://\S+`)
 
-// approvalURL is the last URL an event carried: a live provider's page where
-// the buyer approves the payment.
+// approvalURL is the URL the latest event carries, if any: a live
+// provider's page where the buyer approves the payment.
 func approvalURL(events []shop.SagaEvent) string {
-	url := ""
-	for _, ev := range events {
-		if u := urlPattern.FindString(ev.Detail); u != "" {
-			url = u
-		}
+	if len(events) == 0 {
+		return ""
 	}
-	return url
+	return urlPattern.FindString(events[len(events)-1].Detail)
 }
 
+// runLines shows a run's events as they came, and while it runs a spinner,
+// the approval URL and its QR code (beside the rest when there is room) and
+// the approval prompt.
 func (m Model) runLines() []string {
 	r := m.run
-	var lines []string
-	for _, ev := range r.events {
-		lines = append(lines, eventLines(ev, m.width)...)
-	}
+	u := ""
 	if !r.done {
-		lines = append(lines, "  "+m.spin.View()+" working…")
-		if u := approvalURL(r.events); u != "" {
-			lines = append(lines, "", "The buyer approves the payment at "+u)
-			if qr, err := qrcode.New(u, qrcode.Low); err == nil {
-				lines = append(lines, strings.Split(strings.TrimRight(qr.ToSmallString(false), "\n"), "\n")...)
-			}
+		u = approvalURL(r.events)
+	}
+	var qr []string
+	width := m.width
+	if u != "" {
+		if q, err := qrcode.New(u, qrcode.Low); err == nil {
+			qr = strings.Split(strings.TrimRight(q.ToSmallString(false), "\n"), "\n")
+		}
+		if len(qr) > 0 && m.width-ansi.StringWidth(qr[0])-2 >= 36 {
+			width = m.width - ansi.StringWidth(qr[0]) - 2
 		}
 	}
-	return lines
+	var lines []string
+	for _, ev := range r.events {
+		lines = append(lines, eventLines(ev, width)...)
+	}
+	if r.done {
+		return lines
+	}
+	lines = append(lines, "  "+m.spin.View()+" working…")
+	if u != "" {
+		lines = append(lines, "")
+		lines = append(lines, strings.Split(wrap("The buyer approves the payment at "+u+" (the QR code opens it).", width), "\n")...)
+	}
+	if m.approving {
+		lines = append(lines, "", "Or paste the token or the final URL, then enter:", m.approval.View())
+	}
+	if width == m.width { // no room beside: below
+		return append(lines, qr...)
+	}
+	out := make([]string, max(len(lines), len(qr)))
+	for i := range out {
+		l, q := "", ""
+		if i < len(lines) {
+			l = lines[i]
+		}
+		if i < len(qr) {
+			q = qr[i]
+		}
+		out[i] = cell(l, width, false) + "  " + q
+	}
+	return out
 }
 
 func (m Model) sagaView() string {

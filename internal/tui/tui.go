@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -78,6 +79,8 @@ type Model struct {
 	cartRow   int
 	method    shop.PaymentMethod
 	run       *run // the saga or cancel in flight or last finished
+	approving bool // the saga waits for an approval typed in
+	approval  textinput.Model
 	orders    ordersTab
 }
 
@@ -95,6 +98,8 @@ func New(o Options) Model {
 	m.customers.input.Focus()
 	m.register = newRegisterForm()
 	m.catalogue = newCatalogue()
+	m.approval = textinput.New()
+	m.approval.Prompt = "> "
 	return m
 }
 
@@ -141,7 +146,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
-	case runEventMsg, runDoneMsg:
+	case runEventMsg, runDoneMsg, approvalAskMsg:
 		return m.updateRun(msg)
 	case tea.KeyPressMsg:
 		return m.updateKey(msg)
@@ -199,13 +204,15 @@ func (m Model) updateData(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.catalogue.input, cmd = m.catalogue.input.Update(msg)
 	case scrRegister:
 		m.register, cmd = m.register.update(msg)
+	case scrSaga:
+		m.approval, cmd = m.approval.Update(msg)
 	}
 	return m, cmd
 }
 
 // typing reports whether letters go to a text field.
 func (m Model) typing() bool {
-	return m.screen == scrCustomers || m.screen == scrRegister || m.screen == scrCatalogue
+	return m.screen == scrCustomers || m.screen == scrRegister || m.screen == scrCatalogue || m.screen == scrSaga && m.approving
 }
 
 func (m Model) runningNow() bool { return m.run != nil && !m.run.done }
@@ -356,9 +363,12 @@ func (m Model) help() string {
 	case scrConfirm:
 		keys = "y/enter confirm • n/esc back"
 	case scrSaga:
-		if m.runningNow() {
+		switch {
+		case m.approving:
+			keys = "the saga waits for the buyer • enter sends what you pasted • ctrl+c quit"
+		case m.runningNow():
 			keys = "the saga is running • q quit when it has finished"
-		} else {
+		default:
 			keys = "enter next checkout • esc back to the cart • ctrl+o orders • q quit"
 		}
 	case scrOrders:
