@@ -27,15 +27,15 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.cartRow = max(min(m.cartRow+1, len(items)-1), 0)
 	case "+", "=", "right":
 		if it != nil {
-			return m, m.setQuantity(it.ProductID, it.Quantity+1)
+			return m.then(func(m *Model) tea.Cmd { return m.setQuantity(it.ProductID, m.inCart(it.ProductID)+1) })
 		}
 	case "-", "left":
 		if it != nil {
-			return m, m.setQuantity(it.ProductID, it.Quantity-1)
+			return m.then(func(m *Model) tea.Cmd { return m.setQuantity(it.ProductID, max(m.inCart(it.ProductID)-1, 0)) })
 		}
 	case "d", "delete", "backspace":
 		if it != nil {
-			return m, m.setQuantity(it.ProductID, 0)
+			return m.then(func(m *Model) tea.Cmd { return m.setQuantity(it.ProductID, 0) })
 		}
 	case "m":
 		m.method = map[shop.PaymentMethod]shop.PaymentMethod{shop.Naver: shop.Kakao, shop.Kakao: shop.Naver}[m.method]

@@ -43,11 +43,6 @@ type productsMsg struct {
 	err  error
 }
 
-type cartMsg struct {
-	cart shop.Cart
-	err  error
-}
-
 func (m *Model) searchProducts() tea.Cmd {
 	c := &m.catalogue
 	c.height = m.height - catalogueChrome
@@ -60,33 +55,6 @@ func (m *Model) searchProducts() tea.Cmd {
 	})
 }
 
-func (m Model) loadCart() tea.Cmd {
-	id := m.customer.ID
-	return m.call(func(ctx context.Context) tea.Msg {
-		c, err := m.opts.Shop.Cart(ctx, id)
-		return cartMsg{c, err}
-	})
-}
-
-// setQuantity sets a product's quantity in the real cart; the app refuses
-// more than the stock.
-func (m Model) setQuantity(productID, qty int64) tea.Cmd {
-	id, ref := m.customer.ID, "#"+strconv.FormatInt(productID, 10)
-	return m.call(func(ctx context.Context) tea.Msg {
-		c, err := m.opts.Shop.SetCartQuantity(ctx, id, ref, qty)
-		return cartMsg{c, err}
-	})
-}
-
-func (m Model) inCart(productID int64) int64 {
-	for _, it := range m.cart.Items {
-		if it.ProductID == productID {
-			return it.Quantity
-		}
-	}
-	return 0
-}
-
 func (m Model) catalogueKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	c := &m.catalogue
 	items := c.page.Items
@@ -97,7 +65,7 @@ func (m Model) catalogueKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "tab":
 		m.screen = scrCart
 		m.cartRow = 0
-		return m, m.loadCart()
+		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	case "up":
 		c.sel = max(c.sel-1, 0)
 		return m, nil
@@ -122,7 +90,7 @@ func (m Model) catalogueKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		p := items[c.sel]
-		return m, m.setQuantity(p.ID, m.inCart(p.ID)+1)
+		return m.then(func(m *Model) tea.Cmd { return m.setQuantity(p.ID, m.inCart(p.ID)+1) })
 	}
 	before := c.input.Value()
 	var cmd tea.Cmd
@@ -147,15 +115,7 @@ func (m Model) catalogueData(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.catalogue.page = msg.page
 		m.catalogue.sel = min(m.catalogue.sel, max(len(msg.page.Items)-1, 0))
 	case cartMsg:
-		if msg.err != nil {
-			m.status = "✗ " + msg.err.Error()
-			return m, nil
-		}
-		if m.customer == nil || msg.cart.CustomerID != m.customer.ID {
-			return m, nil
-		}
-		m.cart = msg.cart
-		m.cartRow = min(m.cartRow, max(len(m.cart.Items)-1, 0))
+		return m.then(func(m *Model) tea.Cmd { return m.cartAnswer(msg) })
 	}
 	return m, nil
 }

@@ -145,7 +145,7 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m, tea.Batch(m.loadOrder(r.orderID), m.loadOrders())
 		}
-		return m, m.loadCart()
+		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	}
 	return m, nil
 }
@@ -176,7 +176,7 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.customers.input.Focus(), m.searchCustomers()) })
 	case "esc":
 		m.screen = scrCart
-		return m, m.loadCart()
+		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	}
 	return m, nil
 }

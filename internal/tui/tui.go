@@ -76,6 +76,7 @@ type Model struct {
 	catalogue catalogue
 	customer  *shop.Customer
 	cart      shop.Cart
+	cs        cartSync
 	cartRow   int
 	method    shop.PaymentMethod
 	run       *run // the saga or cancel in flight or last finished

@@ -52,7 +52,13 @@ var (
 // atCatalogue is a model showing the catalogue for 김토끼 with a cart.
 func atCatalogue(t *testing.T, more bool) Model {
 	m := send(t, New(Options{}), tea.WindowSizeMsg{Width: 80, Height: 24}, pickedMsg{c: rabbit})
-	return send(t, m, productsMsg{seq: m.catalogue.seq, page: shop.Page[shop.Product]{Items: products, More: more}}, cartMsg{cart: cart})
+	m = send(t, m, productsMsg{seq: m.catalogue.seq, page: shop.Page[shop.Product]{Items: products, More: more}})
+	return withCart(t, m, cart)
+}
+
+// withCart answers the newest cart request with c.
+func withCart(t *testing.T, m Model, c shop.Cart) Model {
+	return send(t, m, cartMsg{seq: m.cs.seq, cart: c})
 }
 
 func TestCustomerScreen(t *testing.T) {
@@ -114,7 +120,7 @@ func TestCatalogueScreen(t *testing.T) {
 	if m.catalogue.input.Value() != "x" || m.catalogue.after != 0 {
 		t.Fatal("typing does not filter")
 	}
-	m = send(t, m, cartMsg{err: shop.Conflict("only 5 of RBT-DOLL (토끼 인형) in stock")})
+	m = send(t, m, cartMsg{seq: 99, err: shop.Conflict("only 5 of RBT-DOLL (토끼 인형) in stock")})
 	if !strings.Contains(m.status, "only 5 of RBT-DOLL") || len(m.cart.Items) != 2 {
 		t.Fatalf("a refused quantity: status %q cart %v", m.status, m.cart)
 	}
@@ -123,8 +129,33 @@ func TestCatalogueScreen(t *testing.T) {
 	}
 }
 
+// Keys faster than the database: one write at a time, the quantity asked
+// for meanwhile shown and written next, an older answer never shown over a newer one.
+func TestCartKeysFasterThanTheDatabase(t *testing.T) {
+	m := atCatalogue(t, false) // RBT-DOLL (id 1) is selected, 2 in the cart
+	m = send(t, m, keys("enter", "enter", "enter")...)
+	if m.inCart(1) != 5 || m.cs.writing == nil || m.cs.writing.qty != 3 {
+		t.Fatalf("in cart %d, writing %+v", m.inCart(1), m.cs.writing)
+	}
+	first := m.cs.writing
+	three := cart
+	three.Items = []shop.CartLine{{Line: shop.Line{ProductID: 1, SKU: "RBT-DOLL", Quantity: 3, Price: 12000}}}
+	m = send(t, m, cartMsg{seq: m.cs.seq, cart: three, wrote: first})
+	if m.cs.writing == nil || m.cs.writing.qty != 5 || m.inCart(1) != 5 || len(m.cart.Items) != 1 {
+		t.Fatalf("after the first answer: writing %+v, cart %+v", m.cs.writing, m.cart)
+	}
+	m = send(t, m, cartMsg{seq: 1, cart: cart}) // a read sent before both writes
+	if len(m.cart.Items) != 1 {
+		t.Fatalf("an old answer was shown: %+v", m.cart)
+	}
+	m = send(t, m, cartMsg{seq: m.cs.seq, err: shop.Conflict("only 4 of RBT-DOLL (토끼 인형) in stock"), wrote: m.cs.writing})
+	if m.cs.writing != nil || m.inCart(1) != 3 || !strings.Contains(m.status, "only 4") {
+		t.Fatalf("a refused write: writing %+v, in cart %d, status %q", m.cs.writing, m.inCart(1), m.status)
+	}
+}
+
 func TestCartScreen(t *testing.T) {
-	m := send(t, atCatalogue(t, false), keyMsg("tab"), cartMsg{cart: cart})
+	m := withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), cart)
 	if m.screen != scrCart || m.method != shop.Naver {
 		t.Fatalf("screen %s method %s", m.Screen(), m.method)
 	}
@@ -152,14 +183,14 @@ func TestCartScreen(t *testing.T) {
 	if m = send(t, m, keyMsg("n")); m.screen != scrCart {
 		t.Fatalf("n: %s", m.Screen())
 	}
-	m = send(t, m, cartMsg{cart: shop.Cart{CustomerID: 1}}, keyMsg("enter"))
+	m = send(t, withCart(t, send(t, m, keyMsg("esc"), keyMsg("tab")), shop.Cart{CustomerID: 1}), keyMsg("enter"))
 	if m.screen != scrCart || !strings.Contains(m.status, "the cart is empty") {
 		t.Fatalf("paying an empty cart: %s %q", m.Screen(), m.status)
 	}
 }
 
 func TestSagaScreenQuitWaitsForTheSaga(t *testing.T) {
-	m := send(t, atCatalogue(t, false), keyMsg("tab"), cartMsg{cart: cart})
+	m := withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), cart)
 	stopped := false
 	m.run = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() { stopped = true }, amount: 28500, method: shop.Naver}
 	m.screen = scrSaga
@@ -190,7 +221,7 @@ func TestSagaScreenShowsAnApprovalURL(t *testing.T) {
 	m.screen = scrSaga
 	m = send(t, m, runEventMsg{m.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeRetry,
 		"waiting for the buyer: https://pay.example/approve?tid=T1")})
-	if v := text(m); !strings.Contains(v, "approves the payment at https://pay.example/approve?tid=T1") || !strings.Contains(v, "█") {
+	if v := text(m); !strings.Contains(v, "https://pay.example/approve?tid=T1") || !strings.Contains(v, "The buyer approves the payment at") || !strings.Contains(v, "█") {
 		t.Fatalf("no approval URL and QR code:\n%s", v)
 	}
 }
