@@ -10,6 +10,7 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -89,9 +90,9 @@ func OpenDemoDatabase(ctx context.Context, cfg *config.Config) (*App, error) {
 	}
 	demoCfg := *cfg
 	demoCfg.DatabaseURL = cluster.URL(DemoDatabase)
-	a, err := OpenExisting(ctx, &demoCfg)
-	if err != nil {
-		return nil, fmt.Errorf("the demo database is not there: run 'rabbitpay demo' first (%v)", err)
+	a, err := Open(ctx, &demoCfg) // migrated if an older rabbitpay made it
+	if postgres.IsMissingDatabase(err) {
+		return nil, fmt.Errorf("there is no demo database on the embedded cluster: run 'rabbitpay demo' first")
 	}
-	return a, nil
+	return a, err
 }
