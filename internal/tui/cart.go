@@ -44,11 +44,14 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "k":
 		m.method = shop.Kakao
 	case "enter", "p":
-		if len(items) == 0 {
+		switch {
+		case m.cs.writing != nil || len(m.cs.want) > 0:
+			m.status = "the cart is still being saved; press enter again in a moment"
+		case len(items) == 0:
 			m.status = "✗ the cart is empty: add products in the catalogue (tab)"
-			return m, nil
+		default:
+			m.screen = scrConfirm
 		}
-		m.screen = scrConfirm
 	}
 	return m, nil
 }

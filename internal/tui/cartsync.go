@@ -37,8 +37,8 @@ func (m *Model) loadCart() tea.Cmd {
 	}
 	m.cs.seq++
 	seq, id := m.cs.seq, m.customer.ID
-	return m.call(func(ctx context.Context) tea.Msg {
-		c, err := m.opts.Shop.Cart(ctx, id)
+	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+		c, err := sh.Cart(ctx, id)
 		return cartMsg{seq: seq, cart: c, err: err}
 	})
 }
@@ -64,8 +64,8 @@ func (m *Model) nextWrite() tea.Cmd {
 	m.cs.writing = w
 	m.cs.seq++
 	seq, id, ref := m.cs.seq, m.customer.ID, "#"+strconv.FormatInt(pid, 10)
-	return m.call(func(ctx context.Context) tea.Msg {
-		c, err := m.opts.Shop.SetCartQuantity(ctx, id, ref, w.qty)
+	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+		c, err := sh.SetCartQuantity(ctx, id, ref, w.qty)
 		return cartMsg{seq: seq, cart: c, err: err, wrote: w}
 	})
 }

@@ -49,8 +49,8 @@ func (m *Model) searchProducts() tea.Cmd {
 	c.seq++
 	seq := c.seq
 	o := shop.ListOptions{Search: strings.TrimSpace(c.input.Value()), After: c.after, Limit: c.rows()}
-	return m.call(func(ctx context.Context) tea.Msg {
-		p, err := m.opts.Shop.Products(ctx, o)
+	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+		p, err := sh.Products(ctx, o)
 		return productsMsg{seq, p, err}
 	})
 }

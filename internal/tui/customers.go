@@ -50,8 +50,8 @@ func (m *Model) searchCustomers() tea.Cmd {
 
 func (m Model) customerSearch(seq int) tea.Cmd {
 	q := m.customers.input.Value()
-	return m.call(func(ctx context.Context) tea.Msg {
-		items, err := m.opts.Shop.FindCustomers(ctx, q, customerRows)
+	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+		items, err := sh.FindCustomers(ctx, q, customerRows)
 		return customersMsg{seq, items, err}
 	})
 }
@@ -185,8 +185,8 @@ func (m Model) registerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m.then(func(m *Model) tea.Cmd { return m.register.password.Focus() })
 		}
 		c, pw := shop.Customer{Name: f.name.Value()}, f.password.Value()
-		return m, m.call(func(ctx context.Context) tea.Msg {
-			c, err := m.opts.Shop.RegisterCustomer(ctx, c, pw)
+		return m, m.call(func(ctx context.Context, sh Shop) tea.Msg {
+			c, err := sh.RegisterCustomer(ctx, c, pw)
 			return registeredMsg{c, err}
 		})
 	}

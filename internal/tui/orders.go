@@ -36,15 +36,15 @@ type orderMsg struct {
 const ordersLimit = 200
 
 func (m Model) loadOrders() tea.Cmd {
-	return m.call(func(ctx context.Context) tea.Msg {
-		p, err := m.opts.Shop.TodaysOrders(ctx, time.Now(), ordersLimit)
+	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+		p, err := sh.TodaysOrders(ctx, time.Now(), ordersLimit)
 		return ordersMsg{p, err}
 	})
 }
 
 func (m Model) loadOrder(id int64) tea.Cmd {
-	return m.call(func(ctx context.Context) tea.Msg {
-		o, err := m.opts.Shop.Order(ctx, id)
+	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+		o, err := sh.Order(ctx, id)
 		return orderMsg{o, err}
 	})
 }
@@ -125,9 +125,9 @@ func (m Model) orderKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) cancelOrder(id int64) (tea.Model, tea.Cmd) {
-	r := &run{kind: runCancel, orderID: id}
+	r, sh := &run{kind: runCancel, orderID: id}, m.opts.Shop
 	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
-		_, err := m.opts.Shop.CancelOrder(ctx, id, obs)
+		_, err := sh.CancelOrder(ctx, id, obs)
 		return app.PlaceResult{}, err
 	})
 	m.run = r

@@ -65,9 +65,10 @@ func (m Model) start(r *run, f func(ctx context.Context, obs shop.Observer) (app
 		default: // nobody is listening any more (the session is gone)
 		}
 	})
-	m.opts.Running.Add(1)
+	running := m.opts.Running
+	running.Add(1)
 	go func() {
-		defer m.opts.Running.Done()
+		defer running.Done()
 		defer stop()
 		res, err := f(ctx, obs)
 		r.ch <- runDoneMsg{r, res, err}
@@ -99,8 +100,9 @@ func (r *run) askApproval(ctx context.Context, approvalURL string) (string, erro
 func (m Model) place() (tea.Model, tea.Cmd) {
 	r := &run{kind: runPlace, amount: m.cart.TotalAmount, method: m.method}
 	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval}}
+	sh := m.opts.Shop
 	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
-		return m.opts.Shop.PlaceOrder(ctx, req, obs)
+		return sh.PlaceOrder(ctx, req, obs)
 	})
 	m.run, m.screen = r, scrSaga
 	m.approving = false

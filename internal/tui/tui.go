@@ -108,8 +108,8 @@ func New(o Options) Model {
 func (m Model) Init() tea.Cmd {
 	if m.opts.CustomerID > 0 {
 		id := m.opts.CustomerID
-		return m.call(func(ctx context.Context) tea.Msg {
-			c, err := m.opts.Shop.Customer(ctx, id)
+		return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+			c, err := sh.Customer(ctx, id)
 			return pickedMsg{c, err}
 		})
 	}
@@ -123,10 +123,11 @@ func (m Model) then(f func(m *Model) tea.Cmd) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// call runs f as a command on the session's context.
-func (m Model) call(f func(ctx context.Context) tea.Msg) tea.Cmd {
-	ctx := m.opts.Ctx
-	return func() tea.Msg { return f(ctx) }
+// call runs f as a command with the session's context and shop (and no
+// reference to the model, which the update loop goes on changing).
+func (m Model) call(f func(ctx context.Context, sh Shop) tea.Msg) tea.Cmd {
+	ctx, sh := m.opts.Ctx, m.opts.Shop
+	return func() tea.Msg { return f(ctx, sh) }
 }
 
 // Update handles a message.
