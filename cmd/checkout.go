@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/log/v2"
 	"charm.land/ssh"
 	"github.com/spf13/cobra"
 
@@ -99,11 +99,12 @@ func (e *env) serveCheckout(ctx context.Context, a *app.App, addr string, runnin
 	if err := os.MkdirAll(e.cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	srv, err := tui.NewServer(tui.ServerOptions{Addr: addr, HostKey: filepath.Join(e.cfg.DataDir, "checkout_host_ed25519"),
+	srv, err := tui.NewServer(tui.ServerOptions{Addr: addr, HostKey: app.CheckoutHostKey(e.cfg),
 		AuthorizedKeys: e.cfg.Checkout.AuthorizedKeys, Shop: a, Running: running})
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
+	log.SetLevel(log.FatalLevel) // wish logs every session cut by a shutdown as an error
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	fmt.Fprintf(e.Err, "serving the checkout over SSH on %s to the keys in %s (ctrl+c stops)\n", addr, e.cfg.Checkout.AuthorizedKeys)
@@ -117,5 +118,6 @@ func (e *env) serveCheckout(ctx context.Context, a *app.App, addr string, runnin
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
 		srv.Close()
 	}
+	fmt.Fprintln(e.Err, "stopped serving the checkout; waiting for sagas in flight")
 	return nil
 }

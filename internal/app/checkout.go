@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +77,11 @@ func (a *App) SetCartQuantity(ctx context.Context, customerID int64, productRef 
 func (a *App) TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], error) {
 	y, m, d := now.Date()
 	return a.Orders(ctx, shop.OrderFilter{}, shop.ListOptions{Since: time.Date(y, m, d, 0, 0, 0, 0, now.Location()), Limit: limit})
+}
+
+// CheckoutHostKey is where `checkout --serve` keeps its SSH host key: in the data dir.
+func CheckoutHostKey(cfg *config.Config) string {
+	return filepath.Join(cfg.DataDir, localpg.CheckoutHostKey)
 }
 
 // OpenDemoDatabase opens the database `rabbitpay demo` made on the embedded
