@@ -24,17 +24,31 @@ func registerCompletions(e *env, root *cobra.Command) {
 	for i, s := range shop.SagaStates {
 		states[i] = string(s)
 	}
+	deliveries := make([]string, len(shop.DeliveryStatuses))
+	for i, s := range shop.DeliveryStatuses {
+		deliveries[i] = string(s)
+	}
+	kinds := make([]string, len(shop.NotificationKinds))
+	for i, k := range shop.NotificationKinds {
+		kinds[i] = string(k)
+	}
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
+		status := fixed(string(shop.OrderCreated), string(shop.OrderPaid), string(shop.OrderShipped), string(shop.OrderCancelled))
+		if c.Parent() != nil && c.Parent().Name() == "deliver" {
+			status = fixed(deliveries...)
+		}
 		for name, fn := range map[string]cobra.CompletionFunc{
 			"method":   fixed(string(shop.Naver), string(shop.Kakao)),
-			"status":   fixed(string(shop.OrderCreated), string(shop.OrderPaid), string(shop.OrderShipped), string(shop.OrderCancelled)),
+			"status":   status,
+			"sink":     fixed("stdout", "file", "webhook"),
+			"kind":     fixed(kinds...),
 			"state":    fixed(states...),
 			"format":   fixed(string(shop.CatalogueCSV), string(shop.CatalogueJSONL)),
 			"sort":     fixed("id", "sku", "name", "price", "stock", "-id", "-name", "-price", "-stock"),
 			"customer": e.completeCustomers,
 			"product":  e.completeProducts,
-			"item":     e.completeProducts,
+			"item":     e.completeProducts, // deliver start: the order's SKUs are among them
 		} {
 			if c.Flags().Lookup(name) != nil {
 				c.RegisterFlagCompletionFunc(name, fn)

@@ -1,11 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/notify"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -16,7 +18,8 @@ func newDemoCmd(e *env) *cobra.Command {
 		Long: `demo starts the embedded cluster (under --data-dir), recreates the database
 rabbitpay_demo on it, loads a small Korean catalogue and a customer, places one order
 that succeeds and one the payment sandbox declines (showing the compensation),
-and prints the catalogue afterwards. Your own rabbitpay database is not touched.`,
+prints the catalogue afterwards, ships the paid order item by item and sends
+every notification to stdout. Your own rabbitpay database is not touched.`,
 		Example: "  go run . demo",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,6 +65,7 @@ and prints the catalogue afterwards. Your own rabbitpay database is not touched.
 			if err := e.reportPlacement(res); err != nil {
 				return err
 			}
+			paid := res.Order.ID
 			e.section("Order over the sandbox's limit: the payment is declined and the stock restored")
 			res, err = a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: cu.ID, Method: shop.Naver,
 				Items: []shop.ItemRequest{{SKU: "KIMCHI-5KG", Quantity: 1}}}, e.stepPrinter())
@@ -76,9 +80,45 @@ and prints the catalogue afterwards. Your own rabbitpay database is not touched.
 			if err != nil {
 				return err
 			}
-			return e.print(after.Items, productRows(after.Items))
+			if err := e.print(after.Items, productRows(after.Items)); err != nil {
+				return err
+			}
+			return e.demoShipping(ctx, a, paid)
 		},
 	}
+}
+
+// demoShipping ships the paid order item by item, then sends every
+// notification the demo wrote to stdout.
+func (e *env) demoShipping(ctx context.Context, a *app.App, orderID int64) error {
+	e.section(fmt.Sprintf("Shipping order %d item by item", orderID))
+	ds, err := a.StartDeliveries(ctx, shop.DeliveryStart{OrderID: orderID, Carrier: "CJ대한통운"})
+	if err != nil {
+		return err
+	}
+	for i, d := range ds {
+		for _, st := range []shop.DeliveryStatus{shop.DeliveryShipped, shop.DeliveryDelivered} {
+			if d, err = a.UpdateDelivery(ctx, shop.DeliveryChange{ID: d.ID, Status: st, Tracking: fmt.Sprintf("6012-3456-%04d", 7890+i)}); err != nil {
+				return err
+			}
+		}
+		ds[i] = d
+		o, err := a.Order(ctx, orderID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stepWriter(), "  ✓ %-10s %s (%s %s); order %d is %s\n", d.SKU, d.Status, d.Carrier, d.TrackingNumber, orderID, o.Status)
+	}
+	if err := e.print(ds, deliveryRows(ds)); err != nil {
+		return err
+	}
+	e.section("Notifications, sent to stdout (rabbitpay notify send)")
+	sum, err := a.SendNotifications(ctx, &notify.Writer{W: e.Out}, app.SendOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stepWriter(), "sent %d notifications\n", sum.Sent)
+	return nil
 }
 
 // section prints a heading between demo steps (on stderr under -o json).

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -249,10 +250,20 @@ func orderRows(os []shop.Order) rowsFunc {
 		rows := make([][]string, 0, len(os))
 		for _, o := range os {
 			rows = append(rows, []string{itoa(o.ID), o.OrderUUID, itoa(o.CustomerID), string(o.Status), itoa(int64(o.TotalAmount)),
-				o.CreatedAt.Format("2006-01-02 15:04:05")})
+				o.CreatedAt.Format("2006-01-02 15:04:05"), deliverySummary(o.Items)})
 		}
-		return []string{"id", "order_uuid", "customer_id", "status", "total_amount", "created_at"}, rows
+		return []string{"id", "order_uuid", "customer_id", "status", "total_amount", "created_at", "delivery"}, rows
 	}
+}
+
+// deliverySummary is each item's delivery state in one cell: SKU:STATUS
+// (SKU:- before its delivery starts).
+func deliverySummary(items []shop.OrderItem) string {
+	parts := make([]string, 0, len(items))
+	for _, it := range items {
+		parts = append(parts, it.SKU+":"+cmp.Or(it.DeliveryStatus, "-"))
+	}
+	return strings.Join(parts, " ")
 }
 
 // printOrder shows one order: JSON as one document; a table as the order,
@@ -261,9 +272,13 @@ func (e *env) printOrder(o shop.Order) error {
 	items := rowsFunc(func() ([]string, [][]string) {
 		rows := make([][]string, 0, len(o.Items))
 		for _, it := range o.Items {
-			rows = append(rows, []string{itoa(it.ID), it.SKU, it.Name, itoa(it.Quantity), itoa(int64(it.OrderPrice)), it.DeliveryStatus})
+			delivery := ""
+			if it.DeliveryID != 0 {
+				delivery = itoa(it.DeliveryID)
+			}
+			rows = append(rows, []string{itoa(it.ID), it.SKU, it.Name, itoa(it.Quantity), itoa(int64(it.OrderPrice)), delivery, it.DeliveryStatus})
 		}
-		return []string{"order_product_id", "sku", "name", "quantity", "order_price", "delivery_status"}, rows
+		return []string{"order_product_id", "sku", "name", "quantity", "order_price", "delivery_id", "delivery_status"}, rows
 	})
 	if e.format() != render.Table {
 		return e.print(o, items)

@@ -2,13 +2,20 @@ package cmd
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/notify"
 )
 
 var expectedExit = regexp.MustCompile(`\(exit (\d+)\)`)
@@ -53,7 +60,23 @@ func TestReadmeCommandsRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "RABBITPAY_DATA_DIR="+filepath.Join(data, "rabbitpay"),
+	// The webhook README sends to: every delivery's signature is checked, as README's receiver does.
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	var mu sync.Mutex
+	received := map[string]int{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := notify.Verify(secret, r.Header, body, 5*time.Minute); err != nil {
+			t.Errorf("webhook %s: %v", r.Header.Get("webhook-id"), err)
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		received[r.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	env := append(os.Environ(), "RABBITPAY_NOTIFY_WEBHOOK_URL="+hook.URL+"/hooks/rabbitpay", "RABBITPAY_NOTIFY_WEBHOOK_SECRET="+secret, "PATH="+bin+":"+os.Getenv("PATH"), "RABBITPAY_DATA_DIR="+filepath.Join(data, "rabbitpay"),
 		"RABBITPAY_DATABASE_URL=", "XDG_CONFIG_HOME="+work, "PW=토끼의 비밀번호", "RABBITPAY_SAGA_LEASE=2s", "RABBITPAY_FAILPOINTS=")
 	t.Cleanup(func() {
 		cmd := exec.Command("sh", "-c", "rabbitpay db stop")
@@ -70,6 +93,16 @@ func TestReadmeCommandsRun(t *testing.T) {
 		out, _ := cmd.CombinedOutput()
 		if got := cmd.ProcessState.ExitCode(); got != want {
 			t.Fatalf("README line %q: exit %d, want %d\n%s", l, got, want, out)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(received) < 5 {
+		t.Fatalf("the webhook received %d notifications", len(received))
+	}
+	for id, n := range received {
+		if n != 1 {
+			t.Errorf("the webhook received %s %d times", id, n)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func TestEveryCommandRefusesBadArgumentsWithExit2(t *testing.T) {
 			}
 		}
 	}
-	for _, group := range []string{"customer", "product", "cart", "order", "saga", "db"} {
+	for _, group := range []string{"customer", "product", "cart", "order", "deliver", "notify", "saga", "db"} {
 		if r := c.run(group, "frobnicate"); r.code != ExitUsage || !strings.Contains(r.err, `unknown command "frobnicate"`) {
 			t.Errorf("rabbitpay %s frobnicate: exit %d, %q", group, r.code, r.err)
 		}
@@ -73,6 +73,9 @@ func TestCompletions(t *testing.T) {
 		{[]string{"product", "show", ""}, []string{"A\t토끼 인형", "B\t당근"}},
 		{[]string{"cart", "add", "--customer", "1", "--product", "B"}, []string{"B\t당근"}},
 		{[]string{"order", "list", "--customer", ""}, []string{"1\t김토끼"}},
+		{[]string{"deliver", "update", "1", "--status", ""}, []string{"SHIPPED", "IN_TRANSIT"}},
+		{[]string{"notify", "send", "--sink", ""}, []string{"stdout", "webhook"}},
+		{[]string{"notify", "list", "--kind", ""}, []string{"delivery_shipped"}},
 	} {
 		// The URL goes inside the completed command line: that is what the shell sends.
 		args := append([]string{"__complete", tc.args[0], "--database-url", c.url}, tc.args[1:]...)

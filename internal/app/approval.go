@@ -74,14 +74,14 @@ func (o *orderSaga) readApproval(s string) answer {
 // given up front, the callback listener, or the prompt, whichever answers
 // first, until payment.approval_timeout. The buyer declining, the time
 // running out or the operator interrupting is a decline: the saga
-// compensates. The approval is committed before it is used.
-func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) error {
+// compensates. It returns the buyer's approval token.
+func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) (string, error) {
 	ch := make(chan answer, 2)
 	if o.approval.Token != "" {
 		ch <- o.readApproval(o.approval.Token)
 	}
 	if cb, err := o.a.callbacks(); err != nil {
-		return err
+		return "", err
 	} else if cb != nil {
 		defer cb.await(o.rec.OrderUUID, func(u *url.URL) answer {
 			token, declined := o.gw.Callback(u)
@@ -115,18 +115,12 @@ func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) error
 	}
 	switch {
 	case ans.err != nil:
-		return ans.err
+		return "", ans.err
 	case ans.declined != "":
 		o.declined = &shop.PaymentOutcome{Status: shop.PaymentFailed, TxID: o.ref.TxID, Reason: ans.declined}
-		return errors.New(ans.declined)
+		return "", errors.New(ans.declined)
 	}
-	o.ref.Token = ans.token
-	ev := event(shop.EventStep, stepApproval, shop.OutcomeOK, "approved by the buyer")
-	if err := o.log.RecordApproval(ctx, ans.token, ev); err != nil {
-		return err
-	}
-	o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
-	return nil
+	return ans.token, nil
 }
 
 // callbackServer is the listener buyers are sent back to from a provider's

@@ -397,3 +397,72 @@ func TestLiveRefundCrashThenRecover(t *testing.T) {
 		})
 	}
 }
+
+// Ctrl-C while the buyer has not approved yet compensates before the
+// placement returns, and the buyer's late approval charges nothing.
+func TestLiveInterruptWhileWaitingForApproval(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(s.cfg)
+	pctx, interrupt := context.WithCancel(ctx)
+	var approvalURL string
+	obs := shop.ObserverFunc(func(ev shop.SagaEvent) {
+		if u, ok := strings.CutPrefix(ev.Detail, "approve at "); ok && ev.Outcome == shop.OutcomeWaiting {
+			approvalURL = u
+			interrupt()
+		}
+	})
+	res, err := a.PlaceOrder(pctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2")}, obs)
+	if err != nil || res.Status != Failed || !res.Interrupted || !res.Compensated {
+		t.Fatalf("interrupted while waiting: %+v %v", res, err)
+	}
+	if s.stock("A") != 10 {
+		t.Errorf("stock = %d, want 10", s.stock("A"))
+	}
+	if _, err := standin.Follow(ctx, approvalURL); err == nil {
+		t.Errorf("the callback accepted an approval nobody waits for")
+	}
+	if rec, _ := s.kakao.Payment(s.providerRef(res.OrderUUID)); rec.Charged != 0 {
+		t.Errorf("a late approval charged %s", rec.Charged)
+	}
+	s.assertNoLostMoneyLive()
+}
+
+// A buyer taking longer than saga.lease to approve does not make a live
+// owner look dead: the lease is renewed while it waits, `saga recover`
+// leaves the saga alone, and the approval completes the order.
+func TestLiveApprovalWaitRenewsTheLease(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(s.cfg) // saga.lease 2s
+	urls := make(chan string, 1)
+	obs := shop.ObserverFunc(func(ev shop.SagaEvent) {
+		if u, ok := strings.CutPrefix(ev.Detail, "approve at "); ok && ev.Outcome == shop.OutcomeWaiting {
+			urls <- u
+		}
+	})
+	done := make(chan PlaceResult, 1)
+	go func() {
+		res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:1")}, obs)
+		if err != nil {
+			res.Error = err.Error()
+		}
+		done <- res
+	}()
+	u := <-urls
+	var first time.Time
+	if err := s.a.store.Pool.QueryRow(ctx, `SELECT lease_until FROM saga`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	// Past the first lease's end, and renewed since.
+	s.waitFor(`now() > $1::timestamptz AND (SELECT lease_until FROM saga) > $1::timestamptz + interval '1 second'`, first)
+	out, err := s.open(nil).RecoverSagas(ctx, 0, func(string) shop.Observer { return nil })
+	if err != nil || len(out) != 1 || !out[0].skipped {
+		t.Fatalf("recover during the wait: %+v %v", out, err)
+	}
+	if _, err := standin.Follow(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-done; res.Status != Placed {
+		t.Fatalf("the approval after a long wait: %+v", res)
+	}
+	s.assertNoLostMoneyLive()
+}

@@ -98,9 +98,9 @@ func (o *orderSaga) reduceStock(ctx context.Context) (string, error) {
 	return detail, nil
 }
 
-// call runs one provider call while renewing the saga's lease, so a live
-// owner waiting on a slow provider is never taken over.
-func (o *orderSaga) call(ctx context.Context, f func(context.Context) (payment.Result, error)) (payment.Result, error) {
+// renewing runs f while renewing the saga's lease every lease/3, so a live
+// owner waiting (on a slow provider, on the buyer) is never taken over.
+func (o *orderSaga) renewing(ctx context.Context, f func()) {
 	renewCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -116,7 +116,13 @@ func (o *orderSaga) call(ctx context.Context, f func(context.Context) (payment.R
 		}
 	})
 	defer func() { stop(); wg.Wait() }()
-	return f(ctx)
+	f()
+}
+
+// call runs one provider call while renewing the saga's lease.
+func (o *orderSaga) call(ctx context.Context, f func(context.Context) (payment.Result, error)) (res payment.Result, err error) {
+	o.renewing(ctx, func() { res, err = f(ctx) })
+	return res, err
 }
 
 func (o *orderSaga) pay(ctx context.Context) (string, error) {
@@ -145,9 +151,19 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 		}
 	}
 	if pending.ApprovalURL != "" {
-		if err := o.awaitApproval(ctx, pending.ApprovalURL); err != nil {
+		var token string
+		o.renewing(ctx, func() { token, err = o.awaitApproval(ctx, pending.ApprovalURL) })
+		if err != nil {
 			return "", err
 		}
+		// Committed before it is used: a process taking the saga over from
+		// here on can finish the charge.
+		o.ref.Token = token
+		ev := event(shop.EventStep, stepApproval, shop.OutcomeOK, "approved by the buyer")
+		if err := o.log.RecordApproval(ctx, token, ev); err != nil {
+			return "", err
+		}
+		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
 	}
 	res, err := o.charge(ctx)
 	if err != nil {

@@ -25,6 +25,7 @@ type Config struct {
 	MaxConns    int32          `mapstructure:"max_conns"`
 	Payment     PaymentConfig  `mapstructure:"payment"`
 	Saga        SagaConfig     `mapstructure:"saga"`
+	Notify      NotifyConfig   `mapstructure:"notify"`
 	Checkout    CheckoutConfig `mapstructure:"checkout"`
 	// ConnectTimeout bounds connecting to PostgreSQL when the URL sets no connect_timeout.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
@@ -106,6 +107,27 @@ type SagaConfig struct {
 	Lease time.Duration `mapstructure:"lease"`
 }
 
+// NotifyConfig configures `notify send`.
+type NotifyConfig struct {
+	Webhook WebhookConfig `mapstructure:"webhook"`
+	// MaxAttempts is how many failed attempts make a notification dead.
+	MaxAttempts int `mapstructure:"max_attempts"`
+	// Backoff is the wait after a first failed attempt; it doubles with each
+	// further one (up to an hour), with jitter.
+	Backoff time.Duration `mapstructure:"backoff"`
+	// PollInterval is how often `notify send --follow` looks for due
+	// notifications when no signal wakes it (always, through a pooler).
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+}
+
+// WebhookConfig is the webhook sink's receiver.
+type WebhookConfig struct {
+	URL string `mapstructure:"url"`
+	// Secret signs every delivery: whsec_ and base64, never printed.
+	Secret  string        `mapstructure:"secret"`
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
 // CheckoutConfig configures the interactive checkout.
 type CheckoutConfig struct {
 	// AuthorizedKeys is a file in OpenSSH authorized_keys format: the public
@@ -146,6 +168,12 @@ func defaults() map[string]any {
 		"payment.naver.approval_base":  "https://test-m.pay.naver.com/payments/",
 		"connect_timeout":              5 * time.Second,
 		"command_timeout":              30 * time.Second,
+		"notify.webhook.url":           "",
+		"notify.webhook.secret":        "",
+		"notify.webhook.timeout":       10 * time.Second,
+		"notify.max_attempts":          8,
+		"notify.backoff":               5 * time.Second,
+		"notify.poll_interval":         5 * time.Second,
 		"checkout.authorized_keys":     "",
 	}
 }
@@ -240,6 +268,12 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	}
 	if err := c.Payment.check(); err != nil {
 		return nil, err
+	}
+	if c.Notify.MaxAttempts < 1 {
+		return nil, fmt.Errorf("notify.max_attempts %d must be at least 1", c.Notify.MaxAttempts)
+	}
+	if c.Notify.Webhook.Timeout <= 0 || c.Notify.Backoff < 0 || c.Notify.PollInterval <= 0 {
+		return nil, fmt.Errorf("notify.webhook.timeout and notify.poll_interval must be positive, notify.backoff not negative")
 	}
 	if c.Payment.Sandbox.DeclineOver < 0 {
 		return nil, fmt.Errorf("payment.sandbox.decline_over %d must not be negative", c.Payment.Sandbox.DeclineOver)

@@ -72,10 +72,7 @@ func domainErr(err error) error {
 // anything else (the connection lost or the session terminated mid-commit,
 // a deadline) leaves the outcome unknown, reported as shop.ErrIncomplete.
 func writeErr(what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if shop.HasKind(err) { // a domain refusal from inside the transaction: it rolled back
+	if err == nil || refused(err) { // our own refusal, before anything was committed
 		return err
 	}
 	var ce *pgconn.ConnectError
@@ -87,6 +84,13 @@ func writeErr(what string, err error) error {
 	}
 	// A FATAL error ends the session: it may have come after the commit.
 	return shop.UnknownOutcome("the database did not confirm "+what, err)
+}
+
+// refused reports whether err is a refusal of ours (a rule, a missing row,
+// bad rows) returned inside a transaction, which rolled it back: nothing
+// was committed, so the outcome is known.
+func refused(err error) bool {
+	return pgErr(err) == nil && (errors.Is(err, shop.ErrConflict) || errors.Is(err, shop.ErrNotFound) || errors.Is(err, shop.ErrInvalid))
 }
 
 // deadBeforeRunning reports whether err says the connection was already dead

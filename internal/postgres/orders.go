@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -12,24 +13,31 @@ import (
 
 const orderCols = `o.id, o.order_uuid::text, o.customer_id, o.status, o.total_amount, o.created_at, o.updated_at`
 
-func scanOrder(row pgx.Row) (shop.Order, error) {
-	var o shop.Order
-	err := row.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt)
-	return o, err
-}
-
 // ListOrders lists a page of orders, newest first; After is the last id seen.
 func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter, o shop.ListOptions) (shop.Page[shop.Order], error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+orderCols+` FROM orders o
+	rows, err := s.Pool.Query(ctx, `SELECT `+orderCols+`, `+orderItemsJSON+` FROM orders o
 		WHERE ($1 = 0 OR o.customer_id = $1) AND ($2 = '' OR o.status::text = $2) AND ($3 = 0 OR o.id < $3)
 		AND ($4::timestamptz IS NULL OR o.created_at >= $4) AND ($5::timestamptz IS NULL OR o.created_at < $5)
 		ORDER BY o.id DESC LIMIT $6`, f.CustomerID, string(f.Status), o.After, nullTime(o.Since), nullTime(o.Until), limit(o))
 	if err != nil {
 		return shop.Page[shop.Order]{}, err
 	}
-	os, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Order, error) { return scanOrder(r) })
+	os, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Order, error) {
+		var o shop.Order
+		var items []byte
+		if err := r.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt, &items); err != nil {
+			return o, err
+		}
+		return o, json.Unmarshal(items, &o.Items)
+	})
 	return page(os, o), err
 }
+
+// orderItemsJSON is an order's items with each one's delivery, for lists.
+const orderItemsJSON = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', op.id, 'product_id', op.product_id, 'sku', p.sku,
+	'name', p.name, 'quantity', op.quantity, 'order_price', op.order_price, 'delivery_id', d.id, 'delivery_status', d.status)
+	ORDER BY op.id), '[]') FROM order_product op JOIN product p ON p.id = op.product_id
+	LEFT JOIN delivery d ON d.order_product_id = op.id WHERE op.order_id = o.id)`
 
 func nullTime(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -46,13 +54,13 @@ func (s *Store) GetOrder(ctx context.Context, id int64) (shop.Order, error) {
 		QueryRow(func(row pgx.Row) error {
 			return row.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt, &o.Saga)
 		})
-	b.Queue(`SELECT op.id, op.product_id, p.sku, p.name, op.quantity, op.order_price, op.refunded_quantity, coalesce(d.status::text, '')
+	b.Queue(`SELECT op.id, op.product_id, p.sku, p.name, op.quantity, op.order_price, op.refunded_quantity, coalesce(d.id, 0), coalesce(d.status::text, '')
 		FROM order_product op JOIN product p ON p.id = op.product_id LEFT JOIN delivery d ON d.order_product_id = op.id
 		WHERE op.order_id = $1 ORDER BY op.id`, id).Query(func(rows pgx.Rows) error {
 		var err error
 		o.Items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.OrderItem, error) {
 			var it shop.OrderItem
-			err := r.Scan(&it.ID, &it.ProductID, &it.SKU, &it.Name, &it.Quantity, &it.OrderPrice, &it.Refunded, &it.DeliveryStatus)
+			err := r.Scan(&it.ID, &it.ProductID, &it.SKU, &it.Name, &it.Quantity, &it.OrderPrice, &it.Refunded, &it.DeliveryID, &it.DeliveryStatus)
 			return it, err
 		})
 		return err

@@ -30,12 +30,6 @@ func CartEmpty(customerID int64) error {
 	return &kindError{kinds: []error{ErrCartEmpty, ErrInvalid}, msg: fmt.Sprintf("customer %d's cart is empty", customerID)}
 }
 
-// HasKind reports whether err is one of the error kinds above.
-func HasKind(err error) bool {
-	var k *kindError
-	return errors.As(err, &k)
-}
-
 // kindError carries a user-facing sentence and the kinds it belongs to.
 type kindError struct {
 	kinds []error

@@ -200,6 +200,7 @@ type OrderItem struct {
 	Quantity       int64  `json:"quantity"`
 	OrderPrice     Won    `json:"order_price"`
 	Refunded       int64  `json:"refunded_quantity"`
+	DeliveryID     int64  `json:"delivery_id,omitempty"`
 	DeliveryStatus string `json:"delivery_status,omitempty"`
 }
 

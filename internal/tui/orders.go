@@ -182,6 +182,9 @@ func (m Model) orderView() string {
 		o.CreatedAt.Local().Format("2006-01-02 15:04:05")), ""}
 	for _, it := range o.Items {
 		l := fmt.Sprintf("  %s %s × %d  %s", it.SKU, it.Name, it.Quantity, it.OrderPrice)
+		if it.Refunded > 0 {
+			l += fmt.Sprintf("  refunded: %d", it.Refunded)
+		}
 		if it.DeliveryStatus != "" {
 			l += "  delivery: " + it.DeliveryStatus
 		}

@@ -1,0 +1,258 @@
+package cmd
+
+import (
+	"bufio"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/render"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+func newDeliverCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "deliver", Short: "Ship order items: start, update, list, show and import deliveries",
+		Long: `Every order item gets its own delivery. Its status only moves forward:
+READY → SHIPPED → IN_TRANSIT → DELIVERED (a carrier may skip a step forward).
+An order becomes shipped when every item has shipped, and from its first shipped
+item on it can no longer be cancelled. Every change queues a notification in the
+outbox ('rabbitpay notify list').`,
+		Example: `  rabbitpay deliver start --order 1 --carrier CJ대한통운 --tracking 6012-3456-7890
+  rabbitpay deliver update 1 --status SHIPPED
+  rabbitpay deliver list --order 1`}
+	c.AddCommand(newDeliverStartCmd(e), newDeliverUpdateCmd(e), newDeliverListCmd(e), newDeliverShowCmd(e), newDeliverImportCmd(e))
+	return c
+}
+
+func newDeliverStartCmd(e *env) *cobra.Command {
+	var order int64
+	var req shop.DeliveryStart
+	cmd := &cobra.Command{
+		Use:   "start --order ID [--item ORDER_PRODUCT_ID|SKU ...] [--carrier C --tracking T]",
+		Short: "Create READY deliveries for a paid order's items",
+		Long: `Start creates a READY delivery for each chosen item of a paid order (--item, an
+order item id as 'order show' lists it, or a product SKU), or for every item
+that has none yet. An item has one delivery: a second is refused. A cancelled,
+cancelling or unpaid order is refused.`,
+		Example: `  rabbitpay deliver start --order 1
+  rabbitpay deliver start --order 1 --item A-1 --carrier 우체국택배 --tracking 6865-1234-5678`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd, "order"); err != nil {
+				return err
+			}
+			if order <= 0 {
+				return shop.Invalid("order id %d must be positive", order)
+			}
+			req.OrderID = order
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ds, err := a.StartDeliveries(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			return e.print(ds, deliveryRows(ds))
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&order, "order", 0, "the order id (required)")
+	f.StringArrayVar(&req.Items, "item", nil, "an order item id or product SKU (repeatable); none: every item without a delivery")
+	f.StringVar(&req.Carrier, "carrier", "", "the carrier")
+	f.StringVar(&req.Tracking, "tracking", "", "the tracking number")
+	return cmd
+}
+
+func newDeliverUpdateCmd(e *env) *cobra.Command {
+	var status, at string
+	var c shop.DeliveryChange
+	cmd := &cobra.Command{
+		Use:   "update DELIVERY_ID --status SHIPPED|IN_TRANSIT|DELIVERED [--carrier C --tracking T] [--at TIME]",
+		Short: "Move a delivery forward",
+		Long: `Update moves a delivery to a later status (skipping ahead is allowed); a move
+back or to its current status is refused (exit 1) and changes nothing. Two
+operators updating one delivery at once cannot both win: the second sees the
+first's status. --carrier and --tracking replace the current ones; --at dates the
+change (default now).`,
+		Example: `  rabbitpay deliver update 1 --status SHIPPED --carrier CJ대한통운 --tracking 6012-3456-7890
+  rabbitpay deliver update 1 --status DELIVERED --at 2026-11-27T15:04:05+09:00`,
+		Args: exactArgs(1, "one DELIVERY_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("delivery", args[0])
+			if err != nil {
+				return err
+			}
+			if err := requireFlags(cmd, "status"); err != nil {
+				return err
+			}
+			if c.Status, err = shop.ParseDeliveryStatus(status); err != nil {
+				return err
+			}
+			if at != "" {
+				if c.At, err = time.Parse(time.RFC3339, at); err != nil {
+					return usageErr(cmd, "--at %q is not an RFC 3339 time (2026-11-25T14:00:00+09:00)", at)
+				}
+			}
+			c.ID = id
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			d, err := a.UpdateDelivery(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			return e.print(d, deliveryRows([]shop.Delivery{d}))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&status, "status", "", "the new status: SHIPPED, IN_TRANSIT or DELIVERED (required)")
+	f.StringVar(&c.Carrier, "carrier", "", "the carrier (default: unchanged)")
+	f.StringVar(&c.Tracking, "tracking", "", "the tracking number (default: unchanged)")
+	f.StringVar(&at, "at", "", "when it happened, RFC 3339 (default now)")
+	return cmd
+}
+
+func newDeliverListCmd(e *env) *cobra.Command {
+	var f shop.DeliveryFilter
+	var status string
+	var lf *listFlags
+	cmd := &cobra.Command{
+		Use:   "list [--order ID] [--status S] [--customer C] [--limit N | --all] [--after ID]",
+		Short: "List deliveries, one per order item",
+		Example: `  rabbitpay deliver list --order 1
+  rabbitpay deliver list --status READY --all -o csv`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := lf.options(e, cmd)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("status") {
+				if f.Status, err = shop.ParseDeliveryStatus(status); err != nil {
+					return err
+				}
+			}
+			for _, id := range []struct {
+				flag string
+				v    int64
+			}{{"order", f.OrderID}, {"customer", f.CustomerID}} {
+				if cmd.Flags().Changed(id.flag) && id.v <= 0 {
+					return shop.Invalid("%s id %d must be positive", id.flag, id.v)
+				}
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := a.Deliveries(cmd.Context(), f, o)
+			if err != nil {
+				return err
+			}
+			return printPage(e, p, deliveryRows, "deliveries", func(d shop.Delivery) int64 { return d.ID }, o)
+		},
+	}
+	lf = addListFlags(cmd, "deliveries", false, "")
+	cmd.Flags().Int64Var(&f.OrderID, "order", 0, "only this order's deliveries")
+	cmd.Flags().Int64Var(&f.CustomerID, "customer", 0, "only this customer's deliveries")
+	cmd.Flags().StringVar(&status, "status", "", "only deliveries in this status: READY, SHIPPED, IN_TRANSIT, DELIVERED")
+	return cmd
+}
+
+func newDeliverShowCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show ID",
+		Short:   "Show a delivery and its status history",
+		Example: "  rabbitpay deliver show 1 -o json",
+		Args:    exactArgs(1, "one delivery ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, id, err := e.appFor(cmd, "delivery", args[0])
+			if err != nil {
+				return err
+			}
+			d, err := a.Delivery(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			history := rowsFunc(func() ([]string, [][]string) {
+				rows := make([][]string, 0, len(d.History))
+				for _, h := range d.History {
+					rows = append(rows, []string{h.At.Local().Format("2006-01-02 15:04:05"), string(h.Status), h.Carrier, h.TrackingNumber})
+				}
+				return []string{"at", "status", "carrier", "tracking"}, rows
+			})
+			if e.format() != render.Table {
+				return e.print(d, history)
+			}
+			if err := e.print(d, deliveryRows([]shop.Delivery{d})); err != nil {
+				return err
+			}
+			return e.print(d, history)
+		},
+	}
+}
+
+func newDeliverImportCmd(e *env) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "import FILE|- [--format csv|jsonl]",
+		Short: "Apply a warehouse's delivery file, all or nothing",
+		Long: `Import reads a CSV file with a header (columns delivery_id, order_id, sku, status,
+carrier, tracking, at, in any order; status required) or JSON Lines with the same
+keys. Each row names a delivery by delivery_id, or by order_id and sku, and moves
+it forward like 'deliver update' (several rows may move one delivery, in file
+order). The whole file is validated and applied in one transaction: one bad or
+refused row (reported with its line, up to 20 of them) and nothing changes.`,
+		Example: `  rabbitpay deliver import today.csv
+  printf 'order_id,sku,status,carrier,tracking\n1,A-1,SHIPPED,CJ대한통운,6012-3456-7890\n' | rabbitpay deliver import -`,
+		Args: exactArgs(1, "one FILE (or - for standard input)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := catalogueFormat(cmd, args[0], format)
+			if err != nil {
+				return err
+			}
+			in := e.In
+			if args[0] != "-" {
+				file, err := os.Open(args[0])
+				if err != nil {
+					return shop.Invalid("cannot open %s: %v", args[0], pathReason(err))
+				}
+				defer file.Close()
+				if fi, err := file.Stat(); err == nil && fi.IsDir() {
+					return shop.Invalid("cannot import %s: it is a directory", args[0])
+				}
+				in = file
+			}
+			br := bufio.NewReader(in)
+			if f == "" {
+				f = sniffFormat(br)
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			sum, err := a.ImportDeliveries(cmd.Context(), br, f)
+			if err != nil {
+				return err
+			}
+			return e.print(sum, rowsFunc(func() ([]string, [][]string) {
+				return []string{"rows", "deliveries_changed"}, [][]string{{itoa(int64(sum.Rows)), itoa(int64(sum.Changed))}}
+			}))
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension, else the content)")
+	return cmd
+}
+
+func deliveryRows(ds []shop.Delivery) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(ds))
+		for _, d := range ds {
+			rows = append(rows, []string{itoa(d.ID), itoa(d.OrderID), itoa(d.OrderProductID), d.SKU, d.Name, itoa(d.Quantity),
+				string(d.Status), d.Carrier, d.TrackingNumber, d.UpdatedAt.Local().Format("2006-01-02 15:04:05")})
+		}
+		return []string{"id", "order_id", "order_product_id", "sku", "product", "quantity", "status", "carrier", "tracking", "updated_at"}, rows
+	}
+}

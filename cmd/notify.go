@@ -1,0 +1,243 @@
+package cmd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/notify"
+	"github.com/rabbitpay/rabbitpay/internal/render"
+	"github.com/rabbitpay/rabbitpay/internal/secret"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+func newNotifyCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "notify", Short: "List and send the notifications in the outbox",
+		Long: `Every change a customer hears about (order placed, payment succeeded, failed or
+refunded, order cancelled or shipped, each delivery status) writes a notification
+in the same transaction as the change. 'notify send' delivers them, oldest first,
+at least once, each with a stable id (ntf_N) so a receiver can de-duplicate.`,
+		Example: `  rabbitpay notify list --pending
+  rabbitpay notify send --sink stdout`}
+	c.AddCommand(newNotifyListCmd(e), newNotifySendCmd(e), newNotifyRetryCmd(e))
+	return c
+}
+
+func newNotifyListCmd(e *env) *cobra.Command {
+	var f shop.NotificationFilter
+	var kind string
+	var lf *listFlags
+	cmd := &cobra.Command{
+		Use:   "list [--pending | --dead] [--customer C] [--kind K] [--limit N | --all] [--after ID]",
+		Short: "List notifications, oldest first, with their delivery state",
+		Example: `  rabbitpay notify list --pending
+  rabbitpay notify list --dead -o json
+  rabbitpay notify list --customer 1 --kind delivery_shipped`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := lf.options(e, cmd)
+			if err != nil {
+				return err
+			}
+			if f.Pending && f.Dead {
+				return usageErr(cmd, "--pending and --dead cannot be used together")
+			}
+			if cmd.Flags().Changed("kind") {
+				if f.Kind, err = shop.ParseNotificationKind(kind); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("customer") && f.CustomerID <= 0 {
+				return shop.Invalid("customer id %d must be positive", f.CustomerID)
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := a.Notifications(cmd.Context(), f, o)
+			if err != nil {
+				return err
+			}
+			return printPage(e, p, notificationRows, "notifications", func(n shop.Notification) int64 { return n.ID }, o)
+		},
+	}
+	lf = addListFlags(cmd, "notifications", false, "")
+	cmd.Flags().BoolVar(&f.Pending, "pending", false, "only notifications not yet delivered (and not dead)")
+	cmd.Flags().BoolVar(&f.Dead, "dead", false, "only dead notifications (every attempt failed)")
+	cmd.Flags().Int64Var(&f.CustomerID, "customer", 0, "only this customer's notifications")
+	cmd.Flags().StringVar(&kind, "kind", "", "only this kind (order_placed, delivery_shipped, …)")
+	return cmd
+}
+
+func newNotifySendCmd(e *env) *cobra.Command {
+	var sinkName, file string
+	var limit int
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "send [--sink stdout|file|webhook] [--file PATH] [--limit N] [--follow]",
+		Short: "Deliver pending notifications, oldest first, at least once",
+		Long: `Send delivers the due notifications to a sink, oldest first: stdout (one JSON
+document a line), a file (appended, synced) or an HTTP webhook (notify.webhook.url),
+POSTed as JSON signed per the Standard Webhooks convention: webhook-id (ntf_N,
+the same on every attempt), webhook-timestamp and webhook-signature
+(v1,<base64 HMAC-SHA256 of "id.timestamp.body"> under notify.webhook.secret).
+
+Delivery is at least once: a notification counts as sent only after its sink took
+it, and each is held by one sender at a time, so senders running at once never
+deliver one twice to a healthy receiver. A failed attempt (an error, a non-2xx
+answer, no answer within notify.webhook.timeout) is recorded on the notification
+with its error and retried after notify.backoff, doubling each time, with jitter;
+after notify.max_attempts it is dead ('notify list --dead', 'notify retry').
+
+--follow keeps running, woken by new notifications (LISTEN/NOTIFY; through a
+transaction pooler it polls every notify.poll_interval), until Ctrl-C.
+Exit code 1 when a notification is left undelivered after a failed attempt.`,
+		Example: `  rabbitpay notify send
+  rabbitpay notify send --sink file --file outbox.jsonl --limit 100
+  RABBITPAY_NOTIFY_WEBHOOK_URL=https://shop.example/hooks rabbitpay notify send --sink webhook --follow`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("limit") && limit < 1 {
+				return usageErr(cmd, "--limit %d must be at least 1", limit)
+			}
+			if (sinkName == "file") != (file != "") {
+				return usageErr(cmd, "--file PATH goes with --sink file, and --sink file needs it")
+			}
+			a, err := e.app(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var sink notify.Sink
+			switch sinkName {
+			case "stdout":
+				sink = &notify.Writer{W: e.Out}
+			case "file":
+				f, err := notify.OpenFile(file)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				sink = f
+			case "webhook":
+				if sink, err = a.Webhook(); err != nil {
+					return err
+				}
+			default:
+				return shop.Invalid("sink %s is not one of stdout, file, webhook", shop.Echo(sinkName))
+			}
+			log := e.Out
+			if sinkName == "stdout" || e.format() != render.Table {
+				log = e.Err
+			}
+			sum, err := a.SendNotifications(cmd.Context(), sink, app.SendOptions{Limit: limit, Follow: follow,
+				Attempted: func(at shop.SendAttempt) {
+					switch {
+					case at.Sent && sinkName != "stdout":
+						fmt.Fprintf(log, "  ✓ %s %s\n", notify.MessageID(at.N), at.N.Kind)
+					case at.Dead:
+						fmt.Fprintf(log, "  ✗ %s %s: attempt %d failed: %s; it is dead now\n", notify.MessageID(at.N), at.N.Kind,
+							at.N.Attempts+1, oneLine(secret.Mask(at.Err.Error())))
+					case !at.Sent:
+						fmt.Fprintf(log, "  ✗ %s %s: attempt %d failed: %s; it will be retried\n", notify.MessageID(at.N), at.N.Kind,
+							at.N.Attempts+1, oneLine(secret.Mask(at.Err.Error())))
+					}
+				}})
+			if err != nil {
+				return err
+			}
+			if e.format() != render.Table && sinkName != "stdout" { // stdout carries the notifications themselves
+				if err := render.Print(e.Out, e.format(), sum, rowsFunc(func() ([]string, [][]string) {
+					return []string{"sent", "failed_attempts", "dead", "waiting"},
+						[][]string{{itoa(int64(sum.Sent)), itoa(int64(sum.Failed)), itoa(int64(sum.Dead)), itoa(int64(sum.Waiting))}}
+				})); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(log, "sent %d %s\n", sum.Sent, plural(sum.Sent, "notification", "notifications"))
+			}
+			if sum.Waiting > 0 {
+				return shop.Conflict("%d %s not delivered (%d failed %s, %d dead): see 'rabbitpay notify list --pending' and '--dead'",
+					sum.Waiting, plural(sum.Waiting, "notification was", "notifications were"), sum.Failed,
+					plural(sum.Failed, "attempt", "attempts"), sum.Dead)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&sinkName, "sink", "stdout", "where to deliver: stdout, file or webhook")
+	f.StringVar(&file, "file", "", "the file --sink file appends to")
+	f.IntVar(&limit, "limit", 0, "deliver at most N notifications (default: every due one)")
+	f.BoolVar(&follow, "follow", false, "keep running and deliver new notifications as they come, until Ctrl-C")
+	return cmd
+}
+
+func newNotifyRetryCmd(e *env) *cobra.Command {
+	var dead bool
+	cmd := &cobra.Command{
+		Use:   "retry ID | --dead",
+		Short: "Put a dead (or waiting) notification back in line, due now",
+		Example: `  rabbitpay notify retry 12
+  rabbitpay notify retry --dead`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if dead {
+				return exactArgs(0, "")(cmd, args)
+			}
+			return exactArgs(1, "one notification ID, or --dead")(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dead {
+				a, err := e.app(cmd.Context())
+				if err != nil {
+					return err
+				}
+				n, err := a.RetryDead(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.Err, "%d dead %s due again\n", n, plural(int(n), "notification is", "notifications are"))
+				return nil
+			}
+			a, id, err := e.appFor(cmd, "notification", args[0])
+			if err != nil {
+				return err
+			}
+			n, err := a.RetryNotification(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return e.print(n, notificationRows([]shop.Notification{n}))
+		},
+	}
+	cmd.Flags().BoolVar(&dead, "dead", false, "every dead notification")
+	return cmd
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func notificationRows(ns []shop.Notification) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(ns))
+		opt := func(p *int64) string {
+			if p == nil {
+				return ""
+			}
+			return itoa(*p)
+		}
+		for _, n := range ns {
+			next := ""
+			if n.NextAttemptAt != nil {
+				next = n.NextAttemptAt.Local().Format(time.TimeOnly)
+			}
+			rows = append(rows, []string{itoa(n.ID), string(n.Kind), opt(n.CustomerID), opt(n.OrderID), n.State(),
+				itoa(int64(n.Attempts)), next, oneLine(secret.Mask(n.LastError)), n.Message, n.CreatedAt.Local().Format("2006-01-02 15:04:05")})
+		}
+		return []string{"id", "kind", "customer_id", "order_id", "state", "attempts", "next_attempt", "last_error", "message", "created_at"}, rows
+	}
+}

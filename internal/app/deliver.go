@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// StartDeliveries creates READY deliveries for a paid order's items: the
+// chosen ones, or every item without a delivery.
+func (a *App) StartDeliveries(ctx context.Context, req shop.DeliveryStart) ([]shop.Delivery, error) {
+	if err := shop.ValidateCarrier("--carrier", req.Carrier); err != nil {
+		return nil, err
+	}
+	if err := shop.ValidateCarrier("--tracking", req.Tracking); err != nil {
+		return nil, err
+	}
+	return a.store.StartDeliveries(ctx, req)
+}
+
+// UpdateDelivery moves one delivery forward (READY → SHIPPED → IN_TRANSIT →
+// DELIVERED, skipping ahead allowed).
+func (a *App) UpdateDelivery(ctx context.Context, c shop.DeliveryChange) (shop.Delivery, error) {
+	if err := shop.ValidateCarrier("--carrier", c.Carrier); err != nil {
+		return shop.Delivery{}, err
+	}
+	if err := shop.ValidateCarrier("--tracking", c.Tracking); err != nil {
+		return shop.Delivery{}, err
+	}
+	if c.At.After(time.Now().Add(time.Minute)) {
+		return shop.Delivery{}, shop.Invalid("--at %s is in the future", c.At.Format(time.RFC3339))
+	}
+	ds, err := a.store.ChangeDeliveries(ctx, []shop.DeliveryChange{c}, shop.RowErrors{})
+	if err != nil {
+		return shop.Delivery{}, err
+	}
+	return ds[0], nil
+}
+
+// ImportDeliveries applies a warehouse's delivery file (CSV or JSON Lines),
+// validated whole and applied in one transaction: one bad row and nothing
+// changes.
+func (a *App) ImportDeliveries(ctx context.Context, r io.Reader, f shop.CatalogueFormat) (shop.DeliveryImportSummary, error) {
+	changes, bad, err := shop.ReadDeliveryFile(r, f)
+	if err != nil {
+		return shop.DeliveryImportSummary{}, err
+	}
+	ds, err := a.store.ChangeDeliveries(ctx, changes, bad)
+	return shop.DeliveryImportSummary{Rows: len(changes), Changed: len(ds)}, err
+}
+
+// Deliveries lists a page of deliveries.
+func (a *App) Deliveries(ctx context.Context, f shop.DeliveryFilter, o shop.ListOptions) (shop.Page[shop.Delivery], error) {
+	return a.store.ListDeliveries(ctx, f, o)
+}
+
+// Delivery returns one delivery with its history.
+func (a *App) Delivery(ctx context.Context, id int64) (shop.Delivery, error) {
+	return a.store.GetDelivery(ctx, id)
+}

@@ -1,0 +1,115 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/notify"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Notifications lists a page of the outbox, oldest first.
+func (a *App) Notifications(ctx context.Context, f shop.NotificationFilter, o shop.ListOptions) (shop.Page[shop.Notification], error) {
+	return a.store.ListNotifications(ctx, f, o)
+}
+
+// RetryNotification makes a dead or waiting notification due now.
+func (a *App) RetryNotification(ctx context.Context, id int64) (shop.Notification, error) {
+	return a.store.RetryNotification(ctx, id)
+}
+
+// RetryDead makes every dead notification due again.
+func (a *App) RetryDead(ctx context.Context) (int64, error) { return a.store.RetryDead(ctx) }
+
+// Webhook is the configured webhook sink (notify.webhook.*).
+func (a *App) Webhook() (*notify.Webhook, error) {
+	w := a.cfg.Notify.Webhook
+	return notify.NewWebhook(w.URL, w.Secret, w.Timeout)
+}
+
+// SendOptions bound one `notify send`.
+type SendOptions struct {
+	Limit  int  // at most this many delivered; 0: every due one
+	Follow bool // keep running until ctx ends, woken by new notifications
+	// Attempted hears every attempt as it ends.
+	Attempted func(shop.SendAttempt)
+}
+
+// SendNotifications delivers due notifications to sink, oldest first, at
+// least once: one transaction per notification holds its row (no other
+// sender takes it) from the claim until its outcome is recorded. A failed
+// attempt waits notify.backoff (doubling, with jitter) before the next one;
+// after notify.max_attempts it is dead.
+//
+// With Follow it then waits for new notifications (LISTEN, else polling
+// every notify.poll_interval, and always by the next due retry) until ctx
+// ends, which is its normal end: it returns no error then.
+func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendOptions) (sum shop.SendSummary, err error) {
+	cfg := a.cfg.Notify
+	var l *postgres.Listener
+	if opt.Follow && !postgres.BehindPooler(a.url) { // LISTEN needs a session of its own: not through a transaction pooler
+		if l, err = a.store.Listen(ctx, 2*cfg.PollInterval+time.Minute); err != nil {
+			return sum, err
+		}
+		defer l.Close()
+	}
+	backoff := func(attempts int) time.Duration { return shop.Backoff(cfg.Backoff, attempts) }
+	failing := map[int64]bool{}
+	defer func() { sum.Waiting = len(failing) }()
+	for opt.Limit == 0 || sum.Sent < opt.Limit {
+		at, err := a.store.SendNext(ctx, sink.Send, backoff, cfg.MaxAttempts)
+		if err != nil {
+			if opt.Follow && ctx.Err() != nil {
+				return sum, nil
+			}
+			return sum, err
+		}
+		if at.Found && opt.Attempted != nil {
+			opt.Attempted(at)
+		}
+		switch {
+		case at.Sent:
+			sum.Sent++
+			delete(failing, at.N.ID)
+		case at.Found:
+			sum.Failed++
+			failing[at.N.ID] = true
+			if at.Dead {
+				sum.Dead++
+			}
+		case !opt.Follow:
+			return sum, nil
+		default:
+			if err := a.waitForWork(ctx, l); err != nil {
+				if ctx.Err() != nil {
+					return sum, nil
+				}
+				return sum, err
+			}
+		}
+	}
+	return sum, nil
+}
+
+// waitForWork sleeps until a notification is written (when listening), the
+// next retry falls due, or the poll interval passes.
+func (a *App) waitForWork(ctx context.Context, l *postgres.Listener) error {
+	wait := a.cfg.Notify.PollInterval
+	next, err := a.store.NextDue(ctx)
+	if err != nil {
+		return err
+	}
+	if next != nil {
+		wait = max(min(wait, time.Until(*next)), 100*time.Millisecond) // a due row another sender holds: look again soon
+	}
+	if l != nil {
+		return l.Wait(ctx, wait)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
+}

@@ -1,0 +1,81 @@
+package shop
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDeliveryMoves(t *testing.T) {
+	for i, from := range DeliveryStatuses {
+		for j, to := range DeliveryStatuses {
+			err := from.CheckMove(1, to)
+			if (j > i) != (err == nil) || err != nil && !errors.Is(err, ErrConflict) {
+				t.Errorf("%s → %s: %v", from, to, err)
+			}
+		}
+	}
+	for _, s := range []string{"shipped", " In_Transit ", "in-transit"} {
+		if _, err := ParseDeliveryStatus(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	if _, err := ParseDeliveryStatus("LOST"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("LOST: %v", err)
+	}
+}
+
+func TestMatchItem(t *testing.T) {
+	items := []ItemRef{{OrderProductID: 7, ProductID: 1, SKU: "A"}, {OrderProductID: 8, ProductID: 2, SKU: "7"}}
+	for ref, want := range map[string]int64{"A": 7, "sku:7": 8, "#2": 8, "8": 8} {
+		if it, err := MatchItem(1, items, ref); err != nil || it.OrderProductID != want {
+			t.Errorf("%q: %+v %v", ref, it, err)
+		}
+	}
+	for _, ref := range []string{"7", "B", "#9", "9"} { // 7 is item 7's id and item 8's SKU
+		if _, err := MatchItem(1, items, ref); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %v", ref, err)
+		}
+	}
+}
+
+func TestBackoffDoublesWithJitterAndACap(t *testing.T) {
+	for attempts := 1; attempts <= 40; attempts++ {
+		full := min(time.Second<<min(attempts-1, 30), MaxBackoff)
+		for range 20 {
+			if d := Backoff(time.Second, attempts); d < full/2 || d > full {
+				t.Fatalf("attempt %d: %s not in [%s, %s]", attempts, d, full/2, full)
+			}
+		}
+	}
+	if Backoff(0, 3) != 0 {
+		t.Fatal("no backoff configured: no wait")
+	}
+}
+
+func TestReadDeliveryFile(t *testing.T) {
+	rows, bad, err := ReadDeliveryFile(strings.NewReader("delivery_id,status\n1,shipped\n\"2,DELIVERED\n"), CatalogueCSV)
+	if err != nil || len(rows) != 1 || bad.Total != 1 || bad.Rows[0].Line != 3 {
+		t.Fatalf("%v %+v %+v", err, rows, bad)
+	}
+	_, bad, err = ReadDeliveryFile(strings.NewReader(`{"delivery_id": 1, "order_id": 2, "sku": "A", "status": "SHIPPED"}
+{"order_id": 2, "status": "SHIPPED"}
+{"delivery_id": -1, "status": "SHIPPED", "at": "today"}
+{"delivery_id": 1, "status": "SHIPPED", "colour": "red"}
+not json
+`), CatalogueJSONL)
+	if err != nil || bad.Total != 6 {
+		t.Fatalf("%v %v", err, bad.Details())
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"", "the file is empty"},
+		{"delivery_id,state\n", `unknown column "state"`},
+		{"delivery_id,carrier\n", `lacks the column "status"`},
+		{"delivery_id,status\n", "the file has no rows"},
+	} {
+		if _, _, err := ReadDeliveryFile(strings.NewReader(tc.file), CatalogueCSV); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.file, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package shop
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// DeliveryColumns are the columns of a `deliver import` file. A row names
+// its delivery by delivery_id, or by order_id and sku; status is required;
+// carrier, tracking and at (an RFC 3339 time) are optional.
+var DeliveryColumns = []string{"delivery_id", "order_id", "sku", "status", "carrier", "tracking", "at"}
+
+// MaxDeliveryRows bounds one delivery file: a warehouse's day, applied in one transaction.
+const MaxDeliveryRows = 100_000
+
+// ReadDeliveryFile reads and validates a whole delivery file (CSV with a
+// header, or JSON Lines with the same keys): the valid rows, and the bad
+// ones in bad (line-numbered), so that the store can add the rows it
+// refuses and report them all at once. err is a file that cannot be read at
+// all (a bad header, no rows).
+func ReadDeliveryFile(r io.Reader, f CatalogueFormat) (rows []DeliveryChange, bad RowErrors, err error) {
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	var out []DeliveryChange
+	add := func(line int, fields map[string]string) {
+		if c, ok := deliveryRow(&bad, line, fields); ok {
+			out = append(out, c)
+		}
+	}
+	if f == CatalogueJSONL {
+		err = readDeliveryJSON(br, &bad, add)
+	} else {
+		err = readDeliveryCSV(br, &bad, add)
+	}
+	switch {
+	case err != nil:
+	case len(out)+bad.Total == 0:
+		err = Invalid("the file has no rows")
+	case len(out)+bad.Total > MaxDeliveryRows:
+		err = Invalid("the file has %d rows; one import takes at most %d", len(out)+bad.Total, MaxDeliveryRows)
+	}
+	return out, bad, err
+}
+
+func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]string)) error {
+	cr := csv.NewReader(br)
+	header, err := cr.Read()
+	if err == io.EOF {
+		return Invalid("the file is empty: a CSV delivery file starts with a header such as delivery_id,status,carrier,tracking")
+	}
+	if err != nil {
+		return Invalid("the header is not valid CSV: %v", err)
+	}
+	cols := make([]string, len(header))
+	for i, h := range header {
+		name := strings.ToLower(strings.TrimSpace(h))
+		if indexOf(DeliveryColumns, name) < 0 {
+			return Invalid("line 1: unknown column %s; the columns are %s", Echo(h), strings.Join(DeliveryColumns, ","))
+		}
+		if indexOf(cols, name) >= 0 {
+			return Invalid("line 1: column %q appears twice", name)
+		}
+		cols[i] = name
+	}
+	if indexOf(cols, "status") < 0 {
+		return Invalid("line 1: the header lacks the column \"status\"")
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			if pe.Err == csv.ErrFieldCount {
+				bad.Add(RowError{Line: pe.StartLine, Reason: fmt.Sprintf("wrong number of fields: %d, the header has %d", len(rec), len(cols))})
+				continue
+			}
+			bad.Add(RowError{Line: pe.StartLine, Reason: pe.Err.Error()})
+			if bad.Total > MaxDeliveryRows {
+				return nil
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		line, _ := cr.FieldPos(0)
+		fields := map[string]string{}
+		for i, v := range rec {
+			fields[cols[i]] = v
+		}
+		add(line, fields)
+	}
+}
+
+func readDeliveryJSON(br *bufio.Reader, bad *RowErrors, add func(int, map[string]string)) error {
+	sc := bufio.NewScanner(br)
+	sc.Buffer(nil, MaxLineBytes)
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(b, &raw); err != nil {
+			bad.Add(RowError{Line: line, Reason: "not one JSON object: " + err.Error()})
+			continue
+		}
+		fields := map[string]string{}
+		ok := true
+		for k, v := range raw {
+			if indexOf(DeliveryColumns, k) < 0 {
+				bad.Add(RowError{Line: line, Column: k, Reason: "unknown key; the keys are " + strings.Join(DeliveryColumns, ", ")})
+				ok = false
+				continue
+			}
+			var s string
+			if json.Unmarshal(v, &s) != nil { // a number, or null
+				s = strings.TrimSpace(string(v))
+				if s == "null" {
+					s = ""
+				}
+			}
+			fields[k] = s
+		}
+		if ok {
+			add(line, fields)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return Invalid("a line is longer than %d bytes", MaxLineBytes)
+		}
+		return err
+	}
+	return nil
+}
+
+// deliveryRow validates one row's fields.
+func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange, bool) {
+	total := bad.Total
+	fail := func(col, format string, a ...any) {
+		bad.Add(RowError{Line: line, Column: col, Reason: fmt.Sprintf(format, a...)})
+	}
+	c := DeliveryChange{Line: line, SKU: strings.TrimSpace(f["sku"]), Carrier: strings.TrimSpace(f["carrier"]),
+		Tracking: strings.TrimSpace(f["tracking"])}
+	id := func(col string) int64 {
+		s := strings.TrimSpace(f[col])
+		if s == "" {
+			return 0
+		}
+		n, err := ParseInt(col, s)
+		if err == nil && n <= 0 {
+			err = Invalid("%s %d must be positive", col, n)
+		}
+		if err != nil {
+			fail(col, "%v", err)
+		}
+		return n
+	}
+	c.ID, c.OrderID = id("delivery_id"), id("order_id")
+	switch {
+	case bad.Total > total:
+	case c.ID != 0 && (c.OrderID != 0 || c.SKU != ""):
+		fail("", "give delivery_id, or order_id and sku, not both")
+	case c.ID == 0 && (c.OrderID == 0 || c.SKU == ""):
+		fail("", "name the delivery: delivery_id, or order_id and sku")
+	case c.SKU != "":
+		if err := ValidateProductRef(c.SKU); err != nil {
+			fail("sku", "%v", err)
+		}
+	}
+	st, err := ParseDeliveryStatus(f["status"])
+	if err != nil {
+		fail("status", "%v", err)
+	}
+	c.Status = st
+	if err := ValidateCarrier("carrier", c.Carrier); err != nil {
+		fail("carrier", "%v", err)
+	}
+	if err := ValidateCarrier("tracking", c.Tracking); err != nil {
+		fail("tracking", "%v", err)
+	}
+	if at := strings.TrimSpace(f["at"]); at != "" {
+		t, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			fail("at", "%s is not an RFC 3339 time (2026-11-25T14:00:00+09:00)", Echo(at))
+		}
+		c.At = t
+	}
+	return c, bad.Total == total
+}
