@@ -287,3 +287,32 @@ func TestGoldenCatalogue80x24(t *testing.T) {
 		t.Fatalf("no colour still marks the selection and has no escapes:\n%q", plain.String())
 	}
 }
+
+// Every screen fits the terminal it is given, whatever its size.
+func TestEveryScreenFitsAfterAResize(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {60, 18}, {132, 40}} {
+		w, h := size[0], size[1]
+		m := send(t, atCatalogue(t, false), tea.WindowSizeMsg{Width: w, Height: h})
+		screens := map[string]Model{"catalogue": m}
+		m = withCart(t, send(t, m, keyMsg("tab")), cart)
+		screens["cart"] = m
+		s := m
+		s.run, s.screen = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() {}, amount: 28500, method: shop.Naver}, scrSaga
+		s = send(t, s, runEventMsg{s.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeFailed,
+			"declined by the Naver Pay sandbox: ₩1,250,000 is over its limit of ₩1,000,000, and this detail goes on and on")})
+		screens["saga"] = s
+		o := send(t, m, keyMsg("ctrl+o"), ordersMsg{page: shop.Page[shop.Order]{Items: []shop.Order{{ID: 1, Status: shop.OrderPaid, TotalAmount: 28500}}}})
+		screens["orders"] = o
+		for name, m := range screens {
+			lines := strings.Split(m.render(), "\n")
+			if len(lines) != h {
+				t.Fatalf("%s at %dx%d: %d lines", name, w, h, len(lines))
+			}
+			for _, l := range lines {
+				if ansi.StringWidth(l) > w {
+					t.Fatalf("%s at %dx%d: a line %d wide: %q", name, w, h, ansi.StringWidth(l), ansi.Strip(l))
+				}
+			}
+		}
+	}
+}
