@@ -220,13 +220,13 @@ Exit codes:
 		return usageErr(cmd, "%s", flagError(err))
 	})
 	root.AddCommand(newCustomerCmd(e), newProductCmd(e), newCartCmd(e), newOrderCmd(e), newPayCmd(e), newDeliverCmd(e), newNotifyCmd(e),
-		newSagaCmd(e), newDBCmd(e), newDemoCmd(e), newVersionCmd(e))
+		newSagaCmd(e), newDBCmd(e), newDemoCmd(e), newVersionCmd(e), newCheckoutCmd(e))
 	root.Version = app.Version().String()
 	root.SetVersionTemplate("rabbitpay {{.Version}}\n")
 	refuseUnknownSubcommands(root)
 	registerCompletions(e, root)
 	for _, path := range [][]string{{"product", "import"}, {"product", "export"}, {"order", "place"}, {"order", "cancel"}, {"order", "refund"}, {"pay", "reconcile"},
-		{"saga", "recover"}, {"deliver", "import"}, {"notify", "send"}, {"db", "start"}, {"db", "migrate"}, {"db", "stop"}, {"demo"},
+		{"saga", "recover"}, {"deliver", "import"}, {"notify", "send"}, {"checkout"}, {"db", "start"}, {"db", "migrate"}, {"db", "stop"}, {"demo"},
 		{"customer", "register"}, {"customer", "update"}} { // these two may wait for a password typed at a prompt
 		if c, _, err := root.Find(path); err == nil {
 			c.Annotations = map[string]string{longRunning: "true"}

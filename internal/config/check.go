@@ -92,6 +92,9 @@ func knownKeys() map[string]reflect.Type {
 // secretKey reports whether a key's name says it holds a secret (payment keys and the like).
 func secretKey(key string) bool {
 	last := key[strings.LastIndexByte(key, '.')+1:]
+	if last == "authorized_keys" { // a path to public keys
+		return false
+	}
 	for _, w := range []string{"password", "secret", "token", "key"} {
 		if strings.Contains(last, w) {
 			return true

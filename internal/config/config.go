@@ -18,14 +18,15 @@ import (
 
 // Config is every setting rabbitpay reads.
 type Config struct {
-	ConfigFile  string        `mapstructure:"-"`
-	DatabaseURL string        `mapstructure:"database_url"`
-	DataDir     string        `mapstructure:"data_dir"`
-	Output      string        `mapstructure:"output"`
-	MaxConns    int32         `mapstructure:"max_conns"`
-	Payment     PaymentConfig `mapstructure:"payment"`
-	Saga        SagaConfig    `mapstructure:"saga"`
-	Notify      NotifyConfig  `mapstructure:"notify"`
+	ConfigFile  string         `mapstructure:"-"`
+	DatabaseURL string         `mapstructure:"database_url"`
+	DataDir     string         `mapstructure:"data_dir"`
+	Output      string         `mapstructure:"output"`
+	MaxConns    int32          `mapstructure:"max_conns"`
+	Payment     PaymentConfig  `mapstructure:"payment"`
+	Saga        SagaConfig     `mapstructure:"saga"`
+	Notify      NotifyConfig   `mapstructure:"notify"`
+	Checkout    CheckoutConfig `mapstructure:"checkout"`
 	// ConnectTimeout bounds connecting to PostgreSQL when the URL sets no connect_timeout.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// CommandTimeout bounds an interactive command (a show, a list, a cart
@@ -127,6 +128,13 @@ type WebhookConfig struct {
 	Timeout time.Duration `mapstructure:"timeout"`
 }
 
+// CheckoutConfig configures the interactive checkout.
+type CheckoutConfig struct {
+	// AuthorizedKeys is a file in OpenSSH authorized_keys format: the public
+	// keys that may open `checkout --serve` over SSH (none: serving is refused).
+	AuthorizedKeys string `mapstructure:"authorized_keys"`
+}
+
 // Defaults of the saga's lease and of a provider call's deadline.
 const (
 	DefaultLease          = 30 * time.Second
@@ -166,6 +174,7 @@ func defaults() map[string]any {
 		"notify.max_attempts":          8,
 		"notify.backoff":               5 * time.Second,
 		"notify.poll_interval":         5 * time.Second,
+		"checkout.authorized_keys":     "",
 	}
 }
 

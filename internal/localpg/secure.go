@@ -26,7 +26,11 @@ const ConnectionCheckInterval = "2s"
 // ownEntries are the names rabbitpay keeps in a data dir. A directory holding
 // anything else is not a rabbitpay data dir, and is not taken over.
 var ownEntries = map[string]bool{"pgdata": true, "socket": true, "lock": true, "postgres.log": true,
-	"pgpass": true, "pgpass.tmp": true, "initdb.pw": true, "initdb.pw.tmp": true, "lost+found": true}
+	"pgpass": true, "pgpass.tmp": true, "initdb.pw": true, "initdb.pw.tmp": true, "lost+found": true,
+	CheckoutHostKey: true}
+
+// CheckoutHostKey is the SSH host key of `checkout --serve`, kept in the data dir.
+const CheckoutHostKey = "checkout_host_ed25519"
 
 // checkLocation refuses a data dir that another user could swap or enter:
 //   - the data dir, if it exists, must belong to the invoking user or to the

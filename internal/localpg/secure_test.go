@@ -258,6 +258,15 @@ func TestForeignDataDirRefused(t *testing.T) {
 	}
 }
 
+// The checkout's SSH host key lives in the data dir beside the cluster.
+func TestDataDirMayHoldTheCheckoutHostKey(t *testing.T) {
+	t.Parallel()
+	dir := dataDir(t)
+	os.Mkdir(dir, 0o700)
+	os.WriteFile(filepath.Join(dir, CheckoutHostKey), []byte("key"), 0o600)
+	start(t, dir)
+}
+
 // As root, a data dir the cluster's user cannot reach is refused, and the
 // directory above it keeps its mode.
 func TestUnreachableDataDirRefusedNotChmodded(t *testing.T) {

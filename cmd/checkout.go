@@ -1,0 +1,123 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/log/v2"
+	"charm.land/ssh"
+	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/tui"
+)
+
+func newCheckoutCmd(e *env) *cobra.Command {
+	var customer int64
+	var serve string
+	var demo bool
+	cmd := &cobra.Command{
+		Use:   "checkout [--customer C] [--demo] [--serve ADDR]",
+		Short: "The interactive checkout: pick a customer, fill the cart, pay, watch the saga",
+		Long: `checkout is a full-screen terminal program for the shop counter: pick or register
+a customer, browse the catalogue, fill the customer's cart (the same cart 'cart show'
+shows), choose NAVER or KAKAO and watch the order saga run step by step. A second tab
+(ctrl+o) lists today's orders, with their saga trail, and cancels one.
+
+It needs a terminal: with stdin or stdout not a terminal it refuses (exit 2).
+Quitting while a saga runs waits until it has finished or compensated.
+
+--demo opens the database 'rabbitpay demo' made, with its sample catalogue.
+--serve ADDR serves the checkout over SSH instead, one session per counter, to the
+public keys listed in checkout.authorized_keys; the host key is created once as
+data_dir/checkout_host_ed25519 (mode 0600).`,
+		Example: `  rabbitpay checkout
+  rabbitpay checkout --demo --customer 1
+  rabbitpay checkout --serve :2222     # then: ssh -p 2222 localhost`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("customer") && customer <= 0 {
+				return usageErr(cmd, "customer id %d must be positive", customer)
+			}
+			if serve == "" && !(e.isTTY(e.In) && e.isTTY(e.Out)) {
+				return usageErr(cmd, "checkout is interactive and needs a terminal, but stdin or stdout is not one")
+			}
+			if serve != "" && e.cfg.Checkout.AuthorizedKeys == "" {
+				return usageErr(cmd, "--serve needs checkout.authorized_keys (RABBITPAY_CHECKOUT_AUTHORIZED_KEYS): the authorized_keys file of the keys that may log in")
+			}
+			ctx := cmd.Context()
+			a, err := e.checkoutApp(ctx, demo)
+			if err != nil {
+				return err
+			}
+			running := new(sync.WaitGroup)
+			defer running.Wait() // no saga is cut short when the program ends
+			if serve != "" {
+				return e.serveCheckout(ctx, a, serve, running)
+			}
+			screen := e.Out // the screen goes to stderr when it is the terminal too, as gum does
+			if e.isTTY(e.Err) {
+				screen = e.Err
+			}
+			m := tui.New(tui.Options{Shop: a, Ctx: ctx, CustomerID: customer, Running: running})
+			final, err := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(e.In), tea.WithOutput(screen)).Run()
+			if fm, ok := final.(tui.Model); ok && fm.Summary() != "" {
+				fmt.Fprintln(e.Out, fm.Summary())
+			}
+			if errors.Is(err, tea.ErrProgramKilled) {
+				running.Wait()
+				return context.Canceled
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.Int64Var(&customer, "customer", 0, "start with this customer")
+	f.BoolVar(&demo, "demo", false, "use the database 'rabbitpay demo' made")
+	f.StringVar(&serve, "serve", "", "serve the checkout over SSH on this address (host:port)")
+	return cmd
+}
+
+func (e *env) checkoutApp(ctx context.Context, demo bool) (*app.App, error) {
+	if !demo {
+		return e.app(ctx)
+	}
+	a, err := app.OpenDemoDatabase(ctx, e.cfg)
+	if err == nil {
+		e.a = a
+	}
+	return a, err
+}
+
+// serveCheckout serves the checkout over SSH until the context ends.
+func (e *env) serveCheckout(ctx context.Context, a *app.App, addr string, running *sync.WaitGroup) error {
+	if err := os.MkdirAll(e.cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	srv, err := tui.NewServer(tui.ServerOptions{Addr: addr, HostKey: app.CheckoutHostKey(e.cfg),
+		AuthorizedKeys: e.cfg.Checkout.AuthorizedKeys, Shop: a, Running: running})
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	log.SetLevel(log.FatalLevel) // wish logs every session cut by a shutdown as an error
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	fmt.Fprintf(e.Err, "serving the checkout over SSH on %s to the keys in %s (ctrl+c stops)\n", addr, e.cfg.Checkout.AuthorizedKeys)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		srv.Close()
+	}
+	fmt.Fprintln(e.Err, "stopped serving the checkout; waiting for sagas in flight")
+	return nil
+}

@@ -1,0 +1,104 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/localpg"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// FindCustomers returns up to limit customers whose name contains query, led
+// by the customer whose id it is when it is a number (the checkout's picker).
+func (a *App) FindCustomers(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
+	query = strings.TrimSpace(query)
+	var out []shop.Customer
+	if id, err := strconv.ParseInt(query, 10, 64); err == nil && id > 0 {
+		c, err := a.store.GetCustomer(ctx, id)
+		if err != nil && !errors.Is(err, shop.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			out = append(out, c)
+		}
+	}
+	p, err := a.Customers(ctx, shop.ListOptions{Search: query, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range p.Items {
+		if len(out) == limit {
+			break
+		}
+		if len(out) == 0 || out[0].ID != c.ID {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// SetCartQuantity sets how many of a product the customer's cart holds: 0
+// takes it out; more than the product's stock, or a retired product, is
+// refused. The cart is the one the CLI shows.
+func (a *App) SetCartQuantity(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error) {
+	if err := shop.ValidateProductRef(productRef); err != nil {
+		return shop.Cart{}, err
+	}
+	if qty != 0 {
+		if err := shop.ValidateQuantity(qty); err != nil {
+			return shop.Cart{}, err
+		}
+	}
+	err := a.store.SetCartQuantity(ctx, customerID, productRef, qty, func(p shop.Product) error {
+		switch {
+		case qty == 0:
+			return nil
+		case p.RetiredAt != nil:
+			return shop.Conflict("product %s is retired: it cannot be put in a cart", p.SKU)
+		case qty > p.StockQuantity:
+			return shop.Conflict("only %d of %s (%s) in stock", p.StockQuantity, p.SKU, p.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return shop.Cart{}, err
+	}
+	return a.store.Cart(ctx, customerID)
+}
+
+// TodaysOrders lists up to limit orders placed since local midnight of now, newest first.
+func (a *App) TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], error) {
+	y, m, d := now.Date()
+	return a.Orders(ctx, shop.OrderFilter{}, shop.ListOptions{Since: time.Date(y, m, d, 0, 0, 0, 0, now.Location()), Limit: limit})
+}
+
+// CheckoutHostKey is where `checkout --serve` keeps its SSH host key: in the data dir.
+func CheckoutHostKey(cfg *config.Config) string {
+	return filepath.Join(cfg.DataDir, localpg.CheckoutHostKey)
+}
+
+// OpenDemoDatabase opens the database `rabbitpay demo` made on the embedded
+// cluster, as it is (for `checkout --demo`).
+func OpenDemoDatabase(ctx context.Context, cfg *config.Config) (*App, error) {
+	cluster, err := localpg.New(cfg.DataDir, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := cluster.Ensure(ctx); err != nil {
+		return nil, err
+	}
+	demoCfg := *cfg
+	demoCfg.DatabaseURL = cluster.URL(DemoDatabase)
+	a, err := Open(ctx, &demoCfg) // migrated if an older rabbitpay made it
+	if postgres.IsMissingDatabase(err) {
+		return nil, fmt.Errorf("there is no demo database on the embedded cluster: run 'rabbitpay demo' first")
+	}
+	return a, err
+}

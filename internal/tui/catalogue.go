@@ -1,0 +1,156 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// catalogue pages through products by keyset, a screenful at a time, so a
+// catalogue of any size answers at once; the filter matches name and SKU.
+type catalogue struct {
+	input  textinput.Model
+	seq    int
+	page   shop.Page[shop.Product]
+	after  int64   // the cursor the shown page starts after
+	before []int64 // cursors of the pages before it
+	sel    int
+	height int
+}
+
+func newCatalogue() catalogue {
+	in := textinput.New()
+	in.Prompt = "Filter: "
+	in.Placeholder = "name or SKU"
+	return catalogue{input: in}
+}
+
+// catalogueChrome is how many lines the catalogue screen uses around its rows.
+const catalogueChrome = 11
+
+// rows is how many products fit on the screen.
+func (c catalogue) rows() int { return max(c.height, 3) }
+
+type productsMsg struct {
+	seq  int
+	page shop.Page[shop.Product]
+	err  error
+}
+
+func (m *Model) searchProducts() tea.Cmd {
+	c := &m.catalogue
+	c.height = m.height - catalogueChrome
+	c.seq++
+	seq := c.seq
+	o := shop.ListOptions{Search: strings.TrimSpace(c.input.Value()), After: c.after, Limit: c.rows()}
+	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+		p, err := sh.Products(ctx, o)
+		return productsMsg{seq, p, err}
+	})
+}
+
+func (m Model) catalogueKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	c := &m.catalogue
+	items := c.page.Items
+	switch k.String() {
+	case "esc":
+		m.screen, m.customer = scrCustomers, nil
+		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.customers.input.Focus(), m.searchCustomers()) })
+	case "tab":
+		m.screen = scrCart
+		m.cartRow = 0
+		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
+	case "up":
+		c.sel = max(c.sel-1, 0)
+		return m, nil
+	case "down":
+		c.sel = max(min(c.sel+1, len(items)-1), 0)
+		return m, nil
+	case "pgdown":
+		if c.page.More && len(items) > 0 {
+			c.before = append(c.before, c.after)
+			c.after, c.sel = items[len(items)-1].ID, 0
+			return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
+		}
+		return m, nil
+	case "pgup":
+		if n := len(c.before); n > 0 {
+			c.after, c.before, c.sel = c.before[n-1], c.before[:n-1], 0
+			return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
+		}
+		return m, nil
+	case "enter":
+		if len(items) == 0 {
+			return m, nil
+		}
+		p := items[c.sel]
+		return m.then(func(m *Model) tea.Cmd { return m.setQuantity(p.ID, m.inCart(p.ID)+1) })
+	}
+	before := c.input.Value()
+	var cmd tea.Cmd
+	c.input, cmd = c.input.Update(k)
+	if c.input.Value() != before {
+		c.after, c.before, c.sel = 0, nil, 0
+		return m.then(func(m *Model) tea.Cmd { return tea.Batch(cmd, m.searchProducts()) })
+	}
+	return m, cmd
+}
+
+func (m Model) catalogueData(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case productsMsg:
+		if msg.seq != m.catalogue.seq {
+			return m, nil
+		}
+		if msg.err != nil {
+			m.status = "✗ " + msg.err.Error()
+			return m, nil
+		}
+		m.catalogue.page = msg.page
+		m.catalogue.sel = min(m.catalogue.sel, max(len(msg.page.Items)-1, 0))
+	case cartMsg:
+		return m.then(func(m *Model) tea.Cmd { return m.cartAnswer(msg) })
+	}
+	return m, nil
+}
+
+// productWidths: id, SKU, name, price, stock, in cart.
+func productWidths(total int) []int {
+	name := max(total-2-6-12-12-8-6-5, 10)
+	return []int{-6, 12, name, -12, -8, -6}
+}
+
+func (m Model) catalogueView() string {
+	c := m.catalogue
+	var b strings.Builder
+	b.WriteString(c.input.View() + "\n\n")
+	w := productWidths(m.width)
+	b.WriteString(styles.dim.Render("  "+row(w, "id", "sku", "name", "price", "stock", "cart")) + "\n")
+	if len(c.page.Items) == 0 {
+		b.WriteString(styles.dim.Render("  no product matches") + "\n")
+	}
+	for i, p := range c.page.Items {
+		qty := ""
+		if n := m.inCart(p.ID); n > 0 {
+			qty = strconv.FormatInt(n, 10)
+		}
+		b.WriteString(line(row(w, strconv.FormatInt(p.ID, 10), p.SKU, p.Name, p.Price.String(),
+			strconv.FormatInt(p.StockQuantity, 10), qty), i == c.sel) + "\n")
+	}
+	for i := len(c.page.Items); i < c.rows(); i++ {
+		b.WriteString("\n")
+	}
+	pageNo := fmt.Sprintf("page %d", len(c.before)+1)
+	if c.page.More {
+		pageNo += " • pgdn for more"
+	}
+	b.WriteString(styles.dim.Render("  "+pageNo) + "\n\n")
+	b.WriteString(fmt.Sprintf("Cart: %d item(s), %s — tab to review and pay", len(m.cart.Items), m.cart.TotalAmount))
+	return b.String()
+}

@@ -1,0 +1,202 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// customerPicker filters customers by name or id as the user types.
+type customerPicker struct {
+	input textinput.Model
+	seq   int // the search the shown results answer
+	items []shop.Customer
+	sel   int
+}
+
+func newCustomerPicker() customerPicker {
+	in := textinput.New()
+	in.Prompt = "Customer: "
+	in.Placeholder = "name or id"
+	return customerPicker{input: in}
+}
+
+type customersMsg struct {
+	seq   int
+	items []shop.Customer
+	err   error
+}
+
+// pickedMsg is a customer chosen by id (--customer) or just registered.
+type pickedMsg struct {
+	c   shop.Customer
+	err error
+}
+
+type registeredMsg pickedMsg
+
+const customerRows = 12
+
+func (m *Model) searchCustomers() tea.Cmd {
+	m.customers.seq++
+	return m.customerSearch(m.customers.seq)
+}
+
+func (m Model) customerSearch(seq int) tea.Cmd {
+	q := m.customers.input.Value()
+	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
+		items, err := sh.FindCustomers(ctx, q, customerRows)
+		return customersMsg{seq, items, err}
+	})
+}
+
+func (m Model) customerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	p := &m.customers
+	switch k.String() {
+	case "up":
+		p.sel = max(p.sel-1, 0)
+		return m, nil
+	case "down":
+		p.sel = max(min(p.sel+1, len(p.items)-1), 0)
+		return m, nil
+	case "enter":
+		if len(p.items) == 0 {
+			m.status = "✗ no customer matches; ctrl+n registers a new one"
+			return m, nil
+		}
+		return m.pick(p.items[p.sel])
+	case "ctrl+n":
+		m.screen = scrRegister
+		m.register = newRegisterForm()
+		m.register.name.SetValue(strings.TrimSpace(p.input.Value()))
+		return m.then(func(m *Model) tea.Cmd { return m.register.name.Focus() })
+	}
+	before := p.input.Value()
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(k)
+	if p.input.Value() != before {
+		return m.then(func(m *Model) tea.Cmd { return tea.Batch(cmd, m.searchCustomers()) })
+	}
+	return m, cmd
+}
+
+// pick starts a checkout for c: load its cart and the catalogue.
+func (m Model) pick(c shop.Customer) (tea.Model, tea.Cmd) {
+	m.customer = &c
+	m.screen = scrCatalogue
+	m.cart = shop.Cart{CustomerID: c.ID}
+	m.cs.want, m.cs.writing = nil, nil // the sequence goes on: an old answer stays old
+	m.cartRow = 0
+	m.catalogue = newCatalogue()
+	m.catalogue.input.SetWidth(max(m.width-20, 10))
+	return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.catalogue.input.Focus(), m.loadCart(), m.searchProducts()) })
+}
+
+func (m Model) customerData(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case customersMsg:
+		if msg.seq != m.customers.seq {
+			return m, nil // an older search, overtaken
+		}
+		if msg.err != nil {
+			m.status = "✗ " + msg.err.Error()
+			return m, nil
+		}
+		m.customers.items = msg.items
+		m.customers.sel = min(m.customers.sel, max(len(msg.items)-1, 0))
+	case pickedMsg:
+		if msg.err != nil {
+			m.status = "✗ " + msg.err.Error()
+			return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.customers.input.Focus(), m.searchCustomers()) })
+		}
+		return m.pick(msg.c)
+	case registeredMsg:
+		if msg.err != nil {
+			m.status = "✗ " + msg.err.Error()
+			return m, nil
+		}
+		m.status = fmt.Sprintf("customer %d %s registered", msg.c.ID, msg.c.Name)
+		return m.pick(msg.c)
+	}
+	return m, nil
+}
+
+func (m Model) customersView() string {
+	p := m.customers
+	var b strings.Builder
+	b.WriteString("Who is buying?\n\n" + p.input.View() + "\n\n")
+	if len(p.items) == 0 {
+		b.WriteString(styles.dim.Render("  no customer matches — ctrl+n registers one"))
+	}
+	w := []int{-6, 30}
+	for i, c := range p.items {
+		b.WriteString(line(row(w, strconv.FormatInt(c.ID, 10), c.Name), i == p.sel) + "\n")
+	}
+	return b.String()
+}
+
+// registerForm registers a customer in place; the password is hidden.
+type registerForm struct {
+	name, password textinput.Model
+	onPassword     bool
+}
+
+func newRegisterForm() registerForm {
+	name := textinput.New()
+	name.Prompt = "Name:     "
+	pw := textinput.New()
+	pw.Prompt = "Password: "
+	pw.Placeholder = "optional, at least 8 characters"
+	pw.EchoMode = textinput.EchoPassword
+	return registerForm{name: name, password: pw}
+}
+
+func (f registerForm) update(msg tea.Msg) (registerForm, tea.Cmd) {
+	var c1, c2 tea.Cmd
+	f.name, c1 = f.name.Update(msg)
+	f.password, c2 = f.password.Update(msg)
+	return f, tea.Batch(c1, c2)
+}
+
+func (m Model) registerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	f := &m.register
+	switch k.String() {
+	case "esc":
+		m.screen = scrCustomers
+		return m.then(func(m *Model) tea.Cmd { return m.customers.input.Focus() })
+	case "tab", "shift+tab", "up", "down":
+		f.onPassword = !f.onPassword
+		if f.onPassword {
+			f.name.Blur()
+			return m.then(func(m *Model) tea.Cmd { return m.register.password.Focus() })
+		}
+		f.password.Blur()
+		return m.then(func(m *Model) tea.Cmd { return m.register.name.Focus() })
+	case "enter":
+		if !f.onPassword {
+			f.onPassword = true
+			f.name.Blur()
+			return m.then(func(m *Model) tea.Cmd { return m.register.password.Focus() })
+		}
+		c, pw := shop.Customer{Name: f.name.Value()}, f.password.Value()
+		return m, m.call(func(ctx context.Context, sh Shop) tea.Msg {
+			c, err := sh.RegisterCustomer(ctx, c, pw)
+			return registeredMsg{c, err}
+		})
+	}
+	var cmd tea.Cmd
+	*f, cmd = f.update(k)
+	return m, cmd
+}
+
+func (m Model) registerView() string {
+	f := m.register
+	return "Register a customer\n\n" + f.name.View() + "\n" + f.password.View() + "\n\n" +
+		styles.dim.Render("The password is optional; it is stored only as an argon2id hash.")
+}

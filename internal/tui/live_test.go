@@ -1,0 +1,62 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/payment/standin"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Live Kakao Pay (its local stand-in), no callback listener: the saga shows
+// the approval URL and its QR code and takes the URL the buyer was sent back
+// to, pasted into the screen.
+func TestCheckoutLiveApprovalPasted(t *testing.T) {
+	k := standin.NewKakao(t)
+	sh := newShop(t, func(c *config.Config) {
+		p := &c.Payment
+		p.Provider, p.HTTPTimeout, p.ApprovalTimeout = config.ProviderLive, 2*time.Second, time.Minute
+		p.Callback.PublicURL = "http://127.0.0.1:9" // nothing listens: the approval comes from the screen
+		kc := k.Config()
+		p.Kakao = config.KakaoConfig{SecretKey: kc.SecretKey, CID: kc.CID, BaseURL: kc.BaseURL}
+	})
+	s := start(t, sh.a, 1)
+	s.waitFor("the catalogue", func(m Model) bool { return len(m.catalogue.page.Items) == 4 })
+	s.key("enter")
+	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
+	s.key("tab")
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
+	s.key("k", "enter", "y")
+	m := s.waitFor("the approval", func(m Model) bool { return m.approving })
+	url := approvalURL(m.run.events)
+	if v := text(m); url == "" || !strings.Contains(v, "The buyer approves the payment at") || !strings.Contains(v, "▀") {
+		t.Fatalf("no approval URL or QR code:\n%s", v)
+	}
+	back, err := standin.Redirect(ctx, url) // the buyer approves on the provider's page
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tm.Type(back.String())
+	s.waitFor("the pasted URL", func(m Model) bool { return m.approval.Value() == back.String() })
+	s.key("enter")
+	m = s.waitFor("the saga's end", done)
+	if r := m.Result(); r.Status != app.Placed {
+		t.Fatalf("result %+v\n%s", r, text(m))
+	}
+	s.key("q")
+	s.final()
+	orders := sh.orders(1)
+	if len(orders) != 1 {
+		t.Fatalf("%d orders", len(orders))
+	}
+	o, err := sh.a.Order(ctx, orders[0].ID)
+	if err != nil || o.Payment == nil || o.Payment.Status != shop.PaymentSuccess || o.Status != shop.OrderPaid {
+		t.Fatalf("order %+v %v", o, err)
+	}
+	if probs := k.Problems(); len(probs) > 0 {
+		t.Fatalf("requests the provider would refuse: %v", probs)
+	}
+}

@@ -1,0 +1,78 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// styles are written in full colour; bubbletea downsamples them to what the
+// terminal can show (none under NO_COLOR or TERM=dumb). Selection is also
+// marked with a ›, so it shows without colour.
+var styles = struct {
+	title, tabOn, tabOff, selected, good, bad, warn, notice, help, dim lipgloss.Style
+}{
+	title:    lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("#FF6FA8")),
+	tabOn:    lipgloss.NewStyle().Bold(true).Reverse(true),
+	tabOff:   lipgloss.NewStyle().Faint(true),
+	selected: lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("#5FD7FF")),
+	good:     lipgloss.NewStyle().Foreground(lipgloss.Color("#5FD75F")),
+	bad:      lipgloss.NewStyle().Foreground(lipgloss.Color("#FF5F5F")),
+	warn:     lipgloss.NewStyle().Foreground(lipgloss.Color("#FFD75F")),
+	notice:   lipgloss.NewStyle().Foreground(lipgloss.Color("#AFAFAF")),
+	help:     lipgloss.NewStyle().Faint(true),
+	dim:      lipgloss.NewStyle().Faint(true),
+}
+
+// clip cuts s to w terminal columns (Hangul takes two).
+func clip(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, max(w, 1), "…")
+}
+
+// cell fits s to exactly w columns: cut with … or padded with spaces, on
+// the left when right is set (numbers, money).
+func cell(s string, w int, right bool) string {
+	s = clip(s, w)
+	pad := strings.Repeat(" ", max(w-ansi.StringWidth(s), 0))
+	if right {
+		return pad + s
+	}
+	return s + pad
+}
+
+// row joins cells of the given widths (negative: right-aligned) with a space.
+func row(widths []int, cells ...string) string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		w := widths[i]
+		out[i] = cell(c, abs(w), w < 0)
+	}
+	return strings.Join(out, " ")
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// line renders one list line, marked and styled when selected.
+func line(text string, selected bool) string {
+	if selected {
+		return styles.selected.Render("› " + text)
+	}
+	return "  " + text
+}
+
+// window returns the range [from, to) of n items to show in h lines so that
+// sel is visible.
+func window(n, sel, h int) (from, to int) {
+	h = max(h, 1)
+	from = max(0, min(sel-h/2, n-h))
+	return from, min(n, from+h)
+}

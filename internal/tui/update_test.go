@@ -1,0 +1,318 @@
+package tui
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// These tests call Update directly with keys and the messages commands would
+// bring; no command runs, so no database is needed.
+
+func send(t *testing.T, m Model, msgs ...tea.Msg) Model {
+	t.Helper()
+	for _, msg := range msgs {
+		next, _ := m.Update(msg)
+		m = next.(Model)
+	}
+	return m
+}
+
+func keys(ks ...string) []tea.Msg {
+	out := make([]tea.Msg, len(ks))
+	for i, k := range ks {
+		out[i] = keyMsg(k)
+	}
+	return out
+}
+
+var (
+	rabbit   = shop.Customer{ID: 1, Name: "김토끼"}
+	products = []shop.Product{
+		{ID: 1, SKU: "RBT-DOLL", Name: "토끼 인형", Price: 12000, StockQuantity: 5},
+		{ID: 2, SKU: "CARROT-1KG", Name: "제주 당근 1kg", Price: 4500, StockQuantity: 40},
+		{ID: 3, SKU: "HANBOK-S", Name: "아동 한복 (S)", Price: 89000, StockQuantity: 3},
+		{ID: 4, SKU: "MUG-RABBIT", Name: "Rabbit mug 머그컵", Price: 9900, StockQuantity: 12},
+	}
+	cart = shop.Cart{CustomerID: 1, TotalAmount: 28500, Items: []shop.CartLine{
+		{Line: shop.Line{ProductID: 1, SKU: "RBT-DOLL", Name: "토끼 인형", Quantity: 2, Price: 12000}, LineTotal: 24000},
+		{Line: shop.Line{ProductID: 2, SKU: "CARROT-1KG", Name: "제주 당근 1kg", Quantity: 1, Price: 4500}, LineTotal: 4500},
+	}}
+)
+
+// atCatalogue is a model showing the catalogue for 김토끼 with a cart.
+func atCatalogue(t *testing.T, more bool) Model {
+	m := send(t, New(Options{}), tea.WindowSizeMsg{Width: 80, Height: 24}, pickedMsg{c: rabbit})
+	m = send(t, m, productsMsg{seq: m.catalogue.seq, page: shop.Page[shop.Product]{Items: products, More: more}})
+	return withCart(t, m, cart)
+}
+
+// withCart answers the newest cart request with c.
+func withCart(t *testing.T, m Model, c shop.Cart) Model {
+	return send(t, m, cartMsg{seq: m.cs.seq, cart: c})
+}
+
+func TestCustomerScreen(t *testing.T) {
+	m := send(t, New(Options{}), customersMsg{seq: 0, items: []shop.Customer{rabbit, {ID: 2, Name: "박당근"}}})
+	if len(m.customers.items) != 2 {
+		t.Fatalf("items %v", m.customers.items)
+	}
+	m = send(t, m, keys("down", "down", "down")...)
+	if m.customers.sel != 1 {
+		t.Fatalf("selection %d past the end", m.customers.sel)
+	}
+	m = send(t, m, keys("박")...) // a new search; the answer to the old one is ignored
+	m = send(t, m, customersMsg{seq: 0, items: nil})
+	if len(m.customers.items) != 2 || m.customers.input.Value() != "박" {
+		t.Fatalf("a stale answer replaced the list: %v", m.customers.items)
+	}
+	m = send(t, m, customersMsg{seq: m.customers.seq, items: nil}, keyMsg("enter"))
+	if m.screen != scrCustomers || !strings.Contains(m.status, "ctrl+n") {
+		t.Fatalf("enter with no match: screen %s status %q", m.Screen(), m.status)
+	}
+	m = send(t, m, keyMsg("ctrl+n"))
+	if m.screen != scrRegister || m.register.name.Value() != "박" {
+		t.Fatalf("ctrl+n: screen %s name %q", m.Screen(), m.register.name.Value())
+	}
+}
+
+func TestRegisterScreenHidesThePassword(t *testing.T) {
+	m := send(t, New(Options{}), keyMsg("ctrl+n"))
+	m = send(t, m, keys("토", "끼", "enter", "s", "e", "c", "r", "e", "t", "9", "9")...)
+	if m.register.name.Value() != "토끼" || m.register.password.Value() != "secret99" {
+		t.Fatalf("name %q password %q", m.register.name.Value(), m.register.password.Value())
+	}
+	if v := text(m); strings.Contains(v, "secret99") || !strings.Contains(v, "Name:     토끼") {
+		t.Fatalf("the screen shows the password or not the name:\n%s", v)
+	}
+	if m = send(t, m, keyMsg("esc")); m.screen != scrCustomers {
+		t.Fatalf("esc: %s", m.Screen())
+	}
+}
+
+func TestCatalogueScreen(t *testing.T) {
+	m := atCatalogue(t, true)
+	if m.screen != scrCatalogue || m.customer.ID != 1 || len(m.catalogue.page.Items) != 4 {
+		t.Fatalf("screen %s", m.Screen())
+	}
+	m = send(t, m, keyMsg("pgdown"))
+	if m.catalogue.after != 4 || len(m.catalogue.before) != 1 {
+		t.Fatalf("pgdown: after %d before %v", m.catalogue.after, m.catalogue.before)
+	}
+	m = send(t, m, productsMsg{seq: m.catalogue.seq - 1}) // stale
+	if len(m.catalogue.page.Items) != 4 {
+		t.Fatal("a stale page replaced the shown one")
+	}
+	m = send(t, m, keyMsg("pgup"))
+	if m.catalogue.after != 0 || len(m.catalogue.before) != 0 {
+		t.Fatalf("pgup: after %d before %v", m.catalogue.after, m.catalogue.before)
+	}
+	m = send(t, m, keyMsg("x"))
+	if m.catalogue.input.Value() != "x" || m.catalogue.after != 0 {
+		t.Fatal("typing does not filter")
+	}
+	m = send(t, m, cartMsg{seq: 99, err: shop.Conflict("only 5 of RBT-DOLL (토끼 인형) in stock")})
+	if !strings.Contains(m.status, "only 5 of RBT-DOLL") || len(m.cart.Items) != 2 {
+		t.Fatalf("a refused quantity: status %q cart %v", m.status, m.cart)
+	}
+	if m = send(t, m, keyMsg("esc")); m.screen != scrCustomers || m.customer != nil {
+		t.Fatalf("esc: %s", m.Screen())
+	}
+}
+
+// Keys faster than the database: one write at a time, the quantity asked
+// for meanwhile shown and written next, an older answer never shown over a newer one.
+func TestCartKeysFasterThanTheDatabase(t *testing.T) {
+	m := atCatalogue(t, false) // RBT-DOLL (id 1) is selected, 2 in the cart
+	m = send(t, m, keys("enter", "enter", "enter")...)
+	if m.inCart(1) != 5 || m.cs.writing == nil || m.cs.writing.qty != 3 {
+		t.Fatalf("in cart %d, writing %+v", m.inCart(1), m.cs.writing)
+	}
+	first := m.cs.writing
+	three := cart
+	three.Items = []shop.CartLine{{Line: shop.Line{ProductID: 1, SKU: "RBT-DOLL", Quantity: 3, Price: 12000}}}
+	m = send(t, m, cartMsg{seq: m.cs.seq, cart: three, wrote: first})
+	if m.cs.writing == nil || m.cs.writing.qty != 5 || m.inCart(1) != 5 || len(m.cart.Items) != 1 {
+		t.Fatalf("after the first answer: writing %+v, cart %+v", m.cs.writing, m.cart)
+	}
+	m = send(t, m, cartMsg{seq: 1, cart: cart}) // a read sent before both writes
+	if len(m.cart.Items) != 1 {
+		t.Fatalf("an old answer was shown: %+v", m.cart)
+	}
+	m = send(t, m, cartMsg{seq: m.cs.seq, err: shop.Conflict("only 4 of RBT-DOLL (토끼 인형) in stock"), wrote: m.cs.writing})
+	if m.cs.writing != nil || m.inCart(1) != 3 || !strings.Contains(m.status, "only 4") {
+		t.Fatalf("a refused write: writing %+v, in cart %d, status %q", m.cs.writing, m.inCart(1), m.status)
+	}
+}
+
+func TestCartScreen(t *testing.T) {
+	m := withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), cart)
+	if m.screen != scrCart || m.method != shop.Naver {
+		t.Fatalf("screen %s method %s", m.Screen(), m.method)
+	}
+	for _, c := range []struct {
+		key  string
+		want shop.PaymentMethod
+	}{{"m", shop.Kakao}, {"n", shop.Naver}, {"k", shop.Kakao}} {
+		if m = send(t, m, keyMsg(c.key)); m.method != c.want {
+			t.Fatalf("%s: method %s, want %s", c.key, m.method, c.want)
+		}
+	}
+	m = send(t, m, keyMsg("down"))
+	if m.cartRow != 1 {
+		t.Fatalf("row %d", m.cartRow)
+	}
+	for _, k := range []string{"+", "-", "d"} {
+		if _, cmd := m.Update(keyMsg(k)); cmd == nil {
+			t.Fatalf("%s changes nothing", k)
+		}
+	}
+	m = send(t, m, keyMsg("enter"))
+	if v := text(m); m.screen != scrConfirm || !strings.Contains(v, "Charge ₩28,500 with KAKAO for 김토끼?") {
+		t.Fatalf("enter: %s\n%s", m.Screen(), v)
+	}
+	if m = send(t, m, keyMsg("n")); m.screen != scrCart {
+		t.Fatalf("n: %s", m.Screen())
+	}
+	m = send(t, withCart(t, send(t, m, keyMsg("esc"), keyMsg("tab")), shop.Cart{CustomerID: 1}), keyMsg("enter"))
+	if m.screen != scrCart || !strings.Contains(m.status, "the cart is empty") {
+		t.Fatalf("paying an empty cart: %s %q", m.Screen(), m.status)
+	}
+}
+
+func TestSagaScreenQuitWaitsForTheSaga(t *testing.T) {
+	m := withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), cart)
+	stopped := false
+	m.run = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() { stopped = true }, amount: 28500, method: shop.Naver}
+	m.screen = scrSaga
+	ev := shop.NewEvent(shop.EventStep, "reduce_stock", shop.OutcomeOK, "reserved RBT-DOLL×2")
+	m = send(t, m, runEventMsg{m.run, ev})
+	next, cmd := m.Update(keyMsg("q"))
+	m = next.(Model)
+	if !m.quitting || !stopped || cmd != nil {
+		t.Fatalf("q during a saga: quitting %v stopped %v", m.quitting, stopped)
+	}
+	if !strings.Contains(text(m), "never cut mid-step") {
+		t.Fatalf("the screen does not say why it waits:\n%s", text(m))
+	}
+	m = send(t, m, keyMsg("enter")) // ignored while quitting
+	res := app.PlaceResult{Status: app.Failed, FailedStep: "payment", Interrupted: true, Compensated: true, Error: "interrupted before payment"}
+	next, cmd = m.Update(runDoneMsg{m.run, res, nil})
+	if cmd == nil || cmd() != tea.Quit() {
+		t.Fatal("the end of the saga does not quit")
+	}
+	if s := next.(Model).Summary(); !strings.Contains(s, "interrupted before payment; everything was compensated") {
+		t.Fatalf("summary %q", s)
+	}
+}
+
+func TestSagaScreenShowsAnApprovalURL(t *testing.T) {
+	m := atCatalogue(t, false)
+	m.run = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() {}}
+	m.screen = scrSaga
+	m = send(t, m, runEventMsg{m.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeRetry,
+		"waiting for the buyer: https://pay.example/approve?tid=T1")})
+	if v := text(m); !strings.Contains(v, "https://pay.example/approve?tid=T1") || !strings.Contains(v, "The buyer approves the payment at") || !strings.Contains(v, "█") {
+		t.Fatalf("no approval URL and QR code:\n%s", v)
+	}
+}
+
+func TestOrdersTab(t *testing.T) {
+	m := send(t, atCatalogue(t, false), keyMsg("ctrl+o"))
+	if m.screen != scrOrders || m.back != scrCatalogue {
+		t.Fatalf("ctrl+o: %s", m.Screen())
+	}
+	now := time.Now()
+	m = send(t, m, ordersMsg{page: shop.Page[shop.Order]{Items: []shop.Order{
+		{ID: 2, CustomerID: 1, Status: shop.OrderPaid, TotalAmount: 28500, CreatedAt: now},
+		{ID: 1, CustomerID: 1, Status: shop.OrderCancelled, TotalAmount: 4500, CreatedAt: now}}}})
+	m = send(t, m, keys("down", "enter")...)
+	if m.screen != scrOrder {
+		t.Fatalf("enter: %s", m.Screen())
+	}
+	m = send(t, m, orderMsg{order: shop.Order{ID: 1, Status: shop.OrderCancelled, TotalAmount: 4500}}, keyMsg("c"))
+	if m.orders.confirming || !strings.Contains(m.status, "already cancelled") {
+		t.Fatalf("c on a cancelled order: %q", m.status)
+	}
+	m = send(t, m, orderMsg{order: shop.Order{ID: 2, Status: shop.OrderPaid, TotalAmount: 28500}}, keyMsg("c"))
+	if !m.orders.confirming || !strings.Contains(text(m), "Cancel order 2: refund ₩28,500") {
+		t.Fatalf("c:\n%s", text(m))
+	}
+	m = send(t, m, keyMsg("n"), keyMsg("esc"), keyMsg("esc"))
+	if m.screen != scrCatalogue {
+		t.Fatalf("esc esc: %s", m.Screen())
+	}
+}
+
+// The catalogue at 80×24 in 256 colours; go test -update rewrites the file.
+func TestGoldenCatalogue80x24(t *testing.T) {
+	m := atCatalogue(t, true)
+	screen := m.render()
+	lines := strings.Split(screen, "\n")
+	if len(lines) != 24 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > 80 {
+			t.Fatalf("line %d is %d columns wide: %q", i, w, ansi.Strip(l))
+		}
+	}
+	// Hangul names take two columns each: every product row is as wide as the header.
+	header := ansi.StringWidth(ansi.Strip(lines[4]))
+	for _, l := range lines[5:9] {
+		if w := ansi.StringWidth(ansi.Strip(l)); w != header {
+			t.Fatalf("a row %d columns wide under a header of %d: %q", w, header, ansi.Strip(l))
+		}
+	}
+	var buf bytes.Buffer
+	w := &colorprofile.Writer{Forward: &buf, Profile: colorprofile.ANSI256}
+	if _, err := w.Write([]byte(screen)); err != nil {
+		t.Fatal(err)
+	}
+	golden.RequireEqual(t, buf.Bytes())
+
+	var plain bytes.Buffer // what NO_COLOR or a dumb terminal gets
+	w = &colorprofile.Writer{Forward: &plain, Profile: colorprofile.NoTTY}
+	w.Write([]byte(screen))
+	if strings.Contains(plain.String(), "\x1b[") || !strings.Contains(plain.String(), "› ") {
+		t.Fatalf("no colour still marks the selection and has no escapes:\n%q", plain.String())
+	}
+}
+
+// Every screen fits the terminal it is given, whatever its size.
+func TestEveryScreenFitsAfterAResize(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {60, 18}, {132, 40}} {
+		w, h := size[0], size[1]
+		m := send(t, atCatalogue(t, false), tea.WindowSizeMsg{Width: w, Height: h})
+		screens := map[string]Model{"catalogue": m}
+		m = withCart(t, send(t, m, keyMsg("tab")), cart)
+		screens["cart"] = m
+		s := m
+		s.run, s.screen = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() {}, amount: 28500, method: shop.Naver}, scrSaga
+		s = send(t, s, runEventMsg{s.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeFailed,
+			"declined by the Naver Pay sandbox: ₩1,250,000 is over its limit of ₩1,000,000, and this detail goes on and on")})
+		screens["saga"] = s
+		o := send(t, m, keyMsg("ctrl+o"), ordersMsg{page: shop.Page[shop.Order]{Items: []shop.Order{{ID: 1, Status: shop.OrderPaid, TotalAmount: 28500}}}})
+		screens["orders"] = o
+		for name, m := range screens {
+			lines := strings.Split(m.render(), "\n")
+			if len(lines) != h {
+				t.Fatalf("%s at %dx%d: %d lines", name, w, h, len(lines))
+			}
+			for _, l := range lines {
+				if ansi.StringWidth(l) > w {
+					t.Fatalf("%s at %dx%d: a line %d wide: %q", name, w, h, ansi.StringWidth(l), ansi.Strip(l))
+				}
+			}
+		}
+	}
+}
