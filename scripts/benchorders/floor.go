@@ -15,14 +15,15 @@ import (
 // floorScript is the "SQL floor": a pgbench script (run with -M prepared)
 // that replays, for one order of one item, the statements PlaceOrder sends
 // (internal/postgres ResolveItems, StartSaga, CreateOrder and the payment
-// sandbox's Pay, as copied here: keep them in step), with the same round
+// sandbox's Approve, as copied here: keep them in step), with the same round
 // trips and the same commits, so that only the client differs:
 //
 //	round trip 1  ResolveItems: one read (implicit transaction, no WAL flush)
 //	round trip 2  StartSaga: one statement, one commit
 //	round trip 3  the sandbox's Pay: one statement, one commit (in the app
 //	              it goes through the sandbox's own pool)
-//	round trip 4  CreateOrder: saga_fence + the order statement, one commit
+//	round trip 4  CreateOrder: saga_fence + the provider calls made (one,
+//	              the charge, logged for pay show) + the order statement, one commit
 //
 // pgx sends a batch as Bind/Execute per statement and a single Sync, which
 // makes one implicit transaction. pgbench sends the statements between
@@ -66,10 +67,13 @@ WITH stock AS (SELECT reduce_stock(:ids, :qtys)),
 INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
 	VALUES (:uuid, :method, :uuid, :price, :status, NULLIF(:reason, ''))
 	ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
-	RETURNING tx_id, status, coalesce(reason, '');
+	RETURNING tx_id, status, CASE WHEN status = 'FAILED' THEN 0 ELSE amount END, refunded, coalesce(reason, '');
 \endpipeline
 \startpipeline
 SELECT saga_fence(:uuid, :token, NULL);
+INSERT INTO payment_call (order_uuid, call, outcome, detail, duration_ms, at)
+	SELECT :uuid, c.call, c.outcome, coalesce(c.detail, ''), c.duration_ms, c.at
+	FROM jsonb_to_recordset(:calls::jsonb) AS c(call text, outcome text, detail text, duration_ms integer, at timestamptz);
 WITH o AS (
 		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES (:uuid, :cust, 'paid', :price)
 		RETURNING id, order_uuid, customer_id, total_amount, created_at),
@@ -117,6 +121,8 @@ func floorVars(hot bool, products int, lease time.Duration) []string {
 		"status=" + string(shop.PaymentSuccess),
 		"kinds={" + string(shop.NotifyOrderPlaced) + "," + string(shop.NotifyPaymentSucceeded) + "}",
 		"items=" + enc([]shop.Line{line}),
+		"calls=" + enc([]shop.PaymentCall{{At: time.Now().UTC(), Call: "approve", Outcome: string(shop.PaymentSuccess),
+			Detail: txID + "; charged ₩1,000", Duration: 1}}),
 		"ev1=" + enc([]shop.SagaEvent{ev("reduce_stock", "reserved P-0660×1")}),
 		"ev3=" + enc([]shop.SagaEvent{ev("payment", fmt.Sprintf("charged %s via %s (%s)", shop.Won(1000), shop.Kakao, txID)),
 			ev("create_order", "order created, paid"), ev("notify", "order_placed, payment_succeeded queued in the outbox")}),
