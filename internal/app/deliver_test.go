@@ -290,3 +290,29 @@ func TestDeliveriesOfRefundedItems(t *testing.T) {
 		t.Fatalf("refund of a shipped item: %v", err)
 	}
 }
+
+// Refunding whole the last item not yet shipped rolls the order up to
+// shipped: every item left has shipped.
+func TestRefundOfLastUnshippedItemRollsUp(t *testing.T) {
+	s := newShop(t)
+	o := s.place("A:1", "B:1")
+	ds := s.start(o.ID)
+	var a int64
+	for _, d := range ds {
+		if d.SKU == "A" {
+			a = d.ID
+		}
+	}
+	if err := s.move(a, shop.DeliveryShipped); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.a.RefundOrder(ctx, RefundRequest{OrderID: o.ID, Items: items("B:1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.a.Order(ctx, o.ID); got.Status != shop.OrderShipped {
+		t.Errorf("order after refunding its only unshipped item = %s, want shipped", got.Status)
+	}
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'order_shipped'`); n != 1 {
+		t.Errorf("order_shipped notifications = %d, want 1", n)
+	}
+}

@@ -292,17 +292,7 @@ func (s *Store) ChangeDeliveries(ctx context.Context, changes []shop.DeliveryCha
 			bad.Sort()
 			return &bad
 		}
-		// The roll-up: an order whose every item has shipped (but those
-		// refunded whole) is shipped.
-		b.Queue(`WITH o AS (
-			UPDATE orders o SET status = 'shipped', updated_at = now()
-			WHERE o.id = ANY($1) AND o.status = 'paid' AND NOT EXISTS (
-				SELECT FROM order_product op LEFT JOIN delivery d ON d.order_product_id = op.id
-				WHERE op.order_id = o.id AND op.refunded_quantity < op.quantity AND (d.id IS NULL OR d.status = 'READY'))
-			RETURNING o.id, o.customer_id, o.order_uuid, o.total_amount)
-			INSERT INTO notification (kind, customer_id, order_id, payload)
-			SELECT $2, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
-			FROM o`, touched, shop.NotifyOrderShipped)
+		b.Queue(rollUpShipped, touched, shop.NotifyOrderShipped)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
@@ -344,3 +334,16 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (shop.Delivery, error
 	})
 	return d, err
 }
+
+// rollUpShipped is the roll-up: a paid order whose every item has shipped
+// (but those refunded whole) is shipped, and says so. $1: the order ids, $2:
+// order_shipped. Run after a delivery change and after a partial refund.
+const rollUpShipped = `WITH o AS (
+	UPDATE orders o SET status = 'shipped', updated_at = now()
+	WHERE o.id = ANY($1) AND o.status = 'paid' AND NOT EXISTS (
+		SELECT FROM order_product op LEFT JOIN delivery d ON d.order_product_id = op.id
+		WHERE op.order_id = o.id AND op.refunded_quantity < op.quantity AND (d.id IS NULL OR d.status = 'READY'))
+	RETURNING o.id, o.customer_id, o.order_uuid, o.total_amount)
+	INSERT INTO notification (kind, customer_id, order_id, payload)
+	SELECT $2, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
+	FROM o`

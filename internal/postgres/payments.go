@@ -246,6 +246,8 @@ func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, 
 				'refunded_amount', pay.refunded_amount, 'method', pay.method, 'provider_tx_id', $7::text, 'items', $8::jsonb)
 			FROM pay JOIN orders o ON o.id = pay.order_id`,
 			f.ID, ids, qtys, f.Amount, l.UUID, shop.NotifyPaymentRefunded, txID, jsonText(f.Items))
+		// Refunding the last unshipped item whole leaves an order whose every other item shipped.
+		b.Queue(rollUpShipped, []int64{f.OrderID}, shop.NotifyOrderShipped)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
 }
