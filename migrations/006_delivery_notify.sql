@@ -12,7 +12,12 @@ CREATE INDEX delivery_history_delivery ON delivery_history (delivery_id, id);
 -- notify.max_attempts the row is dead (dead_at) until `notify retry`.
 ALTER TABLE notification
     ADD COLUMN next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN dead_at timestamptz;
+    ADD COLUMN dead_at timestamptz,
+    -- A sender's claim, committed before it sends: no other sender takes the
+    -- row until claimed_until, and only the claim's token records the outcome
+    -- (a claim held by a row lock alone would end with its session, mid-send).
+    ADD COLUMN claimed_until timestamptz,
+    ADD COLUMN claim_token uuid;
 DROP INDEX notification_pending;
 CREATE INDEX notification_due ON notification (id) WHERE sent_at IS NULL AND dead_at IS NULL;
 CREATE INDEX notification_dead ON notification (id) WHERE dead_at IS NOT NULL;

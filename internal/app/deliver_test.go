@@ -316,3 +316,45 @@ func TestRefundOfLastUnshippedItemRollsUp(t *testing.T) {
 		t.Errorf("order_shipped notifications = %d, want 1", n)
 	}
 }
+
+// While a refund's outcome is unknown, its order's deliveries do not move
+// (the roll-up would count the refund as done); deliveries list what is
+// left to ship, and nothing of a cancelled order.
+func TestDeliveriesAndRefunds(t *testing.T) {
+	s := newShop(t)
+	o := s.place("A:3", "B:1")
+	ds := s.start(o.ID)
+	so, err := s.a.acquire(ctx, o.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, _ := refundLines(o, items("B:1"))
+	if _, _, err := so.log.BeginRefund(ctx, o.ID, "k", "", lines, event(shop.EventStep, "refund", shop.OutcomeOK, "test")); err != nil {
+		t.Fatal(err)
+	}
+	so.log.Yield(ctx)
+	if err := s.move(ds[0].ID, shop.DeliveryShipped); !errors.Is(err, shop.ErrConflict) || !strings.Contains(err.Error(), "still in progress") {
+		t.Fatalf("a shipment during a refund in flight: %v", err)
+	}
+	if out, err := s.a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil }); err != nil || RecoveryError(out) != nil {
+		t.Fatalf("recover: %v %+v", err, out)
+	}
+	if _, err := s.a.RefundOrder(ctx, RefundRequest{OrderID: o.ID, Items: items("A:2")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.a.Deliveries(ctx, shop.DeliveryFilter{OrderID: o.ID}, shop.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Items) != 1 || p.Items[0].SKU != "A" || p.Items[0].Quantity != 1 {
+		t.Fatalf("deliveries left to ship = %+v, want A×1 (B refunded whole)", p.Items)
+	}
+	o2 := s.place("A:1")
+	s.start(o2.ID)
+	if _, err := s.a.CancelOrder(ctx, o2.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.a.Deliveries(ctx, shop.DeliveryFilter{OrderID: o2.ID}, shop.ListOptions{}); len(p.Items) != 0 {
+		t.Errorf("a cancelled order's READY deliveries are listed: %+v", p.Items)
+	}
+}

@@ -37,8 +37,8 @@ type SendOptions struct {
 }
 
 // SendNotifications delivers due notifications to sink, oldest first, at
-// least once: one transaction per notification holds its row (no other
-// sender takes it) from the claim until its outcome is recorded. A failed
+// least once: a committed claim per notification keeps other senders off it
+// from before it is sent until its outcome is recorded. A failed
 // attempt waits notify.backoff (doubling, with jitter) before the next one;
 // after notify.max_attempts it is dead.
 //
@@ -58,7 +58,7 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 	failing := map[int64]bool{}
 	defer func() { sum.Waiting = len(failing) }()
 	for opt.Limit == 0 || sum.Sent < opt.Limit {
-		at, err := a.store.SendNext(ctx, sink.Send, backoff, cfg.MaxAttempts)
+		at, err := a.store.SendNext(ctx, sink.Send, backoff, cfg.MaxAttempts, 2*cfg.Webhook.Timeout+time.Minute)
 		if err != nil {
 			if opt.Follow && ctx.Err() != nil {
 				return sum, nil

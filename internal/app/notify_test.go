@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/notify"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 	"github.com/rabbitpay/rabbitpay/internal/testdb"
@@ -246,5 +247,68 @@ func TestFollowWakesOnNewNotifications(t *testing.T) {
 	}
 	if len(r.accepted) != 2 {
 		t.Fatalf("accepted %v", r.accepted)
+	}
+}
+
+// funcSink delivers by calling f.
+type funcSink func(context.Context, shop.Notification) error
+
+func (f funcSink) Send(ctx context.Context, n shop.Notification) error { return f(ctx, n) }
+
+// A sender's claim is committed before it sends: while its send is in
+// flight another sender does not take the notification, with or without
+// the first one's database session (no transaction stays open meanwhile).
+func TestClaimHoldsWithoutAnOpenTransaction(t *testing.T) {
+	s := newShop(t)
+	s.place("A:1")
+	a := s.webhookApp("http://127.0.0.1:1", 3)
+	inSend, release := make(chan struct{}), make(chan struct{})
+	first := make(chan shop.SendAttempt, 1)
+	go func() {
+		at, _ := a.store.SendNext(ctx, func(context.Context, shop.Notification) error {
+			close(inSend)
+			<-release
+			return nil
+		}, func(int) time.Duration { return 0 }, 3, time.Minute)
+		first <- at
+	}()
+	<-inSend
+	if n := s.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); n != 0 {
+		t.Errorf("%d sessions idle in a transaction while a send is in flight", n)
+	}
+	other, err := a.store.SendNext(ctx, func(_ context.Context, n shop.Notification) error {
+		if n.ID == 1 {
+			t.Errorf("a second sender took notification 1 while it was being sent")
+		}
+		return nil
+	}, func(int) time.Duration { return 0 }, 3, time.Minute)
+	if err != nil || !other.Found || other.N.ID != 2 {
+		t.Fatalf("second sender: %+v %v, want notification 2", other, err)
+	}
+	close(release)
+	if at := <-first; !at.Sent || at.N.ID != 1 {
+		t.Fatalf("first sender: %+v", at)
+	}
+	if n := s.count(`SELECT count(*) FROM notification WHERE sent_at IS NOT NULL AND claimed_until IS NULL`); n != 2 {
+		t.Errorf("sent and released = %d, want 2", n)
+	}
+}
+
+// --follow listens on a connection of its own: with max_conns 1 it still sends.
+func TestFollowWithOneConnection(t *testing.T) {
+	s := newShop(t)
+	s.place("A:1")
+	a := s.open(func(c *config.Config) { c.MaxConns = 1 })
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sent := 0
+	_, err := a.SendNotifications(fctx, funcSink(func(context.Context, shop.Notification) error { return nil }), SendOptions{Follow: true,
+		Attempted: func(at shop.SendAttempt) {
+			if sent++; sent == 2 {
+				cancel()
+			}
+		}})
+	if err != nil || sent != 2 {
+		t.Fatalf("follow with max_conns 1: sent %d, %v", sent, err)
 	}
 }

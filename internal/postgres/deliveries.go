@@ -9,7 +9,9 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-const deliveryCols = `d.id, op.order_id, d.order_product_id, o.customer_id, p.sku, p.name, op.quantity, d.status,
+// A delivery's quantity is what is left to ship: the item's quantity less
+// what partial refunds gave back.
+const deliveryCols = `d.id, op.order_id, d.order_product_id, o.customer_id, p.sku, p.name, op.quantity - op.refunded_quantity, d.status,
 	coalesce(d.carrier, ''), coalesce(d.tracking_number, ''), d.created_at, d.updated_at`
 
 const deliveryFrom = ` FROM delivery d JOIN order_product op ON op.id = d.order_product_id
@@ -32,23 +34,28 @@ const deliveryChanged = `
 	n AS (INSERT INTO notification (kind, customer_id, order_id, payload)
 		SELECT 'delivery_' || lower(d.status::text), o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid,
 			'order_id', o.id, 'delivery_id', d.id, 'order_product_id', d.order_product_id, 'sku', p.sku, 'product', p.name,
-			'quantity', op.quantity, 'status', d.status, 'carrier', d.carrier, 'tracking_number', d.tracking_number, 'at', d.updated_at)
+			'quantity', op.quantity - op.refunded_quantity, 'status', d.status, 'carrier', d.carrier, 'tracking_number', d.tracking_number, 'at', d.updated_at)
 		FROM d JOIN order_product op ON op.id = d.order_product_id JOIN orders o ON o.id = op.order_id
 			JOIN product p ON p.id = op.product_id)`
 
 // lockOrder locks an order's row for a delivery change and checks it may deliver.
 func lockOrders(ctx context.Context, tx pgx.Tx, ids []int64) (map[int64]error, error) {
-	rows, err := tx.Query(ctx, `SELECT o.id, o.status, coalesce(s.state::text, '') FROM orders o LEFT JOIN saga s USING (order_uuid)
+	rows, err := tx.Query(ctx, `SELECT o.id, o.status, coalesce(s.state::text, ''),
+			coalesce((SELECT min(r.id) FROM order_refund r WHERE r.order_id = o.id AND r.state = 'refunding'), 0)
+		FROM orders o LEFT JOIN saga s USING (order_uuid)
 		WHERE o.id = ANY($1) ORDER BY o.id FOR UPDATE OF o`, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := map[int64]error{}
-	var id int64
+	var id, refunding int64
 	var status shop.OrderStatus
 	var state shop.SagaState
-	_, err = pgx.ForEachRow(rows, []any{&id, &status, &state}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &status, &state, &refunding}, func() error {
 		out[id] = shop.CheckDeliverable(id, status, state)
+		if out[id] == nil && refunding != 0 { // its quantities are not settled yet
+			out[id] = errRefunding(id, refunding)
+		}
 		return nil
 	})
 	return out, err
@@ -305,6 +312,8 @@ func (s *Store) ChangeDeliveries(ctx context.Context, changes []shop.DeliveryCha
 func (s *Store) ListDeliveries(ctx context.Context, f shop.DeliveryFilter, o shop.ListOptions) (shop.Page[shop.Delivery], error) {
 	rows, err := s.Pool.Query(ctx, `SELECT `+deliveryCols+deliveryFrom+`
 		WHERE ($1 = 0 OR op.order_id = $1) AND ($2 = 0 OR o.customer_id = $2) AND ($3 = '' OR d.status::text = $3) AND d.id > $4
+		-- nothing left to ship: not listed (deliver show still shows it)
+		AND NOT (d.status = 'READY' AND (o.status = 'cancelled' OR op.refunded_quantity >= op.quantity))
 		ORDER BY d.id LIMIT $5`, f.OrderID, f.CustomerID, string(f.Status), o.After, limit(o))
 	if err != nil {
 		return shop.Page[shop.Delivery]{}, err

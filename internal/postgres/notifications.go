@@ -12,11 +12,11 @@ import (
 const notificationCols = `id, kind, customer_id, order_id, notification_message(kind, payload), payload, created_at, sent_at,
 	attempts, CASE WHEN sent_at IS NULL AND dead_at IS NULL THEN next_attempt_at END, coalesce(last_error, ''), dead_at`
 
-func scanNotification(row pgx.Row) (shop.Notification, error) {
+func scanNotification(row pgx.Row, more ...any) (shop.Notification, error) {
 	var n shop.Notification
 	var payload []byte
-	err := row.Scan(&n.ID, &n.Kind, &n.CustomerID, &n.OrderID, &n.Message, &payload, &n.CreatedAt, &n.SentAt,
-		&n.Attempts, &n.NextAttemptAt, &n.LastError, &n.DeadAt)
+	err := row.Scan(append([]any{&n.ID, &n.Kind, &n.CustomerID, &n.OrderID, &n.Message, &payload, &n.CreatedAt, &n.SentAt,
+		&n.Attempts, &n.NextAttemptAt, &n.LastError, &n.DeadAt}, more...)...)
 	n.Payload = payload
 	return n, err
 }
@@ -34,40 +34,54 @@ func (s *Store) ListNotifications(ctx context.Context, f shop.NotificationFilter
 	return page(ns, o), err
 }
 
-// SendNext claims the oldest due notification that no other sender holds
-// (FOR UPDATE SKIP LOCKED: two senders never take the same one), hands it
-// to deliver while holding its row lock, and records the outcome in the same
-// transaction: sent, or the attempt, its error and the next attempt's time
-// (backoff(attempts)); dead after maxAttempts. When the transaction does
-// not commit (the process dies, Ctrl-C), the notification stays due: it is
-// delivered at least once.
+// SendNext claims the oldest due notification no other sender holds, hands
+// it to deliver, and records the outcome: sent, or the attempt, its error and
+// the next attempt's time (backoff(attempts)); dead after maxAttempts.
+//
+// The claim is committed before anything is sent (claimed_until, a token):
+// for claim, no other sender takes the row, even if this one's session ends
+// mid-send (an idle-in-transaction timeout, a pooler, a failover), so a
+// healthy receiver never gets it twice; only the claim's token records the
+// outcome. claim must outlast deliver (the webhook timeout, plus a margin).
+// A process that dies before recording leaves the row due again when the
+// claim runs out: delivered at least once.
 func (s *Store) SendNext(ctx context.Context, deliver func(context.Context, shop.Notification) error,
-	backoff func(attempts int) time.Duration, maxAttempts int) (shop.SendAttempt, error) {
+	backoff func(attempts int) time.Duration, maxAttempts int, claim time.Duration) (shop.SendAttempt, error) {
 	var a shop.SendAttempt
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		a = shop.SendAttempt{}
-		n, err := scanNotification(tx.QueryRow(ctx, `SELECT `+notificationCols+` FROM notification
-			WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
-			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`))
+	var token string
+	n, err := scanNotification(s.Pool.QueryRow(ctx, `UPDATE notification SET claimed_until = now() + $1::interval, claim_token = gen_random_uuid()
+		WHERE id = (SELECT id FROM notification WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
+			AND (claimed_until IS NULL OR claimed_until < now()) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+		RETURNING `+notificationCols+`, claim_token::text`, claim), &token)
+	if IsNoRows(err) {
+		return a, nil
+	}
+	if err != nil {
+		return a, err
+	}
+	a.Found, a.N = true, n
+	a.Err = deliver(ctx, n)
+	// The outcome is recorded even when the caller gives up (Ctrl-C) right
+	// after a send: otherwise it would be sent again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	switch {
+	case a.Err == nil:
+		a.Sent = true
+		_, err = s.Pool.Exec(rctx, `UPDATE notification SET sent_at = now(), attempts = attempts + 1, claimed_until = NULL
+			WHERE id = $1 AND claim_token = $2::uuid`, n.ID, token)
+	case ctx.Err() != nil: // interrupted: not an attempt of the receiver's; free the row now
+		s.Pool.Exec(rctx, `UPDATE notification SET claimed_until = NULL WHERE id = $1 AND claim_token = $2::uuid`, n.ID, token)
+		err = ctx.Err()
+	default:
+		err = s.Pool.QueryRow(rctx, `UPDATE notification SET attempts = attempts + 1, last_error = left($2, 500),
+			next_attempt_at = now() + $3::interval, dead_at = CASE WHEN attempts + 1 >= $4 THEN now() END, claimed_until = NULL
+			WHERE id = $1 AND claim_token = $5::uuid RETURNING dead_at IS NOT NULL`,
+			n.ID, a.Err.Error(), backoff(n.Attempts+1), maxAttempts, token).Scan(&a.Dead)
 		if IsNoRows(err) {
-			return nil
+			err = nil // the claim ran out and another sender holds it: its outcome counts
 		}
-		if err != nil {
-			return err
-		}
-		a.Found, a.N = true, n
-		if a.Err = deliver(ctx, n); a.Err == nil {
-			a.Sent = true
-			_, err = tx.Exec(ctx, `UPDATE notification SET sent_at = now(), attempts = attempts + 1 WHERE id = $1`, n.ID)
-			return err
-		}
-		if ctx.Err() != nil { // interrupted: not an attempt of the receiver's
-			return ctx.Err()
-		}
-		return tx.QueryRow(ctx, `UPDATE notification SET attempts = attempts + 1, last_error = left($2, 500),
-			next_attempt_at = now() + $3::interval, dead_at = CASE WHEN attempts + 1 >= $4 THEN now() END
-			WHERE id = $1 RETURNING dead_at IS NOT NULL`, n.ID, a.Err.Error(), backoff(n.Attempts+1), maxAttempts).Scan(&a.Dead)
-	})
+	}
 	return a, err
 }
 
@@ -111,17 +125,18 @@ type Listener struct {
 // registered, outbox inserts signal) and listens on a connection of its
 // own. The registration lasts ttl unless Wait renews it.
 func (s *Store) Listen(ctx context.Context, ttl time.Duration) (*Listener, error) {
-	c, err := s.Pool.Acquire(ctx)
+	// A connection of its own, outside the pool: it is held for the whole
+	// run, and senders need the pool's connections (max_conns may be 1).
+	c, err := pgx.ConnectConfig(ctx, s.Pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{conn: c.Conn(), ttl: ttl}
+	l := &Listener{conn: c, ttl: ttl}
 	l.done = func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		l.conn.Exec(cctx, `DELETE FROM notification_follower WHERE token::text = $1 OR until < now()`, l.token)
-		l.conn.Close(cctx) // a listening session goes back to no pool
-		c.Release()
+		l.conn.Close(cctx)
 	}
 	err = l.conn.QueryRow(ctx, `INSERT INTO notification_follower (token, until) VALUES (gen_random_uuid(), now() + $1::interval)
 		RETURNING token::text`, ttl).Scan(&l.token)

@@ -278,5 +278,10 @@ func refundInFlight(ctx context.Context, tx pgx.Tx, orderID int64) error {
 	if err != nil {
 		return err
 	}
+	return errRefunding(orderID, id)
+}
+
+// errRefunding refuses to change an order while its refund id is refunding.
+func errRefunding(orderID, id int64) error {
 	return shop.Conflict("order %d has refund %d still in progress (its outcome at the provider is unknown): run 'rabbitpay saga recover' first", orderID, id)
 }

@@ -36,22 +36,25 @@ func ReadDeliveryFile(r io.Reader, f CatalogueFormat) (rows []DeliveryChange, ba
 			out = append(out, c)
 		}
 	}
+	// Reading stops one row past the limit: a huge file is refused without
+	// being held in memory.
+	full := func() bool { return len(out)+bad.Total > MaxDeliveryRows }
 	if f == CatalogueJSONL {
-		err = readDeliveryJSON(br, &bad, add)
+		err = readDeliveryJSON(br, &bad, add, full)
 	} else {
-		err = readDeliveryCSV(br, &bad, add)
+		err = readDeliveryCSV(br, &bad, add, full)
 	}
 	switch {
 	case err != nil:
 	case len(out)+bad.Total == 0:
 		err = Invalid("the file has no rows")
-	case len(out)+bad.Total > MaxDeliveryRows:
-		err = Invalid("the file has %d rows; one import takes at most %d", len(out)+bad.Total, MaxDeliveryRows)
+	case full():
+		err = Invalid("the file has more than %d rows, the most one import takes", MaxDeliveryRows)
 	}
 	return out, bad, err
 }
 
-func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]string)) error {
+func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]string), full func() bool) error {
 	cr := csv.NewReader(br)
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -74,7 +77,7 @@ func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]
 	if indexOf(cols, "status") < 0 {
 		return Invalid("line 1: the header lacks the column \"status\"")
 	}
-	for {
+	for !full() {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return nil
@@ -86,9 +89,6 @@ func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]
 				continue
 			}
 			bad.Add(RowError{Line: pe.StartLine, Reason: pe.Err.Error()})
-			if bad.Total > MaxDeliveryRows {
-				return nil
-			}
 			continue
 		}
 		if err != nil {
@@ -101,12 +101,13 @@ func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]
 		}
 		add(line, fields)
 	}
+	return nil
 }
 
-func readDeliveryJSON(br *bufio.Reader, bad *RowErrors, add func(int, map[string]string)) error {
+func readDeliveryJSON(br *bufio.Reader, bad *RowErrors, add func(int, map[string]string), full func() bool) error {
 	sc := bufio.NewScanner(br)
 	sc.Buffer(nil, MaxLineBytes)
-	for line := 1; sc.Scan(); line++ {
+	for line := 1; !full() && sc.Scan(); line++ {
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
