@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -190,6 +191,10 @@ func (w *Webhook) Send(ctx context.Context, n shop.Notification) error {
 		var te interface{ Timeout() bool }
 		if errors.As(err, &te) && te.Timeout() && ctx.Err() == nil {
 			return fmt.Errorf("no answer within %s", w.client.Timeout)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) { // the URL may carry a token: the error names no URL
+			return fmt.Errorf("the receiver could not be reached: %v", ue.Err)
 		}
 		return err
 	}
