@@ -27,6 +27,7 @@ type Shop interface {
 	Products(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Product], error)
 	Cart(ctx context.Context, customerID int64) (shop.Cart, error)
 	SetCartQuantity(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error)
+	AdjustCartQuantity(ctx context.Context, customerID int64, productRef string, delta int64) (shop.Cart, error)
 	PlaceOrder(ctx context.Context, req app.PlaceRequest, obs shop.Observer) (app.PlaceResult, error)
 	TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], error)
 	Order(ctx context.Context, id int64) (shop.Order, error)
