@@ -1,6 +1,8 @@
 package tui
 
 import (
+	tea "charm.land/bubbletea/v2"
+
 	"strings"
 	"testing"
 
@@ -84,5 +86,72 @@ func TestCartLineAboveStockCanBeLowered(t *testing.T) {
 	}
 	if c, err := sh.a.AdjustCartQuantity(ctx, 1, "A", -5); err != nil || len(c.Items) != 0 {
 		t.Fatalf("AdjustCartQuantity below 0: %+v %v", c, err)
+	}
+}
+
+// A cancel from the orders tab is kept apart from the placement: back on
+// the saga screen the placement is shown as it ended, and going back and
+// forth after the cancel does not crash.
+func TestCancelFromOrdersTabKeepsThePlacement(t *testing.T) {
+	sh := newShop(t)
+	s := start(t, sh.a, 1)
+	s.waitFor("the catalogue", func(m Model) bool { return len(m.catalogue.page.Items) == 4 })
+	s.key("enter", "enter")
+	s.waitFor("A in the cart", func(m Model) bool { return settled(m) && qty(m, "A") == 2 })
+	m := s.pay("k")
+	placed := m.Result()
+	if placed == nil || placed.Status != app.Placed {
+		t.Fatalf("result %+v", placed)
+	}
+	s.key("ctrl+o")
+	s.waitFor("today's orders", func(m Model) bool { return m.screen == scrOrders && len(m.orders.items) == 1 })
+	s.key("enter")
+	s.waitFor("the order", func(m Model) bool { return m.orders.order != nil })
+	s.key("c")
+	s.waitFor("the question", func(m Model) bool { return m.orders.confirming })
+	s.key("y")
+	s.waitFor("the cancel", func(m Model) bool {
+		return m.orders.run != nil && m.orders.run.done && m.orders.order != nil && m.orders.order.Status == shop.OrderCancelled
+	})
+	s.key("ctrl+o")
+	m = s.waitFor("the saga screen", func(m Model) bool { return m.screen == scrSaga })
+	if v := text(m); !strings.Contains(v, "Order placed: ₩2,000 with KAKAO") || m.Result() == nil || m.Result().Order.ID != placed.Order.ID {
+		t.Fatalf("back on the saga screen:\n%s", v)
+	}
+	s.key("ctrl+o")
+	s.waitFor("the orders", func(m Model) bool { return m.screen == scrOrders })
+	s.key("enter")
+	s.waitFor("the order again", func(m Model) bool { return m.screen == scrOrder && m.orders.order != nil })
+	s.key("ctrl+o")
+	m = s.waitFor("the saga screen again", func(m Model) bool { return m.screen == scrSaga })
+	if v := text(m); !strings.Contains(v, "Order placed: ₩2,000 with KAKAO") {
+		t.Fatalf("back on the saga screen again:\n%s", v)
+	}
+	s.key("q")
+	s.final()
+	o, err := sh.a.Order(ctx, placed.Order.ID)
+	if err != nil || o.Status != shop.OrderCancelled {
+		t.Fatalf("order %+v %v", o, err)
+	}
+	if st := sh.stock("A"); st != 10 {
+		t.Fatalf("A stock %d", st)
+	}
+}
+
+// An answer about an order no longer asked for is dropped.
+func TestStaleOrderAnswerDropped(t *testing.T) {
+	m := send(t, New(Options{}), tea.WindowSizeMsg{Width: 80, Height: 24}, keyMsg("ctrl+o"),
+		ordersMsg{page: shop.Page[shop.Order]{Items: []shop.Order{{ID: 7}, {ID: 8}}}}, keyMsg("enter"))
+	m = send(t, m, keyMsg("esc"), keyMsg("down"), keyMsg("enter"))
+	if m.orders.want != 8 {
+		t.Fatalf("asked for %d", m.orders.want)
+	}
+	m = send(t, m, orderMsg{id: 7, order: shop.Order{ID: 7}})
+	if m.orders.order != nil {
+		t.Fatalf("a stale answer was shown: order %d", m.orders.order.ID)
+	}
+	m = send(t, m, orderMsg{id: 8, order: shop.Order{ID: 8}})
+	if m.orders.order == nil || m.orders.order.ID != 8 {
+		t.Fatal("the answer asked for was not shown")
 	}
 }

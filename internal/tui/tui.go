@@ -70,6 +70,7 @@ type Model struct {
 	back          screen // the checkout screen to return to from the orders tab
 	status        string // the last error or notice, one line
 	quitting      bool   // quit asked for while a saga runs
+	quitCh        chan tea.Msg // the channel of the run in flight when quit was asked for
 	spin          spinner.Model
 
 	customers customerPicker
@@ -80,7 +81,7 @@ type Model struct {
 	cs        cartSync
 	cartRow   int
 	method    shop.PaymentMethod
-	run       *run // the saga or cancel in flight or last finished
+	run       *run // the placement in flight or last finished (never a cancel: see orders.run)
 	approving bool // the saga waits for an approval typed in
 	approval  textinput.Model
 	orders    ordersTab
@@ -143,7 +144,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case spinner.TickMsg:
-		if m.run == nil || m.run.done {
+		if !m.runningNow() {
 			return m, nil
 		}
 		var cmd tea.Cmd
@@ -218,7 +219,13 @@ func (m Model) typing() bool {
 	return m.screen == scrCustomers || m.screen == scrRegister || m.screen == scrCatalogue || m.screen == scrSaga && m.approving
 }
 
-func (m Model) runningNow() bool { return m.run != nil && !m.run.done }
+func (m Model) runningNow() bool { return m.placing() || m.cancelling() }
+
+// placing reports whether a placement is in flight.
+func (m Model) placing() bool { return m.run != nil && !m.run.done }
+
+// cancelling reports whether a cancel from the orders tab is in flight.
+func (m Model) cancelling() bool { return m.orders.run != nil && !m.orders.run.done }
 
 // quit ends the program, unless a saga or a cancel is in flight: then it asks
 // the saga to stop at its next safe point and quits when it has finished or
@@ -228,7 +235,12 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	m.quitting = true
-	m.run.stop()
+	r := m.run
+	if !m.placing() {
+		r = m.orders.run
+	}
+	m.quitCh = r.ch
+	r.stop()
 	return m, nil
 }
 
@@ -260,20 +272,26 @@ func (m Model) Result() *app.PlaceResult {
 // Summary is how a saga the user quit during ended: its steps and one line
 // on the outcome, printed once the screen is gone ("" when there was none).
 func (m Model) Summary() string {
-	if m.run == nil || !m.run.done || !m.quitting {
+	var r *run
+	for _, c := range []*run{m.run, m.orders.run} {
+		if c != nil && c.ch == m.quitCh {
+			r = c
+		}
+	}
+	if r == nil || !r.done || !m.quitting {
 		return ""
 	}
 	var b strings.Builder
-	for _, ev := range m.run.events {
+	for _, ev := range r.events {
 		b.WriteString(ansi.Strip(strings.Join(eventLines(ev, 1000), "\n")) + "\n")
 	}
-	if m.run.kind == runCancel {
-		if m.run.err != nil {
-			return b.String() + fmt.Sprintf("order %d not cancelled: %v", m.run.orderID, m.run.err)
+	if r.kind == runCancel {
+		if r.err != nil {
+			return b.String() + fmt.Sprintf("order %d not cancelled: %v", r.orderID, r.err)
 		}
-		return b.String() + fmt.Sprintf("order %d cancelled: refunded, stock restored", m.run.orderID)
+		return b.String() + fmt.Sprintf("order %d cancelled: refunded, stock restored", r.orderID)
 	}
-	return b.String() + placementLine(m.run.placed, m.run.err)
+	return b.String() + placementLine(r.placed, r.err)
 }
 
 // View draws the screen.

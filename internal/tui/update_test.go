@@ -240,11 +240,12 @@ func TestOrdersTab(t *testing.T) {
 	if m.screen != scrOrder {
 		t.Fatalf("enter: %s", m.Screen())
 	}
-	m = send(t, m, orderMsg{order: shop.Order{ID: 1, Status: shop.OrderCancelled, TotalAmount: 4500}}, keyMsg("c"))
+	m = send(t, m, orderMsg{id: 1, order: shop.Order{ID: 1, Status: shop.OrderCancelled, TotalAmount: 4500}}, keyMsg("c"))
 	if m.orders.confirming || !strings.Contains(m.status, "already cancelled") {
 		t.Fatalf("c on a cancelled order: %q", m.status)
 	}
-	m = send(t, m, orderMsg{order: shop.Order{ID: 2, Status: shop.OrderPaid, TotalAmount: 28500}}, keyMsg("c"))
+	m = send(t, m, keys("esc", "up", "enter")...)
+	m = send(t, m, orderMsg{id: 2, order: shop.Order{ID: 2, Status: shop.OrderPaid, TotalAmount: 28500}}, keyMsg("c"))
 	if !m.orders.confirming || !strings.Contains(text(m), "Cancel order 2: refund ₩28,500") {
 		t.Fatalf("c:\n%s", text(m))
 	}
