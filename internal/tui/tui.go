@@ -67,9 +67,9 @@ type Model struct {
 	opts          Options
 	width, height int
 	screen        screen
-	back          screen // the checkout screen to return to from the orders tab
-	status        string // the last error or notice, one line
-	quitting      bool   // quit asked for while a saga runs
+	back          screen       // the checkout screen to return to from the orders tab
+	status        string       // the last error or notice, one line
+	quitting      bool         // quit asked for while a saga runs
 	quitCh        chan tea.Msg // the channel of the run in flight when quit was asked for
 	spin          spinner.Model
 
