@@ -155,3 +155,45 @@ func TestStaleOrderAnswerDropped(t *testing.T) {
 		t.Fatal("the answer asked for was not shown")
 	}
 }
+
+// The amount confirmed is the amount charged: a cart changed elsewhere
+// after the review is refused before the saga starts, and shown fresh.
+func TestConfirmedTotalIsWhatIsCharged(t *testing.T) {
+	sh := newShop(t)
+	s := start(t, sh.a, 1)
+	s.waitFor("the catalogue", func(m Model) bool { return len(m.catalogue.page.Items) == 4 })
+	s.key("enter", "enter")
+	s.waitFor("A in the cart", func(m Model) bool { return settled(m) && qty(m, "A") == 2 })
+	s.key("tab")
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && settled(m) && m.cs.seen == m.cs.seq })
+	s.key("enter")
+	m := s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
+	if !strings.Contains(text(m), "Charge ₩2,000") {
+		t.Fatalf("the question:\n%s", text(m))
+	}
+	if _, err := sh.a.AddToCart(ctx, 1, "B", 1); err != nil { // the CLI, meanwhile
+		t.Fatal(err)
+	}
+	s.key("y")
+	m = s.waitFor("the refusal", func(m Model) bool { return m.screen == scrCart && qty(m, "B") == 1 })
+	if !strings.Contains(m.status, "the cart changed since it was reviewed: it is now ₩4,500, not ₩2,000") ||
+		m.cart.TotalAmount != 4500 {
+		t.Fatalf("status %q, cart %+v", m.status, m.cart)
+	}
+	if n := len(sh.orders(1)); n != 0 || sh.stock("A") != 10 || sh.stock("B") != 10 {
+		t.Fatalf("%d orders, stock A %d B %d", n, sh.stock("A"), sh.stock("B"))
+	}
+	s.key("enter")
+	s.waitFor("the confirmation again", func(m Model) bool { return m.screen == scrConfirm })
+	s.key("y")
+	m = s.waitFor("the saga's end", func(m Model) bool { return m.screen == scrSaga && done(m) })
+	if r := m.Result(); r == nil || r.Status != app.Placed || r.Order.TotalAmount != 4500 ||
+		!strings.Contains(text(m), "Order placed: ₩4,500 with NAVER") {
+		t.Fatalf("result %+v:\n%s", r, text(m))
+	}
+	s.key("q")
+	s.final()
+	if o := sh.orders(1); len(o) != 1 || o[0].TotalAmount != 4500 {
+		t.Fatalf("orders %+v", o)
+	}
+}

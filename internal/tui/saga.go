@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -99,7 +100,8 @@ func (r *run) askApproval(ctx context.Context, approvalURL string) (string, erro
 // place runs the order saga over the customer's cart.
 func (m Model) place() (tea.Model, tea.Cmd) {
 	r := &run{kind: runPlace, amount: m.cart.TotalAmount, method: m.method}
-	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval}}
+	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval},
+		ExpectedTotal: m.cart.TotalAmount} // what the buyer was asked to pay, or nothing is charged
 	sh := m.opts.Shop
 	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		return sh.PlaceOrder(ctx, req, obs)
@@ -166,6 +168,11 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 				return m, m.loadOrders()
 			}
 			return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.loadOrder(r.orderID), m.loadOrders()) })
+		}
+		if errors.Is(r.err, shop.ErrConflict) && m.screen == scrSaga {
+			// Refused before it started (the cart changed since it was
+			// reviewed): back to the cart, fresh, to review it again.
+			m.screen, m.status = scrCart, "✗ "+r.err.Error()
 		}
 		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	}
@@ -307,8 +314,8 @@ func (m Model) sagaView() string {
 	}
 	title := fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
 	switch {
-	case r.done && r.err == nil && r.placed.Status == app.Placed:
-		title = fmt.Sprintf("Order placed: %s with %s", r.amount, r.method)
+	case r.done && r.err == nil && r.placed.Status == app.Placed && r.placed.Order != nil:
+		title = fmt.Sprintf("Order placed: %s with %s", r.placed.Order.TotalAmount, r.method)
 	case r.done:
 		title = fmt.Sprintf("Order not placed: %s with %s", r.amount, r.method)
 	}
