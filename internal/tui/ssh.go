@@ -65,7 +65,9 @@ func NewServer(o ServerOptions) (*ssh.Server, error) {
 				if o.wrap != nil {
 					m = o.wrap(m)
 				}
-				return m, nil
+				// The session ends with its connection: the server's
+				// process signals are not the session's to handle.
+				return m, []tea.ProgramOption{tea.WithoutSignalHandler()}
 			}),
 			activeterm.Middleware(),
 		),

@@ -388,7 +388,7 @@ func (m Model) help() string {
 		case m.approving:
 			keys = "the saga waits for the buyer • enter sends what you pasted • ctrl+c quit"
 		case m.runningNow():
-			keys = "the saga is running • q quit when it has finished"
+			keys = "the saga is running • q quit: it stops at its next safe point and is compensated"
 		default:
 			keys = "enter next checkout • esc back to the cart • ctrl+o orders • q quit"
 		}
