@@ -1,10 +1,14 @@
 package tui
 
 import (
-	tea "charm.land/bubbletea/v2"
-
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+
+	tea "charm.land/bubbletea/v2"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -195,5 +199,72 @@ func TestConfirmedTotalIsWhatIsCharged(t *testing.T) {
 	s.final()
 	if o := sh.orders(1); len(o) != 1 || o[0].TotalAmount != 4500 {
 		t.Fatalf("orders %+v", o)
+	}
+}
+
+// authorized_keys lines with options, and a file with no key, are refused
+// at startup.
+func TestSSHAuthorizedKeysRefusedAtStartup(t *testing.T) {
+	dir := t.TempDir()
+	key := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(newSigner(t).PublicKey())))
+	for name, c := range map[string]struct{ file, want string }{
+		"options":  {"# counters\n" + key + "\nfrom=\"10.0.0.1\" " + key + "\n", "line 3 has options (from="},
+		"restrict": {"restrict " + key + "\n", "line 1 has options (restrict)"},
+		"empty":    {"# nobody yet\n\n", "lists no public key"},
+	} {
+		keys := filepath.Join(dir, name)
+		if err := os.WriteFile(keys, []byte(c.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := NewServer(ServerOptions{HostKey: filepath.Join(dir, "host"), AuthorizedKeys: keys})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
+
+// The host key: created once even by servers starting together; a
+// symlink, a key others can read and a broken key are refused.
+func TestSSHHostKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "host")
+	var wg sync.WaitGroup
+	keys := make([][]byte, 4)
+	errs := make([]error, 4)
+	for i := range keys {
+		wg.Add(1)
+		go func() { defer wg.Done(); keys[i], errs[i] = ensureHostKey(path) }()
+	}
+	wg.Wait()
+	for i := range keys {
+		if errs[i] != nil || string(keys[i]) != string(keys[0]) || len(keys[i]) == 0 {
+			t.Fatalf("server %d: %v (same key: %v)", i, errs[i], string(keys[i]) == string(keys[0]))
+		}
+	}
+	if fi, err := os.Lstat(path); err != nil || fi.Mode() != 0o600 {
+		t.Fatalf("host key %v %v", fi.Mode(), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".host.tmp-*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(path, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ensureHostKey(link); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("a symlink: %v", err)
+	}
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ensureHostKey(path); err == nil || !strings.Contains(err.Error(), "must be 0600") {
+		t.Fatalf("mode 0640: %v", err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ensureHostKey(empty); err == nil || !strings.Contains(err.Error(), "not a private key") {
+		t.Fatalf("an empty key: %v", err)
 	}
 }
