@@ -44,6 +44,9 @@ type Options struct {
 	Ctx context.Context
 	// CustomerID preselects a customer (0: pick one).
 	CustomerID int64
+	// Mark is shown in the header, e.g. "demo shop" when the checkout is not
+	// on the shop's usual database.
+	Mark string
 	// Running counts sagas and cancels in flight; the caller waits on it
 	// before the process ends, so none is cut short.
 	Running *sync.WaitGroup
@@ -364,6 +367,9 @@ func (m Model) header() string {
 		}
 	}
 	h := styles.title.Render("rabbitpay") + " " + strings.Join(tabs, " ")
+	if m.opts.Mark != "" {
+		h += "  " + styles.warn.Render(m.opts.Mark)
+	}
 	if m.customer != nil {
 		h += "  " + fmt.Sprintf("customer %d %s", m.customer.ID, m.customer.Name)
 	}
