@@ -75,9 +75,17 @@ func (e *env) print(v any, t render.Tabular) error { return render.Print(e.Out, 
 
 // Main runs rabbitpay with the process's arguments and streams.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A hangup (the terminal or the tmux session closed) interrupts like
+	// Ctrl-C, so a checkout's saga in flight finishes or compensates instead
+	// of dying mid-step; nobody is left to hang up twice, so later hangups
+	// are ignored.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	go func() { <-ctx.Done(); stop() }() // a second Ctrl-C ends the process at once
+	go func() { // a second Ctrl-C ends the process at once
+		<-ctx.Done()
+		stop()
+		signal.Ignore(syscall.SIGHUP)
+	}()
 	return Run(ctx, os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 }
 

@@ -45,27 +45,47 @@ func (a *App) FindCustomers(ctx context.Context, query string, limit int) ([]sho
 }
 
 // SetCartQuantity sets how many of a product the customer's cart holds: 0
-// takes it out; more than the product's stock, or a retired product, is
-// refused. The cart is the one the CLI shows.
+// takes it out. Raising a line above the product's stock, or a retired
+// product's, is refused; lowering one is always allowed (someone else may
+// have bought the stock meanwhile). The cart is the one the CLI shows.
 func (a *App) SetCartQuantity(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error) {
-	if err := shop.ValidateProductRef(productRef); err != nil {
-		return shop.Cart{}, err
-	}
 	if qty != 0 {
 		if err := shop.ValidateQuantity(qty); err != nil {
 			return shop.Cart{}, err
 		}
 	}
-	err := a.store.SetCartQuantity(ctx, customerID, productRef, qty, func(p shop.Product) error {
+	return a.updateCartQuantity(ctx, customerID, productRef, func(int64) int64 { return qty })
+}
+
+// AdjustCartQuantity adds delta (negative: takes away) to how many of a
+// product the customer's cart holds, reading the quantity in the same
+// transaction that writes it, so a change made meanwhile elsewhere (the
+// CLI, another counter) is kept. Reaching 0 or less takes the line out;
+// increases are checked as SetCartQuantity's are.
+func (a *App) AdjustCartQuantity(ctx context.Context, customerID int64, productRef string, delta int64) (shop.Cart, error) {
+	if delta > shop.MaxQuantity || delta < -shop.MaxQuantity {
+		return shop.Cart{}, shop.Invalid("quantity change %d is larger than the maximum of %d", delta, shop.MaxQuantity)
+	}
+	return a.updateCartQuantity(ctx, customerID, productRef, func(current int64) int64 { return max(current+delta, 0) })
+}
+
+func (a *App) updateCartQuantity(ctx context.Context, customerID int64, productRef string, next func(current int64) int64) (shop.Cart, error) {
+	if err := shop.ValidateProductRef(productRef); err != nil {
+		return shop.Cart{}, err
+	}
+	err := a.store.UpdateCartQuantity(ctx, customerID, productRef, func(p shop.Product, current int64) (int64, error) {
+		qty := next(current)
 		switch {
-		case qty == 0:
-			return nil
+		case qty <= current:
+			return qty, nil // a decrease (or nothing) is always allowed
 		case p.RetiredAt != nil:
-			return shop.Conflict("product %s is retired: it cannot be put in a cart", p.SKU)
+			return 0, shop.Conflict("product %s is retired: it cannot be put in a cart", p.SKU)
 		case qty > p.StockQuantity:
-			return shop.Conflict("only %d of %s (%s) in stock", p.StockQuantity, p.SKU, p.Name)
+			return 0, shop.Conflict("only %d of %s (%s) in stock", p.StockQuantity, p.SKU, p.Name)
+		case qty > shop.MaxQuantity:
+			return 0, shop.Invalid("quantity %d is larger than the maximum of %d", qty, shop.MaxQuantity)
 		}
-		return nil
+		return qty, nil
 	})
 	if err != nil {
 		return shop.Cart{}, err

@@ -24,6 +24,9 @@ type PlaceRequest struct {
 	IdempotencyKey string
 	// Approval is where the buyer's approval comes from (live payments).
 	Approval Approval
+	// ExpectedTotal is the total the buyer agreed to (0: no check): another
+	// total is refused before the saga starts.
+	ExpectedTotal shop.Won
 }
 
 // Placement outcomes.
@@ -114,6 +117,9 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	total, err := shop.Total(lines)
 	if err != nil {
 		return PlaceResult{}, err
+	}
+	if req.ExpectedTotal != 0 && total != req.ExpectedTotal {
+		return PlaceResult{}, shop.Conflict("the cart changed since it was reviewed: it is now %s, not %s", total, req.ExpectedTotal)
 	}
 	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: req.CustomerID, Method: req.Method, Items: lines,
 		TotalAmount: total, FromCart: len(req.Items) == 0, State: shop.SagaRunning}

@@ -9,10 +9,13 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// SetCartQuantity sets how many of a product the customer's cart holds (0
-// takes it out), in one transaction holding the product's row: check sees the
-// product as it is then and may refuse the quantity.
-func (s *Store) SetCartQuantity(ctx context.Context, customerID int64, productRef string, qty int64, check func(shop.Product) error) error {
+// UpdateCartQuantity changes how many of a product the customer's cart
+// holds, in one transaction holding the customer's cart row (so writers of
+// the same cart, the CLI's included, take turns) and the product's row: next
+// sees the product and the quantity the cart holds then (0: none) and returns
+// the new quantity (0 takes the line out), or refuses.
+func (s *Store) UpdateCartQuantity(ctx context.Context, customerID int64, productRef string,
+	next func(p shop.Product, current int64) (int64, error)) error {
 	return s.Tx(ctx, func(tx pgx.Tx) error {
 		if err := customerExists(ctx, tx, customerID); err != nil {
 			return err
@@ -25,19 +28,29 @@ func (s *Store) SetCartQuantity(ctx context.Context, customerID int64, productRe
 		if err != nil {
 			return domainErr(err)
 		}
-		if err := check(p); err != nil {
+		var cartID, current int64
+		if err := tx.QueryRow(ctx, `INSERT INTO cart (customer_id) VALUES ($1)
+			ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING cart_id`, customerID).Scan(&cartID); err != nil {
+			return domainErr(err)
+		}
+		err = tx.QueryRow(ctx, `SELECT quantity FROM cart_item WHERE cart_id = $1 AND product_id = $2 FOR UPDATE`,
+			cartID, p.ID).Scan(&current)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return domainErr(err)
+		}
+		qty, err := next(p, current)
+		if err != nil {
 			return err
 		}
-		if qty == 0 {
-			_, err = tx.Exec(ctx, `DELETE FROM cart_item WHERE cart_id = (SELECT cart_id FROM cart WHERE customer_id = $1) AND product_id = $2`,
-				customerID, p.ID)
+		switch {
+		case qty == current:
+			return nil
+		case qty <= 0:
+			_, err = tx.Exec(ctx, `DELETE FROM cart_item WHERE cart_id = $1 AND product_id = $2`, cartID, p.ID)
 			return err
 		}
-		_, err = tx.Exec(ctx, `WITH c AS (
-				INSERT INTO cart (customer_id) VALUES ($1)
-				ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING cart_id)
-			INSERT INTO cart_item (cart_id, product_id, quantity) SELECT c.cart_id, $2, $3 FROM c
-			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity`, customerID, p.ID, qty)
+		_, err = tx.Exec(ctx, `INSERT INTO cart_item (cart_id, product_id, quantity) VALUES ($1, $2, $3)
+			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity`, cartID, p.ID, qty)
 		return err
 	})
 }

@@ -27,15 +27,18 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.cartRow = max(min(m.cartRow+1, len(items)-1), 0)
 	case "+", "=", "right":
 		if it != nil {
-			return m.then(func(m *Model) tea.Cmd { return m.setQuantity(it.ProductID, m.inCart(it.ProductID)+1) })
+			pid := it.ProductID
+			return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, 1) })
 		}
 	case "-", "left":
 		if it != nil {
-			return m.then(func(m *Model) tea.Cmd { return m.setQuantity(it.ProductID, max(m.inCart(it.ProductID)-1, 0)) })
+			pid := it.ProductID
+			return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, -1) })
 		}
 	case "d", "delete", "backspace":
 		if it != nil {
-			return m.then(func(m *Model) tea.Cmd { return m.setQuantity(it.ProductID, 0) })
+			pid := it.ProductID
+			return m.then(func(m *Model) tea.Cmd { return m.remove(pid) })
 		}
 	case "m":
 		m.method = map[shop.PaymentMethod]shop.PaymentMethod{shop.Naver: shop.Kakao, shop.Kakao: shop.Naver}[m.method]
@@ -45,7 +48,7 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.method = shop.Kakao
 	case "enter", "p":
 		switch {
-		case m.cs.writing != nil || len(m.cs.want) > 0:
+		case m.saving():
 			m.status = "the cart is still being saved; press enter again in a moment"
 		case len(items) == 0:
 			m.status = "✗ the cart is empty: add products in the catalogue (tab)"

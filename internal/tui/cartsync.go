@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strconv"
 
@@ -12,16 +11,25 @@ import (
 )
 
 // cartSync keeps the shown cart in step with the real one when keys come
-// faster than the database answers: one write at a time, the quantities
-// asked for meanwhile kept in want, and an answer older than one already
-// shown dropped.
+// faster than the database answers. Keys become changes relative to what
+// the cart holds when they are written (add one, take one away, take the
+// line out), never quantities computed from the cart as last shown, so a
+// change made meanwhile elsewhere (the CLI, another counter) is kept. One
+// write at a time; the changes asked for meanwhile wait in ops (consecutive
+// ones to the same product merged); an answer older than one already shown
+// is dropped.
 type cartSync struct {
-	seq, seen int             // requests issued; the newest answer shown
-	want      map[int64]int64 // product id → quantity asked for, not yet written (copied on write)
-	writing   *cartWrite      // the write in flight
+	seq, seen int         // requests issued; the newest answer shown
+	ops       []cartWrite // changes asked for, not yet written (copied on write)
+	writing   *cartWrite  // the write in flight
 }
 
-type cartWrite struct{ productID, qty int64 }
+// cartWrite is one change: delta added, or the line taken out.
+type cartWrite struct {
+	productID int64
+	delta     int64
+	remove    bool
+}
 
 type cartMsg struct {
 	seq   int
@@ -43,42 +51,57 @@ func (m *Model) loadCart() tea.Cmd {
 	})
 }
 
-// setQuantity asks for qty of a product in the real cart (0 takes it out);
-// the app refuses more than the stock.
-func (m *Model) setQuantity(productID, qty int64) tea.Cmd {
-	want := maps.Clone(m.cs.want)
-	if want == nil {
-		want = map[int64]int64{}
+// adjust asks for delta more (or fewer) of a product in the real cart; the
+// app refuses more than the stock.
+func (m *Model) adjust(productID, delta int64) tea.Cmd {
+	ops := slices.Clone(m.cs.ops)
+	if n := len(ops); n > 0 && ops[n-1].productID == productID && !ops[n-1].remove {
+		ops[n-1].delta += delta
+		if ops[n-1].delta == 0 {
+			ops = ops[:n-1]
+		}
+	} else {
+		ops = append(ops, cartWrite{productID: productID, delta: delta})
 	}
-	want[productID] = qty
-	m.cs.want = want
+	m.cs.ops = ops
+	return m.nextWrite()
+}
+
+// remove asks for the product's line to be taken out of the real cart.
+func (m *Model) remove(productID int64) tea.Cmd {
+	m.cs.ops = append(slices.Clone(m.cs.ops), cartWrite{productID: productID, remove: true})
 	return m.nextWrite()
 }
 
 func (m *Model) nextWrite() tea.Cmd {
-	if m.cs.writing != nil || len(m.cs.want) == 0 || m.customer == nil {
+	if m.cs.writing != nil || len(m.cs.ops) == 0 || m.customer == nil {
 		return nil
 	}
-	pid := slices.Min(slices.Collect(maps.Keys(m.cs.want)))
-	w := &cartWrite{pid, m.cs.want[pid]}
-	m.cs.writing = w
+	w := m.cs.ops[0]
+	m.cs.ops = slices.Clone(m.cs.ops[1:])
+	m.cs.writing = &w
 	m.cs.seq++
-	seq, id, ref := m.cs.seq, m.customer.ID, "#"+strconv.FormatInt(pid, 10)
+	seq, id, ref := m.cs.seq, m.customer.ID, "#"+strconv.FormatInt(w.productID, 10)
 	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
-		c, err := sh.SetCartQuantity(ctx, id, ref, w.qty)
-		return cartMsg{seq: seq, cart: c, err: err, wrote: w}
+		var c shop.Cart
+		var err error
+		if w.remove {
+			c, err = sh.SetCartQuantity(ctx, id, ref, 0)
+		} else {
+			c, err = sh.AdjustCartQuantity(ctx, id, ref, w.delta)
+		}
+		return cartMsg{seq: seq, cart: c, err: err, wrote: &w}
 	})
 }
+
+// saving reports whether changes are still to be written.
+func (m Model) saving() bool { return m.cs.writing != nil || len(m.cs.ops) > 0 }
 
 // cartAnswer shows an answer that is newer than the cart shown and starts
 // the next write.
 func (m *Model) cartAnswer(msg cartMsg) tea.Cmd {
 	if msg.wrote != nil && msg.wrote == m.cs.writing {
 		m.cs.writing = nil
-		if q, ok := m.cs.want[msg.wrote.productID]; ok && (q == msg.wrote.qty || msg.err != nil) {
-			m.cs.want = maps.Clone(m.cs.want)
-			delete(m.cs.want, msg.wrote.productID)
-		}
 	}
 	switch {
 	case msg.err != nil:
@@ -90,15 +113,29 @@ func (m *Model) cartAnswer(msg cartMsg) tea.Cmd {
 	return m.nextWrite()
 }
 
-// inCart is how many of a product the cart holds, or is about to.
+// inCart is how many of a product the cart holds, or is about to: the cart
+// shown with the write in flight and the changes waiting applied.
 func (m Model) inCart(productID int64) int64 {
-	if q, ok := m.cs.want[productID]; ok {
-		return q
-	}
+	var q int64
 	for _, it := range m.cart.Items {
 		if it.ProductID == productID {
-			return it.Quantity
+			q = it.Quantity
 		}
 	}
-	return 0
+	apply := func(w cartWrite) {
+		switch {
+		case w.productID != productID:
+		case w.remove:
+			q = 0
+		default:
+			q = max(q+w.delta, 0)
+		}
+	}
+	if m.cs.writing != nil {
+		apply(*m.cs.writing)
+	}
+	for _, w := range m.cs.ops {
+		apply(w)
+	}
+	return q
 }

@@ -90,7 +90,7 @@ func (m Model) catalogueKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		p := items[c.sel]
-		return m.then(func(m *Model) tea.Cmd { return m.setQuantity(p.ID, m.inCart(p.ID)+1) })
+		return m.then(func(m *Model) tea.Cmd { return m.adjust(p.ID, 1) })
 	}
 	before := c.input.Value()
 	var cmd tea.Cmd

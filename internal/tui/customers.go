@@ -91,7 +91,7 @@ func (m Model) pick(c shop.Customer) (tea.Model, tea.Cmd) {
 	m.customer = &c
 	m.screen = scrCatalogue
 	m.cart = shop.Cart{CustomerID: c.ID}
-	m.cs.want, m.cs.writing = nil, nil // the sequence goes on: an old answer stays old
+	m.cs.ops, m.cs.writing = nil, nil // the sequence goes on: an old answer stays old
 	m.cartRow = 0
 	m.catalogue = newCatalogue()
 	m.catalogue.input.SetWidth(max(m.width-20, 10))

@@ -271,7 +271,7 @@ func TestOrdersTabCancelsAnOrder(t *testing.T) {
 	s.waitFor("the question", func(m Model) bool { return m.orders.confirming })
 	s.key("y")
 	m = s.waitFor("the cancel", func(m Model) bool {
-		return done(m) && m.orders.order != nil && m.orders.order.Status == shop.OrderCancelled
+		return m.orders.run != nil && m.orders.run.done && m.orders.order != nil && m.orders.order.Status == shop.OrderCancelled
 	})
 	if !strings.Contains(text(m), "↩ undo refund") || !strings.Contains(m.status, "cancelled") {
 		t.Fatalf("the screen after the cancel:\n%s", text(m))

@@ -20,7 +20,9 @@ type ordersTab struct {
 	more       bool
 	sel        int
 	order      *shop.Order
+	want       int64 // the order asked for: an answer about another is dropped
 	confirming bool
+	run        *run // the cancel in flight or last finished (kept apart from placements)
 }
 
 type ordersMsg struct {
@@ -29,6 +31,7 @@ type ordersMsg struct {
 }
 
 type orderMsg struct {
+	id    int64
 	order shop.Order
 	err   error
 }
@@ -42,10 +45,12 @@ func (m Model) loadOrders() tea.Cmd {
 	})
 }
 
-func (m Model) loadOrder(id int64) tea.Cmd {
+// loadOrder reads order id, the one the order screen shows from now on.
+func (m *Model) loadOrder(id int64) tea.Cmd {
+	m.orders.want = id
 	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
 		o, err := sh.Order(ctx, id)
-		return orderMsg{o, err}
+		return orderMsg{id, o, err}
 	})
 }
 
@@ -53,6 +58,12 @@ func (m Model) loadOrder(id int64) tea.Cmd {
 func (m Model) toggleOrders() (tea.Model, tea.Cmd) {
 	if m.screen == scrOrders || m.screen == scrOrder {
 		m.screen = m.back
+		if m.screen == scrSaga && m.run == nil { // no placement to show: never a cancel
+			m.screen = scrCustomers
+			if m.customer != nil {
+				m.screen = scrCart
+			}
+		}
 		switch m.screen {
 		case scrCustomers:
 			return m.then(func(m *Model) tea.Cmd { return m.customers.input.Focus() })
@@ -81,10 +92,11 @@ func (m Model) ordersKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if len(o.items) > 0 {
 			m.screen = scrOrder
 			o.order, o.confirming = nil, false
-			if m.run != nil && m.run.kind == runCancel {
-				m.run = nil
+			if !m.cancelling() {
+				o.run = nil
 			}
-			return m, m.loadOrder(o.items[o.sel].ID)
+			id := o.items[o.sel].ID
+			return m.then(func(m *Model) tea.Cmd { return m.loadOrder(id) })
 		}
 	}
 	return m, nil
@@ -113,7 +125,8 @@ func (m Model) orderKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.screen = scrOrders
 		return m, m.loadOrders()
 	case "r":
-		return m, m.loadOrder(o.order.ID)
+		id := o.order.ID
+		return m.then(func(m *Model) tea.Cmd { return m.loadOrder(id) })
 	case "c":
 		if o.order.Status == shop.OrderCancelled {
 			m.status = fmt.Sprintf("order %d is already cancelled", o.order.ID)
@@ -130,7 +143,7 @@ func (m Model) cancelOrder(id int64) (tea.Model, tea.Cmd) {
 		_, err := sh.CancelOrder(ctx, id, obs)
 		return app.PlaceResult{}, err
 	})
-	m.run = r
+	m.orders.run = r
 	return m, cmd
 }
 
@@ -144,6 +157,9 @@ func (m Model) ordersData(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.orders.items, m.orders.more = msg.page.Items, msg.page.More
 		m.orders.sel = min(m.orders.sel, max(len(msg.page.Items)-1, 0))
 	case orderMsg:
+		if msg.id != m.orders.want {
+			return m, nil // an answer about an order no longer shown
+		}
 		if msg.err != nil {
 			m.status = "✗ " + msg.err.Error()
 			return m, nil
@@ -197,9 +213,9 @@ func (m Model) orderView() string {
 	for _, ev := range o.Saga {
 		lines = append(lines, eventLines(ev, m.width)...)
 	}
-	if m.run != nil && m.run.kind == runCancel && m.run.orderID == o.ID && !m.run.done {
+	if r := m.orders.run; r != nil && r.orderID == o.ID && !r.done {
 		lines = append(lines, "", "Cancel:")
-		lines = append(lines, m.runLines()...)
+		lines = append(lines, m.runLines(r)...)
 	}
 	if m.orders.confirming {
 		lines = append(lines, "", styles.warn.Render(fmt.Sprintf("Cancel order %d: refund %s and restore its stock? y/enter yes • n/esc no",

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -99,7 +100,8 @@ func (r *run) askApproval(ctx context.Context, approvalURL string) (string, erro
 // place runs the order saga over the customer's cart.
 func (m Model) place() (tea.Model, tea.Cmd) {
 	r := &run{kind: runPlace, amount: m.cart.TotalAmount, method: m.method}
-	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval}}
+	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval},
+		ExpectedTotal: m.cart.TotalAmount} // what the buyer was asked to pay, or nothing is charged
 	sh := m.opts.Shop
 	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		return sh.PlaceOrder(ctx, req, obs)
@@ -110,16 +112,29 @@ func (m Model) place() (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// runOf is where the model keeps the run ch belongs to: the placement, the
+// orders tab's cancel, or nil (a run no longer shown).
+func (m *Model) runOf(ch chan tea.Msg) **run {
+	switch {
+	case m.run != nil && m.run.ch == ch:
+		return &m.run
+	case m.orders.run != nil && m.orders.run.ch == ch:
+		return &m.orders.run
+	}
+	return nil
+}
+
 func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case runEventMsg:
-		if m.run == nil || msg.r.ch != m.run.ch {
+		at := m.runOf(msg.r.ch)
+		if at == nil {
 			return m, nil
 		}
-		r := *m.run
+		r := **at
 		r.events = append(append([]shop.SagaEvent(nil), r.events...), msg.ev)
-		m.run = &r
-		if msg.ev.Outcome != shop.OutcomeWaiting {
+		*at = &r
+		if msg.ev.Outcome != shop.OutcomeWaiting && r.kind == runPlace {
 			m.approving = false // answered, or over
 		}
 		return m, r.listen()
@@ -130,12 +145,16 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.approving = true
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.run.listen(), m.approval.Focus()) })
 	case runDoneMsg:
-		if m.run == nil || msg.r.ch != m.run.ch {
+		at := m.runOf(msg.r.ch)
+		if at == nil {
 			return m, nil
 		}
-		r := *m.run
+		r := **at
 		r.done, r.placed, r.err = true, msg.placed, msg.err
-		m.run, m.approving = &r, false
+		*at = &r
+		if r.kind == runPlace {
+			m.approving = false
+		}
 		if m.quitting {
 			return m, tea.Quit
 		}
@@ -145,7 +164,15 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 			} else {
 				m.status = fmt.Sprintf("order %d cancelled: refunded, stock restored", r.orderID)
 			}
-			return m, tea.Batch(m.loadOrder(r.orderID), m.loadOrders())
+			if m.screen != scrOrder || m.orders.want != r.orderID {
+				return m, m.loadOrders()
+			}
+			return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.loadOrder(r.orderID), m.loadOrders()) })
+		}
+		if errors.Is(r.err, shop.ErrConflict) && m.screen == scrSaga {
+			// Refused before it started (the cart changed since it was
+			// reviewed): back to the cart, fresh, to review it again.
+			m.screen, m.status = scrCart, "✗ "+r.err.Error()
 		}
 		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	}
@@ -233,8 +260,7 @@ func approvalURL(events []shop.SagaEvent) string {
 // runLines shows a run's events as they came, and while it runs a spinner,
 // the approval URL and its QR code (beside the rest when there is room) and
 // the approval prompt.
-func (m Model) runLines() []string {
-	r := m.run
+func (m Model) runLines(r *run) []string {
 	u := ""
 	if !r.done {
 		u = approvalURL(r.events)
@@ -261,7 +287,7 @@ func (m Model) runLines() []string {
 		lines = append(lines, "")
 		lines = append(lines, strings.Split(wrap("The buyer approves the payment at "+u+" (the QR code opens it).", width), "\n")...)
 	}
-	if m.approving {
+	if m.approving && r == m.run {
 		lines = append(lines, "", "Or paste the token or the final URL, then enter:", m.approval.View())
 	}
 	if width == m.width { // no room beside: below
@@ -283,15 +309,18 @@ func (m Model) runLines() []string {
 
 func (m Model) sagaView() string {
 	r := m.run
+	if r == nil {
+		return ""
+	}
 	title := fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
 	switch {
-	case r.done && r.err == nil && r.placed.Status == app.Placed:
-		title = fmt.Sprintf("Order placed: %s with %s", r.amount, r.method)
+	case r.done && r.err == nil && r.placed.Status == app.Placed && r.placed.Order != nil:
+		title = fmt.Sprintf("Order placed: %s with %s", r.placed.Order.TotalAmount, r.method)
 	case r.done:
 		title = fmt.Sprintf("Order not placed: %s with %s", r.amount, r.method)
 	}
 	lines := []string{title, ""}
-	lines = append(lines, m.runLines()...)
+	lines = append(lines, m.runLines(r)...)
 	if !r.done {
 		return strings.Join(lines, "\n")
 	}

@@ -7,8 +7,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/ssh"
@@ -65,14 +69,18 @@ func NewServer(o ServerOptions) (*ssh.Server, error) {
 				if o.wrap != nil {
 					m = o.wrap(m)
 				}
-				return m, nil
+				// The session ends with its connection: the server's
+				// process signals are not the session's to handle.
+				return m, []tea.ProgramOption{tea.WithoutSignalHandler()}
 			}),
 			activeterm.Middleware(),
 		),
 	)
 }
 
-// authorizedKeys reads an authorized_keys file; a line it cannot read is an error.
+// authorizedKeys reads an authorized_keys file; a line it cannot read, a
+// line with options (from=, expiry-time=, restrict…: the checkout would not
+// honour them) and a file with no key at all are errors.
 func authorizedKeys(path string) ([]ssh.PublicKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -84,32 +92,101 @@ func authorizedKeys(path string) ([]ssh.PublicKey, error) {
 		if len(l) == 0 || l[0] == '#' {
 			continue
 		}
-		k, _, _, _, err := ssh.ParseAuthorizedKey(l)
+		k, _, options, _, err := ssh.ParseAuthorizedKey(l)
 		if err != nil {
 			return nil, fmt.Errorf("checkout.authorized_keys %s line %d is not a public key: %v", path, n+1, err)
 		}
+		if len(options) > 0 {
+			return nil, fmt.Errorf("checkout.authorized_keys %s line %d has options (%s), which the checkout does not honour: list the bare key",
+				path, n+1, strings.Join(options, ","))
+		}
 		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("checkout.authorized_keys %s lists no public key: nobody could log in", path)
 	}
 	return keys, nil
 }
 
 // ensureHostKey returns the host key at path, creating an Ed25519 key there
-// (mode 0600) the first time. A key others can read is refused.
+// (mode 0600) the first time. The key is written to a temporary file and
+// linked into place, so a crash never leaves an empty key and, of two
+// servers starting together, the second reads the first's key. An existing
+// key must be a regular file (not a symlink) owned by the effective user
+// that nobody else can read or write.
 func ensureHostKey(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		fi, err := os.Stat(path)
-		if err != nil {
+	for range 3 {
+		data, err := readHostKey(path)
+		if !errors.Is(err, os.ErrNotExist) {
+			return data, err
+		}
+		if data, err = newHostKey(); err != nil {
 			return nil, err
 		}
-		if fi.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("SSH host key %s can be read by other users (mode %04o): run chmod 600 %s", path, fi.Mode().Perm(), path)
+		tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*") // mode 0600
+		if err != nil {
+			return nil, fmt.Errorf("cannot create the SSH host key: %w", err)
 		}
-		return data, nil
+		_, err = tmp.Write(data)
+		if err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Link(tmp.Name(), path)
+		}
+		os.Remove(tmp.Name())
+		switch {
+		case err == nil:
+			return data, nil
+		case errors.Is(err, os.ErrExist): // another server made it meanwhile: read it
+			continue
+		}
+		return nil, fmt.Errorf("cannot create the SSH host key: %w", err)
 	}
-	if !errors.Is(err, os.ErrNotExist) {
+	return nil, fmt.Errorf("SSH host key %s: cannot create or read it", path)
+}
+
+// readHostKey reads an existing host key, refusing one that is not a
+// regular file owned by the effective user with mode 0600 (or 0400).
+func readHostKey(path string) ([]byte, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
 		return nil, err
 	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("SSH host key %s is not a regular file (%s): remove it, or point data_dir elsewhere", path, fi.Mode().Type())
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("SSH host key: %w", err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.Mode().IsRegular():
+		return nil, fmt.Errorf("SSH host key %s is not a regular file", path)
+	case ok && int(st.Uid) != os.Geteuid():
+		return nil, fmt.Errorf("SSH host key %s belongs to user %d, not to this one (%d)", path, st.Uid, os.Geteuid())
+	case fi.Mode().Perm()&^0o600 != 0:
+		return nil, fmt.Errorf("SSH host key %s has mode %04o; it must be 0600: run chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := gossh.ParsePrivateKey(data); err != nil {
+		return nil, fmt.Errorf("SSH host key %s is not a private key (%v): remove it and a new one is made", path, err)
+	}
+	return data, nil
+}
+
+func newHostKey() ([]byte, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -118,14 +195,5 @@ func ensureHostKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data = pem.EncodeToMemory(block)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the SSH host key: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return data, f.Close()
+	return pem.EncodeToMemory(block), nil
 }

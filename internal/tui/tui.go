@@ -27,6 +27,7 @@ type Shop interface {
 	Products(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Product], error)
 	Cart(ctx context.Context, customerID int64) (shop.Cart, error)
 	SetCartQuantity(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error)
+	AdjustCartQuantity(ctx context.Context, customerID int64, productRef string, delta int64) (shop.Cart, error)
 	PlaceOrder(ctx context.Context, req app.PlaceRequest, obs shop.Observer) (app.PlaceResult, error)
 	TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], error)
 	Order(ctx context.Context, id int64) (shop.Order, error)
@@ -43,6 +44,9 @@ type Options struct {
 	Ctx context.Context
 	// CustomerID preselects a customer (0: pick one).
 	CustomerID int64
+	// Mark is shown in the header, e.g. "demo shop" when the checkout is not
+	// on the shop's usual database.
+	Mark string
 	// Running counts sagas and cancels in flight; the caller waits on it
 	// before the process ends, so none is cut short.
 	Running *sync.WaitGroup
@@ -66,9 +70,10 @@ type Model struct {
 	opts          Options
 	width, height int
 	screen        screen
-	back          screen // the checkout screen to return to from the orders tab
-	status        string // the last error or notice, one line
-	quitting      bool   // quit asked for while a saga runs
+	back          screen       // the checkout screen to return to from the orders tab
+	status        string       // the last error or notice, one line
+	quitting      bool         // quit asked for while a saga runs
+	quitCh        chan tea.Msg // the channel of the run in flight when quit was asked for
 	spin          spinner.Model
 
 	customers customerPicker
@@ -79,7 +84,7 @@ type Model struct {
 	cs        cartSync
 	cartRow   int
 	method    shop.PaymentMethod
-	run       *run // the saga or cancel in flight or last finished
+	run       *run // the placement in flight or last finished (never a cancel: see orders.run)
 	approving bool // the saga waits for an approval typed in
 	approval  textinput.Model
 	orders    ordersTab
@@ -142,7 +147,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case spinner.TickMsg:
-		if m.run == nil || m.run.done {
+		if !m.runningNow() {
 			return m, nil
 		}
 		var cmd tea.Cmd
@@ -217,7 +222,13 @@ func (m Model) typing() bool {
 	return m.screen == scrCustomers || m.screen == scrRegister || m.screen == scrCatalogue || m.screen == scrSaga && m.approving
 }
 
-func (m Model) runningNow() bool { return m.run != nil && !m.run.done }
+func (m Model) runningNow() bool { return m.placing() || m.cancelling() }
+
+// placing reports whether a placement is in flight.
+func (m Model) placing() bool { return m.run != nil && !m.run.done }
+
+// cancelling reports whether a cancel from the orders tab is in flight.
+func (m Model) cancelling() bool { return m.orders.run != nil && !m.orders.run.done }
 
 // quit ends the program, unless a saga or a cancel is in flight: then it asks
 // the saga to stop at its next safe point and quits when it has finished or
@@ -227,7 +238,12 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	m.quitting = true
-	m.run.stop()
+	r := m.run
+	if !m.placing() {
+		r = m.orders.run
+	}
+	m.quitCh = r.ch
+	r.stop()
 	return m, nil
 }
 
@@ -259,20 +275,26 @@ func (m Model) Result() *app.PlaceResult {
 // Summary is how a saga the user quit during ended: its steps and one line
 // on the outcome, printed once the screen is gone ("" when there was none).
 func (m Model) Summary() string {
-	if m.run == nil || !m.run.done || !m.quitting {
+	var r *run
+	for _, c := range []*run{m.run, m.orders.run} {
+		if c != nil && c.ch == m.quitCh {
+			r = c
+		}
+	}
+	if r == nil || !r.done || !m.quitting {
 		return ""
 	}
 	var b strings.Builder
-	for _, ev := range m.run.events {
+	for _, ev := range r.events {
 		b.WriteString(ansi.Strip(strings.Join(eventLines(ev, 1000), "\n")) + "\n")
 	}
-	if m.run.kind == runCancel {
-		if m.run.err != nil {
-			return b.String() + fmt.Sprintf("order %d not cancelled: %v", m.run.orderID, m.run.err)
+	if r.kind == runCancel {
+		if r.err != nil {
+			return b.String() + fmt.Sprintf("order %d not cancelled: %v", r.orderID, r.err)
 		}
-		return b.String() + fmt.Sprintf("order %d cancelled: refunded, stock restored", m.run.orderID)
+		return b.String() + fmt.Sprintf("order %d cancelled: refunded, stock restored", r.orderID)
 	}
-	return b.String() + placementLine(m.run.placed, m.run.err)
+	return b.String() + placementLine(r.placed, r.err)
 }
 
 // View draws the screen.
@@ -345,6 +367,9 @@ func (m Model) header() string {
 		}
 	}
 	h := styles.title.Render("rabbitpay") + " " + strings.Join(tabs, " ")
+	if m.opts.Mark != "" {
+		h += "  " + styles.warn.Render(m.opts.Mark)
+	}
 	if m.customer != nil {
 		h += "  " + fmt.Sprintf("customer %d %s", m.customer.ID, m.customer.Name)
 	}
@@ -369,7 +394,7 @@ func (m Model) help() string {
 		case m.approving:
 			keys = "the saga waits for the buyer • enter sends what you pasted • ctrl+c quit"
 		case m.runningNow():
-			keys = "the saga is running • q quit when it has finished"
+			keys = "the saga is running • q quit: it stops at its next safe point and is compensated"
 		default:
 			keys = "enter next checkout • esc back to the cart • ctrl+o orders • q quit"
 		}

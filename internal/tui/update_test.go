@@ -129,19 +129,20 @@ func TestCatalogueScreen(t *testing.T) {
 	}
 }
 
-// Keys faster than the database: one write at a time, the quantity asked
-// for meanwhile shown and written next, an older answer never shown over a newer one.
+// Keys faster than the database: one write at a time, the changes asked
+// for meanwhile shown and written next (merged), an older answer never shown
+// over a newer one; keys are sent as changes, never as quantities.
 func TestCartKeysFasterThanTheDatabase(t *testing.T) {
 	m := atCatalogue(t, false) // RBT-DOLL (id 1) is selected, 2 in the cart
 	m = send(t, m, keys("enter", "enter", "enter")...)
-	if m.inCart(1) != 5 || m.cs.writing == nil || m.cs.writing.qty != 3 {
-		t.Fatalf("in cart %d, writing %+v", m.inCart(1), m.cs.writing)
+	if m.inCart(1) != 5 || m.cs.writing == nil || m.cs.writing.delta != 1 || len(m.cs.ops) != 1 || m.cs.ops[0].delta != 2 {
+		t.Fatalf("in cart %d, writing %+v, waiting %+v", m.inCart(1), m.cs.writing, m.cs.ops)
 	}
 	first := m.cs.writing
 	three := cart
 	three.Items = []shop.CartLine{{Line: shop.Line{ProductID: 1, SKU: "RBT-DOLL", Quantity: 3, Price: 12000}}}
 	m = send(t, m, cartMsg{seq: m.cs.seq, cart: three, wrote: first})
-	if m.cs.writing == nil || m.cs.writing.qty != 5 || m.inCart(1) != 5 || len(m.cart.Items) != 1 {
+	if m.cs.writing == nil || m.cs.writing.delta != 2 || m.inCart(1) != 5 || len(m.cart.Items) != 1 {
 		t.Fatalf("after the first answer: writing %+v, cart %+v", m.cs.writing, m.cart)
 	}
 	m = send(t, m, cartMsg{seq: 1, cart: cart}) // a read sent before both writes
@@ -239,11 +240,12 @@ func TestOrdersTab(t *testing.T) {
 	if m.screen != scrOrder {
 		t.Fatalf("enter: %s", m.Screen())
 	}
-	m = send(t, m, orderMsg{order: shop.Order{ID: 1, Status: shop.OrderCancelled, TotalAmount: 4500}}, keyMsg("c"))
+	m = send(t, m, orderMsg{id: 1, order: shop.Order{ID: 1, Status: shop.OrderCancelled, TotalAmount: 4500}}, keyMsg("c"))
 	if m.orders.confirming || !strings.Contains(m.status, "already cancelled") {
 		t.Fatalf("c on a cancelled order: %q", m.status)
 	}
-	m = send(t, m, orderMsg{order: shop.Order{ID: 2, Status: shop.OrderPaid, TotalAmount: 28500}}, keyMsg("c"))
+	m = send(t, m, keys("esc", "up", "enter")...)
+	m = send(t, m, orderMsg{id: 2, order: shop.Order{ID: 2, Status: shop.OrderPaid, TotalAmount: 28500}}, keyMsg("c"))
 	if !m.orders.confirming || !strings.Contains(text(m), "Cancel order 2: refund ₩28,500") {
 		t.Fatalf("c:\n%s", text(m))
 	}
