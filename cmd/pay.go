@@ -314,13 +314,17 @@ func (e *env) approval(token string) app.Approval {
 	case token != "":
 		return app.Approval{Token: token}
 	case e.isTTY(e.In):
+		in := bufio.NewReader(e.In)
 		return app.Approval{Prompt: func(ctx context.Context, approvalURL string) (string, error) {
 			fmt.Fprint(e.Err, "  paste the approval token or the page's final URL here (or wait for the buyer): ")
 			e.prompting.Store(true)
-			line, err := readLine(ctx, approvalURL)
+			line, err := in.ReadString('\n')
 			e.prompting.Store(false) // a line typed ends with its own newline
-			return line, err
-		}}
+			if err != nil && ctx.Err() == nil {
+				return "", shop.Invalid("no approval on the terminal: %v", err)
+			}
+			return strings.TrimSpace(line), nil
+		}, Retry: func(err error) { fmt.Fprintf(e.Err, "  %v\n", err) }}
 	}
 	return app.Approval{}
 }

@@ -27,6 +27,9 @@ type Approval struct {
 	// terminal prompt, or a line read from stdin). It may return "" and
 	// wait for ctx to end when the callback listener answers first.
 	Prompt func(ctx context.Context, approvalURL string) (string, error)
+	// Retry, when set, hears why what Prompt returned was not an approval;
+	// Prompt is then asked again (a terminal; a script's stdin is read once).
+	Retry func(error)
 }
 
 // answer is the buyer's approval, or why there is none.
@@ -99,11 +102,22 @@ func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) (stri
 	defer stop()
 	if o.approval.Prompt != nil && o.approval.Token == "" {
 		go func() {
-			s, err := o.approval.Prompt(pctx, approvalURL)
-			if err != nil {
-				ch <- answer{err: err}
-			} else if s != "" {
-				ch <- o.readApproval(s)
+			for pctx.Err() == nil {
+				s, err := o.approval.Prompt(pctx, approvalURL)
+				if err != nil {
+					ch <- answer{err: err}
+					return
+				}
+				if s == "" { // nothing typed, or the callback answered first
+					continue
+				}
+				a := o.readApproval(s)
+				if errors.Is(a.err, shop.ErrInvalid) && o.approval.Retry != nil { // a typo: ask again
+					o.approval.Retry(a.err)
+					continue
+				}
+				ch <- a
+				return
 			}
 		}()
 	}

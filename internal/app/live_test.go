@@ -492,3 +492,30 @@ func TestLiveRecoverAmountMismatchGoesBackward(t *testing.T) {
 		t.Errorf("stock = %d, want 10", s.stock("A"))
 	}
 }
+
+// At the prompt, a redirect of another order is refused and asked again;
+// the buyer's own redirect, pasted whole, approves (no callback listener).
+func TestLivePromptAsksAgainAfterAWrongPaste(t *testing.T) {
+	s := newLiveShop(t, shop.Naver)
+	a := s.open(func(c *config.Config) { s.cfg(c); c.Payment.Callback.Listen = "" })
+	var refused []error
+	calls := 0
+	prompt := func(ctx context.Context, approvalURL string) (string, error) {
+		if calls++; calls == 1 {
+			return "http://127.0.0.1:1/pay/00000000-0000-0000-0000-000000000000/return?resultCode=Success&paymentId=X", nil
+		}
+		back, err := standin.Redirect(ctx, approvalURL)
+		if err != nil {
+			return "", err
+		}
+		return back.String(), nil
+	}
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Naver, Items: items("A:1"),
+		Approval: Approval{Prompt: prompt, Retry: func(err error) { refused = append(refused, err) }}}, nil)
+	if err != nil || res.Status != Placed {
+		t.Fatalf("placement: %+v %v", res, err)
+	}
+	if len(refused) != 1 || !strings.Contains(refused[0].Error(), "the redirect of another order") {
+		t.Errorf("refused pastes = %v", refused)
+	}
+}
