@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -517,5 +518,34 @@ func TestLivePromptAsksAgainAfterAWrongPaste(t *testing.T) {
 	}
 	if len(refused) != 1 || !strings.Contains(refused[0].Error(), "the redirect of another order") {
 		t.Errorf("refused pastes = %v", refused)
+	}
+}
+
+// A refund whose cancel went through but whose look-up afterwards was
+// refused is not a refused refund: it stays refunding, and recover records
+// it without refunding twice.
+func TestLiveRefundWithARefusedLookupAfterwards(t *testing.T) {
+	s := newLiveShop(t, shop.Naver)
+	a := s.open(s.cfg)
+	res, _ := s.placeLive(a, "A:3")
+	s.naver.Next("history", standin.OK, standin.Refuse(400, "InvalidMerchant", "look-up refused"))
+	_, err := a.RefundOrder(ctx, RefundRequest{OrderID: res.Order.ID, Items: items("A:1")}, nil)
+	if !errors.Is(err, shop.ErrIncomplete) {
+		t.Fatalf("refund with a refused look-up afterwards: %v, want incomplete", err)
+	}
+	if got := strings.Join(s.strings(`SELECT state FROM order_refund`), ""); got != "refunding" {
+		t.Fatalf("refund state = %s, want refunding", got)
+	}
+	if out, err := a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil }); err != nil || RecoveryError(out) != nil {
+		t.Fatalf("recover: %v %+v", err, out)
+	}
+	if rec, _ := s.naver.Payment(s.providerRef(res.OrderUUID)); rec.Refunded != 1000 {
+		t.Errorf("the provider refunded %s, want ₩1,000 once", rec.Refunded)
+	}
+	if got := strings.Join(s.strings(`SELECT state || '/' || (SELECT refunded_amount FROM payment) FROM order_refund`), ""); got != "refunded/1000" {
+		t.Errorf("after recover: %s", got)
+	}
+	if s.stock("A") != 8 {
+		t.Errorf("stock = %d, want 8", s.stock("A"))
 	}
 }
