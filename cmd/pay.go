@@ -298,13 +298,14 @@ refunds once. A refund whose provider answer is lost is left for
 // stdin), else a prompt when stdin is a terminal. The callback listener,
 // when configured, answers too, whichever comes first.
 func (e *env) approval(token string) app.Approval {
-	readLine := func(ctx context.Context, approvalURL string) (string, error) {
-		line, err := bufio.NewReader(e.In).ReadString('\n')
+	in := bufio.NewReader(e.In) // one reader: a line asked again follows the last one read
+	readLine := func(ctx context.Context, _ string) (string, error) {
+		line, err := in.ReadString('\n')
 		if err != nil && (err != io.EOF || line == "") {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil { // the buyer's callback answered first
 				return "", nil
 			}
-			return "", shop.Invalid("no approval token on stdin: %v", err)
+			return "", shop.Invalid("no approval token or redirect URL on stdin: %v", err)
 		}
 		return strings.TrimSpace(line), nil
 	}
@@ -314,16 +315,11 @@ func (e *env) approval(token string) app.Approval {
 	case token != "":
 		return app.Approval{Token: token}
 	case e.isTTY(e.In):
-		in := bufio.NewReader(e.In)
 		return app.Approval{Prompt: func(ctx context.Context, approvalURL string) (string, error) {
 			fmt.Fprint(e.Err, "  paste the approval token or the page's final URL here (or wait for the buyer): ")
 			e.prompting.Store(true)
-			line, err := in.ReadString('\n')
-			e.prompting.Store(false) // a line typed ends with its own newline
-			if err != nil && ctx.Err() == nil {
-				return "", shop.Invalid("no approval on the terminal: %v", err)
-			}
-			return strings.TrimSpace(line), nil
+			defer e.prompting.Store(false) // a line typed ends with its own newline
+			return readLine(ctx, approvalURL)
 		}, Retry: func(err error) { fmt.Fprintf(e.Err, "  %v\n", err) }}
 	}
 	return app.Approval{}

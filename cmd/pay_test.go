@@ -130,25 +130,7 @@ func liveConfig(t *testing.T, k *standin.Kakao, n *standin.Naver, extra string) 
 	}
 	listen = ln.Addr().String()
 	ln.Close()
-	kc, nc := k.Config(), n.Config()
-	yaml := fmt.Sprintf(`payment:
-  provider: live
-  http_timeout: 2s
-  approval_timeout: 1m
-  callback:
-    listen: %s
-  kakao:
-    secret_key: %s
-    cid: %s
-    base_url: %s
-  naver:
-    client_id: %s
-    client_secret: %s
-    chain_id: %s
-    partner_id: %s
-    base_url: %s
-    approval_base: %s
-%s`, listen, kc.SecretKey, kc.CID, kc.BaseURL, nc.ClientID, nc.ClientSecret, nc.ChainID, nc.PartnerID, nc.BaseURL, nc.ApprovalBase, extra)
+	yaml := standin.Settings(k, n, listen, extra+"  http_timeout: 2s\n  approval_timeout: 1m\n")
 	path = filepath.Join(t.TempDir(), "rabbitpay.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

@@ -25,24 +25,7 @@ func main() {
 	defer n.Close()
 	k.OnProblem = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "Kakao Pay stand-in: "+f+"\n", a...) }
 	n.OnProblem = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "Naver Pay stand-in: "+f+"\n", a...) }
-	kc, nc := k.Config(), n.Config()
-	fmt.Printf(`# rabbitpay live mode against local stand-ins (not the providers: no money moves)
-payment:
-  provider: live
-  callback:
-    listen: %s
-  kakao:
-    secret_key: %s
-    cid: %s
-    base_url: %s
-  naver:
-    client_id: %s
-    client_secret: %s
-    chain_id: %s
-    partner_id: %s
-    base_url: %s
-    approval_base: %s
-`, listen, kc.SecretKey, kc.CID, kc.BaseURL, nc.ClientID, nc.ClientSecret, nc.ChainID, nc.PartnerID, nc.BaseURL, nc.ApprovalBase)
+	fmt.Print(standin.Settings(k, n, listen, ""))
 	fmt.Fprintln(os.Stderr, "stand-ins running; Ctrl-C stops them")
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt)

@@ -129,20 +129,6 @@ func refused(w http.ResponseWriter, b Behaviour) bool {
 	return false
 }
 
-// finish answers v after the change was made, as b says.
-func (k *Kakao) finish(w http.ResponseWriter, r *http.Request, b Behaviour, v any) {
-	switch b.kind {
-	case kHang:
-		k.hang(r)
-	case kMalformed:
-		malformed(w)
-	case kServerError:
-		serverError(w)
-	default:
-		writeJSON(w, http.StatusOK, v)
-	}
-}
-
 func (k *Kakao) ready(w http.ResponseWriter, r *http.Request) {
 	rec, ok := k.begin("ready", w, r, map[string]ftype{
 		"cid": tString, "partner_order_id": tString, "partner_user_id": tString, "item_name": tString,

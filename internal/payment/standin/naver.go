@@ -168,19 +168,6 @@ func refusedNaver(w http.ResponseWriter, b Behaviour) bool {
 	return false
 }
 
-func (n *Naver) finish(w http.ResponseWriter, r *http.Request, b Behaviour, v any) {
-	switch b.kind {
-	case kHang:
-		n.hang(r)
-	case kMalformed:
-		malformed(w)
-	case kServerError:
-		serverError(w)
-	default:
-		writeJSON(w, http.StatusOK, v)
-	}
-}
-
 func (n *Naver) reserve(w http.ResponseWriter, r *http.Request) {
 	rec, ok := n.begin("reserve", w, r, map[string]ftype{
 		"modelVersion": tString, "merchantPayKey": tString, "merchantUserKey": tString, "productName": tString,

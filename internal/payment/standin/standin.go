@@ -234,6 +234,20 @@ func (s *server) record(call string, r *http.Request) Request {
 	return rec
 }
 
+// finish answers v after the change was made, as b says.
+func (s *server) finish(w http.ResponseWriter, r *http.Request, b Behaviour, v any) {
+	switch b.kind {
+	case kHang:
+		s.hang(r)
+	case kMalformed:
+		malformed(w)
+	case kServerError:
+		serverError(w)
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
 // hang blocks until the client gives up or the stand-in closes.
 func (s *server) hang(r *http.Request) {
 	select {
@@ -433,4 +447,28 @@ func Follow(ctx context.Context, approvalURL string) (*url.URL, error) {
 		return cb, fmt.Errorf("the merchant's callback answered HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
 	return cb, nil
+}
+
+// Settings is the rabbitpay configuration (YAML) that points live mode at
+// the stand-ins k and n, with the callback listener on listen; extra is
+// appended under payment: (indented two spaces).
+func Settings(k *Kakao, n *Naver, listen, extra string) string {
+	kc, nc := k.Config(), n.Config()
+	return fmt.Sprintf(`# rabbitpay live mode against local stand-ins (not the providers: no money moves)
+payment:
+  provider: live
+  callback:
+    listen: %s
+  kakao:
+    secret_key: %s
+    cid: %s
+    base_url: %s
+  naver:
+    client_id: %s
+    client_secret: %s
+    chain_id: %s
+    partner_id: %s
+    base_url: %s
+    approval_base: %s
+%s`, listen, kc.SecretKey, kc.CID, kc.BaseURL, nc.ClientID, nc.ClientSecret, nc.ChainID, nc.PartnerID, nc.BaseURL, nc.ApprovalBase, extra)
 }
