@@ -148,8 +148,8 @@ func (s *Store) GetRefundByKey(ctx context.Context, key string) (shop.Refund, er
 }
 
 // BeginRefund checks, under the order's row locks, that the items can be
-// refunded (shop.PlanRefund) and records the refund
-// as refunding, holding their quantities, all fenced by the saga's lease.
+// refunded (shop.PlanRefund) and records the refund as refunding, holding
+// their quantities, all fenced by the saga's lease.
 // A key used before returns that refund (existing true) when it was for the
 // same items.
 func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason string, lines []shop.Line, ev shop.SagaEvent) (f shop.Refund, existing bool, err error) {

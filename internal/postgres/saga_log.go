@@ -392,8 +392,8 @@ func (l *SagaLog) Finish(ctx context.Context, state shop.SagaState, cause string
 }
 
 // BeginCancel checks that the order can be cancelled (shop.CheckCancel) and
-// marks its saga cancelling, under the order's row lock. It returns done when the order was
-// cancelled already.
+// marks its saga cancelling, under the order's row lock. It returns done
+// when the order was cancelled already.
 func (l *SagaLog) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEvent) (done bool, err error) {
 	err = pgx.BeginFunc(ctx, l.s.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, l.lease()); err != nil {
