@@ -17,7 +17,9 @@ func (a *App) StartDeliveries(ctx context.Context, req shop.DeliveryStart) ([]sh
 	if err := shop.ValidateCarrier("--tracking", req.Tracking); err != nil {
 		return nil, err
 	}
-	return a.store.StartDeliveries(ctx, req)
+	return a.store.UpdateDeliveries(ctx, nil, []int64{req.OrderID}, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
+		return shop.PlanDeliveryStart(snap, req)
+	})
 }
 
 // UpdateDelivery moves one delivery forward (READY → SHIPPED → IN_TRANSIT →
@@ -32,7 +34,7 @@ func (a *App) UpdateDelivery(ctx context.Context, c shop.DeliveryChange) (shop.D
 	if c.At.After(time.Now().Add(time.Minute)) {
 		return shop.Delivery{}, shop.Invalid("--at %s is in the future", c.At.Format(time.RFC3339))
 	}
-	ds, err := a.store.ChangeDeliveries(ctx, []shop.DeliveryChange{c}, shop.RowErrors{})
+	ds, err := a.changeDeliveries(ctx, []shop.DeliveryChange{c}, shop.RowErrors{})
 	if err != nil {
 		return shop.Delivery{}, err
 	}
@@ -47,8 +49,19 @@ func (a *App) ImportDeliveries(ctx context.Context, r io.Reader, f shop.Catalogu
 	if err != nil {
 		return shop.DeliveryImportSummary{}, err
 	}
-	ds, err := a.store.ChangeDeliveries(ctx, changes, bad)
+	ds, err := a.changeDeliveries(ctx, changes, bad)
 	return shop.DeliveryImportSummary{Rows: len(changes), Changed: len(ds)}, err
+}
+
+// changeDeliveries moves deliveries forward, all or nothing, in one
+// transaction: the store locks and loads their orders, shop plans the moves
+// (bad holds the rows the file reader refused already: the file is checked
+// whole, then refused whole), the store writes them.
+func (a *App) changeDeliveries(ctx context.Context, changes []shop.DeliveryChange, bad shop.RowErrors) ([]shop.Delivery, error) {
+	deliveryIDs, orderIDs := shop.DeliveryTargets(changes)
+	return a.store.UpdateDeliveries(ctx, deliveryIDs, orderIDs, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
+		return shop.PlanDeliveryChanges(snap, changes, bad)
+	})
 }
 
 // Deliveries lists a page of deliveries.

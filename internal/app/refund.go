@@ -49,8 +49,10 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	if err != nil {
 		return out, err
 	}
-	if order.Status != shop.OrderPaid && req.IdempotencyKey == "" {
-		return out, shop.Conflict("order %d is %s: only a paid order can be refunded", order.ID, order.Status)
+	if req.IdempotencyKey == "" { // a retried request may find its refund done
+		if err := shop.CheckRefundStatus(order.ID, order.Status); err != nil {
+			return out, err
+		}
 	}
 	lines, err := refundLines(order, items)
 	if err != nil {

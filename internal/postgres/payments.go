@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -149,8 +148,8 @@ func (s *Store) GetRefundByKey(ctx context.Context, key string) (shop.Refund, er
 }
 
 // BeginRefund checks, under the order's row locks, that the items can be
-// refunded (paid, not shipped, not refunded already) and records the refund
-// as refunding, holding their quantities, all fenced by the saga's lease.
+// refunded (shop.PlanRefund) and records the refund as refunding, holding
+// their quantities, all fenced by the saga's lease.
 // A key used before returns that refund (existing true) when it was for the
 // same items.
 func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason string, lines []shop.Line, ev shop.SagaEvent) (f shop.Refund, existing bool, err error) {
@@ -162,8 +161,8 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 		if _, err := tx.Exec(ctx, `SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, l.lease()); err != nil {
 			return err
 		}
-		var status shop.OrderStatus
-		if err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID).Scan(&status); err != nil {
+		o, err := lockOrder(ctx, tx, orderID)
+		if err != nil {
 			return err
 		}
 		prev, err := scanRefund(tx.QueryRow(ctx, refundSelect+`WHERE key = $1`, key))
@@ -177,31 +176,8 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 		if !IsNoRows(err) {
 			return err
 		}
-		if status != shop.OrderPaid {
-			return shop.Conflict("order %d is %s: only a paid order can be refunded", orderID, status)
-		}
-		if err := refundInFlight(ctx, tx, orderID); err != nil {
+		if amount, err = shop.PlanRefund(o, lines); err != nil {
 			return err
-		}
-		for _, ln := range lines {
-			var bought, refunded int64
-			var delivery string
-			err := tx.QueryRow(ctx, `SELECT op.quantity, op.refunded_quantity, coalesce(d.status::text, '')
-				FROM order_product op LEFT JOIN delivery d ON d.order_product_id = op.id
-				WHERE op.order_id = $1 AND op.product_id = $2 FOR UPDATE OF op`, orderID, ln.ProductID).Scan(&bought, &refunded, &delivery)
-			if IsNoRows(err) {
-				return shop.Invalid("order %d has no item %s", orderID, ln.SKU)
-			}
-			if err != nil {
-				return err
-			}
-			if delivery != "" && delivery != "READY" {
-				return shop.Conflict("item %s of order %d has shipped (%s) and cannot be refunded", ln.SKU, orderID, delivery)
-			}
-			if ln.Quantity > bought-refunded {
-				return shop.Invalid("order %d has %d of %s left to refund (bought %d, refunded %d), not %d",
-					orderID, bought-refunded, ln.SKU, bought, refunded, ln.Quantity)
-			}
 		}
 		ids, qtys, _ := lineArrays(lines)
 		if _, err := tx.Exec(ctx, `UPDATE order_product op SET refunded_quantity = refunded_quantity + t.q
@@ -217,9 +193,6 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 		_, err = tx.Exec(ctx, `UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 		return err
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return f, false, shop.NotFound("no order has id %d", orderID)
-	}
 	return f, existing, writeErr("the refund request", err)
 }
 
@@ -229,6 +202,17 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 // and drops the saga's lease, all at once.
 func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, ev shop.SagaEvent) error {
 	ids, qtys, _ := lineArrays(f.Items)
+	// While the refund is refunding nothing else changes its order's items
+	// (shop.RefundInProgress), and their quantities count it already: what
+	// the order rolls up to once it is refunded can be read before the write.
+	var shipped []int64
+	os, err := loadOrders(ctx, l.s.Pool, []int64{f.OrderID}, false)
+	if err != nil {
+		return err
+	}
+	if len(os) == 1 && shop.RollUp(os[0].Status, os[0].Items) == shop.OrderShipped {
+		shipped = []int64{f.OrderID}
+	}
 	return l.write(ctx, "the refund", func(b *pgx.Batch) {
 		l.fence(b, nil)
 		b.Queue(`WITH r AS (UPDATE order_refund SET state = 'refunded', finished_at = now() WHERE id = $1 AND state = 'refunding'
@@ -247,7 +231,7 @@ func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, 
 			FROM pay JOIN orders o ON o.id = pay.order_id`,
 			f.ID, ids, qtys, f.Amount, l.UUID, shop.NotifyPaymentRefunded, txID, jsonText(f.Items))
 		// Refunding the last unshipped item whole leaves an order whose every other item shipped.
-		b.Queue(rollUpShipped, []int64{f.OrderID}, shop.NotifyOrderShipped)
+		queueRollUp(b, shipped)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
 }
@@ -264,24 +248,4 @@ func (l *SagaLog) FailRefund(ctx context.Context, f shop.Refund, cause string, e
 			f.ID, ids, qtys, cause)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
-}
-
-// refundInFlight refuses to change an order while one of its refunds is
-// still refunding (its provider answer unknown): `saga recover` settles it
-// first, so refunds and cancels of one order never overlap.
-func refundInFlight(ctx context.Context, tx pgx.Tx, orderID int64) error {
-	var id int64
-	err := tx.QueryRow(ctx, `SELECT id FROM order_refund WHERE order_id = $1 AND state = 'refunding' LIMIT 1`, orderID).Scan(&id)
-	if IsNoRows(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return errRefunding(orderID, id)
-}
-
-// errRefunding refuses to change an order while its refund id is refunding.
-func errRefunding(orderID, id int64) error {
-	return shop.Conflict("order %d has refund %d still in progress (its outcome at the provider is unknown): run 'rabbitpay saga recover' first", orderID, id)
 }

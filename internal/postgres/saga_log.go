@@ -391,35 +391,19 @@ func (l *SagaLog) Finish(ctx context.Context, state shop.SagaState, cause string
 	return nil
 }
 
-// BeginCancel checks that the order can be cancelled and marks its saga
-// cancelling, under the order's row lock. It returns done when the order was
-// cancelled already.
+// BeginCancel checks that the order can be cancelled (shop.CheckCancel) and
+// marks its saga cancelling, under the order's row lock. It returns done
+// when the order was cancelled already.
 func (l *SagaLog) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEvent) (done bool, err error) {
 	err = pgx.BeginFunc(ctx, l.s.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, l.lease()); err != nil {
 			return err
 		}
-		var status shop.OrderStatus
-		if err := tx.QueryRow(ctx, `SELECT status FROM orders WHERE id = $1 FOR UPDATE`, orderID).Scan(&status); err != nil {
+		o, err := lockOrder(ctx, tx, orderID)
+		if err != nil {
 			return err
 		}
-		switch status {
-		case shop.OrderCancelled:
-			done = true
-			return nil
-		case shop.OrderShipped:
-			return shop.Conflict("order %d has shipped and cannot be cancelled", orderID)
-		}
-		if err := refundInFlight(ctx, tx, orderID); err != nil {
-			return err
-		}
-		var sku, dstatus string
-		err := tx.QueryRow(ctx, `SELECT p.sku, d.status FROM order_product op JOIN product p ON p.id = op.product_id
-			JOIN delivery d ON d.order_product_id = op.id WHERE op.order_id = $1 AND d.status <> 'READY' LIMIT 1`, orderID).Scan(&sku, &dstatus)
-		if err == nil {
-			return shop.Conflict("order %d cannot be cancelled: item %s has shipped (%s)", orderID, sku, dstatus)
-		}
-		if !IsNoRows(err) {
+		if done, err = shop.CheckCancel(o); done || err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE saga SET state = 'cancelling', history = history || $2::jsonb, updated_at = now()

@@ -131,26 +131,15 @@ type DeliveryImportSummary struct {
 	Changed int `json:"changed"`
 }
 
-// CheckDeliverable says whether an order's items may get deliveries or move
-// on: only a paid (or shipped) order that is not being cancelled.
-func CheckDeliverable(orderID int64, status OrderStatus, saga SagaState) error {
-	switch {
-	case status == OrderCancelled || saga == SagaCancelled:
-		return Conflict("order %d is cancelled: its items cannot be delivered", orderID)
-	case saga == SagaCancelling:
-		return Conflict("order %d is being cancelled: its items cannot be delivered", orderID)
-	case status != OrderPaid && status != OrderShipped:
-		return Conflict("order %d is %s, not paid: its items cannot be delivered yet", orderID, status)
-	}
-	return nil
-}
-
-// ItemRef is one order item as an operator may name it.
+// ItemRef is one order item as an operator may name it, and as the rules
+// see it: its quantities and its delivery.
 type ItemRef struct {
 	OrderProductID, ProductID int64
 	SKU                       string
-	DeliveryID                int64 // 0: none yet
-	Remaining                 int64 // the quantity not refunded
+	DeliveryID                int64          // 0: none yet
+	Delivery                  DeliveryStatus // its delivery's status; "" while it has none
+	Quantity                  int64          // bought
+	Remaining                 int64          // the quantity not refunded
 }
 
 // MatchItem finds the item ref names among an order's items: an

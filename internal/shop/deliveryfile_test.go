@@ -1,0 +1,121 @@
+package shop
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Each row of a delivery file: what it becomes, or why it is refused (every
+// reason of the row, in order, as "column: part of the reason").
+func TestDeliveryFileRows(t *testing.T) {
+	at := time.Date(2026, 11, 25, 14, 0, 0, 0, time.FixedZone("KST", 9*3600))
+	for _, tc := range []struct {
+		name string
+		csv  string // one data row under the header delivery_id,order_id,sku,status,carrier,tracking,at
+		want DeliveryChange
+		bad  []string
+	}{
+		{name: "by delivery id", csv: "7,,,shipped,,,", want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryShipped}},
+		{name: "by order and SKU", csv: ",3,A-1,IN-TRANSIT,,,", want: DeliveryChange{Line: 2, OrderID: 3, SKU: "A-1", Status: DeliveryInTransit}},
+		{name: "spaces around values", csv: " 7 ,, , delivered , CJ대한통운 , 6012 ,",
+			want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryDelivered, Carrier: "CJ대한통운", Tracking: "6012"}},
+		{name: "a time", csv: "7,,,SHIPPED,,,2026-11-25T14:00:00+09:00", want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryShipped, At: at}},
+		{name: "both ways of naming", csv: "7,3,A-1,SHIPPED,,,", bad: []string{": give delivery_id, or order_id and sku, not both"}},
+		{name: "neither", csv: ",,,SHIPPED,,,", bad: []string{": name the delivery"}},
+		{name: "an order without a SKU", csv: ",3,,SHIPPED,,,", bad: []string{": name the delivery"}},
+		{name: "a SKU without an order", csv: ",,A-1,SHIPPED,,,", bad: []string{": name the delivery"}},
+		{name: "a zero id", csv: "0,,,SHIPPED,,,", bad: []string{"delivery_id: delivery_id 0 must be positive"}},
+		{name: "a negative order id", csv: ",-3,A,SHIPPED,,,", bad: []string{"order_id: order_id -3 must be positive"}},
+		{name: "not a number", csv: "x,,,SHIPPED,,,", bad: []string{`delivery_id: delivery_id "x" is not a whole number`}},
+		{name: "a SKU with a space", csv: `,3,"A 1",SHIPPED,,,`, bad: []string{"sku: "}},
+		{name: "no status", csv: "7,,,,,,", bad: []string{`status: delivery status "" is not one of`}},
+		{name: "an unknown status", csv: "7,,,LOST,,,", bad: []string{`status: delivery status "LOST" is not one of`}},
+		{name: "a long carrier", csv: "7,,,SHIPPED," + strings.Repeat("x", MaxCarrierLen+1) + ",,", bad: []string{"carrier: carrier is 101 characters long"}},
+		{name: "a blank tracking number is none", csv: "7,,,SHIPPED,,  ,", want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryShipped}},
+		{name: "a control character in the tracking number", csv: "7,,,SHIPPED,,\"a\x01\",", bad: []string{"tracking: tracking contains a control character"}},
+		{name: "a bad time", csv: "7,,,SHIPPED,,,yesterday", bad: []string{`at: "yesterday" is not an RFC 3339 time`}},
+		{name: "a time without a zone", csv: "7,,,SHIPPED,,,2026-11-25T14:00:00", bad: []string{"at: "}},
+		{name: "every bad field of a row", csv: "0,,,LOST,,,soon", bad: []string{"delivery_id: ", "status: ", "at: "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, bad, err := ReadDeliveryFile(strings.NewReader(strings.Join(DeliveryColumns, ",")+"\n"+tc.csv+"\n"), CatalogueCSV)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.bad == nil {
+				if bad.Total != 0 || len(rows) != 1 || !rows[0].At.Equal(tc.want.At) {
+					t.Fatalf("rows %+v, bad %v", rows, bad.Details())
+				}
+				rows[0].At, tc.want.At = time.Time{}, time.Time{}
+				if rows[0] != tc.want {
+					t.Fatalf("%+v, want %+v", rows[0], tc.want)
+				}
+				return
+			}
+			if len(rows) != 0 || bad.Total != len(tc.bad) {
+				t.Fatalf("rows %+v, bad %v, want %q", rows, bad.Details(), tc.bad)
+			}
+			for i, w := range tc.bad {
+				if r := bad.Rows[i]; r.Line != 2 || !strings.HasPrefix(r.Column+": "+r.Reason, w) {
+					t.Fatalf("bad row %+v, want %q", r, w)
+				}
+			}
+		})
+	}
+}
+
+// The same rows in JSON Lines: numbers or strings, null for none; and the
+// file-level refusals of both formats.
+func TestDeliveryFileFormats(t *testing.T) {
+	rows, bad, err := ReadDeliveryFile(strings.NewReader("\xef\xbb\xbf"+`{"delivery_id": 7, "status": "shipped", "carrier": null}
+
+{"order_id": "3", "sku": "A-1", "status": "DELIVERED", "tracking": 6012}
+`), CatalogueJSONL)
+	if err != nil || bad.Total != 0 || len(rows) != 2 {
+		t.Fatalf("%v %v %+v", err, bad.Details(), rows)
+	}
+	if rows[0] != (DeliveryChange{Line: 1, ID: 7, Status: DeliveryShipped}) ||
+		rows[1] != (DeliveryChange{Line: 3, OrderID: 3, SKU: "A-1", Status: DeliveryDelivered, Tracking: "6012"}) {
+		t.Fatalf("%+v", rows)
+	}
+	rows, bad, err = ReadDeliveryFile(strings.NewReader("\xef\xbb\xbfStatus, Delivery_ID\r\nshipped,7\r\n\"x,1\nin_transit,8,9\n"), CatalogueCSV)
+	if err != nil || len(rows) != 1 || rows[0].ID != 7 || bad.Total != 1 || bad.Rows[0].Line != 3 {
+		t.Fatalf("%v %+v %v", err, rows, bad.Details())
+	}
+	for _, tc := range []struct {
+		file   string
+		format CatalogueFormat
+		want   string
+	}{
+		{"delivery_id,status,status\n", CatalogueCSV, `line 1: column "status" appears twice`},
+		{"\"delivery_id,status\n", CatalogueCSV, "the header is not valid CSV"},
+		{"", CatalogueJSONL, "the file has no rows"},
+		{"\n\n", CatalogueJSONL, "the file has no rows"},
+		{`{"status": "SHIPPED", "delivery_id": 1}` + strings.Repeat(" ", MaxLineBytes) + "\n", CatalogueJSONL, "a line is longer than"},
+	} {
+		_, _, err := ReadDeliveryFile(strings.NewReader(tc.file), tc.format)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%.40q: %v, want %q", tc.file, err, tc.want)
+		}
+	}
+}
+
+// A file one row over the limit is refused whole, without reading on.
+func TestDeliveryFileLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("delivery_id,status\n")
+	for range MaxDeliveryRows {
+		b.WriteString("1,SHIPPED\n")
+	}
+	rows, _, err := ReadDeliveryFile(strings.NewReader(b.String()), CatalogueCSV)
+	if err != nil || len(rows) != MaxDeliveryRows {
+		t.Fatalf("%d rows: %v", len(rows), err)
+	}
+	b.WriteString("1,SHIPPED\n1,SHIPPED\n")
+	if _, _, err := ReadDeliveryFile(strings.NewReader(b.String()), CatalogueCSV); !errors.Is(err, ErrInvalid) ||
+		!strings.Contains(err.Error(), "the file has more than 100000 rows") {
+		t.Fatalf("%v", err)
+	}
+}
