@@ -97,7 +97,8 @@ func Run(ctx context.Context, args []string, ios IO) int {
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
-	err := root.ExecuteContext(ctx)
+	ran, err := root.ExecuteContextC(ctx)
+	err = withFlagHint(ran, err)
 	if e.bounded != nil && errors.Is(e.bounded.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("gave up after %s (command_timeout): the database did not answer in time", e.cfg.CommandTimeout)
 	}

@@ -235,7 +235,7 @@ func (s *Store) ChangeDeliveries(ctx context.Context, changes []shop.DeliveryCha
 				}
 				it, err := shop.MatchItem(c.OrderID, items[c.OrderID], c.SKU)
 				if err == nil && it.DeliveryID == 0 {
-					err = shop.Conflict("item %s of order %d has no delivery yet: start one with 'rabbitpay deliver start --order %d'", it.SKU, c.OrderID, c.OrderID)
+					err = shop.Conflict("item %s of order %d has no delivery yet: start its delivery first", it.SKU, c.OrderID)
 				}
 				if err != nil {
 					if err := refuse(c, err); err != nil {
