@@ -72,6 +72,7 @@ On a terminal a progress bar shows the percentage, rate and time left.`,
 					[][]string{{itoa(sum.Rows), itoa(sum.Inserted), itoa(sum.Updated), itoa(sum.Unchanged), fmt.Sprint(sum.DryRun)}}
 			}))
 		},
+		Annotations: runsLong(),
 	}
 	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension, else csv)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate and count, but write nothing")
@@ -181,6 +182,7 @@ extension (.jsonl or .ndjson: JSON Lines), else CSV; import reads it back unchan
 			fmt.Fprintf(e.Err, "exported %d products to %s\n", n, args[0])
 			return nil
 		},
+		Annotations: runsLong(),
 	}
 	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension, else csv)")
 	return cmd

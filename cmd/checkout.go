@@ -88,6 +88,7 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
 			}
 			return err
 		},
+		Annotations: runsLong(),
 	}
 	f := cmd.Flags()
 	f.Int64Var(&customer, "customer", 0, "start with this customer")

@@ -80,6 +80,7 @@ optional) or password (--password-stdin). Only what is given changes.`,
 			}
 			return e.print(cu, customerRows([]shop.Customer{cu}))
 		},
+		Annotations: runsLong(), // it may wait for a password typed at a prompt
 	}
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	addr.bind(cmd, "new ")
@@ -173,6 +174,7 @@ stored only as an argon2id hash. Without either the customer has no password.`,
 			}
 			return e.print(cu, customerRows([]shop.Customer{cu}))
 		},
+		Annotations: runsLong(), // it may wait for a password typed at a prompt
 	}
 	cmd.Flags().StringVar(&name, "name", "", "customer name (required)")
 	addr.bind(cmd, "")

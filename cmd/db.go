@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -36,114 +37,148 @@ func (e *env) report(sentence string, v any, header []string, row ...string) err
 func newDBCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "db", Short: "Manage the database: the embedded cluster and migrations",
 		Example: "  rabbitpay db status\n  psql \"$(rabbitpay db url)\""}
-	status := &cobra.Command{
+	c.AddCommand(newDBStatusCmd(e, nil), newDBStartCmd(e, nil), newDBStopCmd(e, nil), newDBMigrateCmd(e, nil), newDBURLCmd(e, nil))
+	return c
+}
+
+// dbOptions is what the db commands need: no flags of their own, the
+// configuration (--database-url, --data-dir) and the streams.
+type dbOptions struct{ *env }
+
+// newDBVerb builds a db command that takes no arguments.
+func newDBVerb(e *env, runF func(*dbOptions) error, run func(context.Context, *dbOptions) error, c *cobra.Command) *cobra.Command {
+	opts := &dbOptions{env: e}
+	c.Args = noArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error { return dispatch(cmd, opts, runF, run) }
+	return c
+}
+
+func newDBStatusCmd(e *env, runF func(*dbOptions) error) *cobra.Command {
+	return newDBVerb(e, runF, dbStatusRun, &cobra.Command{
 		Use:     "status",
 		Short:   "Say which database rabbitpay uses and whether it runs",
 		Example: "  rabbitpay db status -o json",
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cluster, err := app.Cluster(e.cfg)
-			if err != nil {
-				return err
-			}
-			url, _ := app.DatabaseURL(e.cfg)
-			url = redact(url)
-			st := dbStatus{Mode: "external", URL: url, Initialized: true, SchemaTarget: app.Version().Schema}
-			if cluster != nil {
-				st = dbStatus{Mode: "embedded", DataDir: cluster.Dir, URL: url, Initialized: cluster.Initialized(), Running: cluster.Running(),
-					SchemaTarget: st.SchemaTarget}
-			}
-			if st.Running || cluster == nil {
-				if a, err := e.app(cmd.Context()); err == nil {
-					st.Running = true
-					if v, err := a.SchemaVersion(cmd.Context()); err == nil {
-						st.SchemaVersion = &v
-					}
-				}
-			}
-			version := "unknown (not running)"
-			if st.SchemaVersion != nil {
-				version = fmt.Sprint(*st.SchemaVersion)
-			}
-			return e.print(st, rowsFunc(func() ([]string, [][]string) {
-				return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target"},
-					[][]string{{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, version, fmt.Sprint(st.SchemaTarget)}}
-			}))
-		},
+	})
+}
+
+func dbStatusRun(ctx context.Context, opts *dbOptions) error {
+	cluster, err := app.Cluster(opts.cfg)
+	if err != nil {
+		return err
 	}
-	start := &cobra.Command{
-		Use:     "start",
-		Short:   "Start the embedded cluster (creating it if needed) and migrate",
-		Example: "  rabbitpay db start --data-dir /var/lib/rabbitpay",
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := e.app(cmd.Context()); err != nil {
-				return err
-			}
-			url, _ := app.DatabaseURL(e.cfg)
-			return e.report("database ready: "+redact(url), map[string]any{"ready": true, "url": redact(url)}, []string{"ready", "url"}, "true", redact(url))
-		},
+	url, _ := app.DatabaseURL(opts.cfg)
+	url = redact(url)
+	st := dbStatus{Mode: "external", URL: url, Initialized: true, SchemaTarget: app.Version().Schema}
+	if cluster != nil {
+		st = dbStatus{Mode: "embedded", DataDir: cluster.Dir, URL: url, Initialized: cluster.Initialized(), Running: cluster.Running(),
+			SchemaTarget: st.SchemaTarget}
 	}
-	stop := &cobra.Command{
-		Use:     "stop",
-		Short:   "Stop the embedded cluster",
-		Example: "  rabbitpay db stop",
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cluster, err := app.Cluster(e.cfg)
-			if err != nil {
-				return err
+	if st.Running || cluster == nil {
+		if a, err := opts.app(ctx); err == nil {
+			st.Running = true
+			if v, err := a.SchemaVersion(ctx); err == nil {
+				st.SchemaVersion = &v
 			}
-			if cluster == nil {
-				return fmt.Errorf("a database URL is configured, so there is no embedded cluster to stop")
-			}
-			was := cluster.Running()
-			if was {
-				if err := cluster.Stop(); err != nil {
-					return err
-				}
-			}
-			sentence := "stopped the embedded cluster in " + cluster.Dir
-			if !was {
-				sentence = "embedded cluster in " + cluster.Dir + " is not running"
-			}
-			return e.report(sentence, map[string]any{"data_dir": cluster.Dir, "was_running": was, "running": false},
-				[]string{"data_dir", "was_running", "running"}, cluster.Dir, fmt.Sprint(was), "false")
-		},
+		}
 	}
-	migrate := &cobra.Command{
-		Use:     "migrate",
-		Short:   "Apply pending schema migrations (commands also do this on their own)",
-		Example: "  rabbitpay db migrate --database-url postgres://shop@db.internal/shop",
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			from, to, err := a.Migrate(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return e.report(fmt.Sprintf("schema at version %d (was %d)", to, from), map[string]int32{"from": from, "to": to},
-				[]string{"from", "to"}, fmt.Sprint(from), fmt.Sprint(to))
-		},
+	return opts.printDBStatus(st)
+}
+
+func (e *env) printDBStatus(st dbStatus) error {
+	version := "unknown (not running)"
+	if st.SchemaVersion != nil {
+		version = fmt.Sprint(*st.SchemaVersion)
 	}
-	url := &cobra.Command{
+	return e.print(st, rowsFunc(func() ([]string, [][]string) {
+		return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target"},
+			[][]string{{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, version, fmt.Sprint(st.SchemaTarget)}}
+	}))
+}
+
+func newDBStartCmd(e *env, runF func(*dbOptions) error) *cobra.Command {
+	return newDBVerb(e, runF, dbStartRun, &cobra.Command{
+		Use:         "start",
+		Short:       "Start the embedded cluster (creating it if needed) and migrate",
+		Example:     "  rabbitpay db start --data-dir /var/lib/rabbitpay",
+		Annotations: runsLong(),
+	})
+}
+
+func dbStartRun(ctx context.Context, opts *dbOptions) error {
+	if _, err := opts.app(ctx); err != nil {
+		return err
+	}
+	url, _ := app.DatabaseURL(opts.cfg)
+	return opts.report("database ready: "+redact(url), map[string]any{"ready": true, "url": redact(url)}, []string{"ready", "url"}, "true", redact(url))
+}
+
+func newDBStopCmd(e *env, runF func(*dbOptions) error) *cobra.Command {
+	return newDBVerb(e, runF, dbStopRun, &cobra.Command{
+		Use:         "stop",
+		Short:       "Stop the embedded cluster",
+		Example:     "  rabbitpay db stop",
+		Annotations: runsLong(),
+	})
+}
+
+func dbStopRun(ctx context.Context, opts *dbOptions) error {
+	cluster, err := app.Cluster(opts.cfg)
+	if err != nil {
+		return err
+	}
+	if cluster == nil {
+		return fmt.Errorf("a database URL is configured, so there is no embedded cluster to stop")
+	}
+	was := cluster.Running()
+	if was {
+		if err := cluster.Stop(); err != nil {
+			return err
+		}
+	}
+	sentence := "stopped the embedded cluster in " + cluster.Dir
+	if !was {
+		sentence = "embedded cluster in " + cluster.Dir + " is not running"
+	}
+	return opts.report(sentence, map[string]any{"data_dir": cluster.Dir, "was_running": was, "running": false},
+		[]string{"data_dir", "was_running", "running"}, cluster.Dir, fmt.Sprint(was), "false")
+}
+
+func newDBMigrateCmd(e *env, runF func(*dbOptions) error) *cobra.Command {
+	return newDBVerb(e, runF, dbMigrateRun, &cobra.Command{
+		Use:         "migrate",
+		Short:       "Apply pending schema migrations (commands also do this on their own)",
+		Example:     "  rabbitpay db migrate --database-url postgres://shop@db.internal/shop",
+		Annotations: runsLong(),
+	})
+}
+
+func dbMigrateRun(ctx context.Context, opts *dbOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	from, to, err := a.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	return opts.report(fmt.Sprintf("schema at version %d (was %d)", to, from), map[string]int32{"from": from, "to": to},
+		[]string{"from", "to"}, fmt.Sprint(from), fmt.Sprint(to))
+}
+
+func newDBURLCmd(e *env, runF func(*dbOptions) error) *cobra.Command {
+	return newDBVerb(e, runF, dbURLRun, &cobra.Command{
 		Use:     "url",
 		Short:   "Print the database URL (for psql and scripts)",
 		Example: `  psql "$(rabbitpay db url)"`,
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			url, err := app.DatabaseURL(e.cfg)
-			if err != nil {
-				return err
-			}
-			return e.report(url, map[string]string{"url": url}, []string{"url"}, url)
-		},
+	})
+}
+
+func dbURLRun(_ context.Context, opts *dbOptions) error {
+	url, err := app.DatabaseURL(opts.cfg)
+	if err != nil {
+		return err
 	}
-	c.AddCommand(status, start, stop, migrate, url)
-	return c
+	return opts.report(url, map[string]string{"url": url}, []string{"url"}, url)
 }
 
 // redact hides every password in a database URL, in any form (db url still

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"time"
 
@@ -21,13 +22,20 @@ outbox ('rabbitpay notify list').`,
 		Example: `  rabbitpay deliver start --order 1 --carrier CJ대한통운 --tracking 6012-3456-7890
   rabbitpay deliver update 1 --status SHIPPED
   rabbitpay deliver list --order 1`}
-	c.AddCommand(newDeliverStartCmd(e), newDeliverUpdateCmd(e), newDeliverListCmd(e), newDeliverShowCmd(e), newDeliverImportCmd(e))
+	c.AddCommand(newDeliverStartCmd(e, nil), newDeliverUpdateCmd(e, nil), newDeliverListCmd(e, nil), newDeliverShowCmd(e, nil), newDeliverImportCmd(e, nil))
 	return c
 }
 
-func newDeliverStartCmd(e *env) *cobra.Command {
+// deliverStartOptions is what `deliver start` asks for.
+type deliverStartOptions struct {
+	*env
+	Request shop.DeliveryStart
+}
+
+func newDeliverStartCmd(e *env, runF func(*deliverStartOptions) error) *cobra.Command {
+	opts := &deliverStartOptions{env: e}
 	var order int64
-	var req shop.DeliveryStart
+	req := &opts.Request
 	cmd := &cobra.Command{
 		Use:   "start --order ID [--item ORDER_PRODUCT_ID|SKU ...] [--carrier C --tracking T]",
 		Short: "Create READY deliveries for a paid order's items",
@@ -46,15 +54,7 @@ cancelling or unpaid order is refused.`,
 				return shop.Invalid("order id %d must be positive", order)
 			}
 			req.OrderID = order
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ds, err := a.StartDeliveries(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			return e.print(ds, deliveryRows(ds))
+			return dispatch(cmd, opts, runF, deliverStartRun)
 		},
 	}
 	f := cmd.Flags()
@@ -65,9 +65,28 @@ cancelling or unpaid order is refused.`,
 	return cmd
 }
 
-func newDeliverUpdateCmd(e *env) *cobra.Command {
+func deliverStartRun(ctx context.Context, opts *deliverStartOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	ds, err := a.StartDeliveries(ctx, opts.Request)
+	if err != nil {
+		return err
+	}
+	return opts.print(ds, deliveryRows(ds))
+}
+
+// deliverUpdateOptions is the move `deliver update` makes.
+type deliverUpdateOptions struct {
+	*env
+	Change shop.DeliveryChange
+}
+
+func newDeliverUpdateCmd(e *env, runF func(*deliverUpdateOptions) error) *cobra.Command {
+	opts := &deliverUpdateOptions{env: e}
 	var status, at string
-	var c shop.DeliveryChange
+	c := &opts.Change
 	cmd := &cobra.Command{
 		Use:   "update DELIVERY_ID --status SHIPPED|IN_TRANSIT|DELIVERED [--carrier C --tracking T] [--at TIME]",
 		Short: "Move a delivery forward",
@@ -79,9 +98,8 @@ change (default now).`,
 		Example: `  rabbitpay deliver update 1 --status SHIPPED --carrier CJ대한통운 --tracking 6012-3456-7890
   rabbitpay deliver update 1 --status DELIVERED --at 2026-11-27T15:04:05+09:00`,
 		Args: exactArgs(1, "one DELIVERY_ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("delivery", args[0])
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if c.ID, err = parseID("delivery", args[0]); err != nil {
 				return err
 			}
 			if err := requireFlags(cmd, "status"); err != nil {
@@ -95,16 +113,7 @@ change (default now).`,
 					return usageErr(cmd, "--at %q is not an RFC 3339 time (2026-11-25T14:00:00+09:00)", at)
 				}
 			}
-			c.ID = id
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			d, err := a.UpdateDelivery(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			return e.print(d, deliveryRows([]shop.Delivery{d}))
+			return dispatch(cmd, opts, runF, deliverUpdateRun)
 		},
 	}
 	f := cmd.Flags()
@@ -115,8 +124,28 @@ change (default now).`,
 	return cmd
 }
 
-func newDeliverListCmd(e *env) *cobra.Command {
-	var f shop.DeliveryFilter
+func deliverUpdateRun(ctx context.Context, opts *deliverUpdateOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := a.UpdateDelivery(ctx, opts.Change)
+	if err != nil {
+		return err
+	}
+	return opts.print(d, deliveryRows([]shop.Delivery{d}))
+}
+
+// deliverListOptions is what `deliver list` shows.
+type deliverListOptions struct {
+	*env
+	Filter shop.DeliveryFilter
+	List   shop.ListOptions
+}
+
+func newDeliverListCmd(e *env, runF func(*deliverListOptions) error) *cobra.Command {
+	opts := &deliverListOptions{env: e}
+	f := &opts.Filter
 	var status string
 	var lf *listFlags
 	cmd := &cobra.Command{
@@ -125,9 +154,8 @@ func newDeliverListCmd(e *env) *cobra.Command {
 		Example: `  rabbitpay deliver list --order 1
   rabbitpay deliver list --status READY --all -o csv`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := lf.options(e, cmd)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.List, err = lf.options(e, cmd); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("status") {
@@ -143,15 +171,7 @@ func newDeliverListCmd(e *env) *cobra.Command {
 					return shop.Invalid("%s id %d must be positive", id.flag, id.v)
 				}
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := a.Deliveries(cmd.Context(), f, o)
-			if err != nil {
-				return err
-			}
-			return printPage(e, p, deliveryRows, "deliveries", func(d shop.Delivery) int64 { return d.ID }, o)
+			return dispatch(cmd, opts, runF, deliverListRun)
 		},
 	}
 	lf = addListFlags(cmd, "deliveries", false, "")
@@ -161,40 +181,80 @@ func newDeliverListCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-func newDeliverShowCmd(e *env) *cobra.Command {
+func deliverListRun(ctx context.Context, opts *deliverListOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := a.Deliveries(ctx, opts.Filter, opts.List)
+	if err != nil {
+		return err
+	}
+	return printPage(opts.env, p, deliveryRows, "deliveries", func(d shop.Delivery) int64 { return d.ID }, opts.List)
+}
+
+// deliverShowOptions is the delivery `deliver show` shows.
+type deliverShowOptions struct {
+	*env
+	DeliveryID int64
+}
+
+func newDeliverShowCmd(e *env, runF func(*deliverShowOptions) error) *cobra.Command {
+	opts := &deliverShowOptions{env: e}
 	return &cobra.Command{
 		Use:     "show ID",
 		Short:   "Show a delivery and its status history",
 		Example: "  rabbitpay deliver show 1 -o json",
 		Args:    exactArgs(1, "one delivery ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, id, err := e.appFor(cmd, "delivery", args[0])
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.DeliveryID, err = parseID("delivery", args[0]); err != nil {
 				return err
 			}
-			d, err := a.Delivery(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			history := rowsFunc(func() ([]string, [][]string) {
-				rows := make([][]string, 0, len(d.History))
-				for _, h := range d.History {
-					rows = append(rows, []string{h.At.Local().Format("2006-01-02 15:04:05"), string(h.Status), h.Carrier, h.TrackingNumber})
-				}
-				return []string{"at", "status", "carrier", "tracking"}, rows
-			})
-			if e.format() != render.Table {
-				return e.print(d, history)
-			}
-			if err := e.print(d, deliveryRows([]shop.Delivery{d})); err != nil {
-				return err
-			}
-			return e.print(d, history)
+			return dispatch(cmd, opts, runF, deliverShowRun)
 		},
 	}
 }
 
-func newDeliverImportCmd(e *env) *cobra.Command {
+func deliverShowRun(ctx context.Context, opts *deliverShowOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := a.Delivery(ctx, opts.DeliveryID)
+	if err != nil {
+		return err
+	}
+	return opts.printDelivery(d)
+}
+
+// printDelivery shows one delivery: JSON as one document with its history;
+// a table as the delivery and its history; CSV as its history.
+func (e *env) printDelivery(d shop.Delivery) error {
+	history := rowsFunc(func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(d.History))
+		for _, h := range d.History {
+			rows = append(rows, []string{h.At.Local().Format("2006-01-02 15:04:05"), string(h.Status), h.Carrier, h.TrackingNumber})
+		}
+		return []string{"at", "status", "carrier", "tracking"}, rows
+	})
+	if e.format() != render.Table {
+		return e.print(d, history)
+	}
+	if err := e.print(d, deliveryRows([]shop.Delivery{d})); err != nil {
+		return err
+	}
+	return e.print(d, history)
+}
+
+// deliverImportOptions is the file `deliver import` applies.
+type deliverImportOptions struct {
+	*env
+	Path   string // "-": standard input
+	Format shop.CatalogueFormat
+}
+
+func newDeliverImportCmd(e *env, runF func(*deliverImportOptions) error) *cobra.Command {
+	opts := &deliverImportOptions{env: e}
 	var format string
 	cmd := &cobra.Command{
 		Use:   "import FILE|- [--format csv|jsonl]",
@@ -208,42 +268,48 @@ refused row (reported with its line, up to 20 of them) and nothing changes.`,
 		Example: `  rabbitpay deliver import today.csv
   printf 'order_id,sku,status,carrier,tracking\n1,A-1,SHIPPED,CJ대한통운,6012-3456-7890\n' | rabbitpay deliver import -`,
 		Args: exactArgs(1, "one FILE (or - for standard input)"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := catalogueFormat(cmd, args[0], format)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			opts.Path = args[0]
+			if opts.Format, err = catalogueFormat(cmd, args[0], format); err != nil {
 				return err
 			}
-			in := e.In
-			if args[0] != "-" {
-				file, err := os.Open(args[0])
-				if err != nil {
-					return shop.Invalid("cannot open %s: %v", args[0], pathReason(err))
-				}
-				defer file.Close()
-				if fi, err := file.Stat(); err == nil && fi.IsDir() {
-					return shop.Invalid("cannot import %s: it is a directory", args[0])
-				}
-				in = file
-			}
-			br := bufio.NewReader(in)
-			if f == "" {
-				f = sniffFormat(br)
-			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			sum, err := a.ImportDeliveries(cmd.Context(), br, f)
-			if err != nil {
-				return err
-			}
-			return e.print(sum, rowsFunc(func() ([]string, [][]string) {
-				return []string{"rows", "deliveries_changed"}, [][]string{{itoa(int64(sum.Rows)), itoa(int64(sum.Changed))}}
-			}))
+			return dispatch(cmd, opts, runF, deliverImportRun)
 		},
+		Annotations: runsLong(),
 	}
 	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension, else the content)")
 	return cmd
+}
+
+func deliverImportRun(ctx context.Context, opts *deliverImportOptions) error {
+	in := opts.In
+	if opts.Path != "-" {
+		file, err := os.Open(opts.Path)
+		if err != nil {
+			return shop.Invalid("cannot open %s: %v", opts.Path, pathReason(err))
+		}
+		defer file.Close()
+		if fi, err := file.Stat(); err == nil && fi.IsDir() {
+			return shop.Invalid("cannot import %s: it is a directory", opts.Path)
+		}
+		in = file
+	}
+	br := bufio.NewReader(in)
+	f := opts.Format
+	if f == "" {
+		f = sniffFormat(br)
+	}
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	sum, err := a.ImportDeliveries(ctx, br, f)
+	if err != nil {
+		return err
+	}
+	return opts.print(sum, rowsFunc(func() ([]string, [][]string) {
+		return []string{"rows", "deliveries_changed"}, [][]string{{itoa(int64(sum.Rows)), itoa(int64(sum.Changed))}}
+	}))
 }
 
 func deliveryRows(ds []shop.Delivery) rowsFunc {

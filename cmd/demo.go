@@ -85,6 +85,7 @@ every notification to stdout. Your own rabbitpay database is not touched.`,
 			}
 			return e.demoShipping(ctx, a, paid)
 		},
+		Annotations: runsLong(),
 	}
 }
 

@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,12 +23,20 @@ in the same transaction as the change. 'notify send' delivers them, oldest first
 at least once, each with a stable id (ntf_N) so a receiver can de-duplicate.`,
 		Example: `  rabbitpay notify list --pending
   rabbitpay notify send --sink stdout`}
-	c.AddCommand(newNotifyListCmd(e), newNotifySendCmd(e), newNotifyRetryCmd(e))
+	c.AddCommand(newNotifyListCmd(e, nil), newNotifySendCmd(e, nil), newNotifyRetryCmd(e, nil))
 	return c
 }
 
-func newNotifyListCmd(e *env) *cobra.Command {
-	var f shop.NotificationFilter
+// notifyListOptions is what `notify list` shows.
+type notifyListOptions struct {
+	*env
+	Filter shop.NotificationFilter
+	List   shop.ListOptions
+}
+
+func newNotifyListCmd(e *env, runF func(*notifyListOptions) error) *cobra.Command {
+	opts := &notifyListOptions{env: e}
+	f := &opts.Filter
 	var kind string
 	var lf *listFlags
 	cmd := &cobra.Command{
@@ -36,9 +46,8 @@ func newNotifyListCmd(e *env) *cobra.Command {
   rabbitpay notify list --dead -o json
   rabbitpay notify list --customer 1 --kind delivery_shipped`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := lf.options(e, cmd)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.List, err = lf.options(e, cmd); err != nil {
 				return err
 			}
 			if f.Pending && f.Dead {
@@ -52,15 +61,7 @@ func newNotifyListCmd(e *env) *cobra.Command {
 			if cmd.Flags().Changed("customer") && f.CustomerID <= 0 {
 				return shop.Invalid("customer id %d must be positive", f.CustomerID)
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := a.Notifications(cmd.Context(), f, o)
-			if err != nil {
-				return err
-			}
-			return printPage(e, p, notificationRows, "notifications", func(n shop.Notification) int64 { return n.ID }, o)
+			return dispatch(cmd, opts, runF, notifyListRun)
 		},
 	}
 	lf = addListFlags(cmd, "notifications", false, "")
@@ -71,10 +72,29 @@ func newNotifyListCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-func newNotifySendCmd(e *env) *cobra.Command {
-	var sinkName, file string
-	var limit int
-	var follow bool
+func notifyListRun(ctx context.Context, opts *notifyListOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := a.Notifications(ctx, opts.Filter, opts.List)
+	if err != nil {
+		return err
+	}
+	return printPage(opts.env, p, notificationRows, "notifications", func(n shop.Notification) int64 { return n.ID }, opts.List)
+}
+
+// notifySendOptions is where and how `notify send` delivers.
+type notifySendOptions struct {
+	*env
+	Sink   string // stdout, file or webhook
+	File   string // the file of --sink file
+	Limit  int    // 0: every due one
+	Follow bool
+}
+
+func newNotifySendCmd(e *env, runF func(*notifySendOptions) error) *cobra.Command {
+	opts := &notifySendOptions{env: e}
 	cmd := &cobra.Command{
 		Use:   "send [--sink stdout|file|webhook] [--file PATH] [--limit N] [--follow]",
 		Short: "Deliver pending notifications, oldest first, at least once",
@@ -99,119 +119,151 @@ Exit code 1 when a notification is left undelivered after a failed attempt.`,
   RABBITPAY_NOTIFY_WEBHOOK_URL=https://shop.example/hooks rabbitpay notify send --sink webhook --follow`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Flags().Changed("limit") && limit < 1 {
-				return usageErr(cmd, "--limit %d must be at least 1", limit)
+			if cmd.Flags().Changed("limit") && opts.Limit < 1 {
+				return usageErr(cmd, "--limit %d must be at least 1", opts.Limit)
 			}
-			if (sinkName == "file") != (file != "") {
+			if (opts.Sink == "file") != (opts.File != "") {
 				return usageErr(cmd, "--file PATH goes with --sink file, and --sink file needs it")
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
+			if opts.Sink != "stdout" && opts.Sink != "file" && opts.Sink != "webhook" {
+				return shop.Invalid("sink %s is not one of stdout, file, webhook", shop.Echo(opts.Sink))
 			}
-			var sink notify.Sink
-			switch sinkName {
-			case "stdout":
-				sink = &notify.Writer{W: e.Out}
-			case "file":
-				f, err := notify.OpenFile(file)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				sink = f
-			case "webhook":
-				if sink, err = a.Webhook(); err != nil {
-					return err
-				}
-			default:
-				return shop.Invalid("sink %s is not one of stdout, file, webhook", shop.Echo(sinkName))
-			}
-			log := e.Out
-			if sinkName == "stdout" || e.format() != render.Table {
-				log = e.Err
-			}
-			sum, err := a.SendNotifications(cmd.Context(), sink, app.SendOptions{Limit: limit, Follow: follow,
-				Attempted: func(at shop.SendAttempt) {
-					switch {
-					case at.Sent && sinkName != "stdout":
-						fmt.Fprintf(log, "  ✓ %s %s\n", notify.MessageID(at.N), at.N.Kind)
-					case at.Dead:
-						fmt.Fprintf(log, "  ✗ %s %s: attempt %d failed: %s; it is dead now\n", notify.MessageID(at.N), at.N.Kind,
-							at.N.Attempts+1, oneLine(secret.Mask(at.Err.Error())))
-					case !at.Sent:
-						fmt.Fprintf(log, "  ✗ %s %s: attempt %d failed: %s; it will be retried\n", notify.MessageID(at.N), at.N.Kind,
-							at.N.Attempts+1, oneLine(secret.Mask(at.Err.Error())))
-					}
-				}})
-			if err != nil {
-				return err
-			}
-			if e.format() != render.Table && sinkName != "stdout" { // stdout carries the notifications themselves
-				if err := render.Print(e.Out, e.format(), sum, rowsFunc(func() ([]string, [][]string) {
-					return []string{"sent", "failed_attempts", "dead", "waiting"},
-						[][]string{{itoa(int64(sum.Sent)), itoa(int64(sum.Failed)), itoa(int64(sum.Dead)), itoa(int64(sum.Waiting))}}
-				})); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintf(log, "sent %d %s\n", sum.Sent, plural(sum.Sent, "notification", "notifications"))
-			}
-			if sum.Waiting > 0 {
-				return shop.Conflict("%d %s not delivered (%d failed %s, %d dead): see 'rabbitpay notify list --pending' and '--dead'",
-					sum.Waiting, plural(sum.Waiting, "notification was", "notifications were"), sum.Failed,
-					plural(sum.Failed, "attempt", "attempts"), sum.Dead)
-			}
-			return nil
+			return dispatch(cmd, opts, runF, notifySendRun)
 		},
+		Annotations: runsLong(),
 	}
 	f := cmd.Flags()
-	f.StringVar(&sinkName, "sink", "stdout", "where to deliver: stdout, file or webhook")
-	f.StringVar(&file, "file", "", "the file --sink file appends to")
-	f.IntVar(&limit, "limit", 0, "deliver at most N notifications (default: every due one)")
-	f.BoolVar(&follow, "follow", false, "keep running and deliver new notifications as they come, until Ctrl-C")
+	f.StringVar(&opts.Sink, "sink", "stdout", "where to deliver: stdout, file or webhook")
+	f.StringVar(&opts.File, "file", "", "the file --sink file appends to")
+	f.IntVar(&opts.Limit, "limit", 0, "deliver at most N notifications (default: every due one)")
+	f.BoolVar(&opts.Follow, "follow", false, "keep running and deliver new notifications as they come, until Ctrl-C")
 	return cmd
 }
 
-func newNotifyRetryCmd(e *env) *cobra.Command {
-	var dead bool
+func notifySendRun(ctx context.Context, opts *notifySendOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	var sink notify.Sink
+	switch opts.Sink {
+	case "stdout":
+		sink = &notify.Writer{W: opts.Out}
+	case "file":
+		f, err := notify.OpenFile(opts.File)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sink = f
+	case "webhook":
+		if sink, err = a.Webhook(); err != nil {
+			return err
+		}
+	}
+	log := opts.sendLog()
+	sum, err := a.SendNotifications(ctx, sink, app.SendOptions{Limit: opts.Limit, Follow: opts.Follow,
+		Attempted: func(at shop.SendAttempt) { opts.printAttempt(log, at) }})
+	if err != nil {
+		return err
+	}
+	return opts.printSent(sum)
+}
+
+// sendLog is where `notify send` reports: stderr when stdout carries the
+// notifications themselves or a document.
+func (o *notifySendOptions) sendLog() io.Writer {
+	if o.Sink == "stdout" || o.format() != render.Table {
+		return o.Err
+	}
+	return o.Out
+}
+
+// printAttempt reports one delivery attempt, one line.
+func (o *notifySendOptions) printAttempt(log io.Writer, at shop.SendAttempt) {
+	switch {
+	case at.Sent && o.Sink != "stdout":
+		fmt.Fprintf(log, "  ✓ %s %s\n", notify.MessageID(at.N), at.N.Kind)
+	case at.Dead:
+		fmt.Fprintf(log, "  ✗ %s %s: attempt %d failed: %s; it is dead now\n", notify.MessageID(at.N), at.N.Kind,
+			at.N.Attempts+1, oneLine(secret.Mask(at.Err.Error())))
+	case !at.Sent:
+		fmt.Fprintf(log, "  ✗ %s %s: attempt %d failed: %s; it will be retried\n", notify.MessageID(at.N), at.N.Kind,
+			at.N.Attempts+1, oneLine(secret.Mask(at.Err.Error())))
+	}
+}
+
+// printSent reports what a send did, and fails when something is left undelivered.
+func (o *notifySendOptions) printSent(sum shop.SendSummary) error {
+	if o.format() != render.Table && o.Sink != "stdout" { // stdout carries the notifications themselves
+		if err := o.print(sum, rowsFunc(func() ([]string, [][]string) {
+			return []string{"sent", "failed_attempts", "dead", "waiting"},
+				[][]string{{itoa(int64(sum.Sent)), itoa(int64(sum.Failed)), itoa(int64(sum.Dead)), itoa(int64(sum.Waiting))}}
+		})); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(o.sendLog(), "sent %d %s\n", sum.Sent, plural(sum.Sent, "notification", "notifications"))
+	}
+	if sum.Waiting > 0 {
+		return shop.Conflict("%d %s not delivered (%d failed %s, %d dead): see 'rabbitpay notify list --pending' and '--dead'",
+			sum.Waiting, plural(sum.Waiting, "notification was", "notifications were"), sum.Failed,
+			plural(sum.Failed, "attempt", "attempts"), sum.Dead)
+	}
+	return nil
+}
+
+// notifyRetryOptions is what `notify retry` puts back in line.
+type notifyRetryOptions struct {
+	*env
+	NotificationID int64 // 0 with Dead
+	Dead           bool  // every dead notification
+}
+
+func newNotifyRetryCmd(e *env, runF func(*notifyRetryOptions) error) *cobra.Command {
+	opts := &notifyRetryOptions{env: e}
 	cmd := &cobra.Command{
 		Use:   "retry ID | --dead",
 		Short: "Put a dead (or waiting) notification back in line, due now",
 		Example: `  rabbitpay notify retry 12
   rabbitpay notify retry --dead`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if dead {
+			if opts.Dead {
 				return exactArgs(0, "")(cmd, args)
 			}
 			return exactArgs(1, "one notification ID, or --dead")(cmd, args)
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if dead {
-				a, err := e.app(cmd.Context())
-				if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if !opts.Dead {
+				if opts.NotificationID, err = parseID("notification", args[0]); err != nil {
 					return err
 				}
-				n, err := a.RetryDead(cmd.Context())
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(e.Err, "%d dead %s due again\n", n, plural(int(n), "notification is", "notifications are"))
-				return nil
 			}
-			a, id, err := e.appFor(cmd, "notification", args[0])
-			if err != nil {
-				return err
-			}
-			n, err := a.RetryNotification(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return e.print(n, notificationRows([]shop.Notification{n}))
+			return dispatch(cmd, opts, runF, notifyRetryRun)
 		},
 	}
-	cmd.Flags().BoolVar(&dead, "dead", false, "every dead notification")
+	cmd.Flags().BoolVar(&opts.Dead, "dead", false, "every dead notification")
 	return cmd
+}
+
+func notifyRetryRun(ctx context.Context, opts *notifyRetryOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Dead {
+		n, err := a.RetryDead(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.Err, "%d dead %s due again\n", n, plural(int(n), "notification is", "notifications are"))
+		return nil
+	}
+	n, err := a.RetryNotification(ctx, opts.NotificationID)
+	if err != nil {
+		return err
+	}
+	return opts.print(n, notificationRows([]shop.Notification{n}))
 }
 
 func plural(n int, one, many string) string {

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,23 +46,47 @@ func (e *env) stepWriter() io.Writer {
 func newOrderCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "order", Short: "Place, list, show and cancel orders",
 		Example: "  rabbitpay order place --customer 1 --method KAKAO --item A-1:2\n  rabbitpay order list --status paid --limit 10"}
-	c.AddCommand(newOrderPlaceCmd(e), newOrderListCmd(e), newOrderRefundCmd(e), &cobra.Command{
+	c.AddCommand(newOrderPlaceCmd(e, nil), newOrderListCmd(e, nil), newOrderRefundCmd(e, nil), newOrderShowCmd(e, nil), newOrderCancelCmd(e, nil))
+	return c
+}
+
+// orderOptions is what `order show` and `order cancel` act on.
+type orderOptions struct {
+	*env
+	OrderID int64
+}
+
+func newOrderShowCmd(e *env, runF func(*orderOptions) error) *cobra.Command {
+	opts := &orderOptions{env: e}
+	return &cobra.Command{
 		Use:     "show ID",
 		Short:   "Show an order: items, payment and saga trail",
 		Example: "  rabbitpay order show 17 -o json",
 		Args:    exactArgs(1, "one order ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, id, err := e.appFor(cmd, "order", args[0])
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.OrderID, err = parseID("order", args[0]); err != nil {
 				return err
 			}
-			o, err := a.Order(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return e.printOrder(o)
+			return dispatch(cmd, opts, runF, orderShowRun)
 		},
-	}, &cobra.Command{
+	}
+}
+
+func orderShowRun(ctx context.Context, opts *orderOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	o, err := a.Order(ctx, opts.OrderID)
+	if err != nil {
+		return err
+	}
+	return opts.printOrder(o)
+}
+
+func newOrderCancelCmd(e *env, runF func(*orderOptions) error) *cobra.Command {
+	opts := &orderOptions{env: e}
+	return &cobra.Command{
 		Use:   "cancel ID",
 		Short: "Cancel an order that has not shipped: refund, restore stock, notify",
 		Long: `Cancel refunds the payment, puts the stock back, sets the order cancelled and
@@ -70,35 +95,58 @@ Cancelling a cancelled order changes nothing. If the refund keeps failing the
 order is left for 'rabbitpay saga recover' (exit code 3).`,
 		Example: "  rabbitpay order cancel 17",
 		Args:    exactArgs(1, "one order ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, id, err := e.appFor(cmd, "order", args[0])
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.OrderID, err = parseID("order", args[0]); err != nil {
 				return err
 			}
-			res, err := a.CancelOrder(cmd.Context(), id, e.stepPrinter())
-			if errors.Is(err, shop.ErrIncomplete) {
-				return fmt.Errorf("%w; run 'rabbitpay saga recover' (see 'rabbitpay order show %d')", err, id)
-			}
-			if err != nil {
-				return err
-			}
-			if e.format() != render.Table {
-				return e.print(res, orderRows([]shop.Order{*res.Order}))
-			}
-			if res.AlreadyCancelled {
-				fmt.Fprintf(e.Out, "order %d was already cancelled; nothing changed\n", id)
-			} else {
-				fmt.Fprintf(e.Out, "order %d cancelled: %s refunded, stock restored\n", id, res.Order.TotalAmount)
-			}
-			return nil
+			return dispatch(cmd, opts, runF, orderCancelRun)
 		},
-	})
-	return c
+		Annotations: runsLong(),
+	}
 }
 
-func newOrderPlaceCmd(e *env) *cobra.Command {
+func orderCancelRun(ctx context.Context, opts *orderOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := a.CancelOrder(ctx, opts.OrderID, opts.stepPrinter())
+	if errors.Is(err, shop.ErrIncomplete) {
+		return fmt.Errorf("%w; run 'rabbitpay saga recover' (see 'rabbitpay order show %d')", err, opts.OrderID)
+	}
+	if err != nil {
+		return err
+	}
+	return opts.printCancel(opts.OrderID, res)
+}
+
+// printCancel shows a cancel's outcome: a sentence on a table, else the order.
+func (e *env) printCancel(id int64, res app.CancelResult) error {
+	if e.format() != render.Table {
+		return e.print(res, orderRows([]shop.Order{*res.Order}))
+	}
+	if res.AlreadyCancelled {
+		fmt.Fprintf(e.Out, "order %d was already cancelled; nothing changed\n", id)
+	} else {
+		fmt.Fprintf(e.Out, "order %d cancelled: %s refunded, stock restored\n", id, res.Order.TotalAmount)
+	}
+	return nil
+}
+
+// placeOptions is what `order place` needs, its flags checked.
+type placeOptions struct {
+	*env
+	CustomerID     int64
+	Method         shop.PaymentMethod
+	Items          []shop.ItemRequest // none: the cart
+	IdempotencyKey string
+	ApprovalToken  string // "-": read from stdin
+}
+
+func newOrderPlaceCmd(e *env, runF func(*placeOptions) error) *cobra.Command {
+	opts := &placeOptions{env: e}
 	var customer int64
-	var method, key, approval string
+	var method string
 	var items []string
 	cmd := &cobra.Command{
 		Use:   "place --customer C --method NAVER|KAKAO [--item SKU:QTY ...] [--idempotency-key K]",
@@ -123,46 +171,137 @@ without charging again; with a different request it is an error.`,
 		Example: `  rabbitpay order place --customer 1 --method KAKAO --item A-1:2 --item B-2:1
   rabbitpay order place --customer 1 --method NAVER --idempotency-key checkout-7f3a -o json`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := requireFlags(cmd, "customer", "method"); err != nil {
 				return err
 			}
-			m, err := shop.ParsePaymentMethod(method)
-			if err != nil {
+			if opts.Method, err = shop.ParsePaymentMethod(method); err != nil {
 				return err
 			}
 			if customer <= 0 {
 				return shop.Invalid("customer id %d must be positive", customer)
 			}
-			req := app.PlaceRequest{CustomerID: customer, Method: m, IdempotencyKey: key, Approval: e.approval(approval)}
-			for _, s := range items {
-				it, err := shop.ParseItem(s)
-				if err != nil {
-					return err
-				}
-				req.Items = append(req.Items, it)
-			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
+			opts.CustomerID = customer
+			if opts.Items, err = parseItems(items); err != nil {
 				return err
 			}
-			res, err := a.PlaceOrder(cmd.Context(), req, e.stepPrinter())
-			if errors.Is(err, shop.ErrCartEmpty) {
-				return fmt.Errorf("%w: add items with 'rabbitpay cart add' or give --item SKU:QTY", err)
-			}
-			if err != nil {
-				return err
-			}
-			return e.reportPlacement(res)
+			return dispatch(cmd, opts, runF, placeRun)
 		},
+		Annotations: runsLong(),
 	}
 	f := cmd.Flags()
 	f.Int64Var(&customer, "customer", 0, "customer id (required)")
 	f.StringVar(&method, "method", "", "payment method: NAVER or KAKAO (required)")
 	f.StringArrayVar(&items, "item", nil, "SKU:QTY to order (repeatable); none orders the cart")
-	f.StringVar(&key, "idempotency-key", "", "makes retries safe: the same key never charges twice")
-	f.StringVar(&approval, "approval-token", "", "live payments: the buyer's approval (token or redirect URL; - reads it from stdin)")
+	f.StringVar(&opts.IdempotencyKey, "idempotency-key", "", "makes retries safe: the same key never charges twice")
+	f.StringVar(&opts.ApprovalToken, "approval-token", "", "live payments: the buyer's approval (token or redirect URL; - reads it from stdin)")
 	return cmd
+}
+
+// parseItems parses --item values (SKU:QTY).
+func parseItems(ss []string) ([]shop.ItemRequest, error) {
+	var items []shop.ItemRequest
+	for _, s := range ss {
+		it, err := shop.ParseItem(s)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func placeRun(ctx context.Context, opts *placeOptions) error {
+	req := app.PlaceRequest{CustomerID: opts.CustomerID, Method: opts.Method, Items: opts.Items, IdempotencyKey: opts.IdempotencyKey,
+		Approval: opts.approval(opts.ApprovalToken)}
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := a.PlaceOrder(ctx, req, opts.stepPrinter())
+	if errors.Is(err, shop.ErrCartEmpty) {
+		return fmt.Errorf("%w: add items with 'rabbitpay cart add' or give --item SKU:QTY", err)
+	}
+	if err != nil {
+		return err
+	}
+	return opts.reportPlacement(res)
+}
+
+// refundOptions is what `order refund` needs, its flags checked.
+type refundOptions struct {
+	*env
+	OrderID        int64
+	Items          []shop.ItemRequest
+	Reason         string
+	IdempotencyKey string
+}
+
+func newOrderRefundCmd(e *env, runF func(*refundOptions) error) *cobra.Command {
+	opts := &refundOptions{env: e}
+	var items []string
+	cmd := &cobra.Command{
+		Use:   "refund ID --item SKU:QTY [--item ...] [--reason R] [--idempotency-key K]",
+		Short: "Refund some items of a paid order: partial refund, stock back, notify",
+		Long: `Refund gives back the exact amount of the named items (at the price paid) through
+the payment provider, returns their stock, records the refund on the order and
+the payment (the payment stays SUCCESS with a refunded amount, or becomes
+CANCELLED, and the order cancelled, once everything is refunded) and queues a
+payment_refunded notification. Items that have shipped, and more than was
+bought (minus earlier refunds), are refused. The same --idempotency-key
+refunds once. A refund whose provider answer is lost is left for
+'rabbitpay saga recover' (exit code 3).`,
+		Example: `  rabbitpay order refund 17 --item A-1:1 --reason "damaged in store"`,
+		Args:    exactArgs(1, "one order ID"),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if err := requireFlags(cmd, "item"); err != nil {
+				return err
+			}
+			if opts.Items, err = parseItems(items); err != nil {
+				return err
+			}
+			if opts.OrderID, err = parseID("order", args[0]); err != nil {
+				return err
+			}
+			return dispatch(cmd, opts, runF, refundRun)
+		},
+		Annotations: runsLong(),
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&items, "item", nil, "SKU:QTY to refund (repeatable, required)")
+	f.StringVar(&opts.Reason, "reason", "", "why, for the provider and the notification")
+	f.StringVar(&opts.IdempotencyKey, "idempotency-key", "", "makes retries safe: the same key never refunds twice")
+	return cmd
+}
+
+func refundRun(ctx context.Context, opts *refundOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	req := app.RefundRequest{OrderID: opts.OrderID, Items: opts.Items, Reason: opts.Reason, IdempotencyKey: opts.IdempotencyKey}
+	res, err := a.RefundOrder(ctx, req, opts.stepPrinter())
+	if errors.Is(err, shop.ErrIncomplete) {
+		return fmt.Errorf("%w (see 'rabbitpay order show %d')", err, opts.OrderID)
+	}
+	if err != nil {
+		return err
+	}
+	return opts.printRefund(opts.OrderID, res)
+}
+
+// printRefund shows a refund's outcome: a sentence on a table, else the order.
+func (e *env) printRefund(id int64, res app.RefundResult) error {
+	if e.format() != render.Table {
+		return e.print(res, orderRows([]shop.Order{*res.Order}))
+	}
+	f := res.Refund
+	if res.Replayed {
+		fmt.Fprintf(e.Out, "refund %d was already made with this key (%s): nothing refunded again\n", f.ID, f.State)
+	} else {
+		fmt.Fprintf(e.Out, "order %d: refunded %s for %s; stock returned; the order is %s\n", id, f.Amount, lineList(f.Items), res.Order.Status)
+	}
+	return nil
 }
 
 // reportPlacement prints the outcome and turns it into the exit code.
@@ -197,7 +336,15 @@ func (e *env) reportPlacement(res app.PlaceResult) error {
 	return nil
 }
 
-func newOrderListCmd(e *env) *cobra.Command {
+// orderListOptions is what `order list` shows.
+type orderListOptions struct {
+	*env
+	Filter shop.OrderFilter
+	List   shop.ListOptions
+}
+
+func newOrderListCmd(e *env, runF func(*orderListOptions) error) *cobra.Command {
+	opts := &orderListOptions{env: e}
 	var customer int64
 	var status string
 	var lf *listFlags
@@ -207,34 +354,22 @@ func newOrderListCmd(e *env) *cobra.Command {
 		Example: `  rabbitpay order list --customer 1 --status paid
   rabbitpay order list --since 2026-11-01 --until 2026-12-01 --all -o csv`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := lf.options(e, cmd)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.List, err = lf.options(e, cmd); err != nil {
 				return err
 			}
-			var f shop.OrderFilter
 			if cmd.Flags().Changed("status") {
-				st, err := shop.ParseOrderStatus(status)
-				if err != nil {
+				if opts.Filter.Status, err = shop.ParseOrderStatus(status); err != nil {
 					return err
 				}
-				f.Status = st
 			}
 			if cmd.Flags().Changed("customer") {
 				if customer <= 0 {
 					return shop.Invalid("customer id %d must be positive", customer)
 				}
-				f.CustomerID = customer
+				opts.Filter.CustomerID = customer
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := a.Orders(cmd.Context(), f, o)
-			if err != nil {
-				return err
-			}
-			return printPage(e, p, orderRows, "orders", func(o shop.Order) int64 { return o.ID }, o)
+			return dispatch(cmd, opts, runF, orderListRun)
 		},
 	}
 	lf = addListFlags(cmd, "orders", false, "")
@@ -243,6 +378,18 @@ func newOrderListCmd(e *env) *cobra.Command {
 	cmd.Flags().Int64Var(&customer, "customer", 0, "only this customer's orders")
 	cmd.Flags().StringVar(&status, "status", "", "only orders in this status: created, paid, shipped, cancelled")
 	return cmd
+}
+
+func orderListRun(ctx context.Context, opts *orderListOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := a.Orders(ctx, opts.Filter, opts.List)
+	if err != nil {
+		return err
+	}
+	return printPage(opts.env, p, orderRows, "orders", func(o shop.Order) int64 { return o.ID }, opts.List)
 }
 
 func orderRows(os []shop.Order) rowsFunc {

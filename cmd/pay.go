@@ -20,31 +20,55 @@ import (
 func newPayCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "pay", Short: "List, show and reconcile payments",
 		Example: "  rabbitpay pay list --status PROGRESS\n  rabbitpay pay show 17\n  rabbitpay pay reconcile --since 2026-11-01"}
-	c.AddCommand(newPayListCmd(e), &cobra.Command{
+	c.AddCommand(newPayListCmd(e, nil), newPayShowCmd(e, nil), newPayReconcileCmd(e, nil))
+	return c
+}
+
+// payShowOptions is the payment `pay show` shows.
+type payShowOptions struct {
+	*env
+	Payment string // a payment id or an order UUID
+}
+
+func newPayShowCmd(e *env, runF func(*payShowOptions) error) *cobra.Command {
+	opts := &payShowOptions{env: e}
+	return &cobra.Command{
 		Use:   "show ID|ORDER_UUID",
 		Short: "Show a payment: amounts, provider ids, every provider call, refunds, its order",
 		Example: `  rabbitpay pay show 17
   rabbitpay pay show 0b5e4c2a-8d1e-4f4b-9a37-2f1d3c5e6a7b -o json`,
 		Args: exactArgs(1, "one payment id or order UUID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			d, err := a.Payment(cmd.Context(), args[0])
-			if errors.Is(err, shop.ErrNotFound) { // a mistyped id is bad input here
-				return &exitError{code: ExitUsage, err: err}
-			}
-			if err != nil {
-				return err
-			}
-			return e.printPayment(d)
+			opts.Payment = args[0]
+			return dispatch(cmd, opts, runF, payShowRun)
 		},
-	}, newPayReconcileCmd(e))
-	return c
+	}
 }
 
-func newPayListCmd(e *env) *cobra.Command {
+func payShowRun(ctx context.Context, opts *payShowOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := a.Payment(ctx, opts.Payment)
+	if errors.Is(err, shop.ErrNotFound) { // a mistyped id is bad input here
+		return &exitError{code: ExitUsage, err: err}
+	}
+	if err != nil {
+		return err
+	}
+	return opts.printPayment(d)
+}
+
+// payListOptions is what `pay list` shows.
+type payListOptions struct {
+	*env
+	Filter shop.PaymentFilter
+	List   shop.ListOptions
+}
+
+func newPayListCmd(e *env, runF func(*payListOptions) error) *cobra.Command {
+	opts := &payListOptions{env: e}
 	var order int64
 	var status, method string
 	var lf *listFlags
@@ -54,12 +78,11 @@ func newPayListCmd(e *env) *cobra.Command {
 		Example: `  rabbitpay pay list --status PROGRESS
   rabbitpay pay list --method KAKAO --since 2026-11-01 --all -o csv`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := lf.options(e, cmd)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.List, err = lf.options(e, cmd); err != nil {
 				return err
 			}
-			var f shop.PaymentFilter
+			f := &opts.Filter
 			if cmd.Flags().Changed("status") {
 				if f.Status, err = shop.ParsePaymentStatus(status); err != nil {
 					return err
@@ -76,15 +99,7 @@ func newPayListCmd(e *env) *cobra.Command {
 				}
 				f.OrderID = order
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := a.Payments(cmd.Context(), f, o)
-			if err != nil {
-				return err
-			}
-			return printPage(e, p, paymentRows, "payments", func(p shop.Payment) int64 { return p.ID }, o)
+			return dispatch(cmd, opts, runF, payListRun)
 		},
 	}
 	lf = addListFlags(cmd, "payments", false, "")
@@ -94,6 +109,18 @@ func newPayListCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&status, "status", "", "only payments in this status: PROGRESS, SUCCESS, FAILED, CANCELLED")
 	cmd.Flags().StringVar(&method, "method", "", "only this method: NAVER or KAKAO")
 	return cmd
+}
+
+func payListRun(ctx context.Context, opts *payListOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := a.Payments(ctx, opts.Filter, opts.List)
+	if err != nil {
+		return err
+	}
+	return printPage(opts.env, p, paymentRows, "payments", func(p shop.Payment) int64 { return p.ID }, opts.List)
 }
 
 func paymentRows(ps []shop.Payment) rowsFunc {
@@ -171,7 +198,14 @@ func lineList(lines []shop.Line) string {
 	return strings.Join(parts, ", ")
 }
 
-func newPayReconcileCmd(e *env) *cobra.Command {
+// reconcileOptions is what `pay reconcile` looks at.
+type reconcileOptions struct {
+	*env
+	Since time.Time
+}
+
+func newPayReconcileCmd(e *env, runF func(*reconcileOptions) error) *cobra.Command {
+	opts := &reconcileOptions{env: e}
 	var since string
 	cmd := &cobra.Command{
 		Use:   "reconcile [--since DATE]",
@@ -188,38 +222,38 @@ Exit codes: 0 everything matches or was settled; 1 mismatches found;
 		Example: `  rabbitpay pay reconcile
   rabbitpay pay reconcile --since 2026-11-01 -o json`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			from := time.Now().AddDate(0, 0, -7)
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			opts.Since = time.Now().AddDate(0, 0, -7)
 			if since != "" {
-				t, err := parseDate(cmd, "since", since)
-				if err != nil {
+				if opts.Since, err = parseDate(cmd, "since", since); err != nil {
 					return err
 				}
-				from = t
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			w := e.stepWriter()
-			rs, err := a.Reconcile(cmd.Context(), from, func(uuid string) shop.Observer {
-				fmt.Fprintf(w, "payment of order %s is PROGRESS: settling it\n", uuid)
-				return e.stepPrinter()
-			})
-			if err != nil {
-				return err
-			}
-			if err := e.print(rs, reconcileRows(rs)); err != nil {
-				return err
-			}
-			if err := app.ReconcileError(rs); err != nil {
-				return err
-			}
-			return nil
+			return dispatch(cmd, opts, runF, reconcileRun)
 		},
+		Annotations: runsLong(),
 	}
 	cmd.Flags().StringVar(&since, "since", "", "payments started at or after this date or time (default: 7 days ago)")
 	return cmd
+}
+
+func reconcileRun(ctx context.Context, opts *reconcileOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	w := opts.stepWriter()
+	rs, err := a.Reconcile(ctx, opts.Since, func(uuid string) shop.Observer {
+		fmt.Fprintf(w, "payment of order %s is PROGRESS: settling it\n", uuid)
+		return opts.stepPrinter()
+	})
+	if err != nil {
+		return err
+	}
+	if err := opts.print(rs, reconcileRows(rs)); err != nil {
+		return err
+	}
+	return app.ReconcileError(rs)
 }
 
 func reconcileRows(rs []app.Reconciled) rowsFunc {
@@ -232,65 +266,6 @@ func reconcileRows(rs []app.Reconciled) rowsFunc {
 		return []string{"payment_id", "order_uuid", "method", "ours", "amount", "refunded", "theirs", "their_amount",
 			"their_refunded", "result", "detail"}, rows
 	}
-}
-
-func newOrderRefundCmd(e *env) *cobra.Command {
-	var items []string
-	var reason, key string
-	cmd := &cobra.Command{
-		Use:   "refund ID --item SKU:QTY [--item ...] [--reason R] [--idempotency-key K]",
-		Short: "Refund some items of a paid order: partial refund, stock back, notify",
-		Long: `Refund gives back the exact amount of the named items (at the price paid) through
-the payment provider, returns their stock, records the refund on the order and
-the payment (the payment stays SUCCESS with a refunded amount, or becomes
-CANCELLED, and the order cancelled, once everything is refunded) and queues a
-payment_refunded notification. Items that have shipped, and more than was
-bought (minus earlier refunds), are refused. The same --idempotency-key
-refunds once. A refund whose provider answer is lost is left for
-'rabbitpay saga recover' (exit code 3).`,
-		Example: `  rabbitpay order refund 17 --item A-1:1 --reason "damaged in store"`,
-		Args:    exactArgs(1, "one order ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireFlags(cmd, "item"); err != nil {
-				return err
-			}
-			req := app.RefundRequest{Reason: reason, IdempotencyKey: key}
-			for _, s := range items {
-				it, err := shop.ParseItem(s)
-				if err != nil {
-					return err
-				}
-				req.Items = append(req.Items, it)
-			}
-			a, id, err := e.appFor(cmd, "order", args[0])
-			if err != nil {
-				return err
-			}
-			req.OrderID = id
-			res, err := a.RefundOrder(cmd.Context(), req, e.stepPrinter())
-			if errors.Is(err, shop.ErrIncomplete) {
-				return fmt.Errorf("%w (see 'rabbitpay order show %d')", err, id)
-			}
-			if err != nil {
-				return err
-			}
-			if e.format() != render.Table {
-				return e.print(res, orderRows([]shop.Order{*res.Order}))
-			}
-			f := res.Refund
-			if res.Replayed {
-				fmt.Fprintf(e.Out, "refund %d was already made with this key (%s): nothing refunded again\n", f.ID, f.State)
-			} else {
-				fmt.Fprintf(e.Out, "order %d: refunded %s for %s; stock returned; the order is %s\n", id, f.Amount, lineList(f.Items), res.Order.Status)
-			}
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	f.StringArrayVar(&items, "item", nil, "SKU:QTY to refund (repeatable, required)")
-	f.StringVar(&reason, "reason", "", "why, for the provider and the notification")
-	f.StringVar(&key, "idempotency-key", "", "makes retries safe: the same key never refunds twice")
-	return cmd
 }
 
 // approval is where `order place` gets the buyer's approval in live mode:

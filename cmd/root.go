@@ -92,12 +92,18 @@ func Main() int {
 // Run executes one command line and returns its exit code.
 func Run(ctx context.Context, args []string, ios IO) int {
 	e := &env{IO: ios}
-	root := newRoot(e)
+	return e.run(ctx, newRoot(e), args)
+}
+
+// run executes args on root, reports the error and returns the exit code.
+func (e *env) run(ctx context.Context, root *cobra.Command, args []string) int {
+	ios := e.IO
 	root.SetArgs(args)
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
-	err := root.ExecuteContext(ctx)
+	ran, err := root.ExecuteContextC(ctx)
+	err = withFlagHint(ran, err)
 	if e.bounded != nil && errors.Is(e.bounded.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("gave up after %s (command_timeout): the database did not answer in time", e.cfg.CommandTimeout)
 	}
@@ -233,19 +239,25 @@ Exit codes:
 	root.SetVersionTemplate("rabbitpay {{.Version}}\n")
 	refuseUnknownSubcommands(root)
 	registerCompletions(e, root)
-	for _, path := range [][]string{{"product", "import"}, {"product", "export"}, {"order", "place"}, {"order", "cancel"}, {"order", "refund"}, {"pay", "reconcile"},
-		{"saga", "recover"}, {"deliver", "import"}, {"notify", "send"}, {"checkout"}, {"db", "start"}, {"db", "migrate"}, {"db", "stop"}, {"demo"},
-		{"customer", "register"}, {"customer", "update"}} { // these two may wait for a password typed at a prompt
-		if c, _, err := root.Find(path); err == nil {
-			c.Annotations = map[string]string{longRunning: "true"}
-		}
-	}
 	return root
 }
 
-// longRunning marks commands that run long on purpose, with bounds of their
-// own (a saga's steps, an import's size): command_timeout leaves them alone.
+// longRunning is the annotation of a command that runs long on purpose, with
+// bounds of its own (a saga's steps, an import's size, a password prompt):
+// command_timeout leaves it alone. Each such command says so itself
+// (Annotations: runsLong()).
 const longRunning = "rabbitpay/long-running"
+
+func runsLong() map[string]string { return map[string]string{longRunning: "true"} }
+
+// dispatch ends a command's RunE once its options are parsed and checked:
+// runF, when a test gave one, gets them instead of the run function.
+func dispatch[T any](cmd *cobra.Command, opts *T, runF func(*T) error, run func(context.Context, *T) error) error {
+	if runF != nil {
+		return runF(opts)
+	}
+	return run(cmd.Context(), opts)
+}
 
 // refuseUnknownSubcommands makes every command group (the root included)
 // print its help when called alone and refuse an unknown subcommand with

@@ -1,13 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"time"
 
-	"github.com/rabbitpay/rabbitpay/internal/app"
-
 	"github.com/spf13/cobra"
 
+	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -15,65 +15,111 @@ import (
 func newSagaCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "saga", Short: "Inspect the durable order-saga log and recover unfinished sagas",
 		Example: "  rabbitpay saga list --state running\n  rabbitpay saga recover --wait 1m"}
+	c.AddCommand(newSagaListCmd(e, nil), newSagaShowCmd(e, nil), newSagaRecoverCmd(e, nil))
+	return c
+}
+
+// sagaListOptions is what `saga list` shows.
+type sagaListOptions struct {
+	*env
+	Filter shop.SagaFilter
+	List   shop.ListOptions
+}
+
+func newSagaListCmd(e *env, runF func(*sagaListOptions) error) *cobra.Command {
+	opts := &sagaListOptions{env: e}
 	var state string
-	var wait time.Duration
 	var lf *listFlags
-	list := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "list [--state S] [--limit N | --all]",
 		Short:   "List sagas, newest first",
 		Example: "  rabbitpay saga list --state running -o json",
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := lf.options(e, cmd)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.List, err = lf.options(e, cmd); err != nil {
 				return err
 			}
-			var f shop.SagaFilter
 			if cmd.Flags().Changed("state") {
-				st, err := shop.ParseSagaState(state)
-				if err != nil {
+				if opts.Filter.State, err = shop.ParseSagaState(state); err != nil {
 					return err
 				}
-				f.State = st
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := a.Sagas(cmd.Context(), f, o)
-			if err != nil {
-				return err
-			}
-			return printPage(e, p, sagaRows, "sagas", nil, o)
+			return dispatch(cmd, opts, runF, sagaListRun)
 		},
 	}
-	show := &cobra.Command{
+	lf = addPageFlags(cmd, "sagas")
+	cmd.Flags().StringVar(&state, "state", "", "only sagas in this state: running, compensating, completed, compensated, failed, cancelling, cancelled")
+	return cmd
+}
+
+func sagaListRun(ctx context.Context, opts *sagaListOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := a.Sagas(ctx, opts.Filter, opts.List)
+	if err != nil {
+		return err
+	}
+	return printPage(opts.env, p, sagaRows, "sagas", nil, opts.List)
+}
+
+// sagaShowOptions is the saga `saga show` shows.
+type sagaShowOptions struct {
+	*env
+	Saga string // an order UUID or an order id
+}
+
+func newSagaShowCmd(e *env, runF func(*sagaShowOptions) error) *cobra.Command {
+	opts := &sagaShowOptions{env: e}
+	return &cobra.Command{
 		Use:     "show ORDER_UUID|ORDER_ID",
 		Short:   "Show a saga: every step and compensation with times and outcomes",
 		Example: "  rabbitpay saga show 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55\n  rabbitpay saga show 17      # the saga of order 17",
 		Args:    exactArgs(1, "one order UUID or order id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			r, err := a.Saga(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			switch e.format() {
-			case render.JSON:
-				return e.print(r, nil)
-			case render.CSV: // one CSV document: the trail's rows
-				return e.print(r, trailRows(r.History))
-			}
-			if err := e.print(r, sagaRows([]shop.SagaRecord{r})); err != nil {
-				return err
-			}
-			return writeTrail(e.Out, r.History)
+			opts.Saga = args[0]
+			return dispatch(cmd, opts, runF, sagaShowRun)
 		},
 	}
-	recover := &cobra.Command{
+}
+
+func sagaShowRun(ctx context.Context, opts *sagaShowOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	r, err := a.Saga(ctx, opts.Saga)
+	if err != nil {
+		return err
+	}
+	return opts.printSaga(r)
+}
+
+// printSaga shows one saga: JSON as one document; CSV as its trail; a table
+// as the saga and its trail.
+func (e *env) printSaga(r shop.SagaRecord) error {
+	switch e.format() {
+	case render.JSON:
+		return e.print(r, nil)
+	case render.CSV: // one CSV document: the trail's rows
+		return e.print(r, trailRows(r.History))
+	}
+	if err := e.print(r, sagaRows([]shop.SagaRecord{r})); err != nil {
+		return err
+	}
+	return writeTrail(e.Out, r.History)
+}
+
+// sagaRecoverOptions is how long `saga recover` waits for live leases.
+type sagaRecoverOptions struct {
+	*env
+	Wait time.Duration
+}
+
+func newSagaRecoverCmd(e *env, runF func(*sagaRecoverOptions) error) *cobra.Command {
+	opts := &sagaRecoverOptions{env: e}
+	cmd := &cobra.Command{
 		Use:   "recover",
 		Short: "Finish every saga a crash left unfinished",
 		Long: `recover finishes sagas left running, compensating or cancelling by a process that
@@ -90,35 +136,41 @@ Exit code 3 when something is still unfinished.`,
 		Example: "  rabbitpay saga recover\n  rabbitpay saga recover --wait 1m   # right after a crash: wait for the dead owner's lease",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			w := e.stepWriter()
-			out, err := a.RecoverSagas(cmd.Context(), wait, func(uuid string) shop.Observer {
-				fmt.Fprintf(w, "saga %s:\n", uuid)
-				return e.stepPrinter()
-			})
-			if err != nil {
-				return err
-			}
-			if err := e.print(out, rowsFunc(func() ([]string, [][]string) {
-				rows := make([][]string, 0, len(out))
-				for _, r := range out {
-					rows = append(rows, []string{r.OrderUUID, string(r.From), string(r.To), r.Action, r.Error})
-				}
-				return []string{"order_uuid", "from", "to", "action", "error"}, rows
-			})); err != nil {
-				return err
-			}
-			return app.RecoveryError(out)
+			return dispatch(cmd, opts, runF, sagaRecoverRun)
 		},
+		Annotations: runsLong(),
 	}
-	lf = addPageFlags(list, "sagas")
-	list.Flags().StringVar(&state, "state", "", "only sagas in this state: running, compensating, completed, compensated, failed, cancelling, cancelled")
-	recover.Flags().DurationVar(&wait, "wait", 0, "retry sagas whose owner's lease has not expired yet for up to this long (e.g. 1m)")
-	c.AddCommand(list, show, recover)
-	return c
+	cmd.Flags().DurationVar(&opts.Wait, "wait", 0, "retry sagas whose owner's lease has not expired yet for up to this long (e.g. 1m)")
+	return cmd
+}
+
+func sagaRecoverRun(ctx context.Context, opts *sagaRecoverOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	w := opts.stepWriter()
+	out, err := a.RecoverSagas(ctx, opts.Wait, func(uuid string) shop.Observer {
+		fmt.Fprintf(w, "saga %s:\n", uuid)
+		return opts.stepPrinter()
+	})
+	if err != nil {
+		return err
+	}
+	if err := opts.print(out, recoveredRows(out)); err != nil {
+		return err
+	}
+	return app.RecoveryError(out)
+}
+
+func recoveredRows(out []app.Recovered) rowsFunc {
+	return func() ([]string, [][]string) {
+		rows := make([][]string, 0, len(out))
+		for _, r := range out {
+			rows = append(rows, []string{r.OrderUUID, string(r.From), string(r.To), r.Action, r.Error})
+		}
+		return []string{"order_uuid", "from", "to", "action", "error"}, rows
+	}
 }
 
 func sagaRows(rs []shop.SagaRecord) rowsFunc {

@@ -141,7 +141,7 @@ const prepareTimeout = 30 * time.Minute
 
 func describeConnectError(err error, embedded bool) error {
 	if postgres.IsConnectError(err) && !embedded {
-		return fmt.Errorf("%w (check --database-url)", postgres.DescribeConnectError(err))
+		return shop.InField("database URL", postgres.DescribeConnectError(err))
 	}
 	return postgres.DescribeConnectError(err)
 }

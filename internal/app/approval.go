@@ -55,7 +55,7 @@ func (a *App) checkApproval(ap Approval) error {
 	if !a.live() || ap.Token != "" || ap.Prompt != nil || a.cfg.Payment.Callback.Listen != "" {
 		return nil
 	}
-	return shop.Invalid("live payments need the buyer's approval: set payment.callback.listen, pass --approval-token, or run on a terminal")
+	return shop.InField("approval token", shop.Invalid("live payments need the buyer's approval: set payment.callback.listen, give the approval token, or run on a terminal"))
 }
 
 // readApproval turns what was handed over (a token, or the redirect URL the

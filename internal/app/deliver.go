@@ -11,10 +11,10 @@ import (
 // StartDeliveries creates READY deliveries for a paid order's items: the
 // chosen ones, or every item without a delivery.
 func (a *App) StartDeliveries(ctx context.Context, req shop.DeliveryStart) ([]shop.Delivery, error) {
-	if err := shop.ValidateCarrier("--carrier", req.Carrier); err != nil {
+	if err := shop.ValidateCarrier("carrier", req.Carrier); err != nil {
 		return nil, err
 	}
-	if err := shop.ValidateCarrier("--tracking", req.Tracking); err != nil {
+	if err := shop.ValidateCarrier("tracking number", req.Tracking); err != nil {
 		return nil, err
 	}
 	return a.store.UpdateDeliveries(ctx, nil, []int64{req.OrderID}, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
@@ -25,14 +25,14 @@ func (a *App) StartDeliveries(ctx context.Context, req shop.DeliveryStart) ([]sh
 // UpdateDelivery moves one delivery forward (READY → SHIPPED → IN_TRANSIT →
 // DELIVERED, skipping ahead allowed).
 func (a *App) UpdateDelivery(ctx context.Context, c shop.DeliveryChange) (shop.Delivery, error) {
-	if err := shop.ValidateCarrier("--carrier", c.Carrier); err != nil {
+	if err := shop.ValidateCarrier("carrier", c.Carrier); err != nil {
 		return shop.Delivery{}, err
 	}
-	if err := shop.ValidateCarrier("--tracking", c.Tracking); err != nil {
+	if err := shop.ValidateCarrier("tracking number", c.Tracking); err != nil {
 		return shop.Delivery{}, err
 	}
 	if c.At.After(time.Now().Add(time.Minute)) {
-		return shop.Delivery{}, shop.Invalid("--at %s is in the future", c.At.Format(time.RFC3339))
+		return shop.Delivery{}, shop.InField("delivery time", shop.Invalid("delivery time %s is in the future", c.At.Format(time.RFC3339)))
 	}
 	ds, err := a.changeDeliveries(ctx, []shop.DeliveryChange{c}, shop.RowErrors{})
 	if err != nil {

@@ -43,7 +43,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 		return out, err
 	}
 	if len(items) == 0 {
-		return out, shop.Invalid("name the items to refund with --item SKU:QTY")
+		return out, shop.InField("items", shop.Invalid("name the items to refund"))
 	}
 	order, err := a.store.GetOrder(ctx, req.OrderID)
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // Port names the socket file (.s.PGSQL.<Port>); the cluster opens no TCP port.
@@ -24,9 +26,9 @@ const Port = 5432
 const Superuser = "postgres"
 
 // ErrNoBinaries means no PostgreSQL server binaries were found on this machine.
-var ErrNoBinaries = errors.New("PostgreSQL server binaries (initdb, pg_ctl) were not found: install them " +
+var ErrNoBinaries error = &shop.FieldError{Field: "database URL", Err: errors.New("PostgreSQL server binaries (initdb, pg_ctl) were not found: install them " +
 	"(Debian/Ubuntu: apt install postgresql; Fedora: dnf install postgresql-server; macOS: brew install postgresql@15) " +
-	"or set --database-url to use an existing server")
+	"or set a database URL to use an existing server")}
 
 // Cluster is a PostgreSQL cluster under Dir: pgdata/, socket/, postgres.log and a lock file.
 type Cluster struct {
@@ -43,7 +45,7 @@ func New(dir string, throwaway bool) (*Cluster, error) {
 	}
 	c := &Cluster{Dir: abs, Throwaway: throwaway}
 	if n := len(c.socketPath()); n > 103 {
-		return nil, fmt.Errorf("data dir %q is too long for a Unix socket path (%d bytes); choose a shorter --data-dir", abs, n)
+		return nil, shop.InField("data dir", fmt.Errorf("data dir %q is too long for a Unix socket path (%d bytes); choose a shorter one", abs, n))
 	}
 	return c, nil
 }

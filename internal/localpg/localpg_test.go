@@ -27,7 +27,7 @@ func TestNoBinariesSaysWhatToDo(t *testing.T) {
 		t.Fatalf("Ensure = %v, want ErrNoBinaries", err)
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, "apt install postgresql") || !strings.Contains(msg, "--database-url") || strings.Contains(msg, "\n") {
+	if !strings.Contains(msg, "apt install postgresql") || !strings.Contains(msg, "set a database URL") || strings.Contains(msg, "\n") {
 		t.Fatalf("message %q", msg)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // ConnectionCheckInterval is how often the server checks that a client of a
@@ -73,7 +75,7 @@ func (c *Cluster) checkLocation(owner *credential) error {
 			return fmt.Errorf("data dir %s is not a directory", c.Dir)
 		}
 		if uid := statOf(fi).Uid; !ok(uid) {
-			return fmt.Errorf("data dir %s belongs to %s, not to you: another user may have made it to get at the database; choose another --data-dir", c.Dir, userName(uid))
+			return shop.InField("data dir", fmt.Errorf("data dir %s belongs to %s, not to you: another user may have made it to get at the database; choose another one", c.Dir, userName(uid)))
 		}
 		entries, err := os.ReadDir(real)
 		if err != nil {
@@ -81,7 +83,7 @@ func (c *Cluster) checkLocation(owner *credential) error {
 		}
 		for _, e := range entries {
 			if !ownEntries[e.Name()] {
-				return fmt.Errorf("data dir %s holds %q, which rabbitpay did not make: choose an empty or new directory for --data-dir", c.Dir, e.Name())
+				return shop.InField("data dir", fmt.Errorf("data dir %s holds %q, which rabbitpay did not make: choose an empty or new directory", c.Dir, e.Name()))
 			}
 		}
 	} else {

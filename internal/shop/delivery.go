@@ -117,12 +117,13 @@ func (c DeliveryChange) Name() string {
 // MaxCarrierLen bounds a carrier's name and a tracking number.
 const MaxCarrierLen = 100
 
-// ValidateCarrier checks a carrier name or tracking number.
+// ValidateCarrier checks a carrier name or tracking number; its error is
+// about the field named what.
 func ValidateCarrier(what, s string) error {
 	if s == "" {
 		return nil
 	}
-	return ValidateName(what, s, MaxCarrierLen)
+	return InField(what, ValidateName(what, s, MaxCarrierLen))
 }
 
 // DeliveryImportSummary is what `deliver import` did.

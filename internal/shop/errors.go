@@ -76,3 +76,23 @@ func Interrupted(format string, a ...any) error {
 func UnknownOutcome(what string, err error) error {
 	return &kindError{kinds: []error{ErrIncomplete}, msg: fmt.Sprintf("%s: outcome unknown (%v)", what, err), cause: err}
 }
+
+// FieldError says which input field an error is about, in the domain's words
+// ("carrier", "delivery time", "data dir"): a front end points its user at
+// where they typed it (the CLI names the flag), or shows the sentence as it
+// is. The wrapped error decides the kind.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// InField marks err (nil stays nil) as being about field.
+func InField(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &FieldError{Field: field, Err: err}
+}

@@ -1,0 +1,106 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Errors below cmd speak the domain's words: no string literal in
+// internal/ names a CLI flag (cmd adds the hints, see fieldFlags). Only
+// what is truly no rabbitpay flag is allowed, with its reason.
+func TestNoFlagNamesBelowCmd(t *testing.T) {
+	notOurFlags := map[string]string{ // file: literal -> why it is allowed
+		"localpg/localpg.go: --auth-local=scram-sha-256": "initdb's option",
+		"localpg/localpg.go: --auth-host=scram-sha-256":  "initdb's option",
+		"localpg/localpg.go: --pwfile=":                  "initdb's option",
+		"localpg/localpg.go: --no-locale":                "initdb's option",
+		"localpg/localpg.go: --no-instructions":          "initdb's option",
+		"localpg/localpg.go: --no-sync":                  "initdb's option",
+		"localpg/localpg.go: --bindir":                   "pg_config's option",
+	}
+	flagLike := regexp.MustCompile(`--[a-z]`)
+	var found []string
+	err := filepath.WalkDir("../internal", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0) // comments are not parsed: they may name flags
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../internal", path)
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil || !flagLike.MatchString(s) {
+				return true
+			}
+			if _, ok := notOurFlags[filepath.ToSlash(rel)+": "+s]; !ok {
+				found = append(found, filepath.ToSlash(rel)+": "+s)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) > 0 {
+		t.Errorf("strings below cmd name a flag; say the field instead (shop.InField) and map it in cmd's fieldFlags:\n  %s",
+			strings.Join(found, "\n  "))
+	}
+}
+
+// cmd names the flag of a field the command sets with one, and only then.
+func TestFlagHint(t *testing.T) {
+	cmd := &cobra.Command{Use: "update"}
+	cmd.Flags().String("carrier", "", "")
+	carrier := shop.InField("carrier", shop.Invalid("carrier is 101 characters long; the limit is 100"))
+	got := withFlagHint(cmd, carrier)
+	if got.Error() != "carrier is 101 characters long; the limit is 100 (check --carrier)" || exitCode(got) != ExitUsage || !errors.Is(got, shop.ErrInvalid) {
+		t.Errorf("with --carrier: %q, exit %d", got, exitCode(got))
+	}
+	if got := withFlagHint(&cobra.Command{Use: "import"}, carrier); got.Error() != carrier.Error() {
+		t.Errorf("without --carrier: %q", got)
+	}
+	plain := shop.Invalid("carrier is empty")
+	if got := withFlagHint(cmd, plain); got != plain {
+		t.Errorf("an error about no field: %q", got)
+	}
+	for field, flag := range fieldFlags {
+		c := &cobra.Command{Use: "x"}
+		c.Flags().String(flag, "", "")
+		if got := withFlagHint(c, shop.InField(field, errors.New("bad"))).Error(); got != "bad (check --"+flag+")" {
+			t.Errorf("field %q: %q", field, got)
+		}
+	}
+}
+
+// A data dir too long for a socket path: the domain's sentence, the flag
+// the user typed, the same exit code.
+func TestDataDirErrorNamesTheFlag(t *testing.T) {
+	t.Parallel()
+	long := "/tmp/" + strings.Repeat("d", 120)
+	var out, errb strings.Builder
+	code := Run(context.Background(), []string{"--database-url", "", "--data-dir", long, "db", "url"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != ExitFailure || !strings.HasPrefix(errb.String(), "rabbitpay: data dir \""+long+"\" is too long for a Unix socket path") ||
+		!strings.HasSuffix(errb.String(), "choose a shorter one (check --data-dir)\n") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
