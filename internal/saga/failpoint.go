@@ -9,7 +9,7 @@ import (
 )
 
 // Failpoints make chosen saga points fail or crash, for tests and demos:
-// "payment=error;after_payment=crash". Off when empty.
+// "STEP=error;after_STEP=crash" (RABBITPAY_FAILPOINTS). Off when empty.
 type Failpoints []failpoint
 
 // failpoint is one NAME=ACTION, with the text it was written as.
