@@ -12,7 +12,6 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/saga"
-	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // EmbeddedDatabase is the database rabbitpay uses on its embedded cluster.
@@ -78,11 +77,6 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	fp, err := saga.ParseFailpoints(cfg.Failpoints)
-	if err != nil {
-		store.Close()
-		return nil, shop.Invalid("RABBITPAY_FAILPOINTS: %v", err)
-	}
 	store.Lease = cfg.Saga.Lease
 	if cfg.Saga.Lease <= 0 || cfg.Payment.Timeout <= 0 { // a Config built by hand, not by config.Load
 		c := *cfg
@@ -90,7 +84,11 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 		c.Payment.Timeout = cmp.Or(c.Payment.Timeout, config.DefaultPaymentTimeout)
 		cfg, store.Lease = &c, c.Saga.Lease
 	}
-	a := &App{cfg: cfg, store: store, Failpoints: fp, url: url}
+	a := &App{cfg: cfg, store: store, url: url}
+	if a.Failpoints, err = a.parseFailpoints(cfg.Failpoints); err != nil {
+		store.Close()
+		return nil, err
+	}
 	if !prepare {
 		if current, err := store.SchemaCurrent(ctx); err != nil || !current {
 			store.Close()

@@ -31,7 +31,7 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 		out.AlreadyCancelled, out.Order = true, &order
 		return out, nil
 	}
-	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted, shop.SagaCancelling})
+	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted, shop.SagaCancelling}, observedBy(obs))
 	if errors.Is(err, postgres.ErrSagaBusy) {
 		return out, shop.Conflict("order %d is being changed by another rabbitpay process; try again", id)
 	}
@@ -46,14 +46,13 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 	if done {
 		o.log.Yield(ctx) // nothing to do: give back the lease the takeover took
 	} else {
-		o.rec.State = shop.SagaCancelling
 		if obs != nil {
 			obs.Event(event(shop.EventStep, "cancel", shop.OutcomeOK, fmt.Sprintf("order %d: no item has shipped", id)))
 		}
 		// From here on the cancel finishes even if the caller gives up, within a bound.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.CompensationTimeout)
 		defer cancel()
-		if err := o.cancel(cctx, o.runner(obs), o.steps()); err != nil {
+		if err := o.cancel(cctx); err != nil {
 			return out, err
 		}
 	}
@@ -64,8 +63,9 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 
 // cancel refunds and restores (the same compensations a failed order runs),
 // then marks the order cancelled.
-func (o *orderSaga) cancel(ctx context.Context, run *saga.Runner, steps []saga.Step) error {
-	if err := run.Compensate(ctx, steps[:2]); err != nil {
+func (o *orderSaga) cancel(ctx context.Context) error {
+	o.rec.State = shop.SagaCancelling
+	if err := o.runner().Compensate(ctx, o.steps().Through(StepPayment)); err != nil {
 		if !errors.Is(err, shop.ErrFenced) {
 			o.log.Finish(ctx, shop.SagaCancelling, "cancel incomplete: "+err.Error(), nil)
 		}
@@ -75,8 +75,6 @@ func (o *orderSaga) cancel(ctx context.Context, run *saga.Runner, steps []saga.S
 	if err := o.log.FinishCancel(ctx, ev); err != nil {
 		return err
 	}
-	if run.Observer != nil {
-		run.Observer.Event(ev)
-	}
+	o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
 	return nil
 }

@@ -15,42 +15,45 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// Step names, as the operator sees them.
+// The order saga's steps and compensations, as the operator sees them.
 const (
-	stepReduceStock  = "reduce_stock"
-	stepPayment      = "payment"
-	stepCreateOrder  = "create_order"
-	stepNotify       = "notify"
-	undoRestoreStock = "restore_stock"
-	undoRefund       = "refund"
-	stepApproval     = "approval"
+	StepReduceStock  = "reduce_stock"
+	StepPayment      = "payment"
+	StepCreateOrder  = "create_order"
+	StepNotify       = "notify"
+	UndoRestoreStock = "restore_stock"
+	UndoRefund       = "refund"
+	// stepApproval names the buyer's approval inside the payment step.
+	stepApproval = "approval"
 )
 
 var event = shop.NewEvent
 
 // orderSaga is one order's saga: its durable record, this process's
 // ownership of it, and the step functions that placement, recovery and
-// cancellation share.
+// cancellation share. openSaga sets it up; only its own methods change it.
 type orderSaga struct {
 	a   *App
-	log *postgres.SagaLog // nil until the saga's first transaction
 	rec *shop.SagaRecord
 	gw  payment.Gateway
-	// ref names the payment at its provider, as far as it is known.
-	ref payment.Ref
+	obs shop.Observer
+	// key and hash are a placement's idempotency key and the request it
+	// was first used for.
+	key, hash string
 	// approval says where the buyer's approval comes from (placement only).
 	approval Approval
 	// interrupt is closed when the operator gives up on a placement.
 	interrupt <-chan struct{}
+
+	// What the run has done and learned so far.
+	log *postgres.SagaLog // nil until the saga's first transaction
+	// ref names the payment at its provider, as far as it is known.
+	ref payment.Ref
 	// lost is closed when another process took the saga over while this one
 	// waited (see renewing).
 	lost <-chan struct{}
-	obs  shop.Observer
 	// calls are provider calls made while the saga was not owned (look-ups).
-	calls []shop.PaymentCall
-	key   string
-	// hash identifies the request an idempotency key was first used for.
-	hash     string
+	calls    []shop.PaymentCall
 	paid     payment.Result
 	declined *shop.PaymentOutcome
 	created  postgres.CreatedOrder
@@ -59,21 +62,80 @@ type orderSaga struct {
 	unlogged []shop.SagaEvent
 }
 
-func (o *orderSaga) runner(obs shop.Observer) *saga.Runner {
-	o.obs = obs
-	return &saga.Runner{Observer: obs, Failpoints: o.a.Failpoints, Attempts: o.a.cfg.Saga.CompensationAttempts,
+// sagaOption sets up an order saga as openSaga makes it.
+type sagaOption func(*orderSaga)
+
+// observedBy makes obs hear every step and compensation as it happens.
+func observedBy(obs shop.Observer) sagaOption { return func(o *orderSaga) { o.obs = obs } }
+
+// observedPer is observedBy(obs(uuid)), asked for only once the saga is
+// open (obs may print a heading for it).
+func observedPer(obs func(uuid string) shop.Observer) sagaOption {
+	return func(o *orderSaga) { o.obs = obs(o.rec.OrderUUID) }
+}
+
+// placing is a placement's: its idempotency key ("" for none) and request
+// hash, where the buyer's approval comes from, and interrupt, closed when
+// the operator gives up.
+func placing(key, hash string, approval Approval, interrupt <-chan struct{}) sagaOption {
+	return func(o *orderSaga) { o.key, o.hash, o.approval, o.interrupt = key, hash, approval, interrupt }
+}
+
+// openSaga makes the saga for rec, owned through log (nil before its first
+// write), with its payment's gateway; provider calls are recorded with the
+// saga's next write.
+func (a *App) openSaga(log *postgres.SagaLog, rec *shop.SagaRecord, opts ...sagaOption) (*orderSaga, error) {
+	o := &orderSaga{a: a, log: log, rec: rec, ref: payment.Ref{OrderUUID: rec.OrderUUID, CustomerID: rec.CustomerID,
+		Amount: rec.TotalAmount, TxID: rec.ProviderRef, Token: rec.ApprovalToken}}
+	gw, err := a.Gateway(rec.Method)
+	if err != nil {
+		return nil, err
+	}
+	o.gw = payment.Recorded(gw, o.recordCall)
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o, nil
+}
+
+// recordCall hands a provider call to the saga log, which writes it with
+// its next write; without a log it is kept in o.calls.
+func (o *orderSaga) recordCall(c shop.PaymentCall) {
+	if o.log != nil {
+		o.log.RecordCall(c)
+	} else {
+		o.calls = append(o.calls, c)
+	}
+}
+
+func (o *orderSaga) runner() *saga.Runner {
+	return &saga.Runner{Observer: o.obs, Failpoints: o.a.Failpoints, Attempts: o.a.cfg.Saga.CompensationAttempts,
 		Backoff: 50 * time.Millisecond, OnFailure: o.onFailure}
 }
 
 // steps are the saga's steps in order; the charge is its point of no return.
-func (o *orderSaga) steps() []saga.Step {
-	return []saga.Step{
-		{Name: stepReduceStock, Do: o.reduceStock, UndoName: undoRestoreStock, Undo: o.restoreStock, Interruptible: true},
-		{Name: stepPayment, Do: o.pay, UndoName: undoRefund, Undo: o.refund, Interruptible: true,
+func (o *orderSaga) steps() saga.Steps {
+	return saga.Steps{
+		{Name: StepReduceStock, Do: o.reduceStock, UndoName: UndoRestoreStock, Undo: o.restoreStock, Interruptible: true},
+		{Name: StepPayment, Do: o.pay, UndoName: UndoRefund, Undo: o.refund, Interruptible: true,
 			Timeout: o.a.cfg.Payment.ApprovalTimeout + 2*saga.StepTimeout},
-		{Name: stepCreateOrder, Do: o.createOrder},
-		{Name: stepNotify, Do: o.notify},
+		{Name: StepCreateOrder, Do: o.createOrder},
+		// Its outbox rows were committed with the order.
+		{Name: StepNotify, Detail: notifyDetail},
 	}
+}
+
+// parseFailpoints reads RABBITPAY_FAILPOINTS, refusing failpoints that name
+// none of the order saga's steps and compensations.
+func (a *App) parseFailpoints(spec string) (saga.Failpoints, error) {
+	fp, err := saga.ParseFailpoints(spec)
+	if err == nil {
+		err = fp.Check((&orderSaga{a: a}).steps()) // a saga of no order: only its steps' names are read
+	}
+	if err != nil {
+		return nil, shop.Invalid("RABBITPAY_FAILPOINTS: %v", err)
+	}
+	return fp, nil
 }
 
 func itemList(lines []shop.Line) string {
@@ -86,7 +148,7 @@ func itemList(lines []shop.Line) string {
 
 func (o *orderSaga) reduceStock(ctx context.Context) (string, error) {
 	detail := "reserved " + itemList(o.rec.Items)
-	log, err := o.a.store.StartSaga(ctx, o.rec, o.key, o.hash, event(shop.EventStep, stepReduceStock, shop.OutcomeOK, detail))
+	log, err := o.a.store.StartSaga(ctx, o.rec, o.key, o.hash, event(shop.EventStep, StepReduceStock, shop.OutcomeOK, detail))
 	if errors.Is(err, postgres.ErrKeyUsed) {
 		return "", saga.Abort(err)
 	}
@@ -97,7 +159,7 @@ func (o *orderSaga) reduceStock(ctx context.Context) (string, error) {
 		return "", err
 	}
 	o.log = log
-	o.a.Failpoints.Crash("after_reduce_stock")
+	o.a.Failpoints.Crash("after_" + StepReduceStock)
 	return detail, nil
 }
 
@@ -188,7 +250,7 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 		}
 		return "", saga.Uncertain(err)
 	}
-	o.a.Failpoints.Crash("after_payment")
+	o.a.Failpoints.Crash("after_" + StepPayment)
 	return o.settlePay(res)
 }
 
@@ -227,7 +289,7 @@ func (o *orderSaga) settlePay(res payment.Result) (string, error) {
 	}
 	o.paid = res
 	detail := fmt.Sprintf("charged %s via %s (%s)", o.rec.TotalAmount, o.rec.Method, res.TxID)
-	o.unlogged = append(o.unlogged, event(shop.EventStep, stepPayment, shop.OutcomeOK, detail))
+	o.unlogged = append(o.unlogged, event(shop.EventStep, StepPayment, shop.OutcomeOK, detail))
 	return detail, nil
 }
 
@@ -244,21 +306,17 @@ const notifyDetail = "order_placed, payment_succeeded queued in the outbox"
 func (o *orderSaga) createOrder(ctx context.Context) (string, error) {
 	detail := "order created, paid"
 	evs := append(o.unlogged,
-		event(shop.EventStep, stepCreateOrder, shop.OutcomeOK, detail),
-		event(shop.EventStep, stepNotify, shop.OutcomeOK, notifyDetail))
+		event(shop.EventStep, StepCreateOrder, shop.OutcomeOK, detail),
+		event(shop.EventStep, StepNotify, shop.OutcomeOK, notifyDetail))
 	created, err := o.log.CreateOrder(ctx, o.rec, o.paid.TxID, evs)
 	if err != nil {
 		return "", err
 	}
 	o.unlogged, o.created = nil, created
 	o.rec.State = shop.SagaCompleted
-	o.a.Failpoints.Crash("after_create_order")
+	o.a.Failpoints.Crash("after_" + StepCreateOrder)
 	return fmt.Sprintf("order %d created, paid", created.ID), nil
 }
-
-// notify is declared as a step so the runner lists what the operator sees;
-// its outbox rows were committed with the order, so it cannot fail.
-func (o *orderSaga) notify(context.Context) (string, error) { return notifyDetail, nil }
 
 // order describes the order createOrder made, from what the saga knows,
 // without reading it back.
@@ -278,11 +336,11 @@ func (o *orderSaga) order() *shop.Order {
 // onFailure makes the log say so before any compensation runs.
 func (o *orderSaga) onFailure(ctx context.Context, step string, cause error) error {
 	failed := event(shop.EventStep, step, shop.OutcomeFailed, cause.Error())
-	if step == stepReduceStock { // nothing was changed: log the attempt, best effort
+	if step == StepReduceStock { // nothing was changed: log the attempt, best effort
 		o.a.store.RecordFailedStart(ctx, o.rec, cause.Error(), failed)
 		return nil
 	}
-	if step == stepPayment && o.declined == nil && !saga.IsUncertain(cause) {
+	if step == StepPayment && o.declined == nil && !saga.IsUncertain(cause) {
 		// A definite failure without a provider answer (the provider was never reached).
 		o.declined = &shop.PaymentOutcome{Status: shop.PaymentFailed, Reason: cause.Error()}
 	}
@@ -295,7 +353,7 @@ func (o *orderSaga) onFailure(ctx context.Context, step string, cause error) err
 
 func (o *orderSaga) restoreStock(ctx context.Context) (string, error) {
 	detail := "returned " + itemList(o.rec.Items)
-	n, err := o.log.RestoreStock(ctx, event(shop.EventCompensation, undoRestoreStock, shop.OutcomeOK, detail))
+	n, err := o.log.RestoreStock(ctx, event(shop.EventCompensation, UndoRestoreStock, shop.OutcomeOK, detail))
 	if err == nil && n == 0 {
 		detail = "stock was already restored"
 	}
@@ -335,7 +393,7 @@ func (o *orderSaga) refund(ctx context.Context) (string, error) {
 	default:
 		return "", fmt.Errorf("the provider answered %q to a void", res.Status)
 	}
-	err = o.log.SettlePayment(ctx, outcome, kind, event(shop.EventCompensation, undoRefund, shop.OutcomeOK, detail))
+	err = o.log.SettlePayment(ctx, outcome, kind, event(shop.EventCompensation, UndoRefund, shop.OutcomeOK, detail))
 	return detail, err
 }
 
@@ -356,7 +414,7 @@ func (o *orderSaga) ended(ctx context.Context, res saga.Result) (compensated boo
 		}
 		return false, res.CompensationErr
 	}
-	if res.FailedStep != stepReduceStock {
+	if res.FailedStep != StepReduceStock {
 		if err := o.log.Finish(ctx, shop.SagaCompensated, "", nil); err != nil {
 			return false, shop.Incomplete("everything was compensated, but the saga log could not be closed: %v", err)
 		}

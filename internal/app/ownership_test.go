@@ -251,7 +251,7 @@ func TestUnknownCommitOutcome(t *testing.T) {
 					t.Fatalf("placement %+v, owner token %d", res, s.count(`SELECT owner_token FROM saga`))
 				}
 			} else {
-				if res.Status != Failed || res.FailedStep != stepCreateOrder || !res.Incomplete || res.Compensated || !errors.Is(res.Err(), shop.ErrIncomplete) {
+				if res.Status != Failed || res.FailedStep != StepCreateOrder || !res.Incomplete || res.Compensated || !errors.Is(res.Err(), shop.ErrIncomplete) {
 					t.Fatalf("unknown outcome reported as %+v", res)
 				}
 				if got := s.strings(`SELECT state::text FROM saga UNION ALL SELECT status::text FROM payment`); !slices.Equal(got, []string{"running", "PROGRESS"}) {
@@ -272,7 +272,7 @@ func TestUnknownCommitOutcome(t *testing.T) {
 
 // Ctrl-C before the charge compensates; Ctrl-C after it finishes forward.
 func TestInterruptBeforeAndAfterPayment(t *testing.T) {
-	for _, after := range []string{stepReduceStock, stepPayment} {
+	for _, after := range []string{StepReduceStock, StepPayment} {
 		t.Run("after_"+after, func(t *testing.T) {
 			s := newShop(t)
 			cctx, cancel := context.WithCancel(ctx)
@@ -288,8 +288,8 @@ func TestInterruptBeforeAndAfterPayment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if after == stepReduceStock {
-				if !res.Interrupted || !res.Compensated || res.FailedStep != stepPayment || !errors.Is(res.Err(), shop.ErrInterrupted) {
+			if after == StepReduceStock {
+				if !res.Interrupted || !res.Compensated || res.FailedStep != StepPayment || !errors.Is(res.Err(), shop.ErrInterrupted) {
 					t.Fatalf("%+v", res)
 				}
 				if !slices.Equal(seen, []string{"reduce_stock:ok", "payment:failed", "restore_stock:ok"}) || s.stock("A") != 10 {
@@ -342,7 +342,7 @@ func TestUncertainPaymentIsVoided(t *testing.T) {
 	s.waitFor(waitingCharges+` = 1 AND NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1)`, charge) // the void
 	release()
 	res := <-done
-	if res.Status != Failed || res.FailedStep != stepPayment || !res.Compensated {
+	if res.Status != Failed || res.FailedStep != StepPayment || !res.Compensated {
 		t.Fatalf("%+v", res)
 	}
 	if got := s.strings(`SELECT l.status || ' ' || l.reason || ' / ' || p.status FROM sandbox_payment l JOIN payment p USING (order_uuid)`); !slices.Equal(got,
@@ -376,7 +376,7 @@ func TestCompletedSagaCannotBeCompensated(t *testing.T) {
 	if err := log.MarkCompensating(ctx, "a confused caller", &shop.PaymentOutcome{Status: shop.PaymentFailed}, nil); err == nil {
 		t.Error("a completed saga was marked compensating")
 	}
-	if _, err := log.RestoreStock(ctx, shop.NewEvent(shop.EventCompensation, undoRestoreStock, shop.OutcomeOK, "")); err == nil {
+	if _, err := log.RestoreStock(ctx, shop.NewEvent(shop.EventCompensation, UndoRestoreStock, shop.OutcomeOK, "")); err == nil {
 		t.Error("a completed saga's stock was given back")
 	}
 	if got := s.strings(`SELECT s.state || ' ' || p.status || ' ' || o.status FROM saga s JOIN payment p USING (order_uuid) JOIN orders o USING (order_uuid)`); !slices.Equal(got, []string{"completed SUCCESS paid"}) || s.stock("A") != 8 {
@@ -395,7 +395,7 @@ func TestProviderCallsHaveADeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != Failed || res.FailedStep != stepPayment || !res.Incomplete || !strings.Contains(res.Error, "did not answer the payment within 500ms") {
+	if res.Status != Failed || res.FailedStep != StepPayment || !res.Incomplete || !strings.Contains(res.Error, "did not answer the payment within 500ms") {
 		t.Fatalf("%+v", res)
 	}
 	release()

@@ -129,7 +129,7 @@ func (s *testShop) startCrashed(specs ...string) string {
 	}
 	total, _ := shop.Total(lines)
 	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: 1, Method: shop.Kakao, Items: lines, TotalAmount: total, State: shop.SagaRunning}
-	if _, err := s.a.store.StartSaga(ctx, rec, "", "", event(shop.EventStep, stepReduceStock, shop.OutcomeOK, "test")); err != nil {
+	if _, err := s.a.store.StartSaga(ctx, rec, "", "", event(shop.EventStep, StepReduceStock, shop.OutcomeOK, "test")); err != nil {
 		s.t.Fatal(err)
 	}
 	if _, err := s.a.store.Pool.Exec(ctx, `UPDATE saga SET lease_until = now() - interval '1 second' WHERE order_uuid = $1`, rec.OrderUUID); err != nil {

@@ -123,12 +123,11 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	}
 	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: req.CustomerID, Method: req.Method, Items: lines,
 		TotalAmount: total, FromCart: len(req.Items) == 0, State: shop.SagaRunning}
-	o, err := a.openSaga(nil, rec)
+	o, err := a.openSaga(nil, rec, observedBy(obs), placing(req.IdempotencyKey, hash, req.Approval, ctx.Done()))
 	if err != nil {
 		return PlaceResult{}, err
 	}
-	o.key, o.hash, o.approval, o.interrupt = req.IdempotencyKey, hash, req.Approval, ctx.Done()
-	res := o.runner(obs).Run(ctx, o.steps())
+	res := o.runner().Run(ctx, o.steps())
 	if errors.Is(res.Err, postgres.ErrKeyUsed) {
 		// A concurrent request with the same key won the race: wait for it.
 		r, _, err := a.replay(ctx, req.IdempotencyKey, hash)

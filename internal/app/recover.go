@@ -37,36 +37,16 @@ func RecoveryError(out []Recovered) error {
 }
 
 // acquire takes a saga over for this process, in one of states, and opens it.
-func (a *App) acquire(ctx context.Context, uuid string, states []shop.SagaState) (*orderSaga, error) {
+func (a *App) acquire(ctx context.Context, uuid string, states []shop.SagaState, opts ...sagaOption) (*orderSaga, error) {
 	log, rec, err := a.store.AcquireSaga(ctx, uuid, states)
 	if err != nil {
 		return nil, err
 	}
-	o, err := a.openSaga(log, &rec)
+	o, err := a.openSaga(log, &rec, opts...)
 	if err != nil {
 		log.Yield(ctx)
 	}
 	return o, err
-}
-
-// openSaga makes the saga for rec, owned through log (nil before its first
-// write), with its payment's gateway; provider calls are recorded with the
-// saga's next write.
-func (a *App) openSaga(log *postgres.SagaLog, rec *shop.SagaRecord) (*orderSaga, error) {
-	o := &orderSaga{a: a, log: log, rec: rec, ref: payment.Ref{OrderUUID: rec.OrderUUID, CustomerID: rec.CustomerID,
-		Amount: rec.TotalAmount, TxID: rec.ProviderRef, Token: rec.ApprovalToken}}
-	gw, err := a.Gateway(rec.Method)
-	if err != nil {
-		return nil, err
-	}
-	o.gw = payment.Recorded(gw, func(c shop.PaymentCall) {
-		if o.log != nil {
-			o.log.Calls = append(o.log.Calls, c)
-		} else {
-			o.calls = append(o.calls, c)
-		}
-	})
-	return o, nil
 }
 
 // RecoverSagas finishes every saga a crash left unfinished: forward when the
@@ -111,7 +91,7 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.CompensationTimeout)
 	defer cancel()
 	out := Recovered{OrderUUID: r.OrderUUID, From: r.State, To: r.State}
-	o, err := a.acquire(ctx, r.OrderUUID, shop.UnfinishedSagaStates)
+	o, err := a.acquire(ctx, r.OrderUUID, shop.UnfinishedSagaStates, observedPer(observer))
 	if errors.Is(err, postgres.ErrSagaBusy) {
 		if cur, err := a.store.GetSaga(ctx, r.OrderUUID); err == nil && !cur.State.Unfinished() {
 			out.To, out.Action = cur.State, "nothing to do: its owner finished it"
@@ -126,7 +106,7 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 	}
 	out.From = o.rec.State
 	steps := o.steps()
-	run := o.runner(observer(r.OrderUUID))
+	run := o.runner()
 	var res saga.Result
 	switch o.rec.State {
 	case shop.SagaRunning:
@@ -142,7 +122,7 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 		}
 		if paid.Status == shop.PaymentSuccess && mismatch == nil {
 			out.Action = "forward: the provider charged the payment, so the order is created"
-			res = run.Resume(ctx, steps[:2], steps[2:])
+			res = run.Resume(ctx, steps.Through(StepPayment), steps.After(StepPayment))
 		} else {
 			// No charge yet: the refund compensation voids the order at the
 			// provider first, so a charge still in flight is refused or refunded.
@@ -151,20 +131,20 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 			if mismatch != nil {
 				cause = mismatch
 			}
-			res = saga.Result{FailedStep: stepPayment, Err: cause}
-			if err := o.onFailure(ctx, stepPayment, saga.Uncertain(cause)); err != nil {
+			res = saga.Result{FailedStep: StepPayment, Err: cause}
+			if err := o.onFailure(ctx, StepPayment, saga.Uncertain(cause)); err != nil {
 				res.CompensationErr = err
 			} else {
-				res.CompensationErr = run.Compensate(ctx, steps[:2])
+				res.CompensationErr = run.Compensate(ctx, steps.Through(StepPayment))
 			}
 		}
 	case shop.SagaCompensating:
 		out.Action = "backward: compensations resumed"
 		res = saga.Result{FailedStep: failedStep(o.rec.History), Err: errors.New(o.rec.Error)}
-		res.CompensationErr = run.Compensate(ctx, steps[:2])
+		res.CompensationErr = run.Compensate(ctx, steps.Through(StepPayment))
 	case shop.SagaCancelling:
 		out.Action = "cancel resumed"
-		if err := o.cancel(ctx, run, steps); err != nil {
+		if err := o.cancel(ctx); err != nil {
 			out.Error = err.Error()
 		}
 		out.To = o.state(ctx)

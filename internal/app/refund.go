@@ -62,7 +62,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	if key == "" {
 		key = uuid.NewString()
 	}
-	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted}, observedBy(obs))
 	if errors.Is(err, postgres.ErrSagaBusy) {
 		if f, ferr := a.store.GetRefundByKey(ctx, key); ferr == nil {
 			return a.refundResult(ctx, f, true)
@@ -82,7 +82,6 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 		}
 		return a.refundResult(ctx, f, true)
 	}
-	o.obs = obs
 	o.emit(shop.EventStep, "refund", shop.OutcomeOK, fmt.Sprintf("order %d: %s of %s to refund", order.ID, itemList(lines), amount))
 	// From here on the refund finishes even if the caller gives up, within a bound.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.CompensationTimeout)
@@ -197,14 +196,13 @@ func (a *App) recoverRefunds(ctx context.Context, observer func(uuid string) sho
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saga.CompensationTimeout)
 		r := Recovered{OrderUUID: f.OrderUUID, From: shop.SagaCompleted, To: shop.SagaCompleted,
 			Action: fmt.Sprintf("refund %d of %s resumed", f.ID, f.Amount)}
-		o, err := a.acquire(ctx, f.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+		o, err := a.acquire(ctx, f.OrderUUID, []shop.SagaState{shop.SagaCompleted}, observedPer(observer))
 		switch {
 		case errors.Is(err, postgres.ErrSagaBusy):
 			r.Action, r.skipped = fmt.Sprintf("refund %d skipped: its order's saga is owned by a live process (lease not expired)", f.ID), true
 		case err != nil:
 			r.Error = err.Error()
 		default:
-			o.obs = observer(f.OrderUUID)
 			if err := o.refundPart(ctx, f); err != nil {
 				r.Error = err.Error()
 			}

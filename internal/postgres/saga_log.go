@@ -27,9 +27,13 @@ type SagaLog struct {
 	s     *Store
 	UUID  string
 	Token int64
-	// Calls are provider calls not yet recorded: the next write records them.
-	Calls []shop.PaymentCall
+	// calls are provider calls not yet recorded: the next write records them.
+	calls []shop.PaymentCall
 }
+
+// RecordCall notes a provider call made for the saga; the log's next write
+// records it, in the same transaction.
+func (l *SagaLog) RecordCall(c shop.PaymentCall) { l.calls = append(l.calls, c) }
 
 // jsonText encodes v for a jsonb parameter as text. Behind a transaction
 // pooler pgx runs in exec mode, where the server does not describe parameter
@@ -55,8 +59,8 @@ func events(evs ...shop.SagaEvent) string {
 // It also queues the provider calls made since the last write.
 func (l *SagaLog) fence(b *pgx.Batch, lease *time.Duration) {
 	b.Queue(`SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, lease)
-	if len(l.Calls) > 0 {
-		queueCalls(b, l.UUID, l.Calls)
+	if len(l.calls) > 0 {
+		queueCalls(b, l.UUID, l.calls)
 	}
 }
 
@@ -64,7 +68,7 @@ func (l *SagaLog) fence(b *pgx.Batch, lease *time.Duration) {
 func (l *SagaLog) batch(ctx context.Context, what string, b *pgx.Batch) error {
 	err := writeErr(what, l.s.Pool.SendBatch(ctx, b).Close())
 	if err == nil {
-		l.Calls = nil
+		l.calls = nil
 	}
 	return err
 }
@@ -94,7 +98,7 @@ func (s *Store) send(ctx context.Context, what string, build func(*pgx.Batch)) e
 func (l *SagaLog) write(ctx context.Context, what string, build func(*pgx.Batch), done func(shop.SagaRecord) bool) error {
 	err := l.write1(ctx, what, build, done)
 	if err == nil {
-		l.Calls = nil
+		l.calls = nil
 	}
 	return err
 }

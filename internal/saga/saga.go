@@ -21,8 +21,11 @@ type Action func(ctx context.Context) (detail string, err error)
 
 // Step is a forward step and the compensation that undoes it (nil: none).
 type Step struct {
-	Name     string
+	Name string
+	// Do is nil for a step whose effect an earlier step committed: it cannot
+	// fail, and only reports Detail.
 	Do       Action
+	Detail   string
 	Undo     Action
 	UndoName string
 	// Interruptible steps are not started once the caller's context is done
@@ -32,6 +35,23 @@ type Step struct {
 	// Timeout bounds the step (StepTimeout when 0): a step that waits on a
 	// person (the buyer's approval) needs longer.
 	Timeout time.Duration
+}
+
+// Steps are a saga's steps in the order they run.
+type Steps []Step
+
+// Through returns the steps up to and including the one called name.
+func (s Steps) Through(name string) Steps { return s[:s.index(name)+1] }
+
+// After returns the steps after the one called name.
+func (s Steps) After(name string) Steps { return s[s.index(name)+1:] }
+
+func (s Steps) index(name string) int {
+	i := slices.IndexFunc(s, func(st Step) bool { return st.Name == name })
+	if i < 0 {
+		panic(fmt.Sprintf("saga: no step %q", name)) // a typo in the caller, not an input
+	}
+	return i
 }
 
 // uncertain marks a step failure that may nonetheless have taken effect
@@ -104,11 +124,7 @@ func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
 		if s.Interruptible && ctx.Err() != nil {
 			err = shop.Interrupted("interrupted before %s", s.Name)
 		} else {
-			r.Failpoints.Crash("before_" + s.Name)
-			detail, err = r.Failpoints.Err(s.Name)
-			if err == nil {
-				detail, err = r.do(ctx, s.Do, cmp.Or(s.Timeout, StepTimeout))
-			}
+			detail, err = r.do(ctx, s)
 		}
 		if err == nil {
 			r.emit(shop.EventStep, s.Name, shop.OutcomeOK, detail)
@@ -145,12 +161,19 @@ func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
 	return Result{}
 }
 
-// do runs an action on a context the caller's cancellation does not reach,
-// bounded by timeout.
-func (r *Runner) do(ctx context.Context, a Action, timeout time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+// do runs a step, or fails or crashes it as the failpoints say, on a context
+// the caller's cancellation does not reach, bounded by its timeout.
+func (r *Runner) do(ctx context.Context, s Step) (string, error) {
+	if s.Do == nil {
+		return s.Detail, nil
+	}
+	r.Failpoints.Crash("before_" + s.Name)
+	if detail, err := r.Failpoints.Err(s.Name); err != nil {
+		return detail, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(s.Timeout, StepTimeout))
 	defer cancel()
-	return a(ctx)
+	return s.Do(ctx)
 }
 
 // Compensate undoes steps in reverse order, trying each compensation up to

@@ -3,6 +3,7 @@ package saga
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -129,13 +130,75 @@ func TestStepsRunOnAContextCtrlCDoesNotReach(t *testing.T) {
 	}
 }
 
-func TestParseFailpoints(t *testing.T) {
-	if _, err := ParseFailpoints("payment=error;after_payment=crash"); err != nil {
-		t.Fatal(err)
+// Failpoints are checked against the steps they are given: a step or a
+// compensation by name, never a step without Do, each in its own form.
+func TestFailpointsCheckedAgainstSteps(t *testing.T) {
+	r := &recorder{}
+	steps := append(r.steps(), Step{Name: "d", Detail: "reported"})
+	const names = "a, b, c, undo_b, undo_a"
+	cases := []struct{ spec, err string }{
+		{"", ""},
+		{"a=error;after_b=crash", ""},
+		{" undo_a=error, before_c=crash ", ""},
+		{"a", `failpoint "a" is not NAME=ACTION`},
+		{"e=error", `failpoint "e" names no step; steps are ` + names},
+		{"nope=crash", `failpoint "nope" names no step; steps are ` + names},
+		{"d=error", `failpoint "d" names no step; steps are ` + names},
+		{"after_d=crash", `failpoint "after_d" names no step; steps are ` + names},
+		{"a=crash", `failpoint "a=crash": use STEP=error, before_STEP=crash or after_STEP=crash`},
+		{"a=error; after_a=error", `failpoint " after_a=error": use STEP=error, before_STEP=crash or after_STEP=crash`},
+		{"before_undo_a=boom", `failpoint "before_undo_a=boom": use STEP=error, before_STEP=crash or after_STEP=crash`},
 	}
-	for _, bad := range []string{"payment", "nope=error", "payment=crash", "after_payment=error", "notify=error"} {
-		if _, err := ParseFailpoints(bad); err == nil {
-			t.Errorf("%q accepted", bad)
+	for _, tc := range cases {
+		fp, err := ParseFailpoints(tc.spec)
+		if err == nil {
+			err = fp.Check(steps)
+		}
+		if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
+			t.Errorf("%q: error %v, want %q", tc.spec, err, tc.err)
 		}
 	}
+	// The same names are another saga's steps.
+	fp, _ := ParseFailpoints("e=error")
+	if err := fp.Check([]Step{{Name: "e", Do: r.action("e")}}); err != nil {
+		t.Errorf("e is a step: %v", err)
+	}
+}
+
+// A failpoint fails the step or compensation it names, in place of its action.
+func TestFailpointsFailWhatTheyName(t *testing.T) {
+	r := &recorder{}
+	run := r.runner()
+	run.Failpoints, _ = ParseFailpoints("b=error;undo_a=error")
+	res := run.Run(context.Background(), r.steps())
+	if !slices.Equal(r.ran, []string{"a"}) || res.FailedStep != "b" || res.Err.Error() != "failpoint b=error" {
+		t.Fatalf("ran %v, %+v", r.ran, res)
+	}
+	if res.CompensationErr == nil || res.CompensationErr.Error() != "undo_a: failpoint undo_a=error" {
+		t.Fatalf("compensation error %v", res.CompensationErr)
+	}
+}
+
+// Steps are found by name; a step without Do reports its Detail.
+func TestStepsByName(t *testing.T) {
+	r := &recorder{}
+	steps := append(Steps(r.steps()), Step{Name: "d", Detail: "reported"})
+	if got := steps.Through("b"); len(got) != 2 || got[1].Name != "b" {
+		t.Fatalf("through b: %v", got)
+	}
+	if got := steps.After("b"); len(got) != 2 || got[0].Name != "c" {
+		t.Fatalf("after b: %v", got)
+	}
+	var details []string
+	run := &Runner{Observer: shop.ObserverFunc(func(e shop.SagaEvent) { details = append(details, e.Detail) })}
+	res := run.Resume(context.Background(), steps.Through("b"), steps.After("b"))
+	if res.FailedStep != "" || !slices.Equal(r.ran, []string{"c"}) || !slices.Equal(details, []string{"c done", "reported"}) {
+		t.Fatalf("resumed after b: ran %v, events %v, %+v", r.ran, details, res)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("an unknown step name was not caught")
+		}
+	}()
+	steps.After("nope")
 }
