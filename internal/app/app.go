@@ -12,6 +12,7 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/saga"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // EmbeddedDatabase is the database rabbitpay uses on its embedded cluster.
