@@ -168,7 +168,7 @@ func (s *Store) ResolveItems(ctx context.Context, customerID int64, items []shop
 	var lines []shop.Line
 	at := map[int64]int{} // product id → index in lines
 	for i, it := range items {
-		l, err := pickProduct(it.Ref, candidates[int64(i)], func(l shop.Line) (int64, string) { return l.ProductID, l.SKU })
+		l, err := shop.PickProduct(it.Ref, candidates[int64(i)], func(l shop.Line) (int64, string) { return l.ProductID, l.SKU })
 		if err != nil {
 			return nil, err
 		}

@@ -28,8 +28,8 @@ func (s *Store) CreateProduct(ctx context.Context, p shop.Product) (shop.Product
 }
 
 // productCandidates selects the products a reference may name: the one
-// with its SKU and the one with its id (see refArgs); pickProduct lets
-// shop.ProductRef choose between them.
+// with its SKU and the one with its id (see refArgs); shop.PickProduct
+// chooses between them.
 const productCandidates = `SELECT ` + productCols + ` FROM product WHERE sku = $1 OR id = $2`
 
 // refArgs are the SKU and id ref may name, NULL where it names none.
@@ -57,33 +57,7 @@ func lookupProduct(ctx context.Context, q interface {
 	if err != nil {
 		return shop.Product{}, err
 	}
-	return pickProduct(ref, ps, func(p shop.Product) (int64, string) { return p.ID, p.SKU })
-}
-
-// pickProduct is the product ref names among the candidates found for it,
-// each known by its id and SKU (key).
-func pickProduct[T any](ref shop.ProductRef, candidates []T, key func(T) (int64, string)) (T, error) {
-	var bySKU, byID int64
-	for _, c := range candidates {
-		id, sku := key(c)
-		if sku == ref.SKU() {
-			bySKU = id
-		}
-		if id == ref.ID() {
-			byID = id
-		}
-	}
-	var none T
-	id, err := ref.Resolve(bySKU, byID)
-	if err != nil {
-		return none, err
-	}
-	for _, c := range candidates {
-		if cid, _ := key(c); cid == id && id != 0 {
-			return c, nil
-		}
-	}
-	return none, ref.NoProduct()
+	return shop.PickProduct(ref, ps, func(p shop.Product) (int64, string) { return p.ID, p.SKU })
 }
 
 // GetProduct finds the product ref names.

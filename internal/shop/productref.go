@@ -79,11 +79,38 @@ func (r ProductRef) Resolve(bySKU, byID int64) (int64, error) {
 	return max(bySKU, byID), nil
 }
 
+// PickProduct returns the product r names among candidates, the products a
+// store found whose SKU is r.SKU() or whose id is r.ID(), each known by its
+// id and SKU (key): ErrNotFound when none is, ErrInvalid when r is ambiguous.
+func PickProduct[T any](r ProductRef, candidates []T, key func(T) (id int64, sku string)) (T, error) {
+	var bySKU, byID int64
+	for _, c := range candidates {
+		id, sku := key(c)
+		if sku == r.sku {
+			bySKU = id
+		}
+		if id == r.id {
+			byID = id
+		}
+	}
+	var none T
+	id, err := r.Resolve(bySKU, byID)
+	if err != nil {
+		return none, err
+	}
+	for _, c := range candidates {
+		if cid, _ := key(c); cid == id && id != 0 {
+			return c, nil
+		}
+	}
+	return none, r.noProduct()
+}
+
 // ambiguous is the one sentence refusing a bare number that is the id of
 // one thing (idWhat, product idProduct) and the SKU of another (skuWhat).
 func (r ProductRef) ambiguous(idWhat string, idProduct int64, skuWhat string) error {
 	return Invalid("%q is both %s and the SKU of %s: write #%d for the id or sku:%s for the SKU", r.text, idWhat, skuWhat, idProduct, r.sku)
 }
 
-// NoProduct is the refusal of a reference that names no product.
-func (r ProductRef) NoProduct() error { return NotFound("no product has id or SKU %q", r.text) }
+// noProduct is the refusal of a reference that names no product.
+func (r ProductRef) noProduct() error { return NotFound("no product has id or SKU %q", r.text) }

@@ -84,9 +84,49 @@ func TestResolveProductRef(t *testing.T) {
 			t.Errorf("%q (%d, %d): %d, %v; want %d", tc.ref, tc.bySKU, tc.byID, got, err, tc.want)
 		}
 	}
-	r, _ := ParseProductRef("#9")
-	if err := r.NoProduct(); !errors.Is(err, ErrNotFound) || err.Error() != `no product has id or SKU "#9"` {
-		t.Errorf("NoProduct: %v", err)
+}
+
+// What a store finds for a reference (the products with its SKU or its id)
+// and what PickProduct makes of it.
+func TestPickProduct(t *testing.T) {
+	a1, one, two := Product{ID: 1, SKU: "A-1"}, Product{ID: 2, SKU: "1"}, Product{ID: 3, SKU: "3"}
+	key := func(p Product) (int64, string) { return p.ID, p.SKU }
+	for _, tc := range []struct {
+		ref   string
+		found []Product
+		want  int64
+		err   string
+	}{
+		{ref: "1", found: []Product{a1, one}, err: `"1" is both product id 1 and the SKU of product 2: write #1 for the id or sku:1 for the SKU`},
+		{ref: "1", found: []Product{one, a1}, err: `"1" is both product id 1`},
+		{ref: "#1", found: []Product{a1}, want: 1},
+		{ref: "sku:1", found: []Product{one}, want: 2},
+		{ref: "A-1", found: []Product{a1}, want: 1},
+		{ref: "3", found: []Product{two}, want: 3},
+		{ref: "2", found: []Product{one}, want: 2}, // no SKU "2": the id
+		{ref: "B", err: `no product has id or SKU "B"`},
+		{ref: "#9", err: `no product has id or SKU "#9"`},
+		{ref: "sku:1", found: []Product{a1}, err: `no product has id or SKU "sku:1"`}, // a candidate that is not it
+	} {
+		r, err := ParseProductRef(tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := PickProduct(r, tc.found, key)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q among %v: %+v, %v; want %q", tc.ref, tc.found, got, err, tc.err)
+		case tc.err == "" && (err != nil || got.ID != tc.want):
+			t.Errorf("%q among %v: %+v, %v; want product %d", tc.ref, tc.found, got, err, tc.want)
+		}
+	}
+	r, _ := ParseProductRef("Z")
+	if _, err := PickProduct(r, nil, key); !errors.Is(err, ErrNotFound) {
+		t.Errorf("nothing found: %v", err)
+	}
+	r, _ = ParseProductRef("1")
+	if _, err := PickProduct(r, []Product{a1, one}, key); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ambiguous: %v", err)
 	}
 }
 
