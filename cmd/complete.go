@@ -102,11 +102,11 @@ func (e *env) completeProducts(cmd *cobra.Command, _ []string, toComplete string
 	}
 	out := make([]cobra.Completion, 0, len(p.Items))
 	for _, pr := range p.Items {
-		sku := pr.SKU
-		if _, err := strconv.ParseInt(sku, 10, 64); err == nil {
-			sku = "sku:" + sku // an all-digit SKU could also read as an id
+		ref := pr.SKU
+		if r, err := shop.ParseProductRef(ref); err == nil && r.Bare() {
+			ref = shop.RefBySKU(pr.SKU).String() // an all-digit SKU could also read as an id
 		}
-		out = append(out, cobra.CompletionWithDesc(sku, pr.Name))
+		out = append(out, cobra.CompletionWithDesc(ref, pr.Name))
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -68,7 +68,7 @@ every notification to stdout. Your own rabbitpay database is not touched.`,
 			paid := res.Order.ID
 			e.section("Order over the sandbox's limit: the payment is declined and the stock restored")
 			res, err = a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: cu.ID, Method: shop.Naver,
-				Items: []shop.ItemRequest{{SKU: "KIMCHI-5KG", Quantity: 1}}}, e.stepPrinter())
+				Items: []shop.ItemRequest{{Ref: shop.RefBySKU("KIMCHI-5KG"), Quantity: 1}}}, e.stepPrinter())
 			if err != nil {
 				return err
 			}

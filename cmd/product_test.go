@@ -131,6 +131,33 @@ func TestProductReferencesAreNeverAmbiguous(t *testing.T) {
 	c.fails(1, `no product has id or SKU "#9"`, "product", "show", "#9")
 }
 
+// The drift issue 18 names: a bare number that is one product's id and
+// another's SKU means the same in every command, so order refund refuses it
+// as order place does (exit 2, the same sentence) and changes nothing.
+func TestAmbiguousReferenceRefusedByPlaceAndRefund(t *testing.T) {
+	c := newCLI(t)
+	c.ok("customer", "register", "--name", "김토끼")
+	c.ok("product", "register", "--sku", "A-1", "--name", "토끼 인형", "--price", "12000", "--stock", "5")
+	c.ok("product", "register", "--sku", "1", "--name", "바코드 상품", "--price", "500", "--stock", "3")
+	c.ok("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "#1:2", "--item", "sku:1:2")
+	const ambiguous = `"1" is both product id 1 and the SKU of product 2: write #1 for the id or sku:1 for the SKU`
+	state := func() string {
+		return c.snapshot() + "|" + c.query(`SELECT concat_ws('|', (SELECT string_agg(refunded_amount::text, ',' ORDER BY id) FROM payment),
+			(SELECT count(*) FROM order_refund), (SELECT count(*) FROM sandbox_refund), (SELECT string_agg(status::text, ',') FROM orders))`)
+	}
+	before := state()
+	c.fails(2, ambiguous, "order", "refund", "1", "--item", "1:1")
+	c.fails(2, ambiguous, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "1:1")
+	if after := state(); after != before {
+		t.Fatalf("a refused reference changed the database:\nbefore %s\nafter  %s", before, after)
+	}
+	// Written unambiguously, the refund goes through, for the product meant.
+	c.ok("order", "refund", "1", "--item", "sku:1:1")
+	if stock := c.query(`SELECT string_agg(stock_quantity::text, ',' ORDER BY id) FROM product`); stock != "3,2" {
+		t.Fatalf("stock after refunding one of SKU 1: %s, want 3,2", stock)
+	}
+}
+
 // A retired product is hidden from lists, refused in carts and new orders,
 // and kept in the orders that hold it; restore brings it back. Delete works
 // only for a product no order holds.

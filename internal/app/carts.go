@@ -10,13 +10,14 @@ import (
 
 // AddToCart adds qty of a product to the customer's cart and returns the cart.
 func (a *App) AddToCart(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error) {
-	if err := shop.ValidateProductRef(productRef); err != nil {
+	r, err := shop.ParseProductRef(productRef)
+	if err != nil {
 		return shop.Cart{}, err
 	}
 	if err := shop.ValidateQuantity(qty); err != nil {
 		return shop.Cart{}, err
 	}
-	if err := a.store.AddToCart(ctx, customerID, productRef, qty); err != nil {
+	if err := a.store.AddToCart(ctx, customerID, r, qty); err != nil {
 		return shop.Cart{}, err
 	}
 	return a.store.Cart(ctx, customerID)
@@ -29,10 +30,11 @@ func (a *App) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
 
 // RemoveFromCart takes a product out of the cart and returns the cart.
 func (a *App) RemoveFromCart(ctx context.Context, customerID int64, productRef string) (shop.Cart, error) {
-	if err := shop.ValidateProductRef(productRef); err != nil {
+	r, err := shop.ParseProductRef(productRef)
+	if err != nil {
 		return shop.Cart{}, err
 	}
-	if err := a.store.RemoveFromCart(ctx, customerID, productRef); err != nil {
+	if err := a.store.RemoveFromCart(ctx, customerID, r); err != nil {
 		return shop.Cart{}, err
 	}
 	return a.store.Cart(ctx, customerID)

@@ -70,10 +70,11 @@ func (a *App) AdjustCartQuantity(ctx context.Context, customerID int64, productR
 }
 
 func (a *App) updateCartQuantity(ctx context.Context, customerID int64, productRef string, next func(current int64) int64) (shop.Cart, error) {
-	if err := shop.ValidateProductRef(productRef); err != nil {
+	r, err := shop.ParseProductRef(productRef)
+	if err != nil {
 		return shop.Cart{}, err
 	}
-	err := a.store.UpdateCartQuantity(ctx, customerID, productRef, func(p shop.Product, current int64) (int64, error) {
+	err = a.store.UpdateCartQuantity(ctx, customerID, r, func(p shop.Product, current int64) (int64, error) {
 		qty := next(current)
 		switch {
 		case qty <= current:

@@ -328,7 +328,7 @@ func TestDeliveriesAndRefunds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines, _ := refundLines(o, items("B:1"))
+	lines, _ := refundLines(o, productLines(o, "B", 1))
 	if _, _, err := so.log.BeginRefund(ctx, o.ID, "k", "", lines, event(shop.EventStep, "refund", shop.OutcomeOK, "test")); err != nil {
 		t.Fatal(err)
 	}

@@ -373,7 +373,7 @@ func TestLiveRefundCrashThenRecover(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lines, _ := refundLines(*res.Order, items("A:1"))
+			lines, _ := refundLines(*res.Order, productLines(*res.Order, "A", 1))
 			f, _, err := o.log.BeginRefund(ctx, res.Order.ID, "k-1", "", lines, event(shop.EventStep, "refund", shop.OutcomeOK, "test"))
 			if err != nil {
 				t.Fatal(err)

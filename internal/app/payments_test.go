@@ -237,7 +237,7 @@ func TestRefundInFlightBlocksCancelAndRefund(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines, _ := refundLines(o, items("B:1"))
+	lines, _ := refundLines(o, productLines(o, "B", 1))
 	if _, _, err := so.log.BeginRefund(ctx, o.ID, "k", "", lines, event(shop.EventStep, "refund", shop.OutcomeOK, "test")); err != nil {
 		t.Fatal(err)
 	}
@@ -264,4 +264,14 @@ func TestRefundInFlightBlocksCancelAndRefund(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'payment_refunded' AND (payload->>'amount')::bigint = 3000`); n != 1 {
 		t.Errorf("the cancel's payment_refunded does not say ₩3,000 (what was left)")
 	}
+}
+
+// productLines asks for qty of the order's product sku, as ResolveItems answers.
+func productLines(o shop.Order, sku string, qty int64) []shop.Line {
+	for _, it := range o.Items {
+		if it.SKU == sku {
+			return []shop.Line{{ProductID: it.ProductID, SKU: it.SKU, Quantity: qty}}
+		}
+	}
+	return nil
 }

@@ -70,7 +70,7 @@ func (r PlaceResult) Err() error {
 func requestHash(req PlaceRequest) string {
 	items := make([]string, len(req.Items))
 	for i, it := range req.Items {
-		items[i] = fmt.Sprintf("%s:%d", it.SKU, it.Quantity)
+		items[i] = fmt.Sprintf("%s:%d", it.Ref, it.Quantity)
 	}
 	slices.Sort(items)
 	src := "cart"

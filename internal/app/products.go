@@ -16,10 +16,11 @@ func (a *App) RegisterProduct(ctx context.Context, p shop.Product) (shop.Product
 
 // Product finds a product by id or SKU.
 func (a *App) Product(ctx context.Context, ref string) (shop.Product, error) {
-	if err := shop.ValidateProductRef(ref); err != nil {
+	r, err := shop.ParseProductRef(ref)
+	if err != nil {
 		return shop.Product{}, err
 	}
-	return a.store.GetProduct(ctx, ref)
+	return a.store.GetProduct(ctx, r)
 }
 
 // Products lists a page of the catalogue.
@@ -29,28 +30,31 @@ func (a *App) Products(ctx context.Context, o shop.ListOptions) (shop.Page[shop.
 
 // UpdateProduct changes the given fields of a product.
 func (a *App) UpdateProduct(ctx context.Context, ref string, patch shop.ProductPatch) (shop.Product, error) {
-	if err := shop.ValidateProductRef(ref); err != nil {
+	r, err := shop.ParseProductRef(ref)
+	if err != nil {
 		return shop.Product{}, err
 	}
 	if patch.Name == nil && patch.Price == nil && patch.Stock == nil {
 		return shop.Product{}, shop.Invalid("nothing to update: no new name, price or stock was given")
 	}
-	return a.store.UpdateProduct(ctx, ref, patch)
+	return a.store.UpdateProduct(ctx, r, patch)
 }
 
 // RetireProduct hides a product from lists and refuses it in carts and new
 // orders; restore (retired false) undoes it. Orders keep it either way.
 func (a *App) RetireProduct(ctx context.Context, ref string, retired bool) (shop.Product, error) {
-	if err := shop.ValidateProductRef(ref); err != nil {
+	r, err := shop.ParseProductRef(ref)
+	if err != nil {
 		return shop.Product{}, err
 	}
-	return a.store.SetRetired(ctx, ref, retired)
+	return a.store.SetRetired(ctx, r, retired)
 }
 
 // DeleteProduct removes a product no order holds.
 func (a *App) DeleteProduct(ctx context.Context, ref string) (shop.Product, error) {
-	if err := shop.ValidateProductRef(ref); err != nil {
+	r, err := shop.ParseProductRef(ref)
+	if err != nil {
 		return shop.Product{}, err
 	}
-	return a.store.DeleteProduct(ctx, ref)
+	return a.store.DeleteProduct(ctx, r)
 }

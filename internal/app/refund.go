@@ -17,7 +17,7 @@ import (
 // RefundRequest asks to give back part of a paid order.
 type RefundRequest struct {
 	OrderID int64
-	Items   []shop.ItemRequest // product references of the order's items, with quantities
+	Items   []shop.ItemRequest // the order's products to refund, with quantities
 	Reason  string
 	// IdempotencyKey makes a retried request refund once ("" for a new refund).
 	IdempotencyKey string
@@ -54,7 +54,16 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 			return out, err
 		}
 	}
-	lines, err := refundLines(order, items)
+	// References read as everywhere (place's ambiguity refusal included),
+	// against the catalogue; then each product must be one of the order's.
+	products, err := a.store.ResolveItems(ctx, order.CustomerID, items)
+	if errors.Is(err, shop.ErrNotFound) {
+		return out, shop.Invalid("order %d has no item: %v", order.ID, err)
+	}
+	if err != nil {
+		return out, err
+	}
+	lines, err := refundLines(order, products)
 	if err != nil {
 		return out, err
 	}
@@ -101,25 +110,17 @@ func (a *App) refundResult(ctx context.Context, f shop.Refund, replayed bool) (R
 	return RefundResult{Refund: f, Replayed: replayed, Order: &order}, err
 }
 
-// refundLines resolves the items to refund against the order's own items,
-// at the prices paid; one product named twice (A, sku:A, #1) is one line.
-func refundLines(order shop.Order, items []shop.ItemRequest) ([]shop.Line, error) {
-	var lines []shop.Line
-	at := map[int64]int{}
-	for _, it := range items {
-		i := slices.IndexFunc(order.Items, func(oi shop.OrderItem) bool {
-			return oi.SKU == it.SKU || "sku:"+oi.SKU == it.SKU || fmt.Sprintf("#%d", oi.ProductID) == it.SKU
-		})
+// refundLines are the order's own items for the products asked (each once,
+// ResolveItems merged them), at the prices paid.
+func refundLines(order shop.Order, products []shop.Line) ([]shop.Line, error) {
+	lines := make([]shop.Line, len(products))
+	for k, p := range products {
+		i := slices.IndexFunc(order.Items, func(oi shop.OrderItem) bool { return oi.ProductID == p.ProductID })
 		if i < 0 {
-			return nil, shop.Invalid("order %d has no item %s", order.ID, it.SKU)
+			return nil, shop.Invalid("order %d has no item %s", order.ID, p.SKU)
 		}
 		oi := order.Items[i]
-		if j, ok := at[oi.ProductID]; ok {
-			lines[j].Quantity += it.Quantity
-			continue
-		}
-		at[oi.ProductID] = len(lines)
-		lines = append(lines, shop.Line{ProductID: oi.ProductID, SKU: oi.SKU, Name: oi.Name, Quantity: it.Quantity, Price: oi.OrderPrice})
+		lines[k] = shop.Line{ProductID: oi.ProductID, SKU: oi.SKU, Name: oi.Name, Quantity: p.Quantity, Price: oi.OrderPrice}
 	}
 	return lines, nil
 }

@@ -14,19 +14,15 @@ import (
 // the same cart, the CLI's included, take turns) and the product's row: next
 // sees the product and the quantity the cart holds then (0: none) and returns
 // the new quantity (0 takes the line out), or refuses.
-func (s *Store) UpdateCartQuantity(ctx context.Context, customerID int64, productRef string,
+func (s *Store) UpdateCartQuantity(ctx context.Context, customerID int64, productRef shop.ProductRef,
 	next func(p shop.Product, current int64) (int64, error)) error {
 	return s.Tx(ctx, func(tx pgx.Tx) error {
 		if err := customerExists(ctx, tx, customerID); err != nil {
 			return err
 		}
-		sku, id := productRefArgs(productRef)
-		p, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productCols+` FROM product`+productWhere+` FOR SHARE`, sku, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return shop.NotFound("no product has id or SKU %q", productRef)
-		}
+		p, err := lookupProduct(ctx, tx, productRef, " FOR SHARE")
 		if err != nil {
-			return domainErr(err)
+			return err
 		}
 		var cartID, current int64
 		if err := tx.QueryRow(ctx, `INSERT INTO cart (customer_id) VALUES ($1)

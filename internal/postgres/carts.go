@@ -24,22 +24,16 @@ func customerExists(ctx context.Context, q pgx.Tx, id int64) error {
 
 // AddToCart puts qty of a product into the customer's cart, creating the
 // cart if needed; a product already in the cart has its quantity raised.
-func (s *Store) AddToCart(ctx context.Context, customerID int64, productRef string, qty int64) error {
+func (s *Store) AddToCart(ctx context.Context, customerID int64, productRef shop.ProductRef, qty int64) error {
 	return s.Tx(ctx, func(tx pgx.Tx) error {
 		if err := customerExists(ctx, tx, customerID); err != nil {
 			return err
 		}
-		sku, id := productRefArgs(productRef)
-		var productID int64
-		var retired bool
-		err := tx.QueryRow(ctx, `SELECT id, retired_at IS NOT NULL FROM product`+productWhere, sku, id).Scan(&productID, &retired)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return shop.NotFound("no product has id or SKU %q", productRef)
-		}
+		p, err := lookupProduct(ctx, tx, productRef, "")
 		if err != nil {
-			return domainErr(err)
+			return err
 		}
-		if retired {
+		if p.RetiredAt != nil {
 			return shop.Conflict("product %q is retired: it cannot be put in a cart", productRef)
 		}
 		var total int64
@@ -48,7 +42,7 @@ func (s *Store) AddToCart(ctx context.Context, customerID int64, productRef stri
 				ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING cart_id)
 			INSERT INTO cart_item (cart_id, product_id, quantity) SELECT c.cart_id, $2, $3 FROM c
 			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_item.quantity + EXCLUDED.quantity
-			RETURNING quantity`, customerID, productID, qty).Scan(&total)
+			RETURNING quantity`, customerID, p.ID, qty).Scan(&total)
 		if err != nil {
 			return err
 		}
@@ -119,14 +113,21 @@ func (s *Store) CartLines(ctx context.Context, customerID int64) ([]shop.Line, e
 }
 
 // RemoveFromCart takes a product out of the customer's cart.
-func (s *Store) RemoveFromCart(ctx context.Context, customerID int64, productRef string) error {
-	sku, id := productRefArgs(productRef)
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM cart_item WHERE cart_id = (SELECT cart_id FROM cart WHERE customer_id = $3)
-		AND product_id = (SELECT id FROM product`+productWhere+`)`, sku, id, customerID)
-	if err == nil && tag.RowsAffected() == 0 {
-		return shop.NotFound("product %q is not in customer %d's cart", productRef, customerID)
+func (s *Store) RemoveFromCart(ctx context.Context, customerID int64, productRef shop.ProductRef) error {
+	notInCart := shop.NotFound("product %q is not in customer %d's cart", productRef, customerID)
+	p, err := lookupProduct(ctx, s.Pool, productRef, "")
+	if errors.Is(err, shop.ErrNotFound) {
+		return notInCart
 	}
-	return domainErr(err)
+	if err != nil {
+		return err
+	}
+	tag, err := s.Pool.Exec(ctx, `DELETE FROM cart_item WHERE cart_id = (SELECT cart_id FROM cart WHERE customer_id = $1)
+		AND product_id = $2`, customerID, p.ID)
+	if err == nil && tag.RowsAffected() == 0 {
+		return notInCart
+	}
+	return err
 }
 
 // ClearCart empties the customer's cart and returns how many items it held.
@@ -144,31 +145,32 @@ func (s *Store) ClearCart(ctx context.Context, customerID int64) (int64, error) 
 }
 
 // ResolveItems checks the customer exists and finds each requested
-// product (by SKU, #ID or sku:SKU, as product_ref reads them) and its current
-// price, in one round trip. Two references to one product make one line.
+// product (as shop.ProductRef reads references) and its current price, in
+// one round trip. Two references to one product make one line.
 func (s *Store) ResolveItems(ctx context.Context, customerID int64, items []shop.ItemRequest) ([]shop.Line, error) {
 	skus := make([]*string, len(items))
 	ids := make([]*int64, len(items))
 	for i, it := range items {
-		skus[i], ids[i] = productRefArgs(it.SKU)
+		skus[i], ids[i] = refArgs(it.Ref)
 	}
-	// The quantity column carries each line's position in the request.
+	// The quantity column carries each line's position in the request; a
+	// reference has at most two candidates (by SKU and by id).
 	got, err := s.customerLines(ctx, customerID, `SELECT EXISTS (SELECT 1 FROM customer WHERE id = $1), p.id, p.sku, p.name, r.n, p.price,
 		NULL::timestamptz FROM (SELECT 1) one LEFT JOIN (unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS r(sku, id, n)
-		JOIN product p ON p.id = product_ref(r.sku, r.id)) ON true`, customerID, skus, ids)
+		JOIN product p ON p.sku = r.sku OR p.id = r.id) ON true`, customerID, skus, ids)
 	if err != nil {
-		return nil, domainErr(err)
+		return nil, err
 	}
-	found := make(map[int64]shop.Line, len(got))
+	candidates := make(map[int64][]shop.Line, len(items))
 	for _, l := range got {
-		found[l.Quantity-1] = l.Line
+		candidates[l.Quantity-1] = append(candidates[l.Quantity-1], l.Line)
 	}
 	var lines []shop.Line
 	at := map[int64]int{} // product id → index in lines
 	for i, it := range items {
-		l, ok := found[int64(i)]
-		if !ok {
-			return nil, shop.NotFound("no product has id or SKU %q", it.SKU)
+		l, err := shop.PickProduct(it.Ref, candidates[int64(i)], func(l shop.Line) (int64, string) { return l.ProductID, l.SKU })
+		if err != nil {
+			return nil, err
 		}
 		if j, ok := at[l.ProductID]; ok {
 			lines[j].Quantity += it.Quantity

@@ -16,7 +16,6 @@ const (
 	codeRaiseException     = "P0001" // reduce_stock: not enough stock
 	codeSagaFenced         = "RPF01" // saga_fence: another process took the saga over
 	codeSagaMissing        = "RPF02" // saga_fence: no such saga
-	codeAmbiguousRef       = "RPA01" // product_ref: a number that is one product's id and another's SKU
 	codeIdleSessionTimeout = "57P05" // sent only to an idle session
 	codeUndefinedTable     = "42P01"
 	codeDuplicateDB        = "42P04"
@@ -61,8 +60,6 @@ func domainErr(err error) error {
 		return shop.Fenced("%s: it can change nothing more", pe.Message)
 	case pe.Code == codeSagaMissing:
 		return shop.NotFound("%s", pe.Message)
-	case pe.Code == codeAmbiguousRef:
-		return shop.Invalid("%s", pe.Message)
 	}
 	return err
 }

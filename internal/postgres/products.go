@@ -2,9 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,35 +27,42 @@ func (s *Store) CreateProduct(ctx context.Context, p shop.Product) (shop.Product
 	return out, err
 }
 
-// productWhere matches the product a reference names (see product_ref in
-// migrations/004: "#12" is an id, "sku:X" a SKU, a bare value either, an
-// ambiguous one is refused).
-const productWhere = ` WHERE id = product_ref($1, $2)`
+// productCandidates selects the products a reference may name: the one
+// with its SKU and the one with its id (see refArgs); shop.PickProduct
+// chooses between them.
+const productCandidates = `SELECT ` + productCols + ` FROM product WHERE sku = $1 OR id = $2`
 
-func productRefArgs(ref string) (sku *string, id *int64) {
-	if rest, ok := strings.CutPrefix(ref, "#"); ok {
-		if n, err := strconv.ParseInt(rest, 10, 64); err == nil {
-			return nil, &n
-		}
-		return nil, nil // matches nothing; callers validate references first
+// refArgs are the SKU and id ref may name, NULL where it names none.
+func refArgs(ref shop.ProductRef) (sku *string, id *int64) {
+	if s := ref.SKU(); s != "" {
+		sku = &s
 	}
-	if rest, ok := strings.CutPrefix(ref, "sku:"); ok {
-		return &rest, nil
-	}
-	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+	if n := ref.ID(); n != 0 {
 		id = &n
 	}
-	return &ref, id
+	return sku, id
 }
 
-// GetProduct finds a product by id or SKU.
-func (s *Store) GetProduct(ctx context.Context, ref string) (shop.Product, error) {
-	sku, id := productRefArgs(ref)
-	p, err := scanProduct(s.Pool.QueryRow(ctx, `SELECT `+productCols+` FROM product`+productWhere, sku, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, shop.NotFound("no product has id or SKU %q", ref)
+// lookupProduct finds the product ref names, in one round trip; lock is ""
+// or a locking clause (" FOR UPDATE").
+func lookupProduct(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, ref shop.ProductRef, lock string) (shop.Product, error) {
+	sku, id := refArgs(ref)
+	rows, err := q.Query(ctx, productCandidates+lock, sku, id)
+	if err != nil {
+		return shop.Product{}, err
 	}
-	return p, domainErr(err)
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Product, error) { return scanProduct(r) })
+	if err != nil {
+		return shop.Product{}, err
+	}
+	return shop.PickProduct(ref, ps, func(p shop.Product) (int64, string) { return p.ID, p.SKU })
+}
+
+// GetProduct finds the product ref names.
+func (s *Store) GetProduct(ctx context.Context, ref shop.ProductRef) (shop.Product, error) {
+	return lookupProduct(ctx, s.Pool, ref, "")
 }
 
 // ListProducts returns a page of products matching o, by id unless o sorts
@@ -82,16 +86,12 @@ func (s *Store) ListProducts(ctx context.Context, o shop.ListOptions) (shop.Page
 
 // UpdateProduct changes the given fields of the product ref names, under a row
 // lock, validating the result before it is written.
-func (s *Store) UpdateProduct(ctx context.Context, ref string, patch shop.ProductPatch) (shop.Product, error) {
+func (s *Store) UpdateProduct(ctx context.Context, ref shop.ProductRef, patch shop.ProductPatch) (shop.Product, error) {
 	var out shop.Product
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		sku, id := productRefArgs(ref)
-		p, err := scanProduct(tx.QueryRow(ctx, `SELECT `+productCols+` FROM product`+productWhere+` FOR UPDATE`, sku, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return shop.NotFound("no product has id or SKU %q", ref)
-		}
+		p, err := lookupProduct(ctx, tx, ref, " FOR UPDATE")
 		if err != nil {
-			return domainErr(err)
+			return err
 		}
 		if patch.Name != nil {
 			p.Name = *patch.Name
@@ -113,28 +113,27 @@ func (s *Store) UpdateProduct(ctx context.Context, ref string, patch shop.Produc
 }
 
 // SetRetired retires (or restores) the product ref names.
-func (s *Store) SetRetired(ctx context.Context, ref string, retired bool) (shop.Product, error) {
-	sku, id := productRefArgs(ref)
-	p, err := scanProduct(s.Pool.QueryRow(ctx, `UPDATE product SET retired_at = CASE WHEN $3 THEN coalesce(retired_at, now()) END,
-		updated_at = now() WHERE id = product_ref($1, $2) RETURNING `+productCols, sku, id, retired))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, shop.NotFound("no product has id or SKU %q", ref)
-	}
-	return p, domainErr(err)
+func (s *Store) SetRetired(ctx context.Context, ref shop.ProductRef, retired bool) (shop.Product, error) {
+	var out shop.Product
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		p, err := lookupProduct(ctx, tx, ref, " FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		out, err = scanProduct(tx.QueryRow(ctx, `UPDATE product SET retired_at = CASE WHEN $2 THEN coalesce(retired_at, now()) END,
+			updated_at = now() WHERE id = $1 RETURNING `+productCols, p.ID, retired))
+		return err
+	})
+	return out, err
 }
 
 // DeleteProduct removes a product that no order holds (and takes it out of carts).
-func (s *Store) DeleteProduct(ctx context.Context, ref string) (shop.Product, error) {
+func (s *Store) DeleteProduct(ctx context.Context, ref shop.ProductRef) (shop.Product, error) {
 	var p shop.Product
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		sku, id := productRefArgs(ref)
 		var err error
-		p, err = scanProduct(tx.QueryRow(ctx, `SELECT `+productCols+` FROM product`+productWhere+` FOR UPDATE`, sku, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return shop.NotFound("no product has id or SKU %q", ref)
-		}
-		if err != nil {
-			return domainErr(err)
+		if p, err = lookupProduct(ctx, tx, ref, " FOR UPDATE"); err != nil {
+			return err
 		}
 		var ordered bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM order_product WHERE product_id = $1)`, p.ID).Scan(&ordered); err != nil {

@@ -45,7 +45,8 @@ func (s *Store) Close() { s.Pool.Close() }
 
 const versionTable = "schema_version"
 
-// SchemaCurrent reports whether every migration has been applied. Its query is
+// SchemaCurrent reports whether every migration has been applied and the
+// database functions are this binary's. Its query is
 // also the first round trip of a command, so connection errors surface here.
 func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
 	want, err := migrationCount()
@@ -53,18 +54,21 @@ func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var have int32
-	err = s.Pool.QueryRow(ctx, "SELECT version FROM "+versionTable).Scan(&have)
-	if code(err) == codeUndefinedTable { // a new database
+	var digest *string
+	err = s.Pool.QueryRow(ctx, "SELECT version, (SELECT digest FROM "+functionsTable+") FROM "+versionTable).Scan(&have, &digest)
+	if code(err) == codeUndefinedTable { // a new database, or one no rabbitpay has installed functions in
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return have >= want, nil
+	// A newer rabbitpay's schema is current too; it keeps its functions.
+	return have > want || have == want && digest != nil && *digest == functionsDigest, nil
 }
 
 // Migrate applies pending migrations under tern's advisory lock, so concurrent
-// processes cannot collide.
+// processes cannot collide, then re-applies the database functions
+// (migrations/functions) the same way.
 func (s *Store) Migrate(ctx context.Context) (from, to int32, err error) {
 	conn, err := s.Pool.Acquire(ctx)
 	if err != nil {
@@ -84,7 +88,13 @@ func (s *Store) Migrate(ctx context.Context) (from, to int32, err error) {
 	if err := m.Migrate(ctx); err != nil {
 		return from, 0, fmt.Errorf("migrate: %w", err)
 	}
-	to, err = m.GetCurrentVersion(ctx)
+	if to, err = m.GetCurrentVersion(ctx); err != nil {
+		return from, to, err
+	}
+	want, err := migrationCount()
+	if err == nil && to == want {
+		err = installFunctions(ctx, conn.Conn(), want)
+	}
 	return from, to, err
 }
 

@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,10 +145,13 @@ type ItemRef struct {
 }
 
 // MatchItem finds the item ref names among an order's items: an
-// order_product id, or a product reference (SKU, #ID, sku:SKU). A bare
-// number that is one item's id and another item's SKU is refused.
+// order_product id, or a product reference (ProductRef). A bare number that
+// is one item's id and another item's SKU is refused.
 func MatchItem(orderID int64, items []ItemRef, ref string) (ItemRef, error) {
-	ref = strings.TrimSpace(ref)
+	r, err := ParseProductRef(ref)
+	if err != nil {
+		return ItemRef{}, err
+	}
 	find := func(ok func(ItemRef) bool) (ItemRef, bool) {
 		i := slices.IndexFunc(items, ok)
 		if i < 0 {
@@ -155,25 +159,19 @@ func MatchItem(orderID int64, items []ItemRef, ref string) (ItemRef, error) {
 		}
 		return items[i], true
 	}
-	if s, ok := strings.CutPrefix(ref, "#"); ok {
-		if it, ok := find(func(it ItemRef) bool { return "#"+strconv.FormatInt(it.ProductID, 10) == ref }); ok && s != "" {
-			return it, nil
-		}
-	} else if s, ok := strings.CutPrefix(ref, "sku:"); ok {
-		if it, ok := find(func(it ItemRef) bool { return it.SKU == s }); ok {
-			return it, nil
-		}
-	} else {
-		bySKU, skuOK := find(func(it ItemRef) bool { return it.SKU == ref })
-		byID, idOK := find(func(it ItemRef) bool { return strconv.FormatInt(it.OrderProductID, 10) == ref })
-		switch {
-		case skuOK && idOK && bySKU != byID:
-			return ItemRef{}, Invalid("%q is both item id %s and the SKU of another item of order %d: write sku:%s for the SKU", ref, ref, orderID, ref)
-		case skuOK:
-			return bySKU, nil
-		case idOK:
-			return byID, nil
-		}
+	// A bare number's id is the order item's; #ID is the product's.
+	bySKU, skuOK := find(func(it ItemRef) bool { return r.SKU() != "" && it.SKU == r.SKU() })
+	byID, idOK := find(func(it ItemRef) bool {
+		return r.Bare() && it.OrderProductID == r.ID() || r.SKU() == "" && it.ProductID == r.ID()
+	})
+	switch {
+	case skuOK && idOK && bySKU != byID:
+		return ItemRef{}, r.ambiguous(fmt.Sprintf("the id of item %d (product #%d)", byID.OrderProductID, byID.ProductID), byID.ProductID,
+			fmt.Sprintf("item %d of order %d", bySKU.OrderProductID, orderID))
+	case skuOK:
+		return bySKU, nil
+	case idOK:
+		return byID, nil
 	}
 	return ItemRef{}, Invalid("order %d has no item %s (give an order item id or a product SKU)", orderID, Echo(ref))
 }

@@ -28,14 +28,21 @@ func TestDeliveryMoves(t *testing.T) {
 
 func TestMatchItem(t *testing.T) {
 	items := []ItemRef{{OrderProductID: 7, ProductID: 1, SKU: "A"}, {OrderProductID: 8, ProductID: 2, SKU: "7"}}
-	for ref, want := range map[string]int64{"A": 7, "sku:7": 8, "#2": 8, "8": 8} {
+	for ref, want := range map[string]int64{"A": 7, "sku:7": 8, "#2": 8, "#1": 7, "8": 8, " A ": 7} {
 		if it, err := MatchItem(1, items, ref); err != nil || it.OrderProductID != want {
 			t.Errorf("%q: %+v %v", ref, it, err)
 		}
 	}
-	for _, ref := range []string{"7", "B", "#9", "9"} { // 7 is item 7's id and item 8's SKU
-		if _, err := MatchItem(1, items, ref); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%q: %v", ref, err)
+	for ref, want := range map[string]string{
+		"7":     `"7" is both the id of item 7 (product #1) and the SKU of item 8 of order 1: write #1 for the id or sku:7 for the SKU`,
+		"B":     `order 1 has no item "B"`,
+		"#9":    `order 1 has no item "#9"`,
+		"9":     `order 1 has no item "9"`,
+		"sku:8": `order 1 has no item "sku:8"`, // 8 is an item id, not a SKU
+		"#abc":  `"#abc" is not a product id`,
+	} {
+		if _, err := MatchItem(1, items, ref); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", ref, err, want)
 		}
 	}
 }

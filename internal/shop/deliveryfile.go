@@ -177,7 +177,7 @@ func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange,
 	case c.ID == 0 && (c.OrderID == 0 || c.SKU == ""):
 		fail("", "name the delivery: delivery_id, or order_id and sku")
 	case c.SKU != "":
-		if err := ValidateProductRef(c.SKU); err != nil {
+		if _, err := ParseProductRef(c.SKU); err != nil {
 			fail("sku", "%v", err)
 		}
 	}

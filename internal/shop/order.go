@@ -83,56 +83,43 @@ func ValidateQuantity(q int64) error {
 
 // ItemRequest is one REF:QTY asked for on the command line.
 type ItemRequest struct {
-	SKU      string // a product reference: SKU, #ID or sku:SKU
+	Ref      ProductRef
 	Quantity int64
 }
 
-// ParseItem parses REF:QTY, where REF names a product as everywhere: a SKU,
-// #ID or sku:SKU.
+// ParseItem parses REF:QTY, where REF is a product reference (ProductRef).
 func ParseItem(s string) (ItemRequest, error) {
 	i := strings.LastIndexByte(s, ':')
 	if i <= 0 || i == len(s)-1 {
 		return ItemRequest{}, Invalid("item %q is not SKU:QTY", s)
 	}
-	ref, qty := s[:i], s[i+1:]
-	if err := ValidateProductRef(ref); err != nil {
+	ref, err := ParseProductRef(s[:i])
+	if err != nil {
 		return ItemRequest{}, Invalid("item %q: %v", s, err)
 	}
-	q, err := ParseInt("quantity in item "+s, qty)
+	q, err := ParseInt("quantity in item "+s, s[i+1:])
 	if err != nil {
 		return ItemRequest{}, err
 	}
 	if err := ValidateQuantity(q); err != nil {
 		return ItemRequest{}, Invalid("item %q: %v", s, err)
 	}
-	return ItemRequest{SKU: ref, Quantity: q}, nil
+	return ItemRequest{Ref: ref, Quantity: q}, nil
 }
 
-// ValidateProductRef checks a product reference: #ID (a positive id),
-// sku:SKU, or a bare SKU (which may also be read as an id).
-func ValidateProductRef(ref string) error {
-	if id, ok := strings.CutPrefix(ref, "#"); ok {
-		if n, err := ParseInt("product id", id); err != nil || n <= 0 {
-			return Invalid("%q is not a product id: after # comes a positive number", ref)
-		}
-		return nil
-	}
-	return ValidateSKU(strings.TrimPrefix(ref, "sku:"))
-}
-
-// MergeItems sums quantities of repeated SKUs, keeping first-seen order.
+// MergeItems sums quantities of repeated references, keeping first-seen order.
 func MergeItems(items []ItemRequest) ([]ItemRequest, error) {
-	idx := map[string]int{}
+	idx := map[ProductRef]int{}
 	var out []ItemRequest
 	for _, it := range items {
-		if j, ok := idx[it.SKU]; ok {
+		if j, ok := idx[it.Ref]; ok {
 			out[j].Quantity += it.Quantity
 			if err := ValidateQuantity(out[j].Quantity); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		idx[it.SKU] = len(out)
+		idx[it.Ref] = len(out)
 		out = append(out, it)
 	}
 	return out, nil

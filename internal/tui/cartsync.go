@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"slices"
-	"strconv"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -81,7 +80,7 @@ func (m *Model) nextWrite() tea.Cmd {
 	m.cs.ops = slices.Clone(m.cs.ops[1:])
 	m.cs.writing = &w
 	m.cs.seq++
-	seq, id, ref := m.cs.seq, m.customer.ID, "#"+strconv.FormatInt(w.productID, 10)
+	seq, id, ref := m.cs.seq, m.customer.ID, shop.RefByID(w.productID).String()
 	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
 		var c shop.Cart
 		var err error

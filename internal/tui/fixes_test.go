@@ -58,7 +58,7 @@ func TestCartLineAboveStockCanBeLowered(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, err := sh.a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: 2, Method: shop.Naver,
-		Items: []shop.ItemRequest{{SKU: "A", Quantity: 9}}}, nil)
+		Items: []shop.ItemRequest{{Ref: shop.RefBySKU("A"), Quantity: 9}}}, nil)
 	if err != nil || other.Status != app.Placed {
 		t.Fatalf("the other buyer: %+v %v", other, err)
 	}

@@ -103,7 +103,7 @@ func TestCheckoutOutOfStockWhileInCart(t *testing.T) {
 	s.key("enter")
 	s.waitFor("LAST in the cart", func(m Model) bool { return qty(m, "LAST") == 1 })
 	other, err := sh.a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: 2, Method: shop.Naver,
-		Items: []shop.ItemRequest{{SKU: "LAST", Quantity: 1}}}, nil)
+		Items: []shop.ItemRequest{{Ref: shop.RefBySKU("LAST"), Quantity: 1}}}, nil)
 	if err != nil || other.Status != app.Placed {
 		t.Fatalf("the other buyer: %+v %v", other, err)
 	}
@@ -252,7 +252,7 @@ func TestCheckoutRegistersACustomer(t *testing.T) {
 func TestOrdersTabCancelsAnOrder(t *testing.T) {
 	sh := newShop(t)
 	res, err := sh.a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: 1, Method: shop.Kakao,
-		Items: []shop.ItemRequest{{SKU: "A", Quantity: 3}}}, nil)
+		Items: []shop.ItemRequest{{Ref: shop.RefBySKU("A"), Quantity: 3}}}, nil)
 	if err != nil || res.Status != app.Placed {
 		t.Fatalf("%+v %v", res, err)
 	}

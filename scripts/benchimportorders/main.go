@@ -85,7 +85,7 @@ func (l latencies) String() string {
 func place(ctx context.Context, a *app.App, sku string) (time.Duration, error) {
 	t0 := time.Now()
 	res, err := a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: 1, Method: shop.Kakao,
-		Items: []shop.ItemRequest{{SKU: sku, Quantity: 1}}}, nil)
+		Items: []shop.ItemRequest{{Ref: shop.RefBySKU(sku), Quantity: 1}}}, nil)
 	if err == nil && res.Status != "placed" {
 		err = fmt.Errorf("order for %s: %s", sku, res.Error)
 	}

@@ -54,7 +54,7 @@ SELECT EXISTS (SELECT 1 FROM customer WHERE id = :cust) AS known, p.id AS pid, p
 	0::bigint AS line_total, p.price AS price, NULL::timestamptz AS added_at,
 	gen_random_uuid() AS uuid, ARRAY[p.id] AS ids, ARRAY[p.price] AS prices, ''::text AS reason
 	FROM (SELECT 1) one LEFT JOIN (unnest(ARRAY['P-' || lpad(:pn::text, 4, '0')], ARRAY[NULL::bigint]) WITH ORDINALITY AS r(sku, id, n)
-	JOIN product p ON p.id = product_ref(r.sku, r.id)) ON true
+	JOIN product p ON p.sku = r.sku OR p.id = r.id) ON true
 \gset
 \startpipeline
 WITH stock AS (SELECT reduce_stock(:ids, :qtys)),

@@ -248,7 +248,7 @@ func placeOrders(ctx context.Context, a *app.App, d time.Duration, clients, prod
 					sku = fmt.Sprintf("P-%04d", rand.IntN(products))
 				}
 				res, err := a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: int64(c + 1), Method: shop.Kakao,
-					Items: []shop.ItemRequest{{SKU: sku, Quantity: 1}}}, nil)
+					Items: []shop.ItemRequest{{Ref: shop.RefBySKU(sku), Quantity: 1}}}, nil)
 				if err != nil {
 					once.Do(func() { firstErr = err })
 					return

@@ -1,0 +1,121 @@
+package postgres_test
+
+import (
+	"context"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
+	"github.com/rabbitpay/rabbitpay/migrations"
+)
+
+// functionDefs returns the definition of every function in schema public
+// that no extension owns, by signature.
+func functionDefs(t *testing.T, s *postgres.Store) map[string]string {
+	t.Helper()
+	rows, err := s.Pool.Query(context.Background(), `SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid)
+		FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+		AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	defs := map[string]string{}
+	for rows.Next() {
+		var sig, def string
+		if err := rows.Scan(&sig, &def); err != nil {
+			t.Fatal(err)
+		}
+		defs[sig] = def
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return defs
+}
+
+// The database functions are code: after migrating a fresh database every
+// file in migrations/functions is installed (and nothing dropped.sql names),
+// migrating again changes nothing, two processes migrating at once both
+// succeed, and a database whose functions differ from the files (an older
+// rabbitpay's, or edited by hand) is not current until migrate re-applies them.
+func TestFunctionsInstalledAfterMigrate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.Direct(t, testdb.Empty(t))
+	store, err := postgres.Open(url, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Go(func() { _, _, errs[i] = store.Migrate(ctx) })
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("two migrates at once: %v, %v", errs[0], errs[1])
+	}
+	if current, err := store.SchemaCurrent(ctx); err != nil || !current {
+		t.Fatalf("after migrate: current %v, %v", current, err)
+	}
+
+	defs := functionDefs(t, store)
+	files, err := fs.Glob(migrations.Functions, "functions/*.sql")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("function files: %v %v", files, err)
+	}
+	names := map[string]bool{}
+	for sig := range defs {
+		names[sig[:strings.IndexByte(sig, '(')]] = true
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".sql")
+		if name != "dropped" && !names[name] {
+			t.Errorf("function %s (%s) is not installed; installed: %v", name, f, names)
+		}
+		delete(names, name)
+	}
+	if len(names) != 0 {
+		t.Errorf("functions with no file (dropped.sql should drop them): %v", names)
+	}
+
+	from, to, err := store.Migrate(ctx)
+	if err != nil || from != to {
+		t.Fatalf("migrating again: %d → %d, %v", from, to, err)
+	}
+	again := functionDefs(t, store)
+	if len(again) != len(defs) {
+		t.Fatalf("migrating again changed the functions: %d, then %d", len(defs), len(again))
+	}
+	for sig, def := range defs {
+		if again[sig] != def {
+			t.Errorf("migrating again changed %s:\n%s\n---\n%s", sig, def, again[sig])
+		}
+	}
+
+	// A function that is not the file's makes the schema not current, and
+	// migrate puts the file's back.
+	const won = "notification_won(bigint)"
+	if _, err := store.Pool.Exec(ctx, `CREATE OR REPLACE FUNCTION notification_won(amount bigint) RETURNS text
+		LANGUAGE sql AS $$ SELECT 'old' $$; UPDATE schema_functions SET digest = 'an older rabbitpay'`); err != nil {
+		t.Fatal(err)
+	}
+	if current, err := store.SchemaCurrent(ctx); err != nil || current {
+		t.Fatalf("with another binary's functions: current %v, %v", current, err)
+	}
+	if _, _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if current, err := store.SchemaCurrent(ctx); err != nil || !current {
+		t.Fatalf("after re-applying: current %v, %v", current, err)
+	}
+	if got := functionDefs(t, store)[won]; got != defs[won] {
+		t.Fatalf("%s after re-applying:\n%s", won, got)
+	}
+}

@@ -1,0 +1,35 @@
+-- restore_stock gives a saga's items back exactly once: it flips the saga's
+-- stock_restored flag under a row lock and returns how many items it restored
+-- (0 when there was nothing to restore, so running it twice changes nothing).
+-- It gives stock back only for a saga being compensated or cancelled, never
+-- for a running or completed one, whatever a caller believes, and not what
+-- partial refunds have already returned: a cancelled order restores only its
+-- unrefunded quantities.
+CREATE OR REPLACE FUNCTION restore_stock(saga_uuid uuid, events jsonb) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    its jsonb;
+    oid bigint;
+    r record;
+    n integer := 0;
+BEGIN
+    UPDATE saga SET stock_restored = true, history = history || events, updated_at = now()
+     WHERE order_uuid = saga_uuid AND stock_reduced AND NOT stock_restored AND state IN ('compensating', 'cancelling')
+     RETURNING items, order_id INTO its, oid;
+    IF NOT FOUND THEN
+        IF EXISTS (SELECT FROM saga WHERE order_uuid = saga_uuid AND NOT stock_restored AND stock_reduced
+                   AND state NOT IN ('compensating', 'cancelling')) THEN
+            RAISE EXCEPTION 'saga % is not being compensated or cancelled: its stock stays taken', saga_uuid;
+        END IF;
+        RETURN 0;
+    END IF;
+    FOR r IN SELECT (e->>'product_id')::bigint AS id, sum((e->>'quantity')::bigint) AS q
+               FROM jsonb_array_elements(its) e GROUP BY 1 ORDER BY 1 LOOP
+        UPDATE product SET stock_quantity = stock_quantity + r.q
+               - coalesce((SELECT refunded_quantity FROM order_product WHERE order_id = oid AND product_id = r.id), 0),
+               updated_at = now() WHERE id = r.id;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
