@@ -66,7 +66,7 @@ func TestOrderFlags(t *testing.T) {
 	t.Parallel()
 	p := accepts(t, newOrderPlaceCmd, "order", "place", "--customer", "3", "--method", "kakao", "--item", "A-1:2", "--item", "#7:1",
 		"--idempotency-key", "k-1", "--approval-token", "-")
-	want := placeOptions{env: p.env, CustomerID: 3, Method: shop.Kakao, Items: []shop.ItemRequest{{SKU: "A-1", Quantity: 2}, {SKU: "#7", Quantity: 1}},
+	want := placeOptions{env: p.env, CustomerID: 3, Method: shop.Kakao, Items: []shop.ItemRequest{{Ref: mustRef(t, "A-1"), Quantity: 2}, {Ref: mustRef(t, "#7"), Quantity: 1}},
 		IdempotencyKey: "k-1", ApprovalToken: "-"}
 	if !reflect.DeepEqual(*p, want) {
 		t.Errorf("order place: %+v, want %+v", *p, want)
@@ -99,7 +99,7 @@ func TestOrderFlags(t *testing.T) {
 	refuses(t, ExitUsage, `--until "soon" is not a date`, newOrderListCmd, "order", "list", "--until", "soon")
 
 	r := accepts(t, newOrderRefundCmd, "order", "refund", "17", "--item", "A-1:1", "--item", "B:2", "--reason", "damaged", "--idempotency-key", "r-1")
-	if r.OrderID != 17 || !slices.Equal(r.Items, []shop.ItemRequest{{SKU: "A-1", Quantity: 1}, {SKU: "B", Quantity: 2}}) || r.Reason != "damaged" || r.IdempotencyKey != "r-1" {
+	if r.OrderID != 17 || !slices.Equal(r.Items, []shop.ItemRequest{{Ref: mustRef(t, "A-1"), Quantity: 1}, {Ref: mustRef(t, "B"), Quantity: 2}}) || r.Reason != "damaged" || r.IdempotencyKey != "r-1" {
 		t.Errorf("order refund: %+v", *r)
 	}
 	refuses(t, ExitUsage, "--item is required", newOrderRefundCmd, "order", "refund", "17")
@@ -253,4 +253,14 @@ func TestLongRunningCommandsMarkThemselves(t *testing.T) {
 	if l := accepts(t, newSagaListCmd, "saga", "list"); l.bounded == nil {
 		t.Errorf("saga list runs without command_timeout")
 	}
+}
+
+// mustRef reads a product reference as the commands do.
+func mustRef(t *testing.T, s string) shop.ProductRef {
+	t.Helper()
+	r, err := shop.ParseProductRef(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
