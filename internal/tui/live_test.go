@@ -7,6 +7,7 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/payment/standin"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -20,8 +21,7 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 		p := &c.Payment
 		p.Provider, p.HTTPTimeout, p.ApprovalTimeout = config.ProviderLive, 2*time.Second, time.Minute
 		p.Callback.PublicURL = "http://127.0.0.1:9" // nothing listens: the approval comes from the screen
-		kc := k.Config()
-		p.Kakao = config.KakaoConfig{SecretKey: kc.SecretKey, CID: kc.CID, BaseURL: kc.BaseURL}
+		p.Providers = map[shop.PaymentMethod]payment.Settings{shop.Kakao: k.Config()}
 	})
 	s := start(t, sh.a, 1)
 	s.waitFor("the catalogue", func(m Model) bool { return len(m.catalogue.page.Items) == 4 })
