@@ -28,9 +28,12 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 	s.key("enter")
 	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
-	s.key("k", "enter", "y")
-	m := s.waitFor("the approval", func(m Model) bool { return m.approving })
+	m := s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
+	if v := text(m); m.method != shop.Kakao || !strings.Contains(v, "Pay with: [KAKAO]") || strings.Contains(v, "NAVER") {
+		t.Fatalf("a Kakao-only live shop offers more than Kakao Pay:\n%s", v)
+	}
+	s.key("n", "m", "enter", "y") // no Naver Pay to pick; m stays on Kakao Pay
+	m = s.waitFor("the approval", func(m Model) bool { return m.approving })
 	url := approvalURL(m.run.events)
 	if v := text(m); url == "" || !strings.Contains(v, "The buyer approves the payment at") || !strings.Contains(v, "▀") {
 		t.Fatalf("no approval URL or QR code:\n%s", v)
