@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 	"github.com/rabbitpay/rabbitpay/internal/tui"
 )
@@ -27,7 +28,7 @@ func newCheckoutCmd(e *env) *cobra.Command {
 		Short: "The interactive checkout: pick a customer, fill the cart, pay, watch the saga",
 		Long: `checkout is a full-screen terminal program for the shop counter: pick or register
 a customer, browse the catalogue, fill the customer's cart (the same cart 'cart show'
-shows), choose NAVER or KAKAO and watch the order saga run step by step. A second tab
+shows), choose a payment method (` + payment.MethodNames(", ") + `) and watch the order saga run step by step. A second tab
 (ctrl+o) lists today's orders, with their saga trail, and cancels one.
 
 It needs a terminal: with stdin or stdout not a terminal it refuses (exit 2).

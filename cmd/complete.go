@@ -9,6 +9,7 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -28,6 +29,10 @@ func registerCompletions(e *env, root *cobra.Command) {
 	for i, s := range shop.DeliveryStatuses {
 		deliveries[i] = string(s)
 	}
+	var methods []string
+	for _, m := range payment.Methods() {
+		methods = append(methods, string(m))
+	}
 	kinds := make([]string, len(shop.NotificationKinds))
 	for i, k := range shop.NotificationKinds {
 		kinds[i] = string(k)
@@ -39,7 +44,7 @@ func registerCompletions(e *env, root *cobra.Command) {
 			status = fixed(deliveries...)
 		}
 		for name, fn := range map[string]cobra.CompletionFunc{
-			"method":   fixed(string(shop.Naver), string(shop.Kakao)),
+			"method":   fixed(methods...),
 			"status":   status,
 			"sink":     fixed("stdout", "file", "webhook"),
 			"kind":     fixed(kinds...),

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/secret"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -149,7 +150,7 @@ func newOrderPlaceCmd(e *env, runF func(*placeOptions) error) *cobra.Command {
 	var method string
 	var items []string
 	cmd := &cobra.Command{
-		Use:   "place --customer C --method NAVER|KAKAO [--item SKU:QTY ...] [--idempotency-key K]",
+		Use:   "place --customer C --method " + payment.MethodNames("|") + " [--item SKU:QTY ...] [--idempotency-key K]",
 		Short: "Place an order: reduce stock, pay, create the order, notify",
 		Long: `Place runs the order saga and prints each step as it happens. Without --item
 it orders the customer's cart (and empties it). When a step fails, the steps
@@ -175,7 +176,7 @@ without charging again; with a different request it is an error.`,
 			if err := requireFlags(cmd, "customer", "method"); err != nil {
 				return err
 			}
-			if opts.Method, err = shop.ParsePaymentMethod(method); err != nil {
+			if opts.Method, err = payment.ParseMethod(method); err != nil {
 				return err
 			}
 			if customer <= 0 {
@@ -191,7 +192,7 @@ without charging again; with a different request it is an error.`,
 	}
 	f := cmd.Flags()
 	f.Int64Var(&customer, "customer", 0, "customer id (required)")
-	f.StringVar(&method, "method", "", "payment method: NAVER or KAKAO (required)")
+	f.StringVar(&method, "method", "", "payment method: "+payment.MethodNames(" or ")+" (required)")
 	f.StringArrayVar(&items, "item", nil, "SKU:QTY to order (repeatable); none orders the cart")
 	f.StringVar(&opts.IdempotencyKey, "idempotency-key", "", "makes retries safe: the same key never charges twice")
 	f.StringVar(&opts.ApprovalToken, "approval-token", "", "live payments: the buyer's approval (token or redirect URL; - reads it from stdin)")

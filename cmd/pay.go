@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -89,7 +90,7 @@ func newPayListCmd(e *env, runF func(*payListOptions) error) *cobra.Command {
 				}
 			}
 			if cmd.Flags().Changed("method") {
-				if f.Method, err = shop.ParsePaymentMethod(method); err != nil {
+				if f.Method, err = payment.ParseMethod(method); err != nil {
 					return err
 				}
 			}
@@ -107,7 +108,7 @@ func newPayListCmd(e *env, runF func(*payListOptions) error) *cobra.Command {
 	cmd.Flags().StringVar(&lf.until, "until", "", "only payments started before this date or time")
 	cmd.Flags().Int64Var(&order, "order", 0, "only this order's payment")
 	cmd.Flags().StringVar(&status, "status", "", "only payments in this status: PROGRESS, SUCCESS, FAILED, CANCELLED")
-	cmd.Flags().StringVar(&method, "method", "", "only this method: NAVER or KAKAO")
+	cmd.Flags().StringVar(&method, "method", "", "only this method: "+payment.MethodNames(" or "))
 	return cmd
 }
 

@@ -122,7 +122,7 @@ func TestPayBadInput(t *testing.T) {
 }
 
 // liveConfig writes a live-mode config file pointing at the stand-ins.
-func liveConfig(t *testing.T, k *standin.Kakao, n *standin.Naver, extra string) (path, listen string) {
+func liveConfig(t *testing.T, extra string, providers ...standin.Provider) (path, listen string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -130,7 +130,7 @@ func liveConfig(t *testing.T, k *standin.Kakao, n *standin.Naver, extra string) 
 	}
 	listen = ln.Addr().String()
 	ln.Close()
-	yaml := standin.Settings(k, n, listen, extra+"  http_timeout: 2s\n  approval_timeout: 1m\n")
+	yaml := standin.Settings(listen, extra+"  http_timeout: 2s\n  approval_timeout: 1m\n", providers...)
 	path = filepath.Join(t.TempDir(), "rabbitpay.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestLiveModeCLIAndSecrets(t *testing.T) {
 	c := newCLI(t)
 	c.seed()
 	k, n := standin.NewKakao(t), standin.NewNaver(t)
-	cfg, _ := liveConfig(t, k, n, "")
+	cfg, _ := liveConfig(t, "", k, n)
 	var outputs []string
 	run := func(args ...string) result {
 		r := c.run(append([]string{"--config", cfg}, args...)...)
@@ -208,7 +208,7 @@ func TestLiveModeCLIAndSecrets(t *testing.T) {
 	if r := run("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1"); r.code != 1 || !strings.Contains(r.err, "invalid secret key") {
 		t.Errorf("a refused ready: exit %d\n%s", r.code, r.err)
 	}
-	bad, _ := liveConfig(t, k, n, "  timeout: 1ms\n")
+	bad, _ := liveConfig(t, "  timeout: 1ms\n", k, n)
 	r := c.run("--config", bad, "pay", "list")
 	outputs = append(outputs, r.out, r.err)
 	if r.code != 2 {

@@ -70,11 +70,7 @@ func newLiveShop(t *testing.T, m shop.PaymentMethod) *liveShop {
 		p := &c.Payment
 		p.Provider, p.HTTPTimeout, p.ApprovalTimeout = config.ProviderLive, 2*time.Second, time.Minute
 		p.Callback.Listen, p.Callback.PublicURL = listen, "http://"+listen
-		kc := k.Config()
-		p.Kakao = config.KakaoConfig{SecretKey: kc.SecretKey, CID: kc.CID, BaseURL: kc.BaseURL}
-		nc := n.Config()
-		p.Naver = config.NaverConfig{ClientID: nc.ClientID, ClientSecret: nc.ClientSecret, ChainID: nc.ChainID, PartnerID: nc.PartnerID,
-			BaseURL: nc.BaseURL, ApprovalBase: nc.ApprovalBase}
+		p.Providers = map[shop.PaymentMethod]payment.Settings{shop.Kakao: k.Config(), shop.Naver: n.Config()}
 	}
 	return &liveShop{testShop: s, kakao: k, naver: n, cfg: cfg, method: m}
 }

@@ -8,39 +8,68 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/rabbitpay/rabbitpay/internal/payment"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// gateways opens the payment gateways on first use.
+// gateways opens the sandboxes' ledger on first use.
 type gateways struct {
 	once   sync.Once
-	ledger *pgxpool.Pool
+	ledger *postgres.SandboxLedger
 	err    error
+}
+
+// provider returns the method's provider when an order can be paid with it
+// now: a registered method, configured for live payments in live mode;
+// otherwise a sentence naming what is missing (shop.ErrInvalid).
+func (a *App) provider(m shop.PaymentMethod) (*payment.Provider, error) {
+	p, err := payment.Lookup(m)
+	if err == nil && a.live() {
+		err = p.Configured(a.cfg.Payment.Providers[m])
+	}
+	return p, err
+}
+
+// PaymentMethods lists the methods an order can be paid with now: every
+// registered one with the sandbox, the configured ones in live mode (or, when
+// none is, every one, so that choosing one says what to set).
+func (a *App) PaymentMethods() []shop.PaymentMethod {
+	var ms []shop.PaymentMethod
+	for _, m := range payment.Methods() {
+		if _, err := a.provider(m); err == nil {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) == 0 {
+		return payment.Methods()
+	}
+	return ms
 }
 
 // Gateway returns the gateway for a payment method: the offline sandbox, or
 // in live mode the provider's HTTP API; every call bounded by
 // payment.timeout.
 func (a *App) Gateway(m shop.PaymentMethod) (payment.Gateway, error) {
+	prov, err := a.provider(m)
+	if err != nil {
+		return nil, err
+	}
 	p := a.cfg.Payment
 	if a.live() {
-		client := &http.Client{Timeout: p.HTTPTimeout}
-		if m == shop.Kakao {
-			return payment.WithDeadline(payment.NewKakao(payment.KakaoConfig{SecretKey: p.Kakao.SecretKey, CID: p.Kakao.CID,
-				BaseURL: p.Kakao.BaseURL}, client), p.Timeout), nil
+		gw, err := prov.Live(p.Providers[m], &http.Client{Timeout: p.HTTPTimeout})
+		if err != nil {
+			return nil, err
 		}
-		return payment.WithDeadline(payment.NewNaver(payment.NaverConfig{ClientID: p.Naver.ClientID, ClientSecret: p.Naver.ClientSecret,
-			ChainID: p.Naver.ChainID, PartnerID: p.Naver.PartnerID, BaseURL: p.Naver.BaseURL, ApprovalBase: p.Naver.ApprovalBase},
-			client), p.Timeout), nil
+		return payment.WithDeadline(gw, p.Timeout), nil
 	}
-	a.gw.once.Do(func() { a.gw.ledger, a.gw.err = payment.NewSandboxLedger(a.url, a.cfg.MaxConns) })
+	a.gw.once.Do(func() {
+		a.gw.ledger, a.gw.err = postgres.OpenSandboxLedger(a.url, a.cfg.MaxConns, postgres.ConnectTimeout(a.cfg.ConnectTimeout))
+	})
 	if a.gw.err != nil {
 		return nil, a.gw.err
 	}
-	sandbox := &payment.Sandbox{Method: m, DeclineOver: shop.Won(p.Sandbox.DeclineOver), Ledger: a.gw.ledger}
+	sandbox := &payment.Sandbox{Provider: prov, DeclineOver: shop.Won(p.Sandbox.DeclineOver), Ledger: a.gw.ledger}
 	return payment.WithDeadline(sandbox, p.Timeout), nil
 }
 

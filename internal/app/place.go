@@ -86,8 +86,8 @@ func requestHash(req PlaceRequest) string {
 // A returned error means nothing was attempted (bad request); a failed saga
 // is a PlaceResult with Status "failed" (see PlaceResult.Err).
 func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observer) (PlaceResult, error) {
-	if req.Method != shop.Naver && req.Method != shop.Kakao {
-		return PlaceResult{}, shop.Invalid("payment method %q is not one of NAVER, KAKAO", req.Method)
+	if _, err := a.provider(req.Method); err != nil {
+		return PlaceResult{}, err
 	}
 	if err := a.checkApproval(req.Approval); err != nil {
 		return PlaceResult{}, err

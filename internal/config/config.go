@@ -9,11 +9,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/rabbitpay/rabbitpay/internal/payment"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // Config is every setting rabbitpay reads.
@@ -45,7 +49,7 @@ type Config struct {
 // PaymentConfig configures the payment gateways.
 type PaymentConfig struct {
 	// Provider is sandbox (the offline sandbox, the default) or live (the
-	// Kakao Pay and Naver Pay APIs).
+	// providers' APIs).
 	Provider string        `mapstructure:"provider"`
 	Sandbox  SandboxConfig `mapstructure:"sandbox"`
 	// Timeout bounds every call to a payment provider, retries included.
@@ -55,8 +59,10 @@ type PaymentConfig struct {
 	// ApprovalTimeout is how long an order waits for the buyer to approve.
 	ApprovalTimeout time.Duration  `mapstructure:"approval_timeout"`
 	Callback        CallbackConfig `mapstructure:"callback"`
-	Kakao           KakaoConfig    `mapstructure:"kakao"`
-	Naver           NaverConfig    `mapstructure:"naver"`
+	// Providers holds each registered provider's section (payment.kakao,
+	// payment.naver, ...: see payment.Providers), by method. A method
+	// without one has the defaults.
+	Providers map[shop.PaymentMethod]payment.Settings `mapstructure:"-"`
 }
 
 // Payment providers.
@@ -72,24 +78,6 @@ type CallbackConfig struct {
 	Listen string `mapstructure:"listen"`
 	// PublicURL is the listener's address as the buyer's browser reaches it.
 	PublicURL string `mapstructure:"public_url"`
-}
-
-// KakaoConfig configures the live Kakao Pay adapter.
-type KakaoConfig struct {
-	SecretKey string `mapstructure:"secret_key"`
-	CID       string `mapstructure:"cid"`
-	BaseURL   string `mapstructure:"base_url"`
-}
-
-// NaverConfig configures the live Naver Pay adapter.
-type NaverConfig struct {
-	ClientID     string `mapstructure:"client_id"`
-	ClientSecret string `mapstructure:"client_secret"`
-	ChainID      string `mapstructure:"chain_id"`
-	PartnerID    string `mapstructure:"partner_id"`
-	BaseURL      string `mapstructure:"base_url"`
-	// ApprovalBase is the page buyers approve on; the reserve id is appended.
-	ApprovalBase string `mapstructure:"approval_base"`
 }
 
 // SandboxConfig configures the offline payment sandbox.
@@ -141,9 +129,10 @@ const (
 	DefaultPaymentTimeout = 30 * time.Second
 )
 
-// defaults lists every key: viper only unmarshals environment-only keys it knows.
+// defaults lists every key: viper only unmarshals environment-only keys it
+// knows. The payment providers' keys and defaults come from their sections.
 func defaults() map[string]any {
-	return map[string]any{
+	d := map[string]any{
 		"database_url":                 "",
 		"data_dir":                     defaultDataDir(),
 		"output":                       "table",
@@ -157,15 +146,6 @@ func defaults() map[string]any {
 		"payment.approval_timeout":     5 * time.Minute,
 		"payment.callback.listen":      "",
 		"payment.callback.public_url":  "",
-		"payment.kakao.secret_key":     "",
-		"payment.kakao.cid":            "TC0ONETIME",
-		"payment.kakao.base_url":       "https://open-api.kakaopay.com",
-		"payment.naver.client_id":      "",
-		"payment.naver.client_secret":  "",
-		"payment.naver.chain_id":       "",
-		"payment.naver.partner_id":     "",
-		"payment.naver.base_url":       "https://dev-pub.apis.naver.com",
-		"payment.naver.approval_base":  "https://test-m.pay.naver.com/payments/",
 		"connect_timeout":              5 * time.Second,
 		"command_timeout":              30 * time.Second,
 		"notify.webhook.url":           "",
@@ -176,6 +156,40 @@ func defaults() map[string]any {
 		"notify.poll_interval":         5 * time.Second,
 		"checkout.authorized_keys":     "",
 	}
+	for _, p := range payment.Providers() {
+		for tag, f := range sectionFields(p.Settings()) {
+			d[p.Key(tag)] = f.Interface()
+		}
+	}
+	return d
+}
+
+// sectionFields maps a provider section's keys to its fields.
+func sectionFields(s payment.Settings) map[string]reflect.Value {
+	v := reflect.ValueOf(s).Elem()
+	fields := map[string]reflect.Value{}
+	for i := 0; i < v.NumField(); i++ {
+		if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("mapstructure"), ","); tag != "" && tag != "-" {
+			fields[tag] = v.Field(i)
+		}
+	}
+	return fields
+}
+
+// loadProviders reads every registered provider's section.
+func loadProviders(v *viper.Viper) (map[shop.PaymentMethod]payment.Settings, error) {
+	out := map[shop.PaymentMethod]payment.Settings{}
+	for _, p := range payment.Providers() {
+		s, sub := p.Settings(), viper.New()
+		for tag := range sectionFields(s) {
+			sub.Set(tag, v.Get(p.Key(tag))) // v.Get: flag > env > file > default, key by key
+		}
+		if err := sub.Unmarshal(s); err != nil {
+			return nil, fmt.Errorf("payment.%s: %v", p.Section, err)
+		}
+		out[p.Method] = s
+	}
+	return out, nil
 }
 
 // Flags maps global flag names to config keys.
@@ -238,6 +252,11 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	if err := v.Unmarshal(&c); err != nil {
 		return nil, fmt.Errorf("config file %s: %v", configFile, err)
 	}
+	providers, err := loadProviders(v)
+	if err != nil {
+		return nil, err
+	}
+	c.Payment.Providers = providers
 	c.ConfigFile = configFile
 	c.Warnings = warnings
 	if c.Failpoints = os.Getenv("RABBITPAY_FAILPOINTS"); c.Failpoints != "" {
@@ -328,8 +347,9 @@ func defaultDataDir() string {
 	return inHome
 }
 
-// check validates the payment settings; live mode needs every provider
-// setting, because an order may be paid by either method.
+// check validates the payment settings. Live mode needs the callback's
+// public URL; each method's own keys are asked for only when an order
+// chooses it (app.Gateway), so a shop can sell with the providers it has.
 func (p *PaymentConfig) check() error {
 	if p.HTTPTimeout < 100*time.Millisecond {
 		return fmt.Errorf("payment.http_timeout %s must be at least 100ms", p.HTTPTimeout)
@@ -347,23 +367,17 @@ func (p *PaymentConfig) check() error {
 	if p.Callback.PublicURL == "" && p.Callback.Listen != "" {
 		p.Callback.PublicURL = "http://" + p.Callback.Listen
 	}
-	required := []struct{ key, val string }{
-		{"payment.kakao.secret_key", p.Kakao.SecretKey}, {"payment.kakao.cid", p.Kakao.CID}, {"payment.kakao.base_url", p.Kakao.BaseURL},
-		{"payment.naver.client_id", p.Naver.ClientID}, {"payment.naver.client_secret", p.Naver.ClientSecret},
-		{"payment.naver.chain_id", p.Naver.ChainID}, {"payment.naver.partner_id", p.Naver.PartnerID},
-		{"payment.naver.base_url", p.Naver.BaseURL}, {"payment.naver.approval_base", p.Naver.ApprovalBase},
-		{"payment.callback.public_url", p.Callback.PublicURL},
+	if p.Callback.PublicURL == "" {
+		return fmt.Errorf("payment.provider is live but payment.callback.public_url is not set (RABBITPAY_PAYMENT_CALLBACK_PUBLIC_URL)")
 	}
-	for _, r := range required {
-		if r.val == "" {
-			return fmt.Errorf("payment.provider is live but %s is not set (RABBITPAY_%s)", r.key,
-				strings.ToUpper(strings.ReplaceAll(r.key, ".", "_")))
-		}
+	if pu, err := url.Parse(p.Callback.PublicURL); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+		return fmt.Errorf("payment.callback.public_url %q is not an http(s) URL", p.Callback.PublicURL)
 	}
-	for _, u := range []struct{ key, val string }{{"payment.kakao.base_url", p.Kakao.BaseURL},
-		{"payment.naver.base_url", p.Naver.BaseURL}, {"payment.callback.public_url", p.Callback.PublicURL}} {
-		if pu, err := url.Parse(u.val); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return fmt.Errorf("%s %q is not an http(s) URL", u.key, u.val)
+	for _, pr := range payment.Providers() {
+		if s := p.Providers[pr.Method]; s != nil {
+			if err := s.Check(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

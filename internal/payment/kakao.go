@@ -13,15 +13,36 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// KakaoBaseURL is Kakao Pay's API server.
-const KakaoBaseURL = "https://open-api.kakaopay.com"
+// Kakao Pay's API server, and its test merchant's cid (payment.kakao.cid
+// until the shop has its own).
+const (
+	KakaoBaseURL = "https://open-api.kakaopay.com"
+	KakaoTestCID = "TC0ONETIME"
+	kakaoSection = "kakao"
+)
+
+var kakaoProvider = Provider{Method: shop.Kakao, Name: kakaoName, Section: kakaoSection,
+	Settings:    func() Settings { return &KakaoConfig{CID: KakaoTestCID, BaseURL: KakaoBaseURL} },
+	SandboxTxID: func() string { return "T" + randomHex(10)[:19] }, // tid: "T" + 19 characters
+}
 
 // KakaoConfig configures the Kakao Pay adapter (payment.kakao.*).
 type KakaoConfig struct {
-	SecretKey string // sent as "Authorization: SECRET_KEY <key>"; never printed
-	CID       string // the merchant's cid (TC0ONETIME for Kakao's test merchant)
-	BaseURL   string // KakaoBaseURL when empty
+	SecretKey string `mapstructure:"secret_key"` // sent as "Authorization: SECRET_KEY <key>"; never printed
+	CID       string `mapstructure:"cid"`        // the merchant's cid (KakaoTestCID for Kakao's test merchant)
+	BaseURL   string `mapstructure:"base_url"`   // KakaoBaseURL when empty
 }
+
+// Missing names the settings live payments need that are not set.
+func (c KakaoConfig) Missing() []string {
+	return unset("secret_key", c.SecretKey, "cid", c.CID, "base_url", c.BaseURL)
+}
+
+// Check refuses a base URL that is not an http(s) URL.
+func (c KakaoConfig) Check() error { return checkURLs(kakaoSection, "base_url", c.BaseURL) }
+
+// Live returns the Kakao Pay adapter.
+func (c KakaoConfig) Live(client *http.Client) Gateway { return NewKakao(c, client) }
 
 // String shows the configuration without its secret.
 func (c KakaoConfig) String() string {

@@ -12,29 +12,54 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // Naver Pay's servers (developers.pay.naver.com, payment-type API): the API
 // at {base}/{partner ID}/naverpay/payments/{version}/{name}, and the page
-// where the buyer approves at {approval base}{reserve ID}. Naver's
-// development servers are https://dev-pub.apis.naver.com (named
-// dev.apis.naver.com in older pages) and https://test-m.pay.naver.com/payments/.
+// where the buyer approves at {approval base}{reserve ID}. The defaults are
+// Naver's development API (named dev.apis.naver.com in older pages) and its
+// test payment page; production is https://apis.naver.com and
+// https://m.pay.naver.com/payments/.
 const (
-	NaverBaseURL      = "https://apis.naver.com"
-	NaverApprovalBase = "https://m.pay.naver.com/payments/"
+	NaverBaseURL      = "https://dev-pub.apis.naver.com"
+	NaverApprovalBase = "https://test-m.pay.naver.com/payments/"
+	naverSection      = "naver"
 )
+
+var naverProvider = Provider{Method: shop.Naver, Name: naverName, Section: naverSection,
+	Settings: func() Settings { return &NaverConfig{BaseURL: NaverBaseURL, ApprovalBase: NaverApprovalBase} },
+	// paymentId: the date and 12 digits
+	SandboxTxID: func() string {
+		return fmt.Sprintf("%s%012d", time.Now().UTC().Format("20060102"), randomUint64()%1_000_000_000_000)
+	},
+}
 
 // NaverConfig configures the Naver Pay adapter (payment.naver.*).
 type NaverConfig struct {
-	ClientID     string // X-Naver-Client-Id
-	ClientSecret string // X-Naver-Client-Secret; never printed
-	ChainID      string // X-NaverPay-Chain-Id
-	PartnerID    string // the partner ID in every API path
-	BaseURL      string // NaverBaseURL when empty
-	ApprovalBase string // NaverApprovalBase when empty; the reserve ID is appended
+	ClientID     string `mapstructure:"client_id"`     // X-Naver-Client-Id
+	ClientSecret string `mapstructure:"client_secret"` // X-Naver-Client-Secret; never printed
+	ChainID      string `mapstructure:"chain_id"`      // X-NaverPay-Chain-Id
+	PartnerID    string `mapstructure:"partner_id"`    // the partner ID in every API path
+	BaseURL      string `mapstructure:"base_url"`      // NaverBaseURL when empty
+	ApprovalBase string `mapstructure:"approval_base"` // NaverApprovalBase when empty; the reserve ID is appended
 }
+
+// Missing names the settings live payments need that are not set.
+func (c NaverConfig) Missing() []string {
+	return unset("client_id", c.ClientID, "client_secret", c.ClientSecret, "chain_id", c.ChainID,
+		"partner_id", c.PartnerID, "base_url", c.BaseURL, "approval_base", c.ApprovalBase)
+}
+
+// Check refuses a base URL or approval page that is not an http(s) URL.
+func (c NaverConfig) Check() error {
+	return checkURLs(naverSection, "base_url", c.BaseURL, "approval_base", c.ApprovalBase)
+}
+
+// Live returns the Naver Pay adapter.
+func (c NaverConfig) Live(client *http.Client) Gateway { return NewNaver(c, client) }
 
 // String shows the configuration without its credentials (Naver asks that
 // none of client ID, secret and chain ID be shown).

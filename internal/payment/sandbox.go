@@ -3,62 +3,42 @@ package payment
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // Sandbox is an offline stand-in for a provider: a SANDBOX, not a real payment.
-// It keeps its own ledger (the sandbox_payment table) as the provider would,
-// declines every amount above DeclineOver, and answers look-ups after a crash.
+// It keeps its own ledger as the provider would, declines every amount above
+// DeclineOver, and answers look-ups after a crash.
 type Sandbox struct {
-	Method      shop.PaymentMethod
+	Provider    *Provider
 	DeclineOver shop.Won // 0: never decline
-	// Ledger is the pool the sandbox keeps its ledger through. It commits
-	// durably: a provider never forgets a charge it confirmed.
-	Ledger *pgxpool.Pool
+	// Ledger keeps the sandbox's payments. It commits durably: a provider
+	// never forgets a charge it confirmed.
+	Ledger Ledger
 }
 
-// NewSandboxLedger opens the sandbox's ledger pool on the database at url.
-func NewSandboxLedger(url string, maxConns int32) (*pgxpool.Pool, error) {
-	cfg, err := postgres.ParsePoolConfig(url) // connect timeout; the embedded cluster's passfile beats PGPASSWORD
-	if err != nil {
-		return nil, err
-	}
-	cfg.MaxConns = maxConns
-	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay-payment-sandbox"
-	return pgxpool.NewWithConfig(context.Background(), cfg)
+// Ledger is where sandboxes keep the payments they took, as a provider would
+// (the app wires the store's).
+type Ledger interface {
+	// Record writes the order's payment as p unless the order has one
+	// already, and returns the order's payment either way (waiting for one
+	// being written). A FAILED payment's Amount reads 0.
+	Record(ctx context.Context, m shop.PaymentMethod, orderUUID string, p Result) (Result, error)
+	// Refund takes r.Amount off the order's successful payment, once per
+	// r.Key (a repeated key changes nothing), and returns the payment as it
+	// is afterwards; a payment refunded in full is CANCELLED. ok is false
+	// when the order has no successful payment with r.Amount left.
+	Refund(ctx context.Context, orderUUID string, r Refund) (res Result, ok bool, err error)
+	// Lookup returns the order's payment, a zero Result when it has none.
+	Lookup(ctx context.Context, orderUUID string) (Result, error)
 }
 
-func (s *Sandbox) name() string {
-	if s.Method == shop.Kakao {
-		return "Kakao Pay sandbox"
-	}
-	return "Naver Pay sandbox"
-}
-
-// newTxID makes an identifier shaped like the provider's: Kakao's tid
-// ("T" + 19 characters), Naver's paymentId (date + 12 digits).
-func (s *Sandbox) newTxID() string {
-	b := make([]byte, 10)
-	rand.Read(b)
-	if s.Method == shop.Kakao {
-		return "T" + hex.EncodeToString(b)[:19]
-	}
-	n := uint64(0)
-	for _, c := range b[:8] {
-		n = n<<8 | uint64(c)
-	}
-	return fmt.Sprintf("%s%012d", time.Now().UTC().Format("20060102"), n%1_000_000_000_000)
-}
+func (s *Sandbox) name() string { return s.Provider.Name + " sandbox" }
 
 // Ready needs nothing from the buyer: the sandbox charges on Approve.
 func (s *Sandbox) Ready(context.Context, Request) (Pending, error) { return Pending{}, nil }
@@ -69,70 +49,48 @@ func (s *Sandbox) Callback(*url.URL) (string, string) { return "", "" }
 // Approve charges the order once; approving an order again returns the
 // first answer.
 func (s *Sandbox) Approve(ctx context.Context, r Ref) (Result, error) {
-	status, reason := shop.PaymentSuccess, ""
+	p := Result{TxID: s.Provider.SandboxTxID(), Status: shop.PaymentSuccess, Amount: r.Amount}
 	if s.DeclineOver > 0 && r.Amount > s.DeclineOver {
-		status = shop.PaymentFailed
-		reason = fmt.Sprintf("declined by the %s: %s is over its limit of %s", s.name(), r.Amount, s.DeclineOver)
+		p.Status = shop.PaymentFailed
+		p.Reason = fmt.Sprintf("declined by the %s: %s is over its limit of %s", s.name(), r.Amount, s.DeclineOver)
 	}
-	return s.scan(s.Ledger.QueryRow(ctx, `INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''))
-		ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
-		RETURNING `+ledgerColumns, r.OrderUUID, s.Method, s.newTxID(), r.Amount, status, reason))
-}
-
-// ledgerColumns are what scan reads: the provider's view of a payment.
-const ledgerColumns = `tx_id, status, CASE WHEN status = 'FAILED' THEN 0 ELSE amount END, refunded, coalesce(reason, '')`
-
-func (s *Sandbox) scan(row pgx.Row) (Result, error) {
-	var res Result
-	err := row.Scan(&res.TxID, &res.Status, &res.Amount, &res.Refunded, &res.Reason)
-	return res, err
+	return s.Ledger.Record(ctx, s.Provider.Method, r.OrderUUID, p)
 }
 
 // Cancel refunds part or all of a successful payment, once per refund key;
 // a fully refunded payment is CANCELLED.
 func (s *Sandbox) Cancel(ctx context.Context, ref Ref, r Refund) (Result, error) {
-	var res Result
-	err := pgx.BeginFunc(ctx, s.Ledger, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO sandbox_refund (key, order_uuid, amount) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
-			r.Key, ref.OrderUUID, r.Amount)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 { // refunded already: answer as the provider would
-			res, err = s.scan(tx.QueryRow(ctx, `SELECT `+ledgerColumns+` FROM sandbox_payment WHERE order_uuid = $1`, ref.OrderUUID))
-			return err
-		}
-		res, err = s.scan(tx.QueryRow(ctx, `UPDATE sandbox_payment SET refunded = refunded + $2,
-				status = CASE WHEN refunded + $2 >= amount THEN 'CANCELLED' ELSE status END,
-				cancelled_at = CASE WHEN refunded + $2 >= amount THEN now() END
-			WHERE order_uuid = $1 AND status = 'SUCCESS' AND refunded + $2 <= amount
-			RETURNING `+ledgerColumns, ref.OrderUUID, r.Amount))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("the %s has no successful payment with %s left to refund for order %s", s.name(), r.Amount, ref.OrderUUID)
-		}
-		return err
-	})
+	res, ok, err := s.Ledger.Refund(ctx, ref.OrderUUID, r)
+	if err == nil && !ok {
+		err = fmt.Errorf("the %s has no successful payment with %s left to refund for order %s", s.name(), r.Amount, ref.OrderUUID)
+	}
 	return res, err
 }
 
 // Lookup returns the sandbox's record of the order's payment.
 func (s *Sandbox) Lookup(ctx context.Context, ref Ref) (Result, error) {
-	res, err := s.scan(s.Ledger.QueryRow(ctx, `SELECT `+ledgerColumns+` FROM sandbox_payment WHERE order_uuid = $1`, ref.OrderUUID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Result{}, nil
-	}
-	return res, err
+	return s.Ledger.Lookup(ctx, ref.OrderUUID)
 }
 
 // voidReason is the sandbox's answer for an order voided before any charge.
 const voidReason = "voided by the merchant before any charge"
 
 // Void records that the order will not be charged, unless a charge landed
-// first, and returns the ledger's answer for the order either way (DO UPDATE
-// waits for a charge being written and returns it).
+// first, and returns the ledger's answer for the order either way.
 func (s *Sandbox) Void(ctx context.Context, ref Ref) (Result, error) {
-	return s.scan(s.Ledger.QueryRow(ctx, `INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
-		VALUES ($1, $2, $3, 0, 'FAILED', $4) ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
-		RETURNING `+ledgerColumns, ref.OrderUUID, s.Method, s.newTxID(), voidReason))
+	return s.Ledger.Record(ctx, s.Provider.Method, ref.OrderUUID,
+		Result{TxID: s.Provider.SandboxTxID(), Status: shop.PaymentFailed, Reason: voidReason})
+}
+
+// randomHex returns n random bytes in hex, for identifiers.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randomUint64() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint64(b[:])
 }

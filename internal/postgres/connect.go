@@ -256,15 +256,3 @@ func leaves(err error) []error {
 	}
 	return []error{err}
 }
-
-// ParsePoolConfig parses url into a pool config with rabbitpay's connection
-// defaults (the connect timeout, the URL's password file read per
-// connection), for pools other than the store's.
-func ParsePoolConfig(url string, opts ...Option) (*pgxpool.Config, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("database URL is not valid: %s", parseErrorText(err))
-	}
-	configurePool(cfg, url, opts)
-	return cfg, nil
-}

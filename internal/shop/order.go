@@ -8,20 +8,12 @@ import (
 // PaymentMethod is how an order is paid.
 type PaymentMethod string
 
-// The payment methods rabbitpay supports.
+// The payment methods built in. The methods rabbitpay takes are the
+// payment providers' registry (internal/payment).
 const (
 	Naver PaymentMethod = "NAVER"
 	Kakao PaymentMethod = "KAKAO"
 )
-
-// ParsePaymentMethod accepts NAVER or KAKAO in any case.
-func ParsePaymentMethod(s string) (PaymentMethod, error) {
-	switch m := PaymentMethod(strings.ToUpper(strings.TrimSpace(s))); m {
-	case Naver, Kakao:
-		return m, nil
-	}
-	return "", Invalid("payment method %q is not one of NAVER, KAKAO", s)
-}
 
 // PaymentStatus is where a payment stands.
 type PaymentStatus string

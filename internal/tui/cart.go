@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,11 +42,7 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m.then(func(m *Model) tea.Cmd { return m.remove(pid) })
 		}
 	case "m":
-		m.method = map[shop.PaymentMethod]shop.PaymentMethod{shop.Naver: shop.Kakao, shop.Kakao: shop.Naver}[m.method]
-	case "n":
-		m.method = shop.Naver
-	case "k":
-		m.method = shop.Kakao
+		m.method = m.methods[(slices.Index(m.methods, m.method)+1)%len(m.methods)]
 	case "enter", "p":
 		switch {
 		case m.saving():
@@ -54,6 +51,13 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.status = "✗ the cart is empty: add products in the catalogue (tab)"
 		default:
 			m.screen = scrConfirm
+		}
+	default: // a method's initial picks it: n NAVER, k KAKAO
+		for _, pm := range m.methods {
+			if strings.EqualFold(k.String(), string(pm)[:1]) {
+				m.method = pm
+				break
+			}
 		}
 	}
 	return m, nil
@@ -84,7 +88,7 @@ func (m Model) cartView() string {
 	}
 	b.WriteString("  " + row(w, "", "", "", "total", m.cart.TotalAmount.String()) + "\n\n")
 	methods := []string{}
-	for _, pm := range []shop.PaymentMethod{shop.Naver, shop.Kakao} {
+	for _, pm := range m.methods {
 		if pm == m.method {
 			methods = append(methods, styles.selected.Render("["+string(pm)+"]"))
 		} else {

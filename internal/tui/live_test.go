@@ -7,6 +7,7 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/payment/standin"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -20,17 +21,19 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 		p := &c.Payment
 		p.Provider, p.HTTPTimeout, p.ApprovalTimeout = config.ProviderLive, 2*time.Second, time.Minute
 		p.Callback.PublicURL = "http://127.0.0.1:9" // nothing listens: the approval comes from the screen
-		kc := k.Config()
-		p.Kakao = config.KakaoConfig{SecretKey: kc.SecretKey, CID: kc.CID, BaseURL: kc.BaseURL}
+		p.Providers = map[shop.PaymentMethod]payment.Settings{shop.Kakao: k.Config()}
 	})
 	s := start(t, sh.a, 1)
 	s.waitFor("the catalogue", func(m Model) bool { return len(m.catalogue.page.Items) == 4 })
 	s.key("enter")
 	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
-	s.key("k", "enter", "y")
-	m := s.waitFor("the approval", func(m Model) bool { return m.approving })
+	m := s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
+	if v := text(m); m.method != shop.Kakao || !strings.Contains(v, "Pay with: [KAKAO]") || strings.Contains(v, "NAVER") {
+		t.Fatalf("a Kakao-only live shop offers more than Kakao Pay:\n%s", v)
+	}
+	s.key("n", "m", "enter", "y") // no Naver Pay to pick; m stays on Kakao Pay
+	m = s.waitFor("the approval", func(m Model) bool { return m.approving })
 	url := approvalURL(m.run.events)
 	if v := text(m); url == "" || !strings.Contains(v, "The buyer approves the payment at") || !strings.Contains(v, "▀") {
 		t.Fatalf("no approval URL or QR code:\n%s", v)

@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -32,6 +33,7 @@ type Shop interface {
 	TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], error)
 	Order(ctx context.Context, id int64) (shop.Order, error)
 	CancelOrder(ctx context.Context, id int64, obs shop.Observer) (app.CancelResult, error)
+	PaymentMethods() []shop.PaymentMethod
 }
 
 var _ Shop = (*app.App)(nil)
@@ -83,6 +85,7 @@ type Model struct {
 	cart      shop.Cart
 	cs        cartSync
 	cartRow   int
+	methods   []shop.PaymentMethod // what the cart offers to pay with
 	method    shop.PaymentMethod
 	run       *run // the placement in flight or last finished (never a cancel: see orders.run)
 	approving bool // the saga waits for an approval typed in
@@ -98,8 +101,11 @@ func New(o Options) Model {
 	if o.Running == nil {
 		o.Running = new(sync.WaitGroup)
 	}
-	m := Model{opts: o, width: 80, height: 24, method: shop.Naver,
-		spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
+	m := Model{opts: o, width: 80, height: 24, methods: payment.Methods(), spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
+	if o.Shop != nil {
+		m.methods = o.Shop.PaymentMethods()
+	}
+	m.method = m.methods[0]
 	m.customers = newCustomerPicker()
 	m.customers.input.Focus()
 	m.register = newRegisterForm()

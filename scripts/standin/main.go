@@ -25,7 +25,7 @@ func main() {
 	defer n.Close()
 	k.OnProblem = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "Kakao Pay stand-in: "+f+"\n", a...) }
 	n.OnProblem = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "Naver Pay stand-in: "+f+"\n", a...) }
-	fmt.Print(standin.Settings(k, n, listen, ""))
+	fmt.Print(standin.Settings(listen, "", k, n))
 	fmt.Fprintln(os.Stderr, "stand-ins running; Ctrl-C stops them")
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt)

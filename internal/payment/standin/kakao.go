@@ -62,6 +62,12 @@ func (k *Kakao) Config() payment.KakaoConfig {
 	return payment.KakaoConfig{SecretKey: KakaoSecretKey, CID: KakaoCID, BaseURL: k.URL}
 }
 
+// section is its config section, for Settings.
+func (k *Kakao) section() string {
+	c := k.Config()
+	return fmt.Sprintf("  kakao:\n    secret_key: %s\n    cid: %s\n    base_url: %s\n", c.SecretKey, c.CID, c.BaseURL)
+}
+
 // Payment returns the stand-in's record of the payment with this tid.
 func (k *Kakao) Payment(tid string) (Payment, bool) {
 	k.mu.Lock()

@@ -77,6 +77,13 @@ func (n *Naver) Config() payment.NaverConfig {
 		PartnerID: NaverPartnerID, BaseURL: n.URL, ApprovalBase: n.URL + "/payments/"}
 }
 
+// section is its config section, for Settings.
+func (n *Naver) section() string {
+	c := n.Config()
+	return fmt.Sprintf("  naver:\n    client_id: %s\n    client_secret: %s\n    chain_id: %s\n    partner_id: %s\n    base_url: %s\n    approval_base: %s\n",
+		c.ClientID, c.ClientSecret, c.ChainID, c.PartnerID, c.BaseURL, c.ApprovalBase)
+}
+
 // Payment returns the stand-in's record of the payment with this reserveId.
 // Status is RESERVED, APPROVED (by the buyer), APPLIED, PART_CANCELLED,
 // CANCELLED, or FAILED.

@@ -449,26 +449,16 @@ func Follow(ctx context.Context, approvalURL string) (*url.URL, error) {
 	return cb, nil
 }
 
+// Provider is a stand-in rabbitpay can be pointed at (*Kakao, *Naver).
+type Provider interface{ section() string }
+
 // Settings is the rabbitpay configuration (YAML) that points live mode at
-// the stand-ins k and n, with the callback listener on listen; extra is
-// appended under payment: (indented two spaces).
-func Settings(k *Kakao, n *Naver, listen, extra string) string {
-	kc, nc := k.Config(), n.Config()
-	return fmt.Sprintf(`# rabbitpay live mode against local stand-ins (not the providers: no money moves)
-payment:
-  provider: live
-  callback:
-    listen: %s
-  kakao:
-    secret_key: %s
-    cid: %s
-    base_url: %s
-  naver:
-    client_id: %s
-    client_secret: %s
-    chain_id: %s
-    partner_id: %s
-    base_url: %s
-    approval_base: %s
-%s`, listen, kc.SecretKey, kc.CID, kc.BaseURL, nc.ClientID, nc.ClientSecret, nc.ChainID, nc.PartnerID, nc.BaseURL, nc.ApprovalBase, extra)
+// the stand-ins ps (the other methods stay unconfigured), with the callback
+// listener on listen; extra is appended under payment: (indented two spaces).
+func Settings(listen, extra string, ps ...Provider) string {
+	s := fmt.Sprintf("# rabbitpay live mode against local stand-ins (not the providers: no money moves)\npayment:\n  provider: live\n  callback:\n    listen: %s\n", listen)
+	for _, p := range ps {
+		s += p.section()
+	}
+	return s + extra
 }

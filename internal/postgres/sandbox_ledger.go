@@ -1,0 +1,97 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rabbitpay/rabbitpay/internal/payment"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// SandboxLedger is the payment sandboxes' ledger (tables sandbox_payment and
+// sandbox_refund): the provider's side of a sandbox payment, on a pool of its
+// own, as a provider keeps its books apart from the shop's. It implements
+// payment.Ledger.
+type SandboxLedger struct{ pool *pgxpool.Pool }
+
+// OpenSandboxLedger opens the ledger's pool on the database at url.
+func OpenSandboxLedger(url string, maxConns int32, opts ...Option) (*SandboxLedger, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, shop.Invalid("database URL is not valid: %s", parseErrorText(err))
+	}
+	configurePool(cfg, url, opts) // connect timeout; the embedded cluster's passfile beats PGPASSWORD
+	cfg.MaxConns = maxConns
+	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay-payment-sandbox"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &SandboxLedger{pool: pool}, nil
+}
+
+// Close releases the ledger's connections.
+func (l *SandboxLedger) Close() { l.pool.Close() }
+
+// ledgerColumns are what scanLedger reads: the provider's view of a payment.
+const ledgerColumns = `tx_id, status, CASE WHEN status = 'FAILED' THEN 0 ELSE amount END, refunded, coalesce(reason, '')`
+
+func scanLedger(row pgx.Row) (payment.Result, error) {
+	var res payment.Result
+	err := row.Scan(&res.TxID, &res.Status, &res.Amount, &res.Refunded, &res.Reason)
+	return res, err
+}
+
+// Record writes the order's payment unless it has one (DO UPDATE waits for a
+// payment being written and returns it).
+func (l *SandboxLedger) Record(ctx context.Context, m shop.PaymentMethod, orderUUID string, p payment.Result) (payment.Result, error) {
+	return scanLedger(l.pool.QueryRow(ctx, `INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''))
+		ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
+		RETURNING `+ledgerColumns, orderUUID, m, p.TxID, p.Amount, p.Status, p.Reason))
+}
+
+// Refund takes r.Amount off the order's successful payment once per r.Key.
+func (l *SandboxLedger) Refund(ctx context.Context, orderUUID string, r payment.Refund) (res payment.Result, ok bool, err error) {
+	err = pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO sandbox_refund (key, order_uuid, amount) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
+			r.Key, orderUUID, r.Amount)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 { // refunded already: answer as the provider would
+			res, err = scanLedger(tx.QueryRow(ctx, `SELECT `+ledgerColumns+` FROM sandbox_payment WHERE order_uuid = $1`, orderUUID))
+			ok = err == nil
+			return err
+		}
+		res, err = scanLedger(tx.QueryRow(ctx, `UPDATE sandbox_payment SET refunded = refunded + $2,
+				status = CASE WHEN refunded + $2 >= amount THEN 'CANCELLED' ELSE status END,
+				cancelled_at = CASE WHEN refunded + $2 >= amount THEN now() END
+			WHERE order_uuid = $1 AND status = 'SUCCESS' AND refunded + $2 <= amount
+			RETURNING `+ledgerColumns, orderUUID, r.Amount))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNothingToRefund
+		}
+		ok = err == nil
+		return err
+	})
+	if errors.Is(err, errNothingToRefund) {
+		return payment.Result{}, false, nil
+	}
+	return res, ok, err
+}
+
+// errNothingToRefund rolls back a refund that found nothing to take it from.
+var errNothingToRefund = errors.New("no successful payment with that much left to refund")
+
+// Lookup returns the order's payment, a zero Result when it has none.
+func (l *SandboxLedger) Lookup(ctx context.Context, orderUUID string) (payment.Result, error) {
+	res, err := scanLedger(l.pool.QueryRow(ctx, `SELECT `+ledgerColumns+` FROM sandbox_payment WHERE order_uuid = $1`, orderUUID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return payment.Result{}, nil
+	}
+	return res, err
+}
