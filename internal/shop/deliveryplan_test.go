@@ -99,7 +99,7 @@ func TestPlanDeliveryStart(t *testing.T) {
 			kind: ErrInvalid, msg: "order 1 has no item"},
 		{name: "a bare number that is an item id and another item's SKU",
 			snap: []OrderSnapshot{order(1, OrderPaid, item(7, 1, "A", 1, 1, 0, ""), item(8, 2, "7", 1, 1, 0, ""))},
-			req:  DeliveryStart{OrderID: 1, Items: []string{"7"}}, kind: ErrInvalid, msg: "write sku:7 for the SKU"},
+			req:  DeliveryStart{OrderID: 1, Items: []string{"7"}}, kind: ErrInvalid, msg: "or sku:7 for the SKU"},
 		{name: "none chosen and every item has one", snap: shop1(), req: DeliveryStart{OrderID: 2},
 			kind: ErrConflict, msg: "every item of order 2 already has a delivery"},
 		{name: "none chosen and what has none was refunded whole",
