@@ -65,7 +65,7 @@ func newOrderCmd(e *env) *cobra.Command {
 		Use:   "cancel ID",
 		Short: "Cancel an order that has not shipped: refund, restore stock, notify",
 		Long: `Cancel refunds the payment, puts the stock back, sets the order cancelled and
-queues an order_cancelled notification. An order with a shipped item is refused.
+queues an order.cancelled notification. An order with a shipped item is refused.
 Cancelling a cancelled order changes nothing. If the refund keeps failing the
 order is left for 'rabbitpay saga recover' (exit code 3).`,
 		Example: "  rabbitpay order cancel 17",

@@ -244,7 +244,7 @@ func newOrderRefundCmd(e *env) *cobra.Command {
 the payment provider, returns their stock, records the refund on the order and
 the payment (the payment stays SUCCESS with a refunded amount, or becomes
 CANCELLED, and the order cancelled, once everything is refunded) and queues a
-payment_refunded notification. Items that have shipped, and more than was
+payment.refunded notification. Items that have shipped, and more than was
 bought (minus earlier refunds), are refused. The same --idempotency-key
 refunds once. A refund whose provider answer is lost is left for
 'rabbitpay saga recover' (exit code 3).`,

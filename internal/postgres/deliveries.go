@@ -32,7 +32,7 @@ const deliveryChanged = `
 	h AS (INSERT INTO delivery_history (delivery_id, status, carrier, tracking_number, changed_at)
 		SELECT id, status, carrier, tracking_number, updated_at FROM d),
 	n AS (INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT 'delivery_' || lower(d.status::text), o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid,
+		SELECT 'delivery.' || lower(d.status::text), o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid,
 			'order_id', o.id, 'delivery_id', d.id, 'order_product_id', d.order_product_id, 'sku', p.sku, 'product', p.name,
 			'quantity', op.quantity - op.refunded_quantity, 'status', d.status, 'carrier', d.carrier, 'tracking_number', d.tracking_number, 'at', d.updated_at)
 		FROM d JOIN order_product op ON op.id = d.order_product_id JOIN orders o ON o.id = op.order_id
