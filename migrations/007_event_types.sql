@@ -11,5 +11,5 @@ UPDATE notification SET payload = payload - 'total_amount' || jsonb_build_object
 WHERE kind = 'payment.succeeded' AND NOT payload ? 'amount';
 
 -- The message text is made in Go when a notification is read.
-DROP FUNCTION notification_message(text, jsonb);
-DROP FUNCTION notification_won(bigint);
+DROP FUNCTION IF EXISTS notification_message(text, jsonb);
+DROP FUNCTION IF EXISTS notification_won(bigint);
