@@ -103,7 +103,7 @@ func TestDeliverCommands(t *testing.T) {
 	for _, n := range pending {
 		kinds = append(kinds, n.Kind)
 	}
-	if strings.Join(kinds, " ") != "order_placed payment_succeeded delivery_ready delivery_ready delivery_shipped delivery_in_transit order_shipped" {
+	if strings.Join(kinds, " ") != "order.placed payment.succeeded delivery.ready delivery.ready delivery.shipped delivery.in_transit order.shipped" {
 		t.Fatalf("outbox: %v", kinds)
 	}
 	c.fails(2, "--pending and --dead cannot be used together", "notify", "list", "--pending", "--dead")
@@ -126,7 +126,7 @@ func TestDeliverCommands(t *testing.T) {
 		Type    string `json:"type"`
 		Message string `json:"message"`
 	}
-	if err := json.Unmarshal([]byte(strings.SplitN(r.out, "\n", 2)[0]), &first); err != nil || first.ID != "ntf_1" || first.Type != "order_placed" ||
+	if err := json.Unmarshal([]byte(strings.SplitN(r.out, "\n", 2)[0]), &first); err != nil || first.ID != "ntf_1" || first.Type != "order.placed" ||
 		!strings.Contains(first.Message, "주문 #1") || !strings.Contains(first.Message, "Order #1 was placed") {
 		t.Fatalf("first line: %v %+v", err, first)
 	}

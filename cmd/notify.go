@@ -44,7 +44,7 @@ func newNotifyListCmd(e *env, runF func(*notifyListOptions) error) *cobra.Comman
 		Short: "List notifications, oldest first, with their delivery state",
 		Example: `  rabbitpay notify list --pending
   rabbitpay notify list --dead -o json
-  rabbitpay notify list --customer 1 --kind delivery_shipped`,
+  rabbitpay notify list --customer 1 --kind delivery.shipped`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if opts.List, err = lf.options(e, cmd); err != nil {
@@ -68,7 +68,7 @@ func newNotifyListCmd(e *env, runF func(*notifyListOptions) error) *cobra.Comman
 	cmd.Flags().BoolVar(&f.Pending, "pending", false, "only notifications not yet delivered (and not dead)")
 	cmd.Flags().BoolVar(&f.Dead, "dead", false, "only dead notifications (every attempt failed)")
 	cmd.Flags().Int64Var(&f.CustomerID, "customer", 0, "only this customer's notifications")
-	cmd.Flags().StringVar(&kind, "kind", "", "only this kind (order_placed, delivery_shipped, …)")
+	cmd.Flags().StringVar(&kind, "kind", "", "only this event type (order.placed, delivery.shipped, …)")
 	return cmd
 }
 

@@ -91,7 +91,7 @@ func newOrderCancelCmd(e *env, runF func(*orderOptions) error) *cobra.Command {
 		Use:   "cancel ID",
 		Short: "Cancel an order that has not shipped: refund, restore stock, notify",
 		Long: `Cancel refunds the payment, puts the stock back, sets the order cancelled and
-queues an order_cancelled notification. An order with a shipped item is refused.
+queues an order.cancelled notification. An order with a shipped item is refused.
 Cancelling a cancelled order changes nothing. If the refund keeps failing the
 order is left for 'rabbitpay saga recover' (exit code 3).`,
 		Example: "  rabbitpay order cancel 17",
@@ -248,7 +248,7 @@ func newOrderRefundCmd(e *env, runF func(*refundOptions) error) *cobra.Command {
 the payment provider, returns their stock, records the refund on the order and
 the payment (the payment stays SUCCESS with a refunded amount, or becomes
 CANCELLED, and the order cancelled, once everything is refunded) and queues a
-payment_refunded notification. Items that have shipped, and more than was
+payment.refunded notification. Items that have shipped, and more than was
 bought (minus earlier refunds), are refused. The same --idempotency-key
 refunds once. A refund whose provider answer is lost is left for
 'rabbitpay saga recover' (exit code 3).`,

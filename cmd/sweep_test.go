@@ -75,7 +75,7 @@ func TestCompletions(t *testing.T) {
 		{[]string{"order", "list", "--customer", ""}, []string{"1\t김토끼"}},
 		{[]string{"deliver", "update", "1", "--status", ""}, []string{"SHIPPED", "IN_TRANSIT"}},
 		{[]string{"notify", "send", "--sink", ""}, []string{"stdout", "webhook"}},
-		{[]string{"notify", "list", "--kind", ""}, []string{"delivery_shipped"}},
+		{[]string{"notify", "list", "--kind", ""}, []string{"delivery.shipped"}},
 	} {
 		// The URL goes inside the completed command line: that is what the shell sends.
 		args := append([]string{"__complete", tc.args[0], "--database-url", c.url}, tc.args[1:]...)

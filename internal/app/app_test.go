@@ -129,10 +129,10 @@ func TestCompensationMatrix(t *testing.T) {
 		outbox       []string
 		sagaState    string
 	}{
-		{"", "", 7, []string{"SUCCESS"}, []string{"SUCCESS"}, 1, 0, []string{"order_placed", "payment_succeeded"}, "completed"},
+		{"", "", 7, []string{"SUCCESS"}, []string{"SUCCESS"}, 1, 0, []string{"order.placed", "payment.succeeded"}, "completed"},
 		{"reduce_stock=error", "reduce_stock", 10, nil, nil, 0, 1, nil, "failed"},
-		{"payment=error", "payment", 10, []string{"FAILED"}, nil, 0, 1, []string{"payment_failed"}, "compensated"},
-		{"create_order=error", "create_order", 10, []string{"CANCELLED"}, []string{"CANCELLED"}, 0, 1, []string{"payment_refunded"}, "compensated"},
+		{"payment=error", "payment", 10, []string{"FAILED"}, nil, 0, 1, []string{"payment.failed"}, "compensated"},
+		{"create_order=error", "create_order", 10, []string{"CANCELLED"}, []string{"CANCELLED"}, 0, 1, []string{"payment.refunded"}, "compensated"},
 	}
 	for _, tc := range cases {
 		t.Run("fail="+tc.failedStep, func(t *testing.T) {

@@ -71,7 +71,7 @@ func (o *orderSaga) cancel(ctx context.Context) error {
 		}
 		return shop.Incomplete("cancel incomplete: %v", err)
 	}
-	ev := event(shop.EventStep, "cancelled", shop.OutcomeOK, "order cancelled; order_cancelled queued in the outbox")
+	ev := event(shop.EventStep, "cancelled", shop.OutcomeOK, "order cancelled; order.cancelled queued in the outbox")
 	if err := o.log.FinishCancel(ctx, ev); err != nil {
 		return err
 	}

@@ -150,7 +150,7 @@ func TestCancelBeforeAndAfterShipping(t *testing.T) {
 	if err != nil || !again.AlreadyCancelled {
 		t.Fatalf("second cancel: %+v %v", again, err)
 	}
-	if n := s.count(`SELECT count(*) FROM notification WHERE kind IN ('order_cancelled', 'payment_refunded')`); n != 2 || s.stock("A") != 10 {
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind IN ('order.cancelled', 'payment.refunded')`); n != 2 || s.stock("A") != 10 {
 		t.Fatalf("cancelling twice changed something: %d notifications, stock %d", n, s.stock("A"))
 	}
 

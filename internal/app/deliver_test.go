@@ -125,23 +125,27 @@ func TestPartialShipmentAndRollUp(t *testing.T) {
 	if got.Status != shop.OrderShipped {
 		t.Fatalf("every item shipped, order %s", got.Status)
 	}
-	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'order_shipped' AND order_id = $1`, o.ID); n != 1 {
-		t.Fatalf("%d order_shipped notifications", n)
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'order.shipped' AND order_id = $1`, o.ID); n != 1 {
+		t.Fatalf("%d order.shipped notifications", n)
 	}
 	// Later changes keep the order shipped and notify once more each, not the order again.
 	if err := s.move(b.ID, shop.DeliveryDelivered); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'order_shipped'`); n != 1 {
-		t.Fatalf("%d order_shipped notifications", n)
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'order.shipped'`); n != 1 {
+		t.Fatalf("%d order.shipped notifications", n)
 	}
 	p, err := s.a.Orders(ctx, shop.OrderFilter{}, shop.ListOptions{})
 	if err != nil || len(p.Items[0].Items) != 2 || p.Items[0].Items[1].DeliveryStatus != "DELIVERED" {
 		t.Fatalf("order list lacks delivery states: %v %+v", err, p.Items)
 	}
 	// Every message is in Korean and English.
-	for _, m := range s.strings(`SELECT notification_message(kind, payload) FROM notification ORDER BY id`) {
-		if !strings.Contains(m, " / ") || m == "" {
+	ns, err := s.a.Notifications(ctx, shop.NotificationFilter{}, shop.ListOptions{})
+	if err != nil || len(ns.Items) == 0 {
+		t.Fatalf("notifications: %v %d", err, len(ns.Items))
+	}
+	for _, n := range ns.Items {
+		if m := n.Message; !strings.Contains(m, " / ") || strings.Contains(m, "cannot be read") {
 			t.Fatalf("message %q is not Korean / English", m)
 		}
 	}
@@ -203,8 +207,8 @@ func TestConcurrentUpdatesOfOneDelivery(t *testing.T) {
 	if won != 1 {
 		t.Fatalf("%d operators won, want 1", won)
 	}
-	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'delivery_shipped'`); n != 1 {
-		t.Fatalf("%d delivery_shipped notifications, want 1", n)
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'delivery.shipped'`); n != 1 {
+		t.Fatalf("%d delivery.shipped notifications, want 1", n)
 	}
 	if n := s.count(`SELECT count(*) FROM delivery_history WHERE delivery_id = $1`, d.ID); n != 2 {
 		t.Fatalf("%d history rows, want 2 (READY, SHIPPED)", n)
@@ -312,8 +316,8 @@ func TestRefundOfLastUnshippedItemRollsUp(t *testing.T) {
 	if got, _ := s.a.Order(ctx, o.ID); got.Status != shop.OrderShipped {
 		t.Errorf("order after refunding its only unshipped item = %s, want shipped", got.Status)
 	}
-	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'order_shipped'`); n != 1 {
-		t.Errorf("order_shipped notifications = %d, want 1", n)
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'order.shipped'`); n != 1 {
+		t.Errorf("order.shipped notifications = %d, want 1", n)
 	}
 }
 

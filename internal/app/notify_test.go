@@ -122,7 +122,7 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 // is dead, with its attempts and error; retry puts it back and it goes.
 func TestDeadNotificationsAndRetry(t *testing.T) {
 	s := newShop(t)
-	s.place("A:1") // order_placed, payment_succeeded
+	s.place("A:1") // order.placed, payment.succeeded
 	down := newReceiver(t, func(int) int { return 500 })
 	a := s.webhookApp(down.srv.URL, 3)
 	sink, _ := a.Webhook()
@@ -165,7 +165,7 @@ func TestDeadNotificationsAndRetry(t *testing.T) {
 func TestConcurrentSendersNeverDoubleDeliver(t *testing.T) {
 	s := newShop(t)
 	s.exec(`INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT 'order_placed', 1, g, jsonb_build_object('order_id', g, 'total_amount', 1000) FROM generate_series(1, 200) g`)
+		SELECT 'order.placed', 1, g, jsonb_build_object('order_id', g, 'total_amount', 1000) FROM generate_series(1, 200) g`)
 	r := newReceiver(t, func(int) int { return 0 })
 	var wg sync.WaitGroup
 	sums := make([]shop.SendSummary, 2)

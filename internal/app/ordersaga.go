@@ -301,7 +301,7 @@ func orDefault(s, d string) string {
 }
 
 // notifyDetail describes the notify step: its outbox rows commit with the order.
-const notifyDetail = "order_placed, payment_succeeded queued in the outbox"
+const notifyDetail = "order.placed, payment.succeeded queued in the outbox"
 
 func (o *orderSaga) createOrder(ctx context.Context) (string, error) {
 	detail := "order created, paid"

@@ -46,8 +46,8 @@ func TestPartialRefunds(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM sandbox_payment WHERE order_uuid = $1 AND refunded = 1000 AND status = 'SUCCESS'`, o.OrderUUID); n != 1 {
 		t.Errorf("the provider's ledger does not hold the ₩1,000 refund")
 	}
-	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'payment_refunded' AND (payload->>'amount')::bigint = 1000`); n != 1 {
-		t.Errorf("payment_refunded notifications = %d, want 1", n)
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'payment.refunded' AND (payload->>'amount')::bigint = 1000`); n != 1 {
+		t.Errorf("payment.refunded notifications = %d, want 1", n)
 	}
 
 	// More than is left is refused, and nothing changes.
@@ -261,8 +261,8 @@ func TestRefundInFlightBlocksCancelAndRefund(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM sandbox_payment WHERE order_uuid = $1 AND refunded = 5500 AND status = 'CANCELLED'`, o.OrderUUID); n != 1 {
 		t.Errorf("the provider does not hold exactly ₩5,500 refunded")
 	}
-	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'payment_refunded' AND (payload->>'amount')::bigint = 3000`); n != 1 {
-		t.Errorf("the cancel's payment_refunded does not say ₩3,000 (what was left)")
+	if n := s.count(`SELECT count(*) FROM notification WHERE kind = 'payment.refunded' AND (payload->>'amount')::bigint = 3000`); n != 1 {
+		t.Errorf("the cancel's payment.refunded does not say ₩3,000 (what was left)")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/tern/v2/migrate"
 
+	"github.com/rabbitpay/rabbitpay/internal/notify"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 	"github.com/rabbitpay/rabbitpay/internal/testdb"
 	"github.com/rabbitpay/rabbitpay/migrations"
@@ -104,4 +105,68 @@ func TestNoAutomaticMigrationThroughAPooler(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
+}
+
+// Notifications stored before event types (migration 007) keep their rows:
+// their kinds become event types, --kind finds them by either name, their
+// messages are made in Go, and they are sent with typed bodies.
+func TestUpgradeRenamesNotificationKinds(t *testing.T) {
+	t.Parallel()
+	url := testdb.Direct(t, testdb.Empty(t))
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
+	if err == nil {
+		err = m.LoadMigrations(migrations.FS)
+	}
+	if err == nil {
+		err = m.MigrateTo(ctx, 6)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the writers before event types made them.
+	_, err = conn.Exec(ctx, `INSERT INTO notification (kind, customer_id, order_id, payload) VALUES
+		('order_placed', 1, 7, '{"order_uuid": "u", "order_id": 7, "total_amount": 39800, "method": "KAKAO", "provider_tx_id": "T1"}'),
+		('payment_succeeded', 1, 7, '{"order_uuid": "u", "order_id": 7, "total_amount": 39800, "method": "KAKAO", "provider_tx_id": "T1"}'),
+		('delivery_in_transit', 1, 7, '{"order_uuid": "u", "order_id": 7, "delivery_id": 3, "product": "토끼 인형", "status": "IN_TRANSIT", "carrier": null}')`)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(ctx, testConfig(url)) // migrates to the latest schema
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	p, err := a.Notifications(ctx, shop.NotificationFilter{}, shop.ListOptions{})
+	if err != nil || len(p.Items) != 3 {
+		t.Fatalf("notifications after the upgrade: %+v %v", p.Items, err)
+	}
+	want := []string{
+		"order.placed 주문 #7이(가) 접수되었습니다 (₩39,800). / Order #7 was placed (₩39,800).",
+		"payment.succeeded ₩39,800 결제가 완료되었습니다 (KAKAO). / Payment of ₩39,800 succeeded (KAKAO).",
+		"delivery.in_transit 토끼 인형 상품이 배송 중입니다. / 토끼 인형 is in transit.",
+	}
+	for i, n := range p.Items {
+		if got := string(n.Kind) + " " + n.Message; got != want[i] {
+			t.Errorf("notification %d: %s, want %s", n.ID, got, want[i])
+		}
+	}
+	kind, err := shop.ParseNotificationKind("delivery_in_transit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := a.Notifications(ctx, shop.NotificationFilter{Kind: kind}, shop.ListOptions{}); err != nil || len(p.Items) != 1 || p.Items[0].ID != 3 {
+		t.Fatalf("--kind delivery_in_transit: %+v %v", p.Items, err)
+	}
+	var out strings.Builder
+	if sum, err := a.SendNotifications(ctx, &notify.Writer{W: &out}, SendOptions{}); err != nil || sum.Sent != 3 {
+		t.Fatalf("send: %+v %v", sum, err)
+	}
+	if !strings.Contains(out.String(), `"type":"payment.succeeded"`) || !strings.Contains(out.String(), `"amount":39800`) {
+		t.Fatalf("bodies after the upgrade:\n%s", out.String())
+	}
 }

@@ -33,7 +33,16 @@ type Sink interface {
 // notification carries the same id, so a receiver can de-duplicate.
 func MessageID(n shop.Notification) string { return "ntf_" + strconv.FormatInt(n.ID, 10) }
 
-// Message is the JSON document every sink delivers.
+// Message is the JSON document every sink delivers: the webhook's body, a
+// line of the stdout and file sinks. Its schema (README "Event types"):
+//
+//	id           ntf_N, the same on every attempt: receivers de-duplicate by it
+//	type         the event type, e.g. order.placed (shop.NotificationKinds)
+//	timestamp    when the change happened (RFC 3339, UTC)
+//	customer_id  the customer told; order_id the order it is about (null when none)
+//	message      the sentence the customer reads, in Korean, then English
+//	data         the event's payload: the type's struct in package shop
+//	             (order.placed is shop.OrderPlacedV1), with its version field
 type Message struct {
 	ID         string                `json:"id"`
 	Type       shop.NotificationKind `json:"type"`
@@ -41,14 +50,18 @@ type Message struct {
 	CustomerID *int64                `json:"customer_id"`
 	OrderID    *int64                `json:"order_id"`
 	Message    string                `json:"message"`
-	Data       json.RawMessage       `json:"data"`
+	Data       shop.Event            `json:"data"`
 }
 
-// Body encodes n as the document sinks deliver.
-func Body(n shop.Notification) []byte {
-	b, _ := json.Marshal(Message{ID: MessageID(n), Type: n.Kind, Timestamp: n.CreatedAt.UTC(), CustomerID: n.CustomerID,
-		OrderID: n.OrderID, Message: n.Message, Data: n.Payload})
-	return b
+// Body encodes n as the document sinks deliver. A notification whose
+// payload cannot be read as its type is not sent: the error says why.
+func Body(n shop.Notification) ([]byte, error) {
+	ev, err := shop.DecodeEvent(n.Kind, n.Payload)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(Message{ID: MessageID(n), Type: n.Kind, Timestamp: n.CreatedAt.UTC(), CustomerID: n.CustomerID,
+		OrderID: n.OrderID, Message: ev.Message(), Data: ev})
 }
 
 // Writer writes each notification as one JSON line.
@@ -59,9 +72,13 @@ type Writer struct {
 
 // Send implements Sink.
 func (w *Writer) Send(_ context.Context, n shop.Notification) error {
+	b, err := Body(n)
+	if err != nil {
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, err := w.W.Write(append(Body(n), '\n'))
+	_, err = w.W.Write(append(b, '\n'))
 	return err
 }
 
@@ -83,9 +100,13 @@ func OpenFile(path string) (*File, error) {
 
 // Send implements Sink.
 func (f *File) Send(_ context.Context, n shop.Notification) error {
+	b, err := Body(n)
+	if err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, err := f.f.Write(append(Body(n), '\n')); err != nil {
+	if _, err := f.f.Write(append(b, '\n')); err != nil {
 		return err
 	}
 	return f.f.Sync()
@@ -175,7 +196,10 @@ func NewWebhook(url, secret string, timeout time.Duration) (*Webhook, error) {
 // Send implements Sink: a 2xx answer is delivered; anything else, a
 // redirect included, is a failed attempt.
 func (w *Webhook) Send(ctx context.Context, n shop.Notification) error {
-	body := Body(n)
+	body, err := Body(n)
+	if err != nil {
+		return err
+	}
 	id, ts := MessageID(n), time.Now().Unix()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {

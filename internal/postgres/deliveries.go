@@ -90,13 +90,13 @@ func queueDeliveryChange(b *pgx.Batch, op shop.DeliveryOp, wrote func(id int64))
 	b.Queue(`WITH d AS (`+change+` RETURNING id, order_product_id, status, carrier, tracking_number, updated_at),
 		h AS (INSERT INTO delivery_history (delivery_id, status, carrier, tracking_number, changed_at)
 			SELECT id, status, carrier, tracking_number, updated_at FROM d),
-		n AS (INSERT INTO notification (kind, customer_id, order_id, payload)
-			SELECT $6, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid,
-				'order_id', o.id, 'delivery_id', d.id, 'order_product_id', d.order_product_id, 'sku', p.sku, 'product', p.name,
-				'quantity', op.quantity - op.refunded_quantity, 'status', d.status, 'carrier', d.carrier, 'tracking_number', d.tracking_number, 'at', d.updated_at)
+		n AS (`+QueueEvents(`$6::jsonb`, `SELECT NULL AS key, o.customer_id, o.id AS order_id, jsonb_build_object(
+				'order_uuid', o.order_uuid, 'order_id', o.id, 'delivery_id', d.id, 'order_product_id', d.order_product_id,
+				'sku', p.sku, 'product', p.name, 'quantity', op.quantity - op.refunded_quantity,
+				'carrier', coalesce(d.carrier, ''), 'tracking_number', coalesce(d.tracking_number, ''), 'at', d.updated_at) AS facts
 			FROM d JOIN order_product op ON op.id = d.order_product_id JOIN orders o ON o.id = op.order_id
-				JOIN product p ON p.id = op.product_id)
-		SELECT id FROM d`, target, op.Status, op.Carrier, op.Tracking, at, op.Status.Notification()).QueryRow(func(row pgx.Row) error {
+				JOIN product p ON p.id = op.product_id`)+`)
+		SELECT id FROM d`, target, op.Status, op.Carrier, op.Tracking, at, EventsParam(shop.DeliveryChangedV1{Status: op.Status})).QueryRow(func(row pgx.Row) error {
 		var id int64
 		err := row.Scan(&id)
 		if err == nil {
@@ -160,7 +160,7 @@ func queueRollUp(b *pgx.Batch, orderIDs []int64) {
 	b.Queue(`WITH o AS (
 		UPDATE orders o SET status = 'shipped', updated_at = now() WHERE o.id = ANY($1) AND o.status = 'paid'
 		RETURNING o.id, o.customer_id, o.order_uuid, o.total_amount)
-		INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT $2, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
-		FROM o`, orderIDs, shop.NotifyOrderShipped)
+		`+QueueEvents(`$2::jsonb`, `SELECT NULL AS key, customer_id, id AS order_id,
+			jsonb_build_object('order_uuid', order_uuid, 'order_id', id, 'total_amount', total_amount) AS facts FROM o`),
+		orderIDs, EventsParam(shop.OrderShippedV1{}))
 }

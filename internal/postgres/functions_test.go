@@ -101,9 +101,9 @@ func TestFunctionsInstalledAfterMigrate(t *testing.T) {
 
 	// A function that is not the file's makes the schema not current, and
 	// migrate puts the file's back.
-	const won = "notification_won(bigint)"
-	if _, err := store.Pool.Exec(ctx, `CREATE OR REPLACE FUNCTION notification_won(amount bigint) RETURNS text
-		LANGUAGE sql AS $$ SELECT 'old' $$; UPDATE schema_functions SET digest = 'an older rabbitpay'`); err != nil {
+	const won = "saga_fence(uuid,bigint,interval)"
+	if _, err := store.Pool.Exec(ctx, `CREATE OR REPLACE FUNCTION saga_fence(saga_uuid uuid, token bigint, lease interval) RETURNS void
+		LANGUAGE sql AS $$ SELECT $$; UPDATE schema_functions SET digest = 'an older rabbitpay'`); err != nil {
 		t.Fatal(err)
 	}
 	if current, err := store.SchemaCurrent(ctx); err != nil || current {

@@ -9,15 +9,17 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-const notificationCols = `id, kind, customer_id, order_id, notification_message(kind, payload), payload, created_at, sent_at,
+const notificationCols = `id, kind, customer_id, order_id, payload, created_at, sent_at,
 	attempts, CASE WHEN sent_at IS NULL AND dead_at IS NULL THEN next_attempt_at END, coalesce(last_error, ''), dead_at`
 
 func scanNotification(row pgx.Row, more ...any) (shop.Notification, error) {
 	var n shop.Notification
 	var payload []byte
-	err := row.Scan(append([]any{&n.ID, &n.Kind, &n.CustomerID, &n.OrderID, &n.Message, &payload, &n.CreatedAt, &n.SentAt,
+	err := row.Scan(append([]any{&n.ID, &n.Kind, &n.CustomerID, &n.OrderID, &payload, &n.CreatedAt, &n.SentAt,
 		&n.Attempts, &n.NextAttemptAt, &n.LastError, &n.DeadAt}, more...)...)
-	n.Payload = payload
+	if err == nil {
+		n.Payload, n.Message = payload, shop.EventMessage(n.Kind, payload)
+	}
 	return n, err
 }
 

@@ -198,7 +198,7 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 
 // FinishRefund records the provider's refund: it gives the items' stock
 // back, adds the amount to the payment's refunded amount (CANCELLED, and the
-// order cancelled, once everything is refunded), queues payment_refunded
+// order cancelled, once everything is refunded), queues payment.refunded
 // and drops the saga's lease, all at once.
 func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, ev shop.SagaEvent) error {
 	ids, qtys, _ := lineArrays(f.Items)
@@ -225,11 +225,11 @@ func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, 
 				FROM r WHERE order_uuid = $5 RETURNING payment.order_id, payment.status, payment.method, payment.refunded_amount),
 			ord AS (UPDATE orders SET status = 'cancelled', updated_at = now() FROM pay
 				WHERE orders.id = pay.order_id AND pay.status = 'CANCELLED')
-			INSERT INTO notification (kind, customer_id, order_id, payload)
-			SELECT $6, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'amount', $4::bigint,
-				'refunded_amount', pay.refunded_amount, 'method', pay.method, 'provider_tx_id', $7::text, 'items', $8::jsonb)
-			FROM pay JOIN orders o ON o.id = pay.order_id`,
-			f.ID, ids, qtys, f.Amount, l.UUID, shop.NotifyPaymentRefunded, txID, jsonText(f.Items))
+			`+QueueEvents(`$6::jsonb`, `SELECT NULL AS key, o.customer_id, o.id AS order_id,
+				jsonb_build_object('refunded_amount', pay.refunded_amount, 'method', pay.method) AS facts
+			FROM pay JOIN orders o ON o.id = pay.order_id`),
+			f.ID, ids, qtys, f.Amount, l.UUID, EventsParam(shop.PaymentRefundedV1{OrderUUID: l.UUID, Amount: f.Amount,
+				ProviderTxID: txID, Items: f.Items}))
 		// Refunding the last unshipped item whole leaves an order whose every other item shipped.
 		queueRollUp(b, shipped)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))

@@ -278,17 +278,14 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 			WHERE order_uuid = $1),
 		cart AS (
 			DELETE FROM cart_item WHERE $8 AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = $2) AND product_id = ANY($4)),
-		outbox AS (
-			INSERT INTO notification (kind, customer_id, order_id, payload)
-			SELECT k, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount,
-				'method', $9::text, 'provider_tx_id', $7::text)
-			FROM o, unnest($11::text[]) AS k),
+		-- order.placed and payment.succeeded, made in Go; the order's id is the database's.
+		outbox AS (`+QueueEvents(`$10::jsonb`, `SELECT NULL AS key, customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`)+`),
 		done AS (
-			UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $10::jsonb,
+			UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $9::jsonb,
 				updated_at = now() WHERE order_uuid = $1 AND state = 'running' RETURNING payment_id)
 		SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done) FROM o`,
-			r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, r.Method, events(evs...),
-			[]string{string(shop.NotifyOrderPlaced), string(shop.NotifyPaymentSucceeded)}).
+			r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, events(evs...),
+			EventsParam(shop.OrderPlacedEvents(*r, providerTxID)...)).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID) })
 	}
 	err := l.write(ctx, "the order's creation", build, inState(shop.SagaCompleted))
@@ -302,7 +299,7 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 
 // MarkCompensating records a failed step before compensation begins, so a
 // crash from here on is recovered backward. A declined payment is recorded as
-// FAILED with its reason, and a payment_failed notification is queued.
+// FAILED with its reason, and payment.failed is queued.
 func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *shop.PaymentOutcome, evs []shop.SagaEvent) error {
 	moved := false
 	err := l.write(ctx, "the saga log", func(b *pgx.Batch) {
@@ -311,7 +308,7 @@ func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *
 			WHERE order_uuid = $1 AND state = ANY($4::text[]::saga_state[]) RETURNING 1) SELECT EXISTS (SELECT FROM u)`,
 			l.UUID, cause, events(evs...), stateNames(shop.MovesTo(shop.SagaCompensating))).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
 		if declined != nil {
-			queuePaymentOutcome(b, l.UUID, *declined, notificationFor(declined.Status))
+			queuePaymentOutcome(b, l.UUID, *declined, shop.SettledKind(declined.Status))
 		}
 	}, inState(shop.SagaCompensating))
 	if err == nil && !moved {
@@ -333,21 +330,13 @@ func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind 
 				cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN now() END
 			WHERE order_uuid = $1 AND status IN ('PROGRESS', 'SUCCESS') AND status <> $2
 				AND EXISTS (SELECT FROM saga WHERE order_uuid = $1 AND state IN ('compensating', 'cancelling'))
-			RETURNING order_uuid, order_id, amount, method, provider_tx_id, failure_reason)
-		INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT $5, s.customer_id, p.order_id, jsonb_build_object('order_uuid', p.order_uuid,
+			RETURNING order_id, amount, refunded_amount, method, coalesce(provider_tx_id, '') AS tx)
+		`+QueueEvents(`$5::jsonb`, `SELECT NULL AS key, s.customer_id, p.order_id, jsonb_build_object(
 			-- a refund tells what it gave back now: what partial refunds left
 			'amount', CASE WHEN $2 = 'CANCELLED' THEN p.amount - before.refunded_amount ELSE p.amount END,
-			'method', p.method, 'provider_tx_id', p.provider_tx_id, 'reason', p.failure_reason)
-		FROM p JOIN saga s USING (order_uuid), before`, uuid, o.Status, o.TxID, o.Reason, kind)
-}
-
-// notificationFor is the notification a payment settled as status queues.
-func notificationFor(status shop.PaymentStatus) shop.NotificationKind {
-	if status == shop.PaymentCancelled {
-		return shop.NotifyPaymentRefunded
-	}
-	return shop.NotifyPaymentFailed
+			'method', p.method, 'provider_tx_id', p.tx) || CASE WHEN $2 = 'CANCELLED'
+				THEN jsonb_build_object('refunded_amount', p.refunded_amount) ELSE '{}' END AS facts
+		FROM p, saga s, before WHERE s.order_uuid = $1`), uuid, o.Status, o.TxID, o.Reason, EventsParam(shop.PaymentSettled(kind, uuid, o)))
 }
 
 // SettlePayment records the provider's final word on the payment (FAILED or
@@ -418,14 +407,15 @@ func (l *SagaLog) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEv
 	return done, writeErr("the cancel request", err)
 }
 
-// FinishCancel sets the order cancelled, queues order_cancelled and closes the saga.
+// FinishCancel sets the order cancelled, queues order.cancelled and closes the saga.
 func (l *SagaLog) FinishCancel(ctx context.Context, ev shop.SagaEvent) error {
 	return l.write(ctx, "the cancellation", func(b *pgx.Batch) {
 		l.fence(b, nil)
 		b.Queue(`UPDATE orders SET status = 'cancelled', updated_at = now() WHERE order_uuid = $1 AND status <> 'cancelled'`, l.UUID)
-		b.Queue(`INSERT INTO notification (kind, customer_id, order_id, payload)
-			SELECT $2, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount)
-			FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`, l.UUID, shop.NotifyOrderCancelled)
+		b.Queue(QueueEvents(`$2::jsonb`, `SELECT NULL AS key, o.customer_id, o.id AS order_id,
+				jsonb_build_object('order_id', o.id, 'total_amount', o.total_amount) AS facts
+			FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`),
+			l.UUID, EventsParam(shop.OrderCancelledV1{OrderUUID: l.UUID}))
 		b.Queue(`UPDATE saga SET state = 'cancelled', history = history || $2::jsonb, updated_at = now()
 			WHERE order_uuid = $1 AND state = 'cancelling'`, l.UUID, events(ev))
 	}, inState(shop.SagaCancelled))

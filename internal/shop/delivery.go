@@ -49,11 +49,6 @@ func (s DeliveryStatus) CheckMove(id int64, to DeliveryStatus) error {
 	return nil
 }
 
-// Notification is the kind of notification a delivery entering s queues.
-func (s DeliveryStatus) Notification() NotificationKind {
-	return NotificationKind("delivery_" + strings.ToLower(string(s)))
-}
-
 // Delivery is one order item's delivery.
 type Delivery struct {
 	ID             int64           `json:"id"`

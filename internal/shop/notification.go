@@ -3,33 +3,8 @@ package shop
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"slices"
-	"strings"
 	"time"
 )
-
-// Notification kinds beyond the order saga's.
-const (
-	NotifyOrderShipped NotificationKind = "order_shipped" // every item has shipped
-)
-
-// NotificationKinds lists every kind, for --kind.
-var NotificationKinds = []NotificationKind{NotifyOrderPlaced, NotifyPaymentSucceeded, NotifyPaymentFailed, NotifyPaymentRefunded,
-	NotifyOrderCancelled, NotifyOrderShipped, DeliveryReady.Notification(), DeliveryShipped.Notification(),
-	DeliveryInTransit.Notification(), DeliveryDelivered.Notification()}
-
-// ParseNotificationKind accepts one of the kinds.
-func ParseNotificationKind(s string) (NotificationKind, error) {
-	k := NotificationKind(strings.ToLower(strings.TrimSpace(s)))
-	if slices.Contains(NotificationKinds, k) {
-		return k, nil
-	}
-	names := make([]string, len(NotificationKinds))
-	for i, k := range NotificationKinds {
-		names[i] = string(k)
-	}
-	return "", Invalid("notification kind %s is not one of %s", Echo(s), strings.Join(names, ", "))
-}
 
 // Notification is one row of the outbox. Its id is stable: a receiver that
 // gets it twice (delivery is at least once) recognises it.

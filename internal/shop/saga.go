@@ -138,15 +138,3 @@ type ObserverFunc func(SagaEvent)
 
 // Event implements Observer.
 func (f ObserverFunc) Event(e SagaEvent) { f(e) }
-
-// NotificationKind is what a notification in the outbox tells the customer.
-type NotificationKind string
-
-// Notification kinds.
-const (
-	NotifyOrderPlaced      NotificationKind = "order_placed"
-	NotifyPaymentSucceeded NotificationKind = "payment_succeeded"
-	NotifyPaymentFailed    NotificationKind = "payment_failed"
-	NotifyPaymentRefunded  NotificationKind = "payment_refunded"
-	NotifyOrderCancelled   NotificationKind = "order_cancelled"
-)

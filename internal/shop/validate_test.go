@@ -222,7 +222,7 @@ func TestDeliveryStatusShipped(t *testing.T) {
 			t.Errorf("%q shipped: %v", st, !want)
 		}
 	}
-	if k := DeliveryInTransit.Notification(); k != "delivery_in_transit" {
+	if k := DeliveryInTransit.Notification(); k != "delivery.in_transit" {
 		t.Errorf("notification kind %q", k)
 	}
 }

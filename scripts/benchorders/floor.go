@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -43,11 +44,13 @@ import (
 // random number in SQL ('P-' || lpad(…)), as pgbench variables hold no
 // strings. The provider's transaction id is the UUID's text (the sandbox
 // makes a random "T…" string in Go). The JSON the app encodes per order
-// (the items and the saga events) is passed as parameters of the same shape
-// and size, made once with the same encoder (-D), so the server parses the
-// same jsonb; only the timestamps and the product inside them are fixed.
+// (the items, the saga events and the notification events) is passed as
+// parameters of the same shape and size, made once with the same encoder
+// (-D), so the server parses the same jsonb; only the timestamps, the order
+// UUID and the product inside them are fixed. The outbox part is the app's
+// own text (postgres.QueueEvents).
 // saga_fence's NULL lease is a literal where the app binds a NULL.
-const floorScript = `
+var floorScript = `
 \set cust :client_id + 1
 \set pn random(0, :maxp)
 SELECT EXISTS (SELECT 1 FROM customer WHERE id = :cust) AS known, p.id AS pid, p.sku AS sku, p.name AS name,
@@ -86,11 +89,7 @@ WITH o AS (
 		WHERE order_uuid = :uuid),
 	cart AS (
 		DELETE FROM cart_item WHERE :fromcart AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = :cust) AND product_id = ANY(:ids)),
-	outbox AS (
-		INSERT INTO notification (kind, customer_id, order_id, payload)
-		SELECT k, o.customer_id, o.id, jsonb_build_object('order_uuid', o.order_uuid, 'order_id', o.id, 'total_amount', o.total_amount,
-			'method', :method::text, 'provider_tx_id', :uuid::text)
-		FROM o, unnest(:kinds::text[]) AS k),
+	outbox AS (` + postgres.QueueEvents(`:events::jsonb`, `SELECT NULL AS key, customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`) + `),
 	done AS (
 		UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || :ev3::jsonb,
 			updated_at = now() WHERE order_uuid = :uuid AND state = 'running' RETURNING payment_id)
@@ -119,13 +118,14 @@ func floorVars(hot bool, products int, lease time.Duration) []string {
 		"token=1",
 		"lease=" + lease.String(),
 		"status=" + string(shop.PaymentSuccess),
-		"kinds={" + string(shop.NotifyOrderPlaced) + "," + string(shop.NotifyPaymentSucceeded) + "}",
+		"events=" + postgres.EventsParam(shop.OrderPlacedEvents(shop.SagaRecord{OrderUUID: "00000000-0000-4000-8000-000000000000",
+			TotalAmount: line.Price, Method: shop.Kakao}, txID)...),
 		"items=" + enc([]shop.Line{line}),
 		"calls=" + enc([]shop.PaymentCall{{At: time.Now().UTC(), Call: "approve", Outcome: string(shop.PaymentSuccess),
 			Detail: txID + "; charged ₩1,000", Duration: 1}}),
 		"ev1=" + enc([]shop.SagaEvent{ev("reduce_stock", "reserved P-0660×1")}),
 		"ev3=" + enc([]shop.SagaEvent{ev("payment", fmt.Sprintf("charged %s via %s (%s)", shop.Won(1000), shop.Kakao, txID)),
-			ev("create_order", "order created, paid"), ev("notify", "order_placed, payment_succeeded queued in the outbox")}),
+			ev("create_order", "order created, paid"), ev("notify", "order.placed, payment.succeeded queued in the outbox")}),
 	}
 }
 
