@@ -178,7 +178,7 @@ func TestDeliverFlags(t *testing.T) {
 func TestNotifyFlags(t *testing.T) {
 	t.Parallel()
 	l := accepts(t, newNotifyListCmd, "notify", "list", "--pending", "--customer", "2", "--kind", "order_placed")
-	if l.Filter != (shop.NotificationFilter{Pending: true, CustomerID: 2, Kind: shop.NotificationKind("order_placed")}) {
+	if l.Filter != (shop.NotificationFilter{Pending: true, CustomerID: 2, Kind: shop.NotifyOrderPlaced}) { // the name from before event types is read as order.placed
 		t.Errorf("notify list: %+v", l.Filter)
 	}
 	refuses(t, ExitUsage, "--pending and --dead cannot be used together", newNotifyListCmd, "notify", "list", "--pending", "--dead")
