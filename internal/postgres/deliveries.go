@@ -61,7 +61,7 @@ func (s *Store) UpdateDeliveries(ctx context.Context, deliveryIDs, orderIDs []in
 				}
 			})
 		}
-		queueRollUp(b, plan.Shipped)
+		queueRollUp(b, plan.Shipped, 0)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func queueDeliveryChange(b *pgx.Batch, op shop.DeliveryOp, wrote func(id int64))
 	b.Queue(`WITH d AS (`+change+` RETURNING id, order_product_id, status, carrier, tracking_number, updated_at),
 		h AS (INSERT INTO delivery_history (delivery_id, status, carrier, tracking_number, changed_at)
 			SELECT id, status, carrier, tracking_number, updated_at FROM d),
-		n AS (`+QueueEvents(`$6::jsonb`, `SELECT NULL AS key, o.customer_id, o.id AS order_id, jsonb_build_object(
+		n AS (`+QueueEvents(`$6::jsonb`, `SELECT o.customer_id, o.id AS order_id, jsonb_build_object(
 				'order_uuid', o.order_uuid, 'order_id', o.id, 'delivery_id', d.id, 'order_product_id', d.order_product_id,
 				'sku', p.sku, 'product', p.name, 'quantity', op.quantity - op.refunded_quantity,
 				'carrier', coalesce(d.carrier, ''), 'tracking_number', coalesce(d.tracking_number, ''), 'at', d.updated_at) AS facts
@@ -152,15 +152,18 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (shop.Delivery, error
 
 // queueRollUp marks shipped the orders shop.RollUp rolled up (those still
 // paid) and queues order_shipped for each, in one statement. Run after a
-// delivery change and after a partial refund.
-func queueRollUp(b *pgx.Batch, orderIDs []int64) {
+// delivery change and after a partial refund: refundID, when not 0, makes it
+// wait for that refund to be refunded (by the batch's earlier statement), so
+// a refund whose write changed nothing rolls nothing up.
+func queueRollUp(b *pgx.Batch, orderIDs []int64, refundID int64) {
 	if len(orderIDs) == 0 {
 		return
 	}
 	b.Queue(`WITH o AS (
 		UPDATE orders o SET status = 'shipped', updated_at = now() WHERE o.id = ANY($1) AND o.status = 'paid'
+			AND ($3 = 0 OR EXISTS (SELECT FROM order_refund WHERE id = $3 AND state = 'refunded'))
 		RETURNING o.id, o.customer_id, o.order_uuid, o.total_amount)
-		`+QueueEvents(`$2::jsonb`, `SELECT NULL AS key, customer_id, id AS order_id,
+		`+QueueEvents(`$2::jsonb`, `SELECT customer_id, id AS order_id,
 			jsonb_build_object('order_uuid', order_uuid, 'order_id', id, 'total_amount', total_amount) AS facts FROM o`),
-		orderIDs, EventsParam(shop.OrderShippedV1{}))
+		orderIDs, EventsParam(shop.OrderShippedV1{}), refundID)
 }

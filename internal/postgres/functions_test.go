@@ -99,15 +99,16 @@ func TestFunctionsInstalledAfterMigrate(t *testing.T) {
 		}
 	}
 
-	// A function that is not the file's makes the schema not current, and
-	// migrate puts the file's back.
-	const won = "saga_fence(uuid,bigint,interval)"
-	if _, err := store.Pool.Exec(ctx, `CREATE OR REPLACE FUNCTION saga_fence(saga_uuid uuid, token bigint, lease interval) RETURNS void
-		LANGUAGE sql AS $$ SELECT $$; UPDATE schema_functions SET digest = 'an older rabbitpay'`); err != nil {
+	// An older rabbitpay's functions (an older generation) make the schema
+	// not current, and migrate puts the files' back.
+	const fence = "saga_fence(uuid,bigint,interval)"
+	older := `CREATE OR REPLACE FUNCTION saga_fence(saga_uuid uuid, token bigint, lease interval) RETURNS void
+		LANGUAGE sql AS $$ SELECT $$`
+	if _, err := store.Pool.Exec(ctx, older+`; UPDATE schema_functions SET generation = generation - 1, digest = 'an older rabbitpay'`); err != nil {
 		t.Fatal(err)
 	}
 	if current, err := store.SchemaCurrent(ctx); err != nil || current {
-		t.Fatalf("with another binary's functions: current %v, %v", current, err)
+		t.Fatalf("with an older binary's functions: current %v, %v", current, err)
 	}
 	if _, _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -115,7 +116,36 @@ func TestFunctionsInstalledAfterMigrate(t *testing.T) {
 	if current, err := store.SchemaCurrent(ctx); err != nil || !current {
 		t.Fatalf("after re-applying: current %v, %v", current, err)
 	}
-	if got := functionDefs(t, store)[won]; got != defs[won] {
-		t.Fatalf("%s after re-applying:\n%s", won, got)
+	if got := functionDefs(t, store)[fence]; got != defs[fence] {
+		t.Fatalf("%s after re-applying:\n%s", fence, got)
+	}
+
+	// A newer rabbitpay's functions (a newer generation) are current for this
+	// binary, and its migrate leaves them: two versions never take turns.
+	newer := strings.Replace(older, "SELECT $$", "SELECT /* newer */ $$", 1)
+	if _, err := store.Pool.Exec(ctx, newer+`; UPDATE schema_functions SET generation = generation + 1, digest = 'a newer rabbitpay'`); err != nil {
+		t.Fatal(err)
+	}
+	if current, err := store.SchemaCurrent(ctx); err != nil || !current {
+		t.Fatalf("with a newer binary's functions: current %v, %v", current, err)
+	}
+	if _, _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := functionDefs(t, store)[fence]; !strings.Contains(got, "newer") {
+		t.Fatalf("an older binary's migrate put back its %s:\n%s", fence, got)
+	}
+}
+
+// The function files' digest is pinned to their generation: changing a file
+// without bumping migrations.FunctionsGeneration would leave databases with
+// the old bodies (they would count as current), so it fails here.
+func TestFunctionsGenerationBumped(t *testing.T) {
+	pinned := map[int]string{
+		1: "a1be3aa4e42deba443c7a6ab4770c9eba45d010a08b6bff44b8eedbe162aad2f",
+	}
+	if got := pinned[migrations.FunctionsGeneration]; got != postgres.FunctionsDigest {
+		t.Fatalf("the function files changed (digest %s) but migrations.FunctionsGeneration is still %d: bump it and pin the new digest here",
+			postgres.FunctionsDigest, migrations.FunctionsGeneration)
 	}
 }

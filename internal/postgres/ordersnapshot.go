@@ -25,7 +25,9 @@ func lockOrders(ctx context.Context, tx pgx.Tx, ids []int64) ([]shop.OrderSnapsh
 func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.OrderSnapshot, error) {
 	lockOrder, lockItems := "", ""
 	if lock {
-		lockOrder, lockItems = " FOR UPDATE OF o", " FOR UPDATE OF op"
+		// NO KEY UPDATE: serialises the writers (each takes the order's lock
+		// first) without blocking foreign-key checks against these rows.
+		lockOrder, lockItems = " FOR NO KEY UPDATE OF o", " FOR NO KEY UPDATE OF op"
 	}
 	rows, err := q.Query(ctx, `SELECT o.id, o.status, coalesce(s.state::text, ''),
 			coalesce((SELECT min(r.id) FROM order_refund r WHERE r.order_id = o.id AND r.state = 'refunding'), 0)

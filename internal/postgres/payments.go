@@ -225,13 +225,13 @@ func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, 
 				FROM r WHERE order_uuid = $5 RETURNING payment.order_id, payment.status, payment.method, payment.refunded_amount),
 			ord AS (UPDATE orders SET status = 'cancelled', updated_at = now() FROM pay
 				WHERE orders.id = pay.order_id AND pay.status = 'CANCELLED')
-			`+QueueEvents(`$6::jsonb`, `SELECT NULL AS key, o.customer_id, o.id AS order_id,
+			`+QueueEvents(`$6::jsonb`, `SELECT o.customer_id, o.id AS order_id,
 				jsonb_build_object('refunded_amount', pay.refunded_amount, 'method', pay.method) AS facts
 			FROM pay JOIN orders o ON o.id = pay.order_id`),
 			f.ID, ids, qtys, f.Amount, l.UUID, EventsParam(shop.PaymentRefundedV1{OrderUUID: l.UUID, Amount: f.Amount,
 				ProviderTxID: txID, Items: f.Items}))
 		// Refunding the last unshipped item whole leaves an order whose every other item shipped.
-		queueRollUp(b, shipped)
+		queueRollUp(b, shipped, f.ID)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
 }

@@ -279,7 +279,7 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 		cart AS (
 			DELETE FROM cart_item WHERE $8 AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = $2) AND product_id = ANY($4)),
 		-- order.placed and payment.succeeded, made in Go; the order's id is the database's.
-		outbox AS (`+QueueEvents(`$10::jsonb`, `SELECT NULL AS key, customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`)+`),
+		outbox AS (`+QueueEvents(`$10::jsonb`, `SELECT customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`)+`),
 		done AS (
 			UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $9::jsonb,
 				updated_at = now() WHERE order_uuid = $1 AND state = 'running' RETURNING payment_id)
@@ -331,7 +331,7 @@ func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind 
 			WHERE order_uuid = $1 AND status IN ('PROGRESS', 'SUCCESS') AND status <> $2
 				AND EXISTS (SELECT FROM saga WHERE order_uuid = $1 AND state IN ('compensating', 'cancelling'))
 			RETURNING order_id, amount, refunded_amount, method, coalesce(provider_tx_id, '') AS tx)
-		`+QueueEvents(`$5::jsonb`, `SELECT NULL AS key, s.customer_id, p.order_id, jsonb_build_object(
+		`+QueueEvents(`$5::jsonb`, `SELECT s.customer_id, p.order_id, jsonb_build_object(
 			-- a refund tells what it gave back now: what partial refunds left
 			'amount', CASE WHEN $2 = 'CANCELLED' THEN p.amount - before.refunded_amount ELSE p.amount END,
 			'method', p.method, 'provider_tx_id', p.tx) || CASE WHEN $2 = 'CANCELLED'
@@ -412,7 +412,7 @@ func (l *SagaLog) FinishCancel(ctx context.Context, ev shop.SagaEvent) error {
 	return l.write(ctx, "the cancellation", func(b *pgx.Batch) {
 		l.fence(b, nil)
 		b.Queue(`UPDATE orders SET status = 'cancelled', updated_at = now() WHERE order_uuid = $1 AND status <> 'cancelled'`, l.UUID)
-		b.Queue(QueueEvents(`$2::jsonb`, `SELECT NULL AS key, o.customer_id, o.id AS order_id,
+		b.Queue(QueueEvents(`$2::jsonb`, `SELECT o.customer_id, o.id AS order_id,
 				jsonb_build_object('order_id', o.id, 'total_amount', o.total_amount) AS facts
 			FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`),
 			l.UUID, EventsParam(shop.OrderCancelledV1{OrderUUID: l.UUID}))

@@ -54,16 +54,16 @@ func (s *Store) SchemaCurrent(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	var have int32
-	var digest *string
-	err = s.Pool.QueryRow(ctx, "SELECT version, (SELECT digest FROM "+functionsTable+") FROM "+versionTable).Scan(&have, &digest)
+	var generation *int32
+	err = s.Pool.QueryRow(ctx, "SELECT version, (SELECT generation FROM "+functionsTable+") FROM "+versionTable).Scan(&have, &generation)
 	if code(err) == codeUndefinedTable { // a new database, or one no rabbitpay has installed functions in
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	// A newer rabbitpay's schema is current too; it keeps its functions.
-	return have > want || have == want && digest != nil && *digest == functionsDigest, nil
+	// A newer rabbitpay's schema, or functions, are current too: they stay.
+	return have > want || have == want && generation != nil && *generation >= migrations.FunctionsGeneration, nil
 }
 
 // Migrate applies pending migrations under tern's advisory lock, so concurrent

@@ -89,7 +89,7 @@ WITH o AS (
 		WHERE order_uuid = :uuid),
 	cart AS (
 		DELETE FROM cart_item WHERE :fromcart AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = :cust) AND product_id = ANY(:ids)),
-	outbox AS (` + postgres.QueueEvents(`:events::jsonb`, `SELECT NULL AS key, customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`) + `),
+	outbox AS (` + postgres.QueueEvents(`:events::jsonb`, `SELECT customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`) + `),
 	done AS (
 		UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || :ev3::jsonb,
 			updated_at = now() WHERE order_uuid = :uuid AND state = 'running' RETURNING payment_id)
