@@ -92,8 +92,15 @@ func (s *Store) PruneBatch(ctx context.Context, kind string, cut time.Time, limi
 	if err != nil {
 		return 0, err
 	}
-	tag, err := s.Pool.Exec(ctx, `WITH b AS (SELECT t.`+p.key+` FROM `+p.table+` t WHERE `+p.where+`
-		ORDER BY `+p.order+` LIMIT $2 FOR UPDATE OF t SKIP LOCKED)
-		`+p.remove+` WHERE `+p.key+` IN (SELECT `+p.key+` FROM b)`, cut, limit)
+	tag, err := s.Pool.Exec(ctx, p.batchSQL(), cut, limit)
 	return tag.RowsAffected(), err
+}
+
+// batchSQL removes up to $2 records older than $1, oldest first. The keys
+// go as an array (= ANY), which the table's primary key finds: an IN
+// (subquery) may be planned as a hash join over the whole table.
+func (p prunable) batchSQL() string {
+	return `WITH b AS (SELECT t.` + p.key + ` FROM ` + p.table + ` t WHERE ` + p.where + `
+		ORDER BY ` + p.order + ` LIMIT $2 FOR UPDATE OF t SKIP LOCKED)
+		` + p.remove + ` WHERE ` + p.key + ` = ANY (ARRAY(SELECT ` + p.key + ` FROM b))`
 }
