@@ -70,6 +70,15 @@ func dbPruneRun(ctx context.Context, opts *dbPruneOptions) error {
 	progress, done := opts.pruneProgress()
 	res, err := a.Prune(ctx, app.PruneOptions{Age: opts.Age, DryRun: opts.DryRun, Progress: progress})
 	done()
+	if err != nil && ctx.Err() != nil {
+		var n int64
+		for _, c := range res.Counts {
+			n += c.Rows
+		}
+		if !opts.DryRun {
+			return shop.Interrupted("interrupted after removing %d records (each batch is whole); run db prune again to go on", n)
+		}
+	}
 	if err != nil {
 		return err
 	}

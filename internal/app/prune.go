@@ -48,7 +48,7 @@ func (a *App) Prune(ctx context.Context, opt PruneOptions) (PruneResult, error) 
 	for _, kind := range postgres.PruneKinds() {
 		n, err := a.store.CountPrunable(ctx, kind, res.Cut)
 		if err != nil {
-			return res, err
+			return PruneResult{DryRun: opt.DryRun}, err
 		}
 		res.Counts = append(res.Counts, shop.PruneCount{Kind: kind, Rows: n})
 		total += n
@@ -63,7 +63,9 @@ func (a *App) Prune(ctx context.Context, opt PruneOptions) (PruneResult, error) 
 	var done int64
 	counts := res.Counts
 	for i := range counts {
-		counts[i].Rows = 0
+		counts[i].Rows = 0 // from here on, what was removed
+	}
+	for i := range counts {
 		for {
 			n, err := a.store.PruneBatch(ctx, counts[i].Kind, res.Cut, batch)
 			counts[i].Rows += n
