@@ -37,7 +37,8 @@ func (e *env) report(sentence string, v any, header []string, row ...string) err
 func newDBCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "db", Short: "Manage the database: the embedded cluster and migrations",
 		Example: "  rabbitpay db status\n  psql \"$(rabbitpay db url)\""}
-	c.AddCommand(newDBStatusCmd(e, nil), newDBStartCmd(e, nil), newDBStopCmd(e, nil), newDBMigrateCmd(e, nil), newDBURLCmd(e, nil))
+	c.AddCommand(newDBStatusCmd(e, nil), newDBStartCmd(e, nil), newDBStopCmd(e, nil), newDBMigrateCmd(e, nil), newDBURLCmd(e, nil),
+		newDBPruneCmd(e, nil))
 	return c
 }
 

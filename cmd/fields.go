@@ -20,6 +20,7 @@ var fieldFlags = map[string]string{
 	"items":           "item",
 	"database URL":    "database-url",
 	"data dir":        "data-dir",
+	"retention":       "older-than",
 }
 
 // withFlagHint adds "(check --flag)" to an error about a field the command

@@ -36,6 +36,9 @@ type Config struct {
 	// CommandTimeout bounds an interactive command (a show, a list, a cart
 	// change); commands that run long on purpose have bounds of their own.
 	CommandTimeout time.Duration `mapstructure:"command_timeout"`
+	// Retention is how old operational records must be for `db prune` to
+	// remove them when no age is given (90d, 720h; "" for none).
+	Retention string `mapstructure:"retention"`
 	// Failpoints make saga steps fail or crash: tests and demos only. They
 	// come only from the RABBITPAY_FAILPOINTS environment variable, never
 	// from a file (a file sharing a directory with other users could crash
@@ -148,6 +151,7 @@ func defaults() map[string]any {
 		"payment.callback.public_url":  "",
 		"connect_timeout":              5 * time.Second,
 		"command_timeout":              30 * time.Second,
+		"retention":                    "",
 		"notify.webhook.url":           "",
 		"notify.webhook.secret":        "",
 		"notify.webhook.timeout":       10 * time.Second,
@@ -284,6 +288,11 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	}
 	if c.ConnectTimeout <= 0 {
 		return nil, fmt.Errorf("connect_timeout %s must be positive", c.ConnectTimeout)
+	}
+	if c.Retention != "" {
+		if _, err := shop.ParseAge(c.Retention); err != nil {
+			return nil, fmt.Errorf("retention: %v", err)
+		}
 	}
 	if err := c.Payment.check(); err != nil {
 		return nil, err

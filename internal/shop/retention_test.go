@@ -1,0 +1,24 @@
+package shop
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestParseAge(t *testing.T) {
+	good := map[string]time.Duration{
+		"90d": 90 * 24 * time.Hour, "1d": 24 * time.Hour, "720h": 720 * time.Hour, "90m": 90 * time.Minute,
+		"1h30m": 90 * time.Minute, " 30s ": 30 * time.Second,
+	}
+	for in, want := range good {
+		if got, err := ParseAge(in); err != nil || got != want {
+			t.Errorf("ParseAge(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "90", "0", "0d", "-1d", "-5h", "0s", "d", "1.5d", "ninety days", "90 d", "1y", "999999999999d"} {
+		if d, err := ParseAge(in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseAge(%q) = %v, %v; want an ErrInvalid error", in, d, err)
+		}
+	}
+}
