@@ -20,6 +20,8 @@ var fieldFlags = map[string]string{
 	"items":           "item",
 	"database URL":    "database-url",
 	"data dir":        "data-dir",
+
+	"database read URL": "database-read-url",
 }
 
 // withFlagHint adds "(check --flag)" to an error about a field the command

@@ -36,6 +36,9 @@ type Config struct {
 	// CommandTimeout bounds an interactive command (a show, a list, a cart
 	// change); commands that run long on purpose have bounds of their own.
 	CommandTimeout time.Duration `mapstructure:"command_timeout"`
+	// DatabaseReadURL is a read replica for reads that need not see their
+	// own writes (lists, shows, exports, completions); "" reads from DatabaseURL.
+	DatabaseReadURL string `mapstructure:"database_read_url"`
 	// Failpoints make saga steps fail or crash: tests and demos only. They
 	// come only from the RABBITPAY_FAILPOINTS environment variable, never
 	// from a file (a file sharing a directory with other users could crash
@@ -134,6 +137,7 @@ const (
 func defaults() map[string]any {
 	d := map[string]any{
 		"database_url":                 "",
+		"database_read_url":            "",
 		"data_dir":                     defaultDataDir(),
 		"output":                       "table",
 		"max_conns":                    16,
@@ -197,6 +201,8 @@ var Flags = map[string]string{
 	"database-url": "database_url",
 	"data-dir":     "data_dir",
 	"output":       "output",
+
+	"database-read-url": "database_read_url",
 }
 
 // Load reads the configuration. flags holds the global flags (already parsed);
