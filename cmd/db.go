@@ -22,6 +22,28 @@ type dbStatus struct {
 	// cluster is stopped); SchemaTarget the last migration this binary carries.
 	SchemaVersion *int32 `json:"schema_version"`
 	SchemaTarget  int32  `json:"schema_target"`
+
+	// The read replica (database_read_url), when one is configured: whether
+	// it is a standby, its replay lag, or why reads cannot use it.
+	ReadURL          string   `json:"read_url,omitempty"`
+	ReadInRecovery   *bool    `json:"read_in_recovery,omitempty"`
+	ReplayLagSeconds *float64 `json:"replay_lag_seconds,omitempty"`
+	ReadError        string   `json:"read_error,omitempty"`
+}
+
+// readStatus is the read replica in words, for the table.
+func (st dbStatus) readStatus() string {
+	switch {
+	case st.ReadURL == "":
+		return ""
+	case st.ReadError != "":
+		return "cannot be used: " + st.ReadError
+	case st.ReadInRecovery != nil && !*st.ReadInRecovery:
+		return "not a standby (a primary answers there)"
+	case st.ReplayLagSeconds != nil:
+		return fmt.Sprintf("standby, replay lag %.1fs", *st.ReplayLagSeconds)
+	}
+	return "unknown"
 }
 
 // report prints a command's outcome: the sentence on a table, else v (JSON)
@@ -76,9 +98,15 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 	}
 	if st.Running || cluster == nil {
 		if a, err := opts.app(ctx); err == nil {
-			st.Running = true
 			if v, err := a.SchemaVersion(ctx); err == nil {
-				st.SchemaVersion = &v
+				st.Running, st.SchemaVersion = true, &v
+			}
+			if r := a.ReadReplica(ctx); r != nil {
+				st.ReadURL = redact(opts.cfg.DatabaseReadURL)
+				if st.ReadError = r.Error; r.Error == "" {
+					lag := r.ReplayLag.Seconds()
+					st.ReadInRecovery, st.ReplayLagSeconds = &r.InRecovery, &lag
+				}
 			}
 		}
 	}
@@ -91,8 +119,9 @@ func (e *env) printDBStatus(st dbStatus) error {
 		version = fmt.Sprint(*st.SchemaVersion)
 	}
 	return e.print(st, rowsFunc(func() ([]string, [][]string) {
-		return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target"},
-			[][]string{{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, version, fmt.Sprint(st.SchemaTarget)}}
+		return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target", "read_url", "read_replica"},
+			[][]string{{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, version, fmt.Sprint(st.SchemaTarget),
+				st.ReadURL, st.readStatus()}}
 	}))
 }
 

@@ -21,6 +21,8 @@ var fieldFlags = map[string]string{
 	"database URL":    "database-url",
 	"data dir":        "data-dir",
 	"retention":       "older-than",
+
+	"database read URL": "database-read-url",
 }
 
 // withFlagHint adds "(check --flag)" to an error about a field the command

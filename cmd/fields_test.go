@@ -30,6 +30,11 @@ func TestNoFlagNamesBelowCmd(t *testing.T) {
 		"localpg/localpg.go: --no-instructions":          "initdb's option",
 		"localpg/localpg.go: --no-sync":                  "initdb's option",
 		"localpg/localpg.go: --bindir":                   "pg_config's option",
+		"testdb/failover.go: --auth=scram-sha-256":       "initdb's option",
+		"testdb/failover.go: --pwfile=":                  "initdb's option",
+		"testdb/failover.go: --no-locale":                "initdb's option",
+		"testdb/failover.go: --no-sync":                  "initdb's and pg_basebackup's option",
+		"testdb/failover.go: --no-instructions":          "initdb's option",
 	}
 	flagLike := regexp.MustCompile(`--[a-z]`)
 	var found []string

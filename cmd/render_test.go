@@ -184,7 +184,16 @@ func TestRenderDBStatus(t *testing.T) {
 	if err := e.printDBStatus(dbStatus{Mode: "external", Initialized: true, Running: true, URL: "postgres://x", SchemaVersion: &v, SchemaTarget: 9}); err != nil {
 		t.Fatal(err)
 	}
-	if recs := csvRecords(t, out.String()); len(recs) != 2 || strings.Join(recs[1], ",") != "external,,true,true,postgres://x,9,9" {
+	if recs := csvRecords(t, out.String()); len(recs) != 2 || strings.Join(recs[1], ",") != "external,,true,true,postgres://x,9,9,," {
 		t.Errorf("db status -o csv:\n%s", out)
+	}
+	e, out, _ = renderEnv("csv")
+	lag, standby := 0.5, true
+	if err := e.printDBStatus(dbStatus{Mode: "external", Initialized: true, Running: true, URL: "postgres://x", SchemaVersion: &v, SchemaTarget: 9,
+		ReadURL: "postgres://r", ReadInRecovery: &standby, ReplayLagSeconds: &lag}); err != nil {
+		t.Fatal(err)
+	}
+	if recs := csvRecords(t, out.String()); len(recs) != 2 || recs[1][7] != "postgres://r" || recs[1][8] != "standby, replay lag 0.5s" {
+		t.Errorf("db status -o csv with a read URL:\n%s", out)
 	}
 }

@@ -64,6 +64,7 @@ func (e *env) app(ctx context.Context) (*app.App, error) {
 		if err != nil {
 			return nil, err
 		}
+		a.Warn = func(msg string) { warn(e.Err, []string{msg}) }
 		e.a = a
 	}
 	return e.a, nil
@@ -103,7 +104,7 @@ func (e *env) run(ctx context.Context, root *cobra.Command, args []string) int {
 	root.SetOut(ios.Out)
 	root.SetErr(ios.Err)
 	ran, err := root.ExecuteContextC(ctx)
-	err = withFlagHint(ran, err)
+	err = withFlagHint(ran, app.DescribeError(e.cfg, err))
 	if e.bounded != nil && errors.Is(e.bounded.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("gave up after %s (command_timeout): the database did not answer in time", e.cfg.CommandTimeout)
 	}
@@ -228,6 +229,7 @@ Exit codes:
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.configFile, "config", "", "config file (default ./rabbitpay.yaml, then $XDG_CONFIG_HOME/rabbitpay/config.yaml)")
 	pf.String("database-url", "", "PostgreSQL URL; empty starts the embedded cluster (env RABBITPAY_DATABASE_URL)")
+	pf.String("database-read-url", "", "read replica URL for lists, shows and exports (env RABBITPAY_DATABASE_READ_URL)")
 	pf.String("data-dir", "", "where the embedded cluster lives (default $XDG_DATA_HOME/rabbitpay)")
 	pf.StringP("output", "o", "table", "output format: table, json or csv")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {

@@ -27,6 +27,11 @@ type App struct {
 	url        string
 	gw         gateways
 	cb         callbacks
+
+	// Warn prints a one-line warning on stderr (the read replica falling
+	// back to the primary); nil prints nothing.
+	Warn    func(msg string)
+	replica *replica // the read URL's store; nil without one
 }
 
 // Close releases the store and the gateways.
@@ -34,6 +39,9 @@ func (a *App) Close() {
 	a.cb.close()
 	a.gw.close()
 	a.store.Close()
+	if a.replica != nil {
+		a.replica.store.Close()
+	}
 }
 
 // Cluster returns the embedded cluster for cfg, or nil when a URL is configured.
@@ -86,13 +94,21 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 		cfg, store.Lease = &c, c.Saga.Lease
 	}
 	a := &App{cfg: cfg, store: store, url: url}
+	if cfg.DatabaseReadURL != "" {
+		rs, err := postgres.Open(cfg.DatabaseReadURL, cfg.MaxConns, postgres.ConnectTimeout(cfg.ConnectTimeout))
+		if err != nil {
+			store.Close()
+			return nil, shop.InField("database read URL", err)
+		}
+		a.replica = &replica{store: rs}
+	}
 	if a.Failpoints, err = a.parseFailpoints(cfg.Failpoints); err != nil {
-		store.Close()
+		a.Close()
 		return nil, err
 	}
 	if !prepare {
-		if current, err := store.SchemaCurrent(ctx); err != nil || !current {
-			store.Close()
+		if current, err := a.reader(ctx).SchemaCurrent(ctx); err != nil || !current {
+			a.Close()
 			return nil, fmt.Errorf("the database is not up or not migrated")
 		}
 		return a, nil
@@ -105,7 +121,7 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 	if cluster != nil && !cluster.Private() {
 		// New, an older rabbitpay's trusting cluster, or dirs opened since: fix them before connecting.
 		if err := cluster.Ensure(prepCtx); err != nil {
-			store.Close()
+			a.Close()
 			return nil, err
 		}
 	}
@@ -117,18 +133,23 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 			}
 		}
 	}
+	if err != nil && a.replica != nil && postgres.IsConnectError(err) && a.replica.usable(ctx) == nil {
+		// The primary is down and the replica answers: reads go on from it;
+		// whatever needs the primary fails with its connect error.
+		return a, nil
+	}
 	if err != nil {
-		store.Close()
+		a.Close()
 		return nil, describeConnectError(err, cluster != nil)
 	}
 	if !current && postgres.BehindPooler(url) {
-		store.Close()
+		a.Close()
 		return nil, fmt.Errorf("the database schema is behind this version of rabbitpay and the URL goes through a pooler " +
 			"(default_query_exec_mode is set), where migrations are not safe: run 'rabbitpay db migrate' with the direct URL first")
 	}
 	if !current {
 		if _, _, err := store.Migrate(prepCtx); err != nil {
-			store.Close()
+			a.Close()
 			return nil, err
 		}
 	}
@@ -137,6 +158,17 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 
 // prepareTimeout bounds starting the embedded cluster and migrating.
 const prepareTimeout = 30 * time.Minute
+
+// DescribeError gives a connect error met after the database was opened
+// (the primary gone while a read URL answered) the same one sentence as
+// Open's. An error that wraps one with words of its own (a saga's unknown
+// outcome) keeps them.
+func DescribeError(cfg *config.Config, err error) error {
+	if !postgres.IsBareConnectError(err) {
+		return err
+	}
+	return describeConnectError(err, cfg == nil || cfg.DatabaseURL == "")
+}
 
 func describeConnectError(err error, embedded bool) error {
 	if postgres.IsConnectError(err) && !embedded {

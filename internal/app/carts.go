@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -50,12 +51,12 @@ func (a *App) ClearCart(ctx context.Context, customerID int64) (shop.Cart, error
 
 // Orders lists orders.
 func (a *App) Orders(ctx context.Context, f shop.OrderFilter, o shop.ListOptions) (shop.Page[shop.Order], error) {
-	return a.store.ListOrders(ctx, f, o)
+	return a.reader(ctx).ListOrders(ctx, f, o)
 }
 
 // Order returns one order with items, payment and saga trail.
 func (a *App) Order(ctx context.Context, id int64) (shop.Order, error) {
-	return a.store.GetOrder(ctx, id)
+	return show(ctx, a, func(s *postgres.Store) (shop.Order, error) { return s.GetOrder(ctx, id) })
 }
 
 // Sagas lists the saga log, newest first.

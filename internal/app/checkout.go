@@ -94,10 +94,11 @@ func (a *App) updateCartQuantity(ctx context.Context, customerID int64, productR
 	return a.store.Cart(ctx, customerID)
 }
 
-// TodaysOrders lists up to limit orders placed since local midnight of now, newest first.
+// TodaysOrders lists up to limit orders placed since local midnight of now,
+// newest first: from the primary, as the checkout must see the order it just placed.
 func (a *App) TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], error) {
 	y, m, d := now.Date()
-	return a.Orders(ctx, shop.OrderFilter{}, shop.ListOptions{Since: time.Date(y, m, d, 0, 0, 0, 0, now.Location()), Limit: limit})
+	return a.store.ListOrders(ctx, shop.OrderFilter{}, shop.ListOptions{Since: time.Date(y, m, d, 0, 0, 0, 0, now.Location()), Limit: limit})
 }
 
 // CheckoutHostKey is where `checkout --serve` keeps its SSH host key: in the data dir.

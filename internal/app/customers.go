@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -54,10 +55,10 @@ func (a *App) UpdateCustomer(ctx context.Context, id int64, patch shop.CustomerP
 
 // Customer returns one customer.
 func (a *App) Customer(ctx context.Context, id int64) (shop.Customer, error) {
-	return a.store.GetCustomer(ctx, id)
+	return show(ctx, a, func(s *postgres.Store) (shop.Customer, error) { return s.GetCustomer(ctx, id) })
 }
 
 // Customers lists every customer.
 func (a *App) Customers(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Customer], error) {
-	return a.store.ListCustomers(ctx, o)
+	return a.reader(ctx).ListCustomers(ctx, o)
 }

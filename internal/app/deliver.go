@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -66,10 +67,10 @@ func (a *App) changeDeliveries(ctx context.Context, changes []shop.DeliveryChang
 
 // Deliveries lists a page of deliveries.
 func (a *App) Deliveries(ctx context.Context, f shop.DeliveryFilter, o shop.ListOptions) (shop.Page[shop.Delivery], error) {
-	return a.store.ListDeliveries(ctx, f, o)
+	return a.reader(ctx).ListDeliveries(ctx, f, o)
 }
 
 // Delivery returns one delivery with its history.
 func (a *App) Delivery(ctx context.Context, id int64) (shop.Delivery, error) {
-	return a.store.GetDelivery(ctx, id)
+	return show(ctx, a, func(s *postgres.Store) (shop.Delivery, error) { return s.GetDelivery(ctx, id) })
 }

@@ -22,5 +22,5 @@ func (a *App) ExportProducts(ctx context.Context, w io.Writer, f shop.CatalogueF
 	if f == "" {
 		f = shop.CatalogueCSV
 	}
-	return a.store.ExportProducts(ctx, w, f)
+	return a.reader(ctx).ExportProducts(ctx, w, f)
 }

@@ -11,7 +11,7 @@ import (
 
 // Notifications lists a page of the outbox, oldest first.
 func (a *App) Notifications(ctx context.Context, f shop.NotificationFilter, o shop.ListOptions) (shop.Page[shop.Notification], error) {
-	return a.store.ListNotifications(ctx, f, o)
+	return a.reader(ctx).ListNotifications(ctx, f, o)
 }
 
 // RetryNotification makes a dead or waiting notification due now.

@@ -81,17 +81,17 @@ func (g *gateways) close() {
 
 // Payments lists a page of payments, newest first.
 func (a *App) Payments(ctx context.Context, f shop.PaymentFilter, o shop.ListOptions) (shop.Page[shop.Payment], error) {
-	return a.store.ListPayments(ctx, f, o)
+	return a.reader(ctx).ListPayments(ctx, f, o)
 }
 
 // Payment reads one payment, by id or order UUID, with every provider call
 // made for it, its refunds and its order.
 func (a *App) Payment(ctx context.Context, ref string) (shop.PaymentDetail, error) {
-	d, err := a.store.GetPayment(ctx, ref)
+	d, err := show(ctx, a, func(s *postgres.Store) (shop.PaymentDetail, error) { return s.GetPayment(ctx, ref) })
 	if err != nil || d.OrderID == nil {
 		return d, err
 	}
-	order, err := a.store.GetOrder(ctx, *d.OrderID)
+	order, err := show(ctx, a, func(s *postgres.Store) (shop.Order, error) { return s.GetOrder(ctx, *d.OrderID) })
 	d.Order = &order
 	return d, err
 }

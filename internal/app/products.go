@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -20,12 +21,12 @@ func (a *App) Product(ctx context.Context, ref string) (shop.Product, error) {
 	if err != nil {
 		return shop.Product{}, err
 	}
-	return a.store.GetProduct(ctx, r)
+	return show(ctx, a, func(s *postgres.Store) (shop.Product, error) { return s.GetProduct(ctx, r) })
 }
 
 // Products lists a page of the catalogue.
 func (a *App) Products(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Product], error) {
-	return a.store.ListProducts(ctx, o)
+	return a.reader(ctx).ListProducts(ctx, o)
 }
 
 // UpdateProduct changes the given fields of a product.

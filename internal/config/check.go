@@ -134,7 +134,7 @@ func checkKeys(path string) ([]string, error) {
 		if expected := badValue(val, t); expected != "" {
 			return nil, fmt.Errorf("config file %s: %s is %s, expected %s", path, k, show(val), expected)
 		}
-		if s, _ := val.(string); s != "" && (secretKey(k) || k == "database_url" && urlHasPassword(s)) {
+		if s, _ := val.(string); s != "" && (secretKey(k) || (k == "database_url" || k == "database_read_url") && urlHasPassword(s)) {
 			secrets = append(secrets, k)
 		}
 	}

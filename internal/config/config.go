@@ -39,6 +39,9 @@ type Config struct {
 	// Retention is how old operational records must be for `db prune` to
 	// remove them when no age is given (90d, 720h; "" for none).
 	Retention string `mapstructure:"retention"`
+	// DatabaseReadURL is a read replica for reads that need not see their
+	// own writes (lists, shows, exports, completions); "" reads from DatabaseURL.
+	DatabaseReadURL string `mapstructure:"database_read_url"`
 	// Failpoints make saga steps fail or crash: tests and demos only. They
 	// come only from the RABBITPAY_FAILPOINTS environment variable, never
 	// from a file (a file sharing a directory with other users could crash
@@ -137,6 +140,7 @@ const (
 func defaults() map[string]any {
 	d := map[string]any{
 		"database_url":                 "",
+		"database_read_url":            "",
 		"data_dir":                     defaultDataDir(),
 		"output":                       "table",
 		"max_conns":                    16,
@@ -201,6 +205,8 @@ var Flags = map[string]string{
 	"database-url": "database_url",
 	"data-dir":     "data_dir",
 	"output":       "output",
+
+	"database-read-url": "database_read_url",
 }
 
 // Load reads the configuration. flags holds the global flags (already parsed);

@@ -12,6 +12,7 @@ import (
 func flags(args ...string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("rabbitpay", pflag.ContinueOnError)
 	fs.String("database-url", "", "")
+	fs.String("database-read-url", "", "")
 	fs.String("data-dir", "", "")
 	fs.StringP("output", "o", "table", "")
 	if err := fs.Parse(args); err != nil {
@@ -64,5 +65,26 @@ func TestBadConfig(t *testing.T) {
 	}
 	if _, err := Load(flags("-o", "yaml"), ""); err == nil || !strings.Contains(err.Error(), `output format "yaml"`) {
 		t.Fatalf("-o yaml: %v", err)
+	}
+}
+
+// The read replica's URL: flag over env over file, and a password in it is a
+// secret like database_url's.
+func TestDatabaseReadURL(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rabbitpay.yaml")
+	os.WriteFile(file, []byte("database_read_url: postgres://shop:pw@replica/db\n"), 0o644)
+	c, err := Load(flags(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseReadURL != "postgres://shop:pw@replica/db" || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "database_read_url") {
+		t.Fatalf("from the file: %q, warnings %q", c.DatabaseReadURL, c.Warnings)
+	}
+	t.Setenv("RABBITPAY_DATABASE_READ_URL", "postgres://env/db")
+	if c, err = Load(flags(), file); err != nil || c.DatabaseReadURL != "postgres://env/db" {
+		t.Fatalf("from the environment: %q, %v", c.DatabaseReadURL, err)
+	}
+	if c, err = Load(flags("--database-read-url", "postgres://flag/db"), file); err != nil || c.DatabaseReadURL != "postgres://flag/db" {
+		t.Fatalf("from the flag: %q, %v", c.DatabaseReadURL, err)
 	}
 }

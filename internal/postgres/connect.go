@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,7 +157,9 @@ func (e *ConnectError) Unwrap() error { return e.err }
 // DescribeConnectError turns a pgconn.ConnectError (a multi-line message that
 // starts "failed to connect to `user=… database=…`:") into one sentence that
 // keeps the cause: connection refused, an unknown host, the server's
-// authentication error, or "timed out after 5s". Other errors are returned as they are.
+// authentication error, or "timed out after 5s". With several hosts (a
+// multi-host URL) it names each server tried and why it was not used
+// (describeHosts). Other errors are returned as they are.
 func DescribeConnectError(err error) error {
 	var ce *pgconn.ConnectError
 	if err == nil || !errors.As(err, &ce) {
@@ -166,7 +169,119 @@ func DescribeConnectError(err error) error {
 	if errors.As(err, &already) {
 		return err
 	}
+	if hosts := hostsOf(ce.Config); len(hosts) > 1 {
+		return &ConnectError{msg: describeHosts(ce, hosts), err: err}
+	}
 	return &ConnectError{msg: "cannot connect to " + target(ce.Config) + ": " + cause(ce), err: err}
+}
+
+// hostPort is one server of a multi-host URL.
+type hostPort struct {
+	host string
+	port uint16
+}
+
+// hostsOf lists the distinct servers a configuration names, in order (pgx
+// adds a fallback per host for sslmode=prefer's second, plain attempt).
+func hostsOf(c *pgconn.Config) []hostPort {
+	if c == nil {
+		return nil
+	}
+	hosts := []hostPort{{c.Host, c.Port}}
+	for _, f := range c.Fallbacks {
+		if h := (hostPort{f.Host, f.Port}); !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}
+
+// describeHosts says, in one sentence, what happened at each server of a
+// multi-host URL: "cannot connect to a writable server: 127.0.0.1:5432
+// refused the connection; 127.0.0.1:5433 is a read-only standby". pgx joins
+// one error per attempt, each starting "ADDRESS (HOST): " (pgconn's
+// perDialConnectError), plus name look-up errors; an authentication error
+// ends the attempts, so the servers after it were not tried.
+func describeHosts(ce *pgconn.ConnectError, hosts []hostPort) string {
+	per := make([][]error, len(hosts))
+	for _, a := range leaves(errors.Unwrap(ce)) {
+		if k := attemptHost(a, hosts); k >= 0 {
+			per[k] = append(per[k], a)
+		}
+	}
+	writable := false
+	parts := make([]string, len(hosts))
+	for k, h := range hosts {
+		name := target(&pgconn.Config{Host: h.host, Port: h.port})
+		if len(per[k]) == 0 {
+			parts[k] = name + " was not tried"
+			continue
+		}
+		if slices.ContainsFunc(per[k], func(e error) bool {
+			return errors.Is(e, pgconn.ErrReadOnlyConnection) || errors.Is(e, pgconn.ErrStandbyConnection)
+		}) {
+			parts[k], writable = name+" is a read-only standby", true
+			continue
+		}
+		parts[k] = name + " " + hostReason(per[k], ce.Config)
+	}
+	what := "any of its servers"
+	if writable {
+		what = "a writable server"
+	}
+	return "cannot connect to " + what + ": " + strings.Join(parts, "; ")
+}
+
+// attemptHost finds the server an attempt's error belongs to, or -1.
+func attemptHost(a error, hosts []hostPort) int {
+	var de *net.DNSError
+	if errors.As(a, &de) {
+		for k, h := range hosts {
+			if h.host == de.Name {
+				return k
+			}
+		}
+	}
+	s := a.Error()
+	i := strings.Index(s, " (")
+	if i < 0 {
+		return -1
+	}
+	addr, rest := s[:i], s[i+2:]
+	for k, h := range hosts {
+		if !strings.HasPrefix(rest, h.host+"): ") {
+			continue
+		}
+		network, want := pgconn.NetworkAddress(h.host, h.port)
+		if addr == want || network == "tcp" && strings.HasSuffix(addr, ":"+strconv.Itoa(int(h.port))) {
+			return k
+		}
+	}
+	return -1
+}
+
+// hostReason is why one server of several failed, as a predicate:
+// "refused the connection", "timed out after 5s", "refused the login: …".
+func hostReason(attempts []error, c *pgconn.Config) string {
+	for _, a := range attempts {
+		var pe *pgconn.PgError
+		if errors.As(a, &pe) {
+			if strings.HasPrefix(pe.Code, "28") { // invalid_authorization_specification, invalid_password
+				return "refused the login: " + pe.Message
+			}
+			return "answered: " + pe.Message
+		}
+	}
+	for _, a := range attempts {
+		if errors.Is(a, syscall.ECONNREFUSED) {
+			return "refused the connection"
+		}
+	}
+	why := causeOf(attempts, c)
+	if strings.HasPrefix(why, "timed out") || why == "interrupted" {
+		return why
+	}
+	return "failed: " + why
 }
 
 func target(c *pgconn.Config) string {
@@ -182,8 +297,9 @@ func target(c *pgconn.Config) string {
 // cause picks the most telling reason among the attempts (with sslmode=prefer
 // pgx tries TLS, then plain): the server's own error, then a failed name
 // look-up, a timeout, a system error, else the last attempt's innermost error.
-func cause(ce *pgconn.ConnectError) string {
-	attempts := leaves(errors.Unwrap(ce))
+func cause(ce *pgconn.ConnectError) string { return causeOf(leaves(errors.Unwrap(ce)), ce.Config) }
+
+func causeOf(attempts []error, c *pgconn.Config) string {
 	for _, a := range attempts {
 		var pe *pgconn.PgError
 		if errors.As(a, &pe) {
@@ -197,7 +313,7 @@ func cause(ce *pgconn.ConnectError) string {
 				return "unknown host " + de.Name
 			}
 			if de.IsTimeout {
-				return fmt.Sprintf("looking up host %s timed out%s", de.Name, after(ce.Config))
+				return fmt.Sprintf("looking up host %s timed out%s", de.Name, after(c))
 			}
 			return fmt.Sprintf("cannot look up host %s: %s", de.Name, de.Err)
 		}
@@ -208,7 +324,7 @@ func cause(ce *pgconn.ConnectError) string {
 		}
 		var ne net.Error
 		if errors.Is(a, context.DeadlineExceeded) || errors.As(a, &ne) && ne.Timeout() {
-			return "timed out" + after(ce.Config)
+			return "timed out" + after(c)
 		}
 	}
 	for _, a := range attempts {

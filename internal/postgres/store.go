@@ -119,6 +119,13 @@ func IsConnectError(err error) bool {
 	return errors.As(err, &ce)
 }
 
+// IsBareConnectError reports whether err is a connect error with no words
+// of its own around it (only %w wrapping, if any).
+func IsBareConnectError(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) && err.Error() == ce.Error()
+}
+
 // IsMissingDatabase reports whether err means the database does not exist.
 func IsMissingDatabase(err error) bool { return code(err) == codeInvalidCatalog }
 
