@@ -211,6 +211,9 @@ Exit codes:
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkInput(cmd, args, os.Environ()); err != nil {
+				return err
+			}
 			cfg, err := config.Load(cmd.Root().PersistentFlags(), e.configFile)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -47,7 +48,7 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 		at[o.ID] = i
 	}
 	rows, err = q.Query(ctx, `SELECT op.order_id, op.id, op.product_id, p.sku, coalesce(d.id, 0), coalesce(d.status::text, ''),
-			op.quantity, op.quantity - op.refunded_quantity
+			op.quantity, op.quantity - op.refunded_quantity, d.updated_at
 		FROM order_product op JOIN product p ON p.id = op.product_id LEFT JOIN delivery d ON d.order_product_id = op.id
 		WHERE op.order_id = ANY($1) ORDER BY op.id`+lockItems, ids)
 	if err != nil {
@@ -55,7 +56,12 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 	}
 	var oid int64
 	var it shop.ItemRef
-	_, err = pgx.ForEachRow(rows, []any{&oid, &it.OrderProductID, &it.ProductID, &it.SKU, &it.DeliveryID, &it.Delivery, &it.Quantity, &it.Remaining}, func() error {
+	var changed *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&oid, &it.OrderProductID, &it.ProductID, &it.SKU, &it.DeliveryID, &it.Delivery, &it.Quantity, &it.Remaining, &changed}, func() error {
+		it.Changed = time.Time{}
+		if changed != nil {
+			it.Changed = *changed
+		}
 		if i, ok := at[oid]; ok {
 			out[i].Items = append(out[i].Items, it)
 		}

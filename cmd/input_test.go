@@ -1,0 +1,94 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// state is everything a refused command must leave as it was: the order
+// snapshot plus the sagas' ownership, refunds, deliveries and their history.
+func (c *cli) state() string {
+	return c.snapshot() + "|" + c.query(`SELECT concat_ws('|',
+		(SELECT string_agg(order_uuid || ':' || owner_token || ':' || coalesce(lease_until::text, '-') || ':' || state, ',' ORDER BY order_uuid) FROM saga),
+		(SELECT count(*) FROM order_refund), (SELECT string_agg(sku || '=' || price, ',' ORDER BY id) FROM product),
+		(SELECT string_agg(id || status::text || updated_at::text, ',' ORDER BY id) FROM delivery),
+		(SELECT count(*) FROM delivery_history), (SELECT count(*) FROM idempotency_key))`)
+}
+
+// refused runs a command that must be refused: exit code, one stderr line
+// containing want, and the database exactly as it was.
+func (c *cli) refused(code int, want string, args ...string) {
+	c.t.Helper()
+	before := c.state()
+	c.fails(code, want, args...)
+	if after := c.state(); after != before {
+		c.t.Fatalf("rabbitpay %s was refused but changed the database:\nbefore %s\nafter  %s", strings.Join(args, " "), before, after)
+	}
+}
+
+// Every string from a flag is checked at the boundary, once, before any
+// use case (or SQL) sees it: invalid UTF-8 and over-long values are one
+// sentence and exit 2, and nothing changes.
+func TestBadTextRefusedAtTheBoundary(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	c.ok("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3")
+	long := strings.Repeat("x", 10_000)
+	for _, tc := range []struct {
+		want string
+		args []string
+	}{
+		{"--search is not valid UTF-8", []string{"product", "list", "--search", "\xff"}},
+		{"--search is not valid UTF-8", []string{"customer", "list", "--search", "토\xff"}},
+		{"--reason is not valid UTF-8", []string{"order", "refund", "1", "--item", "A:1", "--reason", "\xff"}},
+		{"--reason contains a control character (a newline)", []string{"order", "refund", "1", "--item", "A:1", "--reason", "a\nb"}},
+		{"--reason is 10000 characters long; the limit is 200", []string{"order", "refund", "1", "--item", "A:1", "--reason", long}},
+		{"--idempotency-key is not valid UTF-8", []string{"order", "refund", "1", "--item", "A:1", "--idempotency-key", "\xfe"}},
+		{"--idempotency-key is 10000 characters long; the limit is 255", []string{"order", "refund", "1", "--item", "A:1", "--idempotency-key", long}},
+		{"--idempotency-key is not valid UTF-8", []string{"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1", "--idempotency-key", "\xff"}},
+		{"--item contains a control character (U+001B)", []string{"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A\x1b:1"}},
+		{"argument 1 is not valid UTF-8", []string{"product", "show", "\xff"}},
+		{"--carrier is 5000 characters long; the limit is 4096", []string{"deliver", "start", "--order", "1", "--carrier", strings.Repeat("c", 5000)}},
+	} {
+		c.refused(ExitUsage, tc.want, tc.args...)
+	}
+}
+
+// The environment crosses the same boundary.
+func TestBadEnvironmentRefused(t *testing.T) {
+	cmd := &cobra.Command{Use: "x"}
+	if err := checkInput(cmd, nil, []string{"HOME=/root", "LANG=\xff", "RABBITPAY_OUTPUT=json"}); err != nil {
+		t.Fatalf("good environment refused: %v", err)
+	}
+	err := checkInput(cmd, nil, []string{"RABBITPAY_DATABASE_URL=postgres://h/\xff"})
+	if err == nil || err.Error() != "environment variable RABBITPAY_DATABASE_URL is not valid UTF-8" || exitCode(err) != ExitUsage {
+		t.Fatalf("bad environment: %v", err)
+	}
+}
+
+// A JSON Lines catalogue's price and stock are JSON numbers: a string is
+// refused with one sentence naming the line and the field, never read as a
+// number, never a raw decoder error.
+func TestImportJSONNumbersOnly(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	for _, tc := range []struct{ line, want string }{
+		{`{"sku":"A","name":"x","price":"12000","stock":1}`, `line 1, column price: price must be a JSON number such as 12000, not "12000"`},
+		{`{"sku":"A","name":"x","price":"abc","stock":1}`, `line 1, column price: price must be a JSON number such as 12000, not "abc"`},
+		{`{"sku":"A","name":"x","price":1,"stock":true}`, `line 1, column stock: stock must be a JSON number such as 12000, not true`},
+	} {
+		before := c.state()
+		r := c.runIn(tc.line+"\n", "product", "import", "-", "--format", "jsonl")
+		if r.code != ExitUsage || !strings.Contains(r.err, tc.want) || strings.Contains(r.err, "json:") {
+			t.Errorf("%s: exit %d, stderr %q, want %q", tc.line, r.code, r.err, tc.want)
+		}
+		if c.state() != before {
+			t.Errorf("%s: refused but changed the database", tc.line)
+		}
+	}
+	if s := c.importJSON(`{"sku":"N","name":"x","price":12000,"stock":1,"retired":null}`+"\n", "-", "--format", "jsonl"); s.Inserted != 1 {
+		t.Fatalf("a number: %+v", s)
+	}
+}
