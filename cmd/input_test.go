@@ -92,3 +92,25 @@ func TestImportJSONNumbersOnly(t *testing.T) {
 		t.Fatalf("a number: %+v", s)
 	}
 }
+
+// Flags that cannot mean anything together, or at all, are refused, not
+// read as an empty answer.
+func TestMeaninglessFlagsRefused(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	c.refused(ExitUsage, "--since 2026-12-02 is not before --until 2026-12-01: no order can match",
+		"order", "list", "--since", "2026-12-02", "--until", "2026-12-01")
+	c.refused(ExitUsage, "--since 2026-12-01 is not before --until 2026-12-01",
+		"order", "list", "--since", "2026-12-01", "--until", "2026-12-01")
+	c.ok("order", "list", "--since", "2026-12-01", "--until", "2026-12-02")
+	c.refused(ExitUsage, "--wait -1s must not be negative", "saga", "recover", "--wait", "-1s")
+	c.refused(ExitUsage, `unknown command "tcsh" for "rabbitpay completion"`, "completion", "tcsh")
+	if out := c.ok("completion", "bash"); !strings.Contains(out, "bash completion") {
+		t.Errorf("completion bash:\n%.200s", out)
+	}
+	// The sandbox never asks for the buyer's approval: a token is refused, not ignored.
+	c.refused(ExitUsage, "an approval token is only for live payments: payment.provider is sandbox, whose payments need no buyer approval (check --approval-token)",
+		"order", "place", "--customer", "1", "--method", "NAVER", "--item", "A:1", "--approval-token", "tok")
+	c.refused(ExitUsage, "an approval token is only for live payments",
+		"order", "place", "--customer", "1", "--method", "NAVER", "--item", "A:1", "--approval-token", "-")
+}

@@ -287,9 +287,9 @@ func (e *env) approval(token string) app.Approval {
 	}
 	switch {
 	case token == "-":
-		return app.Approval{Prompt: readLine}
+		return app.Approval{Prompt: readLine, Given: true}
 	case token != "":
-		return app.Approval{Token: token}
+		return app.Approval{Token: token, Given: true}
 	case e.isTTY(e.In):
 		return app.Approval{Prompt: func(ctx context.Context, approvalURL string) (string, error) {
 			fmt.Fprint(e.Err, "  paste the approval token or the page's final URL here (or wait for the buyer): ")

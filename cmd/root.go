@@ -240,6 +240,10 @@ Exit codes:
 		newSagaCmd(e), newDBCmd(e), newDemoCmd(e), newVersionCmd(e), newCheckoutCmd(e))
 	root.Version = app.Version().String()
 	root.SetVersionTemplate("rabbitpay {{.Version}}\n")
+	// The completion commands now, so that their group refuses an unknown
+	// shell too; they keep the writer they are made with.
+	root.SetOut(e.Out)
+	root.InitDefaultCompletionCmd()
 	refuseUnknownSubcommands(root)
 	registerCompletions(e, root)
 	return root
