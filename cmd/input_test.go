@@ -114,3 +114,27 @@ func TestMeaninglessFlagsRefused(t *testing.T) {
 	c.refused(ExitUsage, "an approval token is only for live payments",
 		"order", "place", "--customer", "1", "--method", "NAVER", "--item", "A:1", "--approval-token", "-")
 }
+
+// The decisions: the CLI's cart refuses a line above the stock, as the
+// checkout does, and an order whose total is ₩0 is refused before anything
+// changes (no provider takes a ₩0 payment).
+func TestCartAboveStockAndFreeOrdersRefused(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	c.exec(`UPDATE product SET stock_quantity = 99 WHERE sku = 'A'`)
+	c.refused(ExitFailure, "only 99 of A (토끼 인형) in stock", "cart", "add", "--customer", "1", "--product", "A", "--qty", "100000")
+	c.ok("cart", "add", "--customer", "1", "--product", "A", "--qty", "90")
+	c.refused(ExitFailure, "only 99 of A (토끼 인형) in stock, and the cart holds 90 already", "cart", "add", "--customer", "1", "--product", "A", "--qty", "10")
+	c.ok("cart", "add", "--customer", "1", "--product", "A", "--qty", "9")
+	c.ok("cart", "clear", "--customer", "1")
+
+	c.ok("product", "register", "--sku", "FREE", "--name", "스티커", "--price", "0", "--stock", "10")
+	want := "the order's total is ₩0: a payment provider takes no ₩0 payment; add a product with a price"
+	c.refused(ExitUsage, want, "order", "place", "--customer", "1", "--method", "NAVER", "--item", "FREE:2")
+	c.ok("cart", "add", "--customer", "1", "--product", "FREE")
+	c.refused(ExitUsage, want, "order", "place", "--customer", "1", "--method", "KAKAO")
+	// A free product goes out with a paid one.
+	if out := c.ok("order", "place", "--customer", "1", "--method", "NAVER", "--item", "FREE:1", "--item", "B:1"); !strings.Contains(out, "₩2,500 paid with NAVER") {
+		t.Fatalf("free with paid:\n%s", out)
+	}
+}
