@@ -138,3 +138,21 @@ func TestCartAboveStockAndFreeOrdersRefused(t *testing.T) {
 		t.Fatalf("free with paid:\n%s", out)
 	}
 }
+
+// A refused refund changes nothing: not the saga's owner token, not its
+// lease, no refund row.
+func TestRefusedRefundChangesNothing(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	c.ok("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3", "--item", "B:1")
+	c.refused(ExitUsage, "order 1 has 3 of A left to refund (bought 3, refunded 0), not 5", "order", "refund", "1", "--item", "A:5")
+	c.refused(ExitUsage, "order 1 has 3 of A left to refund", "order", "refund", "1", "--item", "A:2", "--item", "A:2", "--idempotency-key", "k-1")
+	c.ok("deliver", "start", "--order", "1")
+	c.ok("deliver", "update", c.query(`SELECT d.id::text FROM delivery d JOIN order_product op ON op.id = d.order_product_id JOIN product p ON p.id = op.product_id WHERE p.sku = 'B'`), "--status", "SHIPPED")
+	c.refused(ExitFailure, "item B of order 1 has shipped (SHIPPED) and cannot be refunded", "order", "refund", "1", "--item", "B:1")
+	// A refund allowed still runs, and its key replays.
+	c.ok("order", "refund", "1", "--item", "A:1", "--idempotency-key", "k-2")
+	if out := c.ok("order", "refund", "1", "--item", "A:1", "--idempotency-key", "k-2"); !strings.Contains(out, "already made with this key") {
+		t.Fatalf("replay:\n%s", out)
+	}
+}

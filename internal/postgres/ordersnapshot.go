@@ -81,3 +81,17 @@ func lockOrder(ctx context.Context, tx pgx.Tx, id int64) (shop.OrderSnapshot, er
 	}
 	return os[0], nil
 }
+
+// OrderSnapshot reads one order as the rules see it, without locks: for a
+// rule to refuse a request before anything is taken or changed (the store
+// checks again under its locks when it applies it).
+func (s *Store) OrderSnapshot(ctx context.Context, id int64) (shop.OrderSnapshot, error) {
+	os, err := loadOrders(ctx, s.Pool, []int64{id}, false)
+	if err == nil && len(os) == 0 {
+		err = shop.NotFound("no order has id %d", id)
+	}
+	if err != nil {
+		return shop.OrderSnapshot{}, err
+	}
+	return os[0], nil
+}
