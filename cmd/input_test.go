@@ -156,3 +156,25 @@ func TestRefusedRefundChangesNothing(t *testing.T) {
 		t.Fatalf("replay:\n%s", out)
 	}
 }
+
+// A delivery's history reads forward in time: a change dated before the
+// delivery's last change, or in the future, is refused, from the command
+// line and from a file alike.
+func TestDeliveryTimesReadForward(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	c.ok("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1")
+	c.ok("deliver", "start", "--order", "1")
+	c.ok("deliver", "update", "1", "--status", "SHIPPED")
+	c.refused(ExitUsage, "delivery time 2020-01-01T00:00:00Z is before delivery 1's last change (", "deliver", "update", "1", "--status", "DELIVERED", "--at", "2020-01-01T00:00:00Z")
+	before := c.state()
+	r := c.runIn("delivery_id,status,at\n1,DELIVERED,2999-01-01T00:00:00Z\n", "deliver", "import", "-", "--format", "csv")
+	if r.code != ExitUsage || !strings.Contains(r.err, "line 2: delivery time 2999-01-01T00:00:00Z is in the future") || c.state() != before {
+		t.Fatalf("future time in a file: exit %d, stderr %q", r.code, r.err)
+	}
+	r = c.runIn("delivery_id,status,at\n1,IN_TRANSIT,2020-01-01T00:00:00Z\n", "deliver", "import", "-", "--format", "csv")
+	if r.code != ExitUsage || !strings.Contains(r.err, "line 2: delivery time 2020-01-01T00:00:00Z is before delivery 1's last change") || c.state() != before {
+		t.Fatalf("past time in a file: exit %d, stderr %q", r.code, r.err)
+	}
+	c.ok("deliver", "update", "1", "--status", "DELIVERED")
+}
