@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rabbitpay/rabbitpay/internal/payment/standin"
 )
 
 // state is everything a refused command must leave as it was: the order
@@ -177,4 +179,21 @@ func TestDeliveryTimesReadForward(t *testing.T) {
 		t.Fatalf("past time in a file: exit %d, stderr %q", r.code, r.err)
 	}
 	c.ok("deliver", "update", "1", "--status", "DELIVERED")
+}
+
+// A live approval read from stdin crosses the boundary too: a line that is
+// not text fails the payment step with one sentence (compensated), and never
+// reaches SQL.
+func TestApprovalFromStdinChecked(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	k := standin.NewKakao(t)
+	cfg, _ := liveConfig(t, "", k)
+	r := c.runIn("tok\xff\n", "--config", cfg, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1", "--approval-token", "-")
+	if r.code != ExitFailure || !strings.Contains(r.err, "the approval token is not valid UTF-8") || strings.Contains(r.out+r.err, "SQLSTATE") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	if got := c.query(`SELECT concat_ws(',', (SELECT string_agg(stock_quantity::text, ',' ORDER BY id) FROM product), (SELECT count(*) FROM orders))`); got != "10,5,0" {
+		t.Fatalf("stock and orders after the refusal: %s", got)
+	}
 }

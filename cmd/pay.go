@@ -283,7 +283,8 @@ func (e *env) approval(token string) app.Approval {
 			}
 			return "", shop.Invalid("no approval token or redirect URL on stdin: %v", err)
 		}
-		return strings.TrimSpace(line), nil
+		line = strings.TrimSpace(line)
+		return line, shop.CheckText("the approval token", line, shop.MaxInputLen) // stdin crosses the boundary too
 	}
 	switch {
 	case token == "-":
