@@ -65,6 +65,9 @@ func (lf *listFlags) options(e *env, cmd *cobra.Command) (shop.ListOptions, erro
 	if o.Since, err = parseDate(cmd, "since", lf.since); err == nil {
 		o.Until, err = parseDate(cmd, "until", lf.until)
 	}
+	if err == nil && !o.Since.IsZero() && !o.Until.IsZero() && !o.Since.Before(o.Until) {
+		err = usageErr(cmd, "--since %s is not before --until %s: no order can match", lf.since, lf.until)
+	}
 	return o, err
 }
 

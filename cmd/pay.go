@@ -283,13 +283,14 @@ func (e *env) approval(token string) app.Approval {
 			}
 			return "", shop.Invalid("no approval token or redirect URL on stdin: %v", err)
 		}
-		return strings.TrimSpace(line), nil
+		line = strings.TrimSpace(line)
+		return line, shop.CheckText("the approval token", line, shop.MaxInputLen) // stdin crosses the boundary too
 	}
 	switch {
 	case token == "-":
-		return app.Approval{Prompt: readLine}
+		return app.Approval{Prompt: readLine, Given: true}
 	case token != "":
-		return app.Approval{Token: token}
+		return app.Approval{Token: token, Given: true}
 	case e.isTTY(e.In):
 		return app.Approval{Prompt: func(ctx context.Context, approvalURL string) (string, error) {
 			fmt.Fprint(e.Err, "  paste the approval token or the page's final URL here (or wait for the buyer): ")

@@ -178,7 +178,7 @@ func TestProductRetireRestoreDelete(t *testing.T) {
 	if len(list) != 2 {
 		t.Fatalf("list --retired: %+v", list)
 	}
-	c.fails(1, `product "A" is retired`, "cart", "add", "--customer", "1", "--product", "A")
+	c.fails(1, "product A is retired: it cannot be put in a cart", "cart", "add", "--customer", "1", "--product", "A")
 	c.fails(1, "product A is retired: it cannot be ordered", "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1")
 	c.fails(1, "product A is retired: it cannot be ordered", "order", "place", "--customer", "1", "--method", "KAKAO") // from the cart
 	if out := c.ok("order", "show", "1"); !strings.Contains(out, "토끼 인형") {

@@ -212,6 +212,9 @@ Exit codes:
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkInput(cmd, args, os.Environ()); err != nil {
+				return err
+			}
 			cfg, err := config.Load(cmd.Root().PersistentFlags(), e.configFile)
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
@@ -239,6 +242,10 @@ Exit codes:
 		newSagaCmd(e), newDBCmd(e), newDemoCmd(e), newVersionCmd(e), newCheckoutCmd(e))
 	root.Version = app.Version().String()
 	root.SetVersionTemplate("rabbitpay {{.Version}}\n")
+	// The completion commands now, so that their group refuses an unknown
+	// shell too; they keep the writer they are made with.
+	root.SetOut(e.Out)
+	root.InitDefaultCompletionCmd()
 	refuseUnknownSubcommands(root)
 	registerCompletions(e, root)
 	return root

@@ -136,6 +136,9 @@ Exit code 3 when something is still unfinished.`,
 		Example: "  rabbitpay saga recover\n  rabbitpay saga recover --wait 1m   # right after a crash: wait for the dead owner's lease",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Wait < 0 {
+				return usageErr(cmd, "--wait %s must not be negative", opts.Wait)
+			}
 			return dispatch(cmd, opts, runF, sagaRecoverRun)
 		},
 		Annotations: runsLong(),

@@ -27,6 +27,9 @@ type Approval struct {
 	// terminal prompt, or a line read from stdin). It may return "" and
 	// wait for ctx to end when the callback listener answers first.
 	Prompt func(ctx context.Context, approvalURL string) (string, error)
+	// Given says the operator handed an approval over up front (a token,
+	// or one to read from stdin): refused when the provider never asks.
+	Given bool
 	// Retry, when set, hears why what Prompt returned was not an approval;
 	// Prompt is then asked again (a terminal; a script's stdin is read once).
 	Retry func(error)
@@ -49,9 +52,13 @@ func (a *App) returnURL(orderUUID string) string {
 	return strings.TrimRight(a.cfg.Payment.Callback.PublicURL, "/") + "/pay/" + orderUUID
 }
 
-// checkApproval refuses a live placement nobody could approve, before
-// anything is changed.
+// checkApproval refuses a live placement nobody could approve, and an
+// approval handed to the sandbox (it would be ignored), before anything is
+// changed.
 func (a *App) checkApproval(ap Approval) error {
+	if !a.live() && (ap.Token != "" || ap.Given) {
+		return shop.InField("approval token", shop.Invalid("an approval token is only for live payments: payment.provider is %s, whose payments need no buyer approval", a.cfg.Payment.Provider))
+	}
 	if !a.live() || ap.Token != "" || ap.Prompt != nil || a.cfg.Payment.Callback.Listen != "" {
 		return nil
 	}

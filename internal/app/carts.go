@@ -9,19 +9,14 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// AddToCart adds qty of a product to the customer's cart and returns the cart.
+// AddToCart adds qty of a product to the customer's cart and returns the
+// cart: as in the checkout (shop.CheckCartQuantity), a cart line above the
+// product's stock is refused ("only N in stock").
 func (a *App) AddToCart(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error) {
-	r, err := shop.ParseProductRef(productRef)
-	if err != nil {
-		return shop.Cart{}, err
-	}
 	if err := shop.ValidateQuantity(qty); err != nil {
 		return shop.Cart{}, err
 	}
-	if err := a.store.AddToCart(ctx, customerID, r, qty); err != nil {
-		return shop.Cart{}, err
-	}
-	return a.store.Cart(ctx, customerID)
+	return a.updateCartQuantity(ctx, customerID, productRef, func(current int64) int64 { return current + qty })
 }
 
 // Cart returns the customer's cart.

@@ -76,17 +76,7 @@ func (a *App) updateCartQuantity(ctx context.Context, customerID int64, productR
 	}
 	err = a.store.UpdateCartQuantity(ctx, customerID, r, func(p shop.Product, current int64) (int64, error) {
 		qty := next(current)
-		switch {
-		case qty <= current:
-			return qty, nil // a decrease (or nothing) is always allowed
-		case p.RetiredAt != nil:
-			return 0, shop.Conflict("product %s is retired: it cannot be put in a cart", p.SKU)
-		case qty > p.StockQuantity:
-			return 0, shop.Conflict("only %d of %s (%s) in stock", p.StockQuantity, p.SKU, p.Name)
-		case qty > shop.MaxQuantity:
-			return 0, shop.Invalid("quantity %d is larger than the maximum of %d", qty, shop.MaxQuantity)
-		}
-		return qty, nil
+		return qty, shop.CheckCartQuantity(p, current, qty)
 	})
 	if err != nil {
 		return shop.Cart{}, err

@@ -32,9 +32,6 @@ func (a *App) UpdateDelivery(ctx context.Context, c shop.DeliveryChange) (shop.D
 	if err := shop.ValidateCarrier("tracking number", c.Tracking); err != nil {
 		return shop.Delivery{}, err
 	}
-	if c.At.After(time.Now().Add(time.Minute)) {
-		return shop.Delivery{}, shop.InField("delivery time", shop.Invalid("delivery time %s is in the future", c.At.Format(time.RFC3339)))
-	}
 	ds, err := a.changeDeliveries(ctx, []shop.DeliveryChange{c}, shop.RowErrors{})
 	if err != nil {
 		return shop.Delivery{}, err
@@ -61,7 +58,7 @@ func (a *App) ImportDeliveries(ctx context.Context, r io.Reader, f shop.Catalogu
 func (a *App) changeDeliveries(ctx context.Context, changes []shop.DeliveryChange, bad shop.RowErrors) ([]shop.Delivery, error) {
 	deliveryIDs, orderIDs := shop.DeliveryTargets(changes)
 	return a.store.UpdateDeliveries(ctx, deliveryIDs, orderIDs, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
-		return shop.PlanDeliveryChanges(snap, changes, bad)
+		return shop.PlanDeliveryChanges(snap, changes, bad, time.Now())
 	})
 }
 

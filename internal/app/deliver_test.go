@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -244,9 +245,10 @@ func TestDeliveryImport(t *testing.T) {
 	if after := s.outbox(); after != before {
 		t.Fatalf("a refused import changed something:\n%s\n%s", before, after)
 	}
+	at := time.Now().Add(30 * time.Second).Truncate(time.Second).In(time.FixedZone("KST", 9*3600)) // after line 2's change, within the clock skew
 	good := `{"delivery_id": ` + itoa(ds[0].ID) + `, "status": "SHIPPED", "carrier": "CJ대한통운", "tracking": "6012"}
 {"order_id": 1, "sku": "B", "status": "in_transit"}
-{"order_id": "1", "sku": "B", "status": "DELIVERED", "at": "2026-11-25T10:00:00+09:00"}
+{"order_id": "1", "sku": "B", "status": "DELIVERED", "at": "` + at.Format(time.RFC3339) + `"}
 `
 	sum, err := s.a.ImportDeliveries(ctx, strings.NewReader(good), shop.CatalogueJSONL)
 	if err != nil || sum.Rows != 3 || sum.Changed != 2 {
@@ -257,7 +259,7 @@ func TestDeliveryImport(t *testing.T) {
 		t.Fatalf("after import: %+v", got)
 	}
 	d, err := s.a.Delivery(ctx, ds[1].ID)
-	if err != nil || len(d.History) != 3 || d.History[2].At.UTC().Hour() != 1 {
+	if err != nil || len(d.History) != 3 || !d.History[2].At.Equal(at) {
 		t.Fatalf("history: %v %+v", err, d.History)
 	}
 	d, _ = s.a.Delivery(ctx, ds[0].ID)

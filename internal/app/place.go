@@ -115,6 +115,9 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 		return PlaceResult{}, err
 	}
 	total, err := shop.Total(lines)
+	if err == nil {
+		err = shop.CheckPayable(total)
+	}
 	if err != nil {
 		return PlaceResult{}, err
 	}

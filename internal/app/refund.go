@@ -71,6 +71,20 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	if key == "" {
 		key = uuid.NewString()
 	}
+	// A refusal changes nothing: a new refund is checked before the saga is
+	// taken (its lease and owner token stay as they are); BeginRefund checks
+	// again under the order's locks.
+	if _, err := a.store.GetRefundByKey(ctx, key); errors.Is(err, shop.ErrNotFound) {
+		snap, err := a.store.OrderSnapshot(ctx, order.ID)
+		if err == nil {
+			_, err = shop.PlanRefund(snap, lines)
+		}
+		if err != nil {
+			return out, err
+		}
+	} else if err != nil {
+		return out, err
+	}
 	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted}, observedBy(obs))
 	if errors.Is(err, postgres.ErrSagaBusy) {
 		if f, ferr := a.store.GetRefundByKey(ctx, key); ferr == nil {

@@ -22,34 +22,6 @@ func customerExists(ctx context.Context, q pgx.Tx, id int64) error {
 	return nil
 }
 
-// AddToCart puts qty of a product into the customer's cart, creating the
-// cart if needed; a product already in the cart has its quantity raised.
-func (s *Store) AddToCart(ctx context.Context, customerID int64, productRef shop.ProductRef, qty int64) error {
-	return s.Tx(ctx, func(tx pgx.Tx) error {
-		if err := customerExists(ctx, tx, customerID); err != nil {
-			return err
-		}
-		p, err := lookupProduct(ctx, tx, productRef, "")
-		if err != nil {
-			return err
-		}
-		if p.RetiredAt != nil {
-			return shop.Conflict("product %q is retired: it cannot be put in a cart", productRef)
-		}
-		var total int64
-		err = tx.QueryRow(ctx, `WITH c AS (
-				INSERT INTO cart (customer_id) VALUES ($1)
-				ON CONFLICT (customer_id) DO UPDATE SET updated_at = now() RETURNING cart_id)
-			INSERT INTO cart_item (cart_id, product_id, quantity) SELECT c.cart_id, $2, $3 FROM c
-			ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = cart_item.quantity + EXCLUDED.quantity
-			RETURNING quantity`, customerID, p.ID, qty).Scan(&total)
-		if err != nil {
-			return err
-		}
-		return shop.ValidateQuantity(total)
-	})
-}
-
 // Cart returns the customer's cart with current prices, in one query.
 func (s *Store) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
 	cart := shop.Cart{CustomerID: customerID, Items: []shop.CartLine{}}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -49,7 +50,7 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 		at[o.ID] = i
 	}
 	rows, err = q.Query(ctx, `SELECT op.order_id, op.id, op.product_id, p.sku, coalesce(d.id, 0), coalesce(d.status::text, ''),
-			op.quantity, op.quantity - op.refunded_quantity
+			op.quantity, op.quantity - op.refunded_quantity, d.updated_at
 		FROM order_product op JOIN product p ON p.id = op.product_id LEFT JOIN delivery d ON d.order_product_id = op.id
 		WHERE op.order_id = ANY($1) ORDER BY op.id`+lockItems, ids)
 	if err != nil {
@@ -57,7 +58,12 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 	}
 	var oid int64
 	var it shop.ItemRef
-	_, err = pgx.ForEachRow(rows, []any{&oid, &it.OrderProductID, &it.ProductID, &it.SKU, &it.DeliveryID, &it.Delivery, &it.Quantity, &it.Remaining}, func() error {
+	var changed *time.Time
+	_, err = pgx.ForEachRow(rows, []any{&oid, &it.OrderProductID, &it.ProductID, &it.SKU, &it.DeliveryID, &it.Delivery, &it.Quantity, &it.Remaining, &changed}, func() error {
+		it.Changed = time.Time{}
+		if changed != nil {
+			it.Changed = *changed
+		}
 		if i, ok := at[oid]; ok {
 			out[i].Items = append(out[i].Items, it)
 		}
@@ -69,6 +75,20 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 // lockOrder locks and loads one order.
 func lockOrder(ctx context.Context, tx pgx.Tx, id int64) (shop.OrderSnapshot, error) {
 	os, err := lockOrders(ctx, tx, []int64{id})
+	if err == nil && len(os) == 0 {
+		err = shop.NotFound("no order has id %d", id)
+	}
+	if err != nil {
+		return shop.OrderSnapshot{}, err
+	}
+	return os[0], nil
+}
+
+// OrderSnapshot reads one order as the rules see it, without locks: for a
+// rule to refuse a request before anything is taken or changed (the store
+// checks again under its locks when it applies it).
+func (s *Store) OrderSnapshot(ctx context.Context, id int64) (shop.OrderSnapshot, error) {
+	os, err := loadOrders(ctx, s.Pool, []int64{id}, false)
 	if err == nil && len(os) == 0 {
 		err = shop.NotFound("no order has id %d", id)
 	}

@@ -137,6 +137,7 @@ type ItemRef struct {
 	Delivery                  DeliveryStatus // its delivery's status; "" while it has none
 	Quantity                  int64          // bought
 	Remaining                 int64          // the quantity not refunded
+	Changed                   time.Time      // its delivery's last change; zero while it has none
 }
 
 // MatchItem finds the item ref names among an order's items: an

@@ -153,6 +153,14 @@ func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange,
 	fail := func(col, format string, a ...any) {
 		bad.Add(RowError{Line: line, Column: col, Reason: fmt.Sprintf(format, a...)})
 	}
+	for _, col := range DeliveryColumns { // the file's boundary: text fit for any use
+		if err := CheckText(col, f[col], MaxInputLen); err != nil {
+			fail(col, "%v", err)
+		}
+	}
+	if bad.Total > total {
+		return DeliveryChange{}, false
+	}
 	c := DeliveryChange{Line: line, SKU: strings.TrimSpace(f["sku"]), Carrier: strings.TrimSpace(f["carrier"]),
 		Tracking: strings.TrimSpace(f["tracking"])}
 	id := func(col string) int64 {

@@ -35,6 +35,8 @@ func TestDeliveryFileRows(t *testing.T) {
 		{name: "a long carrier", csv: "7,,,SHIPPED," + strings.Repeat("x", MaxCarrierLen+1) + ",,", bad: []string{"carrier: carrier is 101 characters long"}},
 		{name: "a blank tracking number is none", csv: "7,,,SHIPPED,,  ,", want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryShipped}},
 		{name: "a control character in the tracking number", csv: "7,,,SHIPPED,,\"a\x01\",", bad: []string{"tracking: tracking contains a control character"}},
+		{name: "a SKU that is not UTF-8", csv: ",3,\xff,SHIPPED,,,", bad: []string{"sku: sku is not valid UTF-8"}},
+		{name: "a status with a control character", csv: "7,,,\"SHIPPED\x1b\",,,", bad: []string{"status: status contains a control character (U+001B)"}},
 		{name: "a bad time", csv: "7,,,SHIPPED,,,yesterday", bad: []string{`at: "yesterday" is not an RFC 3339 time`}},
 		{name: "a time without a zone", csv: "7,,,SHIPPED,,,2026-11-25T14:00:00", bad: []string{"at: "}},
 		{name: "every bad field of a row", csv: "0,,,LOST,,,soon", bad: []string{"delivery_id: ", "status: ", "at: "}},

@@ -90,7 +90,7 @@ func PlanDeliveryStart(snap []OrderSnapshot, req DeliveryStart) (DeliveryPlan, e
 // refused change from a file is added, with its line, to the rows the file
 // reader refused already (bad): if there is any, the plan is refused as one
 // *RowErrors naming every bad row in line order.
-func PlanDeliveryChanges(snap []OrderSnapshot, changes []DeliveryChange, bad RowErrors) (DeliveryPlan, error) {
+func PlanDeliveryChanges(snap []OrderSnapshot, changes []DeliveryChange, bad RowErrors, now time.Time) (DeliveryPlan, error) {
 	// Copies: the plan moves the items' statuses as it goes.
 	orders := map[int64]*OrderSnapshot{}
 	deliveries := map[int64]delivered{}
@@ -107,7 +107,7 @@ func PlanDeliveryChanges(snap []OrderSnapshot, changes []DeliveryChange, bad Row
 	var plan DeliveryPlan
 	var touched []int64
 	for _, c := range changes {
-		op, err := planMove(orders, deliveries, c)
+		op, err := planMove(orders, deliveries, c, now)
 		if err != nil {
 			if c.Line == 0 {
 				return DeliveryPlan{}, err
@@ -132,6 +132,26 @@ func PlanDeliveryChanges(snap []OrderSnapshot, changes []DeliveryChange, bad Row
 	return plan, nil
 }
 
+// ClockSkew is how far ahead of rabbitpay's clock a delivery time may be
+// (a warehouse's clock a little fast) before it counts as the future.
+const ClockSkew = time.Minute
+
+// CheckDeliveryTime says whether a change of delivery id dated at (zero:
+// now) may be recorded: not in the future, and not before the delivery's
+// last change (last), so that its history reads forward in time.
+func CheckDeliveryTime(id int64, at, last, now time.Time) error {
+	switch {
+	case at.IsZero():
+		return nil
+	case at.After(now.Add(ClockSkew)):
+		return InField("delivery time", Invalid("delivery time %s is in the future", at.Format(time.RFC3339)))
+	case at.Before(last):
+		return InField("delivery time", Invalid("delivery time %s is before delivery %d's last change (%s): its history must read forward",
+			at.Format(time.RFC3339), id, last.In(at.Location()).Format(time.RFC3339)))
+	}
+	return nil
+}
+
 // delivered is a delivery's order and item in a plan's copy of the snapshot.
 type delivered struct {
 	o  *OrderSnapshot
@@ -140,7 +160,7 @@ type delivered struct {
 
 // planMove resolves one change to its delivery and checks it, moving the
 // item's status in place when it is allowed.
-func planMove(orders map[int64]*OrderSnapshot, deliveries map[int64]delivered, c DeliveryChange) (DeliveryOp, error) {
+func planMove(orders map[int64]*OrderSnapshot, deliveries map[int64]delivered, c DeliveryChange, now time.Time) (DeliveryOp, error) {
 	var o *OrderSnapshot
 	var it *ItemRef
 	if c.ID != 0 {
@@ -171,7 +191,13 @@ func planMove(orders map[int64]*OrderSnapshot, deliveries map[int64]delivered, c
 	if err := it.Delivery.CheckMove(it.DeliveryID, c.Status); err != nil {
 		return DeliveryOp{}, err
 	}
-	it.Delivery = c.Status
+	if err := CheckDeliveryTime(it.DeliveryID, c.At, it.Changed, now); err != nil {
+		return DeliveryOp{}, err
+	}
+	it.Delivery, it.Changed = c.Status, now
+	if !c.At.IsZero() {
+		it.Changed = c.At
+	}
 	return DeliveryOp{OrderID: o.ID, OrderProductID: it.OrderProductID, DeliveryID: it.DeliveryID, Status: c.Status,
 		Carrier: c.Carrier, Tracking: c.Tracking, At: c.At}, nil
 }

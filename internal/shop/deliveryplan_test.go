@@ -35,6 +35,16 @@ func with(o OrderSnapshot, f func(*OrderSnapshot)) OrderSnapshot {
 // shop1 is order 1, paid: A (2 bought) has READY delivery 101, B has no
 // delivery yet, C was refunded whole and has READY delivery 103, D (1 of 3
 // refunded) has none; and order 2, shipped: its only item E is SHIPPED (201).
+// testNow is the plans' "now": the tests' times are fixed.
+var testNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+// changedAt returns the snapshot with delivery 101's last change at t.
+func changedAt(t time.Time) []OrderSnapshot {
+	s := shop1()
+	s[0].Items[0].Changed = t
+	return s
+}
+
 func shop1() []OrderSnapshot {
 	return []OrderSnapshot{
 		order(1, OrderPaid,
@@ -146,7 +156,7 @@ func TestPlanDeliveryMoves(t *testing.T) {
 	for i, from := range DeliveryStatuses {
 		for j, to := range DeliveryStatuses {
 			snap := []OrderSnapshot{order(1, OrderPaid, item(11, 1, "A", 1, 1, 101, from), item(12, 2, "B", 1, 1, 0, ""))}
-			plan, err := PlanDeliveryChanges(snap, []DeliveryChange{{ID: 101, Status: to}}, RowErrors{})
+			plan, err := PlanDeliveryChanges(snap, []DeliveryChange{{ID: 101, Status: to}}, RowErrors{}, testNow)
 			switch {
 			case j > i && (err != nil || len(plan.Ops) != 1 || plan.Ops[0].Status != to):
 				t.Errorf("%s → %s: %+v %v", from, to, plan, err)
@@ -161,7 +171,7 @@ func TestPlanDeliveryMoves(t *testing.T) {
 		}
 	}
 	// A status no delivery has is refused as bad input.
-	_, err := PlanDeliveryChanges(shop1(), []DeliveryChange{{ID: 101, Status: "LOST"}}, RowErrors{})
+	_, err := PlanDeliveryChanges(shop1(), []DeliveryChange{{ID: 101, Status: "LOST"}}, RowErrors{}, testNow)
 	wantErr(t, err, ErrInvalid, `delivery status "LOST" is not one of`)
 }
 
@@ -225,10 +235,20 @@ func TestPlanDeliveryChange(t *testing.T) {
 			change: DeliveryChange{ID: 101, Status: DeliveryShipped}, kind: ErrConflict, msg: "order 1 has refund 7 still in progress"},
 		{name: "back", snap: shop1(), change: DeliveryChange{ID: 201, Status: DeliveryReady},
 			kind: ErrConflict, msg: "delivery 201 is SHIPPED and cannot go back to READY"},
+		{name: "a time before the last change", snap: changedAt(at.Add(time.Hour)), change: DeliveryChange{ID: 101, Status: DeliveryShipped, At: at},
+			kind: ErrInvalid, msg: "delivery time 2026-11-25T14:00:00Z is before delivery 101's last change (2026-11-25T15:00:00Z): its history must read forward"},
+		{name: "a time at the last change", snap: changedAt(at), change: DeliveryChange{ID: 101, Status: DeliveryShipped, At: at},
+			want: DeliveryOp{OrderID: 1, OrderProductID: 11, DeliveryID: 101, Status: DeliveryShipped, At: at}},
+		{name: "no time is now, after any last change", snap: changedAt(testNow), change: DeliveryChange{ID: 101, Status: DeliveryShipped},
+			want: DeliveryOp{OrderID: 1, OrderProductID: 11, DeliveryID: 101, Status: DeliveryShipped}},
+		{name: "a time in the future", snap: shop1(), change: DeliveryChange{ID: 101, Status: DeliveryShipped, At: testNow.Add(2 * ClockSkew)},
+			kind: ErrInvalid, msg: "delivery time 2026-12-01T12:02:00Z is in the future"},
+		{name: "a clock a little fast", snap: shop1(), change: DeliveryChange{ID: 101, Status: DeliveryShipped, At: testNow.Add(ClockSkew / 2)},
+			want: DeliveryOp{OrderID: 1, OrderProductID: 11, DeliveryID: 101, Status: DeliveryShipped, At: testNow.Add(ClockSkew / 2)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := clone(tc.snap)
-			plan, err := PlanDeliveryChanges(tc.snap, []DeliveryChange{tc.change}, RowErrors{})
+			plan, err := PlanDeliveryChanges(tc.snap, []DeliveryChange{tc.change}, RowErrors{}, testNow)
 			wantErr(t, err, tc.kind, tc.msg)
 			if !reflect.DeepEqual(tc.snap, before) {
 				t.Fatalf("the plan changed its snapshot")
@@ -297,6 +317,17 @@ func TestPlanDeliveryFile(t *testing.T) {
 			bad: []string{"3: delivery status", "4: no delivery has id 999", `5: order 1 has no item "GOLD"`,
 				"6: delivery 101 is SHIPPED and cannot go back to READY", "7: item B of order 1 has no delivery yet",
 				"8: delivery 103: item C of order 1 was refunded", "9: no order has id 8"}},
+		{name: "a file's second move dated before its first",
+			snap: shop1(), rows: []row{{Line: 2, ID: 101, Status: DeliveryShipped, At: testNow.Add(-time.Hour)},
+				{Line: 3, ID: 101, Status: DeliveryDelivered, At: testNow.Add(-2 * time.Hour)}},
+			bad: []string{"3: delivery time 2026-12-01T10:00:00Z is before delivery 101's last change (2026-12-01T11:00:00Z)"}},
+		{name: "a file's move in the future",
+			snap: shop1(), rows: []row{{Line: 2, ID: 101, Status: DeliveryShipped, At: testNow.Add(24 * time.Hour)}},
+			bad: []string{"2: delivery time 2026-12-02T12:00:00Z is in the future"}},
+		{name: "a file's moves dated in order",
+			snap: changedAt(testNow.Add(-3 * time.Hour)), rows: []row{{Line: 2, ID: 101, Status: DeliveryShipped, At: testNow.Add(-2 * time.Hour)},
+				{Line: 3, ID: 101, Status: DeliveryDelivered, At: testNow.Add(-time.Hour)}},
+			ops: []int64{101, 101}},
 		{name: "only the reader's refusals",
 			snap: shop1(), rows: []row{{Line: 3, ID: 101, Status: DeliveryShipped}},
 			read: []RowError{{Line: 2, Reason: "name the delivery: delivery_id, or order_id and sku"}},
@@ -316,7 +347,7 @@ func TestPlanDeliveryFile(t *testing.T) {
 				read.Add(r)
 			}
 			readBefore := read.Total
-			plan, err := PlanDeliveryChanges(tc.snap, tc.rows, read)
+			plan, err := PlanDeliveryChanges(tc.snap, tc.rows, read, testNow)
 			if read.Total != readBefore {
 				t.Fatalf("the plan changed the reader's errors")
 			}
@@ -363,7 +394,7 @@ func TestPlanDeliveryFileManyBadRows(t *testing.T) {
 	for line := 2 + MaxReportedRows*2; line >= 2; line-- { // in reverse: the report is in line order
 		rows = append(rows, DeliveryChange{Line: line, ID: 999, Status: DeliveryShipped})
 	}
-	_, err := PlanDeliveryChanges(shop1(), rows, RowErrors{})
+	_, err := PlanDeliveryChanges(shop1(), rows, RowErrors{}, testNow)
 	var re *RowErrors
 	if !errors.As(err, &re) || re.Total != len(rows) || len(re.Rows) != MaxReportedRows {
 		t.Fatalf("%v: %+v", err, re)
@@ -379,7 +410,7 @@ func TestPlanDeliveryFileManyBadRows(t *testing.T) {
 // A command-line change is refused with its own error, not as a file's row,
 // even among file rows.
 func TestPlanDeliveryCommandLineError(t *testing.T) {
-	_, err := PlanDeliveryChanges(shop1(), []DeliveryChange{{Line: 2, ID: 999, Status: DeliveryShipped}, {ID: 998, Status: DeliveryShipped}}, RowErrors{})
+	_, err := PlanDeliveryChanges(shop1(), []DeliveryChange{{Line: 2, ID: 999, Status: DeliveryShipped}, {ID: 998, Status: DeliveryShipped}}, RowErrors{}, testNow)
 	var re *RowErrors
 	if errors.As(err, &re) || !errors.Is(err, ErrNotFound) || err.Error() != "no delivery has id 998" {
 		t.Fatalf("%v", err)

@@ -9,11 +9,17 @@ import (
 )
 
 type jsonRow struct {
-	SKU     *string      `json:"sku"`
-	Name    *string      `json:"name"`
-	Price   *json.Number `json:"price"`
-	Stock   *json.Number `json:"stock"`
-	Retired *bool        `json:"retired"` // optional
+	SKU     *string          `json:"sku"`
+	Name    *string          `json:"name"`
+	Price   *json.RawMessage `json:"price"` // a JSON number: checked in readJSON
+	Stock   *json.RawMessage `json:"stock"`
+	Retired *bool            `json:"retired"` // optional
+}
+
+// isJSONNumber says whether a price or stock is a JSON number: a string
+// ("12000") is refused, so that a file says what it means.
+func isJSONNumber(b []byte) bool {
+	return len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9'))
 }
 
 // readLine reads one line, keeping at most MaxLineBytes of it. size is the
@@ -73,7 +79,6 @@ func (cr *CatalogueReader) readJSON(raw *rawRow) (bad, more bool) {
 		var r jsonRow
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
-		dec.UseNumber()
 		if err := dec.Decode(&r); err != nil || dec.More() {
 			reason := "not one JSON object"
 			if err != nil {
@@ -82,7 +87,24 @@ func (cr *CatalogueReader) readJSON(raw *rawRow) (bad, more bool) {
 			cr.Errors.Add(RowError{Line: cr.line, Reason: reason})
 			return true, true
 		}
-		for j, v := range []*string{r.SKU, r.Name, (*string)(r.Price), (*string)(r.Stock)} {
+		fields := []*string{r.SKU, r.Name, nil, nil}
+		bad := false
+		for k, v := range []*json.RawMessage{r.Price, r.Stock} {
+			if v == nil {
+				continue
+			}
+			col, b := CatalogueColumns[2+k], bytes.TrimSpace(*v)
+			if !isJSONNumber(b) {
+				cr.Errors.Add(RowError{Line: cr.line, Column: col, Reason: fmt.Sprintf("%s must be a JSON number such as 12000, not %s", col, cut(string(b), EchoLen))})
+				bad = true
+			}
+			text := string(b)
+			fields[2+k] = &text
+		}
+		if bad {
+			return true, true
+		}
+		for j, v := range fields {
 			raw.f[j] = missing
 			if v != nil {
 				raw.f[j] = *v
