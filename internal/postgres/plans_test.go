@@ -72,6 +72,8 @@ func TestListsUseTheirIndexes(t *testing.T) {
 			SELECT order_uuid, customer_id, 'KAKAO', '[]', 1000, CASE WHEN id % 500 = 0 THEN 'running' ELSE 'completed' END::saga_state, 'done', created_at FROM orders;
 		INSERT INTO notification (kind, customer_id, order_id, payload)
 			SELECT 'order.placed', customer_id, id, '{}' FROM orders;
+		INSERT INTO order_refund (order_id, order_uuid, key, items, amount, state, created_at)
+			SELECT id, order_uuid, 'k' || id, '[]', 100, CASE WHEN id % 500 = 0 THEN 'refunding' ELSE 'refunded' END, created_at FROM orders;
 		ANALYZE`)
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +107,13 @@ func TestListsUseTheirIndexes(t *testing.T) {
 			rs, err := s.ListSagas(ctx, shop.UnfinishedSagaStates, shop.ListOptions{})
 			if err == nil && len(rs.Items) != 4 {
 				t.Errorf("recover lists %d sagas, want the 4 running", len(rs.Items))
+			}
+			return err
+		}, false},
+		{"saga recover's refunds", "order_refund_unfinished", func() error {
+			fs, err := s.UnfinishedRefunds(ctx)
+			if err == nil && len(fs) != 4 {
+				t.Errorf("recover finds %d refunds, want the 4 refunding", len(fs))
 			}
 			return err
 		}, false},
