@@ -136,7 +136,7 @@ func generate(ctx context.Context, c *pgx.Conn, products, orders int) error {
 	for _, q := range []string{
 		`INSERT INTO customer (name) SELECT '손님 ' || i FROM generate_series(1, 1000) i`,
 		`INSERT INTO product (sku, name, price, stock_quantity)
-			SELECT 'SKU-' || lpad(i::text, 8, '0'), '상품 ' || i || ' 토끼' || (i % 9973), 1000 + (i * 7919) % 500000, 100 + i % 1000
+			SELECT 'SKU-' || lpad(i::text, 8, '0'), '상품 ' || i || ' 토끼' || (i % 9973), 1000 + (i::bigint * 7919) % 500000, 100 + i % 1000
 			FROM generate_series(1, $P) i`,
 		`UPDATE product SET name = '묘향산 등산 지팡이' WHERE id = $P / 2`,
 		`INSERT INTO orders (order_uuid, customer_id, status, total_amount, created_at, updated_at)
