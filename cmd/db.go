@@ -22,6 +22,10 @@ type dbStatus struct {
 	// cluster is stopped); SchemaTarget the last migration this binary carries.
 	SchemaVersion *int32 `json:"schema_version"`
 	SchemaTarget  int32  `json:"schema_target"`
+	// CType is the database's LC_CTYPE; KoreanSearchIndexed whether pg_trgm
+	// finds trigrams in Hangul under it (nil when it cannot be asked).
+	CType               string `json:"ctype,omitempty"`
+	KoreanSearchIndexed *bool  `json:"korean_search_indexed"`
 
 	// The read replica (database_read_url), when one is configured: whether
 	// it is a standby, its replay lag, or why reads cannot use it.
@@ -108,6 +112,13 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 					st.ReadInRecovery, st.ReplayLagSeconds = &r.InRecovery, &lag
 				}
 			}
+			if ctype, ok, err := a.SearchCType(ctx); err == nil {
+				st.CType, st.KoreanSearchIndexed = ctype, &ok
+				if !ok {
+					warn(opts.Err, []string{fmt.Sprintf("the database's LC_CTYPE is %s, under which pg_trgm finds no trigrams in Korean text: "+
+						"a Korean --search reads the whole table (README.md, \"Korean search\", says how to move the database)", ctype)})
+				}
+			}
 		}
 	}
 	return opts.printDBStatus(st)
@@ -118,10 +129,14 @@ func (e *env) printDBStatus(st dbStatus) error {
 	if st.SchemaVersion != nil {
 		version = fmt.Sprint(*st.SchemaVersion)
 	}
+	korean := "unknown"
+	if st.KoreanSearchIndexed != nil {
+		korean = map[bool]string{true: "indexed", false: "scans the table"}[*st.KoreanSearchIndexed]
+	}
 	return e.print(st, rowsFunc(func() ([]string, [][]string) {
-		return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target", "read_url", "read_replica"},
+		return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target", "read_url", "read_replica", "ctype", "korean_search"},
 			[][]string{{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, version, fmt.Sprint(st.SchemaTarget),
-				st.ReadURL, st.readStatus()}}
+				st.ReadURL, st.readStatus(), st.CType, korean}}
 	}))
 }
 

@@ -80,6 +80,10 @@ func TestEmbeddedDefaultStartsOnceAndRestarts(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || !st.Running || st.Mode != "embedded" || st.SchemaVersion == nil || *st.SchemaVersion != st.SchemaTarget {
 		t.Fatalf("db status: exit %d %s %s", code, out, serr)
 	}
+	// A new embedded cluster classifies characters as UTF-8, so Korean search uses the trigram index.
+	if st.CType != "C.UTF-8" || st.KoreanSearchIndexed == nil || !*st.KoreanSearchIndexed || strings.Contains(serr, "LC_CTYPE") {
+		t.Errorf("db status on a new embedded cluster: ctype %q, korean search indexed %v, stderr %s", st.CType, st.KoreanSearchIndexed, serr)
+	}
 
 	if out, serr, code := rabbitpayProcess(env, "db", "stop", "-o", "json"); code != 0 || cluster.Running() || !strings.Contains(out, `"was_running": true`) {
 		t.Fatalf("db stop: exit %d %s %s; running=%v", code, out, serr, cluster.Running())

@@ -27,6 +27,7 @@ func TestNoFlagNamesBelowCmd(t *testing.T) {
 		"localpg/localpg.go: --auth-host=scram-sha-256":  "initdb's option",
 		"localpg/localpg.go: --pwfile=":                  "initdb's option",
 		"localpg/localpg.go: --no-locale":                "initdb's option",
+		"localpg/localpg.go: --lc-ctype=":                "initdb's option",
 		"localpg/localpg.go: --no-instructions":          "initdb's option",
 		"localpg/localpg.go: --no-sync":                  "initdb's option",
 		"localpg/localpg.go: --bindir":                   "pg_config's option",

@@ -181,10 +181,12 @@ func TestRenderDBStatus(t *testing.T) {
 	}
 	e, out, _ = renderEnv("csv")
 	v := int32(9)
-	if err := e.printDBStatus(dbStatus{Mode: "external", Initialized: true, Running: true, URL: "postgres://x", SchemaVersion: &v, SchemaTarget: 9}); err != nil {
+	indexed := true
+	if err := e.printDBStatus(dbStatus{Mode: "external", Initialized: true, Running: true, URL: "postgres://x", SchemaVersion: &v, SchemaTarget: 9,
+		CType: "C.UTF-8", KoreanSearchIndexed: &indexed}); err != nil {
 		t.Fatal(err)
 	}
-	if recs := csvRecords(t, out.String()); len(recs) != 2 || strings.Join(recs[1], ",") != "external,,true,true,postgres://x,9,9,," {
+	if recs := csvRecords(t, out.String()); len(recs) != 2 || strings.Join(recs[1], ",") != "external,,true,true,postgres://x,9,9,,,C.UTF-8,indexed" {
 		t.Errorf("db status -o csv:\n%s", out)
 	}
 	e, out, _ = renderEnv("csv")

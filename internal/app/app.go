@@ -177,6 +177,10 @@ func describeConnectError(err error, embedded bool) error {
 	return postgres.DescribeConnectError(err)
 }
 
+// SearchCType returns the database's LC_CTYPE and whether a Korean search
+// can use the trigram indexes under it.
+func (a *App) SearchCType(ctx context.Context) (string, bool, error) { return a.store.SearchCType(ctx) }
+
 // SchemaVersion returns the number of the last applied migration.
 func (a *App) SchemaVersion(ctx context.Context) (int32, error) { return a.store.SchemaVersion(ctx) }
 

@@ -28,6 +28,10 @@ func (a *App) Webhook() (*notify.Webhook, error) {
 	return notify.NewWebhook(w.URL, w.Secret, w.Timeout)
 }
 
+// SendBatch is how many notifications `notify send` claims and records per
+// transaction for a sink that flushes (stdout, a file).
+const SendBatch = 100
+
 // SendOptions bound one `notify send`.
 type SendOptions struct {
 	Limit  int  // at most this many delivered; 0: every due one
@@ -37,8 +41,9 @@ type SendOptions struct {
 }
 
 // SendNotifications delivers due notifications to sink, oldest first, at
-// least once: a committed claim per notification keeps other senders off it
-// from before it is sent until its outcome is recorded. A failed
+// least once: a committed claim keeps other senders off a notification from
+// before it is sent until its outcome is recorded, a batch of SendBatch per
+// claim and per record for the stdout and file sinks, one for the webhook. A failed
 // attempt waits notify.backoff (doubling, with jitter) before the next one;
 // after notify.max_attempts it is dead.
 //
@@ -57,27 +62,38 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 	backoff := func(attempts int) time.Duration { return shop.Backoff(cfg.Backoff, attempts) }
 	failing := map[int64]bool{}
 	defer func() { sum.Waiting = len(failing) }()
+	size, flush := 1, (func() error)(nil)
+	if f, ok := sink.(notify.Flusher); ok {
+		size, flush = SendBatch, f.Flush
+	}
 	for opt.Limit == 0 || sum.Sent < opt.Limit {
-		at, err := a.store.SendNext(ctx, sink.Send, backoff, cfg.MaxAttempts, 2*cfg.Webhook.Timeout+time.Minute)
-		if err != nil {
-			if opt.Follow && ctx.Err() != nil {
-				return sum, nil
+		n := size
+		if opt.Limit > 0 {
+			n = min(n, opt.Limit-sum.Sent)
+		}
+		ats, err := a.store.SendBatch(ctx, n, sink.Send, flush, backoff, cfg.MaxAttempts, 2*cfg.Webhook.Timeout+time.Minute)
+		for _, at := range ats {
+			if opt.Attempted != nil {
+				opt.Attempted(at)
 			}
-			return sum, err
-		}
-		if at.Found && opt.Attempted != nil {
-			opt.Attempted(at)
-		}
-		switch {
-		case at.Sent:
-			sum.Sent++
-			delete(failing, at.N.ID)
-		case at.Found:
+			if at.Sent {
+				sum.Sent++
+				delete(failing, at.N.ID)
+				continue
+			}
 			sum.Failed++
 			failing[at.N.ID] = true
 			if at.Dead {
 				sum.Dead++
 			}
+		}
+		switch {
+		case err != nil:
+			if opt.Follow && ctx.Err() != nil {
+				return sum, nil
+			}
+			return sum, err
+		case len(ats) > 0:
 		case !opt.Follow:
 			return sum, nil
 		default:

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -265,25 +266,25 @@ func TestClaimHoldsWithoutAnOpenTransaction(t *testing.T) {
 	inSend, release := make(chan struct{}), make(chan struct{})
 	first := make(chan shop.SendAttempt, 1)
 	go func() {
-		at, _ := a.store.SendNext(ctx, func(context.Context, shop.Notification) error {
+		ats, _ := a.store.SendBatch(ctx, 1, func(context.Context, shop.Notification) error {
 			close(inSend)
 			<-release
 			return nil
-		}, func(int) time.Duration { return 0 }, 3, time.Minute)
-		first <- at
+		}, nil, func(int) time.Duration { return 0 }, 3, time.Minute)
+		first <- ats[0]
 	}()
 	<-inSend
 	if n := s.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); n != 0 {
 		t.Errorf("%d sessions idle in a transaction while a send is in flight", n)
 	}
-	other, err := a.store.SendNext(ctx, func(_ context.Context, n shop.Notification) error {
+	others, err := a.store.SendBatch(ctx, 5, func(_ context.Context, n shop.Notification) error {
 		if n.ID == 1 {
 			t.Errorf("a second sender took notification 1 while it was being sent")
 		}
 		return nil
-	}, func(int) time.Duration { return 0 }, 3, time.Minute)
-	if err != nil || !other.Found || other.N.ID != 2 {
-		t.Fatalf("second sender: %+v %v, want notification 2", other, err)
+	}, nil, func(int) time.Duration { return 0 }, 3, time.Minute)
+	if err != nil || len(others) != 1 || !others[0].Sent || others[0].N.ID != 2 {
+		t.Fatalf("second sender: %+v %v, want notification 2", others, err)
 	}
 	close(release)
 	if at := <-first; !at.Sent || at.N.ID != 1 {
@@ -310,5 +311,66 @@ func TestFollowWithOneConnection(t *testing.T) {
 		}})
 	if err != nil || sent != 2 {
 		t.Fatalf("follow with max_conns 1: sent %d, %v", sent, err)
+	}
+}
+
+// flushSink is a sink that flushes (as the file sink does): it keeps the
+// ids it was given, and what each Flush made durable; failFlush fails the
+// first Flush.
+type flushSink struct {
+	pending, durable []int64
+	flushes          []int
+	failFlush        bool
+}
+
+func (f *flushSink) Send(_ context.Context, n shop.Notification) error {
+	f.pending = append(f.pending, n.ID)
+	return nil
+}
+
+func (f *flushSink) Flush() error {
+	f.flushes = append(f.flushes, len(f.pending))
+	if f.failFlush {
+		f.failFlush, f.pending = false, nil
+		return errors.New("disk full")
+	}
+	f.durable, f.pending = append(f.durable, f.pending...), nil
+	return nil
+}
+
+// A sink that flushes gets the outbox in batches of SendBatch, oldest
+// first, each claimed and recorded in one statement; a batch whose flush
+// fails is a failed attempt of every notification in it, none sent.
+func TestSendInBatches(t *testing.T) {
+	s := newShop(t)
+	s.place("A:1") // order.placed, payment.succeeded: 2 + 2 × 120 = 242 in the outbox
+	if _, err := s.a.store.Pool.Exec(ctx, `INSERT INTO notification (kind, customer_id, order_id, payload)
+		SELECT kind, customer_id, order_id, payload FROM notification, generate_series(1, 120) ORDER BY generate_series, id`); err != nil {
+		t.Fatal(err)
+	}
+	sink := &flushSink{failFlush: true}
+	sum, err := s.a.SendNotifications(ctx, sink, SendOptions{})
+	if err != nil || sum.Sent != 142 || sum.Failed != SendBatch {
+		t.Fatalf("send with a failing first flush: %v %+v", err, sum)
+	}
+	if fmt.Sprint(sink.flushes) != fmt.Sprint([]int{SendBatch, SendBatch, 42}) {
+		t.Errorf("flushes %v, want [%d %d 42]", sink.flushes, SendBatch, SendBatch)
+	}
+	for i := 1; i < len(sink.durable); i++ {
+		if sink.durable[i] <= sink.durable[i-1] {
+			t.Fatalf("sent out of order: %v", sink.durable)
+		}
+	}
+	if n := s.count(`SELECT count(*) FROM notification WHERE attempts = 1 AND last_error = 'disk full' AND sent_at IS NULL
+		AND claimed_until IS NULL AND id <= $1`, SendBatch); n != SendBatch {
+		t.Errorf("the failed batch is recorded for %d notifications, want %d", n, SendBatch)
+	}
+	if n := s.count(`SELECT count(*) FROM notification WHERE sent_at IS NOT NULL AND attempts = 1 AND claimed_until IS NULL AND id > $1`, SendBatch); n != 142 {
+		t.Errorf("%d recorded sent, want 142", n)
+	}
+	// --limit stops at the limit, mid-batch.
+	s.a.store.Pool.Exec(ctx, `UPDATE notification SET next_attempt_at = now(), dead_at = NULL WHERE sent_at IS NULL`)
+	if sum, err = s.a.SendNotifications(ctx, &flushSink{}, SendOptions{Limit: 30}); err != nil || sum.Sent != 30 {
+		t.Errorf("--limit 30: %v %+v", err, sum)
 	}
 }

@@ -194,10 +194,15 @@ func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) err
 	if c.Throwaway {
 		args = append(args, "--no-sync")
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), args...)
-	c.setup(cmd, owner)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.RemoveAll(c.pgdata())
+	// Sorting and comparing stay in the C locale (fast, the same on every
+	// system), but characters are classified as UTF-8 (CType): under C,
+	// pg_trgm finds no trigrams in Hangul and a Korean search cannot use the
+	// trigram index. A system without C.UTF-8 gets C, which `db status` flags.
+	out, err := c.runInitdb(ctx, bin, owner, append(args, "--lc-ctype="+CType))
+	if err != nil && strings.Contains(string(out), "invalid locale name") {
+		out, err = c.runInitdb(ctx, bin, owner, args)
+	}
+	if err != nil {
 		return fmt.Errorf("initdb: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	if err := c.writeHBA(owner); err != nil {
@@ -209,6 +214,19 @@ func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) err
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
 	}
 	return appendFile(filepath.Join(c.pgdata(), "postgresql.conf"), conf)
+}
+
+// CType is the character classification new embedded clusters get.
+const CType = "C.UTF-8"
+
+func (c *Cluster) runInitdb(ctx context.Context, bin string, owner *credential, args []string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), args...)
+	c.setup(cmd, owner)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		os.RemoveAll(c.pgdata())
+	}
+	return out, err
 }
 
 func appendFile(path, text string) error {

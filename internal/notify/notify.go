@@ -29,6 +29,15 @@ type Sink interface {
 	Send(ctx context.Context, n shop.Notification) error
 }
 
+// Flusher is a sink that takes several notifications and makes them
+// durable at once: none counts as delivered until Flush returns nil. `notify
+// send` hands such a sink a batch per database transaction; any other sink
+// (the webhook, where every send is a delivery) one notification at a time.
+type Flusher interface {
+	Sink
+	Flush() error
+}
+
 // MessageID is a notification's stable id on the wire: every attempt of one
 // notification carries the same id, so a receiver can de-duplicate.
 func MessageID(n shop.Notification) string { return "ntf_" + strconv.FormatInt(n.ID, 10) }
@@ -82,8 +91,11 @@ func (w *Writer) Send(_ context.Context, n shop.Notification) error {
 	return err
 }
 
+// Flush implements Flusher: each line was written by Send.
+func (w *Writer) Flush() error { return nil }
+
 // File appends each notification to a file as one JSON line, synced to
-// disk before it counts as delivered.
+// disk (Flush, once per batch) before it counts as delivered.
 type File struct {
 	mu sync.Mutex
 	f  *os.File
@@ -106,9 +118,14 @@ func (f *File) Send(_ context.Context, n shop.Notification) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, err := f.f.Write(append(b, '\n')); err != nil {
-		return err
-	}
+	_, err = f.f.Write(append(b, '\n'))
+	return err
+}
+
+// Flush implements Flusher: the lines written reach the disk.
+func (f *File) Flush() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.f.Sync()
 }
 

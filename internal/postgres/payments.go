@@ -65,12 +65,13 @@ func scanPayment(row pgx.Row) (shop.Payment, error) {
 	return p, err
 }
 
-// ListPayments lists a page of payments, newest first; After is the last id seen.
+// ListPayments lists a page of payments, newest first; After is the last id
+// seen. A date window is read on payment_created_id (see windowKeyset).
 func (s *Store) ListPayments(ctx context.Context, f shop.PaymentFilter, o shop.ListOptions) (shop.Page[shop.Payment], error) {
 	rows, err := s.Pool.Query(ctx, paymentSelect+`
-		WHERE ($1 = 0 OR p.order_id = $1) AND ($2 = '' OR p.status::text = $2) AND ($3 = '' OR p.method::text = $3)
-		AND ($4 = 0 OR p.id < $4) AND ($5::timestamptz IS NULL OR p.created_at >= $5) AND ($6::timestamptz IS NULL OR p.created_at < $6)
-		ORDER BY p.id DESC LIMIT $7`, f.OrderID, string(f.Status), string(f.Method), o.After, nullTime(o.Since), nullTime(o.Until), limit(o))
+		WHERE ($1 = 0 OR p.order_id = $1) AND ($2 = '' OR p.status::text = $2) AND ($4 = '' OR p.method::text = $4)
+		AND ($5::timestamptz IS NULL OR p.created_at >= $5) AND ($6::timestamptz IS NULL OR p.created_at < $6)
+		AND `+windowKeyset("payment", "p", o)+` LIMIT $7`, f.OrderID, string(f.Status), o.After, string(f.Method), nullTime(o.Since), nullTime(o.Until), limit(o))
 	if err != nil {
 		return shop.Page[shop.Payment]{}, err
 	}

@@ -150,6 +150,15 @@ func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 	return v, err
 }
 
+// SearchCType returns the database's LC_CTYPE and whether pg_trgm finds
+// trigrams in Hangul under it: when it does not (LC_CTYPE C), a Korean
+// --search cannot use the trigram indexes and reads the whole table.
+func (s *Store) SearchCType(ctx context.Context) (ctype string, hangul bool, err error) {
+	err = s.Pool.QueryRow(ctx, `SELECT datctype, cardinality(show_trgm('한글')) > 0 FROM pg_database
+		WHERE datname = current_database()`).Scan(&ctype, &hangul)
+	return ctype, hangul, err
+}
+
 // Exec runs one statement on a short-lived connection to url.
 func Exec(ctx context.Context, url, sql string) error {
 	conn, err := connect(ctx, url)

@@ -1,0 +1,172 @@
+// Command benchgrowth checks that operator commands cost the same whatever
+// the shop's size (DESIGN.md §9, issue 22 "cost growth"): it fills a fresh
+// embedded cluster with generated products and orders (the CLI's row shapes:
+// each order with its item, payment, saga log and two notifications), then
+// times each command (the median of -runs, after two warm-ups) and prints it
+// beside the first page of `product list`, the process floor. Target: each
+// ≤ 3× the first page.
+//
+//	go run ./scripts/benchgrowth                                   # 100k products, 20k orders: a few minutes
+//	go run ./scripts/benchgrowth -products 1000000 -orders 200000
+//	go run ./scripts/benchgrowth -bin /tmp/rabbitpay-before        # another build, on its own cluster
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func main() {
+	products := flag.Int("products", 100_000, "products to generate")
+	orders := flag.Int("orders", 20_000, "orders to generate (each with an item, a payment, a saga and two notifications)")
+	runs := flag.Int("runs", 15, "timed runs per command")
+	bin := flag.String("bin", "", "rabbitpay binary to measure (default: build this checkout)")
+	keep := flag.Bool("keep", false, "keep the data dir (and leave its cluster running)")
+	flag.Parse()
+	if err := run(*products, *orders, *runs, *bin, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "benchgrowth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(products, orders, runs int, bin string, keep bool) error {
+	work, err := os.MkdirTemp("", "rpgrowth")
+	if err != nil {
+		return err
+	}
+	os.Chmod(work, 0o755) // the cluster may run as another user (as root: postgres)
+	if bin == "" {
+		bin = filepath.Join(work, "rabbitpay")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v: %s", err, out)
+		}
+	}
+	env := append(os.Environ(), "RABBITPAY_DATA_DIR="+filepath.Join(work, "data"), "RABBITPAY_DATABASE_URL=")
+	rp := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return "", fmt.Errorf("rabbitpay %s: %v: %s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		return strings.TrimSpace(string(out)), err
+	}
+	if !keep {
+		defer func() { rp("db", "stop"); os.RemoveAll(work) }()
+	}
+	url, err := rp("db", "url")
+	if err == nil {
+		_, err = rp("db", "start")
+	}
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	start := time.Now()
+	if err := generate(ctx, conn, products, orders); err != nil {
+		return err
+	}
+	var ctype string
+	conn.QueryRow(ctx, `SELECT datctype FROM pg_database WHERE datname = current_database()`).Scan(&ctype)
+	fmt.Printf("%d products, %d orders generated in %s (LC_CTYPE %s); %d runs each, median wall time\n",
+		products, orders, time.Since(start).Round(time.Second), ctype, runs)
+
+	// An old week: a year back in the two years of orders.
+	since := time.Now().AddDate(-1, 0, 0).Format("2006-01-02")
+	until := time.Now().AddDate(-1, 0, 7).Format("2006-01-02")
+	cmds := [][]string{
+		{"product", "list", "--limit", "50"},
+		{"product", "list", "--search", "묘향산", "--limit", "50"},
+		{"product", "list", "--search", "SKU-0004242", "--limit", "50"},
+		{"product", "list", "--sort", "price", "--limit", "50"},
+		{"product", "show", "SKU-00000042"},
+		{"order", "list", "--limit", "50"},
+		{"order", "list", "--since", since, "--until", until, "--limit", "50"},
+		{"pay", "list", "--since", since, "--until", until, "--limit", "50"},
+		{"notify", "list", "--customer", "7", "--limit", "50"},
+		{"saga", "list", "--limit", "50"},
+		{"saga", "recover"},
+		{"notify", "send", "--limit", "100", "--sink", "file", "--file", filepath.Join(work, "sent.jsonl")},
+	}
+	fmt.Printf("%10s %12s  %s\n", "median ms", "× first page", "command")
+	var floor time.Duration
+	for i, args := range cmds {
+		var ts []time.Duration
+		for r := 0; r < runs+2; r++ {
+			t0 := time.Now()
+			if _, err := rp(append(args, "-o", "json")...); err != nil {
+				return err
+			}
+			if r >= 2 {
+				ts = append(ts, time.Since(t0))
+			}
+		}
+		slices.Sort(ts)
+		med := ts[len(ts)/2]
+		if i == 0 {
+			floor = med
+		}
+		fmt.Printf("%10.1f %12.2f  rabbitpay %s\n", float64(med.Microseconds())/1000, float64(med)/float64(floor), strings.Join(args, " "))
+	}
+	if keep {
+		fmt.Println("data dir kept:", filepath.Join(work, "data"))
+	}
+	return nil
+}
+
+// generate fills the catalogue and the order history. Orders span the last
+// two years, oldest first; all but the newest 5,000 notifications are sent;
+// every saga is finished (saga recover has nothing to do).
+func generate(ctx context.Context, c *pgx.Conn, products, orders int) error {
+	for _, q := range []string{
+		`INSERT INTO customer (name) SELECT '손님 ' || i FROM generate_series(1, 1000) i`,
+		`INSERT INTO product (sku, name, price, stock_quantity)
+			SELECT 'SKU-' || lpad(i::text, 8, '0'), '상품 ' || i || ' 토끼' || (i % 9973), 1000 + (i::bigint * 7919) % 500000, 100 + i % 1000
+			FROM generate_series(1, $P) i`,
+		`UPDATE product SET name = '묘향산 등산 지팡이' WHERE id = $P / 2`,
+		`INSERT INTO orders (order_uuid, customer_id, status, total_amount, created_at, updated_at)
+			SELECT gen_random_uuid(), 1 + i % 1000, 'paid', 0, t, t
+			FROM generate_series(1, $O) i, LATERAL (SELECT now() - ($O - i) * (interval '730 days' / $O) AS t) ts`,
+		`INSERT INTO order_product (order_id, product_id, quantity, order_price)
+			SELECT o.id, p.id, 1, p.price FROM orders o JOIN product p ON p.id = 1 + (o.id * 31) % $P`,
+		`UPDATE orders o SET total_amount = op.order_price FROM order_product op WHERE op.order_id = o.id`,
+		`INSERT INTO payment (order_uuid, order_id, method, status, amount, provider_tx_id, created_at, paid_at)
+			SELECT order_uuid, id, 'KAKAO', 'SUCCESS', total_amount, 'T' || id, created_at, created_at FROM orders`,
+		`INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, payment_id, order_id, state, step, stock_reduced, history, created_at, updated_at)
+			SELECT o.order_uuid, o.customer_id, 'KAKAO',
+				jsonb_build_array(jsonb_build_object('product_id', op.product_id, 'sku', p.sku, 'quantity', 1, 'price', op.order_price)),
+				o.total_amount, pay.id, o.id, 'completed', 'notify', true,
+				(SELECT jsonb_agg(jsonb_build_object('at', o.created_at, 'kind', 'step', 'name', s, 'outcome', 'ok', 'detail', s || ' done'))
+				 FROM unnest(ARRAY['reduce_stock', 'payment', 'create_order', 'notify']) s),
+				o.created_at, o.created_at
+			FROM orders o JOIN order_product op ON op.order_id = o.id JOIN product p ON p.id = op.product_id
+			JOIN payment pay ON pay.order_uuid = o.order_uuid`,
+		`INSERT INTO notification (kind, customer_id, order_id, payload, created_at, sent_at, attempts)
+			SELECT k, o.customer_id, o.id, jsonb_build_object('version', 1, 'order_id', o.id, 'order_uuid', o.order_uuid,
+				'total_amount', o.total_amount, 'amount', o.total_amount, 'method', 'KAKAO'), o.created_at, o.created_at, 1
+			FROM orders o, unnest(ARRAY['order.placed', 'payment.succeeded']) k ORDER BY o.id, k`,
+		`UPDATE notification SET sent_at = NULL, attempts = 0 WHERE id > (SELECT max(id) - 5000 FROM notification)`,
+	} {
+		q = strings.NewReplacer("$P", strconv.Itoa(products), "$O", strconv.Itoa(orders)).Replace(q)
+		if _, err := c.Exec(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", strings.Fields(q)[0]+" "+strings.Fields(q)[2], err)
+		}
+	}
+	_, err := c.Exec(ctx, `VACUUM ANALYZE`, pgx.QueryExecModeSimpleProtocol)
+	return err
+}
