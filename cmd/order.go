@@ -424,9 +424,10 @@ func (e *env) printOrder(o shop.Order) error {
 			if it.DeliveryID != 0 {
 				delivery = itoa(it.DeliveryID)
 			}
-			rows = append(rows, []string{itoa(it.ID), it.SKU, it.Name, itoa(it.Quantity), itoa(int64(it.OrderPrice)), delivery, it.DeliveryStatus})
+			rows = append(rows, []string{itoa(it.ID), it.SKU, it.Name, itoa(it.Quantity), itoa(int64(it.OrderPrice)),
+				itoa(it.Refunded), itoa(it.Refunded * int64(it.OrderPrice)), delivery, it.DeliveryStatus})
 		}
-		return []string{"order_product_id", "sku", "name", "quantity", "order_price", "delivery_id", "delivery_status"}, rows
+		return []string{"order_product_id", "sku", "name", "quantity", "order_price", "refunded_quantity", "refunded_amount", "delivery_id", "delivery_status"}, rows
 	})
 	if e.format() != render.Table {
 		return e.print(o, items)
@@ -438,8 +439,8 @@ func (e *env) printOrder(o shop.Order) error {
 		return err
 	}
 	if p := o.Payment; p != nil {
-		if err := render.WriteTable(e.Out, []string{"payment_id", "method", "status", "amount", "provider_tx_id"},
-			[][]string{{itoa(p.ID), string(p.Method), string(p.Status), itoa(int64(p.Amount)), p.ProviderTxID}}); err != nil {
+		if err := render.WriteTable(e.Out, []string{"payment_id", "method", "status", "amount", "refunded_amount", "provider_tx_id"},
+			[][]string{{itoa(p.ID), string(p.Method), string(p.Status), itoa(int64(p.Amount)), itoa(int64(p.Refunded)), p.ProviderTxID}}); err != nil {
 			return err
 		}
 	}

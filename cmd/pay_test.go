@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,13 @@ func TestPayCommands(t *testing.T) {
 	// A partial refund shows on the payment.
 	if out := c.ok("order", "refund", "1", "--item", "A:1", "--reason", "damaged"); !strings.Contains(out, "refunded ₩1,000") {
 		t.Errorf("order refund:\n%s", out)
+	}
+	// order show tells the refund in every format, not only JSON.
+	if out := c.ok("order", "show", "1", "-o", "csv"); !strings.Contains(out, "order_price,refunded_quantity,refunded_amount,") || !strings.Contains(out, ",3,1000,1,1000,") {
+		t.Errorf("order show -o csv after a refund:\n%s", out)
+	}
+	if out := c.ok("order", "show", "1"); !strings.Contains(out, "refunded_quantity") || !regexp.MustCompile(`SUCCESS\s+3000\s+1000\b`).MatchString(out) {
+		t.Errorf("order show after a refund:\n%s", out)
 	}
 	var d struct {
 		Status   string `json:"status"`
