@@ -52,7 +52,7 @@ func TestCustomerBadInput(t *testing.T) {
 	}
 	c.fails(2, "standard input was empty", "customer", "register", "--name", "김", "--password-stdin")
 	c.fails(2, "an address needs both --zip and --line1", "customer", "register", "--name", "김", "--zip", "1")
-	c.fails(1, "no customer has id 7", "customer", "show", "7")
+	c.fails(2, "no customer has id 7", "customer", "show", "7")
 	c.fails(2, `customer id "x" is not a whole number`, "customer", "show", "x")
 	if out := c.ok("customer", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("bad input created customers: %s", out)
@@ -92,7 +92,7 @@ func TestCustomerUpdate(t *testing.T) {
 		t.Fatalf("--line2 \"\" did not clear line 2 alone: %+v", cu.Address)
 	}
 	c.fails(2, "nothing to update", "customer", "update", "1")
-	c.fails(1, "no customer has id 9", "customer", "update", "9", "--name", "x")
+	c.fails(2, "no customer has id 9", "customer", "update", "9", "--name", "x")
 	c.json(&cu, "customer", "show", "1")
 	if cu.Name != "김토순" || cu.Address.ZipCode != "06237" || !cu.HasPassword {
 		t.Fatalf("refused updates changed the customer: %+v", cu)

@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -52,9 +51,6 @@ func payShowRun(ctx context.Context, opts *payShowOptions) error {
 		return err
 	}
 	d, err := a.Payment(ctx, opts.Payment)
-	if errors.Is(err, shop.ErrNotFound) { // a mistyped id is bad input here
-		return &exitError{code: ExitUsage, err: err}
-	}
 	if err != nil {
 		return err
 	}
