@@ -139,7 +139,7 @@ func newCustomerListCmd(e *env) *cobra.Command {
 			return printPage(e, p, customerRows, "customers", func(c shop.Customer) int64 { return c.ID }, o)
 		},
 	}
-	lf = addListFlags(cmd, "customers", true, "id, name")
+	lf = addListFlags(cmd, "customers", "name", "id, name")
 	return cmd
 }
 

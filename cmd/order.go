@@ -45,7 +45,7 @@ func (e *env) stepWriter() io.Writer {
 }
 
 func newOrderCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "order", Short: "Place, list, show and cancel orders",
+	c := &cobra.Command{Use: "order", Short: "Place, list, show, cancel and refund orders",
 		Example: "  rabbitpay order place --customer 1 --method KAKAO --item A-1:2\n  rabbitpay order list --status paid --limit 10"}
 	c.AddCommand(newOrderPlaceCmd(e, nil), newOrderListCmd(e, nil), newOrderRefundCmd(e, nil), newOrderShowCmd(e, nil), newOrderCancelCmd(e, nil))
 	return c
@@ -373,7 +373,7 @@ func newOrderListCmd(e *env, runF func(*orderListOptions) error) *cobra.Command 
 			return dispatch(cmd, opts, runF, orderListRun)
 		},
 	}
-	lf = addListFlags(cmd, "orders", false, "")
+	lf = addListFlags(cmd, "orders", "", "")
 	cmd.Flags().StringVar(&lf.since, "since", "", "only orders placed at or after this date or time")
 	cmd.Flags().StringVar(&lf.until, "until", "", "only orders placed before this date or time")
 	cmd.Flags().Int64Var(&customer, "customer", 0, "only this customer's orders")

@@ -99,7 +99,7 @@ func newPayListCmd(e *env, runF func(*payListOptions) error) *cobra.Command {
 			return dispatch(cmd, opts, runF, payListRun)
 		},
 	}
-	lf = addListFlags(cmd, "payments", false, "")
+	lf = addListFlags(cmd, "payments", "", "")
 	cmd.Flags().StringVar(&lf.since, "since", "", "only payments started at or after this date or time")
 	cmd.Flags().StringVar(&lf.until, "until", "", "only payments started before this date or time")
 	cmd.Flags().Int64Var(&order, "order", 0, "only this order's payment")
