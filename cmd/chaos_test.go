@@ -68,13 +68,16 @@ func TestChaosThenRecover(t *testing.T) {
 	next := make(chan int)
 	for range workers {
 		wg.Go(func() {
-			for range next {
+			for i := range next {
 				args := []string{"order", "place", "--customer", "1", "--method", []string{"KAKAO", "NAVER"}[rand.IntN(2)]}
 				for range 1 + rand.IntN(2) {
 					args = append(args, "--item", fmt.Sprintf("P-%d:%d", rand.IntN(products), 1+rand.IntN(3)))
 				}
 				cmd := exec.Command(os.Args[0], args...)
 				cmd.Env = append(append(os.Environ(), "RABBITPAY_TEST_RUN_MAIN=1"), env...)
+				if i%10 == 5 { // whatever the monkey manages, some placements die at the worst moments
+					cmd.Env = append(cmd.Env, "RABBITPAY_FAILPOINTS="+crashPoints[i/10%len(crashPoints)])
+				}
 				var errb bytes.Buffer
 				cmd.Stderr = &errb
 				mu.Lock()
@@ -147,10 +150,9 @@ func TestChaosThenRecover(t *testing.T) {
 	wg.Wait()
 	close(stopChaos)
 	<-chaosDone
+	// How much chaos timing allowed (kills, terminations) is reported, not
+	// required: what is checked is what it left behind, below.
 	t.Logf("%d placements: exit codes %v; %d clients killed, %d sessions terminated, %d server crashes", placements, codes, kills, terminations, crashes)
-	if kills == 0 || crashes != 2 {
-		t.Fatalf("the chaos did not happen: %d kills, %d crashes", kills, crashes)
-	}
 	if err := cluster.Ensure(ctx); err != nil { // in case the last crash's restart is still due
 		t.Fatal(err)
 	}
@@ -192,6 +194,9 @@ func TestChaosThenRecover(t *testing.T) {
 		t.Errorf("no order was placed at all")
 	}
 }
+
+// crashPoints are where every tenth placement kills itself (SIGKILL), in turn.
+var crashPoints = []string{"after_payment=crash", "before_payment=crash", "after_create_order=crash", "after_reduce_stock=crash"}
 
 // crashServer stops the cluster as a crash would (immediate shutdown: no
 // checkpoint, crash recovery on start) and starts it again.

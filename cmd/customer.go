@@ -41,10 +41,12 @@ func newCustomerUpdateCmd(e *env) *cobra.Command {
 	var addr addressFlags
 	var pwStdin bool
 	cmd := &cobra.Command{
-		Use:   "update ID [--name N] [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
+		Use:   "update ID [--name N] [--zip Z] [--line1 L1] [--line2 L2] [--password-stdin]",
 		Short: "Change a customer's name, default address or password",
-		Long: `Change a customer's name, default address (--zip and --line1 together; --line2
-optional) or password (--password-stdin). Only what is given changes.`,
+		Long: `Change a customer's name, default address or password (--password-stdin).
+Only what is given changes: --zip, --line1 and --line2 each change their part of
+the default address (--line2 "" clears line 2); a customer without an address
+needs --zip and --line1.`,
 		Example: `  rabbitpay customer update 1 --name 김토순
   rabbitpay customer update 1 --zip 06236 --line1 "서울 강남구 테헤란로 152"
   printf '%s' "$PW" | rabbitpay customer update 1 --password-stdin`,
@@ -58,8 +60,14 @@ optional) or password (--password-stdin). Only what is given changes.`,
 			if cmd.Flags().Changed("name") {
 				patch.Name = &name
 			}
-			if patch.Address, err = addr.address(cmd); err != nil {
-				return err
+			for _, f := range []struct {
+				flag string
+				to   **string
+				v    *string
+			}{{"zip", &patch.ZipCode, &addr.zip}, {"line1", &patch.Line1, &addr.line1}, {"line2", &patch.Line2, &addr.line2}} {
+				if cmd.Flags().Changed(f.flag) {
+					*f.to = f.v
+				}
 			}
 			pw := ""
 			if pwStdin {
@@ -68,7 +76,7 @@ optional) or password (--password-stdin). Only what is given changes.`,
 				}
 			}
 			if patch == (shop.CustomerPatch{}) && pw == "" {
-				return usageErr(cmd, "nothing to update: give --name, --zip and --line1, or --password-stdin")
+				return usageErr(cmd, "nothing to update: give --name, --zip, --line1, --line2 or --password-stdin")
 			}
 			a, err := e.app(cmd.Context())
 			if err != nil {
@@ -131,7 +139,7 @@ func newCustomerListCmd(e *env) *cobra.Command {
 			return printPage(e, p, customerRows, "customers", func(c shop.Customer) int64 { return c.ID }, o)
 		},
 	}
-	lf = addListFlags(cmd, "customers", true, "id, name")
+	lf = addListFlags(cmd, "customers", "name", "id, name")
 	return cmd
 }
 

@@ -52,7 +52,7 @@ func TestCustomerBadInput(t *testing.T) {
 	}
 	c.fails(2, "standard input was empty", "customer", "register", "--name", "김", "--password-stdin")
 	c.fails(2, "an address needs both --zip and --line1", "customer", "register", "--name", "김", "--zip", "1")
-	c.fails(1, "no customer has id 7", "customer", "show", "7")
+	c.fails(2, "no customer has id 7", "customer", "show", "7")
 	c.fails(2, `customer id "x" is not a whole number`, "customer", "show", "x")
 	if out := c.ok("customer", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
 		t.Fatalf("bad input created customers: %s", out)
@@ -68,6 +68,7 @@ func TestCustomerUpdate(t *testing.T) {
 		Address     *struct {
 			ZipCode string `json:"zip_code"`
 			Line1   string `json:"line1"`
+			Line2   string `json:"line2"`
 		} `json:"address"`
 	}
 	c.json(&cu, "customer", "update", "1", "--name", "  김토순 ", "--zip", "06236", "--line1", "서울 강남구 테헤란로 152")
@@ -78,11 +79,22 @@ func TestCustomerUpdate(t *testing.T) {
 		t.Fatalf("password update: exit %d %s %s", r.code, r.out, r.err)
 	}
 	c.fails(2, "postal code \"1234\" is not five digits", "customer", "update", "1", "--zip", "1234", "--line1", "x")
-	c.fails(2, "an address needs both --zip and --line1", "customer", "update", "1", "--zip", "12345")
+	c.ok("customer", "register", "--name", "이토끼") // no address yet
+	c.fails(2, "an address needs both a postal code and a first line", "customer", "update", "2", "--line2", "3층")
+	c.json(&cu, "customer", "update", "1", "--zip", "06236", "--line1", "서울 강남구 테헤란로 152", "--line2", "3층")
+	// Only what is given changes: a new zip and line 1 keep line 2.
+	c.json(&cu, "customer", "update", "1", "--zip", "06237", "--line1", "서울 강남구 테헤란로 153")
+	if cu.Address == nil || cu.Address.ZipCode != "06237" || cu.Address.Line2 != "3층" {
+		t.Fatalf("zip and line 1 changed line 2: %+v", cu.Address)
+	}
+	c.json(&cu, "customer", "update", "1", "--line2", "")
+	if cu.Address == nil || cu.Address.Line1 != "서울 강남구 테헤란로 153" || cu.Address.Line2 != "" {
+		t.Fatalf("--line2 \"\" did not clear line 2 alone: %+v", cu.Address)
+	}
 	c.fails(2, "nothing to update", "customer", "update", "1")
-	c.fails(1, "no customer has id 9", "customer", "update", "9", "--name", "x")
+	c.fails(2, "no customer has id 9", "customer", "update", "9", "--name", "x")
 	c.json(&cu, "customer", "show", "1")
-	if cu.Name != "김토순" || cu.Address.ZipCode != "06236" || !cu.HasPassword {
+	if cu.Name != "김토순" || cu.Address.ZipCode != "06237" || !cu.HasPassword {
 		t.Fatalf("refused updates changed the customer: %+v", cu)
 	}
 }

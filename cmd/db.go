@@ -101,7 +101,14 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 			SchemaTarget: st.SchemaTarget}
 	}
 	if st.Running || cluster == nil {
-		if a, err := opts.app(ctx); err == nil {
+		a, err := opts.app(ctx)
+		switch {
+		case app.ServerRefused(err): // running, but it will not let rabbitpay in: not "running false"
+			return fmt.Errorf("the database server is running but refused the connection: %w", err)
+		case err != nil && !app.Unreachable(err): // a bad URL, a failed migration: not "running false" either
+			return err
+		case err == nil:
+			// Running means the primary answers (reads may open on a replica alone).
 			if v, err := a.SchemaVersion(ctx); err == nil {
 				st.Running, st.SchemaVersion = true, &v
 			}

@@ -174,7 +174,7 @@ func newDeliverListCmd(e *env, runF func(*deliverListOptions) error) *cobra.Comm
 			return dispatch(cmd, opts, runF, deliverListRun)
 		},
 	}
-	lf = addListFlags(cmd, "deliveries", false, "")
+	lf = addListFlags(cmd, "deliveries", "", "")
 	cmd.Flags().Int64Var(&f.OrderID, "order", 0, "only this order's deliveries")
 	cmd.Flags().Int64Var(&f.CustomerID, "customer", 0, "only this customer's deliveries")
 	cmd.Flags().StringVar(&status, "status", "", "only deliveries in this status: READY, SHIPPED, IN_TRANSIT, DELIVERED")

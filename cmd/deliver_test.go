@@ -42,13 +42,13 @@ func TestDeliverCommands(t *testing.T) {
 		{2, "delivery time 2099-01-01T00:00:00Z is in the future (check --at)", []string{"deliver", "update", "2", "--status", "SHIPPED", "--at", "2099-01-01T00:00:00Z"}},
 		{2, "carrier is 101 characters long; the limit is 100 (check --carrier)", []string{"deliver", "update", "2", "--status", "SHIPPED", "--carrier", strings.Repeat("c", 101)}},
 		{2, "tracking number is 101 characters long; the limit is 100 (check --tracking)", []string{"deliver", "start", "--order", "1", "--tracking", strings.Repeat("7", 101)}},
-		{1, "no delivery has id 9", []string{"deliver", "update", "9", "--status", "SHIPPED"}},
+		{2, "no delivery has id 9", []string{"deliver", "update", "9", "--status", "SHIPPED"}},
 		{1, "item A of order 1 already has delivery 1", []string{"deliver", "start", "--order", "1", "--item", "A"}},
 		{1, "every item of order 1 already has a delivery", []string{"deliver", "start", "--order", "1"}},
-		{1, "no order has id 7", []string{"deliver", "start", "--order", "7"}},
+		{2, "no order has id 7", []string{"deliver", "start", "--order", "7"}},
 		{2, "--order is required", []string{"deliver", "start"}},
 		{1, "item A has shipped (SHIPPED)", []string{"order", "cancel", "1"}},
-		{1, "no delivery has id 5", []string{"deliver", "show", "5"}},
+		{2, "no delivery has id 5", []string{"deliver", "show", "5"}},
 	} {
 		c.fails(tc.code, tc.want, tc.args...)
 	}

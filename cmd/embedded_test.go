@@ -147,3 +147,30 @@ func TestDBStatusHidesThePassword(t *testing.T) {
 		t.Fatalf("db status: %s %s", out.String(), errb.String())
 	}
 }
+
+// A server that refuses rabbitpay (a wrong password) is up: db status says it
+// was refused, and fails, instead of "running false".
+func TestDBStatusSaysTheServerRefused(t *testing.T) {
+	c := newCLI(t)
+	c.url += "&password=WRONG-PASSWORD"
+	r := c.run("db", "status")
+	if r.code != ExitFailure || strings.Contains(r.out, "false") || !strings.Contains(r.err, "running but refused the connection") ||
+		!strings.Contains(r.err, "password authentication failed") || strings.Contains(r.err, "WRONG-PASSWORD") {
+		t.Fatalf("db status with a wrong password: exit %d\nstdout %q\nstderr %q", r.code, r.out, r.err)
+	}
+}
+
+// Another database's URL is refused as such, not as unreadable key=value settings.
+func TestOnlyPostgreSQLURLs(t *testing.T) {
+	c := newCLI(t)
+	for _, url := range []string{"mysql://root:s3cret@localhost:3306/shop", "sqlite:///var/lib/shop.db"} {
+		c.url = url
+		for _, args := range [][]string{{"product", "list"}, {"db", "status"}, {"db", "migrate"}} {
+			r := c.run(args...)
+			if r.code != ExitUsage || !strings.Contains(r.err, "rabbitpay speaks only PostgreSQL, so give a postgres:// or postgresql:// URL") ||
+				strings.Contains(r.err, "s3cret") || strings.Contains(r.err, "keyword/value") {
+				t.Errorf("%s with %s: exit %d, stderr %q", strings.Join(args, " "), url, r.code, r.err)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,13 +25,14 @@ type listFlags struct {
 }
 
 // addListFlags adds --limit, --all and --after, plus --search and --sort when
-// the list offers them (sorts lists the sort keys, the default first).
-func addListFlags(cmd *cobra.Command, what string, search bool, sorts string) *listFlags {
+// the list offers them (search says what --search matches, "name or SKU";
+// sorts lists the sort keys, the default first).
+func addListFlags(cmd *cobra.Command, what string, search string, sorts string) *listFlags {
 	lf := addPageFlags(cmd, what)
 	f := cmd.Flags()
 	f.Int64Var(&lf.after, "after", 0, "the next page: rows after this id (the last one shown)")
-	if search {
-		f.StringVar(&lf.search, "search", "", "only rows whose name (or SKU) contains this text, any case")
+	if search != "" {
+		f.StringVar(&lf.search, "search", "", "only rows whose "+search+" contains this text, any case")
 	}
 	if sorts != "" {
 		f.StringVar(&lf.sort, "sort", "", "sort by "+sorts+" (put - before it for descending)")
@@ -96,10 +98,21 @@ func printPage[T any](e *env, p shop.Page[T], rows func([]T) rowsFunc, what stri
 	}
 	switch {
 	case p.More && key == nil:
-		fmt.Fprintf(e.Err, "showing %d %s; more match: use --limit N or --all\n", len(p.Items), what)
+		fmt.Fprintf(e.Err, "showing %s; more match: use --limit N or --all\n", count(len(p.Items), what))
 	case p.More:
-		fmt.Fprintf(e.Err, "showing %d %s; more match: use --limit N or --all, or --after %d for the next page\n",
-			len(p.Items), what, key(p.Items[len(p.Items)-1]))
+		fmt.Fprintf(e.Err, "showing %s; more match: use --limit N or --all, or --after %d for the next page\n",
+			count(len(p.Items), what), key(p.Items[len(p.Items)-1]))
 	}
 	return nil
+}
+
+// count says "1 product", "2 products" ("1 delivery", "2 deliveries") from a plural noun.
+func count(n int, plural string) string {
+	if n != 1 {
+		return fmt.Sprintf("%d %s", n, plural)
+	}
+	if stem, ok := strings.CutSuffix(plural, "ies"); ok {
+		return fmt.Sprintf("1 %sy", stem)
+	}
+	return fmt.Sprintf("1 %s", strings.TrimSuffix(plural, "s"))
 }

@@ -64,7 +64,7 @@ func newNotifyListCmd(e *env, runF func(*notifyListOptions) error) *cobra.Comman
 			return dispatch(cmd, opts, runF, notifyListRun)
 		},
 	}
-	lf = addListFlags(cmd, "notifications", false, "")
+	lf = addListFlags(cmd, "notifications", "", "")
 	cmd.Flags().BoolVar(&f.Pending, "pending", false, "only notifications not yet delivered (and not dead)")
 	cmd.Flags().BoolVar(&f.Dead, "dead", false, "only dead notifications (every attempt failed)")
 	cmd.Flags().Int64Var(&f.CustomerID, "customer", 0, "only this customer's notifications")

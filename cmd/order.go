@@ -45,7 +45,7 @@ func (e *env) stepWriter() io.Writer {
 }
 
 func newOrderCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "order", Short: "Place, list, show and cancel orders",
+	c := &cobra.Command{Use: "order", Short: "Place, list, show, cancel and refund orders",
 		Example: "  rabbitpay order place --customer 1 --method KAKAO --item A-1:2\n  rabbitpay order list --status paid --limit 10"}
 	c.AddCommand(newOrderPlaceCmd(e, nil), newOrderListCmd(e, nil), newOrderRefundCmd(e, nil), newOrderShowCmd(e, nil), newOrderCancelCmd(e, nil))
 	return c
@@ -373,7 +373,7 @@ func newOrderListCmd(e *env, runF func(*orderListOptions) error) *cobra.Command 
 			return dispatch(cmd, opts, runF, orderListRun)
 		},
 	}
-	lf = addListFlags(cmd, "orders", false, "")
+	lf = addListFlags(cmd, "orders", "", "")
 	cmd.Flags().StringVar(&lf.since, "since", "", "only orders placed at or after this date or time")
 	cmd.Flags().StringVar(&lf.until, "until", "", "only orders placed before this date or time")
 	cmd.Flags().Int64Var(&customer, "customer", 0, "only this customer's orders")
@@ -424,9 +424,10 @@ func (e *env) printOrder(o shop.Order) error {
 			if it.DeliveryID != 0 {
 				delivery = itoa(it.DeliveryID)
 			}
-			rows = append(rows, []string{itoa(it.ID), it.SKU, it.Name, itoa(it.Quantity), itoa(int64(it.OrderPrice)), delivery, it.DeliveryStatus})
+			rows = append(rows, []string{itoa(it.ID), it.SKU, it.Name, itoa(it.Quantity), itoa(int64(it.OrderPrice)),
+				itoa(it.Refunded), itoa(it.Refunded * int64(it.OrderPrice)), delivery, it.DeliveryStatus})
 		}
-		return []string{"order_product_id", "sku", "name", "quantity", "order_price", "delivery_id", "delivery_status"}, rows
+		return []string{"order_product_id", "sku", "name", "quantity", "order_price", "refunded_quantity", "refunded_amount", "delivery_id", "delivery_status"}, rows
 	})
 	if e.format() != render.Table {
 		return e.print(o, items)
@@ -438,8 +439,8 @@ func (e *env) printOrder(o shop.Order) error {
 		return err
 	}
 	if p := o.Payment; p != nil {
-		if err := render.WriteTable(e.Out, []string{"payment_id", "method", "status", "amount", "provider_tx_id"},
-			[][]string{{itoa(p.ID), string(p.Method), string(p.Status), itoa(int64(p.Amount)), p.ProviderTxID}}); err != nil {
+		if err := render.WriteTable(e.Out, []string{"payment_id", "method", "status", "amount", "refunded_amount", "provider_tx_id"},
+			[][]string{{itoa(p.ID), string(p.Method), string(p.Status), itoa(int64(p.Amount)), itoa(int64(p.Refunded)), p.ProviderTxID}}); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -52,9 +51,6 @@ func payShowRun(ctx context.Context, opts *payShowOptions) error {
 		return err
 	}
 	d, err := a.Payment(ctx, opts.Payment)
-	if errors.Is(err, shop.ErrNotFound) { // a mistyped id is bad input here
-		return &exitError{code: ExitUsage, err: err}
-	}
 	if err != nil {
 		return err
 	}
@@ -103,7 +99,7 @@ func newPayListCmd(e *env, runF func(*payListOptions) error) *cobra.Command {
 			return dispatch(cmd, opts, runF, payListRun)
 		},
 	}
-	lf = addListFlags(cmd, "payments", false, "")
+	lf = addListFlags(cmd, "payments", "", "")
 	cmd.Flags().StringVar(&lf.since, "since", "", "only payments started at or after this date or time")
 	cmd.Flags().StringVar(&lf.until, "until", "", "only payments started before this date or time")
 	cmd.Flags().Int64Var(&order, "order", 0, "only this order's payment")

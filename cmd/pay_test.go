@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,13 @@ func TestPayCommands(t *testing.T) {
 	// A partial refund shows on the payment.
 	if out := c.ok("order", "refund", "1", "--item", "A:1", "--reason", "damaged"); !strings.Contains(out, "refunded ₩1,000") {
 		t.Errorf("order refund:\n%s", out)
+	}
+	// order show tells the refund in every format, not only JSON.
+	if out := c.ok("order", "show", "1", "-o", "csv"); !strings.Contains(out, "order_price,refunded_quantity,refunded_amount,") || !strings.Contains(out, ",3,1000,1,1000,") {
+		t.Errorf("order show -o csv after a refund:\n%s", out)
+	}
+	if out := c.ok("order", "show", "1"); !strings.Contains(out, "refunded_quantity") || !regexp.MustCompile(`SUCCESS\s+3000\s+1000\b`).MatchString(out) {
+		t.Errorf("order show after a refund:\n%s", out)
 	}
 	var d struct {
 		Status   string `json:"status"`
@@ -115,7 +123,7 @@ func TestPayBadInput(t *testing.T) {
 	c.fails(2, "--item is required", "order", "refund", "1")
 	c.fails(2, "order 1 has 2 of A left to refund (bought 2, refunded 0), not 3", "order", "refund", "1", "--item", "A:3")
 	c.fails(2, "order 1 has no item B", "order", "refund", "1", "--item", "B:1")
-	c.fails(1, "no order has id 7", "order", "refund", "7", "--item", "A:1")
+	c.fails(2, "no order has id 7", "order", "refund", "7", "--item", "A:1")
 	if after := c.snapshot(); after != before {
 		t.Fatalf("bad input changed the database:\n%s\n%s", before, after)
 	}

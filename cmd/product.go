@@ -57,7 +57,7 @@ func newProductCmd(e *env) *cobra.Command {
 			return printPage(e, p, productRows, "products", func(p shop.Product) int64 { return p.ID }, o)
 		},
 	}
-	lf = addListFlags(list, "products", true, "id, sku, name, price, stock")
+	lf = addListFlags(list, "products", "name or SKU", "id, sku, name, price, stock")
 	list.Flags().BoolVar(&inStock, "in-stock", false, "only products with stock left")
 	list.Flags().BoolVar(&retired, "retired", false, "include retired products")
 	c.AddCommand(newProductStateCmd(e, "retire", "Retire a product: hidden from lists, refused in carts and new orders, kept in order history",

@@ -87,8 +87,8 @@ func TestProductBadInputChangesNothing(t *testing.T) {
 		{2, "product name must not be empty", []string{"product", "register", "--sku", "X", "--name", " ", "--price", "1", "--stock", "1"}},
 		{2, "unknown flag: --colour", []string{"product", "list", "--colour"}},
 		{2, `output format "yaml"`, []string{"product", "list", "-o", "yaml"}},
-		{1, `no product has id or SKU "NOPE"`, []string{"product", "show", "NOPE"}},
-		{1, `no product has id or SKU "NOPE"`, []string{"product", "update", "NOPE", "--price", "1"}},
+		{2, `no product has id or SKU "NOPE"`, []string{"product", "show", "NOPE"}},
+		{2, `no product has id or SKU "NOPE"`, []string{"product", "update", "NOPE", "--price", "1"}},
 		{2, "stock -3 is negative", []string{"product", "update", "A-1", "--stock", "-3"}},
 		{2, "nothing to update", []string{"product", "update", "A-1"}},
 		{2, "expected one product ID or SKU", []string{"product", "show"}},
@@ -128,7 +128,7 @@ func TestProductReferencesAreNeverAmbiguous(t *testing.T) {
 	if p.ID != 2 {
 		t.Fatalf("2 gave %+v", p)
 	}
-	c.fails(1, `no product has id or SKU "#9"`, "product", "show", "#9")
+	c.fails(2, `no product has id or SKU "#9"`, "product", "show", "#9")
 }
 
 // The drift issue 18 names: a bare number that is one product's id and
@@ -188,7 +188,7 @@ func TestProductRetireRestoreDelete(t *testing.T) {
 	c.ok("product", "restore", "A")
 	c.ok("cart", "add", "--customer", "1", "--product", "A")
 	c.ok("product", "delete", "B")
-	c.fails(1, `no product has id or SKU "B"`, "product", "show", "B")
+	c.fails(2, `no product has id or SKU "B"`, "product", "show", "B")
 	if stock := c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); stock != "9" {
 		t.Fatalf("stock of A %s: refused orders must not take any", stock)
 	}
@@ -213,5 +213,5 @@ func TestItemsTakeProductReferences(t *testing.T) {
 	}
 	c.fails(2, `"#abc" is not a product id`, "order", "place", "--customer", "1", "--method", "NAVER", "--item", "#abc:1")
 	c.fails(2, `"#abc" is not a product id`, "product", "show", "#abc")
-	c.fails(1, `no product has id or SKU "#9"`, "order", "place", "--customer", "1", "--method", "NAVER", "--item", "#9:1")
+	c.fails(2, `no product has id or SKU "#9"`, "order", "place", "--customer", "1", "--method", "NAVER", "--item", "#9:1")
 }

@@ -20,10 +20,14 @@ import (
 
 var expectedExit = regexp.MustCompile(`\(exit (\d+)\)`)
 
-// Every command line of README's sh blocks runs, in order, on a fresh data
-// dir (the embedded default), with the exit code README promises (0 unless a
-// comment says "(exit N)"), so README cannot rot. Go and script lines (the
-// tests, benchmarks) are left to CI and the benchmark runs.
+// Every command line of README's sh blocks runs as written, in order, in one
+// shell (a variable a line sets is there for the next) on a fresh data dir
+// (the embedded default), and must exit as README says: the code its comment
+// states ("# (exit 1)"), else 0. So README cannot rot. The shell gets nothing
+// README does not set, but rabbitpay on PATH, the data dir, a short saga lease
+// (so "saga recover --wait 1m" waits 2s) and, in place of README's receiver
+// https://shop.example, a local one that checks every webhook's signature.
+// Go and script lines (the tests, benchmarks) are left to CI and the benchmark runs.
 func TestReadmeCommandsRun(t *testing.T) {
 	t.Parallel()
 	readme, err := os.ReadFile("../README.md")
@@ -61,7 +65,7 @@ func TestReadmeCommandsRun(t *testing.T) {
 	}
 	work := t.TempDir()
 	// The webhook README sends to: every delivery's signature is checked, as README's receiver does.
-	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // README's
 	var mu sync.Mutex
 	received := map[string]int{}
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,23 +80,52 @@ func TestReadmeCommandsRun(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	env := append(os.Environ(), "RABBITPAY_NOTIFY_WEBHOOK_URL="+hook.URL+"/hooks/rabbitpay", "RABBITPAY_NOTIFY_WEBHOOK_SECRET="+secret, "PATH="+bin+":"+os.Getenv("PATH"), "RABBITPAY_DATA_DIR="+filepath.Join(data, "rabbitpay"),
-		"RABBITPAY_DATABASE_URL=", "XDG_CONFIG_HOME="+work, "PW=토끼의 비밀번호", "RABBITPAY_SAGA_LEASE=2s", "RABBITPAY_FAILPOINTS=")
+	var env []string
+	for _, kv := range os.Environ() { // nothing of the operator's rabbitpay settings, nor README's variables
+		if !strings.HasPrefix(kv, "RABBITPAY_") && !strings.HasPrefix(kv, "PW=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "PATH="+bin+":"+os.Getenv("PATH"), "RABBITPAY_DATA_DIR="+filepath.Join(data, "rabbitpay"),
+		"XDG_CONFIG_HOME="+work, "RABBITPAY_SAGA_LEASE=2s")
 	t.Cleanup(func() {
 		cmd := exec.Command("sh", "-c", "rabbitpay db stop")
 		cmd.Env = env
 		cmd.Run()
 	})
-	for _, l := range lines {
-		want := 0
+	// One script: each line, then its exit code on fd 3; a marker before each
+	// line's output finds it again.
+	var script strings.Builder
+	want := make([]int, len(lines))
+	for i, l := range lines {
 		if m := expectedExit.FindStringSubmatch(l); m != nil {
-			want, _ = strconv.Atoi(m[1])
+			want[i], _ = strconv.Atoi(m[1])
 		}
-		cmd := exec.Command("bash", "-c", l+"\nexit $?") // not exec: a killed rabbitpay shows as 137, as in a shell
-		cmd.Env, cmd.Dir, cmd.Stdin = env, work, strings.NewReader("")
-		out, _ := cmd.CombinedOutput()
-		if got := cmd.ProcessState.ExitCode(); got != want {
-			t.Fatalf("README line %q: exit %d, want %d\n%s", l, got, want, out)
+		fmt.Fprintf(&script, "printf '\\n@@readme line %d\\n'\n%s\necho \"$?\" >&3\n", i, strings.ReplaceAll(l, "https://shop.example", hook.URL))
+	}
+	codes, err := os.CreateTemp(t.TempDir(), "codes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-c", script.String()) // a killed rabbitpay shows as 137, as in a shell
+	cmd.Env, cmd.Dir, cmd.Stdin, cmd.ExtraFiles = env, work, strings.NewReader(""), []*os.File{codes}
+	out, _ := cmd.CombinedOutput()
+	got, err := os.ReadFile(codes.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := strings.Split(string(out), "\n@@readme line ")
+	exits := strings.Fields(string(got))
+	for i, l := range lines {
+		if i >= len(exits) {
+			t.Fatalf("README line %q did not finish (the shell ended after %d lines)\n%s", l, len(exits), out)
+		}
+		if code, _ := strconv.Atoi(exits[i]); code != want[i] {
+			shown := ""
+			if i+1 < len(outputs) {
+				shown = outputs[i+1]
+			}
+			t.Errorf("README line %q: exit %d, want %d\n%s", l, code, want[i], shown)
 		}
 	}
 	mu.Lock()

@@ -149,20 +149,34 @@ func usageErr(cmd *cobra.Command, format string, a ...any) error {
 	return &exitError{code: ExitUsage, err: fmt.Errorf(format+" (see '%s --help')", append(a, cmd.CommandPath())...)}
 }
 
+// exitKinds is the one place the shop's error kinds become exit codes (the
+// first kind an error is wins); README's exit-code table and the root help
+// say the same. An id, SKU or UUID that matches nothing is bad input, like a
+// missing file: the same command fails the same way until it is corrected,
+// whereas exit 1 is a well-formed request the shop refused or could not
+// carry out (out of stock, declined, already shipped, the server down).
+var exitKinds = []struct {
+	kind error
+	code int
+}{
+	{shop.ErrIncomplete, ExitIncomplete},
+	{shop.ErrInterrupted, ExitInterrupted},
+	{shop.ErrInvalid, ExitUsage},
+	{shop.ErrNotFound, ExitUsage},
+	{shop.ErrConflict, ExitFailure},
+}
+
 func exitCode(err error) int {
 	var ee *exitError
-	switch {
-	case errors.As(err, &ee) && ee.code != 0:
+	if errors.As(err, &ee) && ee.code != 0 {
 		return ee.code
-	case errors.Is(err, shop.ErrIncomplete):
-		return ExitIncomplete
-	case errors.Is(err, shop.ErrInterrupted):
-		return ExitInterrupted
-	case errors.Is(err, shop.ErrInvalid):
-		return ExitUsage
-	default:
-		return ExitFailure
 	}
+	for _, k := range exitKinds {
+		if errors.Is(err, k.kind) {
+			return k.code
+		}
+	}
+	return ExitFailure
 }
 
 var badNumberFlag = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse\w+: parsing ".*": (.*)$`)
@@ -202,8 +216,10 @@ A product is named by its SKU or id: "#12" is always id 12, "sku:12" the SKU
 
 Exit codes:
   0    ok
-  1    failed; nothing was left half-done
-  2    bad input: flags, arguments, values, files, an unknown command
+  1    failed or refused (out of stock, declined, already shipped, the
+       database down); nothing was left half-done
+  2    bad input: flags, arguments, values, files, an unknown command, an id,
+       SKU or UUID that matches nothing
   3    something is unfinished or its outcome unknown: run 'rabbitpay saga recover'
   130  interrupted (Ctrl-C); what was done or undone is printed`,
 		Example: `  rabbitpay product register --sku A-1 --name "토끼 인형" --price 12000 --stock 5

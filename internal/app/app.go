@@ -181,6 +181,14 @@ func describeConnectError(err error, embedded bool) error {
 // can use the trigram indexes under it.
 func (a *App) SearchCType(ctx context.Context) (string, bool, error) { return a.store.SearchCType(ctx) }
 
+// ServerRefused reports whether err (from Open) is the server itself refusing
+// the connection, a wrong password say: the server is up, rabbitpay is not let in.
+func ServerRefused(err error) bool { return postgres.ServerRefused(err) }
+
+// Unreachable reports whether err (from Open) is a connection that reached
+// no server: nothing listens there, or nothing answered in time.
+func Unreachable(err error) bool { return postgres.IsConnectError(err) && !postgres.ServerRefused(err) }
+
 // SchemaVersion returns the number of the last applied migration.
 func (a *App) SchemaVersion(ctx context.Context) (int32, error) { return a.store.SchemaVersion(ctx) }
 

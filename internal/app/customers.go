@@ -34,7 +34,7 @@ func hashIfGiven(password string) (string, error) {
 // UpdateCustomer changes a customer's name, default address or password
 // (password "" keeps it). The result is validated whole before it is written.
 func (a *App) UpdateCustomer(ctx context.Context, id int64, patch shop.CustomerPatch, password string) (shop.Customer, error) {
-	if patch.Name == nil && patch.Address == nil && password == "" {
+	if patch == (shop.CustomerPatch{}) && password == "" {
 		return shop.Customer{}, shop.Invalid("nothing to update: no new name, address or password was given")
 	}
 	hash, err := hashIfGiven(password)
@@ -42,12 +42,7 @@ func (a *App) UpdateCustomer(ctx context.Context, id int64, patch shop.CustomerP
 		return shop.Customer{}, err
 	}
 	return a.store.UpdateCustomer(ctx, id, func(c *shop.Customer) error {
-		if patch.Name != nil {
-			c.Name = *patch.Name
-		}
-		if patch.Address != nil {
-			c.Address = patch.Address
-		}
+		patch.Apply(c)
 		*c = c.Trimmed()
 		return c.Validate()
 	}, hash)

@@ -545,3 +545,29 @@ func TestLiveRefundWithARefusedLookupAfterwards(t *testing.T) {
 		t.Errorf("stock = %d, want 8", s.stock("A"))
 	}
 }
+
+// Naver Pay answering a cancel with CancelNotComplete has taken it and not
+// finished it: the refund is pending (exit 3, left refunding), not refused,
+// and recover completes it from Naver's history without refunding twice.
+func TestLiveNaverRefundPendingIsNotRefused(t *testing.T) {
+	s := newLiveShop(t, shop.Naver)
+	a := s.open(s.cfg)
+	res, _ := s.placeLive(a, "A:3")
+	s.naver.Next("cancel", standin.CancelNotComplete)
+	_, err := a.RefundOrder(ctx, RefundRequest{OrderID: res.Order.ID, Items: items("A:1")}, nil)
+	if !errors.Is(err, shop.ErrIncomplete) || !strings.Contains(err.Error(), "is pending") || strings.Contains(err.Error(), "refused") {
+		t.Fatalf("refund answered CancelNotComplete: %v, want pending (incomplete), not refused", err)
+	}
+	if got := strings.Join(s.strings(`SELECT state FROM order_refund`), ""); got != "refunding" {
+		t.Fatalf("refund state = %s, want refunding", got)
+	}
+	if out, err := a.RecoverSagas(ctx, 0, func(string) shop.Observer { return nil }); err != nil || RecoveryError(out) != nil {
+		t.Fatalf("recover: %v %+v", err, out)
+	}
+	if rec, _ := s.naver.Payment(s.providerRef(res.OrderUUID)); rec.Refunded != 1000 {
+		t.Errorf("the provider refunded %s, want ₩1,000 once", rec.Refunded)
+	}
+	if got := strings.Join(s.strings(`SELECT state || '/' || (SELECT refunded_amount FROM payment) FROM order_refund`), ""); got != "refunded/1000" {
+		t.Errorf("after recover: %s", got)
+	}
+}

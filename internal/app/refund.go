@@ -156,8 +156,15 @@ func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
 	}
 	unknown := func(err error) error {
 		ev := event(shop.EventStep, "refund", shop.OutcomeFailed, "outcome unknown: "+err.Error())
+		var pending *payment.PendingError
+		if errors.As(err, &pending) { // under way at the provider, not refused
+			ev = event(shop.EventStep, "refund", shop.OutcomeWaiting, "pending: "+err.Error())
+		}
 		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
 		o.log.Yield(ctx)
+		if pending != nil {
+			return shop.Incomplete("refund %d is pending: %v; 'rabbitpay saga recover' completes it once the provider has", f.ID, err)
+		}
 		return shop.Incomplete("refund %d: the provider's answer is unknown (%v); 'rabbitpay saga recover' finishes it", f.ID, err)
 	}
 	// Not every provider takes a refund key (Kakao does not): a refund an

@@ -302,6 +302,13 @@ func (n *naver) Cancel(ctx context.Context, ref Ref, r Refund) (Result, error) {
 	var out map[string]any
 	err := n.post(ctx, "refund", "v1/cancel", []byte(form.Encode()), true,
 		NaverIdempotencyKey(ref.OrderUUID, "cancel", r.Key), &out, func() bool { return out != nil })
+	// CancelNotComplete: Naver took the cancel but has not finished it (the
+	// payments API's cancel, developer.pay.naver.com/docs/v2/api: the merchant
+	// retries with the same request or checks the history): pending, not refused.
+	var pe *ProviderError
+	if errors.As(err, &pe) && pe.Code == "CancelNotComplete" {
+		return Result{}, &PendingError{Provider: naverName, Call: "refund", Message: pe.Message}
+	}
 	if err != nil {
 		return Result{}, err
 	}

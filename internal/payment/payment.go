@@ -101,6 +101,19 @@ func (e *ProviderError) Error() string {
 	return fmt.Sprintf("%s refused the %s: %s (code %s)", e.Provider, e.Call, e.Message, e.Code)
 }
 
+// PendingError is a refund the provider accepted but has not completed yet
+// (Naver Pay's CancelNotComplete): neither made nor refused. A look-up later
+// shows how it ended; asking again with the same refund key refunds once.
+type PendingError struct {
+	Provider string
+	Call     string
+	Message  string
+}
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("%s has not completed the %s yet: %s", e.Provider, e.Call, e.Message)
+}
+
 // WithDeadline bounds every call to g by timeout. A call once begun is not
 // cut short by its caller giving up (Ctrl-C): its outcome would be unknown.
 func WithDeadline(g Gateway, timeout time.Duration) Gateway { return deadline{g, timeout} }

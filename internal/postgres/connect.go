@@ -94,6 +94,9 @@ var connectTimeoutSet = regexp.MustCompile(`(?:^|[?&\s])connect_timeout\s*=`)
 
 // connect opens one connection to url with the same defaults as Open.
 func connect(ctx context.Context, url string) (*pgx.Conn, error) {
+	if err := CheckURL(url); err != nil {
+		return nil, err
+	}
 	cc, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("database URL is not valid: %s", parseErrorText(err))

@@ -26,6 +26,9 @@ type Store struct {
 
 // Open creates a pool for url. It does not connect until the first query.
 func Open(url string, maxConns int32, opts ...Option) (*Store, error) {
+	if err := CheckURL(url); err != nil {
+		return nil, err
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, shop.Invalid("database URL is not valid: %s", parseErrorText(err))

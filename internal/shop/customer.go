@@ -70,10 +70,32 @@ func ValidatePassword(pw string) error {
 	return nil
 }
 
-// CustomerPatch is what `customer update` changes; nil fields stay.
+// CustomerPatch is what `customer update` changes; nil fields stay. Each
+// address field changes only its part of the default address (an empty Line2
+// clears it); a customer without an address needs a postal code and a first line.
 type CustomerPatch struct {
-	Name    *string
-	Address *Address
+	Name                  *string
+	ZipCode, Line1, Line2 *string
+}
+
+// Apply changes c as p says, leaving alone what p does not name.
+func (p CustomerPatch) Apply(c *Customer) {
+	if p.Name != nil {
+		c.Name = *p.Name
+	}
+	if p.ZipCode == nil && p.Line1 == nil && p.Line2 == nil {
+		return
+	}
+	a := Address{}
+	if c.Address != nil {
+		a = *c.Address
+	}
+	for _, f := range []struct{ to, from *string }{{&a.ZipCode, p.ZipCode}, {&a.Line1, p.Line1}, {&a.Line2, p.Line2}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	c.Address = &a
 }
 
 // Trimmed returns the customer with surrounding spaces cut from its name and address.

@@ -142,6 +142,36 @@ func TestCustomerTrimmed(t *testing.T) {
 	}
 }
 
+func TestCustomerPatchApply(t *testing.T) {
+	str := func(s string) *string { return &s }
+	home := Address{ZipCode: "04524", Line1: "서울 중구 세종대로 110", Line2: "3층"}
+	for _, tc := range []struct {
+		name  string
+		from  *Address
+		patch CustomerPatch
+		want  *Address
+	}{
+		{"a name only leaves the address", &home, CustomerPatch{Name: str("김토순")}, &home},
+		{"zip and line 1 keep line 2", &home, CustomerPatch{ZipCode: str("06237"), Line1: str("서울 강남구")}, &Address{"06237", "서울 강남구", "3층"}},
+		{"line 2 alone", &home, CustomerPatch{Line2: str("4층")}, &Address{"04524", "서울 중구 세종대로 110", "4층"}},
+		{"an empty line 2 clears it", &home, CustomerPatch{Line2: str("")}, &Address{"04524", "서울 중구 세종대로 110", ""}},
+		{"a first address", nil, CustomerPatch{ZipCode: str("06237"), Line1: str("서울")}, &Address{"06237", "서울", ""}},
+		{"no address and nothing for it", nil, CustomerPatch{Name: str("김")}, nil},
+	} {
+		c := Customer{Name: "김토끼", Address: tc.from}
+		tc.patch.Apply(&c)
+		if (c.Address == nil) != (tc.want == nil) || c.Address != nil && *c.Address != *tc.want {
+			t.Errorf("%s: address %+v, want %+v", tc.name, c.Address, tc.want)
+		}
+		if home != (Address{ZipCode: "04524", Line1: "서울 중구 세종대로 110", Line2: "3층"}) {
+			t.Fatalf("%s: Apply changed the address it started from", tc.name)
+		}
+	}
+	c := Customer{Name: "김토끼"}
+	CustomerPatch{Line2: str("3층")}.Apply(&c)
+	check(t, "line 2 without an address", c.Validate(), "an address needs both a postal code and a first line")
+}
+
 func TestValidatePassword(t *testing.T) {
 	for _, tc := range []struct{ pw, msg string }{
 		{"hunter22", ""},

@@ -326,7 +326,7 @@ func (n *Naver) cancel(w http.ResponseWriter, r *http.Request) {
 		}
 		p, pr := n.payments[id], n.records[id]
 		if p.Status != "APPLIED" && p.Status != "PART_CANCELLED" {
-			return naverFail("CancelNotComplete", "the payment cannot be cancelled ("+p.Status+")")
+			return naverFail("CancelFail", "the payment cannot be cancelled ("+p.Status+")")
 		}
 		if amount < 1 || amount > p.Charged-p.Refunded {
 			return naverFail("InvalidCancelAmount", fmt.Sprintf("the cancel amount %d is more than the %d left", amount, p.Charged-p.Refunded))
@@ -347,6 +347,11 @@ func (n *Naver) cancel(w http.ResponseWriter, r *http.Request) {
 			"taxScopeAmount": int64(amount), "taxExScopeAmount": 0,
 		})
 	})
+	if b.kind == kNotComplete && a["code"] == "Success" {
+		// Carried out, but not confirmed yet: Naver answers CancelNotComplete
+		// ("cancel is being processed"), and its history shows the cancel.
+		a = naverFail("CancelNotComplete", "cancel is being processed")
+	}
 	n.finish(w, r, b, a)
 }
 

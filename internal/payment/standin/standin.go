@@ -57,6 +57,7 @@ const (
 	kHang
 	kMalformed
 	kCharge
+	kNotComplete
 )
 
 var (
@@ -78,6 +79,11 @@ var (
 	Hang = Behaviour{kind: kHang}
 	// Malformed carries the call out, then answers broken JSON.
 	Malformed = Behaviour{kind: kMalformed}
+	// CancelNotComplete (Naver's cancel) accepts the cancel but answers
+	// resultCode CancelNotComplete, as Naver Pay does while a cancel is still
+	// being processed: the refund is under way, not refused, and the history
+	// (and a repeat of the call, by its idempotency key) shows it completed.
+	CancelNotComplete = Behaviour{kind: kNotComplete}
 )
 
 // Refuse answers with the provider's error body and HTTP status (Naver: 200
