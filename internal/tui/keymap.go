@@ -15,13 +15,13 @@ import (
 // are drawn from the same bindings (keyMap), so help cannot drift from the
 // keys (soft-serve's pkg/ui/keymap does the same).
 var keys = struct {
-	Up, Down, PgUp, PgDown, Top, Bottom                                 key.Binding
-	Quit, QuitQ, Help, Orders                                           key.Binding
-	Choose, NewCustomer, NextField, Register, Back                      key.Binding
-	ClearFilter, Add, ToCart, Inc, Dec, Remove, Method, Pay             key.Binding
-	Confirm, Decline, SendPaste, Abandon, NextCheckout, BackToCart      key.Binding
-	Open, Refresh, CancelOrder, OrdersBack, ConfirmCancel, KeepOrder    key.Binding
-	ScrollUp, ScrollDown                                                key.Binding
+	Up, Down, PgUp, PgDown, Top, Bottom                              key.Binding
+	Quit, QuitQ, Help, Orders                                        key.Binding
+	Choose, NewCustomer, NextField, Register, Back                   key.Binding
+	ClearFilter, Add, ToCart, Inc, Dec, Remove, Method, Pay          key.Binding
+	Confirm, Decline, SendPaste, Abandon, NextCheckout, BackToCart   key.Binding
+	Open, Refresh, CancelOrder, OrdersBack, ConfirmCancel, KeepOrder key.Binding
+	ScrollUp, ScrollDown                                             key.Binding
 }{
 	Up:            key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 	Down:          key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),

@@ -85,8 +85,8 @@ type Model struct {
 	quitCh        chan tea.Msg // the channel of the run in flight when quit was asked for
 	spin          spinner.Model
 	help          help.Model
-	fullHelp      bool           // the ? overlay is shown
-	vp            viewport.Model // the order detail and the saga trail scroll in it
+	fullHelp      bool            // the ? overlay is shown
+	vp            viewport.Model  // the order detail and the saga trail scroll in it
 	stock         map[int64]int64 // the stock of every product seen, for the review
 
 	customers customerPicker
