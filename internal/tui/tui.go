@@ -200,6 +200,9 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.updateRun(msg)
 	case tea.KeyPressMsg:
 		return m.updateKey(msg)
+	case stoppingMsg:
+		m.status = "✗ " + msg.reason
+		return m.quit()
 	}
 	return m.updateData(msg)
 }
@@ -295,6 +298,21 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 
 // Quitting reports whether the user asked to quit while a saga ran.
 func (m Model) Quitting() bool { return m.quitting }
+
+// Interrupted is how the saga the user quit during ended, as an error of
+// its kind (shop.ErrInterrupted, or shop.ErrIncomplete when it could not
+// be undone), or nil when no saga was interrupted: the CLI exits 130 or 3
+// as it does for order place.
+func (m Model) Interrupted() error {
+	s := m.Summary()
+	if s == "" {
+		return nil
+	}
+	if m.run != nil && m.run.ch == m.quitCh && m.run.placed.Incomplete {
+		return shop.Incomplete("%s", s)
+	}
+	return shop.Interrupted("%s", s)
+}
 
 // Screen names the screen shown, for tests and the status line.
 func (m Model) Screen() string {
