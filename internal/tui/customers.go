@@ -74,6 +74,7 @@ func (m Model) customerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "ctrl+n":
 		m.screen = scrRegister
 		m.register = newRegisterForm()
+		m.sizeInputs()
 		m.register.name.SetValue(strings.TrimSpace(p.input.Value()))
 		return m.then(func(m *Model) tea.Cmd { return m.register.name.Focus() })
 	}
@@ -94,7 +95,7 @@ func (m Model) pick(c shop.Customer) (tea.Model, tea.Cmd) {
 	m.cs.ops, m.cs.writing = nil, nil // the sequence goes on: an old answer stays old
 	m.cartRow = 0
 	m.catalogue = newCatalogue()
-	m.catalogue.input.SetWidth(max(m.width-20, 10))
+	m.sizeInputs()
 	return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.catalogue.input.Focus(), m.loadCart(), m.searchProducts()) })
 }
 

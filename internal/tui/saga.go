@@ -280,7 +280,11 @@ var outcomeMark = map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFai
 
 // eventLines renders one step or compensation, its detail wrapped under
 // itself at spaces only; a URL in it goes on a line of its own, whole.
-func eventLines(ev shop.SagaEvent, width int) []string {
+func eventLines(ev shop.SagaEvent, width int) []string { return eventLinesBut(ev, width, "") }
+
+// eventLinesBut is eventLines, leaving out the URL pinned (shown whole
+// under the trail).
+func eventLinesBut(ev shop.SagaEvent, width int, pinned string) []string {
 	mark := outcomeMark[ev.Outcome]
 	style := styles.good
 	switch {
@@ -314,7 +318,7 @@ func eventLines(ev shop.SagaEvent, width int) []string {
 	for _, d := range parts[1:] {
 		lines = append(lines, strings.Repeat(" ", indent)+d)
 	}
-	if u != "" {
+	if u != "" && u != pinned {
 		lines = append(lines, urlLines(u, "    ", width)...)
 	}
 	return lines
@@ -323,7 +327,27 @@ func eventLines(ev shop.SagaEvent, width int) []string {
 // wrap breaks s into lines of at most w columns at spaces only: a word
 // longer than a line (an id, a token) is kept whole on a line of its own,
 // never cut in two.
-func wrap(s string, w int) string { return ansi.Wordwrap(s, max(w, 10), "") }
+func wrap(s string, w int) string {
+	w = max(w, 10)
+	var lines []string
+	for _, para := range strings.Split(s, "\n") {
+		cur, curW := "", 0
+		for _, word := range strings.Split(para, " ") {
+			ww := ansi.StringWidth(word)
+			switch {
+			case cur == "" && curW == 0:
+				cur, curW = word, ww
+			case curW+1+ww <= w:
+				cur, curW = cur+" "+word, curW+1+ww
+			default:
+				lines = append(lines, cur)
+				cur, curW = word, ww
+			}
+		}
+		lines = append(lines, cur)
+	}
+	return strings.Join(lines, "\n")
+}
 
 // urlLines shows u whole on a line of its own, as an OSC 8 hyperlink (a
 // terminal that knows them opens it on a click; others show the text). A
@@ -355,10 +379,13 @@ func approvalURL(events []shop.SagaEvent) string {
 }
 
 // runLines shows a run's events as they came and, while it runs, a spinner.
-func (m Model) runLines(r *run) []string {
+func (m Model) runLines(r *run) []string { return m.trail(r, m.width, "") }
+
+// trail is runLines in width columns, leaving out the URL pinned.
+func (m Model) trail(r *run, width int, pinned string) []string {
 	var lines []string
 	for _, ev := range r.events {
-		lines = append(lines, eventLines(ev, m.width)...)
+		lines = append(lines, eventLinesBut(ev, width, pinned)...)
 	}
 	if !r.done {
 		lines = append(lines, "  "+m.spin.View()+" working…")
@@ -376,11 +403,20 @@ func (m Model) sagaLines() (content, pinned []string) {
 	if r == nil {
 		return nil, nil
 	}
-	content = append([]string{m.sagaTitle(), ""}, m.runLines(r)...)
 	u := ""
 	if !r.done {
 		u = approvalURL(r.events)
 	}
+	trailWidth := m.width
+	qr := []string(nil)
+	if u != "" {
+		qr = qrLines(u)
+		if len(qr) > 0 && m.width-ansi.StringWidth(qr[0])-2 >= 36 { // beside the trail; it scrolls with it
+			trailWidth = m.width - ansi.StringWidth(qr[0]) - 2
+		}
+	}
+	content = append(strings.Split(wrap(m.sagaTitle(), trailWidth), "\n"), "")
+	content = append(content, m.trail(r, trailWidth, u)...)
 	if u != "" {
 		pinned = append(pinned, "", "The buyer approves the payment at:")
 		pinned = append(pinned, urlLines(u, "  ", m.width)...)
@@ -390,23 +426,20 @@ func (m Model) sagaLines() (content, pinned []string) {
 		}
 		switch {
 		case m.abandon:
-			pinned = append(pinned, styles.warn.Render("Abandon this payment? Nothing is charged, the stock goes back, the cart stays. y abandons • n keeps waiting"))
+			pinned = append(pinned, styledLines(styles.warn, wrap("Abandon this payment? Nothing is charged, the stock goes back, the cart stays. y abandons • n keeps waiting", m.width))...)
 		case m.approving:
 			if m.refused != "" {
 				pinned = append(pinned, styledLines(styles.bad, wrap(m.refused, m.width))...)
 			}
 			pinned = append(pinned, "Paste the token or the URL the buyer landed on, then enter:", m.approval.View())
 		}
-		if qr := qrLines(u); len(qr) > 0 {
-			room := m.bodyHeight() - len(pinned) - len(content) - 1
-			switch {
-			case m.width-ansi.StringWidth(qr[0])-2 >= 36: // beside the trail; it scrolls with it
-				content = beside(content, qr, m.width-ansi.StringWidth(qr[0])-2)
-				pinned[1] = "The buyer approves the payment at (the QR code opens it):"
-			case len(qr) <= room:
-				content = append(content, qr...)
-				pinned[1] = "The buyer approves the payment at (the QR code opens it):"
-			}
+		switch {
+		case trailWidth < m.width:
+			content = beside(content, qr, trailWidth)
+			pinned[1] = "The buyer approves the payment at (the QR code opens it):"
+		case len(qr) > 0 && len(qr) <= m.bodyHeight()-len(pinned)-len(content)-1:
+			content = append(content, qr...)
+			pinned[1] = "The buyer approves the payment at (the QR code opens it):"
 		}
 	}
 	if r.done {
