@@ -332,10 +332,10 @@ func wrap(s string, w int) string {
 	var lines []string
 	for _, para := range strings.Split(s, "\n") {
 		cur, curW := "", 0
-		for _, word := range strings.Split(para, " ") {
+		for i, word := range strings.Split(para, " ") {
 			ww := ansi.StringWidth(word)
 			switch {
-			case cur == "" && curW == 0:
+			case i == 0:
 				cur, curW = word, ww
 			case curW+1+ww <= w:
 				cur, curW = cur+" "+word, curW+1+ww
