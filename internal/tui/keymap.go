@@ -113,7 +113,6 @@ func (m Model) keyMap() keyMap {
 		more = append(more, up, down, keys.Back, keys.Orders)
 	case scrConfirm:
 		short = []key.Binding{keys.Confirm, keys.Decline}
-		return keyMap{short: append(short, quit, help), full: [][]key.Binding{short, {quit}}}
 	case scrSaga:
 		switch {
 		case m.placing() && m.abandon:
@@ -128,7 +127,12 @@ func (m Model) keyMap() keyMap {
 		default:
 			short = []key.Binding{keys.NextCheckout, keys.BackToCart, keys.Orders}
 		}
-		more = []key.Binding{keys.ScrollUp, keys.ScrollDown}
+		su, sd := keys.ScrollUp, keys.ScrollDown
+		if m.typing() { // j and k go to the paste field
+			su.SetHelp("↑/pgup", "scroll up")
+			sd.SetHelp("↓/pgdn", "scroll down")
+		}
+		more = []key.Binding{su, sd}
 	case scrOrders:
 		short = []key.Binding{keys.Open, keys.Up, keys.Down, keys.Refresh, keys.OrdersBack}
 	case scrOrder:
