@@ -350,3 +350,14 @@ func TestQuitDuringASagaIsAnInterruption(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// ↓ on the last row of a page goes on to the next page.
+func TestDownPastThePageEnd(t *testing.T) {
+	m := send(t, atCatalogue(t, true), presses("down", "down", "down")...)
+	if m.catalogue.sel != 3 || m.catalogue.after != 0 {
+		t.Fatalf("sel %d after %d", m.catalogue.sel, m.catalogue.after)
+	}
+	if m = send(t, m, keyMsg("down")); m.catalogue.after != 4 || m.catalogue.sel != 0 {
+		t.Fatalf("↓ at the page end: after %d sel %d", m.catalogue.after, m.catalogue.sel)
+	}
+}
