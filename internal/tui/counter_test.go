@@ -361,3 +361,15 @@ func TestDownPastThePageEnd(t *testing.T) {
 		t.Fatalf("↓ at the page end: after %d sel %d", m.catalogue.after, m.catalogue.sel)
 	}
 }
+
+// enter typed before the search answered picks the first match once it does.
+func TestEnterBeforeTheSearchAnswered(t *testing.T) {
+	m := send(t, New(Options{}), keyMsg("김"), keyMsg("enter"))
+	if m.screen != scrCustomers || strings.Contains(m.status, "no customer matches") {
+		t.Fatalf("enter before the answer: %s %q", m.Screen(), m.status)
+	}
+	m = send(t, m, customersMsg{seq: m.customers.seq, items: []shop.Customer{rabbit}})
+	if m.screen != scrCatalogue || m.customer == nil || m.customer.ID != 1 {
+		t.Fatalf("the answer did not pick: %s", m.Screen())
+	}
+}
