@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -234,8 +235,10 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if m.abandon {
 			switch {
 			case m.is(k, keys.Confirm):
-				m.abandon, m.run.abandoned = false, true
-				m.run.stop() // the saga is interrupted while it waits: it compensates
+				r := *m.run
+				r.abandoned = true
+				m.abandon, m.run = false, &r
+				r.stop() // the saga is interrupted while it waits: it compensates
 			case m.is(k, keys.Decline):
 				m.abandon = false
 			}
@@ -465,12 +468,26 @@ func beside(left, right []string, width int) []string {
 	return out
 }
 
+// qrLines is u's QR code, made once per URL (the screen is drawn on every
+// spinner tick).
 func qrLines(u string) []string {
+	qrCache.Lock()
+	defer qrCache.Unlock()
+	if qrCache.url == u {
+		return qrCache.lines
+	}
 	q, err := qrcode.New(u, qrcode.Low)
 	if err != nil {
 		return nil
 	}
-	return strings.Split(strings.TrimRight(q.ToSmallString(false), "\n"), "\n")
+	qrCache.url, qrCache.lines = u, strings.Split(strings.TrimRight(q.ToSmallString(false), "\n"), "\n")
+	return qrCache.lines
+}
+
+var qrCache struct {
+	sync.Mutex
+	url   string
+	lines []string
 }
 
 // clock shows d as m:ss.
