@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -121,6 +122,7 @@ func (m Model) catalogueData(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.catalogue.page = msg.page
+		m.stock = maps.Clone(m.stock) // copied on write: an older model may still be read
 		for _, p := range msg.page.Items {
 			m.stock[p.ID] = p.StockQuantity
 		}

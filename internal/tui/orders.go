@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -177,9 +178,8 @@ func (m Model) ordersData(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.orders.items, m.orders.more = msg.page.Items, msg.page.More
-		for id, n := range msg.names {
-			m.names[id] = n
-		}
+		m.names = maps.Clone(m.names) // copied on write: an older model may still be read
+		maps.Copy(m.names, msg.names)
 		m.orders.sel = min(m.orders.sel, max(len(msg.page.Items)-1, 0))
 	case orderMsg:
 		if msg.id != m.orders.want {
