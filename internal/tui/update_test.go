@@ -296,7 +296,7 @@ func TestGoldenCatalogue80x24(t *testing.T) {
 
 // Every screen fits the terminal it is given, whatever its size.
 func TestEveryScreenFitsAfterAResize(t *testing.T) {
-	for _, size := range [][2]int{{80, 24}, {60, 18}, {132, 40}} {
+	for _, size := range [][2]int{{80, 24}, {60, 18}, {132, 40}, {200, 50}} {
 		w, h := size[0], size[1]
 		m := send(t, atCatalogue(t, false), tea.WindowSizeMsg{Width: w, Height: h})
 		screens := map[string]Model{"catalogue": m}
@@ -309,6 +309,9 @@ func TestEveryScreenFitsAfterAResize(t *testing.T) {
 		screens["saga"] = s
 		o := send(t, m, keyMsg("ctrl+o"), ordersMsg{page: shop.Page[shop.Order]{Items: []shop.Order{{ID: 1, Status: shop.OrderPaid, TotalAmount: 28500}}}})
 		screens["orders"] = o
+		screens["order"] = openOrder(t, order(30), w, h)
+		screens["approval"] = atApproval(t, w, h)
+		screens["help"] = send(t, m, keyMsg("?"))
 		for name, m := range screens {
 			lines := strings.Split(m.render(), "\n")
 			if len(lines) != h {
