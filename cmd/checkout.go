@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/log/v2"
-	"charm.land/ssh"
 	"github.com/spf13/cobra"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
@@ -72,7 +72,7 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
 			running := new(sync.WaitGroup)
 			defer running.Wait() // no saga is cut short when the program ends
 			if serve != "" {
-				return e.serveCheckout(ctx, a, serve, running)
+				return e.serveCheckout(ctx, a, serve, mark, running)
 			}
 			screen := e.Out // the screen goes to stderr when it is the terminal too, as gum does
 			if e.isTTY(e.Err) {
@@ -80,12 +80,14 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
 			}
 			m := tui.New(tui.Options{Shop: a, Ctx: ctx, CustomerID: customer, Running: running, Mark: mark})
 			final, err := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(e.In), tea.WithOutput(screen)).Run()
-			if fm, ok := final.(tui.Model); ok && fm.Summary() != "" {
-				fmt.Fprintln(e.Out, fm.Summary())
-			}
 			if errors.Is(err, tea.ErrProgramKilled) {
 				running.Wait()
 				return context.Canceled
+			}
+			if fm, ok := final.(tui.Model); ok && err == nil && fm.Summary() != "" {
+				fmt.Fprintln(e.Out, fm.Summary())
+				// ctrl+c stopped a saga: exit as order place does (130, or 3 when not all was undone)
+				return &exitError{silent: true, err: fm.Interrupted()}
 			}
 			return err
 		},
@@ -127,30 +129,36 @@ func demoInstead(ctx context.Context, def *app.App, openDemo func(context.Contex
 	return d
 }
 
-// serveCheckout serves the checkout over SSH until the context ends.
-func (e *env) serveCheckout(ctx context.Context, a *app.App, addr string, running *sync.WaitGroup) error {
+// serveCheckout serves the checkout over SSH until the context ends: it
+// binds first and only then says it serves; it logs every login and
+// refusal; on stop it tells each session why it ends.
+func (e *env) serveCheckout(ctx context.Context, a *app.App, addr, mark string, running *sync.WaitGroup) error {
 	if err := os.MkdirAll(e.cfg.DataDir, 0o700); err != nil {
 		return err
 	}
+	log.SetLevel(log.FatalLevel) // wish logs every session cut by a shutdown as an error
+	logger := log.NewWithOptions(e.Err, log.Options{ReportTimestamp: true, Prefix: "checkout"})
 	srv, err := tui.NewServer(tui.ServerOptions{Addr: addr, HostKey: app.CheckoutHostKey(e.cfg),
-		AuthorizedKeys: e.cfg.Checkout.AuthorizedKeys, Shop: a, Running: running})
+		AuthorizedKeys: e.cfg.Checkout.AuthorizedKeys, Shop: a, Mark: mark, Running: running, Log: logger})
 	if err != nil {
 		return &exitError{code: ExitUsage, err: err}
 	}
-	log.SetLevel(log.FatalLevel) // wish logs every session cut by a shutdown as an error
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot serve the checkout on %s: %w", addr, errors.Unwrap(err))
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	fmt.Fprintf(e.Err, "serving the checkout over SSH on %s to the keys in %s (ctrl+c stops)\n", addr, e.cfg.Checkout.AuthorizedKeys)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(e.Err, "serving the checkout over SSH on %s to the keys in %s (ctrl+c stops)\n", ln.Addr(), e.cfg.Checkout.AuthorizedKeys)
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	fmt.Fprintln(e.Err, "stopping: each session is told, and its saga in flight finishes or compensates first")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, ssh.ErrServerClosed) {
-		srv.Close()
-	}
+	srv.Stop(sctx, "the checkout server is stopping (stopped on the server): this session ends")
 	fmt.Fprintln(e.Err, "stopped serving the checkout; waiting for sagas in flight")
 	return nil
 }

@@ -3,7 +3,10 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/config"
@@ -36,6 +40,35 @@ func TestCheckoutRefusesWithoutATerminalOrKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.fails(2, "line 1 is not a public key", "checkout", "--serve", "127.0.0.1:0", "--config", conf, "--data-dir", dir)
+}
+
+// --serve binds before it says it serves: an address in use is one error
+// line and no "serving".
+func TestCheckoutServeBindsFirst(t *testing.T) {
+	c := newCLI(t)
+	dir := t.TempDir()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := gossh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, conf := filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "rabbitpay.yaml")
+	if err := os.WriteFile(keys, gossh.MarshalAuthorizedKey(sshPub), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("checkout:\n  authorized_keys: "+keys+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	c.fails(1, "cannot serve the checkout on "+busy.Addr().String()+": bind: address already in use",
+		"checkout", "--serve", busy.Addr().String(), "--config", conf, "--data-dir", dir)
 }
 
 // The checkout on a real terminal (a pty), as a separate process: it sells,

@@ -85,10 +85,32 @@ func (a *App) updateCartQuantity(ctx context.Context, customerID int64, productR
 }
 
 // TodaysOrders lists up to limit orders placed since local midnight of now,
-// newest first: from the primary, as the checkout must see the order it just placed.
-func (a *App) TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], error) {
+// newest first, each with its payment's method (Payment holds only that)
+// and its customer's name in names: from the primary, as the checkout must
+// see the order it just placed.
+func (a *App) TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], map[int64]string, error) {
 	y, m, d := now.Date()
-	return a.store.ListOrders(ctx, shop.OrderFilter{}, shop.ListOptions{Since: time.Date(y, m, d, 0, 0, 0, 0, now.Location()), Limit: limit})
+	p, err := a.store.ListOrders(ctx, shop.OrderFilter{}, shop.ListOptions{Since: time.Date(y, m, d, 0, 0, 0, 0, now.Location()), Limit: limit})
+	if err != nil || len(p.Items) == 0 {
+		return p, nil, err
+	}
+	ids := make([]int64, len(p.Items))
+	for i, o := range p.Items {
+		ids[i] = o.ID
+	}
+	labels, err := a.store.OrderLabels(ctx, ids)
+	if err != nil {
+		return p, nil, err
+	}
+	names := map[int64]string{}
+	for i, o := range p.Items {
+		l := labels[o.ID]
+		names[o.CustomerID] = l.CustomerName
+		if l.Method != "" {
+			p.Items[i].Payment = &shop.Payment{Method: l.Method}
+		}
+	}
+	return p, names, nil
 }
 
 // CheckoutHostKey is where `checkout --serve` keeps its SSH host key: in the data dir.
@@ -114,3 +136,16 @@ func OpenDemoDatabase(ctx context.Context, cfg *config.Config) (*App, error) {
 	}
 	return a, err
 }
+
+// PaymentMode is "live" when payments go to the providers' real APIs,
+// "sandbox" otherwise (the checkout's header shows it).
+func (a *App) PaymentMode() string {
+	if a.live() {
+		return "live"
+	}
+	return "sandbox"
+}
+
+// ApprovalTimeout is how long a live payment waits for the buyer's
+// approval (payment.approval_timeout); the checkout counts it down.
+func (a *App) ApprovalTimeout() time.Duration { return a.cfg.Payment.ApprovalTimeout }

@@ -12,38 +12,58 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
+// cartLines is the cart as it is about to be: the cart shown with the
+// write in flight and the changes waiting applied (a line taken out is
+// gone), so every key acts on what the screen shows.
+func (m Model) cartLines() []shop.CartLine {
+	var out []shop.CartLine
+	for _, it := range m.cart.Items {
+		if q := m.inCart(it.ProductID); q > 0 {
+			it.Quantity = q
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// units is how many items the cart holds (not how many lines).
+func (m Model) units() int64 {
+	var n int64
+	for _, it := range m.cartLines() {
+		n += it.Quantity
+	}
+	return n
+}
+
 func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	items := m.cart.Items
+	items := m.cartLines()
+	m.cartRow = max(min(m.cartRow, len(items)-1), 0)
 	var it *shop.CartLine
 	if len(items) > 0 {
 		it = &items[m.cartRow]
 	}
-	switch k.String() {
-	case "esc", "tab":
+	up, down := m.cartNav()
+	switch {
+	case m.is(k, keys.Back), m.is(k, keys.ToCart):
 		m.screen = scrCatalogue
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.catalogue.input.Focus(), m.searchProducts()) })
-	case "up":
+	case m.is(k, up):
 		m.cartRow = max(m.cartRow-1, 0)
-	case "down":
+	case m.is(k, down):
 		m.cartRow = max(min(m.cartRow+1, len(items)-1), 0)
-	case "+", "=", "right":
-		if it != nil {
-			pid := it.ProductID
-			return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, 1) })
-		}
-	case "-", "left":
-		if it != nil {
-			pid := it.ProductID
-			return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, -1) })
-		}
-	case "d", "delete", "backspace":
-		if it != nil {
-			pid := it.ProductID
-			return m.then(func(m *Model) tea.Cmd { return m.remove(pid) })
-		}
-	case "m":
+	case m.is(k, keys.Inc) && it != nil:
+		pid := it.ProductID
+		return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, 1) })
+	case m.is(k, keys.Dec) && it != nil:
+		pid := it.ProductID
+		return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, -1) })
+	case m.is(k, keys.Remove) && it != nil:
+		pid := it.ProductID
+		m.cartRow = max(min(m.cartRow, len(items)-2), 0) // the line below moves up under the cursor
+		return m.then(func(m *Model) tea.Cmd { return m.remove(pid) })
+	case m.is(k, keys.Method):
 		m.method = m.methods[(slices.Index(m.methods, m.method)+1)%len(m.methods)]
-	case "enter", "p":
+	case m.is(k, keys.Pay):
 		switch {
 		case m.saving():
 			m.status = "the cart is still being saved; press enter again in a moment"
@@ -52,41 +72,77 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		default:
 			m.screen = scrConfirm
 		}
-	default: // a method's initial picks it: n NAVER, k KAKAO
+	default:
 		for _, pm := range m.methods {
-			if strings.EqualFold(k.String(), string(pm)[:1]) {
+			if m.is(k, methodKey(pm)) {
 				m.method = pm
-				break
 			}
 		}
 	}
 	return m, nil
 }
 
+// confirmKey: only y charges, so a second enter (a double tap on pay)
+// never does.
 func (m Model) confirmKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch k.String() {
-	case "y", "enter":
+	switch {
+	case m.is(k, keys.Confirm):
 		return m.place()
-	case "n", "esc":
+	case m.is(k, keys.Decline):
 		m.screen = scrCart
 	}
 	return m, nil
 }
 
+// cartColumns: sku, name, price, qty, line total.
+var cartColumns = []column{{w: 12, min: 0}, {name: true}, {w: -11, shrink: 9}, {w: -5, shrink: 9}, {w: -13, shrink: 9}}
+
+// aboveStock is the known stock of a line the cart holds more of than
+// there is, or -1.
+func (m Model) aboveStock(it shop.CartLine) int64 {
+	if s, ok := m.stock[it.ProductID]; ok && it.Quantity > s {
+		return s
+	}
+	return -1
+}
+
 func (m Model) cartView() string {
 	var b strings.Builder
 	b.WriteString("Review the cart\n\n")
-	name := max(m.width-2-12-12-5-14-5, 10)
-	w := []int{12, name, -12, -5, -14}
+	w := widths(m.width-2, cartColumns)
 	b.WriteString(styles.dim.Render("  "+row(w, "sku", "name", "price", "qty", "line total")) + "\n")
-	if len(m.cart.Items) == 0 {
+	items := m.cartLines()
+	if len(items) == 0 {
 		b.WriteString(styles.dim.Render("  the cart is empty") + "\n")
 	}
-	for i, it := range m.cart.Items {
-		b.WriteString(line(row(w, it.SKU, it.Name, it.Price.String(), strconv.FormatInt(it.Quantity, 10), it.LineTotal.String()),
+	// A long cart scrolls with its cursor; the rest of the screen stays.
+	h := max(m.bodyHeight()-9, 1)
+	from, to := window(len(items), m.cartRow, h)
+	var flagged []string
+	for i, it := range items {
+		if s := m.aboveStock(it); s >= 0 {
+			flagged = append(flagged, fmt.Sprintf("%s: %d in the cart, only %d in stock", it.SKU, it.Quantity, s))
+		}
+		if i < from || i >= to {
+			continue
+		}
+		qty := strconv.FormatInt(it.Quantity, 10)
+		if m.aboveStock(it) >= 0 {
+			qty = "!" + qty
+		}
+		total, _ := it.Price.MulQty(it.Quantity)
+		b.WriteString(line(row(w, it.SKU, it.Name, it.Price.String(), qty, total.String()),
 			i == m.cartRow && m.screen == scrCart) + "\n")
 	}
-	b.WriteString("  " + row(w, "", "", "", "total", m.cart.TotalAmount.String()) + "\n\n")
+	if to-from < len(items) {
+		b.WriteString(styles.dim.Render(fmt.Sprintf("  lines %d–%d of %d", from+1, to, len(items))) + "\n")
+	}
+	b.WriteString("  " + row(w, "", "", "", "total", m.cart.TotalAmount.String()) + "\n")
+	if len(flagged) > 0 {
+		b.WriteString(styles.bad.Render(clip("✗ above stock — "+strings.Join(flagged, "; "), m.width)) + "\n")
+	} else {
+		b.WriteString("\n")
+	}
 	methods := []string{}
 	for _, pm := range m.methods {
 		if pm == m.method {
@@ -97,17 +153,26 @@ func (m Model) cartView() string {
 	}
 	b.WriteString("Pay with: " + strings.Join(methods, " ") + "\n")
 	if m.screen == scrConfirm {
-		b.WriteString("\n" + styles.warn.Render(fmt.Sprintf("Charge %s with %s for %s? y/enter yes • n/esc no",
-			m.cart.TotalAmount, m.method, m.customer.Name)))
+		q := fmt.Sprintf("Charge %s with %s for %s? y charges • n/esc back", m.cart.TotalAmount, m.method, m.customer.Name)
+		b.WriteString("\n" + strings.Join(styledLines(styles.warn, wrap(q, m.width)), "\n"))
 	}
 	return b.String()
+}
+
+// styledLines styles each line of a wrapped text on its own.
+func styledLines(st interface{ Render(...string) string }, s string) []string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = st.Render(l)
+	}
+	return lines
 }
 
 // placementLine says in one line how a placement ended.
 func placementLine(r app.PlaceResult, err error) string {
 	switch {
 	case err != nil:
-		return "order not placed: " + err.Error()
+		return "order not placed: " + sentence(err)
 	case r.Status == app.Placed:
 		return fmt.Sprintf("order %d placed: %s paid with %s", r.Order.ID, r.Order.TotalAmount, r.Order.Payment.Method)
 	case r.Incomplete:

@@ -14,9 +14,9 @@ import (
 // the cart holds when they are written (add one, take one away, take the
 // line out), never quantities computed from the cart as last shown, so a
 // change made meanwhile elsewhere (the CLI, another counter) is kept. One
-// write at a time; the changes asked for meanwhile wait in ops (consecutive
-// ones to the same product merged); an answer older than one already shown
-// is dropped.
+// write at a time; the changes asked for meanwhile wait in ops, one per key
+// (never merged: a refused +1 refuses only itself); an answer older than
+// one already shown is dropped.
 type cartSync struct {
 	seq, seen int         // requests issued; the newest answer shown
 	ops       []cartWrite // changes asked for, not yet written (copied on write)
@@ -51,18 +51,10 @@ func (m *Model) loadCart() tea.Cmd {
 }
 
 // adjust asks for delta more (or fewer) of a product in the real cart; the
-// app refuses more than the stock.
+// app refuses more than the stock. Every key is its own write, checked on
+// its own: six +1s on a stock of 5 end at 5, the sixth refused alone.
 func (m *Model) adjust(productID, delta int64) tea.Cmd {
-	ops := slices.Clone(m.cs.ops)
-	if n := len(ops); n > 0 && ops[n-1].productID == productID && !ops[n-1].remove {
-		ops[n-1].delta += delta
-		if ops[n-1].delta == 0 {
-			ops = ops[:n-1]
-		}
-	} else {
-		ops = append(ops, cartWrite{productID: productID, delta: delta})
-	}
-	m.cs.ops = ops
+	m.cs.ops = append(slices.Clone(m.cs.ops), cartWrite{productID: productID, delta: delta})
 	return m.nextWrite()
 }
 
@@ -104,7 +96,7 @@ func (m *Model) cartAnswer(msg cartMsg) tea.Cmd {
 	}
 	switch {
 	case msg.err != nil:
-		m.status = "✗ " + msg.err.Error()
+		m.status = "✗ " + sentence(msg.err)
 	case m.customer != nil && msg.cart.CustomerID == m.customer.ID && msg.seq > m.cs.seen:
 		m.cart, m.cs.seen = msg.cart, msg.seq
 		m.cartRow = min(m.cartRow, max(len(m.cart.Items)-1, 0))

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -31,8 +32,9 @@ func newCatalogue() catalogue {
 	return catalogue{input: in}
 }
 
-// catalogueChrome is how many lines the catalogue screen uses around its rows.
-const catalogueChrome = 11
+// catalogueRows is how many product rows fit: the body less the filter,
+// the column heads, the page line and the cart line, with their blank lines.
+func (m Model) catalogueRows() int { return m.bodyHeight() - 6 }
 
 // rows is how many products fit on the screen.
 func (c catalogue) rows() int { return max(c.height, 3) }
@@ -45,7 +47,7 @@ type productsMsg struct {
 
 func (m *Model) searchProducts() tea.Cmd {
 	c := &m.catalogue
-	c.height = m.height - catalogueChrome
+	c.height = m.catalogueRows()
 	c.seq++
 	seq := c.seq
 	o := shop.ListOptions{Search: strings.TrimSpace(c.input.Value()), After: c.after, Limit: c.rows()}
@@ -58,34 +60,41 @@ func (m *Model) searchProducts() tea.Cmd {
 func (m Model) catalogueKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	c := &m.catalogue
 	items := c.page.Items
-	switch k.String() {
-	case "esc":
+	switch {
+	case m.is(k, keys.ClearFilter) && c.input.Value() != "":
+		c.input.SetValue("")
+		c.after, c.before, c.sel = 0, nil, 0
+		return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
+	case m.is(k, keys.Back):
 		m.screen, m.customer = scrCustomers, nil
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.customers.input.Focus(), m.searchCustomers()) })
-	case "tab":
+	case m.is(k, keys.ToCart):
 		m.screen = scrCart
 		m.cartRow = 0
 		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
-	case "up":
+	case m.is(k, keys.Up):
 		c.sel = max(c.sel-1, 0)
 		return m, nil
-	case "down":
+	case m.is(k, keys.Down):
+		if c.sel == len(items)-1 && c.page.More { // on past the page's end
+			return m.catalogueKey(tea.KeyPressMsg{Code: tea.KeyPgDown})
+		}
 		c.sel = max(min(c.sel+1, len(items)-1), 0)
 		return m, nil
-	case "pgdown":
+	case m.is(k, keys.PgDown):
 		if c.page.More && len(items) > 0 {
 			c.before = append(c.before, c.after)
 			c.after, c.sel = items[len(items)-1].ID, 0
 			return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
 		}
 		return m, nil
-	case "pgup":
+	case m.is(k, keys.PgUp):
 		if n := len(c.before); n > 0 {
 			c.after, c.before, c.sel = c.before[n-1], c.before[:n-1], 0
 			return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
 		}
 		return m, nil
-	case "enter":
+	case m.is(k, keys.Add):
 		if len(items) == 0 {
 			return m, nil
 		}
@@ -113,6 +122,10 @@ func (m Model) catalogueData(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.catalogue.page = msg.page
+		m.stock = maps.Clone(m.stock) // copied on write: an older model may still be read
+		for _, p := range msg.page.Items {
+			m.stock[p.ID] = p.StockQuantity
+		}
 		m.catalogue.sel = min(m.catalogue.sel, max(len(msg.page.Items)-1, 0))
 	case cartMsg:
 		return m.then(func(m *Model) tea.Cmd { return m.cartAnswer(msg) })
@@ -120,17 +133,14 @@ func (m Model) catalogueData(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// productWidths: id, SKU, name, price, stock, in cart.
-func productWidths(total int) []int {
-	name := max(total-2-6-12-12-8-6-5, 10)
-	return []int{-6, 12, name, -12, -8, -6}
-}
+// productColumns: id, SKU, name, price, stock, in cart.
+var productColumns = []column{{w: -5, shrink: 1}, {w: 12, min: 6}, {name: true}, {w: -11, shrink: 9}, {w: -6, shrink: 9}, {w: -5, shrink: 9}}
 
 func (m Model) catalogueView() string {
 	c := m.catalogue
 	var b strings.Builder
 	b.WriteString(c.input.View() + "\n\n")
-	w := productWidths(m.width)
+	w := widths(m.width-2, productColumns)
 	b.WriteString(styles.dim.Render("  "+row(w, "id", "sku", "name", "price", "stock", "cart")) + "\n")
 	if len(c.page.Items) == 0 {
 		b.WriteString(styles.dim.Render("  no product matches") + "\n")
@@ -140,8 +150,12 @@ func (m Model) catalogueView() string {
 		if n := m.inCart(p.ID); n > 0 {
 			qty = strconv.FormatInt(n, 10)
 		}
-		b.WriteString(line(row(w, strconv.FormatInt(p.ID, 10), p.SKU, p.Name, p.Price.String(),
-			strconv.FormatInt(p.StockQuantity, 10), qty), i == c.sel) + "\n")
+		l := line(row(w, strconv.FormatInt(p.ID, 10), p.SKU, p.Name, p.Price.String(),
+			strconv.FormatInt(p.StockQuantity, 10), qty), i == c.sel)
+		if p.StockQuantity == 0 && i != c.sel {
+			l = styles.dim.Render(l) // out of stock: there, but nothing to add
+		}
+		b.WriteString(l + "\n")
 	}
 	for i := len(c.page.Items); i < c.rows(); i++ {
 		b.WriteString("\n")
@@ -151,6 +165,6 @@ func (m Model) catalogueView() string {
 		pageNo += " • pgdn for more"
 	}
 	b.WriteString(styles.dim.Render("  "+pageNo) + "\n\n")
-	b.WriteString(fmt.Sprintf("Cart: %d item(s), %s — tab to review and pay", len(m.cart.Items), m.cart.TotalAmount))
+	b.WriteString(fmt.Sprintf("Cart: %d item(s), %s — tab to review and pay", m.units(), m.cart.TotalAmount))
 	return b.String()
 }

@@ -14,17 +14,21 @@ import (
 
 // customerPicker filters customers by name or id as the user types.
 type customerPicker struct {
-	input textinput.Model
-	seq   int // the search the shown results answer
-	items []shop.Customer
-	sel   int
+	input    textinput.Model
+	seq      int // the newest search asked for
+	answered int // the search the shown results answer
+	items    []shop.Customer
+	sel      int
+	// enter was pressed before the newest search answered: it picks the
+	// first match once the answer comes (a quick "김⏎" is not lost).
+	enterWaits bool
 }
 
 func newCustomerPicker() customerPicker {
 	in := textinput.New()
 	in.Prompt = "Customer: "
 	in.Placeholder = "name or id"
-	return customerPicker{input: in}
+	return customerPicker{input: in, answered: -1}
 }
 
 type customersMsg struct {
@@ -58,22 +62,27 @@ func (m Model) customerSearch(seq int) tea.Cmd {
 
 func (m Model) customerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	p := &m.customers
-	switch k.String() {
-	case "up":
+	switch {
+	case m.is(k, keys.Up):
 		p.sel = max(p.sel-1, 0)
 		return m, nil
-	case "down":
+	case m.is(k, keys.Down):
 		p.sel = max(min(p.sel+1, len(p.items)-1), 0)
 		return m, nil
-	case "enter":
+	case m.is(k, keys.Choose):
+		if p.answered != p.seq {
+			p.enterWaits = true
+			return m, nil
+		}
 		if len(p.items) == 0 {
 			m.status = "✗ no customer matches; ctrl+n registers a new one"
 			return m, nil
 		}
 		return m.pick(p.items[p.sel])
-	case "ctrl+n":
+	case m.is(k, keys.NewCustomer):
 		m.screen = scrRegister
 		m.register = newRegisterForm()
+		m.sizeInputs()
 		m.register.name.SetValue(strings.TrimSpace(p.input.Value()))
 		return m.then(func(m *Model) tea.Cmd { return m.register.name.Focus() })
 	}
@@ -94,7 +103,7 @@ func (m Model) pick(c shop.Customer) (tea.Model, tea.Cmd) {
 	m.cs.ops, m.cs.writing = nil, nil // the sequence goes on: an old answer stays old
 	m.cartRow = 0
 	m.catalogue = newCatalogue()
-	m.catalogue.input.SetWidth(max(m.width-20, 10))
+	m.sizeInputs()
 	return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.catalogue.input.Focus(), m.loadCart(), m.searchProducts()) })
 }
 
@@ -108,8 +117,12 @@ func (m Model) customerData(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.status = "✗ " + msg.err.Error()
 			return m, nil
 		}
-		m.customers.items = msg.items
+		m.customers.items, m.customers.answered = msg.items, msg.seq
 		m.customers.sel = min(m.customers.sel, max(len(msg.items)-1, 0))
+		if m.customers.enterWaits {
+			m.customers.enterWaits = false
+			return m.customerKey(tea.KeyPressMsg{Code: tea.KeyEnter})
+		}
 	case pickedMsg:
 		if msg.err != nil {
 			m.status = "✗ " + msg.err.Error()
@@ -166,11 +179,11 @@ func (f registerForm) update(msg tea.Msg) (registerForm, tea.Cmd) {
 
 func (m Model) registerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	f := &m.register
-	switch k.String() {
-	case "esc":
+	switch {
+	case m.is(k, keys.Back):
 		m.screen = scrCustomers
 		return m.then(func(m *Model) tea.Cmd { return m.customers.input.Focus() })
-	case "tab", "shift+tab", "up", "down":
+	case m.is(k, keys.NextField):
 		f.onPassword = !f.onPassword
 		if f.onPassword {
 			f.name.Blur()
@@ -178,7 +191,7 @@ func (m Model) registerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		f.password.Blur()
 		return m.then(func(m *Model) tea.Cmd { return m.register.name.Focus() })
-	case "enter":
+	case m.is(k, keys.Register):
 		if !f.onPassword {
 			f.onPassword = true
 			f.name.Blur()

@@ -272,7 +272,7 @@ func TestSSHHostKey(t *testing.T) {
 // The header says when the checkout is on the demo's shop.
 func TestHeaderShowsTheMark(t *testing.T) {
 	m := send(t, New(Options{Mark: "demo shop"}), tea.WindowSizeMsg{Width: 80, Height: 24}, pickedMsg{c: rabbit})
-	if h := strings.Split(text(m), "\n")[0]; !strings.Contains(h, "Orders today   demo shop  customer 1 김토끼") {
+	if h := strings.Split(text(m), "\n")[0]; !strings.Contains(h, "Orders today   sandbox  demo shop  customer 1 김토끼") {
 		t.Fatalf("header %q", h)
 	}
 	if h := strings.Split(text(send(t, New(Options{}), tea.WindowSizeMsg{Width: 80, Height: 24})), "\n")[0]; strings.Contains(h, "demo") {

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +27,9 @@ type ordersTab struct {
 }
 
 type ordersMsg struct {
-	page shop.Page[shop.Order]
-	err  error
+	page  shop.Page[shop.Order]
+	names map[int64]string
+	err   error
 }
 
 type orderMsg struct {
@@ -40,8 +42,8 @@ const ordersLimit = 200
 
 func (m Model) loadOrders() tea.Cmd {
 	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
-		p, err := sh.TodaysOrders(ctx, time.Now(), ordersLimit)
-		return ordersMsg{p, err}
+		p, names, err := sh.TodaysOrders(ctx, time.Now(), ordersLimit)
+		return ordersMsg{p, names, err}
 	})
 }
 
@@ -79,16 +81,16 @@ func (m Model) toggleOrders() (tea.Model, tea.Cmd) {
 
 func (m Model) ordersKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	o := &m.orders
-	switch k.String() {
-	case "esc":
+	switch {
+	case m.is(k, keys.OrdersBack):
 		return m.toggleOrders()
-	case "up":
+	case m.is(k, keys.Up):
 		o.sel = max(o.sel-1, 0)
-	case "down":
+	case m.is(k, keys.Down):
 		o.sel = max(min(o.sel+1, len(o.items)-1), 0)
-	case "r":
+	case m.is(k, keys.Refresh):
 		return m, m.loadOrders()
-	case "enter":
+	case m.is(k, keys.Open):
 		if len(o.items) > 0 {
 			m.screen = scrOrder
 			o.order, o.confirming = nil, false
@@ -96,43 +98,64 @@ func (m Model) ordersKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				o.run = nil
 			}
 			id := o.items[o.sel].ID
+			m.vp.GotoTop()
 			return m.then(func(m *Model) tea.Cmd { return m.loadOrder(id) })
 		}
 	}
 	return m, nil
 }
 
+// cancellable reports whether a cancel of o can succeed, by the shop's own
+// rule (shop.CheckCancel) over what the order shows.
+func cancellable(o shop.Order) bool {
+	snap := shop.OrderSnapshot{ID: o.ID, Status: o.Status}
+	for _, it := range o.Items {
+		snap.Items = append(snap.Items, shop.ItemRef{SKU: it.SKU, Delivery: shop.DeliveryStatus(it.DeliveryStatus)})
+	}
+	done, err := shop.CheckCancel(snap)
+	return !done && err == nil
+}
+
 func (m Model) orderKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	o := &m.orders
+	if m.scrollKey(k) {
+		return m, nil
+	}
 	if m.runningNow() || o.order == nil {
-		if k.String() == "esc" && !m.runningNow() {
+		if m.is(k, keys.Back) && !m.runningNow() {
 			m.screen = scrOrders
 		}
 		return m, nil
 	}
 	if o.confirming {
-		switch k.String() {
-		case "y", "enter":
+		switch {
+		case m.is(k, keys.ConfirmCancel):
 			o.confirming = false
 			return m.cancelOrder(o.order.ID)
-		case "n", "esc":
+		case m.is(k, keys.KeepOrder):
 			o.confirming = false
 		}
 		return m, nil
 	}
-	switch k.String() {
-	case "esc":
+	switch {
+	case m.is(k, keys.Back):
 		m.screen = scrOrders
 		return m, m.loadOrders()
-	case "r":
+	case m.is(k, keys.Refresh):
 		id := o.order.ID
 		return m.then(func(m *Model) tea.Cmd { return m.loadOrder(id) })
-	case "c":
-		if o.order.Status == shop.OrderCancelled {
-			m.status = fmt.Sprintf("order %d is already cancelled", o.order.ID)
+	case m.is(k, keys.CancelOrder):
+		if !cancellable(*o.order) {
+			m.status = fmt.Sprintf("order %d cannot be cancelled (%s)", o.order.ID, o.order.Status)
+			if _, err := shop.CheckCancel(shop.OrderSnapshot{ID: o.order.ID, Status: o.order.Status}); err != nil {
+				m.status = "✗ " + err.Error()
+			} else if o.order.Status == shop.OrderCancelled {
+				m.status = fmt.Sprintf("order %d is already cancelled", o.order.ID)
+			}
 			return m, nil
 		}
 		o.confirming = true
+		m.vp.GotoBottom()
 	}
 	return m, nil
 }
@@ -151,37 +174,55 @@ func (m Model) ordersData(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case ordersMsg:
 		if msg.err != nil {
-			m.status = "✗ " + msg.err.Error()
+			m.status = "✗ " + sentence(msg.err)
 			return m, nil
 		}
 		m.orders.items, m.orders.more = msg.page.Items, msg.page.More
+		m.names = maps.Clone(m.names) // copied on write: an older model may still be read
+		maps.Copy(m.names, msg.names)
 		m.orders.sel = min(m.orders.sel, max(len(msg.page.Items)-1, 0))
 	case orderMsg:
 		if msg.id != m.orders.want {
 			return m, nil // an answer about an order no longer shown
 		}
 		if msg.err != nil {
-			m.status = "✗ " + msg.err.Error()
+			m.status = "✗ " + sentence(msg.err)
 			return m, nil
+		}
+		if m.orders.order == nil || m.orders.order.ID != msg.order.ID {
+			m.vp.GotoTop() // a new order opens at its head and first items
 		}
 		m.orders.order = &msg.order
 	}
 	return m, nil
 }
 
+// orderColumns: id, time, customer, method, status, total, units.
+var orderColumns = []column{{w: -6, shrink: 9}, {w: 8, shrink: 1}, {name: true}, {w: 6, shrink: 2}, {w: 9, shrink: 9}, {w: -11, shrink: 9}}
+
 func (m Model) ordersView() string {
 	o := m.orders
-	w := []int{-6, 8, -9, 10, -14}
+	w := widths(m.width-2, orderColumns)
 	lines := []string{fmt.Sprintf("Orders placed today: %d", len(o.items)), "",
-		styles.dim.Render("  " + row(w, "id", "time", "customer", "status", "total"))}
+		styles.dim.Render("  " + row(w, "id", "time", "customer", "method", "status", "total"))}
 	if len(o.items) == 0 {
 		lines = append(lines, styles.dim.Render("  no order today yet"))
 	}
-	from, to := window(len(o.items), o.sel, m.height-9)
+	from, to := window(len(o.items), o.sel, m.bodyHeight()-5)
 	for i := from; i < to; i++ {
 		it := o.items[i]
+		name, method := m.names[it.CustomerID], ""
+		if name == "" {
+			name = fmt.Sprintf("customer %d", it.CustomerID)
+		}
+		if it.Payment != nil {
+			method = string(it.Payment.Method)
+		}
 		lines = append(lines, line(row(w, strconv.FormatInt(it.ID, 10), it.CreatedAt.Local().Format("15:04:05"),
-			strconv.FormatInt(it.CustomerID, 10), string(it.Status), it.TotalAmount.String()), i == o.sel))
+			name, method, string(it.Status), it.TotalAmount.String()), i == o.sel))
+	}
+	if to-from < len(o.items) {
+		lines = append(lines, styles.dim.Render(fmt.Sprintf("  orders %d–%d of %d", from+1, to, len(o.items))))
 	}
 	if o.more {
 		lines = append(lines, styles.dim.Render(fmt.Sprintf("  (the newest %d are shown)", len(o.items))))
@@ -189,13 +230,23 @@ func (m Model) ordersView() string {
 	return strings.Join(lines, "\n")
 }
 
-func (m Model) orderView() string {
+// orderLines is the order screen's content, whole: the viewport scrolls it.
+func (m Model) orderLines() []string {
 	o := m.orders.order
 	if o == nil {
-		return "Loading the order…"
+		return []string{"Loading the order…"}
 	}
-	lines := []string{fmt.Sprintf("Order %d — %s — %s — customer %d — %s", o.ID, o.Status, o.TotalAmount, o.CustomerID,
-		o.CreatedAt.Local().Format("2006-01-02 15:04:05")), ""}
+	who := m.names[o.CustomerID]
+	if who == "" {
+		who = fmt.Sprintf("customer %d", o.CustomerID)
+	}
+	head := fmt.Sprintf("Order %d — %s — %s — %s — %s", o.ID, o.Status, o.TotalAmount, who, o.CreatedAt.Local().Format("2006-01-02 15:04:05"))
+	lines := append(strings.Split(wrap(head, m.width), "\n"), "")
+	var units int64
+	for _, it := range o.Items {
+		units += it.Quantity
+	}
+	lines = append(lines, fmt.Sprintf("Items: %d line(s), %d unit(s)", len(o.Items), units))
 	for _, it := range o.Items {
 		l := fmt.Sprintf("  %s %s × %d  %s", it.SKU, it.Name, it.Quantity, it.OrderPrice)
 		if it.Refunded > 0 {
@@ -204,10 +255,11 @@ func (m Model) orderView() string {
 		if it.DeliveryStatus != "" {
 			l += "  delivery: " + it.DeliveryStatus
 		}
-		lines = append(lines, l)
+		lines = append(lines, strings.Split(wrap(l, m.width), "\n")...)
 	}
 	if p := o.Payment; p != nil {
-		lines = append(lines, fmt.Sprintf("  payment %d: %s %s %s %s", p.ID, p.Method, p.Status, p.Amount, p.ProviderTxID))
+		l := fmt.Sprintf("Payment %d: %s %s %s %s", p.ID, p.Method, p.Status, p.Amount, p.ProviderTxID)
+		lines = append(lines, "", strings.TrimSpace(wrap(l, m.width)))
 	}
 	lines = append(lines, "", "Saga trail:")
 	for _, ev := range o.Saga {
@@ -218,12 +270,9 @@ func (m Model) orderView() string {
 		lines = append(lines, m.runLines(r)...)
 	}
 	if m.orders.confirming {
-		lines = append(lines, "", styles.warn.Render(fmt.Sprintf("Cancel order %d: refund %s and restore its stock? y/enter yes • n/esc no",
-			o.ID, o.TotalAmount)))
+		q := fmt.Sprintf("Cancel order %d: refund %s and restore its stock? y cancels it • n/esc keeps it", o.ID, o.TotalAmount)
+		lines = append(lines, "")
+		lines = append(lines, styledLines(styles.warn, wrap(q, m.width))...)
 	}
-	// Keep the end (the newest events, the question) on screen.
-	if h := m.height - 6; len(lines) > h && h > 0 {
-		lines = append(lines[:1], lines[len(lines)-h+1:]...)
-	}
-	return strings.Join(lines, "\n")
+	return lines
 }

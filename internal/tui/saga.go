@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -36,6 +38,8 @@ type run struct {
 	done    bool
 	placed  app.PlaceResult
 	err     error
+	// abandoned: the clerk gave up waiting for the buyer (esc, then y).
+	abandoned bool
 }
 
 type runEventMsg struct {
@@ -81,6 +85,26 @@ func (m Model) start(r *run, f func(ctx context.Context, obs shop.Observer) (app
 // typed in too (the token, or the URL the provider sent the buyer back to).
 type approvalAskMsg struct{ r *run }
 
+// approvalRefusedMsg says why a paste was not this order's approval; the
+// saga asks for it again (app.Approval.Retry: the check is the app's).
+type approvalRefusedMsg struct {
+	r   *run
+	err error
+}
+
+// tickMsg moves the approval countdown on.
+type tickMsg time.Time
+
+func tick() tea.Cmd { return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) }) }
+
+// refused is the placement's app.Approval.Retry.
+func (r *run) refused(err error) {
+	select {
+	case r.ch <- approvalRefusedMsg{r, err}:
+	default:
+	}
+}
+
 // askApproval is the placement's approval prompt: it asks the screen and
 // waits for what is typed, or for ctx to end (the buyer approved through
 // the callback listener, or the wait is over).
@@ -100,15 +124,16 @@ func (r *run) askApproval(ctx context.Context, approvalURL string) (string, erro
 // place runs the order saga over the customer's cart.
 func (m Model) place() (tea.Model, tea.Cmd) {
 	r := &run{kind: runPlace, amount: m.cart.TotalAmount, method: m.method}
-	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval},
+	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval, Retry: r.refused},
 		ExpectedTotal: m.cart.TotalAmount} // what the buyer was asked to pay, or nothing is charged
 	sh := m.opts.Shop
 	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		return sh.PlaceOrder(ctx, req, obs)
 	})
 	m.run, m.screen = r, scrSaga
-	m.approving = false
+	m.approving, m.abandon, m.refused, m.deadline = false, false, "", time.Time{}
 	m.approval.Reset()
+	m.vp.GotoTop()
 	return m, cmd
 }
 
@@ -134,10 +159,28 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 		r := **at
 		r.events = append(append([]shop.SagaEvent(nil), r.events...), msg.ev)
 		*at = &r
-		if msg.ev.Outcome != shop.OutcomeWaiting && r.kind == runPlace {
-			m.approving = false // answered, or over
+		var cmd tea.Cmd
+		switch {
+		case r.kind != runPlace:
+		case msg.ev.Outcome == shop.OutcomeWaiting && msg.ev.Name == "approval" && m.deadline.IsZero():
+			m.deadline, m.now = time.Now().Add(m.timeout), time.Now()
+			cmd = tick()
+		case msg.ev.Outcome != shop.OutcomeWaiting:
+			m.approving, m.abandon = false, false // answered, or over
 		}
-		return m, r.listen()
+		return m, tea.Batch(r.listen(), cmd)
+	case approvalRefusedMsg:
+		if m.run == nil || msg.r.ch != m.run.ch {
+			return m, nil
+		}
+		m.refused = "✗ " + sentence(msg.err) + " — paste this order's approval"
+		return m, m.run.listen()
+	case tickMsg:
+		m.now = time.Time(msg)
+		if m.placing() && !m.deadline.IsZero() {
+			return m, tick()
+		}
+		return m, nil
 	case approvalAskMsg:
 		if m.run == nil || msg.r.ch != m.run.ch {
 			return m, nil
@@ -160,7 +203,7 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if r.kind == runCancel {
 			if r.err != nil {
-				m.status = "✗ " + r.err.Error()
+				m.status = "✗ " + sentence(r.err)
 			} else {
 				m.status = fmt.Sprintf("order %d cancelled: refunded, stock restored", r.orderID)
 			}
@@ -169,10 +212,15 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.loadOrder(r.orderID), m.loadOrders()) })
 		}
-		if errors.Is(r.err, shop.ErrConflict) && m.screen == scrSaga {
+		m.deadline = time.Time{}
+		switch {
+		case errors.Is(r.err, shop.ErrConflict) && m.screen == scrSaga:
 			// Refused before it started (the cart changed since it was
 			// reviewed): back to the cart, fresh, to review it again.
 			m.screen, m.status = scrCart, "✗ "+r.err.Error()
+		case r.abandoned && r.placed.Compensated && !r.placed.Incomplete && m.screen == scrSaga:
+			m.screen = scrCart
+			m.status = "payment abandoned: nothing charged, stock restored; the cart is kept"
 		}
 		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	}
@@ -180,16 +228,35 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if !(m.approving && k.Text != "") && m.scrollKey(k) {
+		return m, nil
+	}
 	if m.runningNow() {
+		if m.abandon {
+			switch {
+			case m.is(k, keys.Confirm):
+				r := *m.run
+				r.abandoned = true
+				m.abandon, m.run = false, &r
+				r.stop() // the saga is interrupted while it waits: it compensates
+			case m.is(k, keys.Decline):
+				m.abandon = false
+			}
+			return m, nil
+		}
 		if !m.approving {
 			return m, nil
 		}
-		if k.String() == "enter" && strings.TrimSpace(m.approval.Value()) != "" {
+		switch {
+		case m.is(k, keys.Abandon):
+			m.abandon = true
+			return m, nil
+		case m.is(k, keys.SendPaste) && strings.TrimSpace(m.approval.Value()) != "":
 			select {
 			case m.run.tokens <- strings.TrimSpace(m.approval.Value()):
 			default:
 			}
-			m.approving = false
+			m.approving, m.refused = false, ""
 			m.approval.Reset()
 			return m, nil
 		}
@@ -197,13 +264,14 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.approval, cmd = m.approval.Update(k)
 		return m, cmd
 	}
-	switch k.String() {
-	case "enter":
+	switch {
+	case m.is(k, keys.NextCheckout):
 		m.customer, m.run, m.cart = nil, nil, shop.Cart{}
 		m.screen = scrCustomers
 		m.customers = newCustomerPicker()
+		m.sizeInputs()
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.customers.input.Focus(), m.searchCustomers()) })
-	case "esc":
+	case m.is(k, keys.BackToCart):
 		m.screen = scrCart
 		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	}
@@ -214,8 +282,12 @@ var outcomeMark = map[shop.Outcome]string{shop.OutcomeOK: "✓", shop.OutcomeFai
 	shop.OutcomeWaiting: "…"}
 
 // eventLines renders one step or compensation, its detail wrapped under
-// itself; details are shown as they come (an approval URL included).
-func eventLines(ev shop.SagaEvent, width int) []string {
+// itself at spaces only; a URL in it goes on a line of its own, whole.
+func eventLines(ev shop.SagaEvent, width int) []string { return eventLinesBut(ev, width, "") }
+
+// eventLinesBut is eventLines, leaving out the URL pinned (shown whole
+// under the trail).
+func eventLinesBut(ev shop.SagaEvent, width int, pinned string) []string {
 	mark := outcomeMark[ev.Outcome]
 	style := styles.good
 	switch {
@@ -226,25 +298,77 @@ func eventLines(ev shop.SagaEvent, width int) []string {
 	case ev.Outcome != shop.OutcomeOK:
 		style = styles.warn
 	}
-	name := ev.Name
+	name, outcome, detail := ev.Name, string(ev.Outcome), strings.ReplaceAll(ev.Detail, "\n", " ")
 	if ev.Kind == shop.EventCompensation {
 		name = "undo " + name
 	}
-	head := "  " + style.Render(mark) + " " + cell(name, 19, false) + " " + cell(string(ev.Outcome), 7, false) + " "
+	if ev.Kind == shop.EventStep && ev.Name == "approval" && ev.Outcome == shop.OutcomeOK {
+		// The token is not an approval until the provider charges with it:
+		// the payment step says whether it did.
+		mark, outcome, detail, style = "→", "sent", "the approval is handed to the provider", styles.warn
+	}
+	u := urlPattern.FindString(detail)
+	if u != "" {
+		detail = strings.TrimSpace(strings.Replace(detail, u, "(the URL below)", 1))
+	}
+	head := "  " + style.Render(mark) + " " + cell(name, 19, false) + " " + cell(outcome, 7, false) + " "
 	indent, lines := 32, []string{head}
 	if width-indent < 30 { // narrow: the detail goes under the step
 		indent, lines = 6, []string{head, "      "}
 	}
-	detail := strings.Split(wrap(strings.ReplaceAll(ev.Detail, "\n", " "), width-indent), "\n")
-	lines[len(lines)-1] += detail[0]
-	for _, d := range detail[1:] {
+	parts := strings.Split(wrap(detail, width-indent), "\n")
+	lines[len(lines)-1] += parts[0]
+	for _, d := range parts[1:] {
 		lines = append(lines, strings.Repeat(" ", indent)+d)
+	}
+	if u != "" && u != pinned {
+		lines = append(lines, urlLines(u, "    ", width)...)
 	}
 	return lines
 }
 
-// wrap breaks s into lines of at most w columns, at spaces where it can.
-func wrap(s string, w int) string { return ansi.Wrap(s, max(w, 10), "") }
+// wrap breaks s into lines of at most w columns at spaces only: a word
+// longer than a line (an id, a token) is kept whole on a line of its own,
+// never cut in two.
+func wrap(s string, w int) string {
+	w = max(w, 10)
+	var lines []string
+	for _, para := range strings.Split(s, "\n") {
+		cur, curW := "", 0
+		for i, word := range strings.Split(para, " ") {
+			ww := ansi.StringWidth(word)
+			switch {
+			case i == 0:
+				cur, curW = word, ww
+			case curW+1+ww <= w:
+				cur, curW = cur+" "+word, curW+1+ww
+			default:
+				lines = append(lines, cur)
+				cur, curW = word, ww
+			}
+		}
+		lines = append(lines, cur)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// urlLines shows u whole on a line of its own, as an OSC 8 hyperlink (a
+// terminal that knows them opens it on a click; others show the text). A
+// URL wider than the screen is the one thing split, at the edge, each part
+// linking to the whole URL.
+func urlLines(u, indent string, width int) []string {
+	room := max(width-len(indent), 10)
+	var out []string
+	for rest := u; rest != ""; {
+		part := rest
+		if len(part) > room {
+			part = rest[:room]
+		}
+		rest = rest[len(part):]
+		out = append(out, indent+ansi.SetHyperlink(u)+part+ansi.ResetHyperlink())
+	}
+	return out
+}
 
 var urlPattern = regexp.MustCompile(`https?://\S+`)
 
@@ -257,78 +381,160 @@ func approvalURL(events []shop.SagaEvent) string {
 	return urlPattern.FindString(events[len(events)-1].Detail)
 }
 
-// runLines shows a run's events as they came, and while it runs a spinner,
-// the approval URL and its QR code (beside the rest when there is room) and
-// the approval prompt.
-func (m Model) runLines(r *run) []string {
+// runLines shows a run's events as they came and, while it runs, a spinner.
+func (m Model) runLines(r *run) []string { return m.trail(r, m.width, "") }
+
+// trail is runLines in width columns, leaving out the URL pinned.
+func (m Model) trail(r *run, width int, pinned string) []string {
+	var lines []string
+	for _, ev := range r.events {
+		lines = append(lines, eventLinesBut(ev, width, pinned)...)
+	}
+	if !r.done {
+		lines = append(lines, "  "+m.spin.View()+" working…")
+	}
+	return lines
+}
+
+// sagaLines is the placement screen: the title, the trail and the outcome
+// scroll; while the buyer is asked, the approval URL, the countdown and the
+// paste field are pinned under them (always in sight). The QR code is
+// drawn beside or under the trail when there is room, and promised only
+// then.
+func (m Model) sagaLines() (content, pinned []string) {
+	r := m.run
+	if r == nil {
+		return nil, nil
+	}
 	u := ""
 	if !r.done {
 		u = approvalURL(r.events)
 	}
-	var qr []string
-	width := m.width
+	trailWidth := m.width
+	qr := []string(nil)
 	if u != "" {
-		if q, err := qrcode.New(u, qrcode.Low); err == nil {
-			qr = strings.Split(strings.TrimRight(q.ToSmallString(false), "\n"), "\n")
-		}
-		if len(qr) > 0 && m.width-ansi.StringWidth(qr[0])-2 >= 36 {
-			width = m.width - ansi.StringWidth(qr[0]) - 2
+		qr = qrLines(u)
+		if len(qr) > 0 && m.width-ansi.StringWidth(qr[0])-2 >= 36 { // beside the trail; it scrolls with it
+			trailWidth = m.width - ansi.StringWidth(qr[0]) - 2
 		}
 	}
-	var lines []string
-	for _, ev := range r.events {
-		lines = append(lines, eventLines(ev, width)...)
+	content = append(strings.Split(wrap(m.sagaTitle(), trailWidth), "\n"), "")
+	content = append(content, m.trail(r, trailWidth, u)...)
+	if u != "" {
+		pinned = append(pinned, "", "The buyer approves the payment at:")
+		pinned = append(pinned, urlLines(u, "  ", m.width)...)
+		if left := m.deadline.Sub(m.now); !m.deadline.IsZero() {
+			pinned = append(pinned, styles.warn.Render(fmt.Sprintf("  %s left to approve (payment.approval_timeout %s)",
+				clock(max(left, 0)), m.timeout)))
+		}
+		switch {
+		case m.abandon:
+			pinned = append(pinned, styledLines(styles.warn, wrap("Abandon this payment? Nothing is charged, the stock goes back, the cart stays. y abandons • n keeps waiting", m.width))...)
+		case m.approving:
+			if m.refused != "" {
+				pinned = append(pinned, styledLines(styles.bad, wrap(m.refused, m.width))...)
+			}
+			pinned = append(pinned, "Paste the token or the URL the buyer landed on, then enter:", m.approval.View())
+		}
+		switch {
+		case trailWidth < m.width:
+			content = beside(content, qr, trailWidth)
+			pinned[1] = "The buyer approves the payment at (the QR code opens it):"
+		case len(qr) > 0 && len(qr) <= m.bodyHeight()-len(pinned)-len(content)-1:
+			content = append(content, qr...)
+			pinned[1] = "The buyer approves the payment at (the QR code opens it):"
+		}
 	}
 	if r.done {
-		return lines
+		content = append(content, "")
+		content = append(content, m.sagaOutcome()...)
 	}
-	lines = append(lines, "  "+m.spin.View()+" working…")
-	if u != "" {
-		lines = append(lines, "")
-		lines = append(lines, strings.Split(wrap("The buyer approves the payment at "+u+" (the QR code opens it).", width), "\n")...)
-	}
-	if m.approving && r == m.run {
-		lines = append(lines, "", "Or paste the token or the final URL, then enter:", m.approval.View())
-	}
-	if width == m.width { // no room beside: below
-		return append(lines, qr...)
-	}
-	out := make([]string, max(len(lines), len(qr)))
+	return content, pinned
+}
+
+// beside puts right next to left, left cut to width.
+func beside(left, right []string, width int) []string {
+	out := make([]string, max(len(left), len(right)))
 	for i := range out {
 		l, q := "", ""
-		if i < len(lines) {
-			l = lines[i]
+		if i < len(left) {
+			l = left[i]
 		}
-		if i < len(qr) {
-			q = qr[i]
+		if i < len(right) {
+			q = right[i]
 		}
 		out[i] = cell(l, width, false) + "  " + q
 	}
 	return out
 }
 
-func (m Model) sagaView() string {
+// qrLines is u's QR code, made once per URL (the screen is drawn on every
+// spinner tick).
+func qrLines(u string) []string {
+	qrCache.Lock()
+	defer qrCache.Unlock()
+	if qrCache.url == u {
+		return qrCache.lines
+	}
+	q, err := qrcode.New(u, qrcode.Low)
+	if err != nil {
+		return nil
+	}
+	qrCache.url, qrCache.lines = u, strings.Split(strings.TrimRight(q.ToSmallString(false), "\n"), "\n")
+	return qrCache.lines
+}
+
+var qrCache struct {
+	sync.Mutex
+	url   string
+	lines []string
+}
+
+// clock shows d as m:ss.
+func clock(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// charged reports whether the trail shows a charge that no refund followed.
+func charged(events []shop.SagaEvent) bool {
+	paid := false
+	for _, ev := range events {
+		switch {
+		case ev.Kind == shop.EventStep && ev.Name == app.StepPayment && ev.Outcome == shop.OutcomeOK:
+			paid = true
+		case ev.Kind == shop.EventCompensation && ev.Name == app.UndoRefund && ev.Outcome == shop.OutcomeOK:
+			paid = false
+		}
+	}
+	return paid
+}
+
+func (m Model) sagaTitle() string {
 	r := m.run
-	if r == nil {
-		return ""
-	}
-	title := fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
 	switch {
-	case r.done && r.err == nil && r.placed.Status == app.Placed && r.placed.Order != nil:
-		title = fmt.Sprintf("Order placed: %s with %s", r.placed.Order.TotalAmount, r.method)
-	case r.done:
-		title = fmt.Sprintf("Order not placed: %s with %s", r.amount, r.method)
+	case !r.done:
+		return fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
+	case r.err == nil && r.placed.Status == app.Placed && r.placed.Order != nil:
+		return styles.good.Render(fmt.Sprintf("Order placed: %s with %s", r.placed.Order.TotalAmount, r.method))
+	case r.placed.Incomplete && charged(r.events):
+		return styles.bad.Render(fmt.Sprintf("Order NOT placed — %s CHARGED with %s and NOT refunded: run 'rabbitpay saga recover'", r.amount, r.method))
+	case r.placed.Incomplete:
+		return styles.bad.Render("Order NOT placed — left unfinished: run 'rabbitpay saga recover'")
+	case r.abandoned:
+		return fmt.Sprintf("Payment abandoned: %s with %s", r.amount, r.method)
 	}
-	lines := []string{title, ""}
-	lines = append(lines, m.runLines(r)...)
-	if !r.done {
-		return strings.Join(lines, "\n")
-	}
-	lines = append(lines, "")
+	return fmt.Sprintf("Order not placed: %s with %s", r.amount, r.method)
+}
+
+func (m Model) sagaOutcome() []string {
+	r := m.run
 	res := r.placed
+	var lines []string
 	switch {
 	case r.err != nil:
-		lines = append(lines, styles.bad.Render("✗ "+r.err.Error()), "Nothing was charged or changed.")
+		lines = append(lines, styledLines(styles.bad, wrap("✗ "+sentence(r.err), m.width))...)
+		lines = append(lines, "Nothing was charged or changed.")
 	case res.Status == app.Placed:
 		o := res.Order
 		lines = append(lines, styles.good.Render(fmt.Sprintf("✓ order %d — %s paid with %s", o.ID, o.TotalAmount, o.Payment.Method)))
@@ -337,14 +543,14 @@ func (m Model) sagaView() string {
 		}
 		lines = append(lines, styles.dim.Render("  saga "+res.OrderUUID))
 	default:
-		lines = append(lines, strings.Split(styles.bad.Render(wrap("✗ "+placementLine(res, nil), m.width)), "\n")...)
+		lines = append(lines, styledLines(styles.bad, wrap("✗ "+placementLine(res, nil), m.width))...)
 		if undone := undoneSteps(r.events); undone != "" {
 			lines = append(lines, "Undone: "+undone)
 		} else if !res.Incomplete {
 			lines = append(lines, "Nothing had to be undone.")
 		}
 	}
-	return strings.Join(lines, "\n")
+	return lines
 }
 
 // undoneSteps lists the compensations that succeeded.

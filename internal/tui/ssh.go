@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/log/v2"
 	"charm.land/ssh"
 	"charm.land/wish/v2"
 	"charm.land/wish/v2/activeterm"
@@ -30,14 +32,30 @@ type ServerOptions struct {
 	// AuthorizedKeys is an OpenSSH authorized_keys file, read at every login.
 	AuthorizedKeys string
 	Shop           Shop
+	// Mark is every session's header mark (Options.Mark).
+	Mark string
 	// Running counts the sagas of every session (see Options.Running).
 	Running *sync.WaitGroup
-	wrap    func(tea.Model) tea.Model // tests watch each session's model
+	// Log hears each login and each refused key (nil: nobody).
+	Log  *log.Logger
+	wrap func(tea.Model) tea.Model // tests watch each session's model
 }
 
-// NewServer returns an SSH server giving each session its own checkout
-// model over one shared Shop; only the authorized keys get in.
-func NewServer(o ServerOptions) (*ssh.Server, error) {
+// Server is the checkout served over SSH: one checkout model per session
+// over one shared Shop; only the authorized keys get in.
+type Server struct {
+	*ssh.Server
+	mu       sync.Mutex
+	programs map[*tea.Program]bool
+	goodbye  string // why the sessions end, once Stop was called
+}
+
+// stoppingMsg tells a session the server stops: it quits as q does (a
+// saga in flight finishes or compensates first).
+type stoppingMsg struct{ reason string }
+
+// NewServer returns the SSH server.
+func NewServer(o ServerOptions) (*Server, error) {
 	if o.AuthorizedKeys == "" {
 		return nil, errors.New("checkout.authorized_keys is not set: name an authorized_keys file of the public keys that may log in")
 	}
@@ -48,34 +66,86 @@ func NewServer(o ServerOptions) (*ssh.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wish.NewServer(
+	logf := func(refused bool, msg string, kv ...any) {
+		switch {
+		case o.Log == nil:
+		case refused:
+			o.Log.Warn(msg, kv...)
+		default:
+			o.Log.Info(msg, kv...)
+		}
+	}
+	srv := &Server{programs: map[*tea.Program]bool{}}
+	srv.Server, err = wish.NewServer(
 		wish.WithAddress(o.Addr),
 		wish.WithHostKeyPEM(hostKey),
-		wish.WithPublicKeyAuth(func(_ ssh.Context, key ssh.PublicKey) bool {
+		wish.WithPublicKeyAuth(func(ctx ssh.Context, key ssh.PublicKey) bool {
+			who := []any{"user", ctx.User(), "key", gossh.FingerprintSHA256(key), "addr", ctx.RemoteAddr().String()}
 			keys, err := authorizedKeys(o.AuthorizedKeys)
 			if err != nil {
+				logf(true, "login refused: "+err.Error(), who...)
 				return false
 			}
 			for _, k := range keys {
 				if ssh.KeysEqual(key, k) {
+					logf(false, "login", who...)
 					return true
 				}
 			}
+			logf(true, "login refused: the key is not in checkout.authorized_keys", who...)
 			return false
 		}),
 		wish.WithMiddleware(
-			bm.Middleware(func(sess ssh.Session) (tea.Model, []tea.ProgramOption) {
-				var m tea.Model = New(Options{Shop: o.Shop, Ctx: sess.Context(), Running: o.Running})
+			func(next ssh.Handler) ssh.Handler { // runs once the session's checkout has ended
+				return func(sess ssh.Session) {
+					srv.mu.Lock()
+					bye := srv.goodbye
+					srv.mu.Unlock()
+					if bye != "" {
+						fmt.Fprintf(sess, "%s\r\n", bye)
+					}
+					logf(false, "session ended", "user", sess.User(), "addr", sess.RemoteAddr().String())
+					next(sess)
+				}
+			},
+			bm.MiddlewareWithProgramHandler(func(sess ssh.Session) *tea.Program {
+				var m tea.Model = New(Options{Shop: o.Shop, Ctx: sess.Context(), Running: o.Running, Mark: o.Mark})
 				if o.wrap != nil {
 					m = o.wrap(m)
 				}
 				// The session ends with its connection: the server's
 				// process signals are not the session's to handle.
-				return m, []tea.ProgramOption{tea.WithoutSignalHandler()}
+				p := tea.NewProgram(m, append(bm.MakeOptions(sess), tea.WithoutSignalHandler())...)
+				srv.mu.Lock()
+				defer srv.mu.Unlock()
+				if srv.goodbye != "" {
+					return nil // stopping: no new checkout
+				}
+				srv.programs[p] = true
+				go func() { <-sess.Context().Done(); srv.mu.Lock(); delete(srv.programs, p); srv.mu.Unlock() }()
+				return p
 			}),
 			activeterm.Middleware(),
 		),
 	)
+	return srv, err
+}
+
+// Stop tells every session why it ends (each quits as q does: a saga in
+// flight finishes or compensates first, then the reason is printed under
+// its screen), waits for them until ctx ends, then shuts the server down.
+func (s *Server) Stop(ctx context.Context, reason string) error {
+	s.mu.Lock()
+	s.goodbye = reason
+	for p := range s.programs {
+		p.Send(stoppingMsg{reason})
+	}
+	s.mu.Unlock()
+	err := s.Shutdown(ctx)
+	if err != nil && !errors.Is(err, ssh.ErrServerClosed) {
+		s.Close()
+	}
+	return err
 }
 
 // authorizedKeys reads an authorized_keys file; a line it cannot read, a

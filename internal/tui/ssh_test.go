@@ -36,9 +36,12 @@ type sshServer struct {
 	addr    string
 	hostKey gossh.PublicKey
 	models  chan *atomic.Pointer[Model]
+	srv     *Server
 }
 
-func serve(t *testing.T, s Shop, allowed gossh.PublicKey) *sshServer {
+func serve(t *testing.T, s Shop, allowed gossh.PublicKey) *sshServer { return serveWith(t, s, allowed) }
+
+func serveWith(t *testing.T, s Shop, allowed gossh.PublicKey, set ...func(*ServerOptions)) *sshServer {
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "authorized_keys")
 	if err := os.WriteFile(keys, append([]byte("# the counter\n"), gossh.MarshalAuthorizedKey(allowed)...), 0o600); err != nil {
@@ -54,6 +57,9 @@ func serve(t *testing.T, s Shop, allowed gossh.PublicKey) *sshServer {
 			models <- p.last
 			return p
 		}}
+	for _, f := range set {
+		f(&o)
+	}
 	srv, err := NewServer(o)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +85,7 @@ func serve(t *testing.T, s Shop, allowed gossh.PublicKey) *sshServer {
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close(); running.Wait() })
-	return &sshServer{addr: l.Addr().String(), hostKey: signer.PublicKey(), models: models}
+	return &sshServer{addr: l.Addr().String(), hostKey: signer.PublicKey(), models: models, srv: srv}
 }
 
 func (s *sshServer) dial(key gossh.Signer) (*gossh.Client, error) {

@@ -44,14 +44,70 @@ func cell(s string, w int, right bool) string {
 	return s + pad
 }
 
-// row joins cells of the given widths (negative: right-aligned) with a space.
+// row joins cells of the given widths (negative: right-aligned) with a
+// space; a column of width 0 was dropped for lack of room.
 func row(widths []int, cells ...string) string {
-	out := make([]string, len(cells))
+	var out []string
 	for i, c := range cells {
-		w := widths[i]
-		out[i] = cell(c, abs(w), w < 0)
+		if w := widths[i]; w != 0 {
+			out = append(out, cell(c, abs(w), w < 0))
+		}
 	}
 	return strings.Join(out, " ")
+}
+
+// column is one table column: its width (negative: right-aligned), the
+// least it may shrink to (0: it may be dropped), and when it shrinks
+// (lower first). The name column takes what is left, capped at nameCap.
+type column struct {
+	w, min, shrink int
+	name           bool
+}
+
+const (
+	nameCap = 40 // a name column wider than this only spreads the row out
+	nameMin = 8
+)
+
+// widths gives columns their widths in total columns: numbers keep theirs,
+// the name gets the rest (at most nameCap); when the name would get less
+// than nameMin, the shrinkable columns give way first (dropped at worst).
+func widths(total int, cols []column) []int {
+	out := make([]int, len(cols))
+	name := -1
+	used := 0
+	for i, c := range cols {
+		if c.name {
+			name = i
+			continue
+		}
+		out[i] = c.w
+		used += abs(c.w) + 1
+	}
+	left := func() int { return total - used }
+	for order := 0; order <= 3 && left() < nameMin; order++ {
+		for i, c := range cols {
+			if c.name || c.shrink != order || left() >= nameMin {
+				continue
+			}
+			w := abs(out[i])
+			give := min(w-c.min, nameMin-left())
+			nw := w - give
+			if nw == 0 {
+				used -= w + 1
+			} else {
+				used -= give
+			}
+			if out[i] < 0 {
+				nw = -nw
+			}
+			out[i] = nw
+		}
+	}
+	if name >= 0 {
+		out[name] = min(max(left(), 1), nameCap)
+	}
+	return out
 }
 
 func abs(n int) int {

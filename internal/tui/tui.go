@@ -10,8 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
@@ -30,10 +33,14 @@ type Shop interface {
 	SetCartQuantity(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error)
 	AdjustCartQuantity(ctx context.Context, customerID int64, productRef string, delta int64) (shop.Cart, error)
 	PlaceOrder(ctx context.Context, req app.PlaceRequest, obs shop.Observer) (app.PlaceResult, error)
-	TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], error)
+	TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], map[int64]string, error)
 	Order(ctx context.Context, id int64) (shop.Order, error)
 	CancelOrder(ctx context.Context, id int64, obs shop.Observer) (app.CancelResult, error)
 	PaymentMethods() []shop.PaymentMethod
+	// PaymentMode is "sandbox" or "live"; ApprovalTimeout is how long a
+	// live payment waits for the buyer (payment.approval_timeout).
+	PaymentMode() string
+	ApprovalTimeout() time.Duration
 }
 
 var _ Shop = (*app.App)(nil)
@@ -77,6 +84,10 @@ type Model struct {
 	quitting      bool         // quit asked for while a saga runs
 	quitCh        chan tea.Msg // the channel of the run in flight when quit was asked for
 	spin          spinner.Model
+	help          help.Model
+	fullHelp      bool            // the ? overlay is shown
+	vp            viewport.Model  // the order detail and the saga trail scroll in it
+	stock         map[int64]int64 // the stock of every product seen, for the review
 
 	customers customerPicker
 	register  registerForm
@@ -89,7 +100,14 @@ type Model struct {
 	method    shop.PaymentMethod
 	run       *run // the placement in flight or last finished (never a cancel: see orders.run)
 	approving bool // the saga waits for an approval typed in
+	abandon   bool // asked: abandon the payment the buyer has not approved?
 	approval  textinput.Model
+	refused   string    // why the last paste was not an approval
+	deadline  time.Time // when the buyer's approval times out
+	now       time.Time // the clock, as the last tick saw it
+	mode      string    // sandbox or live
+	timeout   time.Duration
+	names     map[int64]string // customer names for the orders tab
 	orders    ordersTab
 }
 
@@ -101,9 +119,11 @@ func New(o Options) Model {
 	if o.Running == nil {
 		o.Running = new(sync.WaitGroup)
 	}
-	m := Model{opts: o, width: 80, height: 24, methods: payment.Methods(), spin: spinner.New(spinner.WithSpinner(spinner.Dot))}
+	m := Model{opts: o, width: 80, height: 24, methods: payment.Methods(), spin: spinner.New(spinner.WithSpinner(spinner.Dot)),
+		help: help.New(), vp: viewport.New(), stock: map[int64]int64{}, names: map[int64]string{}, mode: "sandbox"}
 	if o.Shop != nil {
 		m.methods = o.Shop.PaymentMethods()
+		m.mode, m.timeout = o.Shop.PaymentMode(), o.Shop.ApprovalTimeout()
 	}
 	m.method = m.methods[0]
 	m.customers = newCustomerPicker()
@@ -112,6 +132,8 @@ func New(o Options) Model {
 	m.catalogue = newCatalogue()
 	m.approval = textinput.New()
 	m.approval.Prompt = "> "
+	m.approval.Placeholder = "the token or the URL the buyer landed on"
+	m.sizeInputs()
 	return m
 }
 
@@ -141,14 +163,29 @@ func (m Model) call(f func(ctx context.Context, sh Shop) tea.Msg) tea.Cmd {
 	return func() tea.Msg { return f(ctx, sh) }
 }
 
-// Update handles a message.
+// Update handles a message, then lays the scrolling screens out again.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	nm := next.(Model)
+	nm.layout()
+	return nm, cmd
+}
+
+// sizeInputs gives every text field the width the screen has, so a
+// placeholder is shown whole (a field made after the size arrived too).
+func (m *Model) sizeInputs() {
+	w := max(m.width-14, 10)
+	for _, in := range []*textinput.Model{&m.customers.input, &m.catalogue.input, &m.register.name, &m.register.password, &m.approval} {
+		in.SetWidth(w)
+	}
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.customers.input.SetWidth(max(m.width-20, 10))
-		m.catalogue.input.SetWidth(max(m.width-20, 10))
-		if m.screen == scrCatalogue && m.customer != nil && m.height-catalogueChrome != m.catalogue.height {
+		m.sizeInputs()
+		if m.screen == scrCatalogue && m.customer != nil && m.catalogueRows() != m.catalogue.height {
 			return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
 		}
 		return m, nil
@@ -159,23 +196,29 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
 		return m, cmd
-	case runEventMsg, runDoneMsg, approvalAskMsg:
+	case runEventMsg, runDoneMsg, approvalAskMsg, approvalRefusedMsg, tickMsg:
 		return m.updateRun(msg)
 	case tea.KeyPressMsg:
 		return m.updateKey(msg)
+	case stoppingMsg:
+		m.status = "✗ " + msg.reason
+		return m.quit()
 	}
 	return m.updateData(msg)
 }
 
 func (m Model) updateKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	key := k.String()
-	if key == "ctrl+c" || key == "q" && !m.typing() {
+	if key.Matches(k, keys.Quit) || !m.typing() && key.Matches(k, keys.QuitQ) {
 		return m.quit()
 	}
 	if m.quitting {
 		return m, nil // only the saga's end matters now
 	}
-	if key == "ctrl+o" && m.screen != scrConfirm && !m.runningNow() {
+	if k.String() == "f1" || !m.typing() && key.Matches(k, keys.Help) {
+		m.fullHelp = !m.fullHelp
+		return m, nil
+	}
+	if key.Matches(k, keys.Orders) && m.screen != scrConfirm && !m.runningNow() {
 		return m.toggleOrders()
 	}
 	m.status = ""
@@ -225,7 +268,7 @@ func (m Model) updateData(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // typing reports whether letters go to a text field.
 func (m Model) typing() bool {
-	return m.screen == scrCustomers || m.screen == scrRegister || m.screen == scrCatalogue || m.screen == scrSaga && m.approving
+	return m.screen == scrCustomers || m.screen == scrRegister || m.screen == scrCatalogue || m.screen == scrSaga && m.approving && !m.abandon
 }
 
 func (m Model) runningNow() bool { return m.placing() || m.cancelling() }
@@ -255,6 +298,21 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 
 // Quitting reports whether the user asked to quit while a saga ran.
 func (m Model) Quitting() bool { return m.quitting }
+
+// Interrupted is how the saga the user quit during ended, as an error of
+// its kind (shop.ErrInterrupted, or shop.ErrIncomplete when it could not
+// be undone), or nil when no saga was interrupted: the CLI exits 130 or 3
+// as it does for order place.
+func (m Model) Interrupted() error {
+	s := m.Summary()
+	if s == "" {
+		return nil
+	}
+	if m.run != nil && m.run.ch == m.quitCh && m.run.placed.Incomplete {
+		return shop.Incomplete("%s", s)
+	}
+	return shop.Interrupted("%s", s)
+}
 
 // Screen names the screen shown, for tests and the status line.
 func (m Model) Screen() string {
@@ -312,40 +370,48 @@ func (m Model) View() tea.View {
 }
 
 func (m Model) render() string {
-	var body string
-	switch m.screen {
-	case scrCustomers:
-		body = m.customersView()
-	case scrRegister:
-		body = m.registerView()
-	case scrCatalogue:
-		body = m.catalogueView()
-	case scrCart, scrConfirm:
-		body = m.cartView()
-	case scrSaga:
-		body = m.sagaView()
-	case scrOrders:
-		body = m.ordersView()
-	case scrOrder:
-		body = m.orderView()
-	}
+	helpLines := m.helpLines()
 	status := m.status
 	if m.quitting {
 		status = "Quitting: the saga is never cut mid-step; it finishes or compensates first…"
 	}
+	var body []string
+	if m.scrolls() {
+		body = m.scrolledBody()
+	} else {
+		var s string
+		switch m.screen {
+		case scrCustomers:
+			s = m.customersView()
+		case scrRegister:
+			s = m.registerView()
+		case scrCatalogue:
+			s = m.catalogueView()
+		case scrCart, scrConfirm:
+			s = m.cartView()
+		case scrOrders:
+			s = m.ordersView()
+		}
+		body = strings.Split(s, "\n")
+	}
 	lines := []string{m.header(), ""}
-	lines = append(lines, fit(strings.Split(body, "\n"), m.height-len(lines)-2)...)
+	lines = append(lines, fit(body, m.bodyHeight())...)
 	if strings.HasPrefix(status, "✗") {
 		status = styles.bad.Render(clip(status, m.width))
 	} else {
 		status = styles.notice.Render(clip(status, m.width))
 	}
-	lines = append(lines, status, styles.help.Render(clip(m.help(), m.width)))
+	lines = append(lines, status)
+	lines = append(lines, helpLines...)
 	for i, l := range lines {
 		lines[i] = clip(l, m.width)
 	}
 	return strings.Join(lines, "\n")
 }
+
+// bodyHeight is how many lines the screen's body gets: all but the header,
+// a blank line, the status line and the help.
+func (m Model) bodyHeight() int { return max(m.height-3-len(m.helpLines()), 1) }
 
 // fit pads or cuts lines to exactly n.
 func fit(lines []string, n int) []string {
@@ -357,6 +423,74 @@ func fit(lines []string, n int) []string {
 		lines = append(lines, "")
 	}
 	return lines
+}
+
+// scrolls reports whether the shown screen's body scrolls in the viewport.
+func (m Model) scrolls() bool { return m.screen == scrSaga || m.screen == scrOrder }
+
+// layout puts the scrolling screen's content in the viewport, sized to what
+// is left beside its pinned lines (the approval prompt stays in sight). The
+// saga trail follows its newest line while it is scrolled to the bottom.
+func (m *Model) layout() {
+	if !m.scrolls() {
+		return
+	}
+	content, pinned := m.scrollContent()
+	h := m.bodyHeight() - len(pinned)
+	if len(content) > h {
+		h-- // the position line
+	}
+	// The trail follows its newest line, unless an approval is asked for
+	// (its QR code then starts at the top).
+	follow := m.screen == scrSaga && m.vp.AtBottom() && (m.run == nil || m.run.done || approvalURL(m.run.events) == "")
+	m.vp.SetWidth(m.width)
+	m.vp.SetHeight(max(h, 1))
+	m.vp.SetContentLines(content)
+	if follow {
+		m.vp.GotoBottom()
+	}
+}
+
+// scrolledBody is the viewport, the position line when there is more than
+// fits, and the pinned lines.
+func (m Model) scrolledBody() []string {
+	content, pinned := m.scrollContent()
+	lines := strings.Split(m.vp.View(), "\n")
+	if total := len(content); total > m.vp.Height() {
+		from := m.vp.YOffset() + 1
+		to := min(m.vp.YOffset()+m.vp.Height(), total)
+		lines = append(fit(lines, m.vp.Height()), styles.dim.Render(fmt.Sprintf("  lines %d–%d of %d • ↑↓ pgup/pgdn scroll", from, to, total)))
+	}
+	return append(lines, pinned...)
+}
+
+// scrollContent is the scrolling screen's content and the lines pinned under it.
+func (m Model) scrollContent() (content, pinned []string) {
+	if m.screen == scrOrder {
+		return m.orderLines(), nil
+	}
+	return m.sagaLines()
+}
+
+// scrollKey moves the viewport; it reports whether k was a scroll key.
+func (m *Model) scrollKey(k tea.KeyPressMsg) bool {
+	switch {
+	case k.String() == "pgup":
+		m.vp.PageUp()
+	case k.String() == "pgdown":
+		m.vp.PageDown()
+	case key.Matches(k, keys.ScrollUp):
+		m.vp.ScrollUp(1)
+	case key.Matches(k, keys.ScrollDown):
+		m.vp.ScrollDown(1)
+	case key.Matches(k, keys.Top):
+		m.vp.GotoTop()
+	case key.Matches(k, keys.Bottom):
+		m.vp.GotoBottom()
+	default:
+		return false
+	}
+	return true
 }
 
 func (m Model) header() string {
@@ -373,6 +507,11 @@ func (m Model) header() string {
 		}
 	}
 	h := styles.title.Render("rabbitpay") + " " + strings.Join(tabs, " ")
+	mode := styles.dim.Render(m.mode)
+	if m.mode == "live" {
+		mode = styles.bad.Render("LIVE")
+	}
+	h += "  " + mode
 	if m.opts.Mark != "" {
 		h += "  " + styles.warn.Render(m.opts.Mark)
 	}
@@ -382,32 +521,31 @@ func (m Model) header() string {
 	return h
 }
 
-func (m Model) help() string {
-	var keys string
-	switch m.screen {
-	case scrCustomers:
-		keys = "type to filter • ↑↓ • enter choose • ctrl+n new • ctrl+o orders • ctrl+c quit"
-	case scrRegister:
-		keys = "tab next field • enter register • esc back • ctrl+c quit"
-	case scrCatalogue:
-		keys = "type to filter • ↑↓ • pgup/pgdn • enter add • tab cart • esc back • ctrl+c quit"
-	case scrCart:
-		keys = "↑↓ • +/- quantity • d remove • m method • enter pay • esc back • q quit"
-	case scrConfirm:
-		keys = "y/enter confirm • n/esc back"
-	case scrSaga:
-		switch {
-		case m.approving:
-			keys = "the saga waits for the buyer • enter sends what you pasted • ctrl+c quit"
-		case m.runningNow():
-			keys = "the saga is running • q quit: it stops at its next safe point and is compensated"
-		default:
-			keys = "enter next checkout • esc back to the cart • ctrl+o orders • q quit"
-		}
-	case scrOrders:
-		keys = "↑↓ • enter open • r refresh • esc checkout • q quit"
-	case scrOrder:
-		keys = "c cancel order • r refresh • esc back • q quit"
+// helpLines is the help: the screen's short help wrapped over as many
+// lines as it needs (nothing is cut), or every key on ?.
+func (m Model) helpLines() []string {
+	km := m.keyMap()
+	if m.fullHelp {
+		hm := m.help
+		hm.SetWidth(m.width)
+		return append(strings.Split(hm.FullHelpView(km.FullHelp()), "\n"), styles.help.Render("? or f1 closes this"))
 	}
-	return keys
+	var lines []string
+	cur := ""
+	for _, b := range km.ShortHelp() {
+		item := b.Help().Key + " " + b.Help().Desc
+		switch {
+		case cur == "":
+			cur = item
+		case ansi.StringWidth(cur+" • "+item) <= m.width:
+			cur += " • " + item
+		default:
+			lines = append(lines, styles.help.Render(cur))
+			cur = item
+		}
+	}
+	if m.screen == scrSaga && m.runningNow() && !m.approving {
+		cur = "the saga is running • " + cur
+	}
+	return append(lines, styles.help.Render(cur))
 }

@@ -27,7 +27,7 @@ func send(t *testing.T, m Model, msgs ...tea.Msg) Model {
 	return m
 }
 
-func keys(ks ...string) []tea.Msg {
+func presses(ks ...string) []tea.Msg {
 	out := make([]tea.Msg, len(ks))
 	for i, k := range ks {
 		out[i] = keyMsg(k)
@@ -66,11 +66,11 @@ func TestCustomerScreen(t *testing.T) {
 	if len(m.customers.items) != 2 {
 		t.Fatalf("items %v", m.customers.items)
 	}
-	m = send(t, m, keys("down", "down", "down")...)
+	m = send(t, m, presses("down", "down", "down")...)
 	if m.customers.sel != 1 {
 		t.Fatalf("selection %d past the end", m.customers.sel)
 	}
-	m = send(t, m, keys("박")...) // a new search; the answer to the old one is ignored
+	m = send(t, m, presses("박")...) // a new search; the answer to the old one is ignored
 	m = send(t, m, customersMsg{seq: 0, items: nil})
 	if len(m.customers.items) != 2 || m.customers.input.Value() != "박" {
 		t.Fatalf("a stale answer replaced the list: %v", m.customers.items)
@@ -87,7 +87,7 @@ func TestCustomerScreen(t *testing.T) {
 
 func TestRegisterScreenHidesThePassword(t *testing.T) {
 	m := send(t, New(Options{}), keyMsg("ctrl+n"))
-	m = send(t, m, keys("토", "끼", "enter", "s", "e", "c", "r", "e", "t", "9", "9")...)
+	m = send(t, m, presses("토", "끼", "enter", "s", "e", "c", "r", "e", "t", "9", "9")...)
 	if m.register.name.Value() != "토끼" || m.register.password.Value() != "secret99" {
 		t.Fatalf("name %q password %q", m.register.name.Value(), m.register.password.Value())
 	}
@@ -124,33 +124,37 @@ func TestCatalogueScreen(t *testing.T) {
 	if !strings.Contains(m.status, "only 5 of RBT-DOLL") || len(m.cart.Items) != 2 {
 		t.Fatalf("a refused quantity: status %q cart %v", m.status, m.cart)
 	}
+	if m = send(t, m, keyMsg("esc")); m.screen != scrCatalogue || m.catalogue.input.Value() != "" {
+		t.Fatalf("esc with a filter typed: %s, filter %q (it clears the filter)", m.Screen(), m.catalogue.input.Value())
+	}
 	if m = send(t, m, keyMsg("esc")); m.screen != scrCustomers || m.customer != nil {
 		t.Fatalf("esc: %s", m.Screen())
 	}
 }
 
 // Keys faster than the database: one write at a time, the changes asked
-// for meanwhile shown and written next (merged), an older answer never shown
-// over a newer one; keys are sent as changes, never as quantities.
+// for meanwhile shown and written next, one per key (never merged), an
+// older answer never shown over a newer one; keys are sent as changes,
+// never as quantities; a refused +1 refuses only itself.
 func TestCartKeysFasterThanTheDatabase(t *testing.T) {
 	m := atCatalogue(t, false) // RBT-DOLL (id 1) is selected, 2 in the cart
-	m = send(t, m, keys("enter", "enter", "enter")...)
-	if m.inCart(1) != 5 || m.cs.writing == nil || m.cs.writing.delta != 1 || len(m.cs.ops) != 1 || m.cs.ops[0].delta != 2 {
+	m = send(t, m, presses("enter", "enter", "enter")...)
+	if m.inCart(1) != 5 || m.cs.writing == nil || m.cs.writing.delta != 1 || len(m.cs.ops) != 2 || m.cs.ops[0].delta != 1 {
 		t.Fatalf("in cart %d, writing %+v, waiting %+v", m.inCart(1), m.cs.writing, m.cs.ops)
 	}
 	first := m.cs.writing
 	three := cart
 	three.Items = []shop.CartLine{{Line: shop.Line{ProductID: 1, SKU: "RBT-DOLL", Quantity: 3, Price: 12000}}}
 	m = send(t, m, cartMsg{seq: m.cs.seq, cart: three, wrote: first})
-	if m.cs.writing == nil || m.cs.writing.delta != 2 || m.inCart(1) != 5 || len(m.cart.Items) != 1 {
+	if m.cs.writing == nil || m.cs.writing.delta != 1 || len(m.cs.ops) != 1 || m.inCart(1) != 5 || len(m.cart.Items) != 1 {
 		t.Fatalf("after the first answer: writing %+v, cart %+v", m.cs.writing, m.cart)
 	}
 	m = send(t, m, cartMsg{seq: 1, cart: cart}) // a read sent before both writes
 	if len(m.cart.Items) != 1 {
 		t.Fatalf("an old answer was shown: %+v", m.cart)
 	}
-	m = send(t, m, cartMsg{seq: m.cs.seq, err: shop.Conflict("only 4 of RBT-DOLL (토끼 인형) in stock"), wrote: m.cs.writing})
-	if m.cs.writing != nil || m.inCart(1) != 3 || !strings.Contains(m.status, "only 4") {
+	m = send(t, m, cartMsg{seq: m.cs.seq, err: shop.Conflict("only 3 of RBT-DOLL (토끼 인형) in stock"), wrote: m.cs.writing})
+	if m.cs.writing == nil || m.inCart(1) != 4 || !strings.Contains(m.status, "only 3") {
 		t.Fatalf("a refused write: writing %+v, in cart %d, status %q", m.cs.writing, m.inCart(1), m.status)
 	}
 }
@@ -236,7 +240,7 @@ func TestOrdersTab(t *testing.T) {
 	m = send(t, m, ordersMsg{page: shop.Page[shop.Order]{Items: []shop.Order{
 		{ID: 2, CustomerID: 1, Status: shop.OrderPaid, TotalAmount: 28500, CreatedAt: now},
 		{ID: 1, CustomerID: 1, Status: shop.OrderCancelled, TotalAmount: 4500, CreatedAt: now}}}})
-	m = send(t, m, keys("down", "enter")...)
+	m = send(t, m, presses("down", "enter")...)
 	if m.screen != scrOrder {
 		t.Fatalf("enter: %s", m.Screen())
 	}
@@ -244,7 +248,7 @@ func TestOrdersTab(t *testing.T) {
 	if m.orders.confirming || !strings.Contains(m.status, "already cancelled") {
 		t.Fatalf("c on a cancelled order: %q", m.status)
 	}
-	m = send(t, m, keys("esc", "up", "enter")...)
+	m = send(t, m, presses("esc", "up", "enter")...)
 	m = send(t, m, orderMsg{id: 2, order: shop.Order{ID: 2, Status: shop.OrderPaid, TotalAmount: 28500}}, keyMsg("c"))
 	if !m.orders.confirming || !strings.Contains(text(m), "Cancel order 2: refund ₩28,500") {
 		t.Fatalf("c:\n%s", text(m))
@@ -292,7 +296,7 @@ func TestGoldenCatalogue80x24(t *testing.T) {
 
 // Every screen fits the terminal it is given, whatever its size.
 func TestEveryScreenFitsAfterAResize(t *testing.T) {
-	for _, size := range [][2]int{{80, 24}, {60, 18}, {132, 40}} {
+	for _, size := range [][2]int{{80, 24}, {60, 18}, {132, 40}, {200, 50}} {
 		w, h := size[0], size[1]
 		m := send(t, atCatalogue(t, false), tea.WindowSizeMsg{Width: w, Height: h})
 		screens := map[string]Model{"catalogue": m}
@@ -305,6 +309,9 @@ func TestEveryScreenFitsAfterAResize(t *testing.T) {
 		screens["saga"] = s
 		o := send(t, m, keyMsg("ctrl+o"), ordersMsg{page: shop.Page[shop.Order]{Items: []shop.Order{{ID: 1, Status: shop.OrderPaid, TotalAmount: 28500}}}})
 		screens["orders"] = o
+		screens["order"] = openOrder(t, order(30), w, h)
+		screens["approval"] = atApproval(t, w, h)
+		screens["help"] = send(t, m, keyMsg("?"))
 		for name, m := range screens {
 			lines := strings.Split(m.render(), "\n")
 			if len(lines) != h {
