@@ -101,6 +101,6 @@ line "export" "$(median3 "${ps[@]}")" "$(median3 "${rs[@]}")"
 cmp -s "$work/psql.csv" "$work/rabbitpay.csv" || echo "  (the two exports differ!)"
 if command -v strace >/dev/null; then
 	w() { strace -f -c -e trace=write -o "$work/strace" "$@" >/dev/null 2>&1; awk '$NF == "write" { print $4 }' "$work/strace"; }
-	echo "  export write(2) calls: psql $(w q -c "\\copy (SELECT $cols FROM product ORDER BY id) TO '$work/psql.csv' WITH (FORMAT csv, HEADER)")," \
+	echo "  export write(2) calls: psql $(w psql -X -q "$url" -c "\\copy (SELECT $cols FROM product ORDER BY id) TO '$work/psql.csv' WITH (FORMAT csv, HEADER)")," \
 		"rabbitpay $(w "$bin" product export "$work/rabbitpay.csv")"
 fi
