@@ -201,3 +201,30 @@ func TestExportWritesInLargeBlocks(t *testing.T) {
 		}
 	}
 }
+
+// product's pages keep room (fillfactor 50): a re-import that changes every
+// row's stock updates each row beside itself (HOT), adding nothing to the
+// indexes, so their size stays the same.
+func TestStockReimportLeavesIndexesAlone(t *testing.T) {
+	s := newShop(t)
+	s.exec(`TRUNCATE product CASCADE`)
+	file := catalogue(20000, "")
+	if _, err := s.a.ImportProducts(ctx, strings.NewReader(file), shop.CatalogueCSV, shop.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sizes := `SELECT string_agg(indexrelid::regclass || ' ' || pg_relation_size(indexrelid), ', ' ORDER BY indexrelid)
+		FROM pg_index WHERE indrelid = 'product'::regclass AND indisunique`
+	before := s.strings(sizes)
+	var changed strings.Builder // every row's stock + 10
+	changed.WriteString("sku,name,price,stock\n")
+	for i := range 20000 {
+		fmt.Fprintf(&changed, "S-%d,상품 %d 토끼,%d,%d\n", i, i, 100+i, i%7+10)
+	}
+	sum, err := s.a.ImportProducts(ctx, strings.NewReader(changed.String()), shop.CatalogueCSV, shop.ImportOptions{})
+	if err != nil || sum.Updated != 20000 {
+		t.Fatalf("re-import: %+v, %v", sum, err)
+	}
+	if after := s.strings(sizes); after[0] != before[0] {
+		t.Fatalf("index sizes before the re-import: %s; after: %s", before[0], after[0])
+	}
+}
