@@ -5,7 +5,7 @@
 #   first load      `product import` into an empty catalogue, against the best
 #                   manual load: `\copy` into a twin of product without its
 #                   non-constraint indexes (the trigram search index), then
-#                   CREATE INDEX
+#                   CREATE INDEX (with the 256MB maintenance_work_mem rabbitpay sets)
 #   changed         a re-import that changes every row, against `\copy` of those
 #                   rows into an empty twin with all of product's indexes
 #   unchanged       the same file again, against psql's staged UPDATE/INSERT
@@ -61,7 +61,8 @@ cols="sku, name, price, stock_quantity AS stock, CASE WHEN retired_at IS NULL TH
 q -c "SET client_min_messages = warning" -c "TRUNCATE product RESTART IDENTITY CASCADE" >/dev/null
 twin without-indexes
 settle
-p=$(secs q -c "\\copy copy_target (sku, name, price, stock_quantity) FROM '$csv' WITH (FORMAT csv, HEADER)" -c "SELECT def FROM twin_index" -c '\gexec')
+p=$(secs q -c "\\copy copy_target (sku, name, price, stock_quantity) FROM '$csv' WITH (FORMAT csv, HEADER)" \
+	-c "SET maintenance_work_mem = '256MB'" -c "SELECT def FROM twin_index" -c '\gexec')
 q -c "DROP TABLE copy_target, twin_index" >/dev/null
 settle
 r=$(secs "$bin" product import "$csv")
