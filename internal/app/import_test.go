@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -109,5 +110,121 @@ func TestImportStagingDoesNotBlockOrders(t *testing.T) {
 	// so the file's stock (10) differs and is applied.
 	if p, _ := s.a.Product(ctx, "A"); p.Price != 1500 || p.StockQuantity != 10 || s.stock("B") != 10 {
 		t.Fatalf("A %+v, B stock %d", p, s.stock("B"))
+	}
+}
+
+// productIndexes lists product's indexes with their definitions and validity.
+func (s *testShop) productIndexes() []string {
+	return s.strings(`SELECT pg_get_indexdef(indexrelid) || CASE WHEN indisvalid AND indisready THEN '' ELSE ' (INVALID)' END
+		FROM pg_index WHERE indrelid = 'product'::regclass ORDER BY 1`)
+}
+
+// catalogue is a CSV file of n products, then the extra lines.
+func catalogue(n int, extra string) string {
+	var b strings.Builder
+	b.WriteString("sku,name,price,stock\n")
+	for i := range n {
+		fmt.Fprintf(&b, "S-%d,상품 %d 토끼,%d,%d\n", i, i, 100+i, i%7)
+	}
+	return b.String() + extra
+}
+
+// A first load into an empty catalogue builds its search index after the
+// rows: afterwards product has the same indexes as before, valid, and a
+// search is planned on the trigram index.
+func TestFirstLoadLeavesSearchIndexUsable(t *testing.T) {
+	s := newShop(t)
+	s.exec(`TRUNCATE product CASCADE`)
+	before := s.productIndexes()
+	sum, err := s.a.ImportProducts(ctx, strings.NewReader(catalogue(20000, "")), shop.CatalogueCSV, shop.ImportOptions{})
+	if err != nil || sum.Inserted != 20000 {
+		t.Fatalf("first load: %+v, %v", sum, err)
+	}
+	if after := s.productIndexes(); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatalf("indexes before the first load:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+	s.exec(`ANALYZE product`)
+	plan := strings.Join(s.strings(`EXPLAIN SELECT id FROM product WHERE (sku || ' ' || name) ILIKE '%S-12345 %'`), "\n")
+	if !strings.Contains(plan, "product_search") {
+		t.Fatalf("a search after the first load does not use the trigram index:\n%s", plan)
+	}
+	page, err := s.a.Products(ctx, shop.ListOptions{Search: "S-12345 "})
+	if err != nil || len(page.Items) != 1 || page.Items[0].SKU != "S-12345" {
+		t.Fatalf("search after the first load: %+v, %v", page, err)
+	}
+}
+
+// A first load that fails — a bad row after several chunks are in, or a
+// SKU the file repeats — leaves the catalogue empty and its indexes as
+// they were.
+func TestFailedFirstLoadKeepsIndexes(t *testing.T) {
+	s := newShop(t)
+	s.exec(`TRUNCATE product CASCADE`)
+	before := s.productIndexes()
+	for _, extra := range []string{"T,x,-1,1\n", "S-3,again,1,1\n"} {
+		_, err := s.a.ImportProducts(ctx, strings.NewReader(catalogue(40000, extra)), shop.CatalogueCSV, shop.ImportOptions{})
+		if rerr := (*shop.RowErrors)(nil); !errors.As(err, &rerr) || rerr.Total != 1 {
+			t.Fatalf("first load ending in %q: %v, want one bad row", extra, err)
+		}
+		if n := s.count(`SELECT count(*) FROM product`); n != 0 {
+			t.Fatalf("a refused first load left %d products", n)
+		}
+		if after := s.productIndexes(); strings.Join(after, "\n") != strings.Join(before, "\n") {
+			t.Fatalf("indexes before the refused first load:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+		}
+	}
+}
+
+// writeCounter counts the writes it is given.
+type writeCounter struct{ writes, bytes int }
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes++
+	w.bytes += len(p)
+	return len(p), nil
+}
+
+// Export buffers: its writer gets a few large writes, not one per row.
+func TestExportWritesInLargeBlocks(t *testing.T) {
+	s := newShop(t)
+	if _, err := s.a.ImportProducts(ctx, strings.NewReader(catalogue(20000, "")), shop.CatalogueCSV, shop.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []shop.CatalogueFormat{shop.CatalogueCSV, shop.CatalogueJSONL} {
+		var w writeCounter
+		n, err := s.a.ExportProducts(ctx, &w, f)
+		if err != nil || n != 20003 {
+			t.Fatalf("%s export: %d rows, %v", f, n, err)
+		}
+		if w.writes > w.bytes/(64<<10)+1 {
+			t.Fatalf("%s export: %d writes for %d bytes (%d rows)", f, w.writes, w.bytes, n)
+		}
+	}
+}
+
+// product's pages keep room (fillfactor 50): a re-import that changes every
+// row's stock updates each row beside itself (HOT), adding nothing to the
+// indexes, so their size stays the same.
+func TestStockReimportLeavesIndexesAlone(t *testing.T) {
+	s := newShop(t)
+	s.exec(`TRUNCATE product CASCADE`)
+	file := catalogue(20000, "")
+	if _, err := s.a.ImportProducts(ctx, strings.NewReader(file), shop.CatalogueCSV, shop.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sizes := `SELECT string_agg(indexrelid::regclass || ' ' || pg_relation_size(indexrelid), ', ' ORDER BY indexrelid)
+		FROM pg_index WHERE indrelid = 'product'::regclass AND indisunique`
+	before := s.strings(sizes)
+	var changed strings.Builder // every row's stock + 10
+	changed.WriteString("sku,name,price,stock\n")
+	for i := range 20000 {
+		fmt.Fprintf(&changed, "S-%d,상품 %d 토끼,%d,%d\n", i, i, 100+i, i%7+10)
+	}
+	sum, err := s.a.ImportProducts(ctx, strings.NewReader(changed.String()), shop.CatalogueCSV, shop.ImportOptions{})
+	if err != nil || sum.Updated != 20000 {
+		t.Fatalf("re-import: %+v, %v", sum, err)
+	}
+	if after := s.strings(sizes); after[0] != before[0] {
+		t.Fatalf("index sizes before the re-import: %s; after: %s", before[0], after[0])
 	}
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -91,7 +92,8 @@ func (c *copySource) Err() error { return c.rd.Err() }
 // nothing: any bad row, or a SKU repeated in the file, rolls everything back.
 //
 // Into an empty catalogue the rows COPY straight into product (under a lock
-// that keeps it empty until then: nothing can be ordered from it yet).
+// that keeps it empty until then: nothing can be ordered from it yet), its
+// search index dropped first and built after the rows, in the transaction.
 // Otherwise nothing locks product while the file is read: the rows COPY
 // into a temporary table, are checked there (repeated SKUs), compared with
 // the catalogue without locking it, and only the rows that change are
@@ -149,7 +151,9 @@ func (im *importer) lockIfEmpty(ctx context.Context) (bool, error) {
 	if _, err := im.tx.Exec(ctx, `SAVEPOINT empty_check`); err != nil {
 		return false, err
 	}
-	if _, err := im.tx.Exec(ctx, `LOCK TABLE product IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+	// ACCESS EXCLUSIVE: the first load drops the search index (built again
+	// after the rows), so even readers wait; an empty catalogue has nothing to show.
+	if _, err := im.tx.Exec(ctx, `LOCK TABLE product IN ACCESS EXCLUSIVE MODE`); err != nil {
 		return false, err
 	}
 	if err := im.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM product)`).Scan(&empty); err != nil {
@@ -172,6 +176,10 @@ func (im *importer) loadEmpty(ctx context.Context) error {
 	tx := im.tx
 	var base int64
 	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('product', 'id'))`).Scan(&base); err != nil {
+		return err
+	}
+	indexes, err := im.dropIndexes(ctx)
+	if err != nil {
 		return err
 	}
 	src := &copySource{rd: im.rd, opt: im.opt, vals: make([]any, 6), direct: true, now: time.Now()}
@@ -213,8 +221,53 @@ func (im *importer) loadEmpty(ctx context.Context) error {
 		return &im.rd.Errors
 	}
 	if copied > 0 {
-		_, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('product', 'id'), (SELECT max(id) FROM product))`)
+		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('product', 'id'), (SELECT max(id) FROM product))`); err != nil {
+			return err
+		}
+	}
+	return im.createIndexes(ctx, indexes)
+}
+
+// dropIndexes drops product's indexes that back no constraint (the
+// trigram search index and the like) and returns their definitions: built
+// once after a first load's rows, an index costs a fraction of keeping it
+// up to date row by row. The drop is part of the import's transaction, so
+// an import that fails leaves them as they were.
+func (im *importer) dropIndexes(ctx context.Context) ([]string, error) {
+	rows, err := im.tx.Query(ctx, `SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index i
+		WHERE indrelid = 'product'::regclass AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+		ORDER BY indexrelid`)
+	if err != nil {
+		return nil, err
+	}
+	var names, defs []string
+	var name, def string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &def}, func() error {
+		names, defs = append(names, name), append(defs, def)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if _, err := im.tx.Exec(ctx, `DROP INDEX `+n); err != nil {
+			return nil, err
+		}
+	}
+	return defs, nil
+}
+
+// createIndexes builds again the indexes dropIndexes dropped.
+func (im *importer) createIndexes(ctx context.Context, defs []string) error {
+	if len(defs) == 0 {
+		return nil
+	}
+	if _, err := im.tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
 		return err
+	}
+	for _, def := range defs {
+		if _, err := im.tx.Exec(ctx, def); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -356,6 +409,14 @@ func (s *Store) ExportProducts(ctx context.Context, w io.Writer, f shop.Catalogu
 		sql = `COPY (SELECT json_build_object('sku', sku, 'name', name, 'price', price, 'stock', stock_quantity, 'retired', retired_at IS NOT NULL) FROM product ORDER BY id)
 			TO STDOUT WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')`
 	}
-	tag, err := conn.Conn().PgConn().CopyTo(ctx, w, sql)
+	// COPY hands over one row a message: buffered, one write(2) carries many rows.
+	bw := bufio.NewWriterSize(w, exportBuffer)
+	tag, err := conn.Conn().PgConn().CopyTo(ctx, bw, sql)
+	if ferr := bw.Flush(); err == nil { // on error too: what was read is written
+		err = ferr
+	}
 	return tag.RowsAffected(), err
 }
+
+// exportBuffer is the size of export's write buffer.
+const exportBuffer = 256 << 10
