@@ -660,8 +660,10 @@ func TestLiveRefusedTokenGivenUpFrontDeclines(t *testing.T) {
 	}
 }
 
-// payment.approval_timeout bounds the whole wait, a refused token asked
-// again included.
+// After a refused token the order waits again, and that wait still ends at
+// payment.approval_timeout (a decline, compensated). That the deadline is
+// the first wait's, not a new one, is pay's code (one deadline for the
+// loop); telling them apart here would take a timing.
 func TestLiveRefusedTokenWaitIsBoundedByTheTimeout(t *testing.T) {
 	s := newLiveShop(t, shop.Kakao)
 	a := s.open(func(c *config.Config) {
