@@ -266,9 +266,10 @@ func reconcileRows(rs []app.Reconciled) rowsFunc {
 }
 
 // approval is where `order place` gets the buyer's approval in live mode:
-// --approval-token (a token or redirect URL; "-" reads one line from
-// stdin), else a prompt when stdin is a terminal. The callback listener,
-// when configured, answers too, whichever comes first.
+// --approval-token (a token or redirect URL; "-" reads a line from stdin,
+// and the next one when that was no approval), else a prompt when stdin is
+// a terminal. The callback listener, when configured, answers too,
+// whichever comes first.
 func (e *env) approval(token string) app.Approval {
 	in := bufio.NewReader(e.In) // one reader: a line asked again follows the last one read
 	readLine := func(ctx context.Context, _ string) (string, error) {
@@ -282,9 +283,10 @@ func (e *env) approval(token string) app.Approval {
 		line = strings.TrimSpace(line)
 		return line, shop.CheckText("the approval token", line, shop.MaxInputLen) // stdin crosses the boundary too
 	}
+	refused := func(err error) { fmt.Fprintf(e.Err, "  %v\n", err) }
 	switch {
 	case token == "-":
-		return app.Approval{Prompt: readLine, Given: true}
+		return app.Approval{Prompt: readLine, Given: true, Retry: refused}
 	case token != "":
 		return app.Approval{Token: token, Given: true}
 	case e.isTTY(e.In):
@@ -293,7 +295,7 @@ func (e *env) approval(token string) app.Approval {
 			e.prompting.Store(true)
 			defer e.prompting.Store(false) // a line typed ends with its own newline
 			return readLine(ctx, approvalURL)
-		}, Retry: func(err error) { fmt.Fprintf(e.Err, "  %v\n", err) }}
+		}, Retry: refused}
 	}
 	return app.Approval{}
 }

@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -231,5 +233,49 @@ func TestLiveModeCLIAndSecrets(t *testing.T) {
 	}
 	if probs := append(k.Problems(), n.Problems()...); len(probs) > 0 {
 		t.Errorf("requests the providers would refuse: %v", probs)
+	}
+}
+
+// `order place --approval-token -`: a line Kakao Pay refuses as a pg_token
+// is said on stderr and the next line is read; the buyer's own redirect
+// then places the order, charged once.
+func TestApprovalFromStdinRefusedTokenAskedAgain(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	k := standin.NewKakao(t)
+	cfg, _ := liveConfig(t, "", k)
+	pr, pw := io.Pipe()
+	go func() {
+		// The buyer approves on Kakao's page (its redirect is not followed:
+		// the answer comes from stdin), then garbage is typed before it.
+		conn, err := pgx.Connect(context.Background(), c.url)
+		if err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		defer conn.Close(context.Background())
+		var u string
+		for deadline := time.Now().Add(time.Minute); u == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			_ = conn.QueryRow(context.Background(), `SELECT coalesce(max(approval_url), '') FROM payment WHERE status = 'PROGRESS'`).Scan(&u)
+		}
+		back, err := standin.Redirect(context.Background(), u)
+		if err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		fmt.Fprintf(pw, "not-the-pg-token\n%s\n", back)
+		pw.Close()
+	}()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), []string{"--database-url", c.url, "--config", cfg, "order", "place", "--customer", "1",
+		"--method", "KAKAO", "--item", "A:1", "--approval-token", "-"}, IO{In: pr, Out: &out, Err: &errb})
+	if code != 0 || !strings.Contains(errb.String(), "the provider did not accept that approval token: Kakao Pay answered invalid pg_token (code -2)") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if got := c.query(`SELECT status::text || ' ' || amount FROM payment`); got != "SUCCESS 1000" {
+		t.Fatalf("payment %s", got)
+	}
+	if probs := k.Problems(); len(probs) > 0 {
+		t.Fatalf("requests Kakao would refuse: %v", probs)
 	}
 }

@@ -30,8 +30,10 @@ type Approval struct {
 	// Given says the operator handed an approval over up front (a token,
 	// or one to read from stdin): refused when the provider never asks.
 	Given bool
-	// Retry, when set, hears why what Prompt returned was not an approval;
-	// Prompt is then asked again (a terminal; a script's stdin is read once).
+	// Retry, when set, hears why what Prompt returned was not an approval
+	// (not this order's redirect, or a token the provider refused as a
+	// token: payment.ErrApprovalToken); Prompt is then asked again, within
+	// the same payment.approval_timeout.
 	Retry func(error)
 }
 
@@ -85,12 +87,13 @@ func (o *orderSaga) readApproval(s string) answer {
 	return answer{token: s}
 }
 
-// awaitApproval shows the approval URL and waits for the buyer: the token
-// given up front, the callback listener, or the prompt, whichever answers
-// first, until payment.approval_timeout. The buyer declining, the time
-// running out or the operator interrupting is a decline: the saga
-// compensates. It returns the buyer's approval token.
-func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) (string, error) {
+// awaitApproval shows the approval URL (first: the first time it is waited
+// for) and waits for the buyer: the token given up front, the
+// callback listener, or the prompt, whichever answers first, until
+// deadline (payment.approval_timeout after the first wait began). The buyer
+// declining, the time running out or the operator interrupting is a
+// decline: the saga compensates. It returns the buyer's approval token.
+func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string, deadline time.Time, first bool) (string, error) {
 	ch := make(chan answer, 2)
 	if o.approval.Token != "" {
 		ch <- o.readApproval(o.approval.Token)
@@ -103,8 +106,13 @@ func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) (stri
 			return answer{token: token, declined: declined}
 		}, ch)()
 	}
-	// Shown once the listener waits for this order's redirect.
-	o.emit(shop.EventStep, stepApproval, shop.OutcomeWaiting, "approve at "+approvalURL)
+	// Shown once the listener waits for this order's redirect; asked again
+	// after a refused token, the URL is shown again (a QR code only once).
+	if first {
+		o.emit(shop.EventStep, stepApproval, shop.OutcomeWaiting, "approve at "+approvalURL)
+	} else {
+		o.emit(shop.EventStep, stepApproval, shop.OutcomeWaiting, "asked again: approve at "+approvalURL)
+	}
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
 	if o.approval.Prompt != nil && o.approval.Token == "" {
@@ -129,7 +137,7 @@ func (o *orderSaga) awaitApproval(ctx context.Context, approvalURL string) (stri
 		}()
 	}
 	limit := o.a.cfg.Payment.ApprovalTimeout
-	timer := time.NewTimer(limit)
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	var ans answer
 	select {

@@ -571,3 +571,122 @@ func TestLiveNaverRefundPendingIsNotRefused(t *testing.T) {
 		t.Errorf("after recover: %s", got)
 	}
 }
+
+// A token Kakao Pay refuses as a token (-2, the payment still waiting for
+// the buyer's approval) is said and asked again, twice here; the right one
+// then charges once.
+func TestLivePromptAsksAgainAfterARefusedToken(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(func(c *config.Config) { s.cfg(c); c.Payment.Callback.Listen = "" })
+	var refused []error
+	var back string
+	calls := 0
+	prompt := func(ctx context.Context, approvalURL string) (string, error) {
+		switch calls++; calls {
+		case 1: // the buyer approves on Kakao's page; the operator types garbage
+			u, err := standin.Redirect(ctx, approvalURL)
+			if err != nil {
+				return "", err
+			}
+			back = u.String()
+			return "not-the-pg-token", nil
+		case 2:
+			for _, p := range s.payments() {
+				if p.Status != "AUTH_PASSWORD" || p.Charged != 0 {
+					t.Errorf("after a refused token the payment is %s, charged %s; want it still waiting (AUTH_PASSWORD)", p.Status, p.Charged)
+				}
+			}
+			return "still-not-it", nil
+		}
+		return back, nil
+	}
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2"),
+		Approval: Approval{Prompt: prompt, Retry: func(err error) { refused = append(refused, err) }}}, nil)
+	if err != nil || res.Status != Placed {
+		t.Fatalf("placement: %+v %v", res, err)
+	}
+	if len(refused) != 2 || calls != 3 {
+		t.Fatalf("prompted %d times, refused %v", calls, refused)
+	}
+	for _, err := range refused {
+		if !errors.Is(err, payment.ErrApprovalToken) || !strings.Contains(err.Error(), "the provider did not accept that approval token: Kakao Pay answered invalid pg_token (code -2)") {
+			t.Errorf("refusal %q", err)
+		}
+	}
+	ps := s.payments()
+	if len(ps) != 1 || ps[0].Status != "SUCCESS_PAYMENT" || ps[0].Charged != 2000 || ps[0].Refunded != 0 {
+		t.Fatalf("the stand-in holds %+v, want one charge of ₩2,000", ps)
+	}
+	if got := s.strings(`SELECT status::text || ' ' || amount FROM payment`); len(got) != 1 || got[0] != "SUCCESS 2000" {
+		t.Errorf("payments = %v", got)
+	}
+	if probs := s.kakao.Problems(); len(probs) > 0 {
+		t.Errorf("requests Kakao would refuse: %v", probs)
+	}
+}
+
+// The same refusal of a token given up front (--approval-token T) has
+// nobody to ask: a decline, compensated as before.
+func TestLiveRefusedTokenGivenUpFrontDeclines(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(func(c *config.Config) { s.cfg(c); c.Payment.Callback.Listen = "" })
+	// The buyer approves on Kakao's page (nobody listens for the redirect)
+	// before the token given up front is sent.
+	buyer := shop.ObserverFunc(func(ev shop.SagaEvent) {
+		if u, ok := strings.CutPrefix(ev.Detail, "approve at "); ok && ev.Outcome == shop.OutcomeWaiting {
+			if _, err := standin.Redirect(ctx, u); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2"),
+		Approval: Approval{Token: "not-the-pg-token", Given: true}}, buyer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Failed || !res.Compensated || !strings.Contains(res.Error, "the provider did not accept that approval token") {
+		t.Fatalf("result %+v", res)
+	}
+	if s.stock("A") != 10 {
+		t.Errorf("stock after the decline = %d, want 10", s.stock("A"))
+	}
+	if got := s.strings(`SELECT status::text FROM payment`); len(got) != 1 || got[0] != "FAILED" {
+		t.Errorf("payments = %v", got)
+	}
+	for _, p := range s.payments() {
+		if p.Charged != 0 {
+			t.Errorf("the stand-in charged %s", p.Charged)
+		}
+	}
+}
+
+// After a refused token the order waits again, and that wait still ends at
+// payment.approval_timeout (a decline, compensated). That the deadline is
+// the first wait's, not a new one, is pay's code (one deadline for the
+// loop); telling them apart here would take a timing.
+func TestLiveRefusedTokenWaitIsBoundedByTheTimeout(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(func(c *config.Config) {
+		s.cfg(c)
+		c.Payment.Callback.Listen, c.Payment.ApprovalTimeout = "", 3*time.Second
+	})
+	calls := 0
+	prompt := func(ctx context.Context, approvalURL string) (string, error) {
+		if calls++; calls == 1 {
+			if _, err := standin.Redirect(ctx, approvalURL); err != nil {
+				return "", err
+			}
+			return "not-the-pg-token", nil
+		}
+		<-ctx.Done() // nothing more is typed
+		return "", nil
+	}
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:1"),
+		Approval: Approval{Prompt: prompt, Retry: func(error) {}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != Failed || !res.Compensated || !strings.Contains(res.Error, "did not approve within payment.approval_timeout (3s)") {
+		t.Fatalf("result %+v", res)
+	}
+}

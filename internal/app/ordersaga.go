@@ -223,22 +223,38 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	if pending.ApprovalURL != "" {
-		var token string
-		o.renewing(ctx, func() { token, err = o.awaitApproval(ctx, pending.ApprovalURL) })
-		if err != nil {
-			return "", err
+	// One payment.approval_timeout bounds the whole wait for the buyer, a
+	// token refused and asked again included.
+	deadline := time.Now().Add(o.a.cfg.Payment.ApprovalTimeout)
+	var res payment.Result
+	for first := true; ; first = false {
+		if pending.ApprovalURL != "" {
+			var token string
+			o.renewing(ctx, func() { token, err = o.awaitApproval(ctx, pending.ApprovalURL, deadline, first) })
+			if err != nil {
+				return "", err
+			}
+			// Committed before it is used: a process taking the saga over from
+			// here on can finish the charge.
+			o.ref.Token = token
+			ev := event(shop.EventStep, stepApproval, shop.OutcomeOK, "approved by the buyer")
+			if err := o.log.RecordApproval(ctx, token, ev); err != nil {
+				return "", err
+			}
+			o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
 		}
-		// Committed before it is used: a process taking the saga over from
-		// here on can finish the charge.
-		o.ref.Token = token
-		ev := event(shop.EventStep, stepApproval, shop.OutcomeOK, "approved by the buyer")
-		if err := o.log.RecordApproval(ctx, token, ev); err != nil {
-			return "", err
+		res, err = o.charge(ctx)
+		if !errors.Is(err, payment.ErrApprovalToken) {
+			break
 		}
-		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+		if pending.ApprovalURL == "" || o.approval.Token != "" || o.approval.Retry == nil {
+			err = nil // a token given up front, nobody to ask again: a decline
+			break
+		}
+		// The payment still waits for the buyer's approval: say why this
+		// token was not it and ask again.
+		o.approval.Retry(err)
 	}
-	res, err := o.charge(ctx)
 	if err != nil {
 		err = fmt.Errorf("payment outcome unknown: %v", err)
 		if o.ref.Token != "" {
@@ -256,10 +272,14 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 
 // charge asks the provider to charge the approved payment. When the answer
 // is lost it asks what became of it; only a charge or a refund found there
-// is an answer, anything else stays unknown.
+// is an answer, anything else stays unknown. A token the provider refused
+// as a token is a FAILED Result with payment.ErrApprovalToken.
 func (o *orderSaga) charge(ctx context.Context) (payment.Result, error) {
 	return o.call(ctx, func(ctx context.Context) (payment.Result, error) {
 		res, err := o.gw.Approve(ctx, o.ref)
+		if errors.Is(err, payment.ErrApprovalToken) {
+			return payment.Result{Status: shop.PaymentFailed, TxID: o.ref.TxID, Reason: err.Error()}, err
+		}
 		if err != nil {
 			if res, lerr := o.gw.Lookup(ctx, o.ref); lerr == nil && (res.Status == shop.PaymentSuccess || res.Status == shop.PaymentCancelled) {
 				return res, nil

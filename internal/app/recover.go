@@ -172,7 +172,11 @@ func (o *orderSaga) state(ctx context.Context) shop.SagaState {
 // without one, nothing can have been charged beyond what the provider says.
 func (o *orderSaga) recoverCharge(ctx context.Context) (payment.Result, error) {
 	if o.ref.Token != "" {
-		return o.charge(ctx)
+		res, err := o.charge(ctx)
+		if errors.Is(err, payment.ErrApprovalToken) { // the buyer is no longer asked: a decline
+			err = nil
+		}
+		return res, err
 	}
 	return o.call(ctx, func(ctx context.Context) (payment.Result, error) { return o.gw.Lookup(ctx, o.ref) })
 }

@@ -206,8 +206,19 @@ func (k *kakao) Ready(ctx context.Context, r Request) (Pending, error) {
 // Approve charges the payment the buyer approved with ref.Token (the
 // pg_token). When Kakao refuses the approve, the adapter asks Kakao where
 // the payment stands: approving twice (Kakao: already approved) returns the
-// charge; a payment Kakao has not charged is a FAILED Result carrying Kakao's
-// refusal; when the look-up fails too, the refusal is returned.
+// charge; a bad pg_token is an *ApprovalTokenError; a payment Kakao has not
+// charged otherwise is a FAILED Result carrying Kakao's refusal; when the
+// look-up fails too, the refusal is returned.
+//
+// A bad pg_token: Kakao's error code -2 is an invalid request parameter
+// (developers.kakaopay.com, online payment, common error codes), and of the
+// approve's parameters only pg_token is typed in (cid, tid, partner_order_id
+// and partner_user_id are the ready's own). Kakao declines of the payment
+// itself are other codes (-780 approval failure: the card company's
+// refusal, a limit, insufficient funds) and leave the payment failed
+// (FAIL_PAYMENT). So -2 with the payment still waiting for our approve
+// (kakaoNotCharged: AUTH_PASSWORD, the buyer having approved) is the token
+// refused, and the right pg_token still approves it.
 func (k *kakao) Approve(ctx context.Context, ref Ref) (Result, error) {
 	if ref.TxID == "" {
 		return Result{}, errors.New("a Kakao Pay payment cannot be approved without the tid from its payment request")
@@ -222,7 +233,14 @@ func (k *kakao) Approve(ctx context.Context, ref Ref) (Result, error) {
 	}, &out, func() bool { return out.Amount != nil }, false)
 	var refused *ProviderError
 	if errors.As(err, &refused) {
-		res, lerr := k.Lookup(ctx, ref)
+		p, lerr := k.order(ctx, ref)
+		if lerr != nil {
+			return Result{}, err
+		}
+		if refused.Code == kakaoInvalidParameter && kakaoNotCharged[p.Status] {
+			return Result{}, &ApprovalTokenError{Provider: kakaoName, Code: refused.Code, Message: refused.Message}
+		}
+		res, lerr := k.result(ref, p)
 		if lerr != nil {
 			return Result{}, err
 		}
@@ -262,19 +280,29 @@ func (k *kakao) Cancel(ctx context.Context, ref Ref, r Refund) (Result, error) {
 	return k.result(ref, out)
 }
 
+// kakaoInvalidParameter is Kakao's error code for an invalid request
+// parameter (see Approve).
+const kakaoInvalidParameter = "-2"
+
 // Lookup asks Kakao for the payment by its tid (/order). Without a tid
 // nothing was readied, so Kakao has no record of it.
 func (k *kakao) Lookup(ctx context.Context, ref Ref) (Result, error) {
 	if ref.TxID == "" {
 		return Result{}, nil
 	}
-	var out kakaoPayment
-	err := k.post(ctx, "look-up", "/online/v1/payment/order", kakaoOrderRequest{CID: k.cfg.CID, TID: ref.TxID},
-		&out, func() bool { return out.Status != "" }, true)
+	p, err := k.order(ctx, ref)
 	if err != nil {
 		return Result{}, err
 	}
-	return k.result(ref, out)
+	return k.result(ref, p)
+}
+
+// order is Kakao's answer about the payment with ref's tid.
+func (k *kakao) order(ctx context.Context, ref Ref) (kakaoPayment, error) {
+	var out kakaoPayment
+	err := k.post(ctx, "look-up", "/online/v1/payment/order", kakaoOrderRequest{CID: k.cfg.CID, TID: ref.TxID},
+		&out, func() bool { return out.Status != "" }, true)
+	return out, err
 }
 
 // Void is a look-up: Kakao charges nothing without our approve, so once we

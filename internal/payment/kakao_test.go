@@ -218,6 +218,38 @@ func TestKakaoDecline(t *testing.T) {
 	}
 }
 
+// A pg_token Kakao refuses (-2) while the payment still waits for our
+// approve is an *ApprovalTokenError, the payment untouched: the right token
+// then charges once. A decline (-780) is not one (TestKakaoDecline).
+func TestKakaoRefusedToken(t *testing.T) {
+	k, gw := newKakao(t, client())
+	ref, _ := readied(t, gw, 5000)
+	bad := ref
+	bad.Token = "not-the-pg-token"
+	for range 2 {
+		res, err := gw.Approve(context.Background(), bad)
+		var te *payment.ApprovalTokenError
+		if !errors.As(err, &te) || !errors.Is(err, payment.ErrApprovalToken) || te.Code != "-2" || res != (payment.Result{}) {
+			t.Fatalf("Approve with a bad pg_token = %+v, %v (%T)", res, err, err)
+		}
+		if p, _ := k.Payment(ref.TxID); p.Status != "AUTH_PASSWORD" || p.Charged != 0 {
+			t.Fatalf("after a refused pg_token the payment is %+v, want it still waiting", p)
+		}
+	}
+	res, err := gw.Approve(context.Background(), ref)
+	wantResult(t, "Approve", res, err, payment.Result{Status: shop.PaymentSuccess, TxID: ref.TxID, Amount: 5000})
+	if p, _ := k.Payment(ref.TxID); p.Charged != 5000 {
+		t.Fatalf("charged %s", p.Charged)
+	}
+
+	// A -2 for a payment no longer waiting is Kakao's refusal, not the token's.
+	k.Next("approve", standin.Refuse(400, "-2", "invalid request"))
+	res, err = gw.Approve(context.Background(), bad)
+	if errors.Is(err, payment.ErrApprovalToken) || err != nil || res.Status != shop.PaymentSuccess {
+		t.Fatalf("Approve of a charged payment = %+v, %v", res, err)
+	}
+}
+
 func TestKakaoProviderErrors(t *testing.T) {
 	k, gw := newKakao(t, client())
 	k.Next("ready", standin.Refuse(400, "-8", "invalid cid"))

@@ -6,6 +6,7 @@ package payment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -70,7 +71,8 @@ type Gateway interface {
 	// approved at once with an empty token.
 	Ready(ctx context.Context, r Request) (Pending, error)
 	// Approve charges the payment the buyer approved (ref.Token). Approving
-	// twice charges once.
+	// twice charges once. A token the provider refuses as a token, the
+	// payment still waiting, is an *ApprovalTokenError (ErrApprovalToken).
 	Approve(ctx context.Context, ref Ref) (Result, error)
 	// Cancel refunds part or all of the charge and returns the payment as the
 	// provider holds it afterwards.
@@ -100,6 +102,26 @@ type ProviderError struct {
 func (e *ProviderError) Error() string {
 	return fmt.Sprintf("%s refused the %s: %s (code %s)", e.Provider, e.Call, e.Message, e.Code)
 }
+
+// ErrApprovalToken is an approval token the provider refused as a token
+// (not a decline of the payment): the payment is still waiting for the
+// buyer's approval, and the right token can still approve it. Only the
+// adapters that can tell it from a decline return it (Kakao Pay); errors.Is
+// finds it in an *ApprovalTokenError.
+var ErrApprovalToken = errors.New("the provider did not accept that approval token")
+
+// ApprovalTokenError is the provider's answer refusing an approval token.
+type ApprovalTokenError struct {
+	Provider string
+	Code     string
+	Message  string
+}
+
+func (e *ApprovalTokenError) Error() string {
+	return fmt.Sprintf("%v: %s answered %s (code %s)", ErrApprovalToken, e.Provider, e.Message, e.Code)
+}
+
+func (e *ApprovalTokenError) Is(target error) bool { return target == ErrApprovalToken }
 
 // PendingError is a refund the provider accepted but has not completed yet
 // (Naver Pay's CancelNotComplete): neither made nor refused. A look-up later

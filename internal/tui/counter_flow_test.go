@@ -97,6 +97,54 @@ func TestLiveWrongPasteThenRightOne(t *testing.T) {
 	}
 }
 
+// A token Kakao Pay refuses as a token (garbage typed by hand) is said and
+// asked again through the same path as a wrong paste; the countdown goes
+// on, the payment still waits, and the buyer's own redirect then places the
+// order with one charge.
+func TestLiveRefusedTokenThenRightOne(t *testing.T) {
+	sh, k := liveKakao(t)
+	s := start(t, sh.a, 1)
+	m := waitingForTheBuyer(t, s)
+	deadline := m.deadline
+	back, err := standin.Redirect(ctx, approvalURL(m.run.events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tm.Type("not-the-pg-token")
+	s.waitFor("the garbage", func(m Model) bool { return m.approval.Value() == "not-the-pg-token" })
+	s.key("enter")
+	m = s.waitFor("the refusal", func(m Model) bool {
+		return m.approving && strings.Contains(m.refused, "did not accept that approval token")
+	})
+	if v := text(m); done(m) || !strings.Contains(m.refused, "Kakao Pay answered invalid pg_token (code -2)") ||
+		!strings.Contains(v, "left to approve") || !strings.Contains(v, "Paste the token") || !m.deadline.Equal(deadline) {
+		t.Fatalf("a refused token ended the order or restarted its countdown:\n%s", v)
+	}
+	s.tm.Type(back.String())
+	s.waitFor("the right paste", func(m Model) bool { return m.approval.Value() == back.String() })
+	s.key("enter")
+	m = s.waitFor("the saga's end", done)
+	if r := m.Result(); r == nil || r.Status != app.Placed {
+		t.Fatalf("result %+v\n%s", r, text(m))
+	}
+	s.key("q")
+	s.final()
+	orders := sh.orders(1)
+	if len(orders) != 1 {
+		t.Fatalf("%d orders", len(orders))
+	}
+	o, err := sh.a.Order(ctx, orders[0].ID)
+	if err != nil || o.Payment == nil || o.Payment.Status != shop.PaymentSuccess {
+		t.Fatalf("order %+v %v", o, err)
+	}
+	if p, ok := k.Payment(o.Payment.ProviderTxID); !ok || p.Charged != o.TotalAmount || p.Refunded != 0 {
+		t.Fatalf("the stand-in holds %+v for %s, want one charge of %s", p, o.Payment.ProviderTxID, o.TotalAmount)
+	}
+	if probs := k.Problems(); len(probs) > 0 {
+		t.Fatalf("requests the provider would refuse: %v", probs)
+	}
+}
+
 // esc, then y, while the buyer has not approved: the saga compensates (the
 // stock goes back, nothing is charged), the checkout goes on at the cart,
 // which keeps its line.

@@ -278,6 +278,9 @@ func (k *Kakao) approve(w http.ResponseWriter, r *http.Request) {
 	case p.Status != "AUTH_PASSWORD":
 		status, code, msg = http.StatusBadRequest, "-701", "the payment is not authenticated by the buyer ("+p.Status+")"
 	case p.Token != str(f, "pg_token"):
+		// -2, an invalid parameter (developers.kakaopay.com, online payment,
+		// common error codes); the payment is left as it was, waiting for
+		// the approve with the right pg_token.
 		status, code, msg = http.StatusBadRequest, "-2", "invalid pg_token"
 	case b.kind == kDecline:
 		p.Status = "FAIL_PAYMENT"
