@@ -218,7 +218,10 @@ func (k *kakao) Ready(ctx context.Context, r Request) (Pending, error) {
 // refusal, a limit, insufficient funds) and leave the payment failed
 // (FAIL_PAYMENT). So -2 with the payment still waiting for our approve
 // (kakaoNotCharged: AUTH_PASSWORD, the buyer having approved) is the token
-// refused, and the right pg_token still approves it.
+// refused, and the right pg_token still approves it. -701 (the same page:
+// approve called before the buyer authenticated the payment) is a token
+// given too early — typed before the buyer approved —, and the payment still
+// waits for the buyer: asked again too.
 func (k *kakao) Approve(ctx context.Context, ref Ref) (Result, error) {
 	if ref.TxID == "" {
 		return Result{}, errors.New("a Kakao Pay payment cannot be approved without the tid from its payment request")
@@ -237,7 +240,7 @@ func (k *kakao) Approve(ctx context.Context, ref Ref) (Result, error) {
 		if lerr != nil {
 			return Result{}, err
 		}
-		if refused.Code == kakaoInvalidParameter && kakaoNotCharged[p.Status] {
+		if (refused.Code == kakaoInvalidParameter || refused.Code == kakaoNotAuthenticated) && kakaoNotCharged[p.Status] {
 			return Result{}, &ApprovalTokenError{Provider: kakaoName, Code: refused.Code, Message: refused.Message}
 		}
 		res, lerr := k.result(ref, p)
@@ -283,6 +286,9 @@ func (k *kakao) Cancel(ctx context.Context, ref Ref, r Refund) (Result, error) {
 // kakaoInvalidParameter is Kakao's error code for an invalid request
 // parameter (see Approve).
 const kakaoInvalidParameter = "-2"
+
+// kakaoNotAuthenticated: approve called before the buyer authenticated.
+const kakaoNotAuthenticated = "-701"
 
 // Lookup asks Kakao for the payment by its tid (/order). Without a tid
 // nothing was readied, so Kakao has no record of it.

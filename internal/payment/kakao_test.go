@@ -250,6 +250,39 @@ func TestKakaoRefusedToken(t *testing.T) {
 	}
 }
 
+// A token given before the buyer approved (a clerk typing something while the
+// buyer still looks at the page): Kakao answers -701 and the payment still
+// waits for the buyer, so it is the token refused, not a decline; the buyer
+// then approves and the right pg_token charges once.
+func TestKakaoTokenBeforeTheBuyerApproved(t *testing.T) {
+	k, gw := newKakao(t, client())
+	ctx := context.Background()
+	p, err := gw.Ready(ctx, request(3000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	early := payment.Ref{OrderUUID: orderUUID, CustomerID: customer, Amount: 3000, TxID: p.TxID, Token: "typed-too-early"}
+	res, err := gw.Approve(ctx, early)
+	var te *payment.ApprovalTokenError
+	if !errors.As(err, &te) || te.Code != "-701" || res != (payment.Result{}) {
+		t.Fatalf("Approve before the buyer approved = %+v, %v (%T)", res, err, err)
+	}
+	if sp, _ := k.Payment(p.TxID); sp.Charged != 0 || sp.Status != "READY" {
+		t.Fatalf("after a token given too early the payment is %+v, want it still waiting for the buyer", sp)
+	}
+	cb, err := standin.Redirect(ctx, p.ApprovalURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, declined := gw.Callback(cb)
+	if declined != "" {
+		t.Fatalf("declined %q", declined)
+	}
+	early.Token = token
+	res, err = gw.Approve(ctx, early)
+	wantResult(t, "Approve", res, err, payment.Result{Status: shop.PaymentSuccess, TxID: p.TxID, Amount: 3000})
+}
+
 func TestKakaoProviderErrors(t *testing.T) {
 	k, gw := newKakao(t, client())
 	k.Next("ready", standin.Refuse(400, "-8", "invalid cid"))
