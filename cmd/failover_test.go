@@ -43,7 +43,9 @@ func TestFailover(t *testing.T) {
 		c.ok("product", "register", "--sku", fmt.Sprintf("P-%d", i), "--name", fmt.Sprintf("상품 %d", i), "--price", "1000", "--stock", strconv.Itoa(stock))
 	}
 
-	// Both URLs in db status, and the replica's replay lag.
+	// Both URLs in db status, and the replica's replay lag (once the standby
+	// has applied the migration: it is only sure to have flushed it).
+	pair.WaitReplayed(t)
 	var st map[string]any
 	c.json(&st, "--database-read-url", readURL, "db", "status")
 	if st["read_in_recovery"] != true || st["replay_lag_seconds"] == nil || st["read_error"] != nil || !strings.Contains(fmt.Sprint(st["read_url"]), strconv.Itoa(pair.Standby.Port)) {

@@ -162,6 +162,28 @@ func (n *Node) Promote(t testing.TB) {
 	}
 }
 
+// WaitReplayed waits until the standby has replayed everything the primary
+// has written so far. Synchronous replication waits for the standby to
+// flush a commit, not to apply it, so a read on the standby right after a
+// write (a migration, say) may not see it yet.
+func (p *Pair) WaitReplayed(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, p.Primary.URL("postgres"))
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	var lsn string
+	err = conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	if err := p.Standby.waitFor(ctx, fmt.Sprintf("SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn", lsn)); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+}
+
 // Exec runs statements on the node's postgres database, one by one.
 func (n *Node) Exec(ctx context.Context, stmts ...string) error {
 	conn, err := pgx.Connect(ctx, n.URL("postgres"))
