@@ -102,7 +102,15 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
 
 func (e *env) checkoutApp(ctx context.Context, demo bool) (*app.App, error) {
 	if !demo {
-		return e.app(ctx)
+		// The counter reads its own writes (the stock after a sale, an order
+		// just cancelled, a customer just registered): no read replica.
+		cfg := *e.cfg
+		cfg.DatabaseReadURL = ""
+		a, err := app.Open(ctx, &cfg)
+		if err == nil {
+			e.a = a
+		}
+		return a, err
 	}
 	a, err := app.OpenDemoDatabase(ctx, e.cfg)
 	if err == nil {

@@ -130,6 +130,7 @@ func OpenDemoDatabase(ctx context.Context, cfg *config.Config) (*App, error) {
 	}
 	demoCfg := *cfg
 	demoCfg.DatabaseURL = cluster.URL(DemoDatabase)
+	demoCfg.DatabaseReadURL = ""  // a read URL is the shop's replica, not the demo's
 	a, err := Open(ctx, &demoCfg) // migrated if an older rabbitpay made it
 	if postgres.IsMissingDatabase(err) {
 		return nil, fmt.Errorf("there is no demo database on the embedded cluster: run 'rabbitpay demo' first")

@@ -27,6 +27,7 @@ func OpenDemo(ctx context.Context, cfg *config.Config) (*App, error) {
 	}
 	demoCfg := *cfg
 	demoCfg.DatabaseURL = cluster.URL(DemoDatabase)
+	demoCfg.DatabaseReadURL = "" // a read URL is the shop's replica, not the demo's
 	return Open(ctx, &demoCfg)
 }
 

@@ -10,26 +10,43 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-// replica is the read URL's store (database_read_url), checked on first use.
+// replica is the read URL's store (database_read_url), checked on first use
+// and again every replicaRecheck, so a long-lived process (checkout --serve)
+// stops reading from a replica that went away and comes back to one that
+// returned.
 type replica struct {
 	store *postgres.Store
-	check sync.Once
-	err   error // why it cannot be used; nil when it can
+	mu    sync.Mutex
+	at    time.Time // when it was last checked
+	err   error     // why it cannot be used; nil when it can
 	warn  sync.Once
 }
 
+// replicaRecheck is how long one check of the replica holds.
+const replicaRecheck = 15 * time.Second
+
 // usable reports whether the replica answers and carries this rabbitpay's
 // schema (a replica behind a migration just applied on the primary does not).
+// The check has its own short deadline: a caller's cancelled context does not
+// make the replica unusable.
 func (r *replica) usable(ctx context.Context) error {
-	r.check.Do(func() {
-		current, err := r.store.SchemaCurrent(ctx)
-		switch {
-		case err != nil:
-			r.err = postgres.DescribeConnectError(err)
-		case !current:
-			r.err = errors.New("its schema is not this rabbitpay's (it may be behind a migration)")
-		}
-	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.at.IsZero() && time.Since(r.at) < replicaRecheck {
+		return r.err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	current, err := r.store.SchemaCurrent(ctx)
+	switch {
+	case err != nil:
+		r.err = postgres.DescribeConnectError(err)
+	case !current:
+		r.err = errors.New("its schema is not this rabbitpay's (it may be behind a migration)")
+	default:
+		r.err = nil
+	}
+	r.at = time.Now()
 	return r.err
 }
 
