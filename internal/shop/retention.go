@@ -7,8 +7,8 @@ import (
 )
 
 // ParseAge reads an age such as a retention period: a whole number of days
-// (90d) or a Go duration (720h, 90m, 1h30m). A unit is required and the age
-// must be positive: a bare number could mean days or seconds.
+// (90d) or a Go duration (720h, 36h, 24h0m). A unit is required (a bare
+// number could mean days or seconds) and the age is at least MinRetention.
 func ParseAge(s string) (time.Duration, error) {
 	t := strings.TrimSpace(s)
 	var d time.Duration
@@ -28,8 +28,16 @@ func ParseAge(s string) (time.Duration, error) {
 	if err != nil || d <= 0 {
 		return 0, Invalid("age %q is not a positive duration with a unit, such as 90d or 720h", s)
 	}
+	if d < MinRetention {
+		return 0, Invalid("age %s is under a day: younger idempotency keys and saga histories may still be needed (a client retrying an order, a refund being settled)", Echo(s))
+	}
 	return d, nil
 }
+
+// MinRetention is the youngest age a prune may remove: below it an
+// idempotency key a client still retries with, or the history a refund's
+// unknown outcome is settled from, could go.
+const MinRetention = 24 * time.Hour
 
 // PruneCount is how many rows of one kind of operational record a prune
 // removed (or, in a dry run, would remove).
