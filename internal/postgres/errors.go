@@ -58,8 +58,8 @@ func domainErr(err error) error {
 		return shop.Conflict("%s", pe.Message)
 	case pe.Code == codeSagaFenced:
 		return shop.Fenced("%s: it can change nothing more", pe.Message)
-	case pe.Code == codeSagaMissing:
-		return shop.NotFound("%s", pe.Message)
+	case pe.Code == codeSagaMissing: // met mid-work, not an id the user typed: a conflict, not bad input
+		return shop.Conflict("%s", pe.Message)
 	}
 	return err
 }
