@@ -111,6 +111,8 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 			// Running means the primary answers (reads may open on a replica alone).
 			if v, err := a.SchemaVersion(ctx); err == nil {
 				st.Running, st.SchemaVersion = true, &v
+			} else { // the primary is down while the read replica answers: say why
+				warn(opts.Err, []string{"the primary cannot be used: " + app.DescribeError(opts.cfg, err).Error()})
 			}
 			if r := a.ReadReplica(ctx); r != nil {
 				st.ReadURL = redact(opts.cfg.DatabaseReadURL)

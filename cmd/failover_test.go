@@ -125,6 +125,10 @@ func TestFailover(t *testing.T) {
 		t.Errorf("product list from the read URL with the primary down: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
 	}
 	c.fails(ExitFailure, sentence, "--database-read-url", readURL, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "P-0:1")
+	if r := c.run("--database-read-url", readURL, "db", "status", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"running": false`) ||
+		!strings.Contains(r.err, "the primary cannot be used: "+sentence) {
+		t.Errorf("db status with the primary down: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+	}
 
 	pair.Standby.Promote(t)
 	promoted.Store(true)
