@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 // rabbitpayProcess runs rabbitpay as a separate process (this test binary
@@ -152,7 +153,8 @@ func TestDBStatusHidesThePassword(t *testing.T) {
 // was refused, and fails, instead of "running false".
 func TestDBStatusSaysTheServerRefused(t *testing.T) {
 	c := newCLI(t)
-	c.url += "&password=WRONG-PASSWORD"
+	// To the server itself: the tests' PgBouncer does not check passwords.
+	c.url = testdb.Direct(t, c.url) + "&password=WRONG-PASSWORD"
 	r := c.run("db", "status")
 	if r.code != ExitFailure || strings.Contains(r.out, "false") || !strings.Contains(r.err, "running but refused the connection") ||
 		!strings.Contains(r.err, "password authentication failed") || strings.Contains(r.err, "WRONG-PASSWORD") {
