@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rabbitpay/rabbitpay/internal/shop"
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 // placeWithin places one order and fails the test if it errs, fails, or
@@ -151,6 +154,42 @@ func TestFirstLoadLeavesSearchIndexUsable(t *testing.T) {
 	page, err := s.a.Products(ctx, shop.ListOptions{Search: "S-12345 "})
 	if err != nil || len(page.Items) != 1 || page.Items[0].SKU != "S-12345" {
 		t.Fatalf("search after the first load: %+v, %v", page, err)
+	}
+}
+
+// A first load that cannot get its table lock at once — a reader holds the
+// empty catalogue (an export, a transaction left open) — does not queue
+// behind it, which would make every later reader queue too: after a short
+// wait it loads the staged way, indexes kept, while the reader goes on.
+func TestFirstLoadDoesNotQueueBehindAReader(t *testing.T) {
+	s := newShop(t)
+	s.exec(`TRUNCATE product CASCADE`)
+	before := s.productIndexes()
+	reader, err := pgx.Connect(ctx, testdb.Direct(t, s.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(ctx)
+	tx, err := reader.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT count(*) FROM product`); err != nil { // holds ACCESS SHARE until it ends
+		t.Fatal(err)
+	}
+	loadCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	sum, err := s.a.ImportProducts(loadCtx, strings.NewReader(catalogue(500, "")), shop.CatalogueCSV, shop.ImportOptions{})
+	if err != nil || sum.Inserted != 500 {
+		t.Fatalf("first load beside an open reader: %+v, %v", sum, err)
+	}
+	if after := s.productIndexes(); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatalf("indexes before:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM product WHERE sku = 'S-1'`).Scan(&n); err != nil {
+		t.Fatalf("the reader after the load: %v", err)
 	}
 }
 

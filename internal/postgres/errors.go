@@ -20,6 +20,7 @@ const (
 	codeUndefinedTable     = "42P01"
 	codeDuplicateDB        = "42P04"
 	codeInvalidCatalog     = "3D000"
+	codeLockNotAvailable   = "55P03" // lock_timeout ran out
 	constraintIdemKey      = "idempotency_key_pkey"
 )
 

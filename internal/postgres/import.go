@@ -152,8 +152,17 @@ func (im *importer) lockIfEmpty(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	// ACCESS EXCLUSIVE: the first load drops the search index (built again
-	// after the rows), so even readers wait; an empty catalogue has nothing to show.
-	if _, err := im.tx.Exec(ctx, `LOCK TABLE product IN ACCESS EXCLUSIVE MODE`); err != nil {
+	// after the rows), so even readers wait; an empty catalogue has nothing to
+	// show. The lock is asked for at most firstLoadLockWait: queued behind a
+	// long reader (an export, an idle transaction), it would make every
+	// reader of the catalogue queue behind it; so the load goes the staged
+	// way instead, with the indexes kept.
+	_, err := im.tx.Exec(ctx, `SET LOCAL lock_timeout = '`+firstLoadLockWait+`'; LOCK TABLE product IN ACCESS EXCLUSIVE MODE; SET LOCAL lock_timeout = 0`)
+	if code(err) == codeLockNotAvailable {
+		_, err := im.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT empty_check`)
+		return false, err
+	}
+	if err != nil {
 		return false, err
 	}
 	if err := im.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM product)`).Scan(&empty); err != nil {
@@ -163,9 +172,12 @@ func (im *importer) lockIfEmpty(ctx context.Context) (bool, error) {
 		_, err := im.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT empty_check`)
 		return false, err
 	}
-	_, err := im.tx.Exec(ctx, `RELEASE SAVEPOINT empty_check`)
+	_, err = im.tx.Exec(ctx, `RELEASE SAVEPOINT empty_check`)
 	return true, err
 }
+
+// firstLoadLockWait bounds the wait for a first load's table lock.
+const firstLoadLockWait = "2s"
 
 // loadEmpty is the first load of an empty catalogue: rows COPY straight
 // into product, chunk by chunk. Each row's id is the next identity value
