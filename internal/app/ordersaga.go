@@ -172,23 +172,34 @@ func (o *orderSaga) renewing(ctx context.Context, f func()) {
 	renewCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	lost := make(chan struct{})
 	o.lost = lost
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(o.a.cfg.Saga.Lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-renewCtx.Done():
-				return
-			case <-t.C:
-				if err := o.log.Renew(renewCtx); errors.Is(err, shop.ErrFenced) {
-					close(lost)
-					return
-				}
-			}
+	// A timer, not a goroutine: most calls end long before the first
+	// renewal is due, and then cost no goroutine at all. mu is held while a
+	// renewal runs, so none is running, or starts, once f has returned.
+	every := o.a.cfg.Saga.Lease / 3
+	var mu sync.Mutex
+	var t *time.Timer
+	stopped := false
+	mu.Lock()
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
+		if err := o.log.Renew(renewCtx); errors.Is(err, shop.ErrFenced) {
+			close(lost)
+			return
+		}
+		t.Reset(every)
 	})
-	defer func() { stop(); wg.Wait() }()
+	mu.Unlock()
+	defer func() {
+		stop() // a renewal in flight gives up at once
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}()
 	f()
 }
 

@@ -256,6 +256,28 @@ type CreatedOrder struct {
 	At            time.Time
 }
 
+// createOrderSQL is CreateOrder's statement. Each part sees the new order
+// only through RETURNING. Made once: the text is long, and pgx looks its
+// prepared statement up by it.
+var createOrderSQL = `WITH o AS (
+		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3)
+		RETURNING id, order_uuid, customer_id, total_amount, created_at),
+	items AS (
+		INSERT INTO order_product (order_id, product_id, quantity, order_price)
+		SELECT o.id, t.pid, t.q, t.price FROM o, unnest($4::bigint[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS t(pid, q, price, n)
+		ORDER BY t.n RETURNING id),
+	paid AS (
+		UPDATE payment SET status = 'SUCCESS', provider_tx_id = $7, paid_at = now(), order_id = (SELECT id FROM o)
+		WHERE order_uuid = $1),
+	cart AS (
+		DELETE FROM cart_item WHERE $8 AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = $2) AND product_id = ANY($4)),
+	-- order.placed and payment.succeeded, made in Go; the order's id is the database's.
+	outbox AS (` + QueueEvents(`$10::jsonb`, `SELECT customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`) + `),
+	done AS (
+		UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $9::jsonb,
+			updated_at = now() WHERE order_uuid = $1 AND state = 'running' RETURNING payment_id)
+	SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done) FROM o`
+
 // CreateOrder is the saga's last transaction: it records the payment's
 // success, creates the order and its items (price snapshot), empties the
 // ordered items from the cart, queues the notifications in the outbox and
@@ -265,25 +287,7 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 	var out CreatedOrder
 	build := func(b *pgx.Batch) {
 		l.fence(b, nil)
-		// One statement: each part sees the new order only through RETURNING.
-		b.Queue(`WITH o AS (
-			INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3)
-			RETURNING id, order_uuid, customer_id, total_amount, created_at),
-		items AS (
-			INSERT INTO order_product (order_id, product_id, quantity, order_price)
-			SELECT o.id, t.pid, t.q, t.price FROM o, unnest($4::bigint[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS t(pid, q, price, n)
-			ORDER BY t.n RETURNING id),
-		paid AS (
-			UPDATE payment SET status = 'SUCCESS', provider_tx_id = $7, paid_at = now(), order_id = (SELECT id FROM o)
-			WHERE order_uuid = $1),
-		cart AS (
-			DELETE FROM cart_item WHERE $8 AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = $2) AND product_id = ANY($4)),
-		-- order.placed and payment.succeeded, made in Go; the order's id is the database's.
-		outbox AS (`+QueueEvents(`$10::jsonb`, `SELECT customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`)+`),
-		done AS (
-			UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $9::jsonb,
-				updated_at = now() WHERE order_uuid = $1 AND state = 'running' RETURNING payment_id)
-		SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done) FROM o`,
+		b.Queue(createOrderSQL,
 			r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, events(evs...),
 			EventsParam(shop.OrderPlacedEvents(*r, providerTxID)...)).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID) })

@@ -129,15 +129,19 @@ func floorVars(hot bool, products int, lease time.Duration) []string {
 	}
 }
 
-// floorTPS runs the floor script on the orders database and returns its tps,
-// its transaction count and the CPU seconds pgbench itself used.
-func floorTPS(pgbench, dir string, conn []string, d time.Duration, clients int, hot bool, products int, lease time.Duration) (float64, int64, float64, error) {
+// floorTPS runs the floor script on the orders database, throttled to rate
+// transactions per second unless rate is 0 (pgbench -R), and returns its
+// tps, its transaction count and the CPU seconds pgbench itself used.
+func floorTPS(pgbench, dir string, conn []string, d time.Duration, clients int, hot bool, products int, lease time.Duration, rate float64) (float64, int64, float64, error) {
 	script := filepath.Join(dir, "floor.sql")
 	if err := os.WriteFile(script, []byte(floorScript), 0o644); err != nil {
 		return 0, 0, 0, err
 	}
 	args := append(append([]string{}, conn...), "-n", "-M", "prepared", "-f", script, "-c", strconv.Itoa(clients), "-j", "2",
 		"-T", strconv.Itoa(int(d.Seconds())))
+	if rate > 0 {
+		args = append(args, "-R", strconv.FormatFloat(rate, 'f', 0, 64))
+	}
 	for _, v := range floorVars(hot, products, lease) {
 		args = append(args, "-D", v)
 	}

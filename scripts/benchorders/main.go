@@ -1,14 +1,24 @@
 // Command benchorders measures order placement against the SQL it sends, on
 // one PostgreSQL cluster with default durability (fsync and synchronous
-// commit on): 8 concurrent buyers placing orders through the full saga
-// (app.PlaceOrder), then the "SQL floor" (floor.go: pgbench -M prepared -c 8
-// replaying the saga's own statements with the same round trips and
-// commits, so only the client differs), then `pgbench -N -c 8` for scale,
-// printing the rates, orders/s ÷ floor tps and the CPU µs per order and per
-// transaction of the server and of each client, once with orders spread over
-// many products and once on one hot product.
+// commit on). Three contenders take turns in rounds (-rounds, rotating who
+// goes first), so that the machine's outside load falls on all alike:
 //
-//	go run ./scripts/benchorders [-seconds 10] [-clients 8]
+//   - orders: 8 concurrent buyers placing orders through the full saga
+//     (app.PlaceOrder);
+//   - store only: the same store calls in the same order (storeOrder),
+//     without the app around them: what pgx and the store cost alone;
+//   - the "SQL floor" (floor.go: pgbench -M prepared -c 8 replaying the
+//     saga's own statements with the same round trips and commits, so only
+//     the client differs).
+//
+// Then the floor once more throttled to the orders' rate (pgbench -R), where
+// the server's CPU per transaction can be compared as work done, and
+// `pgbench -N -c 8` for scale. It prints the rates, orders/s ÷ floor tps
+// (overall and per round) and the CPU µs per order and per transaction of
+// the server and of each client, once with orders spread over many products
+// and once on one hot product.
+//
+//	go run ./scripts/benchorders [-seconds 10] [-rounds 5] [-clients 8] [-only spread|hot]
 package main
 
 import (
@@ -28,22 +38,25 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 func main() {
-	seconds := flag.Int("seconds", 10, "length of each measurement")
+	seconds := flag.Int("seconds", 10, "time each contender runs, split over the rounds")
 	clients := flag.Int("clients", 8, "concurrent buyers and pgbench clients")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of rabbitpay's side to this file")
 	flag.BoolVar(&asyncDiag, "diagnose-async-commit", false, "diagnosis only: turn synchronous_commit off to see how much commits cost")
 	flag.StringVar(&expSQL, "exp-sql", "", "experiment: SQL run on the orders database (after migrating, before any buyer connects; then the configuration is reloaded), e.g. \"ALTER DATABASE orders SET jit = off\"")
 	flag.StringVar(&only, "only", "", "run only this scenario: spread or hot")
+	flag.IntVar(&rounds, "rounds", 5, "rounds per scenario: orders, store-only and floor take turns, -seconds ÷ rounds each")
 	flag.BoolVar(&statements, "statements", false, "diagnosis: print each statement's mean execution time and WAL records (pg_stat_statements)")
 	flag.Parse()
 	if only != "" && only != "spread" && only != "hot" {
@@ -71,6 +84,7 @@ var (
 	expSQL     string
 	only       string
 	statements bool
+	rounds     int
 )
 
 func run(d time.Duration, clients int) error {
@@ -167,13 +181,49 @@ func run(d time.Duration, clients int) error {
 	if err != nil {
 		return err
 	}
-	// Warm up, unmeasured: pgbench's rates leave out connecting, so the
-	// buyers' first connections (the app's pool and the sandbox's, opened
-	// on first use) and statement preparations are left out too.
-	if _, _, _, err := placeOrders(ctx, a, time.Second, clients, products, false); err != nil {
+	// The store-only contender: the same store calls as PlaceOrder, on a
+	// store and ledger of the benchmark's own, without the app around them.
+	store, err := postgres.Open(cfg.DatabaseURL, int32(2*clients+4))
+	if err != nil {
 		return err
 	}
-	fmt.Printf("cluster: %s (fsync on, synchronous_commit on), %d clients, %s per run\n", cluster.Dir, clients, d)
+	defer store.Close()
+	store.Lease = config.DefaultLease
+	ledger, err := postgres.OpenSandboxLedger(cfg.DatabaseURL, int32(2*clients+4))
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
+	prov, err := payment.Lookup(shop.Kakao)
+	if err != nil {
+		return err
+	}
+	sandbox := &payment.Sandbox{Provider: prov, Ledger: ledger}
+	placers := []placer{
+		{"orders", func(ctx context.Context, c int, sku string) error {
+			res, err := a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: int64(c + 1), Method: shop.Kakao,
+				Items: []shop.ItemRequest{{Ref: shop.RefBySKU(sku), Quantity: 1}}}, nil)
+			if err == nil && res.Status != app.Placed {
+				err = fmt.Errorf("order failed: %s", res.Error)
+			}
+			return err
+		}},
+		{"store only", func(ctx context.Context, c int, sku string) error {
+			return storeOrder(ctx, store, sandbox, int64(c+1), sku)
+		}},
+	}
+	// Warm up, unmeasured: pgbench's rates leave out connecting, so the
+	// buyers' first connections (the pools, the sandbox's opened on first
+	// use) and statement preparations are left out too.
+	for _, p := range placers {
+		if _, err := placeOrders(ctx, p.place, time.Second, clients, products, false); err != nil {
+			return err
+		}
+	}
+	slice := max(time.Second, (d / time.Duration(rounds)).Round(time.Second))
+	fmt.Printf("cluster: %s (fsync on, synchronous_commit on), %d clients, %d rounds of %s per contender, interleaved\n",
+		cluster.Dir, clients, rounds, slice)
+	us := func(cpu float64, n int64) float64 { return 1e6 * cpu / float64(max(n, 1)) }
 	for _, scenario := range []string{"spread over 1,000 products", "one hot product"} {
 		hot := scenario == "one hot product"
 		if only != "" && hot != (only == "hot") {
@@ -184,22 +234,52 @@ func run(d time.Duration, clients int) error {
 				return err
 			}
 		}
-		server := serverCPU(master)
-		self := selfCPU()
-		rate, n, failed, err := placeOrders(ctx, a, d, clients, products, hot)
-		if err != nil {
-			return err
-		}
-		orderSelf := selfCPU() - self // first: serverCPU's reading of /proc is the benchmark's, not rabbitpay's
-		orderServer := serverCPU(master) - server
+		// Orders, store-only and floor take turns, in a rotating order, so
+		// that a change in the machine's outside load between them falls on
+		// all three alike.
+		var app, bare, floor tally
+		var perRound []string
 		kids := len(children(master))
-		server = serverCPU(master)
-		floor, ftxs, floorSelf, err := floorTPS(pgbench, cluster.Dir, conn, d, clients, hot, products, config.DefaultLease)
+		for r := range rounds {
+			var rs [3]tally
+			for k := range 3 {
+				switch i := (r + k) % 3; i {
+				case 0, 1:
+					server, self := serverCPU(master), selfCPU()
+					start := time.Now()
+					n, err := placeOrders(ctx, placers[i].place, slice, clients, products, hot)
+					if err != nil {
+						return fmt.Errorf("%s: %w", placers[i].name, err)
+					}
+					rs[i] = tally{n: n, secs: time.Since(start).Seconds(), self: selfCPU() - self}
+					rs[i].server = serverCPU(master) - server // after selfCPU: reading /proc is the benchmark's work, not rabbitpay's
+				case 2:
+					server := serverCPU(master)
+					tps, txs, self, err := floorTPS(pgbench, cluster.Dir, conn, slice, clients, hot, products, config.DefaultLease, 0)
+					if err != nil {
+						return err
+					}
+					awaitExits(master, kids)
+					rs[i] = tally{n: txs, secs: float64(txs) / tps, self: self, server: serverCPU(master) - server}
+				}
+			}
+			app.add(rs[0])
+			bare.add(rs[1])
+			floor.add(rs[2])
+			perRound = append(perRound, fmt.Sprintf("%.2f", rs[0].rate()/rs[2].rate()))
+		}
+		// The floor once more, throttled to the orders' rate: a server process
+		// that finds its next request already waiting sleeps and wakes less,
+		// and more commits share a WAL flush, so the server's CPU per
+		// transaction falls as the rate rises. At the same rate the two
+		// sides' server CPU can be compared as work done.
+		server := serverCPU(master)
+		_, etxs, eqSelf, err := floorTPS(pgbench, cluster.Dir, conn, d/2, clients, hot, products, config.DefaultLease, app.rate())
 		if err != nil {
 			return err
 		}
 		awaitExits(master, kids)
-		floorServer := serverCPU(master) - server
+		eq := tally{n: etxs, self: eqSelf, server: serverCPU(master) - server}
 		server = serverCPU(master)
 		tps, txs, benchSelf, err := pgbenchTPS(pgbench, conn, d, clients)
 		if err != nil {
@@ -207,18 +287,22 @@ func run(d time.Duration, clients int) error {
 		}
 		awaitExits(master, kids)
 		benchServer := serverCPU(master) - server
-		fmt.Printf("%-28s orders/s %8.1f   SQL floor tps %8.1f   ratio %.2f   pgbench -N tps %8.1f (%.2f)   (failed orders: %d)\n",
-			scenario+":", rate, floor, rate/floor, tps, rate/tps, failed)
-		us := func(cpu float64, n int64) float64 { return 1e6 * cpu / float64(n) }
-		fmt.Printf("%-28s CPU µs per order: server %.0f, rabbitpay %.0f   per floor tx: server %.0f, pgbench %.0f   per pgbench -N tx: server %.0f, pgbench %.0f\n", "",
-			us(orderServer, n), us(orderSelf, n), us(floorServer, ftxs), us(floorSelf, ftxs), us(benchServer, txs), us(benchSelf, txs))
+		fmt.Printf("%-28s orders/s %8.1f   SQL floor tps %8.1f   ratio %.2f (rounds %s)   pgbench -N tps %8.1f (%.2f)\n",
+			scenario+":", app.rate(), floor.rate(), app.rate()/floor.rate(), strings.Join(perRound, " "), tps, app.rate()/tps)
+		fmt.Printf("%-28s store only: orders/s %8.1f   ratio to the floor %.2f   orders ÷ store only %.2f\n", "",
+			bare.rate(), bare.rate()/floor.rate(), app.rate()/bare.rate())
+		fmt.Printf("%-28s CPU µs per order: server %.0f, rabbitpay %.0f   store only: server %.0f, client %.0f   per floor tx: server %.0f, pgbench %.0f   per pgbench -N tx: server %.0f, pgbench %.0f\n", "",
+			us(app.server, app.n), us(app.self, app.n), us(bare.server, bare.n), us(bare.self, bare.n),
+			us(floor.server, floor.n), us(floor.self, floor.n), us(benchServer, txs), us(benchSelf, txs))
 		// On a machine whose cores both sides saturate, the rate ratio tends to
 		// the ratio of CPU spent per unit of work; the CPU ratio also holds up
 		// when other work on the machine takes a varying share of the cores.
-		fmt.Printf("%-28s CPU ratio (floor tx ÷ order, server + client) %.2f\n", "",
-			us(floorServer+floorSelf, ftxs)/us(orderServer+orderSelf, n))
+		fmt.Printf("%-28s CPU ratio (floor tx ÷ order, server + client) %.2f   store only %.2f\n", "",
+			floor.cpuPer()/app.cpuPer(), floor.cpuPer()/bare.cpuPer())
+		fmt.Printf("%-28s floor throttled to the orders' rate (pgbench -R %.0f): CPU µs per tx: server %.0f, pgbench %.0f   CPU ratio at equal rate %.2f\n", "",
+			app.rate(), us(eq.server, eq.n), us(eq.self, eq.n), eq.cpuPer()/app.cpuPer())
 		if statements {
-			if err := printStatements(ctx, cluster.URL("postgres"), n+txs+ftxs); err != nil {
+			if err := printStatements(ctx, cluster.URL("postgres"), app.n+bare.n+txs+floor.n+eq.n); err != nil {
 				return err
 			}
 		}
@@ -233,12 +317,35 @@ func run(d time.Duration, clients int) error {
 	return nil
 }
 
-func placeOrders(ctx context.Context, a *app.App, d time.Duration, clients, products int, hot bool) (float64, int64, int64, error) {
-	var placed, failed atomic.Int64
+// placer places one order of one unit of sku for buyer c.
+type placer struct {
+	name  string
+	place func(ctx context.Context, c int, sku string) error
+}
+
+// tally adds up one contender's rounds.
+type tally struct {
+	n            int64   // orders or transactions
+	secs         float64 // time they took
+	self, server float64 // CPU seconds of the client and of the server
+}
+
+func (t *tally) add(u tally) {
+	t.n, t.secs, t.self, t.server = t.n+u.n, t.secs+u.secs, t.self+u.self, t.server+u.server
+}
+
+func (t tally) rate() float64 { return float64(t.n) / t.secs }
+
+// cpuPer is the CPU µs, server and client, per order or transaction.
+func (t tally) cpuPer() float64 { return 1e6 * (t.self + t.server) / float64(max(t.n, 1)) }
+
+// placeOrders runs clients buyers placing one-unit orders for d and returns
+// how many were placed; any failure ends the run.
+func placeOrders(ctx context.Context, place func(context.Context, int, string) error, d time.Duration, clients, products int, hot bool) (int64, error) {
+	var placed atomic.Int64
 	var firstErr error
 	var once sync.Once
 	deadline := time.Now().Add(d)
-	start := time.Now()
 	var wg sync.WaitGroup
 	for c := range clients {
 		wg.Go(func() {
@@ -247,22 +354,49 @@ func placeOrders(ctx context.Context, a *app.App, d time.Duration, clients, prod
 				if !hot {
 					sku = fmt.Sprintf("P-%04d", rand.IntN(products))
 				}
-				res, err := a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: int64(c + 1), Method: shop.Kakao,
-					Items: []shop.ItemRequest{{Ref: shop.RefBySKU(sku), Quantity: 1}}}, nil)
-				if err != nil {
+				if err := place(ctx, c, sku); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}
-				if res.Status == "placed" {
-					placed.Add(1)
-				} else {
-					failed.Add(1)
-				}
+				placed.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	return float64(placed.Load()) / time.Since(start).Seconds(), placed.Load(), failed.Load(), firstErr
+	return placed.Load(), firstErr
+}
+
+// storeOrder places an order with the store calls PlaceOrder makes, in its
+// order, without the app around them (saga runner, contexts, lease
+// renewal, observers): what pgx and the store cost on their own. The
+// provider call is recorded as the app records it.
+func storeOrder(ctx context.Context, store *postgres.Store, sandbox *payment.Sandbox, customer int64, sku string) error {
+	lines, err := store.ResolveItems(ctx, customer, []shop.ItemRequest{{Ref: shop.RefBySKU(sku), Quantity: 1}})
+	if err != nil {
+		return err
+	}
+	total, err := shop.Total(lines)
+	if err != nil {
+		return err
+	}
+	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: customer, Method: shop.Kakao, Items: lines,
+		TotalAmount: total, State: shop.SagaRunning}
+	ok := func(name, detail string) shop.SagaEvent {
+		return shop.NewEvent(shop.EventStep, name, shop.OutcomeOK, detail)
+	}
+	log, err := store.StartSaga(ctx, rec, "", "", ok("reduce_stock", "reserved "+sku+"×1"))
+	if err != nil {
+		return err
+	}
+	res, err := payment.Recorded(sandbox, log.RecordCall).Approve(ctx, payment.Ref{OrderUUID: rec.OrderUUID,
+		CustomerID: customer, Amount: total})
+	if err != nil {
+		return err
+	}
+	_, err = log.CreateOrder(ctx, rec, res.TxID, []shop.SagaEvent{
+		ok("payment", fmt.Sprintf("charged %s via %s (%s)", total, rec.Method, res.TxID)),
+		ok("create_order", "order created, paid"), ok("notify", "order.placed, payment.succeeded queued in the outbox")})
+	return err
 }
 
 // printStatements prints the statements run at least minCalls/20 times
