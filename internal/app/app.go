@@ -25,7 +25,6 @@ type App struct {
 	cfg        *config.Config
 	store      *postgres.Store
 	url        string
-	gw         gateways
 	cb         callbacks
 
 	// Warn prints a one-line warning on stderr (the read replica falling
@@ -34,10 +33,9 @@ type App struct {
 	replica *replica // the read URL's store; nil without one
 }
 
-// Close releases the store and the gateways.
+// Close releases the store and the callback listener.
 func (a *App) Close() {
 	a.cb.close()
-	a.gw.close()
 	a.store.Close()
 	if a.replica != nil {
 		a.replica.store.Close()

@@ -5,20 +5,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
-
-// gateways opens the sandboxes' ledger on first use.
-type gateways struct {
-	once   sync.Once
-	ledger *postgres.SandboxLedger
-	err    error
-}
 
 // provider returns the method's provider when an order can be paid with it
 // now: a registered method, configured for live payments in live mode;
@@ -63,20 +55,8 @@ func (a *App) Gateway(m shop.PaymentMethod) (payment.Gateway, error) {
 		}
 		return payment.WithDeadline(gw, p.Timeout), nil
 	}
-	a.gw.once.Do(func() {
-		a.gw.ledger, a.gw.err = postgres.OpenSandboxLedger(a.url, a.cfg.MaxConns, postgres.ConnectTimeout(a.cfg.ConnectTimeout))
-	})
-	if a.gw.err != nil {
-		return nil, a.gw.err
-	}
-	sandbox := &payment.Sandbox{Provider: prov, DeclineOver: shop.Won(p.Sandbox.DeclineOver), Ledger: a.gw.ledger}
+	sandbox := &payment.Sandbox{Provider: prov, DeclineOver: shop.Won(p.Sandbox.DeclineOver), Ledger: postgres.NewSandboxLedger(a.store)}
 	return payment.WithDeadline(sandbox, p.Timeout), nil
-}
-
-func (g *gateways) close() {
-	if g.ledger != nil {
-		g.ledger.Close()
-	}
 }
 
 // Payments lists a page of payments, newest first.

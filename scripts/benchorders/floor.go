@@ -21,8 +21,7 @@ import (
 //
 //	round trip 1  ResolveItems: one read (implicit transaction, no WAL flush)
 //	round trip 2  StartSaga: one statement, one commit
-//	round trip 3  the sandbox's Pay: one statement, one commit (in the app
-//	              it goes through the sandbox's own pool)
+//	round trip 3  the sandbox's Pay: one statement, one commit
 //	round trip 4  CreateOrder: saga_fence + the provider calls made (one,
 //	              the charge, logged for pay show) + the order statement, one commit
 //

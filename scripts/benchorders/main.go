@@ -125,9 +125,8 @@ func run(d time.Duration, clients int) error {
 	cfg.Saga.CompensationAttempts = 3
 	// A first app migrates the schema and is closed; then the experiment's SQL
 	// runs, followed by a configuration reload; then the buyers' app opens.
-	// Every connection the buyers use (the app's pool and its payment
-	// sandbox's, which the benchmark cannot reach: the app hides its store)
-	// is thus opened after the experiment and sees what it changed: the
+	// Every connection the buyers use (the app's pool, which the benchmark
+	// cannot reach: the app hides its store) is thus opened after the experiment and sees what it changed: the
 	// schema, settings made with ALTER DATABASE orders SET … or ALTER SYSTEM
 	// SET …. The floor's pgbench connections open later still; pgbench -N
 	// runs on another database and sees only ALTER SYSTEM.
@@ -182,18 +181,15 @@ func run(d time.Duration, clients int) error {
 		return err
 	}
 	// The store-only contender: the same store calls as PlaceOrder, on a
-	// store and ledger of the benchmark's own, without the app around them.
+	// store of the benchmark's own (the sandbox's ledger on its pool, as in
+	// the app), without the app around them.
 	store, err := postgres.Open(cfg.DatabaseURL, int32(2*clients+4))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
 	store.Lease = config.DefaultLease
-	ledger, err := postgres.OpenSandboxLedger(cfg.DatabaseURL, int32(2*clients+4))
-	if err != nil {
-		return err
-	}
-	defer ledger.Close()
+	ledger := postgres.NewSandboxLedger(store)
 	prov, err := payment.Lookup(shop.Kakao)
 	if err != nil {
 		return err
@@ -213,8 +209,7 @@ func run(d time.Duration, clients int) error {
 		}},
 	}
 	// Warm up, unmeasured: pgbench's rates leave out connecting, so the
-	// buyers' first connections (the pools, the sandbox's opened on first
-	// use) and statement preparations are left out too.
+	// buyers' first connections and statement preparations are left out too.
 	for _, p := range placers {
 		if _, err := placeOrders(ctx, p.place, time.Second, clients, products, false); err != nil {
 			return err
