@@ -25,6 +25,7 @@ type App struct {
 	cfg        *config.Config
 	store      *postgres.Store
 	url        string
+	gw         gateways
 	cb         callbacks
 
 	// Warn prints a one-line warning on stderr (the read replica falling
@@ -33,9 +34,10 @@ type App struct {
 	replica *replica // the read URL's store; nil without one
 }
 
-// Close releases the store and the callback listener.
+// Close releases the store, the sandbox ledger's own pool and the callback listener.
 func (a *App) Close() {
 	a.cb.close()
+	a.gw.close()
 	a.store.Close()
 	if a.replica != nil {
 		a.replica.store.Close()

@@ -183,7 +183,7 @@ func (o *orderSaga) renewing(ctx context.Context, f func()) {
 	t = time.AfterFunc(every, func() {
 		mu.Lock()
 		defer mu.Unlock()
-		if stopped {
+		if stopped || renewCtx.Err() != nil { // f has returned
 			return
 		}
 		if err := o.log.Renew(renewCtx); errors.Is(err, shop.ErrFenced) {

@@ -186,6 +186,28 @@ func TestLostConnectionWhileProviderIsSlowLosesNoCharge(t *testing.T) {
 	}
 }
 
+// With max_conns 1 a slow provider call must not keep the saga's lease
+// renewal from its connection: the sandbox's ledger then has a connection of
+// its own, so the live saga is renewed, `saga recover` leaves it alone past
+// its first lease, and the order is placed.
+func TestSlowProviderWithOneConnectionKeepsTheLease(t *testing.T) {
+	s := newShop(t)
+	a := s.open(func(c *config.Config) { c.Saga.Lease = 3 * time.Second; c.MaxConns = 1 })
+	release := s.slowProvider()
+	done := placeAsync(a, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2")})
+	s.waitFor(waitingCharges + ` = 1`)
+	time.Sleep(4500 * time.Millisecond) // past the first lease: only renewals keep it
+	out := <-recoverAsync(s.a, 0)
+	if len(out) != 1 || !strings.HasPrefix(out[0].Action, "skipped") {
+		t.Errorf("recover did not leave the live saga alone: %+v", out)
+	}
+	release()
+	if res := <-done; res.Status != Placed {
+		t.Errorf("placement: %+v", res)
+	}
+	s.assertNoLostMoney()
+}
+
 // A process whose lease expired (it stalled) is fenced out by recover's
 // takeover: its later writes are refused, it reports exit 3, and recover's
 // void means the late charge is refused or refunded.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/payment"
@@ -55,8 +56,42 @@ func (a *App) Gateway(m shop.PaymentMethod) (payment.Gateway, error) {
 		}
 		return payment.WithDeadline(gw, p.Timeout), nil
 	}
-	sandbox := &payment.Sandbox{Provider: prov, DeclineOver: shop.Won(p.Sandbox.DeclineOver), Ledger: postgres.NewSandboxLedger(a.store)}
+	ledger, err := a.sandboxLedger()
+	if err != nil {
+		return nil, err
+	}
+	sandbox := &payment.Sandbox{Provider: prov, DeclineOver: shop.Won(p.Sandbox.DeclineOver), Ledger: ledger}
 	return payment.WithDeadline(sandbox, p.Timeout), nil
+}
+
+// sandboxLedger returns the payment sandboxes' ledger: on the store's pool,
+// which spares every paying command a second connection (its
+// authentication and statement preparation: `order place` took 34–54 ms
+// with a pool of its own, 28–31 ms without), unless that pool has a single
+// connection: a provider call would hold it while the saga's lease renewal
+// waited for it, and a live saga could be taken over. Then the ledger gets
+// one connection of its own, opened on first use.
+func (a *App) sandboxLedger() (*postgres.SandboxLedger, error) {
+	if a.cfg.MaxConns >= 2 {
+		return postgres.NewSandboxLedger(a.store), nil
+	}
+	a.gw.once.Do(func() {
+		a.gw.own, a.gw.err = postgres.OpenSandboxLedger(a.url, 1, postgres.ConnectTimeout(a.cfg.ConnectTimeout))
+	})
+	return a.gw.own, a.gw.err
+}
+
+// gateways holds the sandbox ledger's own pool, when it has one.
+type gateways struct {
+	once sync.Once
+	own  *postgres.SandboxLedger
+	err  error
+}
+
+func (g *gateways) close() {
+	if g.own != nil {
+		g.own.Close()
+	}
 }
 
 // Payments lists a page of payments, newest first.

@@ -1,7 +1,8 @@
 // Command benchorders measures order placement against the SQL it sends, on
 // one PostgreSQL cluster with default durability (fsync and synchronous
-// commit on). Three contenders take turns in rounds (-rounds, rotating who
-// goes first), so that the machine's outside load falls on all alike:
+// commit on). Three contenders take turns in rounds (-rounds, each of their
+// six orders once in six rounds), so that the machine's outside load falls
+// on all alike:
 //
 //   - orders: 8 concurrent buyers placing orders through the full saga
 //     (app.PlaceOrder);
@@ -18,7 +19,7 @@
 // the server and of each client, once with orders spread over many products
 // and once on one hot product.
 //
-//	go run ./scripts/benchorders [-seconds 10] [-rounds 5] [-clients 8] [-only spread|hot]
+//	go run ./scripts/benchorders [-seconds 10] [-rounds 6] [-clients 8] [-only spread|hot]
 package main
 
 import (
@@ -56,9 +57,13 @@ func main() {
 	flag.BoolVar(&asyncDiag, "diagnose-async-commit", false, "diagnosis only: turn synchronous_commit off to see how much commits cost")
 	flag.StringVar(&expSQL, "exp-sql", "", "experiment: SQL run on the orders database (after migrating, before any buyer connects; then the configuration is reloaded), e.g. \"ALTER DATABASE orders SET jit = off\"")
 	flag.StringVar(&only, "only", "", "run only this scenario: spread or hot")
-	flag.IntVar(&rounds, "rounds", 5, "rounds per scenario: orders, store-only and floor take turns, -seconds ÷ rounds each")
+	flag.IntVar(&rounds, "rounds", 6, "rounds per scenario: orders, store-only and floor take turns (each of the six orders once in six rounds), -seconds ÷ rounds each")
 	flag.BoolVar(&statements, "statements", false, "diagnosis: print each statement's mean execution time and WAL records (pg_stat_statements)")
 	flag.Parse()
+	if rounds < 1 {
+		fmt.Fprintf(os.Stderr, "benchorders: -rounds %d is not at least 1\n", rounds)
+		os.Exit(2)
+	}
 	if only != "" && only != "spread" && only != "hot" {
 		fmt.Fprintf(os.Stderr, "benchorders: -only %q is not spread or hot\n", only)
 		os.Exit(2)
@@ -229,16 +234,17 @@ func run(d time.Duration, clients int) error {
 				return err
 			}
 		}
-		// Orders, store-only and floor take turns, in a rotating order, so
-		// that a change in the machine's outside load between them falls on
-		// all three alike.
+		// Orders, store-only and floor take turns, in each of the six
+		// orders once every six rounds, so that a change in the machine's
+		// outside load, or what one leaves behind for the next (the floor's
+		// WAL and dirty pages), falls on all three alike.
 		var app, bare, floor tally
 		var perRound []string
 		kids := len(children(master))
 		for r := range rounds {
 			var rs [3]tally
-			for k := range 3 {
-				switch i := (r + k) % 3; i {
+			for _, i := range turns[r%len(turns)] {
+				switch i {
 				case 0, 1:
 					server, self := serverCPU(master), selfCPU()
 					start := time.Now()
@@ -311,6 +317,10 @@ func run(d time.Duration, clients int) error {
 	fmt.Printf("stock conserved (no oversell): %v\n", !oversold)
 	return nil
 }
+
+// turns are the orders in which the contenders (0 orders, 1 store only,
+// 2 floor) run in a round.
+var turns = [][3]int{{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}, {1, 0, 2}, {0, 2, 1}}
 
 // placer places one order of one unit of sku for buyer c.
 type placer struct {
