@@ -70,7 +70,11 @@ func (a *App) Gateway(m shop.PaymentMethod) (payment.Gateway, error) {
 // with a pool of its own, 28–31 ms without), unless that pool has a single
 // connection: a provider call would hold it while the saga's lease renewal
 // waited for it, and a live saga could be taken over. Then the ledger gets
-// one connection of its own, opened on first use.
+// one connection of its own, opened on first use. With several sagas at once
+// in one process (checkout --serve), max_conns ledger calls all blocked for
+// two thirds of a lease would starve renewals the same way; a ledger
+// statement waits only on the same order's ledger rows, which no two sagas
+// share, so none is held that long.
 func (a *App) sandboxLedger() (*postgres.SandboxLedger, error) {
 	if a.cfg.MaxConns >= 2 {
 		return postgres.NewSandboxLedger(a.store), nil

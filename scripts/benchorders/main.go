@@ -51,7 +51,7 @@ import (
 )
 
 func main() {
-	seconds := flag.Int("seconds", 10, "time each contender runs, split over the rounds")
+	seconds := flag.Int("seconds", 10, "time each contender runs, split over the rounds (each round at least 1 s, in whole seconds)")
 	clients := flag.Int("clients", 8, "concurrent buyers and pgbench clients")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of rabbitpay's side to this file")
 	flag.BoolVar(&asyncDiag, "diagnose-async-commit", false, "diagnosis only: turn synchronous_commit off to see how much commits cost")
