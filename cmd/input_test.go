@@ -182,18 +182,29 @@ func TestDeliveryTimesReadForward(t *testing.T) {
 }
 
 // A live approval read from stdin crosses the boundary too: a line that is
-// not text fails the payment step with one sentence (compensated), and never
-// reaches SQL.
+// not text is said in one sentence, never reaches SQL or the provider, and
+// the next line is read as after a wrong paste; with none, the payment step
+// fails (compensated).
 func TestApprovalFromStdinChecked(t *testing.T) {
 	c := newCLI(t)
 	c.seed()
 	k := standin.NewKakao(t)
 	cfg, _ := liveConfig(t, "", k)
+	code, out, errb := placeApprovedOnStdin(t, c, cfg, "tok\xff\n")
+	if code != 0 || !strings.Contains(errb, "the approval token is not valid UTF-8") {
+		t.Fatalf("a non-text line, then the redirect: exit %d\n%s\n%s", code, out, errb)
+	}
+	if probs := k.Problems(); len(probs) > 0 {
+		t.Fatalf("requests Kakao would refuse: %v", probs)
+	}
+	if got := c.query(`SELECT string_agg(status::text || ' ' || amount, ',') FROM payment`); got != "SUCCESS 1000" {
+		t.Fatalf("payments after the redirect: %s", got)
+	}
 	r := c.runIn("tok\xff\n", "--config", cfg, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1", "--approval-token", "-")
 	if r.code != ExitFailure || !strings.Contains(r.err, "the approval token is not valid UTF-8") || strings.Contains(r.out+r.err, "SQLSTATE") {
-		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.err)
+		t.Fatalf("a non-text line, then nothing: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
-	if got := c.query(`SELECT concat_ws(',', (SELECT string_agg(stock_quantity::text, ',' ORDER BY id) FROM product), (SELECT count(*) FROM orders))`); got != "10,5,0" {
+	if got := c.query(`SELECT concat_ws(',', (SELECT string_agg(stock_quantity::text, ',' ORDER BY id) FROM product), (SELECT count(*) FROM orders))`); got != "9,5,1" {
 		t.Fatalf("stock and orders after the refusal: %s", got)
 	}
 }

@@ -272,6 +272,7 @@ func reconcileRows(rs []app.Reconciled) rowsFunc {
 // whichever comes first.
 func (e *env) approval(token string) app.Approval {
 	in := bufio.NewReader(e.In) // one reader: a line asked again follows the last one read
+	refused := func(err error) { fmt.Fprintf(e.Err, "  %v\n", err) }
 	readLine := func(ctx context.Context, _ string) (string, error) {
 		line, err := in.ReadString('\n')
 		if err != nil && (err != io.EOF || line == "") {
@@ -281,9 +282,14 @@ func (e *env) approval(token string) app.Approval {
 			return "", shop.Invalid("no approval token or redirect URL on stdin: %v", err)
 		}
 		line = strings.TrimSpace(line)
-		return line, shop.CheckText("the approval token", line, shop.MaxInputLen) // stdin crosses the boundary too
+		// stdin crosses the boundary too: a line that is not text is said,
+		// goes no further, and the next line is asked for, as a wrong paste is.
+		if err := shop.CheckText("the approval token", line, shop.MaxInputLen); err != nil {
+			refused(err)
+			return "", nil
+		}
+		return line, nil
 	}
-	refused := func(err error) { fmt.Fprintf(e.Err, "  %v\n", err) }
 	switch {
 	case token == "-":
 		return app.Approval{Prompt: readLine, Given: true, Retry: refused}

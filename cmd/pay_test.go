@@ -244,10 +244,27 @@ func TestApprovalFromStdinRefusedTokenAskedAgain(t *testing.T) {
 	c.seed()
 	k := standin.NewKakao(t)
 	cfg, _ := liveConfig(t, "", k)
+	code, out, errb := placeApprovedOnStdin(t, c, cfg, "not-the-pg-token\n")
+	if code != 0 || !strings.Contains(errb, "the provider did not accept that approval token: Kakao Pay answered invalid pg_token (code -2)") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	if got := c.query(`SELECT status::text || ' ' || amount FROM payment`); got != "SUCCESS 1000" {
+		t.Fatalf("payment %s", got)
+	}
+	if probs := k.Problems(); len(probs) > 0 {
+		t.Fatalf("requests Kakao would refuse: %v", probs)
+	}
+}
+
+// placeApprovedOnStdin runs `order place --approval-token -` for one A
+// (Kakao, live config cfg) whose stdin gets first, once the approval page
+// is out, then the buyer's redirect after following it: as a buyer who
+// approves while something else is pasted first. It returns the exit
+// code, stdout and stderr.
+func placeApprovedOnStdin(t *testing.T, c *cli, cfg, first string) (int, string, string) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	go func() {
-		// The buyer approves on Kakao's page (its redirect is not followed:
-		// the answer comes from stdin), then garbage is typed before it.
 		conn, err := pgx.Connect(context.Background(), c.url)
 		if err != nil {
 			pw.CloseWithError(err)
@@ -263,19 +280,11 @@ func TestApprovalFromStdinRefusedTokenAskedAgain(t *testing.T) {
 			pw.CloseWithError(err)
 			return
 		}
-		fmt.Fprintf(pw, "not-the-pg-token\n%s\n", back)
+		fmt.Fprintf(pw, "%s%s\n", first, back)
 		pw.Close()
 	}()
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), []string{"--database-url", c.url, "--config", cfg, "order", "place", "--customer", "1",
 		"--method", "KAKAO", "--item", "A:1", "--approval-token", "-"}, IO{In: pr, Out: &out, Err: &errb})
-	if code != 0 || !strings.Contains(errb.String(), "the provider did not accept that approval token: Kakao Pay answered invalid pg_token (code -2)") {
-		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
-	}
-	if got := c.query(`SELECT status::text || ' ' || amount FROM payment`); got != "SUCCESS 1000" {
-		t.Fatalf("payment %s", got)
-	}
-	if probs := k.Problems(); len(probs) > 0 {
-		t.Fatalf("requests Kakao would refuse: %v", probs)
-	}
+	return code, out.String(), errb.String()
 }
