@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // checkFile checks a config file the way ssh checks its files: one that
@@ -133,6 +135,12 @@ func checkKeys(path string) ([]string, error) {
 		val := fv.Get(k)
 		if expected := badValue(val, t); expected != "" {
 			return nil, fmt.Errorf("config file %s: %s is %s, expected %s", path, k, show(val), expected)
+		}
+		if s, ok := val.(string); ok {
+			// A file's values cross the boundary as flags and the environment do.
+			if err := shop.CheckText(fmt.Sprintf("config file %s: %s", path, k), s, shop.MaxInputLen); err != nil {
+				return nil, err
+			}
 		}
 		if s, _ := val.(string); s != "" && (secretKey(k) || (k == "database_url" || k == "database_read_url") && urlHasPassword(s)) {
 			secrets = append(secrets, k)

@@ -57,6 +57,8 @@ func TestBadValueNamesKeyFileAndType(t *testing.T) {
 		"payment:\n  sandbox:\n    decline_over: 1.5\n": `payment.sandbox.decline_over is 1.5, expected a whole number`,
 		"saga: 3\n":                                     `saga must be a mapping of keys, not a single value`,
 		"output: [a, b]\n":                              `output is [a b], expected a string`,
+		"notify:\n  webhook:\n    url: \"https://x.example/\\a\"\n": `notify.webhook.url contains a control character (U+0007)`,
+		"payment:\n  kakao:\n    secret_key: \"DEV\\nSECRET\"\n":    `payment.kakao.secret_key contains a control character (a newline)`,
 	} {
 		file := writeConfig(t, content, 0o600)
 		_, err := Load(flags(), file)
