@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,28 +49,11 @@ func TestPasswordsNeverShown(t *testing.T) {
 
 // connect_timeout from the environment bounds a server that accepts and never answers.
 func TestConnectTimeoutFromEnvironment(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		var held []net.Conn
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				for _, c := range held {
-					c.Close()
-				}
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	addr := testdb.Unanswering(t) // accepts and never answers
 	t.Setenv("RABBITPAY_CONNECT_TIMEOUT", "1s")
 	start := time.Now()
-	_, serr, code := runCLI("--database-url", "postgres://shop@"+ln.Addr().String()+"/shop", "product", "list")
-	want := "rabbitpay: cannot connect to " + ln.Addr().String() + ": timed out after 1s (check --database-url)\n"
+	_, serr, code := runCLI("--database-url", "postgres://shop@"+addr+"/shop", "product", "list")
+	want := "rabbitpay: cannot connect to " + addr + ": timed out after 1s (check --database-url)\n"
 	if code != ExitFailure || serr != want {
 		t.Fatalf("exit %d, stderr %q, want %q", code, serr, want)
 	}

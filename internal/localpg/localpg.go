@@ -213,7 +213,7 @@ func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) err
 	if c.Throwaway {
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
 	}
-	return appendFile(filepath.Join(c.pgdata(), "postgresql.conf"), conf)
+	return AppendFile(filepath.Join(c.pgdata(), "postgresql.conf"), conf)
 }
 
 // CType is the character classification new embedded clusters get.
@@ -229,7 +229,9 @@ func (c *Cluster) runInitdb(ctx context.Context, bin string, owner *credential, 
 	return out, err
 }
 
-func appendFile(path, text string) error {
+// AppendFile appends text to the file at path (a cluster's postgresql.conf
+// or pg_hba.conf).
+func AppendFile(path, text string) error {
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err

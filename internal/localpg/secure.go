@@ -307,7 +307,7 @@ func (c *Cluster) ensureConf() (bool, error) {
 	if add == "" {
 		return false, nil
 	}
-	return true, appendFile(path, "\n# rabbitpay: admit only the owner; end the sessions of killed clients promptly\n"+add)
+	return true, AppendFile(path, "\n# rabbitpay: admit only the owner; end the sessions of killed clients promptly\n"+add)
 }
 
 func (c *Cluster) majorVersion() int {

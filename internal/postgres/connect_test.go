@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -56,29 +55,10 @@ func TestConnectionRefused(t *testing.T) {
 // timeout (here set to 1s) ends the attempt; without it, it hangs forever.
 func TestListenerThatNeverAnswers(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c) // read nothing, say nothing
-		}
-	}()
-	url := "postgres://shop@" + ln.Addr().String() + "/shop"
+	addr := testdb.Unanswering(t) // accepts and never answers
+	url := "postgres://shop@" + addr + "/shop"
 	msg, took := connectErr(t, url, postgres.ConnectTimeout(time.Second))
-	if want := "cannot connect to " + ln.Addr().String() + ": timed out after 1s"; msg != want {
+	if want := "cannot connect to " + addr + ": timed out after 1s"; msg != want {
 		t.Fatalf("got %q, want %q", msg, want)
 	}
 	if took > 30*time.Second {

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"fmt"
-	"net"
 	neturl "net/url"
 	"strings"
 	"testing"
@@ -33,26 +32,9 @@ func TestConnectErrorNamesEveryHost(t *testing.T) {
 		t.Errorf("wrong password:\n got %q\nwant %q", msg, want)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // accepts and never answers
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		var held []net.Conn
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				for _, c := range held {
-					c.Close()
-				}
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	msg, _ = connectErr(t, strings.Replace(url, primary, ln.Addr().String(), 1), postgres.ConnectTimeout(time.Second))
-	if want := "cannot connect to a writable server: " + ln.Addr().String() + " timed out after 1s; " + standby + " is a read-only standby"; msg != want {
+	addr := testdb.Unanswering(t) // accepts and never answers
+	msg, _ = connectErr(t, strings.Replace(url, primary, addr, 1), postgres.ConnectTimeout(time.Second))
+	if want := "cannot connect to a writable server: " + addr + " timed out after 1s; " + standby + " is a read-only standby"; msg != want {
 		t.Errorf("a silent first host:\n got %q\nwant %q", msg, want)
 	}
 

@@ -185,3 +185,39 @@ func TestWindowPages(t *testing.T) {
 		t.Errorf("pages of a window:\n%s\nwant\n%s", strings.Join(got, " "), want)
 	}
 }
+
+// Migration 008's settings for a growing shop: the outbox and the saga log
+// are vacuumed after 1% of their rows change (not PostgreSQL's 20%, which
+// lets `notify send`'s claim walk dead rows), and JIT is off for a migrated
+// database (it cost hundreds of ms on short statements with high estimates).
+func TestMigratedDatabaseSettings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.Direct(t, testdb.Empty(t))
+	store, err := postgres.Open(url, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"notification", "saga"} {
+		var opts []string
+		if err := store.Pool.QueryRow(ctx, `SELECT coalesce(reloptions, '{}') FROM pg_class WHERE oid = $1::regclass`, table).Scan(&opts); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.Join(opts, ","), "autovacuum_vacuum_scale_factor=0.01") {
+			t.Errorf("%s: reloptions %v, want autovacuum_vacuum_scale_factor=0.01", table, opts)
+		}
+	}
+	conn, err := pgx.Connect(ctx, url) // a new session: database settings apply at connect
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var jit string
+	if err := conn.QueryRow(ctx, `SHOW jit`).Scan(&jit); err != nil || jit != "off" {
+		t.Errorf("jit %q (%v), want off", jit, err)
+	}
+}

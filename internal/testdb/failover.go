@@ -93,7 +93,7 @@ func startPair(ctx context.Context) (*Pair, error) {
 	if err := p.chown(hbaFile); err != nil {
 		return p, err
 	}
-	if err := appendFile(filepath.Join(p.Primary.pgdata(), "postgresql.conf"), fmt.Sprintf(`
+	if err := localpg.AppendFile(filepath.Join(p.Primary.pgdata(), "postgresql.conf"), fmt.Sprintf(`
 # rabbitpay tests: the failover harness's primary (TCP on loopback only)
 listen_addresses = '127.0.0.1'
 port = %d
@@ -114,7 +114,7 @@ wal_keep_size = '256MB'
 		return p, err
 	}
 	// The copy's postgresql.conf names the primary's port; a later line wins.
-	if err := appendFile(filepath.Join(p.Standby.pgdata(), "postgresql.conf"),
+	if err := localpg.AppendFile(filepath.Join(p.Standby.pgdata(), "postgresql.conf"),
 		fmt.Sprintf("\n# the standby\nport = %d\n", p.Standby.Port)); err != nil {
 		return p, err
 	}
@@ -284,16 +284,4 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func appendFile(path, text string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(text); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
