@@ -136,7 +136,7 @@ func newCustomerListCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printPage(e, p, customerRows, "customers", func(c shop.Customer) int64 { return c.ID }, o)
+			return printPage(e, p, customerRows, noun{"customer", "customers"}, func(c shop.Customer) int64 { return c.ID }, o)
 		},
 	}
 	lf = addListFlags(cmd, "customers", "name", "id, name")

@@ -190,7 +190,7 @@ func deliverListRun(ctx context.Context, opts *deliverListOptions) error {
 	if err != nil {
 		return err
 	}
-	return printPage(opts.env, p, deliveryRows, "deliveries", func(d shop.Delivery) int64 { return d.ID }, opts.List)
+	return printPage(opts.env, p, deliveryRows, noun{"delivery", "deliveries"}, func(d shop.Delivery) int64 { return d.ID }, opts.List)
 }
 
 // deliverShowOptions is the delivery `deliver show` shows.

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,7 +88,7 @@ func parseDate(cmd *cobra.Command, flag, s string) (time.Time, error) {
 
 // printPage prints one page and, when more rows match, says how to see them
 // (--after only in the default order, where it works).
-func printPage[T any](e *env, p shop.Page[T], rows func([]T) rowsFunc, what string, key func(T) int64, o shop.ListOptions) error {
+func printPage[T any](e *env, p shop.Page[T], rows func([]T) rowsFunc, what noun, key func(T) int64, o shop.ListOptions) error {
 	if o.Sort != "" && o.Sort != "id" {
 		key = nil
 	}
@@ -98,21 +97,16 @@ func printPage[T any](e *env, p shop.Page[T], rows func([]T) rowsFunc, what stri
 	}
 	switch {
 	case p.More && key == nil:
-		fmt.Fprintf(e.Err, "showing %s; more match: use --limit N or --all\n", count(len(p.Items), what))
+		fmt.Fprintf(e.Err, "showing %s; more match: use --limit N or --all\n", what.count(len(p.Items)))
 	case p.More:
 		fmt.Fprintf(e.Err, "showing %s; more match: use --limit N or --all, or --after %d for the next page\n",
-			count(len(p.Items), what), key(p.Items[len(p.Items)-1]))
+			what.count(len(p.Items)), key(p.Items[len(p.Items)-1]))
 	}
 	return nil
 }
 
-// count says "1 product", "2 products" ("1 delivery", "2 deliveries") from a plural noun.
-func count(n int, plural string) string {
-	if n != 1 {
-		return fmt.Sprintf("%d %s", n, plural)
-	}
-	if stem, ok := strings.CutSuffix(plural, "ies"); ok {
-		return fmt.Sprintf("1 %sy", stem)
-	}
-	return fmt.Sprintf("1 %s", strings.TrimSuffix(plural, "s"))
-}
+// noun is a list's noun, singular and plural.
+type noun struct{ one, many string }
+
+// count says "1 product", "2 products".
+func (w noun) count(n int) string { return fmt.Sprintf("%d %s", n, plural(n, w.one, w.many)) }

@@ -23,12 +23,12 @@ func TestListWords(t *testing.T) {
 		t.Errorf("product list --help on --search:\n%s", out)
 	}
 	for n, want := range map[int]string{0: "0 products", 1: "1 product", 2: "2 products"} {
-		if got := count(n, "products"); got != want {
-			t.Errorf("count(%d, products) = %q, want %q", n, got, want)
+		if got := (noun{"product", "products"}).count(n); got != want {
+			t.Errorf("count(%d) of products = %q, want %q", n, got, want)
 		}
 	}
-	if got := count(1, "deliveries"); got != "1 delivery" {
-		t.Errorf("count(1, deliveries) = %q", got)
+	if got := (noun{"delivery", "deliveries"}).count(1); got != "1 delivery" {
+		t.Errorf("count(1) of deliveries = %q", got)
 	}
 }
 

@@ -81,7 +81,7 @@ func notifyListRun(ctx context.Context, opts *notifyListOptions) error {
 	if err != nil {
 		return err
 	}
-	return printPage(opts.env, p, notificationRows, "notifications", func(n shop.Notification) int64 { return n.ID }, opts.List)
+	return printPage(opts.env, p, notificationRows, noun{"notification", "notifications"}, func(n shop.Notification) int64 { return n.ID }, opts.List)
 }
 
 // notifySendOptions is where and how `notify send` delivers.

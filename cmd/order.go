@@ -390,7 +390,7 @@ func orderListRun(ctx context.Context, opts *orderListOptions) error {
 	if err != nil {
 		return err
 	}
-	return printPage(opts.env, p, orderRows, "orders", func(o shop.Order) int64 { return o.ID }, opts.List)
+	return printPage(opts.env, p, orderRows, noun{"order", "orders"}, func(o shop.Order) int64 { return o.ID }, opts.List)
 }
 
 func orderRows(os []shop.Order) rowsFunc {

@@ -117,7 +117,7 @@ func payListRun(ctx context.Context, opts *payListOptions) error {
 	if err != nil {
 		return err
 	}
-	return printPage(opts.env, p, paymentRows, "payments", func(p shop.Payment) int64 { return p.ID }, opts.List)
+	return printPage(opts.env, p, paymentRows, noun{"payment", "payments"}, func(p shop.Payment) int64 { return p.ID }, opts.List)
 }
 
 func paymentRows(ps []shop.Payment) rowsFunc {

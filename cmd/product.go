@@ -54,7 +54,7 @@ func newProductCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printPage(e, p, productRows, "products", func(p shop.Product) int64 { return p.ID }, o)
+			return printPage(e, p, productRows, noun{"product", "products"}, func(p shop.Product) int64 { return p.ID }, o)
 		},
 	}
 	lf = addListFlags(list, "products", "name or SKU", "id, sku, name, price, stock")

@@ -61,7 +61,7 @@ func sagaListRun(ctx context.Context, opts *sagaListOptions) error {
 	if err != nil {
 		return err
 	}
-	return printPage(opts.env, p, sagaRows, "sagas", nil, opts.List)
+	return printPage(opts.env, p, sagaRows, noun{"saga", "sagas"}, nil, opts.List)
 }
 
 // sagaShowOptions is the saga `saga show` shows.

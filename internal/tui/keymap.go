@@ -29,8 +29,8 @@ var keys = struct {
 	PgDown:        key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
 	Top:           key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "top")),
 	Bottom:        key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "bottom")),
-	ScrollUp:      key.NewBinding(key.WithKeys("up", "k", "pgup"), key.WithHelp("↑/k/pgup", "scroll up")),
-	ScrollDown:    key.NewBinding(key.WithKeys("down", "j", "pgdown"), key.WithHelp("↓/j/pgdn", "scroll down")),
+	ScrollUp:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
+	ScrollDown:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
 	Quit:          key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	QuitQ:         key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	Help:          key.NewBinding(key.WithKeys("?", "f1"), key.WithHelp("?", "all keys")),
@@ -129,10 +129,10 @@ func (m Model) keyMap() keyMap {
 		}
 		su, sd := keys.ScrollUp, keys.ScrollDown
 		if m.typing() { // j and k go to the paste field
-			su.SetHelp("↑/pgup", "scroll up")
-			sd.SetHelp("↓/pgdn", "scroll down")
+			su.SetHelp("↑", "scroll up")
+			sd.SetHelp("↓", "scroll down")
 		}
-		more = []key.Binding{su, sd}
+		more = []key.Binding{su, sd, keys.PgUp, keys.PgDown}
 	case scrOrders:
 		short = []key.Binding{keys.Open, keys.Up, keys.Down, keys.Refresh, keys.OrdersBack}
 	case scrOrder:
@@ -146,7 +146,7 @@ func (m Model) keyMap() keyMap {
 			}
 			short = append(short, keys.Refresh, keys.Back)
 		}
-		more = []key.Binding{keys.ScrollUp, keys.ScrollDown, keys.Top, keys.Bottom}
+		more = []key.Binding{keys.ScrollUp, keys.ScrollDown, keys.PgUp, keys.PgDown, keys.Top, keys.Bottom}
 	}
 	full := [][]key.Binding{short}
 	if len(more) > 0 {

@@ -475,9 +475,9 @@ func (m Model) scrollContent() (content, pinned []string) {
 // scrollKey moves the viewport; it reports whether k was a scroll key.
 func (m *Model) scrollKey(k tea.KeyPressMsg) bool {
 	switch {
-	case k.String() == "pgup":
+	case key.Matches(k, keys.PgUp):
 		m.vp.PageUp()
-	case k.String() == "pgdown":
+	case key.Matches(k, keys.PgDown):
 		m.vp.PageDown()
 	case key.Matches(k, keys.ScrollUp):
 		m.vp.ScrollUp(1)
