@@ -107,7 +107,10 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 		return nil, err
 	}
 	if !prepare {
-		if current, err := a.reader(ctx).SchemaCurrent(ctx); err != nil || !current {
+		if a.replica != nil && a.replica.usable(ctx) == nil { // its schema was just checked
+			return a, nil
+		}
+		if current, err := a.store.SchemaCurrent(ctx); err != nil || !current {
 			a.Close()
 			return nil, fmt.Errorf("the database is not up or not migrated")
 		}

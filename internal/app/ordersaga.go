@@ -174,16 +174,16 @@ func (o *orderSaga) renewing(ctx context.Context, f func()) {
 	o.lost = lost
 	// A timer, not a goroutine: most calls end long before the first
 	// renewal is due, and then cost no goroutine at all. mu is held while a
-	// renewal runs, so none is running, or starts, once f has returned.
+	// renewal runs, and renewCtx is cancelled before the timer is stopped, so
+	// none is running, or starts, once f has returned.
 	every := o.a.cfg.Saga.Lease / 3
 	var mu sync.Mutex
 	var t *time.Timer
-	stopped := false
 	mu.Lock()
 	t = time.AfterFunc(every, func() {
 		mu.Lock()
 		defer mu.Unlock()
-		if stopped || renewCtx.Err() != nil { // f has returned
+		if renewCtx.Err() != nil { // f has returned
 			return
 		}
 		if err := o.log.Renew(renewCtx); errors.Is(err, shop.ErrFenced) {
@@ -196,7 +196,6 @@ func (o *orderSaga) renewing(ctx context.Context, f func()) {
 	defer func() {
 		stop() // a renewal in flight gives up at once
 		mu.Lock()
-		stopped = true
 		t.Stop()
 		mu.Unlock()
 	}()

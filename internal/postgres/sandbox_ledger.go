@@ -27,14 +27,7 @@ func NewSandboxLedger(s *Store) *SandboxLedger { return &SandboxLedger{pool: s.P
 
 // OpenSandboxLedger opens the ledger on a pool of its own on the database at url.
 func OpenSandboxLedger(url string, maxConns int32, opts ...Option) (*SandboxLedger, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, shop.Invalid("database URL is not valid: %s", parseErrorText(err))
-	}
-	configurePool(cfg, url, opts) // connect timeout; the embedded cluster's passfile beats PGPASSWORD
-	cfg.MaxConns = maxConns
-	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay-payment-sandbox"
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	pool, err := openPool(url, maxConns, "rabbitpay-payment-sandbox", opts)
 	if err != nil {
 		return nil, err
 	}

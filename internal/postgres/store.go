@@ -26,6 +26,16 @@ type Store struct {
 
 // Open creates a pool for url. It does not connect until the first query.
 func Open(url string, maxConns int32, opts ...Option) (*Store, error) {
+	pool, err := openPool(url, maxConns, "rabbitpay", opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Pool: pool}, nil
+}
+
+// openPool opens a pool of at most maxConns connections to url, named
+// application (application_name).
+func openPool(url string, maxConns int32, application string, opts []Option) (*pgxpool.Pool, error) {
 	if err := CheckURL(url); err != nil {
 		return nil, err
 	}
@@ -33,14 +43,10 @@ func Open(url string, maxConns int32, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, shop.Invalid("database URL is not valid: %s", parseErrorText(err))
 	}
-	configurePool(cfg, url, opts)
+	configurePool(cfg, url, opts) // connect timeout; the embedded cluster's passfile beats PGPASSWORD
 	cfg.MaxConns = maxConns
-	cfg.ConnConfig.RuntimeParams["application_name"] = "rabbitpay"
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Store{Pool: pool}, nil
+	cfg.ConnConfig.RuntimeParams["application_name"] = application
+	return pgxpool.NewWithConfig(context.Background(), cfg)
 }
 
 // Close releases every connection.
