@@ -262,6 +262,11 @@ Exit codes:
 	// shell too; they keep the writer they are made with.
 	root.SetOut(e.Out)
 	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Example = `  rabbitpay completion bash > /etc/bash_completion.d/rabbitpay
+  rabbitpay completion zsh > "${fpath[1]}/_rabbitpay"
+  rabbitpay completion fish > ~/.config/fish/completions/rabbitpay.fish`
+	}
 	refuseUnknownSubcommands(root)
 	registerCompletions(e, root)
 	return root

@@ -75,6 +75,6 @@ func (o *orderSaga) cancel(ctx context.Context) error {
 	if err := o.log.FinishCancel(ctx, ev); err != nil {
 		return err
 	}
-	o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+	o.observe(ev)
 	return nil
 }

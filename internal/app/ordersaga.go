@@ -251,7 +251,7 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 			if err := o.log.RecordApproval(ctx, token, ev); err != nil {
 				return "", err
 			}
-			o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+			o.observe(ev)
 		}
 		res, err = o.charge(ctx)
 		if !errors.Is(err, payment.ErrApprovalToken) {

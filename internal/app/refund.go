@@ -140,8 +140,13 @@ func refundLines(order shop.Order, products []shop.Line) ([]shop.Line, error) {
 }
 
 func (o *orderSaga) emit(kind shop.EventKind, name string, outcome shop.Outcome, detail string) {
+	o.observe(event(kind, name, outcome, detail))
+}
+
+// observe tells the observer of an event the log has recorded, as recorded.
+func (o *orderSaga) observe(ev shop.SagaEvent) {
 	if o.obs != nil {
-		o.obs.Event(event(kind, name, outcome, detail))
+		o.obs.Event(ev)
 	}
 }
 
@@ -160,7 +165,7 @@ func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
 		if errors.As(err, &pending) { // under way at the provider, not refused
 			ev = event(shop.EventStep, "refund", shop.OutcomeWaiting, "pending: "+err.Error())
 		}
-		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+		o.observe(ev)
 		o.log.Yield(ctx)
 		if pending != nil {
 			return shop.Incomplete("refund %d is pending: %v; 'rabbitpay saga recover' completes it once the provider has", f.ID, err)
@@ -188,7 +193,7 @@ func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
 	if errors.As(err, &refused) && refused.Call == "refund" {
 		cause := err.Error()
 		ev := event(shop.EventStep, "refund", shop.OutcomeFailed, cause)
-		o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+		o.observe(ev)
 		if ferr := o.log.FailRefund(ctx, f, cause, ev); ferr != nil {
 			return ferr
 		}
@@ -202,7 +207,7 @@ func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
 	if err := o.log.FinishRefund(ctx, f, res.TxID, ev); err != nil {
 		return err
 	}
-	o.emit(ev.Kind, ev.Name, ev.Outcome, ev.Detail)
+	o.observe(ev)
 	return nil
 }
 

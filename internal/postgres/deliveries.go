@@ -34,7 +34,6 @@ func (s *Store) UpdateDeliveries(ctx context.Context, deliveryIDs, orderIDs []in
 	decide func([]shop.OrderSnapshot) (shop.DeliveryPlan, error)) ([]shop.Delivery, error) {
 	var ids []int64
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		ids = nil
 		// A delivery never changes order: its order is found before the lock.
 		rows, err := tx.Query(ctx, `SELECT DISTINCT op.order_id FROM delivery d JOIN order_product op ON op.id = d.order_product_id
 			WHERE d.id = ANY($1)`, deliveryIDs)
