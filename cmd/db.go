@@ -33,6 +33,29 @@ type dbStatus struct {
 	ReadInRecovery   *bool    `json:"read_in_recovery,omitempty"`
 	ReplayLagSeconds *float64 `json:"replay_lag_seconds,omitempty"`
 	ReadError        string   `json:"read_error,omitempty"`
+
+	// Backup is the embedded cluster's continuous backup, when backup.dir is set.
+	Backup *app.BackupStatus `json:"backup,omitempty"`
+}
+
+// backupCells is the backup in the table's words.
+func (st dbStatus) backupCells() []string {
+	b := st.Backup
+	if b == nil {
+		return []string{"", "", "", ""}
+	}
+	state := b.State
+	if b.LagBytes != nil {
+		state += fmt.Sprintf(", lag %d bytes", *b.LagBytes)
+	}
+	if b.ReceiverPID == 0 {
+		state += " (pg_receivewal not running)"
+	}
+	last := "none"
+	if b.LastBaseAt != nil {
+		last = fmt.Sprintf("%s (%d kept)", b.LastBaseAt.Local().Format("2006-01-02 15:04:05"), b.BaseBackups)
+	}
+	return []string{b.Dir, b.Mode, state, last}
 }
 
 // readStatus is the read replica in words, for the table.
@@ -64,7 +87,7 @@ func newDBCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "db", Short: "Manage the database: the embedded cluster and migrations",
 		Example: "  rabbitpay db status\n  psql \"$(rabbitpay db url)\""}
 	c.AddCommand(newDBStatusCmd(e, nil), newDBStartCmd(e, nil), newDBStopCmd(e, nil), newDBMigrateCmd(e, nil), newDBURLCmd(e, nil),
-		newDBPruneCmd(e, nil))
+		newDBPruneCmd(e, nil), newDBBackupCmd(e, nil), newDBRestoreCmd(e, nil), newDBInitCmd(e, nil))
 	return c
 }
 
@@ -99,6 +122,9 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 	if cluster != nil {
 		st = dbStatus{Mode: "embedded", DataDir: cluster.Dir, URL: url, Initialized: cluster.Initialized(), Running: cluster.Running(),
 			SchemaTarget: st.SchemaTarget}
+		if b := cluster.Backup; b != nil {
+			st.Backup = &app.BackupStatus{Dir: b.Dir, Mode: b.Mode(), State: "down"}
+		}
 	}
 	if st.Running || cluster == nil {
 		a, err := opts.app(ctx)
@@ -120,6 +146,9 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 					lag := r.ReplayLag.Seconds()
 					st.ReadInRecovery, st.ReplayLagSeconds = &r.InRecovery, &lag
 				}
+			}
+			if b := a.Backup(ctx); b != nil {
+				st.Backup = b
 			}
 			if ctype, ok, err := a.SearchCType(ctx); err == nil {
 				st.CType, st.KoreanSearchIndexed = ctype, &ok
@@ -143,9 +172,10 @@ func (e *env) printDBStatus(st dbStatus) error {
 		korean = map[bool]string{true: "indexed", false: "scans the table"}[*st.KoreanSearchIndexed]
 	}
 	return e.print(st, rowsFunc(func() ([]string, [][]string) {
-		return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target", "read_url", "read_replica", "ctype", "korean_search"},
-			[][]string{{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, version, fmt.Sprint(st.SchemaTarget),
-				st.ReadURL, st.readStatus(), st.CType, korean}}
+		return []string{"mode", "data_dir", "initialized", "running", "url", "schema_version", "schema_target", "read_url", "read_replica", "ctype", "korean_search",
+				"backup_dir", "backup_mode", "backup_stream", "last_base_backup"},
+			[][]string{append([]string{st.Mode, st.DataDir, fmt.Sprint(st.Initialized), fmt.Sprint(st.Running), st.URL, version, fmt.Sprint(st.SchemaTarget),
+				st.ReadURL, st.readStatus(), st.CType, korean}, st.backupCells()...)}
 	}))
 }
 
@@ -188,6 +218,9 @@ func dbStopRun(ctx context.Context, opts *dbOptions) error {
 		if err := cluster.Stop(); err != nil {
 			return err
 		}
+	}
+	if cluster.Backup != nil {
+		cluster.Backup.StopStream() // after the server: it has flushed all the server wrote
 	}
 	sentence := "stopped the embedded cluster in " + cluster.Dir
 	if !was {

@@ -60,7 +60,7 @@ type env struct {
 // app opens the database on first use.
 func (e *env) app(ctx context.Context) (*app.App, error) {
 	if e.a == nil {
-		a, err := app.Open(ctx, e.cfg)
+		a, err := app.OpenSaying(ctx, e.cfg, func(msg string) { warn(e.Err, []string{msg}) })
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,6 +26,8 @@ type App struct {
 	cfg        *config.Config
 	store      *postgres.Store
 	url        string
+	// cluster is the embedded cluster (nil with a database URL).
+	cluster *localpg.Cluster
 	gw         gateways
 	cb         callbacks
 
@@ -49,7 +52,17 @@ func Cluster(cfg *config.Config) (*localpg.Cluster, error) {
 	if cfg.DatabaseURL != "" {
 		return nil, nil
 	}
-	return localpg.New(cfg.DataDir, false)
+	return embedded(cfg)
+}
+
+// embedded is the embedded cluster under cfg's data dir, with its backup.
+func embedded(cfg *config.Config) (*localpg.Cluster, error) {
+	c, err := localpg.New(cfg.DataDir, false)
+	if err != nil || cfg.Backup.Dir == "" {
+		return c, err
+	}
+	c.Backup, err = localpg.NewBackup(cfg.Backup.Dir, cfg.Backup.Mode, cfg.Backup.Keep)
+	return c, err
 }
 
 // DatabaseURL is the URL rabbitpay connects to: the configured one, or the
@@ -64,16 +77,25 @@ func DatabaseURL(cfg *config.Config) (string, error) {
 
 // Open connects to the configured database, starting the embedded cluster and
 // applying migrations when needed. The common case costs one round trip.
-func Open(ctx context.Context, cfg *config.Config) (*App, error) { return open(ctx, cfg, true) }
+func Open(ctx context.Context, cfg *config.Config) (*App, error) { return open(ctx, cfg, true, nil) }
+
+// OpenSaying is Open, telling say what it does that takes a while (the
+// first base backup) and what it could not do (start the backup stream).
+func OpenSaying(ctx context.Context, cfg *config.Config, say func(string)) (*App, error) {
+	return open(ctx, cfg, true, say)
+}
 
 // OpenExisting connects to a database that is already up and migrated, and
 // nothing more: it starts no cluster and applies no migration (for shell
 // completion, which must never change anything).
 func OpenExisting(ctx context.Context, cfg *config.Config) (*App, error) {
-	return open(ctx, cfg, false)
+	return open(ctx, cfg, false, nil)
 }
 
-func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
+func open(ctx context.Context, cfg *config.Config, prepare bool, say func(string)) (*App, error) {
+	if say == nil {
+		say = func(string) {}
+	}
 	cluster, err := Cluster(cfg)
 	if err != nil {
 		return nil, err
@@ -93,7 +115,11 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 		c.Payment.Timeout = cmp.Or(c.Payment.Timeout, config.DefaultPaymentTimeout)
 		cfg, store.Lease = &c, c.Saga.Lease
 	}
-	a := &App{cfg: cfg, store: store, url: url}
+	a := &App{cfg: cfg, store: store, url: url, cluster: cluster}
+	if cluster != nil && cluster.Backup != nil && cluster.Backup.Sync {
+		// A commit waits for the backup stream: never past this.
+		store.CommitWait = cfg.Backup.Wait
+	}
 	if cfg.DatabaseReadURL != "" {
 		rs, err := postgres.Open(cfg.DatabaseReadURL, cfg.MaxConns, postgres.ConnectTimeout(cfg.ConnectTimeout))
 		if err != nil {
@@ -154,6 +180,16 @@ func open(ctx context.Context, cfg *config.Config, prepare bool) (*App, error) {
 		if _, _, err := store.Migrate(prepCtx); err != nil {
 			a.Close()
 			return nil, err
+		}
+	}
+	if cluster != nil {
+		if err := cluster.EnsureStream(prepCtx, say); err != nil {
+			if errors.Is(err, shop.ErrInvalid) { // a backup dir that belongs to another shop
+				a.Close()
+				return nil, err
+			}
+			// Reads go on; in synchronous mode placements are refused (checkWritable).
+			say("the backup stream is not running: " + err.Error())
 		}
 	}
 	return a, nil

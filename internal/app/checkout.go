@@ -121,7 +121,7 @@ func CheckoutHostKey(cfg *config.Config) string {
 // OpenDemoDatabase opens the database `rabbitpay demo` made on the embedded
 // cluster, as it is (for `checkout --demo`).
 func OpenDemoDatabase(ctx context.Context, cfg *config.Config) (*App, error) {
-	cluster, err := localpg.New(cfg.DataDir, false)
+	cluster, err := embedded(cfg)
 	if err != nil {
 		return nil, err
 	}

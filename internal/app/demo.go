@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/rabbitpay/rabbitpay/internal/config"
-	"github.com/rabbitpay/rabbitpay/internal/localpg"
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -15,7 +14,7 @@ const DemoDatabase = "rabbitpay_demo"
 // OpenDemo starts the embedded cluster under cfg.DataDir, recreates the demo
 // database on it and opens it, migrated.
 func OpenDemo(ctx context.Context, cfg *config.Config) (*App, error) {
-	cluster, err := localpg.New(cfg.DataDir, false)
+	cluster, err := embedded(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -124,6 +124,9 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	if req.ExpectedTotal != 0 && total != req.ExpectedTotal {
 		return PlaceResult{}, shop.Conflict("the cart changed since it was reviewed: it is now %s, not %s", total, req.ExpectedTotal)
 	}
+	if err := a.checkWritable(ctx); err != nil {
+		return PlaceResult{}, err
+	}
 	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: req.CustomerID, Method: req.Method, Items: lines,
 		TotalAmount: total, FromCart: len(req.Items) == 0, State: shop.SagaRunning}
 	o, err := a.openSaga(nil, rec, observedBy(obs), placing(req.IdempotencyKey, hash, req.Approval, ctx.Done()))

@@ -31,6 +31,7 @@ type Config struct {
 	Saga        SagaConfig     `mapstructure:"saga"`
 	Notify      NotifyConfig   `mapstructure:"notify"`
 	Checkout    CheckoutConfig `mapstructure:"checkout"`
+	Backup      BackupConfig   `mapstructure:"backup"`
 	// ConnectTimeout bounds connecting to PostgreSQL when the URL sets no connect_timeout.
 	ConnectTimeout time.Duration `mapstructure:"connect_timeout"`
 	// CommandTimeout bounds an interactive command (a show, a list, a cart
@@ -129,6 +130,22 @@ type CheckoutConfig struct {
 	AuthorizedKeys string `mapstructure:"authorized_keys"`
 }
 
+// BackupConfig is the embedded cluster's continuous backup.
+type BackupConfig struct {
+	// Dir is where the WAL streams and base backups go ("" for no backup),
+	// ideally on another disk.
+	Dir string `mapstructure:"dir"`
+	// Mode is synchronous (a commit returns once its WAL is in Dir) or
+	// asynchronous (the WAL streams there; the server does not wait).
+	Mode string `mapstructure:"mode"`
+	// Keep is how many base backups `db backup` keeps.
+	Keep int `mapstructure:"keep"`
+	// Wait bounds how long, in synchronous mode, a saga's commit waits for
+	// the backup to confirm it; past it the outcome is unknown (exit 3) and
+	// `saga recover` finishes the saga.
+	Wait time.Duration `mapstructure:"wait"`
+}
+
 // Defaults of the saga's lease and of a provider call's deadline.
 const (
 	DefaultLease          = 30 * time.Second
@@ -163,6 +180,10 @@ func defaults() map[string]any {
 		"notify.backoff":               5 * time.Second,
 		"notify.poll_interval":         5 * time.Second,
 		"checkout.authorized_keys":     "",
+		"backup.dir":                   "",
+		"backup.mode":                  "synchronous",
+		"backup.keep":                  2,
+		"backup.wait":                  10 * time.Second,
 	}
 	for _, p := range payment.Providers() {
 		for tag, f := range sectionFields(p.Settings()) {
@@ -308,6 +329,15 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	}
 	if c.Notify.Webhook.Timeout <= 0 || c.Notify.Backoff < 0 || c.Notify.PollInterval <= 0 {
 		return nil, fmt.Errorf("notify.webhook.timeout and notify.poll_interval must be positive, notify.backoff not negative")
+	}
+	if c.Backup.Mode != "synchronous" && c.Backup.Mode != "asynchronous" {
+		return nil, fmt.Errorf("backup.mode %q is not one of synchronous, asynchronous", c.Backup.Mode)
+	}
+	if c.Backup.Keep < 1 {
+		return nil, fmt.Errorf("backup.keep %d must be at least 1", c.Backup.Keep)
+	}
+	if c.Backup.Wait < time.Second {
+		return nil, fmt.Errorf("backup.wait %s must be at least 1s", c.Backup.Wait)
 	}
 	if c.Payment.Sandbox.DeclineOver < 0 {
 		return nil, fmt.Errorf("payment.sandbox.decline_over %d must not be negative", c.Payment.Sandbox.DeclineOver)

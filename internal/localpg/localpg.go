@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
@@ -31,10 +32,17 @@ var ErrNoBinaries error = &shop.FieldError{Field: "database URL", Err: errors.Ne
 	"or set a database URL to use an existing server")}
 
 // Cluster is a PostgreSQL cluster under Dir: pgdata/, socket/, postgres.log and a lock file.
+// Nothing in it records Dir itself (the socket dir is given on the server's
+// command line, the password file lives in pgdata), so the data dir may move
+// and a physical copy of pgdata starts as it is.
 type Cluster struct {
 	Dir string
 	// Throwaway turns durability off (fsync, synchronous_commit): for tests only.
 	Throwaway bool
+	// Backup is where the cluster's WAL streams and its base backups go (nil: none).
+	Backup *Backup
+	// NewShop lets Ensure make an empty cluster where a shop once was (db init).
+	NewShop bool
 }
 
 // New returns the cluster rooted at dir (made absolute).
@@ -57,8 +65,15 @@ func (c *Cluster) lockFile() string  { return filepath.Join(c.Dir, "lock") }
 
 // PassFile is the password file (PostgreSQL's pgpass format, mode 0600) that
 // holds the superuser's password; psql reads it through PGPASSFILE or the
-// URL's passfile parameter.
-func (c *Cluster) PassFile() string { return filepath.Join(c.Dir, "pgpass") }
+// URL's passfile parameter. It lives inside pgdata, so every physical copy of
+// the cluster (a base backup, a restore) carries the password it needs.
+func (c *Cluster) PassFile() string { return filepath.Join(c.pgdata(), passFileName) }
+
+// passFileName is the password file's name in pgdata; oldPassFile is where
+// rabbitpay kept it before (in the data dir, outside pgdata).
+const passFileName = "rabbitpay.pgpass"
+
+func (c *Cluster) oldPassFile() string { return filepath.Join(c.Dir, "pgpass") }
 func (c *Cluster) socketPath() string {
 	return filepath.Join(c.SocketDir(), ".s.PGSQL."+strconv.Itoa(Port))
 }
@@ -133,6 +148,9 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 		return err
 	}
 	if !c.Initialized() {
+		if err := c.mayCreate(); err != nil {
+			return err
+		}
 		if err := c.initdb(ctx, bin, owner); err != nil {
 			return err
 		}
@@ -145,10 +163,8 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 	if !running {
 		// Command-line settings win over postgresql.conf: whatever the file
 		// says, the server opens no TCP port.
-		cmd := c.pgctl(bin, "start", "-w", "-t", "60", "-l", c.logFile(), "-o", "-c listen_addresses=''")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return &startError{msg: fmt.Sprintf("PostgreSQL did not start in %s: %v (server log: %s)", c.pgdata(), err, c.logFile()),
-				details: append(lines(string(out)), c.logTail()...)}
+		if err := c.start(bin, 60); err != nil {
+			return err
 		}
 	}
 	hbaChanged, err := c.requirePassword(ctx, owner)
@@ -162,6 +178,26 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 	}
 	return nil
 }
+
+// start starts the postmaster and waits up to wait seconds for it. Command-line
+// settings win over postgresql.conf: whatever the file says, the server opens
+// no TCP port and its socket is in this data dir's socket/ (wherever the data
+// dir is now: nothing in pgdata records its path).
+func (c *Cluster) start(bin string, wait int, settings ...string) error {
+	opts := "-c listen_addresses='' -p " + strconv.Itoa(Port) + " -k " + shellQuote(c.SocketDir())
+	for _, s := range settings {
+		opts += " -c " + shellQuote(s)
+	}
+	cmd := c.pgctl(bin, "start", "-w", "-t", strconv.Itoa(wait), "-l", c.logFile(), "-o", opts)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return &startError{msg: fmt.Sprintf("PostgreSQL did not start in %s: %v (server log: %s)", c.pgdata(), err, c.logFile()),
+			details: append(lines(string(out)), c.logTail()...)}
+	}
+	return nil
+}
+
+// shellQuote quotes s for the shell pg_ctl starts the server through.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // Stop stops the cluster if it runs; stopping a stopped cluster is not an error.
 func (c *Cluster) Stop() error {
@@ -179,7 +215,7 @@ func (c *Cluster) Stop() error {
 }
 
 func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) error {
-	pw, err := c.newPassword(owner)
+	pw, err := newPassword()
 	if err != nil {
 		return err
 	}
@@ -205,11 +241,16 @@ func (c *Cluster) initdb(ctx context.Context, bin string, owner *credential) err
 	if err != nil {
 		return fmt.Errorf("initdb: %v: %s", err, strings.TrimSpace(string(out)))
 	}
+	if err := c.writePassword(pw, owner); err != nil {
+		os.RemoveAll(c.pgdata())
+		return err
+	}
 	if err := c.writeHBA(owner); err != nil {
 		return err
 	}
-	conf := fmt.Sprintf("\n# rabbitpay: a private cluster on a Unix socket only\nlisten_addresses = ''\nunix_socket_directories = '%s'\nport = %d\nmax_connections = 100\n",
-		strings.ReplaceAll(c.SocketDir(), "'", "''"), Port)
+	// The socket dir is given on the command line (start), not here: a data
+	// dir that moves, or a copy restored elsewhere, listens where it is now.
+	conf := fmt.Sprintf("\n# rabbitpay: a private cluster on a Unix socket only\nlisten_addresses = ''\nport = %d\nmax_connections = 100\n", Port)
 	if c.Throwaway {
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
 	}
@@ -275,6 +316,16 @@ func (c *Cluster) prepareDirs(owner *credential) error {
 	// O_NOFOLLOW: a link planted while the dir was open to others is refused below, never written through.
 	if f, err := os.OpenFile(c.logFile(), os.O_CREATE|os.O_WRONLY|syscall.O_NOFOLLOW, 0o600); err == nil {
 		f.Close()
+	}
+	if c.Initialized() {
+		// An older rabbitpay kept the password file beside pgdata: move it in.
+		if _, err := os.Lstat(c.PassFile()); errors.Is(err, fs.ErrNotExist) {
+			if fi, err := os.Lstat(c.oldPassFile()); err == nil && fi.Mode().IsRegular() {
+				if err := os.Rename(c.oldPassFile(), c.PassFile()); err != nil {
+					return fmt.Errorf("move the password file into %s: %w", c.pgdata(), err)
+				}
+			}
+		}
 	}
 	private := []string{c.Dir, c.SocketDir(), c.pgdata(), c.logFile(), c.lockFile()}
 	if _, err := os.Lstat(c.PassFile()); err == nil {

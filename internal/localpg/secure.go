@@ -164,17 +164,30 @@ func userName(uid uint32) string {
 	return fmt.Sprintf("user id %d", uid)
 }
 
-// newPassword makes a new random superuser password and writes it to the
+// resetPassword makes a new random superuser password and writes it to the
 // password file (0600, owned by the cluster's user), replacing whatever was
 // there: a password file is only ever written by the step that sets the
 // password, so one planted while the data dir was open to others is never used.
-func (c *Cluster) newPassword(owner *credential) (string, error) {
+func (c *Cluster) resetPassword(owner *credential) (string, error) {
+	pw, err := newPassword()
+	if err != nil {
+		return "", err
+	}
+	return pw, c.writePassword(pw, owner)
+}
+
+// newPassword makes a new random superuser password.
+func newPassword() (string, error) {
 	var raw [24]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", err
 	}
-	pw := hex.EncodeToString(raw[:])
-	return pw, writePrivate(c.PassFile(), "*:*:*:"+Superuser+":"+pw+"\n", owner)
+	return hex.EncodeToString(raw[:]), nil
+}
+
+// writePassword writes the password file.
+func (c *Cluster) writePassword(pw string, owner *credential) error {
+	return writePrivate(c.PassFile(), "*:*:*:"+Superuser+":"+pw+"\n", owner)
 }
 
 // writePrivate writes path atomically, mode 0600, owned by owner (nil: us).
@@ -241,7 +254,7 @@ func (c *Cluster) requirePassword(ctx context.Context, owner *credential) (bool,
 	}
 	if hasTrust(string(cur)) {
 		// Still trusting: connect without the password and set a new one.
-		pw, err := c.newPassword(owner)
+		pw, err := c.resetPassword(owner)
 		if err != nil {
 			return false, err
 		}

@@ -21,11 +21,16 @@ const (
 	codeDuplicateDB        = "42P04"
 	codeInvalidCatalog     = "3D000"
 	codeLockNotAvailable   = "55P03" // lock_timeout ran out
+	codeReadOnly           = "25006" // read_only_sql_transaction: a standby, a recovering cluster
 	constraintIdemKey      = "idempotency_key_pkey"
 )
 
 // ErrKeyUsed means the idempotency key already names an order.
 var ErrKeyUsed = errors.New("idempotency key already used")
+
+// ErrReadOnly is a write refused by a server that takes none (a standby, a
+// cluster still recovering): it changed nothing.
+var ErrReadOnly = shop.Conflict("the database is read-only (a standby, or a restore that has not finished): nothing was changed; use the primary")
 
 // IsNoRows reports whether err means a query found nothing.
 func IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
@@ -61,6 +66,8 @@ func domainErr(err error) error {
 		return shop.Fenced("%s: it can change nothing more", pe.Message)
 	case pe.Code == codeSagaMissing: // met mid-work, not an id the user typed: a conflict, not bad input
 		return shop.Conflict("%s", pe.Message)
+	case pe.Code == codeReadOnly:
+		return ErrReadOnly
 	}
 	return err
 }

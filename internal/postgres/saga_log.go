@@ -79,6 +79,11 @@ func (l *SagaLog) lease() *time.Duration { d := l.s.Lease; return &d }
 // first was found dead before anything ran (a pooled connection the server
 // had ended: restarted, idle timeout, terminated).
 func (s *Store) send(ctx context.Context, what string, build func(*pgx.Batch)) error {
+	if s.CommitWait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.CommitWait)
+		defer cancel()
+	}
 	b := &pgx.Batch{}
 	build(b)
 	err := s.Pool.SendBatch(ctx, b).Close()

@@ -22,6 +22,54 @@ type Store struct {
 	Pool *pgxpool.Pool
 	// Lease is how long a saga's owner holds it without renewing.
 	Lease time.Duration
+	// CommitWait bounds a saga write (0: the caller's bound). With a
+	// synchronous backup a commit waits for the backup stream's flush: a
+	// stream that dies leaves it waiting, so past this it is cut off and its
+	// outcome is unknown (the saga is left for recovery).
+	CommitWait time.Duration
+}
+
+// WriteState is what decides whether the server may be written to now.
+type WriteState struct {
+	// ReadOnly: a standby, a cluster still recovering, or read-only by setting.
+	ReadOnly bool
+	// Streaming: the named backup stream is connected and synchronous.
+	Streaming bool
+}
+
+// WriteState asks, in one round trip, whether the server takes writes and
+// whether the backup stream receiver (an application_name; "" for none) is
+// streaming as a synchronous standby.
+func (s *Store) WriteState(ctx context.Context, receiver string) (WriteState, error) {
+	var st WriteState
+	err := s.Pool.QueryRow(ctx, `SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool,
+		COALESCE((SELECT bool_or(state = 'streaming' AND sync_state = 'sync') FROM pg_stat_replication WHERE application_name = $1), false)`,
+		receiver).Scan(&st.ReadOnly, &st.Streaming)
+	return st, err
+}
+
+// Receiver is a WAL receiver as the primary sees it.
+type Receiver struct {
+	State, SyncState string
+	// LagBytes is the WAL written but not yet flushed by the receiver.
+	LagBytes int64
+}
+
+// ReceiverState returns the receiver named application, or nil when none is connected.
+func (s *Store) ReceiverState(ctx context.Context, application string) (*Receiver, error) {
+	var r Receiver
+	err := s.Pool.QueryRow(ctx, `SELECT state, sync_state, COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn), 0)::bigint
+		FROM pg_stat_replication WHERE application_name = $1 ORDER BY backend_start DESC LIMIT 1`, application).Scan(&r.State, &r.SyncState, &r.LagBytes)
+	if IsNoRows(err) {
+		return nil, nil
+	}
+	return &r, err
+}
+
+// OrderCount returns how many orders the shop holds and when the newest was placed.
+func (s *Store) OrderCount(ctx context.Context) (n int64, newest *time.Time, err error) {
+	err = s.Pool.QueryRow(ctx, `SELECT count(*), max(created_at) FROM orders`).Scan(&n, &newest)
+	return n, newest, err
 }
 
 // Open creates a pool for url. It does not connect until the first query.

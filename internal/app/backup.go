@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/config"
+	"github.com/rabbitpay/rabbitpay/internal/localpg"
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// streamWait is how long a placement waits for a backup stream that is down
+// to come back (restarted) before it is refused.
+const streamWait = 3 * time.Second
+
+// checkWritable refuses, before anything is written, a placement the server
+// or the backup cannot take: a read-only server (a standby, a restore not
+// yet promoted), or, in synchronous backup mode, a backup stream that is
+// down (restarted and waited for a few seconds first) — an order is never
+// acknowledged that the backup dir does not hold.
+func (a *App) checkWritable(ctx context.Context) error {
+	receiver := ""
+	if c := a.cluster; c != nil && c.Backup != nil && c.Backup.Sync {
+		receiver = localpg.ReceiverName
+	}
+	for deadline, restarted := time.Now().Add(streamWait), false; ; {
+		st, err := a.store.WriteState(ctx, receiver)
+		if err != nil {
+			return DescribeError(a.cfg, err)
+		}
+		if st.ReadOnly {
+			return postgres.ErrReadOnly
+		}
+		if receiver == "" || st.Streaming {
+			return nil
+		}
+		if !restarted {
+			a.cluster.EnsureStream(ctx, func(string) {})
+			restarted = true
+		}
+		if time.Now().After(deadline) {
+			return a.streamDown()
+		}
+		select {
+		case <-ctx.Done():
+			return shop.Interrupted("interrupted while waiting for the backup stream")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// streamDown says that the synchronous backup stream is down, and why as far
+// as its log tells.
+func (a *App) streamDown() error {
+	b := a.cluster.Backup
+	why := ""
+	if raw, err := os.ReadFile(filepath.Join(b.Dir, "receiver.log")); err == nil {
+		if l := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(l) > 0 && l[len(l)-1] != "" {
+			why = " (its last words: " + strings.TrimSpace(l[len(l)-1]) + ")"
+		}
+	}
+	return shop.Conflict("the backup stream into %s is down%s, and in synchronous mode no order is taken that the backup does not hold: "+
+		"nothing was reserved; 'rabbitpay db status' shows the stream", b.Dir, why)
+}
+
+// BackupStatus is the embedded cluster's backup, for `db status`.
+type BackupStatus struct {
+	Dir  string `json:"dir"`
+	Mode string `json:"mode"`
+	// State is streaming, catchup, or down (no receiver connected).
+	State string `json:"state"`
+	// LagBytes is the WAL the server wrote that the backup has not flushed.
+	LagBytes *int64 `json:"lag_bytes"`
+	// ReceiverPID is the pg_receivewal process (0: not running).
+	ReceiverPID int        `json:"receiver_pid"`
+	LastBase    *string    `json:"last_base_backup"`
+	LastBaseAt  *time.Time `json:"last_base_backup_at"`
+	BaseBackups int        `json:"base_backups"`
+}
+
+// Backup reports the embedded cluster's backup (nil when none is configured).
+func (a *App) Backup(ctx context.Context) *BackupStatus {
+	c := a.cluster
+	if c == nil || c.Backup == nil {
+		return nil
+	}
+	st := &BackupStatus{Dir: c.Backup.Dir, Mode: c.Backup.Mode(), State: "down"}
+	if pid, ok := c.StreamRunning(); ok {
+		st.ReceiverPID = pid
+	}
+	if r, err := a.store.ReceiverState(ctx, localpg.ReceiverName); err == nil && r != nil {
+		st.State, st.LagBytes = r.State, &r.LagBytes
+	}
+	bases := c.Backup.Bases()
+	st.BaseBackups = len(bases)
+	if len(bases) > 0 {
+		last := bases[len(bases)-1]
+		st.LastBase, st.LastBaseAt = &last.Name, &last.Start
+	}
+	return st
+}
+
+// BaseBackup takes a base backup of the embedded cluster into the backup dir
+// (progress on w when not nil) and prunes the old ones.
+func (a *App) BaseBackup(ctx context.Context, progress io.Writer) (localpg.BaseInfo, error) {
+	c := a.cluster
+	if c == nil {
+		return localpg.BaseInfo{}, shop.Invalid("a database URL is configured: db backup is for the embedded cluster (for a server, README's \"Backups and restore\" shows pgBackRest)")
+	}
+	if c.Backup == nil {
+		return localpg.BaseInfo{}, shop.InField("backup dir", fmt.Errorf("no backup dir is set: set backup.dir (RABBITPAY_BACKUP_DIR), ideally on another disk"))
+	}
+	return c.BaseBackup(ctx, progress)
+}
+
+// Restored is what `db restore` brought back.
+type Restored struct {
+	DataDir  string `json:"data_dir"`
+	From     string `json:"from"`
+	Base     string `json:"base_backup"`
+	Timeline int    `json:"timeline"`
+	LSN      string `json:"lsn"`
+	Reason   string `json:"reason"`
+	// To is the target time asked for (nil: all the WAL there is).
+	To          *time.Time    `json:"to"`
+	Orders      int64         `json:"orders"`
+	NewestOrder *time.Time    `json:"newest_order_at"`
+	Took        time.Duration `json:"-"`
+	Seconds     float64       `json:"seconds"`
+}
+
+// Restore makes the embedded cluster from the backup dir from (all its WAL,
+// or up to to), promotes it and opens it, streaming again into the
+// configured backup dir.
+func Restore(ctx context.Context, cfg *config.Config, from string, to *time.Time, say func(string)) (Restored, error) {
+	began := time.Now()
+	c, err := Cluster(cfg)
+	if err != nil {
+		return Restored{}, err
+	}
+	if c == nil {
+		return Restored{}, shop.Invalid("a database URL is configured: db restore is for the embedded cluster (for a server, README's \"Backups and restore\" shows pgBackRest)")
+	}
+	src, err := localpg.NewBackup(from, cfg.Backup.Mode, cfg.Backup.Keep)
+	if err != nil {
+		return Restored{}, err
+	}
+	if fi, err := os.Stat(src.Dir); err != nil || !fi.IsDir() {
+		return Restored{}, shop.InField("--from", fmt.Errorf("backup dir %s does not exist", src.Dir))
+	}
+	if to != nil && to.After(time.Now()) {
+		return Restored{}, shop.InField("--to", fmt.Errorf("--to %s is in the future", to.Format(time.RFC3339)))
+	}
+	res, err := c.Restore(ctx, src, to)
+	if err != nil {
+		return Restored{}, err
+	}
+	a, err := OpenSaying(ctx, cfg, say)
+	if err != nil {
+		return Restored{}, err
+	}
+	defer a.Close()
+	n, newest, err := a.store.OrderCount(ctx)
+	if err != nil {
+		return Restored{}, err
+	}
+	took := time.Since(began)
+	return Restored{DataDir: c.Dir, From: src.Dir, Base: res.Base, Timeline: res.Timeline, LSN: res.LSN, Reason: res.Reason, To: to,
+		Orders: n, NewestOrder: newest, Took: took, Seconds: took.Seconds()}, nil
+}
+
+// InitShop makes a new, empty shop in the embedded data dir, where none is
+// (even where one was: the explicit way to start afresh).
+func InitShop(ctx context.Context, cfg *config.Config) error {
+	c, err := Cluster(cfg)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return shop.Invalid("a database URL is configured: db init is for the embedded cluster")
+	}
+	if c.Initialized() {
+		return shop.Conflict("data dir %s already holds a shop", c.Dir)
+	}
+	c.NewShop = true
+	return c.Ensure(ctx)
+}

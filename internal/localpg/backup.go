@@ -1,0 +1,754 @@
+package localpg
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// Backup modes: synchronous (a commit returns only once its WAL is flushed
+// in the backup dir) and asynchronous (the WAL streams there as it is
+// written; the server does not wait for it).
+const (
+	BackupSynchronous  = "synchronous"
+	BackupAsynchronous = "asynchronous"
+)
+
+// ReceiverName is the backup stream's application_name (the name
+// synchronous_standby_names lists) and its replication slot.
+const ReceiverName = "rabbitpay_backup"
+
+// Backup is a backup dir: base/ holds base backups (pg_basebackup, plain
+// format, verified with pg_verifybackup, one dir per backup named by its
+// start time in UTC), wal/ the WAL stream pg_receivewal writes (the segment
+// in progress as NAME.partial), system_identifier the cluster it belongs to,
+// receiver.pid and receiver.log the stream's process. Every file and dir is
+// the cluster user's alone (0600/0700).
+type Backup struct {
+	Dir  string
+	Sync bool
+	// Keep is how many base backups `db backup` keeps (older ones and the WAL
+	// only they need are removed).
+	Keep int
+}
+
+// NewBackup returns the backup dir at dir (made absolute).
+func NewBackup(dir, mode string, keep int) (*Backup, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, shop.InField("backup dir", fmt.Errorf("backup dir %q: %w", dir, err))
+	}
+	if mode != BackupSynchronous && mode != BackupAsynchronous {
+		return nil, shop.InField("backup mode", fmt.Errorf("backup.mode %q is not one of synchronous, asynchronous", mode))
+	}
+	if keep < 1 {
+		return nil, shop.InField("backup keep", fmt.Errorf("backup.keep %d must be at least 1", keep))
+	}
+	return &Backup{Dir: abs, Sync: mode == BackupSynchronous, Keep: keep}, nil
+}
+
+// Mode names the backup's mode.
+func (b *Backup) Mode() string {
+	if b.Sync {
+		return BackupSynchronous
+	}
+	return BackupAsynchronous
+}
+
+func (b *Backup) walDir() string  { return filepath.Join(b.Dir, "wal") }
+func (b *Backup) baseDir() string { return filepath.Join(b.Dir, "base") }
+func (b *Backup) pidFile() string { return filepath.Join(b.Dir, "receiver.pid") }
+func (b *Backup) logFile() string { return filepath.Join(b.Dir, "receiver.log") }
+func (b *Backup) idFile() string  { return filepath.Join(b.Dir, "system_identifier") }
+
+// SystemID is the identifier of the cluster whose backups the dir holds ("" for none yet).
+func (b *Backup) SystemID() string {
+	id, _ := os.ReadFile(b.idFile())
+	return strings.TrimSpace(string(id))
+}
+
+// prepare makes the backup dir and its subdirs, private to the cluster's user.
+func (b *Backup) prepare(owner *credential) error {
+	if fi, err := os.Stat(b.Dir); err == nil && !fi.IsDir() {
+		return shop.InField("backup dir", fmt.Errorf("backup dir %s is not a directory", b.Dir))
+	}
+	if err := os.MkdirAll(filepath.Dir(b.Dir), 0o755); err != nil {
+		return fmt.Errorf("create backup dir: %w", err)
+	}
+	for _, d := range []string{b.Dir, b.walDir(), b.baseDir()} {
+		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create backup dir: %w", err)
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return fmt.Errorf("make %s private: %w", d, err)
+		}
+		if owner != nil {
+			if err := os.Chown(d, int(owner.uid), int(owner.gid)); err != nil {
+				return fmt.Errorf("hand %s to user %s: %w", d, owner.name, err)
+			}
+		}
+	}
+	if owner != nil {
+		for d := filepath.Dir(b.Dir); d != filepath.Dir(d); d = filepath.Dir(d) {
+			if fi, err := os.Stat(d); err == nil && !searchable(fi, owner) {
+				return shop.InField("backup dir", fmt.Errorf("user %s, which runs the embedded cluster and its backups, cannot reach backup dir %s: %s has mode %04o; choose another backup dir or chmod o+x %s",
+					owner.name, b.Dir, d, fi.Mode().Perm(), d))
+			}
+		}
+	}
+	return nil
+}
+
+// connString is a replication connection to the cluster for the backup tools.
+func (c *Cluster) connString() string {
+	kv := func(k, v string) string {
+		return k + "='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+	}
+	return strings.Join([]string{kv("host", c.SocketDir()), kv("port", strconv.Itoa(Port)), kv("user", Superuser),
+		kv("passfile", c.PassFile()), kv("application_name", ReceiverName), kv("sslmode", "disable")}, " ")
+}
+
+// StreamRunning reports whether the backup's pg_receivewal process is alive
+// and streams from this cluster's socket (a data dir that moved needs a new one).
+func (c *Cluster) StreamRunning() (pid int, ok bool) {
+	b := c.Backup
+	raw, err := os.ReadFile(b.pidFile())
+	if err != nil {
+		return 0, false
+	}
+	pid, err = strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return pid, false
+	}
+	args := strings.Split(string(cmdline), "\x00")
+	return pid, len(args) > 0 && filepath.Base(args[0]) == "pg_receivewal" && slices.Contains(args, b.walDir()) &&
+		slices.Contains(args, c.connString())
+}
+
+// StopStream ends the backup's pg_receivewal (it flushes what it has) and
+// waits for it to exit.
+func (b *Backup) StopStream() error {
+	raw, err := os.ReadFile(b.pidFile())
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil || pid <= 0 {
+		return nil
+	}
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil || !strings.Contains(string(cmdline), "pg_receivewal") {
+		os.Remove(b.pidFile())
+		return nil
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if st, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat")); err != nil || zombie(st) {
+			os.Remove(b.pidFile())
+			return nil
+		}
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	os.Remove(b.pidFile())
+	return nil
+}
+
+// zombie reports whether /proc/PID/stat says the process has exited.
+func zombie(stat []byte) bool {
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
+}
+
+// EnsureStream makes the running cluster stream its WAL into the backup dir:
+// it claims the dir for this cluster, creates the replication slot (the
+// server keeps WAL the stream has not flushed), starts pg_receivewal when it
+// is not running (it outlives this process; whatever next opens the cluster
+// starts it again should it die), sets synchronous_standby_names for the
+// mode, and takes the first base backup when there is none. say hears what
+// it does that takes time. Without a backup it only clears a synchronous
+// setting a former backup left, so commits never wait for a stream that
+// no longer exists. The common case (all in place) reads three small files.
+func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
+	want := ""
+	if c.Backup != nil && c.Backup.Sync {
+		want = `"` + ReceiverName + `"`
+	}
+	modeOK := c.syncSetting() == want
+	if c.Backup == nil {
+		if modeOK {
+			return nil
+		}
+		return c.setSync(ctx, want)
+	}
+	b := c.Backup
+	_, running := c.StreamRunning()
+	if modeOK && running && b.SystemID() != "" && len(b.bases()) > 0 {
+		return nil
+	}
+	bin, err := FindBinDir()
+	if err != nil {
+		return err
+	}
+	owner, err := runAs()
+	if err != nil {
+		return err
+	}
+	if err := b.prepare(owner); err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var id string
+	var inRecovery bool
+	if err := conn.QueryRow(ctx, `SELECT system_identifier::text, pg_is_in_recovery() FROM pg_control_system()`).Scan(&id, &inRecovery); err != nil {
+		return err
+	}
+	if inRecovery {
+		return nil // a restore in progress: it streams once promoted
+	}
+	switch have := b.SystemID(); {
+	case have == "":
+		if err := writePrivate(b.idFile(), id+"\n", owner); err != nil {
+			return err
+		}
+	case have != id:
+		return shop.InField("backup dir", fmt.Errorf("backup dir %s holds the backups of another shop (cluster %s, this one is %s): "+
+			"choose a new backup dir, or restore that shop with 'rabbitpay db restore --from %s'", b.Dir, have, id, b.Dir))
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_create_physical_replication_slot($1, true)
+		WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)`, ReceiverName); err != nil {
+		return fmt.Errorf("create the backup's replication slot: %w", err)
+	}
+	if !running {
+		if err := c.startReceiver(bin, owner); err != nil {
+			return err
+		}
+	}
+	if !modeOK {
+		if err := setSync(ctx, conn, want); err != nil {
+			return err
+		}
+	}
+	if len(b.bases()) == 0 {
+		say(fmt.Sprintf("taking the first base backup into %s", b.baseDir()))
+		if _, err := c.BaseBackup(ctx, nil); err != nil {
+			return fmt.Errorf("the first base backup: %w", err)
+		}
+	}
+	return nil
+}
+
+// startReceiver starts pg_receivewal into the backup dir's wal/, detached
+// from this process (its own process group, as the cluster's user), its
+// output appended to receiver.log. It flushes every write (--synchronous)
+// in both modes: in asynchronous mode the server just does not wait for it.
+func (c *Cluster) startReceiver(bin string, owner *credential) error {
+	b := c.Backup
+	b.StopStream() // a stale one, streaming from where the data dir used to be
+	log, err := os.OpenFile(b.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup stream log: %w", err)
+	}
+	defer log.Close()
+	if err := fixFile(b.logFile(), owner); err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(bin, "pg_receivewal"), "-D", b.walDir(), "-S", ReceiverName, "--synchronous",
+		"-d", c.connString())
+	c.setup(cmd, owner)
+	cmd.Dir = b.Dir
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start pg_receivewal: %w", err)
+	}
+	go cmd.Wait() // reaped should it end while this process lives
+	return writePrivate(b.pidFile(), strconv.Itoa(cmd.Process.Pid)+"\n", owner)
+}
+
+// syncSetting is synchronous_standby_names as rabbitpay set it in
+// postgresql.auto.conf ("" when unset), read without a connection.
+func (c *Cluster) syncSetting() string {
+	f, err := os.Open(filepath.Join(c.pgdata(), "postgresql.auto.conf"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	val := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if ok && strings.TrimSpace(k) == "synchronous_standby_names" {
+			v = strings.TrimSpace(v)
+			val = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'"), "''", "'")
+		}
+	}
+	return val
+}
+
+func (c *Cluster) setSync(ctx context.Context, want string) error {
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return setSync(ctx, conn, want)
+}
+
+// setSync makes commits wait for the backup stream (want names it) or not
+// (want ""), at once: the server rereads its settings.
+func setSync(ctx context.Context, conn *pgx.Conn, want string) error {
+	q := `ALTER SYSTEM RESET synchronous_standby_names`
+	if want != "" {
+		q = `ALTER SYSTEM SET synchronous_standby_names = '` + strings.ReplaceAll(want, "'", "''") + `'`
+	}
+	if _, err := conn.Exec(ctx, q); err != nil {
+		return fmt.Errorf("set synchronous_standby_names: %w", err)
+	}
+	_, err := conn.Exec(ctx, `SELECT pg_reload_conf()`)
+	return err
+}
+
+// BaseInfo describes one base backup.
+type BaseInfo struct {
+	Name  string    // its directory's name under base/
+	Start time.Time // when it started (its WAL begins there)
+	Bytes int64
+	// StartWAL is the WAL segment it starts in: the oldest the stream must keep for it.
+	StartWAL string
+	Took     time.Duration
+}
+
+// bases lists the complete base backups, oldest first.
+func (b *Backup) bases() []string {
+	entries, err := os.ReadDir(b.baseDir())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if _, err := time.Parse(baseNameLayout, e.Name()); err == nil && e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+const baseNameLayout = "20060102T150405Z"
+
+// Bases describes the complete base backups, oldest first.
+func (b *Backup) Bases() []BaseInfo {
+	var out []BaseInfo
+	for _, name := range b.bases() {
+		info := BaseInfo{Name: name}
+		info.Start, _ = time.Parse(baseNameLayout, name)
+		info.StartWAL = startWAL(filepath.Join(b.baseDir(), name))
+		filepath.WalkDir(filepath.Join(b.baseDir(), name), func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if fi, err := d.Info(); err == nil {
+					info.Bytes += fi.Size()
+				}
+			}
+			return nil
+		})
+		out = append(out, info)
+	}
+	return out
+}
+
+// startWAL reads the segment a base backup starts in from its backup_label.
+func startWAL(dir string) string {
+	raw, _ := os.ReadFile(filepath.Join(dir, "backup_label"))
+	for _, l := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(l, "START WAL LOCATION:") {
+			if i := strings.Index(l, "(file "); i >= 0 {
+				return strings.TrimSuffix(strings.TrimSpace(l[i+len("(file "):]), ")")
+			}
+		}
+	}
+	return ""
+}
+
+// BaseBackup takes a base backup of the running cluster into the backup dir,
+// checks it with pg_verifybackup, and removes the base backups beyond Keep
+// and the WAL only they needed. progress, when not nil, shows
+// pg_basebackup's progress (a terminal).
+func (c *Cluster) BaseBackup(ctx context.Context, progress io.Writer) (BaseInfo, error) {
+	b := c.Backup
+	bin, err := FindBinDir()
+	if err != nil {
+		return BaseInfo{}, err
+	}
+	owner, err := runAs()
+	if err != nil {
+		return BaseInfo{}, err
+	}
+	if err := b.prepare(owner); err != nil {
+		return BaseInfo{}, err
+	}
+	began := time.Now()
+	name := began.UTC().Format(baseNameLayout)
+	for _, have := range b.bases() {
+		if have >= name { // two in one second: the next second's name
+			began = began.Add(time.Second)
+			name = began.UTC().Format(baseNameLayout)
+		}
+	}
+	tmp := filepath.Join(b.baseDir(), name+".tmp")
+	os.RemoveAll(tmp)
+	args := []string{"-D", tmp, "-Fp", "-X", "stream", "-c", "fast", "-d", c.connString()}
+	if progress != nil {
+		args = append(args, "-P")
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pg_basebackup"), args...)
+	c.setup(cmd, owner)
+	cmd.Dir = b.Dir
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if progress != nil {
+		cmd.Stderr = io.MultiWriter(&out, progress)
+	}
+	if err := cmd.Run(); err != nil {
+		os.RemoveAll(tmp)
+		return BaseInfo{}, &startError{msg: fmt.Sprintf("pg_basebackup into %s failed: %v", b.baseDir(), err), details: lines(out.String())}
+	}
+	verify := exec.CommandContext(ctx, filepath.Join(bin, "pg_verifybackup"), "-q", tmp)
+	c.setup(verify, owner)
+	verify.Dir = b.Dir
+	if vout, err := verify.CombinedOutput(); err != nil {
+		os.RemoveAll(tmp)
+		return BaseInfo{}, &startError{msg: fmt.Sprintf("the new base backup failed pg_verifybackup (removed): %v", err), details: lines(string(vout))}
+	}
+	if err := os.Rename(tmp, filepath.Join(b.baseDir(), name)); err != nil {
+		return BaseInfo{}, err
+	}
+	if err := b.prune(); err != nil {
+		return BaseInfo{}, err
+	}
+	for _, info := range b.Bases() {
+		if info.Name == name {
+			info.Took = time.Since(began)
+			return info, nil
+		}
+	}
+	return BaseInfo{Name: name, Took: time.Since(began)}, nil
+}
+
+// prune removes the base backups beyond Keep, oldest first, and the WAL
+// older than the oldest one kept (history files stay: they are tiny and a
+// restore across a timeline needs them).
+func (b *Backup) prune() error {
+	names := b.bases()
+	for len(names) > b.Keep {
+		if err := os.RemoveAll(filepath.Join(b.baseDir(), names[0])); err != nil {
+			return err
+		}
+		names = names[1:]
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	oldest := startWAL(filepath.Join(b.baseDir(), names[0]))
+	if len(oldest) != 24 {
+		return nil
+	}
+	entries, err := os.ReadDir(b.walDir())
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		n := e.Name()
+		// The timeline (the first 8 hex digits) aside, names sort by position.
+		if len(n) >= 24 && isHex(n[:24]) && !strings.HasSuffix(n, ".history") && n[8:24] < oldest[8:] {
+			os.Remove(filepath.Join(b.walDir(), n))
+		}
+	}
+	return nil
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789ABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// RestoreResult is where a restore ended.
+type RestoreResult struct {
+	Base     string // the base backup restored
+	Timeline int    // the timeline the restored cluster goes on in
+	// LSN is where recovery ended; Reason PostgreSQL's words for why there.
+	LSN, Reason string
+}
+
+// Restore makes this (absent) cluster from the backup dir from: its newest
+// base backup (or the newest taken before to), then all its WAL — the
+// segment in progress (NAME.partial) too — or the WAL up to to; it promotes
+// the result, so it opens for writing, and leaves it running. It never
+// overwrites a cluster that exists.
+func (c *Cluster) Restore(ctx context.Context, from *Backup, to *time.Time) (RestoreResult, error) {
+	var res RestoreResult
+	if c.Initialized() {
+		return res, fmt.Errorf("data dir %s already holds a shop, and a restore never overwrites one: restore into a new data dir (--data-dir), "+
+			"or move this one aside first ('rabbitpay db stop', then 'mv %s %s.old')", c.Dir, c.Dir, c.Dir)
+	}
+	bases := from.bases()
+	if to != nil {
+		bases = slices.DeleteFunc(bases, func(n string) bool { t, _ := time.Parse(baseNameLayout, n); return !t.Before(*to) })
+	}
+	if len(bases) == 0 {
+		if to != nil {
+			return res, fmt.Errorf("backup dir %s holds no base backup taken before %s", from.Dir, to.Format(time.RFC3339))
+		}
+		return res, fmt.Errorf("backup dir %s holds no base backup (base/ is empty or missing)", from.Dir)
+	}
+	res.Base = bases[len(bases)-1]
+	bin, err := FindBinDir()
+	if err != nil {
+		return res, err
+	}
+	owner, err := runAs()
+	if err != nil {
+		return res, err
+	}
+	from.StopStream() // it streamed from the lost cluster; it would write into the dir being read
+	if err := c.checkLocation(owner); err != nil {
+		return res, err
+	}
+	if err := c.mkdir(); err != nil {
+		return res, err
+	}
+	unlock, err := c.lock()
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	if err := c.prepareDirs(owner); err != nil {
+		return res, err
+	}
+	fail := func(err error) (RestoreResult, error) {
+		c.Stop()
+		os.RemoveAll(c.pgdata())
+		return res, err
+	}
+	if err := copyTree(filepath.Join(from.baseDir(), res.Base), c.pgdata(), owner); err != nil {
+		return fail(fmt.Errorf("copy base backup %s: %w", res.Base, err))
+	}
+	os.Remove(filepath.Join(c.pgdata(), "backup_manifest"))
+	if _, err := os.Stat(c.PassFile()); err != nil {
+		return fail(fmt.Errorf("base backup %s has no password file (%s): it was not taken by rabbitpay", res.Base, passFileName))
+	}
+	// The segments in progress: pg_receivewal keeps each as NAME.partial.
+	// Recovery reads pg_wal/ where restore_command finds nothing.
+	entries, err := os.ReadDir(from.walDir())
+	if err != nil {
+		return fail(err)
+	}
+	for _, e := range entries {
+		full, ok := strings.CutSuffix(e.Name(), ".partial")
+		if !ok {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(from.walDir(), full)); err == nil {
+			continue
+		}
+		if err := copyFile(filepath.Join(from.walDir(), e.Name()), filepath.Join(c.pgdata(), "pg_wal", full), 0o600, owner); err != nil {
+			return fail(err)
+		}
+	}
+	conf := "restore_command = " + confQuote("cp "+shellQuote(strings.ReplaceAll(from.walDir(), "%", "%%")+"/%f")+` "%p"`) + "\n" +
+		"recovery_target_timeline = 'latest'\nrecovery_target_action = 'promote'\n"
+	if to != nil {
+		conf += "recovery_target_time = " + confQuote(to.UTC().Format("2006-01-02 15:04:05.999999+00")) + "\n"
+	}
+	if err := rewriteAutoConf(filepath.Join(c.pgdata(), "postgresql.auto.conf"), conf, owner); err != nil {
+		return fail(err)
+	}
+	if err := writePrivate(filepath.Join(c.pgdata(), "recovery.signal"), "", owner); err != nil {
+		return fail(err)
+	}
+	if _, err := c.ensureConf(); err != nil {
+		return fail(err)
+	}
+	if err := c.start(bin, 3600); err != nil {
+		return fail(err)
+	}
+	conn, err := c.awaitPromotion(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, s := range []string{"restore_command", "recovery_target_timeline", "recovery_target_action", "recovery_target_time"} {
+		if _, err := conn.Exec(ctx, "ALTER SYSTEM RESET "+s); err != nil {
+			return res, err
+		}
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return res, err
+	}
+	if err := conn.QueryRow(ctx, `SELECT timeline_id FROM pg_control_checkpoint()`).Scan(&res.Timeline); err != nil {
+		return res, err
+	}
+	// The new timeline's history file: its last line says where the old one ended, and why.
+	raw, _ := os.ReadFile(filepath.Join(c.pgdata(), "pg_wal", fmt.Sprintf("%08X.history", res.Timeline)))
+	if l := lines(string(raw)); len(l) > 0 {
+		if f := strings.SplitN(l[len(l)-1], "\t", 3); len(f) == 3 {
+			res.LSN, res.Reason = f[1], f[2]
+		}
+	}
+	return res, nil
+}
+
+// awaitPromotion waits for a cluster in recovery to finish it and promote,
+// and returns a connection to it.
+func (c *Cluster) awaitPromotion(ctx context.Context) (*pgx.Conn, error) {
+	for {
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err == nil {
+			var inRecovery bool
+			if err = conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err == nil && !inRecovery {
+				return conn, nil
+			}
+			conn.Close(context.WithoutCancel(ctx))
+		}
+		if !c.Running() {
+			return nil, &startError{msg: "recovery stopped before it could promote the restored cluster (the server log says why)", details: c.logTail()}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// rewriteAutoConf drops the recovery and synchronous settings a base backup
+// carries from postgresql.auto.conf and appends add.
+func rewriteAutoConf(path, add string, owner *credential) error {
+	raw, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var keep []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		k, _, _ := strings.Cut(l, "=")
+		k = strings.TrimSpace(k)
+		if l == "" || k == "synchronous_standby_names" || k == "restore_command" || strings.HasPrefix(k, "recovery_target") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return writePrivate(path, strings.Join(keep, "\n")+"\n"+add, owner)
+}
+
+func confQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// copyTree copies the directory src into dst (which exists), files 0600 and
+// dirs 0700, owned by owner.
+func copyTree(src, dst string, owner *credential) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		switch {
+		case rel == ".":
+			return nil
+		case d.IsDir():
+			if err := os.Mkdir(target, 0o700); err != nil {
+				return err
+			}
+			if owner != nil {
+				return os.Chown(target, int(owner.uid), int(owner.gid))
+			}
+			return nil
+		case d.Type().IsRegular():
+			return copyFile(p, target, 0o600, owner)
+		}
+		return nil // pg_basebackup's plain format holds only dirs and files
+	})
+}
+
+func copyFile(src, dst string, mode os.FileMode, owner *credential) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if owner != nil {
+		return os.Chown(dst, int(owner.uid), int(owner.gid))
+	}
+	return nil
+}
+
+// mayCreate refuses to make a new, empty cluster where a shop once was: a
+// data dir whose server log shows a cluster ran there, or a backup dir that
+// holds a shop's backups. NewShop (db init) allows it.
+func (c *Cluster) mayCreate() error {
+	if c.NewShop {
+		if c.Backup != nil && c.Backup.SystemID() != "" {
+			return fmt.Errorf("backup dir %s holds another shop's backups: a new shop needs a new backup dir (set backup.dir), or restore that shop with 'rabbitpay db restore --from %s'",
+				c.Backup.Dir, c.Backup.Dir)
+		}
+		return nil
+	}
+	why := ""
+	if fi, err := os.Stat(c.logFile()); err == nil && fi.Size() > 0 {
+		why = "its server log shows a shop ran here"
+	}
+	from := "DIR"
+	if c.Backup != nil && c.Backup.SystemID() != "" {
+		why, from = "backup dir "+c.Backup.Dir+" holds its backups", c.Backup.Dir
+	}
+	if why == "" {
+		return nil
+	}
+	return &GoneError{msg: fmt.Sprintf("the shop in data dir %s is gone (%s, but its cluster is missing): restore it with 'rabbitpay db restore --from %s', "+
+		"or start a new, empty shop with 'rabbitpay db init'", c.Dir, why, from)}
+}
+
+// GoneError is a data dir whose shop is missing: never replaced by an empty one unasked.
+type GoneError struct{ msg string }
+
+func (e *GoneError) Error() string { return e.msg }
