@@ -28,8 +28,8 @@ type App struct {
 	url        string
 	// cluster is the embedded cluster (nil with a database URL).
 	cluster *localpg.Cluster
-	gw         gateways
-	cb         callbacks
+	gw      gateways
+	cb      callbacks
 
 	// Warn prints a one-line warning on stderr (the read replica falling
 	// back to the primary); nil prints nothing.
