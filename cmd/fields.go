@@ -21,6 +21,8 @@ var fieldFlags = map[string]string{
 	"database URL":    "database-url",
 	"data dir":        "data-dir",
 	"retention":       "older-than",
+	"restore source":  "from",
+	"restore time":    "to",
 
 	"database read URL": "database-read-url",
 }

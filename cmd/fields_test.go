@@ -36,6 +36,11 @@ func TestNoFlagNamesBelowCmd(t *testing.T) {
 		"testdb/failover.go: --no-locale":                "initdb's option",
 		"testdb/failover.go: --no-sync":                  "initdb's and pg_basebackup's option",
 		"testdb/failover.go: --no-instructions":          "initdb's option",
+		"localpg/backup.go: --synchronous":               "pg_receivewal's option",
+		"localpg/backup.go: choose a new backup dir, or restore that shop with 'rabbitpay db restore --from %s'":                                                                        "a command to run, given whole",
+		"localpg/backup.go: backup dir %s holds another shop's backups: a new shop needs a new backup dir (set backup.dir), or restore that shop with 'rabbitpay db restore --from %s'": "a command to run, given whole",
+		"localpg/backup.go: the shop in data dir %s is gone (%s, but its cluster is missing): restore it with 'rabbitpay db restore --from %s', ":                                       "a command to run, given whole",
+		"localpg/backup.go: data dir %s already holds a shop, and a restore never overwrites one: restore into a new data dir (--data-dir), ":                                           "the global flag, in a sentence db restore says",
 	}
 	flagLike := regexp.MustCompile(`--[a-z]`)
 	var found []string

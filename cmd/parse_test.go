@@ -240,8 +240,8 @@ func TestLongRunningCommandsMarkThemselves(t *testing.T) {
 	}
 	walk(newRoot(&env{}))
 	slices.Sort(long)
-	want := []string{"rabbitpay checkout", "rabbitpay customer register", "rabbitpay customer update", "rabbitpay db migrate",
-		"rabbitpay db prune", "rabbitpay db start", "rabbitpay db stop", "rabbitpay deliver import", "rabbitpay demo", "rabbitpay notify send",
+	want := []string{"rabbitpay checkout", "rabbitpay customer register", "rabbitpay customer update", "rabbitpay db backup", "rabbitpay db init", "rabbitpay db migrate",
+		"rabbitpay db prune", "rabbitpay db restore", "rabbitpay db start", "rabbitpay db stop", "rabbitpay deliver import", "rabbitpay demo", "rabbitpay notify send",
 		"rabbitpay order cancel", "rabbitpay order place", "rabbitpay order refund", "rabbitpay pay reconcile",
 		"rabbitpay product export", "rabbitpay product import", "rabbitpay saga recover"}
 	if !slices.Equal(long, want) {

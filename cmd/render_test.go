@@ -186,7 +186,7 @@ func TestRenderDBStatus(t *testing.T) {
 		CType: "C.UTF-8", KoreanSearchIndexed: &indexed}); err != nil {
 		t.Fatal(err)
 	}
-	if recs := csvRecords(t, out.String()); len(recs) != 2 || strings.Join(recs[1], ",") != "external,,true,true,postgres://x,9,9,,,C.UTF-8,indexed" {
+	if recs := csvRecords(t, out.String()); len(recs) != 2 || strings.Join(recs[1], ",") != "external,,true,true,postgres://x,9,9,,,C.UTF-8,indexed,,,," {
 		t.Errorf("db status -o csv:\n%s", out)
 	}
 	e, out, _ = renderEnv("csv")

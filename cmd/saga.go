@@ -115,6 +115,9 @@ func (e *env) printSaga(r shop.SagaRecord) error {
 type sagaRecoverOptions struct {
 	*env
 	Wait time.Duration
+	// Follow keeps recovering, every Interval, until interrupted.
+	Follow   bool
+	Interval time.Duration
 }
 
 func newSagaRecoverCmd(e *env, runF func(*sagaRecoverOptions) error) *cobra.Command {
@@ -132,22 +135,36 @@ waits. recover takes over only sagas whose lease has expired (saga.lease after
 the owner died, default 30s), and the takeover fences the old owner out: should
 it still be alive, it can change nothing more. A saga whose lease is live is
 skipped at once; --wait retries it until its lease expires.
-Exit code 3 when something is still unfinished.`,
+Exit code 3 when something is still unfinished.
+
+--follow runs as a service (like notify send --follow): it looks for unfinished
+sagas every --interval and finishes each once its owner's lease has expired, so
+the orders a crash or a database failover cut off are finished with nobody there
+to run recover. The database going away is said on stderr and waited out. Ctrl-C
+or SIGTERM ends it with exit 0.`,
 		Example: "  rabbitpay saga recover\n  rabbitpay saga recover --wait 1m   # right after a crash: wait for the dead owner's lease",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Wait < 0 {
 				return usageErr(cmd, "--wait %s must not be negative", opts.Wait)
 			}
+			if opts.Interval <= 0 {
+				return usageErr(cmd, "--interval %s must be positive", opts.Interval)
+			}
 			return dispatch(cmd, opts, runF, sagaRecoverRun)
 		},
 		Annotations: runsLong(),
 	}
 	cmd.Flags().DurationVar(&opts.Wait, "wait", 0, "retry sagas whose owner's lease has not expired yet for up to this long (e.g. 1m)")
+	cmd.Flags().BoolVar(&opts.Follow, "follow", false, "keep running: finish sagas as their leases expire, until Ctrl-C or SIGTERM")
+	cmd.Flags().DurationVar(&opts.Interval, "interval", 5*time.Second, "with --follow, how often to look for unfinished sagas")
 	return cmd
 }
 
 func sagaRecoverRun(ctx context.Context, opts *sagaRecoverOptions) error {
+	if opts.Follow {
+		return sagaRecoverFollow(ctx, opts)
+	}
 	a, err := opts.app(ctx)
 	if err != nil {
 		return err
@@ -164,6 +181,51 @@ func sagaRecoverRun(ctx context.Context, opts *sagaRecoverOptions) error {
 		return err
 	}
 	return app.RecoveryError(out)
+}
+
+// sagaRecoverFollow recovers every opts.Interval until ctx ends, printing
+// what each round finished; a round that fails (the database away, a
+// failover) is said once on stderr and the next round tries again.
+func sagaRecoverFollow(ctx context.Context, opts *sagaRecoverOptions) error {
+	w := opts.stepWriter()
+	lastErr := ""
+	for {
+		a, err := opts.app(ctx)
+		var out []app.Recovered
+		if err == nil {
+			out, err = a.RecoverSagas(ctx, 0, func(uuid string) shop.Observer {
+				fmt.Fprintf(w, "saga %s:\n", uuid)
+				return opts.stepPrinter()
+			})
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if msg := app.DescribeError(opts.cfg, err).Error(); msg != lastErr {
+				warn(opts.Err, []string{"saga recover: " + msg + "; trying again every " + opts.Interval.String()})
+				lastErr = msg
+			}
+		} else {
+			lastErr = ""
+			var done []app.Recovered
+			for _, r := range out {
+				if !r.Skipped() {
+					done = append(done, r)
+				}
+			}
+			if len(done) > 0 {
+				if err := opts.print(done, recoveredRows(done)); err != nil {
+					return err
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(opts.Interval):
+		}
+	}
 }
 
 func recoveredRows(out []app.Recovered) rowsFunc {

@@ -152,10 +152,10 @@ func Restore(ctx context.Context, cfg *config.Config, from string, to *time.Time
 		return Restored{}, err
 	}
 	if fi, err := os.Stat(src.Dir); err != nil || !fi.IsDir() {
-		return Restored{}, shop.InField("--from", fmt.Errorf("backup dir %s does not exist", src.Dir))
+		return Restored{}, shop.InField("restore source", fmt.Errorf("backup dir %s does not exist", src.Dir))
 	}
 	if to != nil && to.After(time.Now()) {
-		return Restored{}, shop.InField("--to", fmt.Errorf("--to %s is in the future", to.Format(time.RFC3339)))
+		return Restored{}, shop.InField("restore time", fmt.Errorf("%s is in the future", to.Format(time.RFC3339)))
 	}
 	res, err := c.Restore(ctx, src, to)
 	if err != nil {

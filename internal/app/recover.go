@@ -21,6 +21,9 @@ type Recovered struct {
 	skipped   bool
 }
 
+// Skipped reports whether the saga was left alone because its owner's lease is live.
+func (r Recovered) Skipped() bool { return r.skipped }
+
 // RecoveryError says how many sagas `saga recover` left unfinished; it is
 // shop.ErrIncomplete.
 func RecoveryError(out []Recovered) error {
