@@ -1,0 +1,439 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
+)
+
+// shopDirs is an embedded shop with a backup dir, run as separate processes.
+type shopDirs struct {
+	t                *testing.T
+	parent, data, bk string
+	env              []string
+}
+
+// newBackedUpShop makes a data dir and a backup dir (under the system temp
+// dir: as root the cluster's user must reach them) in the given mode, with a
+// short saga lease so recovery after a crash need not wait long.
+func newBackedUpShop(t *testing.T, mode string) *shopDirs {
+	t.Helper()
+	parent, err := os.MkdirTemp("", "rpbackup-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(parent, 0o755)
+	s := &shopDirs{t: t, parent: parent, data: filepath.Join(parent, "data"), bk: filepath.Join(parent, "backup")}
+	s.setData(s.data)
+	s.env = append(s.env, "RABBITPAY_BACKUP_DIR="+s.bk, "RABBITPAY_BACKUP_MODE="+mode)
+	t.Cleanup(func() {
+		s.run("db", "stop")
+		os.RemoveAll(parent)
+	})
+	return s
+}
+
+func (s *shopDirs) setData(dir string) {
+	s.data = dir
+	env := []string{"RABBITPAY_DATA_DIR=" + dir, "RABBITPAY_SAGA_LEASE=2s"}
+	for _, e := range s.env {
+		if !strings.HasPrefix(e, "RABBITPAY_DATA_DIR=") && !strings.HasPrefix(e, "RABBITPAY_SAGA_LEASE=") {
+			env = append(env, e)
+		}
+	}
+	s.env = env
+}
+
+func (s *shopDirs) run(args ...string) (string, string, int) { return rabbitpayProcess(s.env, args...) }
+
+func (s *shopDirs) ok(args ...string) string {
+	s.t.Helper()
+	out, serr, code := s.run(args...)
+	if code != 0 {
+		s.t.Fatalf("rabbitpay %s: exit %d: %s", strings.Join(args, " "), code, serr)
+	}
+	return out
+}
+
+func (s *shopDirs) json(v any, args ...string) {
+	s.t.Helper()
+	out := s.ok(append(args, "-o", "json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		s.t.Fatalf("rabbitpay %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+type stockRow struct {
+	SKU   string `json:"sku"`
+	Price int64  `json:"price"`
+	Stock int64  `json:"stock_quantity"`
+}
+
+func (s *shopDirs) product(sku string) stockRow {
+	s.t.Helper()
+	var rows []stockRow
+	s.json(&rows, "product", "list")
+	for _, r := range rows {
+		if r.SKU == sku {
+			return r
+		}
+	}
+	s.t.Fatalf("no product %s in %v", sku, rows)
+	return stockRow{}
+}
+
+type orderRow struct {
+	UUID   string `json:"order_uuid"`
+	Status string `json:"status"`
+	Items  []struct {
+		Quantity int64 `json:"quantity"`
+		Refunded int64 `json:"refunded_quantity"`
+	} `json:"items"`
+}
+
+func (s *shopDirs) orders() map[string]orderRow {
+	s.t.Helper()
+	var rows []orderRow
+	s.json(&rows, "order", "list", "--all")
+	out := map[string]orderRow{}
+	for _, r := range rows {
+		out[r.UUID] = r
+	}
+	return out
+}
+
+// killPostmaster kills the cluster's postmaster with SIGKILL, as a crash would.
+func (s *shopDirs) killPostmaster() {
+	s.t.Helper()
+	raw, err := os.ReadFile(filepath.Join(s.data, "pgdata", "postmaster.pid"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.SplitN(string(raw), "\n", 2)[0])
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// blockStream ends the backup stream and puts a file where its WAL dir was,
+// so it cannot start again; the returned func undoes it.
+func (s *shopDirs) blockStream() func() {
+	s.t.Helper()
+	wal := filepath.Join(s.bk, "wal")
+	if err := os.Rename(wal, wal+".away"); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.WriteFile(wal, nil, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(s.bk, "receiver.pid"))
+	if pid, _ := strconv.Atoi(strings.TrimSpace(string(raw))); pid > 0 {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return func() {
+		os.Remove(wal)
+		if err := os.Rename(wal+".away", wal); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+// The restore drill: synchronous backup, lanes placing orders, the
+// postmaster killed and the data dir deleted. The next command refuses to
+// open an empty shop; db restore brings back every order that exited 0; once
+// saga recover has run, stock is conserved and every payment taken belongs to
+// a paid order or was refunded. Every backup file is the owner's alone.
+func TestRestoreDrill(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	const stock = 10000
+	s.ok("product", "register", "--sku", "D-1", "--name", "Drill", "--price", "1000", "--stock", strconv.Itoa(stock))
+	s.ok("customer", "register", "--name", "Kim")
+
+	var (
+		mu     sync.Mutex
+		acked  []string
+		killed atomic.Bool
+		wg     sync.WaitGroup
+		placed atomic.Int32
+	)
+	for lane := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				if killed.Load() {
+					return
+				}
+				out, _, code := s.run("order", "place", "--customer", "1", "--item", "D-1:"+strconv.Itoa(1+(lane+i)%3), "--method", "NAVER", "-o", "json")
+				if code == 0 {
+					var r struct {
+						UUID string `json:"order_uuid"`
+					}
+					if err := json.Unmarshal([]byte(out), &r); err != nil || r.UUID == "" {
+						t.Errorf("order place exit 0 without an order: %v %s", err, out)
+						return
+					}
+					mu.Lock()
+					acked = append(acked, r.UUID)
+					mu.Unlock()
+					placed.Add(1)
+				}
+			}
+		})
+	}
+	for placed.Load() < 12 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.killPostmaster()
+	killed.Store(true)
+	wg.Wait()
+	if err := os.RemoveAll(s.data); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next command refuses: no empty shop in its place.
+	_, serr, code := s.run("product", "list")
+	if code != ExitFailure || !strings.Contains(serr, "db restore --from "+s.bk) || strings.Count(strings.TrimSpace(serr), "\n") != 0 {
+		t.Fatalf("product list after the data dir was lost: exit %d, stderr %q", code, serr)
+	}
+	if _, err := os.Stat(filepath.Join(s.data, "pgdata", "PG_VERSION")); err == nil {
+		t.Fatal("a new cluster was made in place of the lost one")
+	}
+
+	out := s.ok("db", "restore", "--from", s.bk)
+	if !strings.Contains(out, "restored data dir "+s.data) {
+		t.Fatalf("db restore said %q", out)
+	}
+	orders := s.orders()
+	for _, u := range acked {
+		if o, ok := orders[u]; !ok || o.Status != "paid" {
+			t.Errorf("order %s exited 0 but after the restore it is %+v", u, o)
+		}
+	}
+	t.Logf("%d orders acknowledged, %d restored", len(acked), len(orders))
+
+	// Sagas cut off by the crash: finished (their leases are 2 s).
+	if _, serr, code := s.run("saga", "recover", "--wait", "1m"); code != 0 {
+		t.Fatalf("saga recover: exit %d: %s", code, serr)
+	}
+	orders = s.orders()
+	sold := int64(0)
+	for _, o := range orders {
+		if o.Status == "paid" {
+			for _, it := range o.Items {
+				sold += it.Quantity - it.Refunded
+			}
+		}
+	}
+	if p := s.product("D-1"); p.Stock+sold != stock {
+		t.Errorf("stock %d + sold %d != %d", p.Stock, sold, stock)
+	}
+	var pays []struct {
+		UUID     string `json:"order_uuid"`
+		OrderID  *int64 `json:"order_id"`
+		Status   string `json:"status"`
+		Amount   int64  `json:"amount"`
+		Refunded int64  `json:"refunded_amount"`
+	}
+	s.json(&pays, "pay", "list", "--all")
+	for _, p := range pays {
+		switch {
+		case p.Status == "PROGRESS":
+			t.Errorf("payment for %s still in progress after recover", p.UUID)
+		case p.Status == "SUCCESS" && (p.OrderID == nil || orders[p.UUID].Status != "paid"):
+			t.Errorf("payment for %s taken but its order is %+v", p.UUID, orders[p.UUID])
+		}
+	}
+
+	// Nothing in the backup dir is open to other users.
+	filepath.WalkDir(s.bk, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if fi, err := d.Info(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %04o: others may read it", p, fi.Mode().Perm())
+		}
+		return nil
+	})
+}
+
+// A mistaken UPDATE undone: restore to a time before it, into the data dir
+// once the damaged one is moved aside.
+func TestRestoreToATime(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.ok("product", "register", "--sku", "T-1", "--name", "Time", "--price", "5000", "--stock", "10")
+	s.ok("customer", "register", "--name", "Lee")
+	s.ok("order", "place", "--customer", "1", "--item", "T-1:2", "--method", "KAKAO")
+	time.Sleep(1100 * time.Millisecond)
+	before := time.Now()
+	time.Sleep(1100 * time.Millisecond)
+	url := strings.TrimSpace(s.ok("db", "url"))
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), "UPDATE product SET price = 1"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(context.Background())
+	s.ok("order", "place", "--customer", "1", "--item", "T-1:1", "--method", "KAKAO")
+
+	// A restore never overwrites a cluster.
+	if _, serr, code := s.run("db", "restore", "--from", s.bk, "--to", before.Format(time.RFC3339Nano)); code != ExitFailure ||
+		!strings.Contains(serr, "already holds a shop") {
+		t.Fatalf("restore over a cluster: exit %d %q", code, serr)
+	}
+	s.ok("db", "stop")
+	if err := os.Rename(s.data, s.data+".mistake"); err != nil {
+		t.Fatal(err)
+	}
+	_, serr, code := s.run("db", "restore", "--from", s.bk, "--to", before.Format(time.RFC3339Nano))
+	if code != 0 || !strings.Contains(serr, "may have paid at the provider") {
+		t.Fatalf("db restore --to: exit %d, stderr %q", code, serr)
+	}
+	if p := s.product("T-1"); p.Price != 5000 || p.Stock != 8 {
+		t.Fatalf("after the restore to before the UPDATE: %+v, want price 5000, stock 8", p)
+	}
+	if n := len(s.orders()); n != 1 {
+		t.Fatalf("%d orders after the restore, want the 1 placed before", n)
+	}
+	// The restored shop takes orders, and they reach the backup again.
+	s.ok("order", "place", "--customer", "1", "--item", "T-1:1", "--method", "KAKAO")
+	var st dbStatus
+	s.json(&st, "db", "status")
+	if st.Backup == nil || st.Backup.State != "streaming" {
+		t.Fatalf("backup after the restore: %+v", st.Backup)
+	}
+}
+
+// With the synchronous stream down and unable to start, a placement is
+// refused within seconds, before anything is reserved; once the stream can
+// run again, orders go through.
+func TestStreamDownRefusesPlacement(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.ok("product", "register", "--sku", "S-1", "--name", "Stream", "--price", "3000", "--stock", "5")
+	s.ok("customer", "register", "--name", "Park")
+	unblock := s.blockStream()
+	began := time.Now()
+	_, serr, code := s.run("order", "place", "--customer", "1", "--item", "S-1:1", "--method", "NAVER")
+	took := time.Since(began)
+	if code != ExitFailure || !strings.Contains(serr, "backup stream") || !strings.Contains(serr, "nothing was reserved") || strings.Contains(serr, "saga") {
+		t.Fatalf("order place with the stream down: exit %d, stderr %q", code, serr)
+	}
+	t.Logf("refused in %s", took)
+	if p := s.product("S-1"); p.Stock != 5 {
+		t.Fatalf("stock %d after a refused placement, want 5", p.Stock)
+	}
+	var sagas []any
+	s.json(&sagas, "saga", "list")
+	if len(sagas) != 0 {
+		t.Fatalf("a refused placement left sagas: %v", sagas)
+	}
+	unblock()
+	s.ok("order", "place", "--customer", "1", "--item", "S-1:1", "--method", "NAVER")
+	if p := s.product("S-1"); p.Stock != 4 {
+		t.Fatalf("stock %d after the stream came back and one order, want 4", p.Stock)
+	}
+}
+
+// Asynchronous mode: commits do not wait for the stream, so an order goes
+// through while it is down; once it runs again it catches up (the server
+// kept the WAL for it), and a restore then holds that order.
+func TestAsynchronousBackupCatchesUp(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "asynchronous")
+	s.ok("product", "register", "--sku", "A-1", "--name", "Async", "--price", "2000", "--stock", "5")
+	s.ok("customer", "register", "--name", "Choi")
+	unblock := s.blockStream()
+	var r struct {
+		UUID string `json:"order_uuid"`
+	}
+	s.json(&r, "order", "place", "--customer", "1", "--item", "A-1:1", "--method", "NAVER")
+	unblock()
+	// The next command starts the stream again; wait until it has caught up.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st dbStatus
+		s.json(&st, "db", "status")
+		if st.Backup != nil && st.Backup.State == "streaming" && st.Backup.LagBytes != nil && *st.Backup.LagBytes == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(s.bk, "receiver.log"))
+			t.Fatalf("the stream did not catch up: %+v\nreceiver.log:\n%s", st.Backup, log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.killPostmaster()
+	os.RemoveAll(s.data)
+	s.ok("db", "restore", "--from", s.bk)
+	if o, ok := s.orders()[r.UUID]; !ok || o.Status != "paid" {
+		t.Fatalf("the order placed while the stream was down is %+v after the restore", o)
+	}
+}
+
+// The data dir may move: nothing in it records its old path (the socket dir
+// is on the server's command line, the password file inside pgdata).
+func TestDataDirMoves(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.ok("product", "register", "--sku", "M-1", "--name", "Move", "--price", "1000", "--stock", "3")
+	s.ok("db", "stop")
+	moved := filepath.Join(s.parent, "moved")
+	if err := os.Rename(s.data, moved); err != nil {
+		t.Fatal(err)
+	}
+	s.setData(moved)
+	if p := s.product("M-1"); p.Stock != 3 {
+		t.Fatalf("after the move: %+v", p)
+	}
+	s.ok("customer", "register", "--name", "Jung")
+	s.ok("order", "place", "--customer", "1", "--item", "M-1:1", "--method", "NAVER")
+	var st dbStatus
+	s.json(&st, "db", "status")
+	if st.DataDir != moved || !st.Running || st.Backup == nil || st.Backup.State != "streaming" {
+		t.Fatalf("db status after the move: %+v %+v", st, st.Backup)
+	}
+}
+
+// A read-only server (a standby, a restore not yet promoted, or read-only by
+// setting) refuses a placement with one sentence before anything is written,
+// naming no saga.
+func TestReadOnlyServerRefusesPlacement(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "R-1", "--name", "Read", "--price", "1000", "--stock", "3")
+	c.ok("customer", "register", "--name", "Han")
+	conn, err := pgx.Connect(context.Background(), testdb.Direct(t, c.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', current_database()); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	c.fails(ExitFailure, "read-only", "order", "place", "--customer", "1", "--item", "R-1:1", "--method", "NAVER")
+	if _, err := conn.Exec(context.Background(), `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET default_transaction_read_only', current_database()); END $$`); err != nil {
+		t.Fatal(err)
+	}
+	var sagas []any
+	c.json(&sagas, "saga", "list")
+	var p []stockRow
+	c.json(&p, "product", "list")
+	if len(sagas) != 0 || len(p) != 1 || p[0].Stock != 3 {
+		t.Fatalf("after a refused placement on a read-only server: sagas %v, products %+v", sagas, p)
+	}
+}
