@@ -268,6 +268,9 @@ func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
 func (c *Cluster) startReceiver(bin string, owner *credential) error {
 	b := c.Backup
 	b.StopStream() // a stale one, streaming from where the data dir used to be
+	if err := b.mendPartial(owner); err != nil {
+		return err
+	}
 	log, err := os.OpenFile(b.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return fmt.Errorf("backup stream log: %w", err)
@@ -286,6 +289,36 @@ func (c *Cluster) startReceiver(bin string, owner *credential) error {
 	}
 	go cmd.Wait() // reaped should it end while this process lives
 	return writePrivate(b.pidFile(), strconv.Itoa(cmd.Process.Pid)+"\n", owner)
+}
+
+// walSegmentSize is the WAL segment size of the clusters rabbitpay makes
+// (initdb's default).
+const walSegmentSize = 16 << 20
+
+// mendPartial extends a NAME.partial shorter than a segment to a whole one.
+// pg_receivewal fills a new segment with zeros before writing any WAL to it;
+// killed while doing so (a crash, the OOM killer) it leaves a short file of
+// zeros, and refuses to start again ever after ("has N bytes, should be 0 or
+// 16777216"). Extending it with zeros is what it was doing.
+func (b *Backup) mendPartial(owner *credential) error {
+	entries, err := os.ReadDir(b.walDir())
+	if err != nil {
+		return nil // pg_receivewal will say what is wrong with it
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".partial") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || fi.Size() == 0 || fi.Size() == walSegmentSize {
+			continue
+		}
+		p := filepath.Join(b.walDir(), e.Name())
+		if err := os.Truncate(p, walSegmentSize); err != nil {
+			return fmt.Errorf("mend the backup's WAL segment %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // syncSetting is synchronous_standby_names as rabbitpay set it in
