@@ -5,13 +5,14 @@
 //     and checkout call it) with no backup, asynchronous and synchronous
 //     backup, on one durable embedded cluster, the three taking turns in
 //     rounds so outside load falls on all of them alike;
+//
 //  2. size: a base backup (`db backup`: pg_basebackup, pg_verifybackup) and a
 //     restore (`db restore`: copy, WAL replay, promotion) of a generated shop
 //     of -products products and -orders orders.
 //
-//	go run ./scripts/benchbackup                                   # both, 1M products / 200k orders
-//	go run ./scripts/benchbackup -products 0                       # orders only
-//	go run ./scripts/benchbackup -rounds 0 -products 100000 -orders 20000
+//     go run ./scripts/benchbackup                                   # both, 1M products / 200k orders
+//     go run ./scripts/benchbackup -products 0                       # orders only
+//     go run ./scripts/benchbackup -rounds 0 -products 100000 -orders 20000
 package main
 
 import (
