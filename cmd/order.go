@@ -129,7 +129,7 @@ func (e *env) printCancel(id int64, res app.CancelResult) error {
 	if res.AlreadyCancelled {
 		fmt.Fprintf(e.Out, "order %d was already cancelled; nothing changed\n", id)
 	} else {
-		fmt.Fprintf(e.Out, "order %d cancelled: %s refunded, stock restored\n", id, res.Order.TotalAmount)
+		fmt.Fprintf(e.Out, "order %d cancelled: %s refunded, stock restored\n", id, res.Refunded)
 	}
 	return nil
 }

@@ -12,9 +12,12 @@ import (
 
 // CancelResult says how `order cancel` ended.
 type CancelResult struct {
-	OrderID          int64       `json:"order_id"`
-	AlreadyCancelled bool        `json:"already_cancelled"`
-	Order            *shop.Order `json:"order,omitempty"`
+	OrderID          int64 `json:"order_id"`
+	AlreadyCancelled bool  `json:"already_cancelled"`
+	// Refunded is what this cancel refunded: the order's total less what
+	// partial refunds gave back before.
+	Refunded shop.Won    `json:"refunded"`
+	Order    *shop.Order `json:"order,omitempty"`
 }
 
 // CancelOrder refunds the payment, restores the stock and cancels the order,
@@ -55,6 +58,7 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 		if err := o.cancel(cctx); err != nil {
 			return out, err
 		}
+		out.Refunded = o.refunded
 	}
 	order, err = a.store.GetOrder(ctx, id)
 	out.AlreadyCancelled, out.Order = done, &order

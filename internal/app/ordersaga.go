@@ -57,6 +57,9 @@ type orderSaga struct {
 	paid     payment.Result
 	declined *shop.PaymentOutcome
 	created  postgres.CreatedOrder
+	// refunded is what the refund compensation gave back (not what partial
+	// refunds had before it).
+	refunded shop.Won
 	// unlogged holds events that happened outside any transaction of ours (the
 	// provider's answer); the next saga transaction writes them.
 	unlogged []shop.SagaEvent
@@ -382,7 +385,18 @@ func (o *orderSaga) onFailure(ctx context.Context, step string, cause error) err
 }
 
 func (o *orderSaga) restoreStock(ctx context.Context) (string, error) {
-	detail := "returned " + itemList(o.rec.Items)
+	lines := o.rec.Items
+	if o.rec.OrderID != nil { // a cancel: what partial refunds returned already stays out of the count
+		order, err := o.a.store.GetOrder(ctx, *o.rec.OrderID)
+		if err != nil {
+			return "", err
+		}
+		lines = shop.Unrefunded(lines, order.Items)
+	}
+	detail := "returned " + itemList(lines)
+	if len(lines) == 0 {
+		detail = "nothing to return: every item was refunded before"
+	}
 	n, err := o.log.RestoreStock(ctx, event(shop.EventCompensation, UndoRestoreStock, shop.OutcomeOK, detail))
 	if err == nil && n == 0 {
 		detail = "stock was already restored"
@@ -393,10 +407,13 @@ func (o *orderSaga) restoreStock(ctx context.Context) (string, error) {
 // refund voids the order at the provider first, so that a charge still in
 // flight is refused, then refunds only what was really charged.
 func (o *orderSaga) refund(ctx context.Context) (string, error) {
+	var before shop.Won // what partial refunds gave back before this one
 	res, err := o.call(ctx, func(ctx context.Context) (payment.Result, error) {
 		res, err := o.gw.Void(ctx, o.ref)
+		before, o.refunded = res.Refunded, 0
 		if err == nil && res.Status == shop.PaymentSuccess {
 			left := cmp.Or(res.Amount, o.rec.TotalAmount) - res.Refunded
+			o.refunded = left
 			refunded, err := o.gw.Cancel(ctx, o.ref, payment.Refund{Amount: left, Reason: "order not completed or cancelled",
 				Key: o.rec.OrderUUID + "-all"})
 			if err != nil {
@@ -417,7 +434,14 @@ func (o *orderSaga) refund(ctx context.Context) (string, error) {
 	switch res.Status {
 	case shop.PaymentCancelled:
 		outcome.Status, kind = shop.PaymentCancelled, shop.NotifyPaymentRefunded
-		detail = fmt.Sprintf("refunded %s (%s)", cmp.Or(res.Refunded, o.rec.TotalAmount), res.TxID)
+		switch {
+		case o.refunded == 0:
+			detail = fmt.Sprintf("nothing left to refund: %s was refunded before (%s)", res.Refunded, res.TxID)
+		case before > 0:
+			detail = fmt.Sprintf("refunded %s, the rest after %s refunded before (%s)", o.refunded, before, res.TxID)
+		default:
+			detail = fmt.Sprintf("refunded %s (%s)", o.refunded, res.TxID)
+		}
 	case shop.PaymentFailed:
 		detail = "nothing to refund: " + orDefault(res.Reason, "the payment was declined")
 	default:

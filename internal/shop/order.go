@@ -126,6 +126,24 @@ type Line struct {
 	Price     Won    `json:"price"`
 }
 
+// Unrefunded is lines less the quantities partial refunds gave back (items'
+// refunded quantities, by product): what a cancel still returns to stock.
+func Unrefunded(lines []Line, items []OrderItem) []Line {
+	refunded := map[int64]int64{}
+	for _, it := range items {
+		refunded[it.ProductID] += it.Refunded
+	}
+	var out []Line
+	for _, l := range lines {
+		take := min(l.Quantity, refunded[l.ProductID])
+		refunded[l.ProductID] -= take
+		if l.Quantity -= take; l.Quantity > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // Total sums price × quantity over lines, refusing totals beyond MaxWon.
 func Total(lines []Line) (Won, error) {
 	var total Won

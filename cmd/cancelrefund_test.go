@@ -1,0 +1,53 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+)
+
+// A cancel after partial refunds says and records what it really refunded
+// and returned: the rest, not the order's total (issue 27).
+func TestCancelAfterPartialRefundsStatesTheRest(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "A-1", "--name", "Apple", "--price", "8000", "--stock", "10")
+	c.ok("product", "register", "--sku", "B-2", "--name", "Pear", "--price", "6000", "--stock", "10")
+	c.ok("customer", "register", "--name", "Kim")
+	c.ok("order", "place", "--customer", "1", "--item", "A-1:3", "--item", "B-2:2", "--method", "KAKAO") // ₩36,000
+	c.ok("order", "refund", "1", "--item", "A-1:1")                                                      // ₩8,000
+	c.ok("order", "refund", "1", "--item", "B-2:1")                                                      // ₩6,000
+	out := c.ok("order", "cancel", "1")
+	if !strings.Contains(out, "order 1 cancelled: ₩22,000 refunded") {
+		t.Errorf("order cancel said:\n%s", out)
+	}
+	var res struct {
+		Refunded int64 `json:"refunded"`
+	}
+	c.json(&res, "order", "cancel", "1")
+	if res.Refunded != 0 { // already cancelled: nothing refunded now
+		t.Errorf("a second cancel says %d refunded", res.Refunded)
+	}
+	trail := c.ok("saga", "show", "1")
+	for _, want := range []string{"refunded ₩22,000, the rest after ₩14,000 refunded before", "returned A-1×2, B-2×1"} {
+		if !strings.Contains(trail, want) {
+			t.Errorf("saga show lacks %q:\n%s", want, trail)
+		}
+	}
+	if strings.Contains(trail, "refunded ₩36,000") || strings.Contains(trail, "returned A-1×3") {
+		t.Errorf("saga show still states the whole order:\n%s", trail)
+	}
+	var pays []struct {
+		Amount   int64 `json:"amount"`
+		Refunded int64 `json:"refunded_amount"`
+	}
+	c.json(&pays, "pay", "list")
+	if len(pays) != 1 || pays[0].Refunded != 36000 {
+		t.Errorf("payments after the cancel: %+v", pays)
+	}
+	var ps []stockRow
+	c.json(&ps, "product", "list")
+	for _, p := range ps {
+		if p.Stock != 10 {
+			t.Errorf("%s stock %d after refunds and cancel, want 10", p.SKU, p.Stock)
+		}
+	}
+}
