@@ -51,3 +51,25 @@ func TestCancelAfterPartialRefundsStatesTheRest(t *testing.T) {
 		}
 	}
 }
+
+// A SKU spelt like a product id (#2) is refused at every entry, so
+// `product update "#2"` can only ever mean product id 2 (issue 27).
+func TestHashSKURefusedEverywhere(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "P-1", "--name", "One", "--price", "1000", "--stock", "5")
+	c.fails(ExitUsage, "starts with #", "product", "register", "--sku", "#2", "--name", "Two", "--price", "1000", "--stock", "5")
+	for _, in := range []string{"sku,name,price,stock\n#9,Nine,100,1\nP-3,Three,100,1\n", `{"sku":"#9","name":"Nine","price":100,"stock":1}` + "\n"} {
+		format := "csv"
+		if strings.HasPrefix(in, "{") {
+			format = "jsonl"
+		}
+		if r := c.runIn(in, "product", "import", "-", "--format", format); r.code != ExitUsage || !strings.Contains(r.err, "starts with #") {
+			t.Errorf("import %s of a #SKU: exit %d, stderr %q", format, r.code, r.err)
+		}
+	}
+	var ps []stockRow
+	c.json(&ps, "product", "list")
+	if len(ps) != 1 || ps[0].SKU != "P-1" || ps[0].Stock != 5 {
+		t.Fatalf("after the refusals: %+v", ps)
+	}
+}

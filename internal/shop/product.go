@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -41,6 +42,11 @@ func ValidateSKU(sku string) error {
 		if r <= ' ' || r == 0x7f || r == ':' {
 			return Invalid("SKU %q contains a space, colon or control character", sku)
 		}
+	}
+	// "#12" names product id 12 wherever a product is named (ProductRef):
+	// a SKU spelt so could never be named by its SKU.
+	if strings.HasPrefix(sku, "#") {
+		return Invalid("SKU %q starts with #, which names a product by id (#12 is product 12): choose a SKU without it", sku)
 	}
 	return nil
 }
