@@ -73,3 +73,22 @@ func TestHashSKURefusedEverywhere(t *testing.T) {
 		t.Fatalf("after the refusals: %+v", ps)
 	}
 }
+
+// cart add over the amount maximum is refused before the line is written:
+// the cart still shows and orders (issue 27).
+func TestCartAddOverAmountMaximumWritesNothing(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "BIG", "--name", "Big", "--price", "200000000", "--stock", "10000")
+	c.ok("customer", "register", "--name", "Yoon")
+	c.ok("cart", "add", "--customer", "1", "--product", "BIG", "--qty", "2")
+	c.fails(ExitUsage, "more than the maximum amount", "cart", "add", "--customer", "1", "--product", "BIG", "--qty", "5000")
+	var cart struct {
+		Items []struct {
+			Quantity int64 `json:"quantity"`
+		} `json:"items"`
+	}
+	c.json(&cart, "cart", "show", "--customer", "1")
+	if len(cart.Items) != 1 || cart.Items[0].Quantity != 2 {
+		t.Fatalf("cart after the refused add: %+v", cart)
+	}
+}

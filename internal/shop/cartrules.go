@@ -18,6 +18,11 @@ func CheckCartQuantity(p Product, current, qty int64) error {
 	case qty > MaxQuantity:
 		return Invalid("quantity %d is larger than the maximum of %d", qty, MaxQuantity)
 	}
+	// A line whose amount no order could pay is refused before it is
+	// written (a cart holding it could be neither shown nor ordered).
+	if _, err := p.Price.MulQty(qty); err != nil {
+		return Invalid("%d × %s (%s at %s) comes to more than the maximum amount of %s", qty, p.SKU, p.Name, p.Price, MaxWon)
+	}
 	return nil
 }
 

@@ -124,6 +124,10 @@ func run(clients, seconds, rounds, products, orders int) error {
 
 	if products > 0 {
 		start := time.Now()
+		// The generator makes its own customers, products and orders.
+		if _, err := conn.Exec(ctx, `TRUNCATE customer, product, orders, payment, saga, notification RESTART IDENTITY CASCADE`); err != nil {
+			return err
+		}
 		if err := shopgen.Generate(ctx, conn, products, orders); err != nil {
 			return err
 		}
