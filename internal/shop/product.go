@@ -29,6 +29,19 @@ type Product struct {
 
 // ValidateSKU checks a SKU: 1–64 printable characters without spaces.
 func ValidateSKU(sku string) error {
+	if err := checkSKUChars(sku); err != nil {
+		return err
+	}
+	// "#12" names product id 12 wherever a product is named (ProductRef):
+	// a new SKU spelt so could be named only as sku:#12.
+	if strings.HasPrefix(sku, "#") {
+		return Invalid("SKU %q starts with #, which names a product by id (#12 is product 12): choose a SKU without it", sku)
+	}
+	return nil
+}
+
+// checkSKUChars checks what any SKU, an older one too, is made of.
+func checkSKUChars(sku string) error {
 	if sku == "" {
 		return Invalid("SKU must not be empty")
 	}
@@ -42,11 +55,6 @@ func ValidateSKU(sku string) error {
 		if r <= ' ' || r == 0x7f || r == ':' {
 			return Invalid("SKU %q contains a space, colon or control character", sku)
 		}
-	}
-	// "#12" names product id 12 wherever a product is named (ProductRef):
-	// a SKU spelt so could never be named by its SKU.
-	if strings.HasPrefix(sku, "#") {
-		return Invalid("SKU %q starts with #, which names a product by id (#12 is product 12): choose a SKU without it", sku)
 	}
 	return nil
 }
