@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -435,5 +436,45 @@ func TestReadOnlyServerRefusesPlacement(t *testing.T) {
 	c.json(&p, "product", "list")
 	if len(sagas) != 0 || len(p) != 1 || p[0].Stock != 3 {
 		t.Fatalf("after a refused placement on a read-only server: sagas %v, products %+v", sagas, p)
+	}
+}
+
+// saga recover --follow finishes a saga a crash left once its lease expires,
+// with nobody running recover, and SIGTERM ends it with exit 0.
+func TestSagaRecoverFollow(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "asynchronous")
+	s.ok("product", "register", "--sku", "F-1", "--name", "Follow", "--price", "1000", "--stock", "5")
+	s.ok("customer", "register", "--name", "Seo")
+	crash := append(append([]string{}, s.env...), "RABBITPAY_FAILPOINTS=after_payment=crash")
+	if _, _, code := rabbitpayProcess(crash, "order", "place", "--customer", "1", "--item", "F-1:1", "--method", "KAKAO"); code != 137 && code != -1 {
+		t.Fatalf("the crashing placement exited %d", code)
+	}
+	cmd := exec.Command(os.Args[0], "saga", "recover", "--follow", "--interval", "200ms")
+	cmd.Env = append(append(os.Environ(), "RABBITPAY_TEST_RUN_MAIN=1", "RABBITPAY_DATABASE_URL="), s.env...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var orders []orderRow
+		s.json(&orders, "order", "list")
+		if len(orders) == 1 && orders[0].Status == "paid" {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("recover --follow did not finish the crashed saga: orders %+v\n%s", orders, out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("recover --follow after SIGTERM: %v\n%s", err, out.String())
+	}
+	if p := s.product("F-1"); p.Stock != 4 {
+		t.Fatalf("stock %d after the recovered order, want 4", p.Stock)
 	}
 }
