@@ -243,7 +243,16 @@ func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
 		return fmt.Errorf("create the backup's replication slot: %w", err)
 	}
 	if !running {
-		if err := c.startReceiver(bin, owner); err != nil {
+		// Under the data dir's lock: two commands starting at once start one receiver.
+		unlock, err := c.lock()
+		if err != nil {
+			return err
+		}
+		if _, running = c.StreamRunning(); !running {
+			err = c.startReceiver(bin, owner)
+		}
+		unlock()
+		if err != nil {
 			return err
 		}
 	}
