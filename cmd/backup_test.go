@@ -478,3 +478,79 @@ func TestSagaRecoverFollow(t *testing.T) {
 		t.Fatalf("stock %d after the recovered order, want 4", p.Stock)
 	}
 }
+
+// A synchronous stream that stops answering while a saga commits (here:
+// paused) leaves the commit waiting; after backup.wait it is cut off, the
+// outcome is unknown (exit 3, never 0), and once the stream answers again
+// saga recover finishes the saga.
+func TestStreamStallsMidCommitIsUnknown(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.env = append(s.env, "RABBITPAY_BACKUP_WAIT=1s")
+	s.ok("product", "register", "--sku", "W-1", "--name", "Wait", "--price", "1000", "--stock", "5")
+	s.ok("customer", "register", "--name", "Oh")
+	raw, err := os.ReadFile(filepath.Join(s.bk, "receiver.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, serr, code := s.run("order", "place", "--customer", "1", "--item", "W-1:1", "--method", "NAVER")
+	took := time.Since(began)
+	syscall.Kill(pid, syscall.SIGCONT)
+	if code != ExitIncomplete || !strings.Contains(serr, "saga recover") {
+		t.Fatalf("order place with the stream stalled: exit %d after %s, stderr %q", code, took, serr)
+	}
+	t.Logf("cut off after %s", took)
+	if _, serr, code := s.run("saga", "recover", "--wait", "1m"); code != 0 {
+		t.Fatalf("saga recover: exit %d: %s", code, serr)
+	}
+	orders := s.orders()
+	sold := int64(0)
+	for _, o := range orders {
+		if o.Status == "paid" {
+			sold++
+		}
+	}
+	if p := s.product("W-1"); p.Stock+sold != 5 {
+		t.Fatalf("stock %d with %d paid orders after recover, want 5 in all", p.Stock, sold)
+	}
+}
+
+// db backup keeps backup.keep base backups and drops the WAL only older ones needed.
+func TestBaseBackupsPruned(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.env = append(s.env, "RABBITPAY_BACKUP_KEEP=1")
+	s.ok("product", "register", "--sku", "K-1", "--name", "Keep", "--price", "1000", "--stock", "5")
+	first, _ := os.ReadDir(filepath.Join(s.bk, "base"))
+	walBefore, _ := os.ReadDir(filepath.Join(s.bk, "wal"))
+	var b struct {
+		Name     string `json:"name"`
+		StartWAL string `json:"start_wal"`
+	}
+	s.json(&b, "db", "backup")
+	bases, _ := os.ReadDir(filepath.Join(s.bk, "base"))
+	if len(first) != 1 || len(bases) != 1 || bases[0].Name() != b.Name || bases[0].Name() == first[0].Name() {
+		t.Fatalf("base backups before %v, after %v, new %q", first, bases, b.Name)
+	}
+	wal, _ := os.ReadDir(filepath.Join(s.bk, "wal"))
+	for _, e := range wal {
+		if n := e.Name(); len(n) >= 24 && !strings.HasSuffix(n, ".history") && n[8:24] < b.StartWAL[8:] {
+			t.Errorf("WAL %s is older than the kept base backup's start %s", n, b.StartWAL)
+		}
+	}
+	if len(walBefore) == 0 || len(wal) > len(walBefore)+2 {
+		t.Errorf("WAL files before %d, after %d", len(walBefore), len(wal))
+	}
+	// And the kept one restores.
+	s.ok("db", "stop")
+	os.Rename(s.data, s.data+".old")
+	s.ok("db", "restore", "--from", s.bk)
+	if p := s.product("K-1"); p.Stock != 5 {
+		t.Fatalf("after restoring the kept base backup: %+v", p)
+	}
+}

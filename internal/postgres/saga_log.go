@@ -66,6 +66,8 @@ func (l *SagaLog) fence(b *pgx.Batch, lease *time.Duration) {
 
 // batch sends b as one implicit transaction in one round trip.
 func (l *SagaLog) batch(ctx context.Context, what string, b *pgx.Batch) error {
+	ctx, cancel := l.s.bound(ctx)
+	defer cancel()
 	err := writeErr(what, l.s.Pool.SendBatch(ctx, b).Close())
 	if err == nil {
 		l.calls = nil
@@ -75,15 +77,21 @@ func (l *SagaLog) batch(ctx context.Context, what string, b *pgx.Batch) error {
 
 func (l *SagaLog) lease() *time.Duration { d := l.s.Lease; return &d }
 
+// bound is ctx under CommitWait, when set: a saga write that waits for a
+// synchronous backup stream longer than that is cut off (its outcome unknown).
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.CommitWait > 0 {
+		return context.WithTimeout(ctx, s.CommitWait)
+	}
+	return ctx, func() {}
+}
+
 // send sends the batch build makes, once more on a fresh connection when the
 // first was found dead before anything ran (a pooled connection the server
 // had ended: restarted, idle timeout, terminated).
 func (s *Store) send(ctx context.Context, what string, build func(*pgx.Batch)) error {
-	if s.CommitWait > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.CommitWait)
-		defer cancel()
-	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	b := &pgx.Batch{}
 	build(b)
 	err := s.Pool.SendBatch(ctx, b).Close()
@@ -135,6 +143,8 @@ func (l *SagaLog) write1(ctx context.Context, what string, build func(*pgx.Batch
 // transaction of ours still in flight, and the new token refuses one not yet
 // begun, so the record it returns is the final word.
 func (l *SagaLog) resolve(ctx context.Context) (shop.SagaRecord, error) {
+	ctx, cancel := l.s.bound(ctx)
+	defer cancel()
 	rec, err := scanSaga(l.s.Pool.QueryRow(ctx, `UPDATE saga SET owner_token = owner_token + 1, lease_until = now() + $3::interval
 		WHERE order_uuid = $1 AND owner_token = $2 RETURNING `+sagaCols, l.UUID, l.Token, l.s.Lease))
 	if IsNoRows(err) {
