@@ -554,3 +554,37 @@ func TestBaseBackupsPruned(t *testing.T) {
 		t.Fatalf("after restoring the kept base backup: %+v", p)
 	}
 }
+
+// Without a backup dir too, a data dir that held a shop and is gone entirely
+// is refused (the registry in the user's state dir remembers it); db init is
+// the explicit way to start afresh there.
+func TestLostDataDirWithoutBackupRefused(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	env := []string{"RABBITPAY_DATA_DIR=" + s.data, "XDG_STATE_HOME=" + filepath.Join(s.parent, "state")} // no backup dir
+	run := func(args ...string) (string, string, int) { return rabbitpayProcess(env, args...) }
+	if _, serr, code := run("product", "register", "--sku", "L-1", "--name", "Lost", "--price", "1000", "--stock", "5"); code != 0 {
+		t.Fatalf("register: exit %d: %s", code, serr)
+	}
+	run("db", "stop")
+	if err := os.RemoveAll(s.data); err != nil {
+		t.Fatal(err)
+	}
+	_, serr, code := run("product", "list")
+	if code != ExitFailure || !strings.Contains(serr, "is gone") || !strings.Contains(serr, "db init") {
+		t.Fatalf("product list on the lost data dir: exit %d, stderr %q", code, serr)
+	}
+	if _, err := os.Stat(filepath.Join(s.data, "pgdata", "PG_VERSION")); err == nil {
+		t.Fatal("a new cluster was made in place of the lost one")
+	}
+	if _, serr, code := run("db", "init"); code != 0 {
+		t.Fatalf("db init: exit %d: %s", code, serr)
+	}
+	out, serr, code := run("product", "list", "-o", "json")
+	if code != 0 || strings.Contains(out, "L-1") {
+		t.Fatalf("product list after db init: exit %d %s %s", code, out, serr)
+	}
+	if _, serr, code := run("db", "init"); code != ExitFailure || !strings.Contains(serr, "already holds a shop") {
+		t.Fatalf("db init over a shop: exit %d %q", code, serr)
+	}
+}

@@ -183,6 +183,7 @@ func open(ctx context.Context, cfg *config.Config, prepare bool, say func(string
 		}
 	}
 	if cluster != nil {
+		cluster.Remember()
 		if err := cluster.EnsureStream(prepCtx, say); err != nil {
 			if errors.Is(err, shop.ErrInvalid) { // a backup dir that belongs to another shop
 				a.Close()

@@ -776,6 +776,9 @@ func (c *Cluster) mayCreate() error {
 		return nil
 	}
 	why := ""
+	if c.remembered() {
+		why = "rabbitpay made or restored a shop there (" + registryFile() + ")"
+	}
 	if fi, err := os.Stat(c.logFile()); err == nil && fi.Size() > 0 {
 		why = "its server log shows a shop ran here"
 	}
