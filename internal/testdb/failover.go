@@ -229,17 +229,27 @@ func (n *Node) start() error {
 // run runs one of PostgreSQL's programs as the cluster's user, with the
 // superuser's password in its environment.
 func (p *Pair) run(prog string, args ...string) error {
-	bin, err := localpg.FindBinDir()
-	if err != nil {
-		return err
+	_, err := p.output(prog, args...)
+	return err
+}
+
+// output runs prog (one of PostgreSQL's programs, or another by its path) as
+// run does and returns what it printed.
+func (p *Pair) output(prog string, args ...string) (string, error) {
+	if !filepath.IsAbs(prog) {
+		bin, err := localpg.FindBinDir()
+		if err != nil {
+			return "", err
+		}
+		prog = filepath.Join(bin, prog)
 	}
-	cmd := exec.Command(filepath.Join(bin, prog), args...)
+	cmd := exec.Command(prog, args...)
 	cmd.Dir = p.dir
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+p.password, "PGAPPNAME=rpha")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a Ctrl-C at the terminal reaches the test, not the servers
 	owner, err := unprivileged()
 	if err != nil {
-		return err
+		return "", err
 	}
 	if owner != nil {
 		uid, _ := strconv.ParseUint(owner.Uid, 10, 32)
@@ -247,10 +257,11 @@ func (p *Pair) run(prog string, args ...string) error {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		cmd.Env = append(cmd.Env, "HOME="+p.dir)
 	}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s: %v: %s", prog, err, strings.TrimSpace(string(out)))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %v: %s", filepath.Base(prog), err, strings.TrimSpace(string(out)))
 	}
-	return nil
+	return string(out), nil
 }
 
 // chown hands path to the cluster's user when we are root.
