@@ -416,6 +416,9 @@ func TestDataDirMoves(t *testing.T) {
 // naming no saga.
 func TestReadOnlyServerRefusesPlacement(t *testing.T) {
 	c := newCLI(t)
+	// Straight to the server: a pooler keeps server sessions opened before
+	// the database was made read-only.
+	c.url = testdb.Direct(t, c.url)
 	c.ok("product", "register", "--sku", "R-1", "--name", "Read", "--price", "1000", "--stock", "3")
 	c.ok("customer", "register", "--name", "Han")
 	conn, err := pgx.Connect(context.Background(), testdb.Direct(t, c.url))

@@ -92,3 +92,21 @@ func TestCartAddOverAmountMaximumWritesNothing(t *testing.T) {
 		t.Fatalf("cart after the refused add: %+v", cart)
 	}
 }
+
+// An empty or blank --idempotency-key (a script's unset variable) is
+// refused, not taken as no key (issue 27).
+func TestBlankIdempotencyKeyRefused(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "I-1", "--name", "Idem", "--price", "1000", "--stock", "5")
+	c.ok("customer", "register", "--name", "Bae")
+	for _, key := range []string{"", "  "} {
+		c.fails(ExitUsage, "idempotency key is empty or blank", "order", "place", "--customer", "1", "--item", "I-1:1", "--method", "KAKAO", "--idempotency-key", key)
+	}
+	c.ok("order", "place", "--customer", "1", "--item", "I-1:2", "--method", "KAKAO", "--idempotency-key", "k-1")
+	c.fails(ExitUsage, "idempotency key is empty or blank", "order", "refund", "1", "--item", "I-1:1", "--idempotency-key", " ")
+	var ps []stockRow
+	c.json(&ps, "product", "list")
+	if len(ps) != 1 || ps[0].Stock != 3 {
+		t.Fatalf("stock after refused placements and refund: %+v", ps)
+	}
+}

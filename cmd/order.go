@@ -186,6 +186,9 @@ without charging again; with a different request it is an error.`,
 			if opts.Items, err = parseItems(items); err != nil {
 				return err
 			}
+			if err := idempotencyKeyGiven(cmd, opts.IdempotencyKey); err != nil {
+				return err
+			}
 			return dispatch(cmd, opts, runF, placeRun)
 		},
 		Annotations: runsLong(),
@@ -197,6 +200,14 @@ without charging again; with a different request it is an error.`,
 	f.StringVar(&opts.IdempotencyKey, "idempotency-key", "", "makes retries safe: the same key never charges twice")
 	f.StringVar(&opts.ApprovalToken, "approval-token", "", "live payments: the buyer's approval (token or redirect URL; - reads it from stdin)")
 	return cmd
+}
+
+// idempotencyKeyGiven checks --idempotency-key when it was given.
+func idempotencyKeyGiven(cmd *cobra.Command, key string) error {
+	if !cmd.Flags().Changed("idempotency-key") {
+		return nil
+	}
+	return shop.CheckIdempotencyKey(key)
 }
 
 // parseItems parses --item values (SKU:QTY).
@@ -262,6 +273,9 @@ refunds once. A refund whose provider answer is lost is left for
 				return err
 			}
 			if opts.OrderID, err = parseID("order", args[0]); err != nil {
+				return err
+			}
+			if err := idempotencyKeyGiven(cmd, opts.IdempotencyKey); err != nil {
 				return err
 			}
 			return dispatch(cmd, opts, runF, refundRun)

@@ -2,6 +2,7 @@ package shop
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -18,6 +19,16 @@ const (
 	// MaxIdempotencyKeyLen bounds an idempotency key (order place, refund).
 	MaxIdempotencyKeyLen = 255
 )
+
+// CheckIdempotencyKey refuses a key that was given but is empty or blank: a
+// script whose variable is unset would otherwise place (or refund) with no
+// key at all and lose its retry protection without a word.
+func CheckIdempotencyKey(key string) error {
+	if strings.TrimSpace(key) == "" {
+		return Invalid("the idempotency key is empty or blank: give a key (a retry with the same key never charges twice), or leave the option out")
+	}
+	return nil
+}
 
 // CheckText checks one value of free text named what: valid UTF-8, no
 // control character (C0, DEL, C1: none has a meaning in a one-line
