@@ -110,3 +110,27 @@ func TestBlankIdempotencyKeyRefused(t *testing.T) {
 		t.Fatalf("stock after refused placements and refund: %+v", ps)
 	}
 }
+
+// What the shop's rules refuse (out of stock, a retired product) is refused
+// before a saga exists: one sentence, exit 1, no saga row, nothing said to
+// be "compensated" where nothing happened (issue 27).
+func TestRefusedPlacementLeavesNoSaga(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "O-1", "--name", "Out", "--price", "1000", "--stock", "0")
+	c.ok("product", "register", "--sku", "O-2", "--name", "Few", "--price", "1000", "--stock", "2")
+	c.ok("product", "register", "--sku", "O-3", "--name", "Old", "--price", "1000", "--stock", "9")
+	c.ok("product", "retire", "O-3")
+	c.ok("customer", "register", "--name", "Ko")
+	c.fails(ExitFailure, "O-1 (Out) is out of stock", "order", "place", "--customer", "1", "--item", "O-1:1", "--method", "KAKAO")
+	c.fails(ExitFailure, "only 2 of O-2 (Few) in stock, 3 wanted", "order", "place", "--customer", "1", "--item", "O-2:3", "--method", "KAKAO")
+	c.fails(ExitFailure, "product O-3 is retired", "order", "place", "--customer", "1", "--item", "O-3:1", "--method", "KAKAO")
+	r := c.run("order", "place", "--customer", "1", "--item", "O-1:1", "--method", "KAKAO")
+	if strings.Contains(r.err+r.out, "compensated") || strings.Contains(r.err+r.out, "saga") {
+		t.Errorf("a refused placement speaks of a saga: %q %q", r.out, r.err)
+	}
+	var sagas []any
+	c.json(&sagas, "saga", "list")
+	if len(sagas) != 0 {
+		t.Fatalf("refused placements left sagas: %v", sagas)
+	}
+}

@@ -19,20 +19,31 @@ import (
 // to come back (restarted) before it is refused.
 const streamWait = 3 * time.Second
 
-// checkWritable refuses, before anything is written, a placement the server
-// or the backup cannot take: a read-only server (a standby, a restore not
-// yet promoted), or, in synchronous backup mode, a backup stream that is
-// down (restarted and waited for a few seconds first) — an order is never
-// acknowledged that the backup dir does not hold.
-func (a *App) checkWritable(ctx context.Context) error {
+// preflight refuses, in one round trip and before anything is written (no
+// saga, nothing reserved), a placement the shop or the server cannot take:
+// a line the shop's rules refuse (a retired product, more than the stock), a
+// read-only server (a standby, a restore not yet promoted), or, in
+// synchronous backup mode, a backup stream that is down (restarted and
+// waited for a few seconds first) — an order is never acknowledged that the
+// backup dir does not hold.
+func (a *App) preflight(ctx context.Context, lines []shop.Line) error {
 	receiver := ""
 	if c := a.cluster; c != nil && c.Backup != nil && c.Backup.Sync {
 		receiver = localpg.ReceiverName
 	}
+	ids := make([]int64, len(lines))
+	for i, l := range lines {
+		ids[i] = l.ProductID
+	}
 	for deadline, restarted := time.Now().Add(streamWait), false; ; {
-		st, err := a.store.WriteState(ctx, receiver)
+		st, stock, err := a.store.WriteState(ctx, receiver, ids)
 		if err != nil {
 			return DescribeError(a.cfg, err)
+		}
+		for _, l := range lines {
+			if err := shop.CheckOrderable(l, stock[l.ProductID].Quantity, stock[l.ProductID].Retired); err != nil {
+				return err
+			}
 		}
 		if st.ReadOnly {
 			return postgres.ErrReadOnly

@@ -124,7 +124,7 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	if req.ExpectedTotal != 0 && total != req.ExpectedTotal {
 		return PlaceResult{}, shop.Conflict("the cart changed since it was reviewed: it is now %s, not %s", total, req.ExpectedTotal)
 	}
-	if err := a.checkWritable(ctx); err != nil {
+	if err := a.preflight(ctx, lines); err != nil {
 		return PlaceResult{}, err
 	}
 	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: req.CustomerID, Method: req.Method, Items: lines,

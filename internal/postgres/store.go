@@ -37,15 +37,31 @@ type WriteState struct {
 	Streaming bool
 }
 
-// WriteState asks, in one round trip, whether the server takes writes and
+// Stock is a product's stock and whether it is retired, as a placement's
+// preflight reads them.
+type Stock struct {
+	Quantity int64
+	Retired  bool
+}
+
+// WriteState asks, in one round trip, whether the server takes writes,
 // whether the backup stream receiver (an application_name; "" for none) is
-// streaming as a synchronous standby.
-func (s *Store) WriteState(ctx context.Context, receiver string) (WriteState, error) {
+// streaming as a synchronous standby, and the stock of the products ids.
+func (s *Store) WriteState(ctx context.Context, receiver string, ids []int64) (WriteState, map[int64]Stock, error) {
 	var st WriteState
-	err := s.Pool.QueryRow(ctx, `SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool,
+	stock := make(map[int64]Stock, len(ids))
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool,
 		COALESCE((SELECT bool_or(state = 'streaming' AND sync_state = 'sync') FROM pg_stat_replication WHERE application_name = $1), false)`,
-		receiver).Scan(&st.ReadOnly, &st.Streaming)
-	return st, err
+		receiver).QueryRow(func(row pgx.Row) error { return row.Scan(&st.ReadOnly, &st.Streaming) })
+	b.Queue(`SELECT id, stock_quantity, retired_at IS NOT NULL FROM product WHERE id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		var id int64
+		var p Stock
+		_, err := pgx.ForEachRow(rows, []any{&id, &p.Quantity, &p.Retired}, func() error { stock[id] = p; return nil })
+		return err
+	})
+	err := s.Pool.SendBatch(ctx, b).Close()
+	return st, stock, err
 }
 
 // Receiver is a WAL receiver as the primary sees it.

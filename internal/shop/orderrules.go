@@ -125,3 +125,19 @@ func PlanRefund(o OrderSnapshot, lines []Line) (Won, error) {
 	}
 	return Total(lines)
 }
+
+// CheckOrderable refuses, before an order's saga starts, a line the shop
+// cannot sell now: a retired product, or more than its stock (stock is what
+// the product has; retired whether it is). reduce_stock refuses the same
+// inside the saga, for a sale lost to another order in between.
+func CheckOrderable(l Line, stock int64, retired bool) error {
+	switch {
+	case retired:
+		return Conflict("product %s is retired: it cannot be ordered", l.SKU)
+	case stock <= 0:
+		return Conflict("%s (%s) is out of stock", l.SKU, l.Name)
+	case l.Quantity > stock:
+		return Conflict("only %d of %s (%s) in stock, %d wanted", stock, l.SKU, l.Name, l.Quantity)
+	}
+	return nil
+}

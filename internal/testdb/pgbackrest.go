@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rabbitpay/rabbitpay/internal/localpg"
@@ -102,8 +103,8 @@ unix_socket_directories = '%s'
 fsync = off
 full_page_writes = on
 archive_mode = on
-archive_command = '%s --config=%s --stanza=shop archive-push %%p'
-`, n.Port, socket, bin, a.Conf)))
+archive_command = '%s'
+`, n.Port, socket, strings.Join(append(append([]string{bin}, a.options()...), "archive-push", "%p"), " "))))
 	fail(n.start())
 	a.BackRest(t, "stanza-create")
 	a.BackRest(t, "check")
@@ -118,12 +119,15 @@ func (a *Archived) BackRest(t testing.TB, args ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := a.pair.output(bin, append([]string{"--config=" + a.Conf, "--stanza=shop"}, args...)...)
+	out, err := a.pair.output(bin, append(a.options(), args...)...)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
 	return out
 }
+
+// options are pgbackrest's options that name this server's configuration and stanza.
+func (a *Archived) options() []string { return []string{"--config=" + a.Conf, "--stanza=shop"} }
 
 // Exec runs statements on the server's postgres database.
 func (a *Archived) Exec(t testing.TB, stmts ...string) {
