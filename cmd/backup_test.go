@@ -289,6 +289,13 @@ func TestRestoreToATime(t *testing.T) {
 	if _, err := conn.Exec(context.Background(), "UPDATE product SET price = 1"); err != nil {
 		t.Fatal(err)
 	}
+	// More segments after the mistake: the restore's fork leaves them behind
+	// in the backup dir, and the stream must still go on from the new timeline.
+	for range 3 {
+		if _, err := conn.Exec(context.Background(), "UPDATE product SET price = price + 1; SELECT pg_switch_wal()"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	conn.Close(context.Background())
 	s.ok("order", "place", "--customer", "1", "--item", "T-1:1", "--method", "KAKAO")
 
@@ -315,8 +322,9 @@ func TestRestoreToATime(t *testing.T) {
 	s.ok("order", "place", "--customer", "1", "--item", "T-1:1", "--method", "KAKAO")
 	var st dbStatus
 	s.json(&st, "db", "status")
-	if st.Backup == nil || st.Backup.State != "streaming" {
-		t.Fatalf("backup after the restore: %+v", st.Backup)
+	if st.Backup == nil || st.Backup.State != "streaming" || st.Backup.LagBytes == nil || *st.Backup.LagBytes != 0 {
+		log, _ := os.ReadFile(filepath.Join(s.bk, "receiver.log"))
+		t.Fatalf("backup after the restore: %+v\n%s", st.Backup, log)
 	}
 }
 
@@ -589,5 +597,90 @@ func TestLostDataDirWithoutBackupRefused(t *testing.T) {
 	}
 	if _, serr, code := run("db", "init"); code != ExitFailure || !strings.Contains(serr, "already holds a shop") {
 		t.Fatalf("db init over a shop: exit %d %q", code, serr)
+	}
+}
+
+// The backup dir changed while the shop runs: the old stream stops, its slot
+// is dropped (the server keeps no WAL for it), and orders are acknowledged
+// only once the new dir holds them: a restore from it has them.
+func TestBackupDirChanged(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.ok("product", "register", "--sku", "C-1", "--name", "Change", "--price", "1000", "--stock", "9")
+	s.ok("customer", "register", "--name", "Nam")
+	moved := filepath.Join(s.parent, "backup2")
+	for i, e := range s.env {
+		if strings.HasPrefix(e, "RABBITPAY_BACKUP_DIR=") {
+			s.env[i] = "RABBITPAY_BACKUP_DIR=" + moved
+		}
+	}
+	var r struct {
+		UUID string `json:"order_uuid"`
+	}
+	s.json(&r, "order", "place", "--customer", "1", "--item", "C-1:1", "--method", "NAVER")
+	url := strings.TrimSpace(s.ok("db", "url"))
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slots int
+	conn.QueryRow(context.Background(), "SELECT count(*) FROM pg_replication_slots").Scan(&slots)
+	conn.Close(context.Background())
+	if slots != 1 {
+		t.Errorf("%d replication slots after the backup dir changed, want 1", slots)
+	}
+	s.killPostmaster()
+	os.RemoveAll(s.data)
+	s.bk = moved
+	s.ok("db", "restore", "--from", moved)
+	if o, ok := s.orders()[r.UUID]; !ok || o.Status != "paid" {
+		t.Fatalf("the order placed after the change is %+v in the new backup dir", o)
+	}
+}
+
+// A copy restored into a new data dir beside the running shop must not
+// stream into the shop's backup dir (it would stop the shop's stream and
+// mix its WAL in); with no backup dir of its own it restores, and the shop
+// streams on.
+func TestRestoreCopyBesideTheShop(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.ok("product", "register", "--sku", "B-1", "--name", "Beside", "--price", "1000", "--stock", "9")
+	copyDir := filepath.Join(s.parent, "copy")
+	env := func(backup string) []string {
+		return []string{"RABBITPAY_DATA_DIR=" + copyDir, "RABBITPAY_BACKUP_DIR=" + backup}
+	}
+	_, serr, code := rabbitpayProcess(env(s.bk), "db", "restore", "--from", s.bk)
+	if code != ExitFailure || !strings.Contains(serr, "belongs to the shop in "+s.data) {
+		t.Fatalf("restore of a copy streaming into the shop's backup dir: exit %d %q", code, serr)
+	}
+	if _, serr, code := rabbitpayProcess(env(""), "db", "restore", "--from", s.bk); code != 0 {
+		t.Fatalf("restore of a copy with no backup dir: exit %d %s", code, serr)
+	}
+	t.Cleanup(func() { rabbitpayProcess(env(""), "db", "stop") })
+	out, _, code := rabbitpayProcess(env(""), "product", "list", "-o", "json")
+	if code != 0 || !strings.Contains(out, "B-1") {
+		t.Fatalf("the copy: exit %d %s", code, out)
+	}
+	s.ok("customer", "register", "--name", "Moon")
+	s.ok("order", "place", "--customer", "1", "--item", "B-1:1", "--method", "NAVER")
+	var st dbStatus
+	s.json(&st, "db", "status")
+	if st.Backup == nil || st.Backup.State != "streaming" {
+		t.Fatalf("the shop's stream after a copy was restored beside it: %+v", st.Backup)
+	}
+}
+
+// After the postmaster crashed, the next placement starts the cluster and
+// goes through: the receiver waiting to retry its connection is replaced.
+func TestPlacementAfterServerCrash(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.ok("product", "register", "--sku", "R-1", "--name", "Crash", "--price", "1000", "--stock", "9")
+	s.ok("customer", "register", "--name", "Ahn")
+	s.killPostmaster()
+	time.Sleep(500 * time.Millisecond)
+	if _, serr, code := s.run("order", "place", "--customer", "1", "--item", "R-1:1", "--method", "NAVER"); code != 0 {
+		t.Fatalf("order place after the crash: exit %d: %s", code, serr)
 	}
 }

@@ -129,7 +129,11 @@ func (e *env) printCancel(id int64, res app.CancelResult) error {
 	if res.AlreadyCancelled {
 		fmt.Fprintf(e.Out, "order %d was already cancelled; nothing changed\n", id)
 	} else {
-		fmt.Fprintf(e.Out, "order %d cancelled: %s refunded, stock restored\n", id, res.Refunded)
+		refunded := res.Refunded.String() + " refunded"
+		if res.Refunded == 0 {
+			refunded = "nothing was left to refund"
+		}
+		fmt.Fprintf(e.Out, "order %d cancelled: %s, stock restored\n", id, refunded)
 	}
 	return nil
 }

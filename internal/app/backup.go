@@ -17,7 +17,7 @@ import (
 
 // streamWait is how long a placement waits for a backup stream that is down
 // to come back (restarted) before it is refused.
-const streamWait = 3 * time.Second
+const streamWait = 5 * time.Second
 
 // preflight refuses, in one round trip and before anything is written (no
 // saga, nothing reserved), a placement the shop or the server cannot take:
@@ -27,15 +27,13 @@ const streamWait = 3 * time.Second
 // waited for a few seconds first) — an order is never acknowledged that the
 // backup dir does not hold.
 func (a *App) preflight(ctx context.Context, lines []shop.Line) error {
-	receiver := ""
-	if c := a.cluster; c != nil && c.Backup != nil && c.Backup.Sync {
-		receiver = localpg.ReceiverName
-	}
+	receiver := a.syncReceiver()
 	ids := make([]int64, len(lines))
 	for i, l := range lines {
 		ids[i] = l.ProductID
 	}
-	for deadline, restarted := time.Now().Add(streamWait), false; ; {
+	began := time.Now()
+	for deadline, step := began.Add(streamWait), 0; ; {
 		st, stock, err := a.store.WriteState(ctx, receiver, ids)
 		if err != nil {
 			return DescribeError(a.cfg, err)
@@ -51,9 +49,13 @@ func (a *App) preflight(ctx context.Context, lines []shop.Line) error {
 		if receiver == "" || st.Streaming {
 			return nil
 		}
-		if !restarted {
+		switch {
+		case step == 0: // whatever is missing: a dead receiver, the slot, the setting
 			a.cluster.EnsureStream(ctx, func(string) {})
-			restarted = true
+			step++
+		case step == 1 && time.Since(began) > time.Second: // alive but not streaming: waiting to retry a refused connection
+			a.cluster.RestartStream()
+			step++
 		}
 		if time.Now().After(deadline) {
 			return a.streamDown()
@@ -64,6 +66,34 @@ func (a *App) preflight(ctx context.Context, lines []shop.Line) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// syncReceiver is the synchronous backup stream's name ("" when commits do
+// not wait for one).
+func (a *App) syncReceiver() string {
+	if c := a.cluster; c != nil && c.Backup != nil && c.Backup.Sync {
+		return c.Backup.Name()
+	}
+	return ""
+}
+
+// awaitBackup waits, in synchronous mode, until the backup has flushed all
+// the WAL written so far, at most backup.wait: an order replayed for a
+// retry may have committed while the stream was cut off (locally only), and
+// is acknowledged only once the backup holds it.
+func (a *App) awaitBackup(ctx context.Context) error {
+	receiver := a.syncReceiver()
+	if receiver == "" {
+		return nil
+	}
+	ok, err := a.store.BackupHolds(ctx, receiver, a.cfg.Backup.Wait)
+	if err != nil {
+		return DescribeError(a.cfg, err)
+	}
+	if !ok {
+		return shop.Incomplete("the order is placed, but the backup into %s has not confirmed it within %s: run the command again once 'rabbitpay db status' shows the stream", a.cluster.Backup.Dir, a.cfg.Backup.Wait)
+	}
+	return nil
 }
 
 // streamDown says that the synchronous backup stream is down, and why as far
@@ -105,7 +135,7 @@ func (a *App) Backup(ctx context.Context) *BackupStatus {
 	if pid, ok := c.StreamRunning(); ok {
 		st.ReceiverPID = pid
 	}
-	if r, err := a.store.ReceiverState(ctx, localpg.ReceiverName); err == nil && r != nil {
+	if r, err := a.store.ReceiverState(ctx, c.Backup.Name()); err == nil && r != nil {
 		st.State, st.LagBytes = r.State, &r.LagBytes
 	}
 	bases := c.Backup.Bases()
@@ -180,6 +210,12 @@ func Restore(ctx context.Context, cfg *config.Config, from string, to *time.Time
 	n, newest, err := a.store.OrderCount(ctx)
 	if err != nil {
 		return Restored{}, err
+	}
+	if b := a.cluster.Backup; b != nil {
+		// The stream goes on from where the restore left it: say so if it does not.
+		if ok, err := a.store.BackupHolds(ctx, b.Name(), 15*time.Second); err != nil || !ok {
+			say(fmt.Sprintf("the backup stream into %s has not caught up with the restored shop: 'rabbitpay db status' shows it, %s/receiver.log says why", b.Dir, b.Dir))
+		}
 	}
 	took := time.Since(began)
 	return Restored{DataDir: c.Dir, From: src.Dir, Base: res.Base, Timeline: res.Timeline, LSN: res.LSN, Reason: res.Reason, To: to,

@@ -99,7 +99,17 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	req.Items = items
 	hash := requestHash(req)
 	if req.IdempotencyKey != "" {
-		if res, done, err := a.replay(ctx, req.IdempotencyKey, hash); done || err != nil {
+		// A retry is refused as a first request is while the server or the
+		// backup cannot take it, and its replay is acknowledged only once the
+		// backup holds it.
+		if err := a.preflight(ctx, nil); err != nil {
+			return PlaceResult{}, err
+		}
+		res, done, err := a.replay(ctx, req.IdempotencyKey, hash)
+		if done && err == nil && res.Status == Placed {
+			err = a.awaitBackup(ctx)
+		}
+		if done || err != nil {
 			return res, err
 		}
 	}

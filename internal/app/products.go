@@ -9,6 +9,9 @@ import (
 
 // RegisterProduct validates and stores a new product.
 func (a *App) RegisterProduct(ctx context.Context, p shop.Product) (shop.Product, error) {
+	if err := shop.CheckNewSKU(p.SKU); err != nil {
+		return p, err
+	}
 	if err := p.Validate(); err != nil {
 		return p, err
 	}

@@ -3,6 +3,8 @@ package localpg
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,9 +31,15 @@ const (
 	BackupAsynchronous = "asynchronous"
 )
 
-// ReceiverName is the backup stream's application_name (the name
-// synchronous_standby_names lists) and its replication slot.
-const ReceiverName = "rabbitpay_backup"
+// receiverPrefix starts the name of every backup stream rabbitpay runs: its
+// application_name (the name synchronous_standby_names lists) and its
+// replication slot. The rest comes from the backup dir (Backup.Name), so a
+// stream into another dir never passes for this one's.
+const receiverPrefix = "rabbitpay_backup_"
+
+// baseBackupName is pg_basebackup's application_name: never a backup
+// stream's, so its WAL stream never passes for a synchronous standby.
+const baseBackupName = "rabbitpay_basebackup"
 
 // Backup is a backup dir: base/ holds base backups (pg_basebackup, plain
 // format, verified with pg_verifybackup, one dir per backup named by its
@@ -70,11 +78,43 @@ func (b *Backup) Mode() string {
 	return BackupAsynchronous
 }
 
+// Name is the backup stream's application_name and replication slot.
+func (b *Backup) Name() string {
+	sum := sha256.Sum256([]byte(b.Dir))
+	return receiverPrefix + hex.EncodeToString(sum[:5])
+}
+
 func (b *Backup) walDir() string  { return filepath.Join(b.Dir, "wal") }
 func (b *Backup) baseDir() string { return filepath.Join(b.Dir, "base") }
 func (b *Backup) pidFile() string { return filepath.Join(b.Dir, "receiver.pid") }
 func (b *Backup) logFile() string { return filepath.Join(b.Dir, "receiver.log") }
 func (b *Backup) idFile() string  { return filepath.Join(b.Dir, "system_identifier") }
+func (b *Backup) ownerFile() string { return filepath.Join(b.Dir, "data_dir") }
+func (b *Backup) lockFile() string  { return filepath.Join(b.Dir, "lock") }
+
+// Owner is the data dir whose cluster streams into the backup dir ("" for none yet).
+func (b *Backup) Owner() string {
+	raw, _ := os.ReadFile(b.ownerFile())
+	return strings.TrimSpace(string(raw))
+}
+
+// lock takes the backup dir's lock: one base backup, prune or restore at a time.
+func (b *Backup) lock() (func(), error) {
+	f, err := os.OpenFile(b.lockFile(), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock backup dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock backup dir: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// backupDirFile is where the data dir records the backup dir it streams
+// into, so a change of backup dir (or none) stops the old stream and drops
+// its slot.
+func (c *Cluster) backupDirFile() string { return filepath.Join(c.Dir, "backup_dir") }
 
 // SystemID is the identifier of the cluster whose backups the dir holds ("" for none yet).
 func (b *Backup) SystemID() string {
@@ -114,13 +154,14 @@ func (b *Backup) prepare(owner *credential) error {
 	return nil
 }
 
-// connString is a replication connection to the cluster for the backup tools.
-func (c *Cluster) connString() string {
+// connString is a replication connection to the cluster for the backup
+// tools, named application.
+func (c *Cluster) connString(application string) string {
 	kv := func(k, v string) string {
 		return k + "='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 	}
 	return strings.Join([]string{kv("host", c.SocketDir()), kv("port", strconv.Itoa(Port)), kv("user", Superuser),
-		kv("passfile", c.PassFile()), kv("application_name", ReceiverName), kv("sslmode", "disable")}, " ")
+		kv("passfile", c.PassFile()), kv("application_name", application), kv("sslmode", "disable")}, " ")
 }
 
 // StreamRunning reports whether the backup's pg_receivewal process is alive
@@ -141,7 +182,7 @@ func (c *Cluster) StreamRunning() (pid int, ok bool) {
 	}
 	args := strings.Split(string(cmdline), "\x00")
 	return pid, len(args) > 0 && filepath.Base(args[0]) == "pg_receivewal" && slices.Contains(args, b.walDir()) &&
-		slices.Contains(args, c.connString())
+		slices.Contains(args, c.connString(b.Name()))
 }
 
 // StopStream ends the backup's pg_receivewal (it flushes what it has) and
@@ -180,34 +221,42 @@ func zombie(stat []byte) bool {
 }
 
 // EnsureStream makes the running cluster stream its WAL into the backup dir:
-// it claims the dir for this cluster, creates the replication slot (the
-// server keeps WAL the stream has not flushed), starts pg_receivewal when it
-// is not running (it outlives this process; whatever next opens the cluster
-// starts it again should it die), sets synchronous_standby_names for the
-// mode, and takes the first base backup when there is none. say hears what
-// it does that takes time. Without a backup it only clears a synchronous
-// setting a former backup left, so commits never wait for a stream that
-// no longer exists. The common case (all in place) reads three small files.
+// it claims the dir for this cluster (its system identifier and data dir),
+// creates the replication slot (the server keeps WAL the stream has not
+// flushed), starts pg_receivewal when it is not running (it outlives this
+// process; whatever next opens the cluster starts it again should it die),
+// sets synchronous_standby_names for the mode, and takes the first base
+// backup when there is none. say hears what it does that takes time. A
+// backup dir given up (another one set, or none) has its stream stopped and
+// its slot dropped, so neither commits nor the server's disk wait for it.
+// The common case (all in place) reads a few small files.
 func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
-	want := ""
+	want, was := "", readTrim(c.backupDirFile())
 	if c.Backup != nil && c.Backup.Sync {
-		want = `"` + ReceiverName + `"`
+		want = `"` + c.Backup.Name() + `"`
 	}
 	modeOK := c.syncSetting() == want
 	if c.Backup == nil {
-		if modeOK {
+		if modeOK && was == "" {
 			return nil
 		}
-		return c.setSync(ctx, want)
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		if err := setSync(ctx, conn, want); err != nil {
+			return err
+		}
+		if err := c.giveUpStream(ctx, conn, was, ""); err != nil {
+			return err
+		}
+		return os.Remove(c.backupDirFile())
 	}
 	b := c.Backup
 	_, running := c.StreamRunning()
-	if modeOK && running && b.SystemID() != "" && len(b.bases()) > 0 {
+	if modeOK && running && was == b.Dir && b.Owner() == c.Dir && b.SystemID() != "" && len(b.bases()) > 0 {
 		return nil
-	}
-	bin, err := FindBinDir()
-	if err != nil {
-		return err
 	}
 	owner, err := runAs()
 	if err != nil {
@@ -238,21 +287,31 @@ func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
 		return shop.InField("backup dir", fmt.Errorf("backup dir %s holds the backups of another shop (cluster %s, this one is %s): "+
 			"choose a new backup dir, or restore that shop with 'rabbitpay db restore --from %s'", b.Dir, have, id, b.Dir))
 	}
+	if o := b.Owner(); o != c.Dir {
+		if o != "" && exists(filepath.Join(o, "pgdata", "PG_VERSION")) {
+			// A copy restored beside the shop (same system identifier): its
+			// WAL would mix with the shop's, and each would stop the other's stream.
+			return shop.InField("backup dir", fmt.Errorf("backup dir %s belongs to the shop in %s, which still exists: this copy in %s needs a backup dir of its own",
+				b.Dir, o, c.Dir))
+		}
+		if err := writePrivate(b.ownerFile(), c.Dir+"\n", owner); err != nil { // a new dir, or the data dir moved
+			return err
+		}
+	}
+	if was != b.Dir {
+		if err := c.giveUpStream(ctx, conn, was, b.Name()); err != nil {
+			return err
+		}
+		if err := writePrivate(c.backupDirFile(), b.Dir+"\n", owner); err != nil {
+			return err
+		}
+	}
 	if _, err := conn.Exec(ctx, `SELECT pg_create_physical_replication_slot($1, true)
-		WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)`, ReceiverName); err != nil {
+		WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = $1)`, b.Name()); err != nil {
 		return fmt.Errorf("create the backup's replication slot: %w", err)
 	}
 	if !running {
-		// Under the data dir's lock: two commands starting at once start one receiver.
-		unlock, err := c.lock()
-		if err != nil {
-			return err
-		}
-		if _, running = c.StreamRunning(); !running {
-			err = c.startReceiver(bin, owner)
-		}
-		unlock()
-		if err != nil {
+		if err := c.RestartStream(); err != nil {
 			return err
 		}
 	}
@@ -264,10 +323,60 @@ func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
 	if len(b.bases()) == 0 {
 		say(fmt.Sprintf("taking the first base backup into %s", b.baseDir()))
 		if _, err := c.BaseBackup(ctx, nil); err != nil {
-			return fmt.Errorf("the first base backup: %w", err)
+			return fmt.Errorf("the first base backup failed: %w", err)
 		}
 	}
 	return nil
+}
+
+// RestartStream (re)starts the backup's pg_receivewal, under the data dir's
+// lock (two commands at once start one). A receiver that is alive but not
+// streaming (waiting to retry a connection the server refused while it
+// restarted) is replaced, so the stream is back at once.
+func (c *Cluster) RestartStream() error {
+	bin, err := FindBinDir()
+	if err != nil {
+		return err
+	}
+	owner, err := runAs()
+	if err != nil {
+		return err
+	}
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return c.startReceiver(bin, owner)
+}
+
+// giveUpStream stops the stream into the backup dir the data dir used before
+// (old; "" for none) and drops every rabbitpay backup slot but keep's: a slot
+// no receiver reads makes the server keep its WAL for ever.
+func (c *Cluster) giveUpStream(ctx context.Context, conn *pgx.Conn, old, keep string) error {
+	if old != "" {
+		(&Backup{Dir: old}).StopStream()
+	}
+	_, err := conn.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
+		WHERE slot_name LIKE 'rabbitpay\_backup\_%' AND slot_name <> $1 AND active_pid IS NOT NULL`, keep)
+	if err == nil {
+		_, err = conn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+			WHERE slot_name LIKE 'rabbitpay\_backup\_%' AND slot_name <> $1 AND NOT active`, keep)
+	}
+	if err != nil {
+		return fmt.Errorf("drop the former backup's replication slot: %w", err)
+	}
+	return nil
+}
+
+func readTrim(path string) string {
+	raw, _ := os.ReadFile(path)
+	return strings.TrimSpace(string(raw))
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // startReceiver starts pg_receivewal into the backup dir's wal/, detached
@@ -288,8 +397,8 @@ func (c *Cluster) startReceiver(bin string, owner *credential) error {
 	if err := fixFile(b.logFile(), owner); err != nil {
 		return err
 	}
-	cmd := exec.Command(filepath.Join(bin, "pg_receivewal"), "-D", b.walDir(), "-S", ReceiverName, "--synchronous",
-		"-d", c.connString())
+	cmd := exec.Command(filepath.Join(bin, "pg_receivewal"), "-D", b.walDir(), "-S", b.Name(), "--synchronous",
+		"-d", c.connString(b.Name()))
 	c.setup(cmd, owner)
 	cmd.Dir = b.Dir
 	cmd.Stdout, cmd.Stderr = log, log
@@ -451,6 +560,11 @@ func (c *Cluster) BaseBackup(ctx context.Context, progress io.Writer) (BaseInfo,
 	if err := b.prepare(owner); err != nil {
 		return BaseInfo{}, err
 	}
+	unlock, err := b.lock() // one base backup at a time: a second waits, then takes its own
+	if err != nil {
+		return BaseInfo{}, err
+	}
+	defer unlock()
 	began := time.Now()
 	name := began.UTC().Format(baseNameLayout)
 	for _, have := range b.bases() {
@@ -459,9 +573,17 @@ func (c *Cluster) BaseBackup(ctx context.Context, progress io.Writer) (BaseInfo,
 			name = began.UTC().Format(baseNameLayout)
 		}
 	}
-	tmp := filepath.Join(b.baseDir(), name+".tmp")
-	os.RemoveAll(tmp)
-	args := []string{"-D", tmp, "-Fp", "-X", "stream", "-c", "fast", "-d", c.connString()}
+	tmp, err := os.MkdirTemp(b.baseDir(), name+".tmp-")
+	if err != nil {
+		return BaseInfo{}, err
+	}
+	defer os.RemoveAll(tmp) // gone once renamed; removed if anything failed
+	if owner != nil {
+		if err := os.Chown(tmp, int(owner.uid), int(owner.gid)); err != nil {
+			return BaseInfo{}, err
+		}
+	}
+	args := []string{"-D", tmp, "-Fp", "-X", "stream", "-c", "fast", "-d", c.connString(baseBackupName)}
 	if progress != nil {
 		args = append(args, "-P")
 	}
@@ -578,7 +700,17 @@ func (c *Cluster) Restore(ctx context.Context, from *Backup, to *time.Time) (Res
 	if err != nil {
 		return res, err
 	}
-	from.StopStream() // it streamed from the lost cluster; it would write into the dir being read
+	streamsBack := c.Backup != nil && c.Backup.Dir == from.Dir
+	if o := from.Owner(); o != "" && o != c.Dir && exists(filepath.Join(o, "pgdata", "PG_VERSION")) {
+		// The shop that streams into from still exists: a copy beside it
+		// reads the dir, but must neither stop its stream nor write into it.
+		if streamsBack {
+			return res, fmt.Errorf("backup dir %s belongs to the shop in %s, which still exists: a copy restored beside it needs a backup dir of its own (backup.dir, RABBITPAY_BACKUP_DIR), or none (RABBITPAY_BACKUP_DIR=)",
+				from.Dir, o)
+		}
+	} else {
+		from.StopStream() // it streamed from the lost cluster; it would write into the dir being read
+	}
 	if err := c.checkLocation(owner); err != nil {
 		return res, err
 	}
@@ -663,7 +795,64 @@ func (c *Cluster) Restore(ctx context.Context, from *Backup, to *time.Time) (Res
 			res.LSN, res.Reason = f[1], f[2]
 		}
 	}
+	if streamsBack {
+		if err := from.abandon(string(raw), res.Timeline); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
+}
+
+// abandon moves the WAL the restored cluster's history does not go through
+// out of wal/ into wal/abandoned/ (kept, not deleted): the segments of an
+// ancestor timeline past the point where it ended (a restore to a time left
+// them behind, and the one it ended in, which the stream fetches again up to
+// the fork), and those of timelines that are no ancestor. pg_receivewal
+// starts from the newest segment it finds in wal/: one the server's history
+// does not hold, and it could never stream again.
+func (b *Backup) abandon(history string, timeline int) error {
+	ends := map[uint64]uint64{} // ancestor timeline → the segment it ended in
+	for _, l := range lines(history) {
+		f := strings.Split(l, "\t")
+		if len(f) < 2 {
+			continue
+		}
+		tli, err1 := strconv.ParseUint(strings.TrimSpace(f[0]), 10, 32)
+		hi, lo, ok := strings.Cut(strings.TrimSpace(f[1]), "/")
+		h, err2 := strconv.ParseUint(hi, 16, 32)
+		lw, err3 := strconv.ParseUint(lo, 16, 32)
+		if err1 != nil || err2 != nil || err3 != nil || !ok {
+			continue
+		}
+		ends[tli] = (h<<32 | lw) / walSegmentSize
+	}
+	entries, err := os.ReadDir(b.walDir())
+	if err != nil {
+		return err
+	}
+	dest := filepath.Join(b.walDir(), "abandoned")
+	for _, e := range entries {
+		n := e.Name()
+		if len(n) < 24 || !isHex(n[:24]) || strings.HasSuffix(n, ".history") {
+			continue
+		}
+		tli, _ := strconv.ParseUint(n[:8], 16, 32)
+		log, _ := strconv.ParseUint(n[8:16], 16, 32)
+		seg, _ := strconv.ParseUint(n[16:24], 16, 32)
+		end, ancestor := ends[tli]
+		// The segment an ancestor ended in goes too: pg_receivewal streams
+		// it again up to the fork, then follows the new timeline.
+		if tli == uint64(timeline) || ancestor && log*(1<<32/walSegmentSize)+seg < end {
+			continue
+		}
+		if err := os.MkdirAll(dest, 0o700); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(b.walDir(), n), filepath.Join(dest, n)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // awaitPromotion waits for a cluster in recovery to finish it and promote,

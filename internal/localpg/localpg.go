@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -67,7 +68,18 @@ func (c *Cluster) lockFile() string  { return filepath.Join(c.Dir, "lock") }
 // holds the superuser's password; psql reads it through PGPASSFILE or the
 // URL's passfile parameter. It lives inside pgdata, so every physical copy of
 // the cluster (a base backup, a restore) carries the password it needs.
-func (c *Cluster) PassFile() string { return filepath.Join(c.pgdata(), passFileName) }
+func (c *Cluster) PassFile() string {
+	p := filepath.Join(c.pgdata(), passFileName)
+	if _, err := os.Lstat(p); err != nil {
+		if _, err := os.Lstat(c.oldPassFile()); err == nil {
+			return c.oldPassFile() // an older rabbitpay's cluster, until its next start moves the file in
+		}
+	}
+	return p
+}
+
+// newPassFile is where the password file belongs.
+func (c *Cluster) newPassFile() string { return filepath.Join(c.pgdata(), passFileName) }
 
 // passFileName is the password file's name in pgdata; oldPassFile is where
 // rabbitpay kept it before (in the data dir, outside pgdata).
@@ -159,6 +171,7 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.awaitDeadPostmaster()
 	running := c.pgctl(bin, "status").Run() == nil
 	if !running {
 		// Command-line settings win over postgresql.conf: whatever the file
@@ -194,6 +207,25 @@ func (c *Cluster) start(bin string, wait int, settings ...string) error {
 			details: append(lines(string(out)), c.logTail()...)}
 	}
 	return nil
+}
+
+// awaitDeadPostmaster waits (a few seconds at most) while the postmaster
+// postmaster.pid names has died but is not yet reaped: to pg_ctl status, and
+// to a new postmaster checking the lock file, it still runs, so a command
+// right after a crash would neither use it nor start a new one.
+func (c *Cluster) awaitDeadPostmaster() {
+	raw, err := os.ReadFile(filepath.Join(c.pgdata(), "postmaster.pid"))
+	if err != nil {
+		return
+	}
+	pid, _, _ := strings.Cut(string(raw), "\n")
+	stat := filepath.Join("/proc", strings.TrimSpace(pid), "stat")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		st, err := os.ReadFile(stat)
+		if err != nil || !zombie(st) {
+			return
+		}
+	}
 }
 
 // shellQuote quotes s for the shell pg_ctl starts the server through.
@@ -318,10 +350,12 @@ func (c *Cluster) prepareDirs(owner *credential) error {
 		f.Close()
 	}
 	if c.Initialized() {
-		// An older rabbitpay kept the password file beside pgdata: move it in.
-		if _, err := os.Lstat(c.PassFile()); errors.Is(err, fs.ErrNotExist) {
+		// An older rabbitpay kept the password file beside pgdata: move it
+		// in, leaving a hard link where it was (an older rabbitpay, run
+		// again, still finds it there).
+		if _, err := os.Lstat(c.newPassFile()); errors.Is(err, fs.ErrNotExist) {
 			if fi, err := os.Lstat(c.oldPassFile()); err == nil && fi.Mode().IsRegular() {
-				if err := os.Rename(c.oldPassFile(), c.PassFile()); err != nil {
+				if err := os.Link(c.oldPassFile(), c.newPassFile()); err != nil {
 					return fmt.Errorf("move the password file into %s: %w", c.pgdata(), err)
 				}
 			}

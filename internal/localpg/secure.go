@@ -29,7 +29,7 @@ const ConnectionCheckInterval = "2s"
 // anything else is not a rabbitpay data dir, and is not taken over.
 var ownEntries = map[string]bool{"pgdata": true, "socket": true, "lock": true, "postgres.log": true,
 	"pgpass": true, "pgpass.tmp": true, "initdb.pw": true, "initdb.pw.tmp": true, "lost+found": true,
-	CheckoutHostKey: true}
+	CheckoutHostKey: true, "backup_dir": true, "backup_dir.tmp": true}
 
 // CheckoutHostKey is the SSH host key of `checkout --serve`, kept in the data dir.
 const CheckoutHostKey = "checkout_host_ed25519"
@@ -187,7 +187,8 @@ func newPassword() (string, error) {
 
 // writePassword writes the password file.
 func (c *Cluster) writePassword(pw string, owner *credential) error {
-	return writePrivate(c.PassFile(), "*:*:*:"+Superuser+":"+pw+"\n", owner)
+	os.Remove(c.oldPassFile()) // an older rabbitpay's, which would name the old password
+	return writePrivate(c.newPassFile(), "*:*:*:"+Superuser+":"+pw+"\n", owner)
 }
 
 // writePrivate writes path atomically, mode 0600, owned by owner (nil: us).

@@ -120,6 +120,10 @@ func (s *Store) SetRetired(ctx context.Context, ref shop.ProductRef, retired boo
 		if err != nil {
 			return err
 		}
+		if (p.RetiredAt != nil) == retired { // already so: nothing to write
+			out = p
+			return nil
+		}
 		out, err = scanProduct(tx.QueryRow(ctx, `UPDATE product SET retired_at = CASE WHEN $2 THEN coalesce(retired_at, now()) END,
 			updated_at = now() WHERE id = $1 RETURNING `+productCols, p.ID, retired))
 		return err

@@ -223,6 +223,8 @@ func (s *Store) StartSaga(ctx context.Context, r *shop.SagaRecord, key, requestH
 
 // RecordFailedStart logs a saga that failed before changing anything.
 func (s *Store) RecordFailedStart(ctx context.Context, r *shop.SagaRecord, cause string, ev shop.SagaEvent) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	_, err := s.Pool.Exec(ctx, `INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, state, step, error, history)
 		VALUES ($1, $2, $3, $4, $5, $6, 'failed', 'reduce_stock', $7, $8) ON CONFLICT (order_uuid) DO NOTHING`,
 		r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, cause, events(ev))
@@ -234,6 +236,8 @@ func (s *Store) RecordFailedStart(ctx context.Context, r *shop.SagaRecord, cause
 // previous owner's writes are refused from now on, and never waits for a
 // busy saga (ErrSagaBusy).
 func (s *Store) AcquireSaga(ctx context.Context, uuid string, states []shop.SagaState) (*SagaLog, shop.SagaRecord, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rec, err := scanSaga(s.Pool.QueryRow(ctx, `UPDATE saga SET owner_token = owner_token + 1, lease_until = now() + $3::interval
 		WHERE order_uuid = (SELECT order_uuid FROM saga WHERE order_uuid = $1 AND state = ANY($2::text[]::saga_state[])
 			AND (lease_until IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED)
@@ -252,6 +256,8 @@ func (l *SagaLog) Renew(ctx context.Context) error {
 	b := &pgx.Batch{}
 	// Not l.fence: provider calls are being recorded while the lease is renewed.
 	b.Queue(`SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, l.lease())
+	ctx, cancel := l.s.bound(ctx)
+	defer cancel()
 	return writeErr("the lease renewal", l.s.Pool.SendBatch(ctx, b).Close())
 }
 

@@ -64,6 +64,28 @@ func (s *Store) WriteState(ctx context.Context, receiver string, ids []int64) (W
 	return st, stock, err
 }
 
+// BackupHolds waits up to wait until the WAL receiver named application has
+// flushed all the WAL written when it was called, and says whether it did.
+func (s *Store) BackupHolds(ctx context.Context, application string, wait time.Duration) (bool, error) {
+	var target string
+	if err := s.Pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&target); err != nil {
+		return false, err
+	}
+	for deadline := time.Now().Add(wait); ; {
+		var ok bool
+		err := s.Pool.QueryRow(ctx, `SELECT COALESCE(bool_or(flush_lsn >= $2::pg_lsn), false) FROM pg_stat_replication
+			WHERE application_name = $1`, application, target).Scan(&ok)
+		if err != nil || ok || time.Now().After(deadline) {
+			return ok, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // Receiver is a WAL receiver as the primary sees it.
 type Receiver struct {
 	State, SyncState string

@@ -226,7 +226,7 @@ func (cr *CatalogueReader) validate(raw *rawRow) (ImportRow, bool) {
 	case n > MaxSKULen && utf8.ValidString(p.SKU):
 		fail("sku", "SKU is %d characters long; the limit is %d: %s", n, MaxSKULen, Echo(p.SKU))
 	default:
-		if err := ValidateSKU(p.SKU); err != nil {
+		if err := CheckNewSKU(p.SKU); err != nil {
 			fail("sku", "%v", err)
 		}
 	}

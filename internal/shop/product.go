@@ -27,21 +27,23 @@ type Product struct {
 	RetiredAt *time.Time `json:"retired_at"`
 }
 
-// ValidateSKU checks a SKU: 1–64 printable characters without spaces.
-func ValidateSKU(sku string) error {
-	if err := checkSKUChars(sku); err != nil {
+// CheckNewSKU checks the SKU of a product being made (register, import):
+// ValidateSKU, and no leading #. "#12" names product id 12 wherever a
+// product is named (ProductRef), so a new SKU spelt so could be named only
+// as sku:#12. Products made before this rule keep their SKU, and can still
+// be changed.
+func CheckNewSKU(sku string) error {
+	if err := ValidateSKU(sku); err != nil {
 		return err
 	}
-	// "#12" names product id 12 wherever a product is named (ProductRef):
-	// a new SKU spelt so could be named only as sku:#12.
 	if strings.HasPrefix(sku, "#") {
 		return Invalid("SKU %q starts with #, which names a product by id (#12 is product 12): choose a SKU without it", sku)
 	}
 	return nil
 }
 
-// checkSKUChars checks what any SKU, an older one too, is made of.
-func checkSKUChars(sku string) error {
+// ValidateSKU checks a SKU: 1–64 printable characters without spaces or colons.
+func ValidateSKU(sku string) error {
 	if sku == "" {
 		return Invalid("SKU must not be empty")
 	}

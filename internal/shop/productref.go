@@ -28,7 +28,7 @@ func ParseProductRef(s string) (ProductRef, error) {
 		return ProductRef{text: s, id: n}, nil
 	}
 	if rest, ok := strings.CutPrefix(s, "sku:"); ok {
-		if err := checkSKUChars(rest); err != nil { // sku:#12 still names a SKU made before # was refused
+		if err := ValidateSKU(rest); err != nil { // sku:#12 still names a SKU made before # was refused
 			return ProductRef{}, err
 		}
 		return ProductRef{text: s, sku: rest}, nil
