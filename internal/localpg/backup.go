@@ -84,11 +84,11 @@ func (b *Backup) Name() string {
 	return receiverPrefix + hex.EncodeToString(sum[:5])
 }
 
-func (b *Backup) walDir() string  { return filepath.Join(b.Dir, "wal") }
-func (b *Backup) baseDir() string { return filepath.Join(b.Dir, "base") }
-func (b *Backup) pidFile() string { return filepath.Join(b.Dir, "receiver.pid") }
-func (b *Backup) logFile() string { return filepath.Join(b.Dir, "receiver.log") }
-func (b *Backup) idFile() string  { return filepath.Join(b.Dir, "system_identifier") }
+func (b *Backup) walDir() string    { return filepath.Join(b.Dir, "wal") }
+func (b *Backup) baseDir() string   { return filepath.Join(b.Dir, "base") }
+func (b *Backup) pidFile() string   { return filepath.Join(b.Dir, "receiver.pid") }
+func (b *Backup) logFile() string   { return filepath.Join(b.Dir, "receiver.log") }
+func (b *Backup) idFile() string    { return filepath.Join(b.Dir, "system_identifier") }
 func (b *Backup) ownerFile() string { return filepath.Join(b.Dir, "data_dir") }
 func (b *Backup) lockFile() string  { return filepath.Join(b.Dir, "lock") }
 
