@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -92,8 +93,9 @@ func TestCheckoutHappyPath(t *testing.T) {
 	}
 }
 
-// Someone else buys the last item while it sits in the cart: the saga fails
-// at reduce_stock, nothing is charged, the cart keeps the item.
+// Someone else buys the last item while it sits in the cart: the order is
+// refused before its saga starts, back on the cart with the reason; nothing
+// is charged, the cart keeps the item.
 func TestCheckoutOutOfStockWhileInCart(t *testing.T) {
 	sh := newShop(t)
 	s := start(t, sh.a, 1)
@@ -108,11 +110,11 @@ func TestCheckoutOutOfStockWhileInCart(t *testing.T) {
 		t.Fatalf("the other buyer: %+v %v", other, err)
 	}
 	m := s.pay("n")
-	if r := m.Result(); r.Status != app.Failed || r.FailedStep != "reduce_stock" || !r.Compensated {
-		t.Fatalf("result %+v", r)
+	if !errors.Is(m.run.err, shop.ErrConflict) || m.screen != scrCart {
+		t.Fatalf("result %+v %v, screen %v", m.Result(), m.run.err, m.screen)
 	}
-	if v := text(m); !strings.Contains(v, "order failed at reduce_stock") || !strings.Contains(v, "Nothing had to be undone") {
-		t.Fatalf("the final screen:\n%s", v)
+	if v := text(m); !strings.Contains(v, "LAST") || !strings.Contains(v, "is out of stock") {
+		t.Fatalf("the cart screen:\n%s", v)
 	}
 	s.key("q")
 	s.final()
