@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -111,14 +112,48 @@ func TestFlagHint(t *testing.T) {
 }
 
 // A data dir too long for a socket path: the domain's sentence, the flag
-// the user typed, the same exit code.
+// the user typed, exit 2 (bad input).
 func TestDataDirErrorNamesTheFlag(t *testing.T) {
 	t.Parallel()
 	long := "/tmp/" + strings.Repeat("d", 120)
 	var out, errb strings.Builder
 	code := Run(context.Background(), []string{"--database-url", "", "--data-dir", long, "db", "url"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
-	if code != ExitFailure || !strings.HasPrefix(errb.String(), "rabbitpay: data dir \""+long+"\" is too long for a Unix socket path") ||
+	if code != ExitUsage || !strings.HasPrefix(errb.String(), "rabbitpay: data dir \""+long+"\" is too long for a Unix socket path") ||
 		!strings.HasSuffix(errb.String(), "choose a shorter one (check --data-dir)\n") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// A data dir that cannot be one is bad input (exit 2), said in one sentence,
+// and nothing is made there (issue 27).
+func TestBadDataDirIsBadInput(t *testing.T) {
+	t.Parallel()
+	parent, err := os.MkdirTemp("", "rpbaddir-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	os.Chmod(parent, 0o755)
+	file := filepath.Join(parent, "file")
+	os.WriteFile(file, []byte("x"), 0o600)
+	foreign := filepath.Join(parent, "foreign")
+	os.Mkdir(foreign, 0o700)
+	os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o600)
+	open := filepath.Join(parent, "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	for dir, want := range map[string]string{
+		file:                        "is not a directory",
+		foreign:                     "which rabbitpay did not make",
+		filepath.Join(open, "shop"): "which other users can write to",
+	} {
+		var out, errb strings.Builder
+		code := Run(context.Background(), []string{"--database-url", "", "--data-dir", dir, "product", "list"}, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		if code != ExitUsage || !strings.Contains(errb.String(), want) || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+			t.Errorf("data dir %s: exit %d, stderr %q", dir, code, errb.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(open, "shop")); err == nil {
+		t.Error("a data dir was made inside the open directory")
 	}
 }

@@ -125,7 +125,7 @@ func (b *Backup) SystemID() string {
 // prepare makes the backup dir and its subdirs, private to the cluster's user.
 func (b *Backup) prepare(owner *credential) error {
 	if fi, err := os.Stat(b.Dir); err == nil && !fi.IsDir() {
-		return shop.InField("backup dir", fmt.Errorf("backup dir %s is not a directory", b.Dir))
+		return shop.InField("backup dir", shop.Invalid("backup dir %s is not a directory", b.Dir))
 	}
 	if err := os.MkdirAll(filepath.Dir(b.Dir), 0o755); err != nil {
 		return fmt.Errorf("create backup dir: %w", err)
@@ -146,7 +146,7 @@ func (b *Backup) prepare(owner *credential) error {
 	if owner != nil {
 		for d := filepath.Dir(b.Dir); d != filepath.Dir(d); d = filepath.Dir(d) {
 			if fi, err := os.Stat(d); err == nil && !searchable(fi, owner) {
-				return shop.InField("backup dir", fmt.Errorf("user %s, which runs the embedded cluster and its backups, cannot reach backup dir %s: %s has mode %04o; choose another backup dir or chmod o+x %s",
+				return shop.InField("backup dir", shop.Invalid("user %s, which runs the embedded cluster and its backups, cannot reach backup dir %s: %s has mode %04o; choose another backup dir or chmod o+x %s",
 					owner.name, b.Dir, d, fi.Mode().Perm(), d))
 			}
 		}
@@ -284,14 +284,14 @@ func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
 			return err
 		}
 	case have != id:
-		return shop.InField("backup dir", fmt.Errorf("backup dir %s holds the backups of another shop (cluster %s, this one is %s): "+
+		return shop.InField("backup dir", shop.Invalid("backup dir %s holds the backups of another shop (cluster %s, this one is %s): "+
 			"choose a new backup dir, or restore that shop with 'rabbitpay db restore --from %s'", b.Dir, have, id, b.Dir))
 	}
 	if o := b.Owner(); o != c.Dir {
 		if o != "" && exists(filepath.Join(o, "pgdata", "PG_VERSION")) {
 			// A copy restored beside the shop (same system identifier): its
 			// WAL would mix with the shop's, and each would stop the other's stream.
-			return shop.InField("backup dir", fmt.Errorf("backup dir %s belongs to the shop in %s, which still exists: this copy in %s needs a backup dir of its own",
+			return shop.InField("backup dir", shop.Invalid("backup dir %s belongs to the shop in %s, which still exists: this copy in %s needs a backup dir of its own",
 				b.Dir, o, c.Dir))
 		}
 		if err := writePrivate(b.ownerFile(), c.Dir+"\n", owner); err != nil { // a new dir, or the data dir moved

@@ -54,7 +54,7 @@ func New(dir string, throwaway bool) (*Cluster, error) {
 	}
 	c := &Cluster{Dir: abs, Throwaway: throwaway}
 	if n := len(c.socketPath()); n > 103 {
-		return nil, shop.InField("data dir", fmt.Errorf("data dir %q is too long for a Unix socket path (%d bytes); choose a shorter one", abs, n))
+		return nil, shop.InField("data dir", shop.Invalid("data dir %q is too long for a Unix socket path (%d bytes); choose a shorter one", abs, n))
 	}
 	return c, nil
 }

@@ -72,10 +72,10 @@ func (c *Cluster) checkLocation(owner *credential) error {
 			return err
 		}
 		if !fi.IsDir() {
-			return fmt.Errorf("data dir %s is not a directory", c.Dir)
+			return shop.InField("data dir", shop.Invalid("data dir %s is not a directory", c.Dir))
 		}
 		if uid := statOf(fi).Uid; !ok(uid) {
-			return shop.InField("data dir", fmt.Errorf("data dir %s belongs to %s, not to you: another user may have made it to get at the database; choose another one", c.Dir, userName(uid)))
+			return shop.InField("data dir", shop.Invalid("data dir %s belongs to %s, not to you: another user may have made it to get at the database; choose another one", c.Dir, userName(uid)))
 		}
 		entries, err := os.ReadDir(real)
 		if err != nil {
@@ -83,7 +83,7 @@ func (c *Cluster) checkLocation(owner *credential) error {
 		}
 		for _, e := range entries {
 			if !ownEntries[e.Name()] {
-				return shop.InField("data dir", fmt.Errorf("data dir %s holds %q, which rabbitpay did not make: choose an empty or new directory", c.Dir, e.Name()))
+				return shop.InField("data dir", shop.Invalid("data dir %s holds %q, which rabbitpay did not make: choose an empty or new directory", c.Dir, e.Name()))
 			}
 		}
 	} else {
@@ -104,10 +104,10 @@ func (c *Cluster) checkLocation(owner *credential) error {
 		st := statOf(fi)
 		perm := fi.Mode().Perm()
 		if st.Uid != 0 && !ok(st.Uid) {
-			return fmt.Errorf("data dir %s is inside %s, which belongs to %s: that user could replace the data dir; choose a directory only you and root control", c.Dir, d, userName(st.Uid))
+			return shop.InField("data dir", shop.Invalid("data dir %s is inside %s, which belongs to %s: that user could replace the data dir; choose a directory only you and root control", c.Dir, d, userName(st.Uid)))
 		}
 		if perm&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
-			return fmt.Errorf("data dir %s is inside %s, which other users can write to (mode %04o, no sticky bit): they could replace the data dir; choose a directory only you can change, or chmod go-w %s", c.Dir, d, perm, d)
+			return shop.InField("data dir", shop.Invalid("data dir %s is inside %s, which other users can write to (mode %04o, no sticky bit): they could replace the data dir; choose a directory only you can change, or chmod go-w %s", c.Dir, d, perm, d))
 		}
 		if owner != nil && !searchable(fi, owner) {
 			return fmt.Errorf("user %s, which runs the embedded cluster because PostgreSQL refuses to run as root, cannot reach data dir %s: %s has mode %04o; "+
