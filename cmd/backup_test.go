@@ -372,6 +372,11 @@ func TestAsynchronousBackupCatchesUp(t *testing.T) {
 		UUID string `json:"order_uuid"`
 	}
 	s.json(&r, "order", "place", "--customer", "1", "--item", "A-1:1", "--method", "NAVER")
+	var down dbStatus
+	s.json(&down, "db", "status")
+	if down.Backup == nil || down.Backup.State != "down" || down.Backup.RetainedBytes <= 0 {
+		t.Errorf("db status with the stream down: %+v", down.Backup)
+	}
 	unblock()
 	// The next command starts the stream again; wait until it has caught up.
 	deadline := time.Now().Add(30 * time.Second)

@@ -38,6 +38,10 @@ type dbStatus struct {
 	Backup *app.BackupStatus `json:"backup,omitempty"`
 }
 
+// retainedWarning is how much WAL kept for a backup stream that has not read
+// it makes db status warn.
+const retainedWarning = 1 << 30
+
 // backupCells is the backup in the table's words.
 func (st dbStatus) backupCells() []string {
 	b := st.Backup
@@ -149,6 +153,10 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 			}
 			if b := a.Backup(ctx); b != nil {
 				st.Backup = b
+				if b.RetainedBytes > retainedWarning {
+					warn(opts.Err, []string{fmt.Sprintf("the server keeps %s of WAL for the backup stream into %s, which has not read it (%s/receiver.log says why): "+
+						"it grows on the data disk until the stream runs again", bytesText(b.RetainedBytes), b.Dir, b.Dir)})
+				}
 			}
 			if ctype, ok, err := a.SearchCType(ctx); err == nil {
 				st.CType, st.KoreanSearchIndexed = ctype, &ok

@@ -118,6 +118,9 @@ type BackupStatus struct {
 	State string `json:"state"`
 	// LagBytes is the WAL the server wrote that the backup has not flushed.
 	LagBytes *int64 `json:"lag_bytes"`
+	// RetainedBytes is the WAL the server keeps for the stream's slot: it
+	// grows while the stream is down, on the data disk.
+	RetainedBytes int64 `json:"retained_bytes"`
 	// ReceiverPID is the pg_receivewal process (0: not running).
 	ReceiverPID int        `json:"receiver_pid"`
 	LastBase    *string    `json:"last_base_backup"`
@@ -138,6 +141,7 @@ func (a *App) Backup(ctx context.Context) *BackupStatus {
 	if r, err := a.store.ReceiverState(ctx, c.Backup.Name()); err == nil && r != nil {
 		st.State, st.LagBytes = r.State, &r.LagBytes
 	}
+	st.RetainedBytes, _ = a.store.SlotRetained(ctx, c.Backup.Name())
 	bases := c.Backup.Bases()
 	st.BaseBackups = len(bases)
 	if len(bases) > 0 {

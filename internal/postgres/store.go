@@ -93,6 +93,15 @@ type Receiver struct {
 	LagBytes int64
 }
 
+// SlotRetained is how much WAL the server keeps for the replication slot
+// (what its reader has not yet confirmed), 0 when there is no such slot.
+func (s *Store) SlotRetained(ctx context.Context, slot string) (int64, error) {
+	var n int64
+	err := s.Pool.QueryRow(ctx, `SELECT COALESCE((SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint
+		FROM pg_replication_slots WHERE slot_name = $1), 0)`, slot).Scan(&n)
+	return n, err
+}
+
 // ReceiverState returns the receiver named application, or nil when none is connected.
 func (s *Store) ReceiverState(ctx context.Context, application string) (*Receiver, error) {
 	var r Receiver
