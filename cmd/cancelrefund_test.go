@@ -134,3 +134,19 @@ func TestRefusedPlacementLeavesNoSaga(t *testing.T) {
 		t.Fatalf("refused placements left sagas: %v", sagas)
 	}
 }
+
+// product export with -o json writes JSON Lines (not CSV); a directory as
+// FILE is bad input in one sentence (issue 27).
+func TestProductExportFormatAndDirectory(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "E-1", "--name", "Export", "--price", "1000", "--stock", "5")
+	out := c.ok("product", "export", "-o", "json")
+	if !strings.HasPrefix(out, `{"sku" : "E-1"`) {
+		t.Errorf("product export -o json wrote:\n%s", out)
+	}
+	if out := c.ok("product", "export"); !strings.HasPrefix(out, "sku,name,price,stock") {
+		t.Errorf("product export wrote:\n%s", out)
+	}
+	c.fails(ExitUsage, "is a directory", "product", "export", t.TempDir())
+	c.fails(ExitUsage, `catalogue format "xml"`, "product", "export", "--format", "xml")
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -136,7 +137,8 @@ func newProductExportCmd(e *env) *cobra.Command {
 		Use:   "export [FILE] [--format csv|jsonl]",
 		Short: "Export the catalogue as CSV or JSON Lines (sku, name, price, stock), ready to import",
 		Long: `Export writes every product, by id, in the format of --format, else the file's
-extension (.jsonl or .ndjson: JSON Lines), else CSV; import reads it back unchanged.`,
+extension (.jsonl or .ndjson: JSON Lines), else JSON Lines with -o json, else CSV;
+import reads it back unchanged.`,
 		Example: `  rabbitpay product export catalogue.csv
   rabbitpay product export catalogue.jsonl
   rabbitpay product export --format jsonl > catalogue.jsonl`,
@@ -154,6 +156,12 @@ extension (.jsonl or .ndjson: JSON Lines), else CSV; import reads it back unchan
 			f, err := catalogueFormat(cmd, path, format)
 			if err != nil {
 				return err
+			}
+			if f == "" && e.format() == render.JSON { // -o json with no --format and no telling extension
+				f = shop.CatalogueJSONL
+			}
+			if fi, err := os.Stat(path); path != "-" && err == nil && fi.IsDir() {
+				return shop.Invalid("%s is a directory: give a file to export into (catalogue.csv), or - for standard output", path)
 			}
 			a, err := e.app(cmd.Context())
 			if err != nil {
@@ -177,7 +185,7 @@ extension (.jsonl or .ndjson: JSON Lines), else CSV; import reads it back unchan
 				return err
 			}
 			if err := os.Rename(tmp.Name(), args[0]); err != nil {
-				return err
+				return shop.Invalid("cannot write %s: %v", args[0], pathReason(err))
 			}
 			fmt.Fprintf(e.Err, "exported %d products to %s\n", n, args[0])
 			return nil

@@ -141,7 +141,7 @@ func TestImportBadRowsChangeNothing(t *testing.T) {
 				t.Errorf("25 bad rows: %q", r.err)
 			}
 			c.fails(2, "cannot open /no/such/file.csv: no such file or directory", "product", "import", "/no/such/file.csv")
-			c.fails(2, `import format "xml"`, "product", "import", "-", "--format", "xml")
+			c.fails(2, `catalogue format "xml"`, "product", "import", "-", "--format", "xml")
 			if after := c.ok("product", "list", "-o", "csv"); after != before {
 				t.Fatalf("a refused import changed the catalogue:\n%s", after)
 			}

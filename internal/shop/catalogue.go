@@ -24,7 +24,7 @@ func ParseCatalogueFormat(s string) (CatalogueFormat, error) {
 	case CatalogueCSV, CatalogueJSONL:
 		return f, nil
 	}
-	return "", Invalid("import format %q is not one of csv, jsonl", s)
+	return "", Invalid("catalogue format %q is not one of csv, jsonl", s)
 }
 
 // CatalogueColumns are the columns a catalogue file must have, in export order.

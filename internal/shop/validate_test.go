@@ -236,7 +236,7 @@ func TestParseStatuses(t *testing.T) {
 		{"payment status", second(ParsePaymentStatus("REFUNDED")), `payment status "REFUNDED" is not one of PROGRESS, SUCCESS, FAILED, CANCELLED`},
 		{"delivery status", second(ParseDeliveryStatus("LOST")), `delivery status "LOST" is not one of READY, SHIPPED, IN_TRANSIT, DELIVERED`},
 		{"long delivery status", second(ParseDeliveryStatus(strings.Repeat("x", 100))), strings.Repeat("x", EchoLen) + `…"`},
-		{"format", second(ParseCatalogueFormat("xlsx")), `import format "xlsx" is not one of csv, jsonl`},
+		{"format", second(ParseCatalogueFormat("xlsx")), `catalogue format "xlsx" is not one of csv, jsonl`},
 		{"saga state", second(ParseSagaState("Running")), `saga state "Running" is not one of`},
 	} {
 		check(t, tc.name, tc.err, tc.msg)
