@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 // A cancel after partial refunds says and records what it really refunded
@@ -149,4 +152,42 @@ func TestProductExportFormatAndDirectory(t *testing.T) {
 	}
 	c.fails(ExitUsage, "is a directory", "product", "export", t.TempDir())
 	c.fails(ExitUsage, `catalogue format "xml"`, "product", "export", "--format", "xml")
+}
+
+// Exit codes of the odd corners (issue 27): no shell for completion, help
+// on no command and a mysql:// URL are bad input (2); db status against a
+// server nothing answers for is a failure (1) with the reason; db migrate on
+// a fresh database says it migrated.
+func TestOddCornersExitCodes(t *testing.T) {
+	t.Parallel()
+	run := func(args ...string) result {
+		var out, errb strings.Builder
+		code := Run(context.Background(), args, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+		return result{out.String(), errb.String(), code}
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"completion"}, ExitUsage, "completion needs a shell"},
+		{[]string{"help", "frobnicate"}, ExitUsage, `no help for "frobnicate"`},
+		{[]string{"--database-url", "mysql://u@h/db", "db", "url"}, ExitUsage, "mysql:// URL"},
+		{[]string{"--database-url", "postgres://u@127.0.0.1:1/x?connect_timeout=2", "db", "status"}, ExitFailure, "connection refused"},
+	} {
+		r := run(tc.args...)
+		if r.code != tc.code || !strings.Contains(r.err, tc.want) || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
+			t.Errorf("rabbitpay %s: exit %d, stderr %q", strings.Join(tc.args, " "), r.code, r.err)
+		}
+	}
+	if r := run("help", "order", "place"); r.code != 0 || !strings.Contains(r.out, "order saga") {
+		t.Errorf("help order place: exit %d %q", r.code, r.out)
+	}
+	url := testdb.Empty(t)
+	if r := run("--database-url", url, "db", "migrate"); r.code != 0 || !strings.Contains(r.out, "schema migrated from version 0 to") {
+		t.Errorf("db migrate on a fresh database: exit %d %q %q", r.code, r.out, r.err)
+	}
+	if r := run("--database-url", url, "db", "migrate"); r.code != 0 || !strings.Contains(r.out, "schema already at version") {
+		t.Errorf("db migrate again: exit %d %q %q", r.code, r.out, r.err)
+	}
 }

@@ -135,7 +135,10 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 		switch {
 		case app.ServerRefused(err): // running, but it will not let rabbitpay in: not "running false"
 			return fmt.Errorf("the database server is running but refused the connection: %w", err)
-		case err != nil && !app.Unreachable(err): // a bad URL, a failed migration: not "running false" either
+		case err != nil && (cluster == nil || !app.Unreachable(err)):
+			// A bad URL, a failed migration, or a server that is not there:
+			// "running false" is the embedded cluster's, stopped; a server
+			// the URL names and nothing answers is an error, with its reason.
 			return err
 		case err == nil:
 			// Running means the primary answers (reads may open on a replica alone).
@@ -256,7 +259,11 @@ func dbMigrateRun(ctx context.Context, opts *dbOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.report(fmt.Sprintf("schema at version %d (was %d)", to, from), map[string]int32{"from": from, "to": to},
+	sentence := fmt.Sprintf("schema migrated from version %d to %d", from, to)
+	if from == to {
+		sentence = fmt.Sprintf("schema already at version %d: nothing to migrate", to)
+	}
+	return opts.report(sentence, map[string]int32{"from": from, "to": to},
 		[]string{"from", "to"}, fmt.Sprint(from), fmt.Sprint(to))
 }
 
@@ -270,6 +277,9 @@ func newDBURLCmd(e *env, runF func(*dbOptions) error) *cobra.Command {
 
 func dbURLRun(_ context.Context, opts *dbOptions) error {
 	url, err := app.DatabaseURL(opts.cfg)
+	if err == nil {
+		err = app.CheckURL(url) // a mysql:// URL is bad input here too, not a URL to hand psql
+	}
 	if err != nil {
 		return err
 	}

@@ -268,6 +268,28 @@ Exit codes:
   rabbitpay completion fish > ~/.config/fish/completions/rabbitpay.fish`
 	}
 	refuseUnknownSubcommands(root)
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		group := c.RunE
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 { // a script capturing the output would get help text, not a script
+				return usageErr(cmd, "completion needs a shell: bash, zsh, fish or powershell")
+			}
+			return group(cmd, args)
+		}
+	}
+	// help TOPIC with a topic that is no command: exit 2, as the command would be.
+	root.InitDefaultHelpCmd()
+	if h, _, err := root.Find([]string{"help"}); err == nil && h != root {
+		show := h.Run
+		h.Run = nil
+		h.RunE = func(cmd *cobra.Command, args []string) error {
+			if c, rest, err := root.Find(args); len(args) > 0 && (err != nil || c == nil || len(rest) > 0) {
+				return usageErr(cmd, "no help for %q: it is not a rabbitpay command ('rabbitpay help' lists them)", strings.Join(args, " "))
+			}
+			show(cmd, args)
+			return nil
+		}
+	}
 	registerCompletions(e, root)
 	return root
 }

@@ -35,6 +35,8 @@ type App struct {
 	// back to the primary); nil prints nothing.
 	Warn    func(msg string)
 	replica *replica // the read URL's store; nil without one
+	// migrated is what Open migrated (from, to); nil when the schema was current.
+	migrated *[2]int32
 }
 
 // Close releases the store, the sandbox ledger's own pool and the callback listener.
@@ -177,10 +179,12 @@ func open(ctx context.Context, cfg *config.Config, prepare bool, say func(string
 			"(default_query_exec_mode is set), where migrations are not safe: run 'rabbitpay db migrate' with the direct URL first")
 	}
 	if !current {
-		if _, _, err := store.Migrate(prepCtx); err != nil {
+		from, to, err := store.Migrate(prepCtx)
+		if err != nil {
 			a.Close()
 			return nil, err
 		}
+		a.migrated = &[2]int32{from, to}
 	}
 	if cluster != nil {
 		cluster.Remember()
@@ -233,4 +237,15 @@ func Unreachable(err error) bool { return postgres.IsConnectError(err) && !postg
 func (a *App) SchemaVersion(ctx context.Context) (int32, error) { return a.store.SchemaVersion(ctx) }
 
 // Migrate applies pending migrations and returns the versions before and after.
-func (a *App) Migrate(ctx context.Context) (from, to int32, err error) { return a.store.Migrate(ctx) }
+// What Open itself migrated counts: `db migrate` on a fresh database says
+// it migrated from 0, not that it found the schema current.
+func (a *App) Migrate(ctx context.Context) (from, to int32, err error) {
+	from, to, err = a.store.Migrate(ctx)
+	if a.migrated != nil && err == nil {
+		from = a.migrated[0]
+	}
+	return from, to, err
+}
+
+// CheckURL refuses a database URL that is no PostgreSQL one (mysql://).
+func CheckURL(url string) error { return postgres.CheckURL(url) }
