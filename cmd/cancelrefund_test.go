@@ -191,3 +191,22 @@ func TestOddCornersExitCodes(t *testing.T) {
 		t.Errorf("db migrate again: exit %d %q %q", r.code, r.out, r.err)
 	}
 }
+
+// Retiring a retired product or restoring a live one changes nothing, not
+// even updated_at (issue 27).
+func TestRetireTwiceWritesNothing(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "T-1", "--name", "Twice", "--price", "1000", "--stock", "5")
+	stamp := func() string { return c.query(`SELECT updated_at::text || coalesce(retired_at::text, '-') FROM product`) }
+	live := stamp()
+	c.ok("product", "restore", "T-1")
+	if s := stamp(); s != live {
+		t.Errorf("restoring a live product changed it: %s → %s", live, s)
+	}
+	c.ok("product", "retire", "T-1")
+	retired := stamp()
+	c.ok("product", "retire", "T-1")
+	if s := stamp(); s != retired {
+		t.Errorf("retiring a retired product changed it: %s → %s", retired, s)
+	}
+}

@@ -34,6 +34,16 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 		out.AlreadyCancelled, out.Order = true, &order
 		return out, nil
 	}
+	// What the rules refuse (an item shipped, a refund in flight) is refused
+	// before the saga is taken over: a refusal changes nothing, not even the
+	// saga's owner token and lease. The same check runs again, locked, below.
+	snap, err := a.store.OrderSnapshot(ctx, id)
+	if err != nil {
+		return out, err
+	}
+	if _, err := shop.CheckCancel(snap); err != nil {
+		return out, err
+	}
 	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted, shop.SagaCancelling}, observedBy(obs))
 	if errors.Is(err, postgres.ErrSagaBusy) {
 		return out, shop.Conflict("order %d is being changed by another rabbitpay process; try again", id)
