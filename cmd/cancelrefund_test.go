@@ -197,7 +197,9 @@ func TestOddCornersExitCodes(t *testing.T) {
 func TestRetireTwiceWritesNothing(t *testing.T) {
 	c := newCLI(t)
 	c.ok("product", "register", "--sku", "T-1", "--name", "Twice", "--price", "1000", "--stock", "5")
-	stamp := func() string { return c.query(`SELECT updated_at::text || coalesce(retired_at::text, '-') FROM product`) }
+	stamp := func() string {
+		return c.query(`SELECT updated_at::text || coalesce(retired_at::text, '-') FROM product`)
+	}
 	live := stamp()
 	c.ok("product", "restore", "T-1")
 	if s := stamp(); s != live {
