@@ -78,6 +78,7 @@ func TestOrderFlags(t *testing.T) {
 	refuses(t, ExitUsage, `"PAYPAL"`, newOrderPlaceCmd, "order", "place", "--customer", "3", "--method", "PAYPAL")
 	refuses(t, ExitUsage, "customer id 0 must be positive", newOrderPlaceCmd, "order", "place", "--customer", "0", "--method", "KAKAO")
 	refuses(t, ExitUsage, `--customer "x" is not a whole number`, newOrderPlaceCmd, "order", "place", "--customer", "x", "--method", "KAKAO")
+	refuses(t, ExitUsage, `--wait "abc" is not a duration`, newSagaRecoverCmd, "saga", "recover", "--wait", "abc")
 	refuses(t, ExitUsage, `item "A-1" is not SKU:QTY`, newOrderPlaceCmd, "order", "place", "--customer", "3", "--method", "KAKAO", "--item", "A-1")
 	refuses(t, ExitUsage, `unexpected argument "now"`, newOrderPlaceCmd, "order", "place", "now", "--customer", "3", "--method", "KAKAO")
 

@@ -179,15 +179,24 @@ func exitCode(err error) int {
 	return ExitFailure
 }
 
-var badNumberFlag = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse\w+: parsing ".*": (.*)$`)
+var (
+	badNumberFlag   = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse(\w+): parsing ".*": (.*)$`)
+	badDurationFlag = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: time: `)
+)
 
-// flagError rewrites pflag's number parse errors as one plain sentence.
+// flagError rewrites pflag's parse errors (numbers, true/false, durations)
+// as one plain sentence.
 func flagError(err error) string {
-	m := badNumberFlag.FindStringSubmatch(err.Error())
-	if m == nil {
-		return err.Error()
+	if m := badDurationFlag.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Sprintf("%s %q is not a duration: give a number and a unit (30s, 5m, 1h)", m[2], m[1])
 	}
-	if m[3] == "value out of range" {
+	m := badNumberFlag.FindStringSubmatch(err.Error())
+	switch {
+	case m == nil:
+		return err.Error()
+	case m[3] == "Bool":
+		return fmt.Sprintf("%s %q is not true or false", m[2], m[1])
+	case m[4] == "value out of range":
 		return fmt.Sprintf("%s %q is out of range", m[2], m[1])
 	}
 	return fmt.Sprintf("%s %q is not a whole number", m[2], m[1])

@@ -327,8 +327,13 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 	if c.Notify.MaxAttempts < 1 {
 		return nil, fmt.Errorf("notify.max_attempts %d must be at least 1", c.Notify.MaxAttempts)
 	}
-	if c.Notify.Webhook.Timeout <= 0 || c.Notify.Backoff < 0 || c.Notify.PollInterval <= 0 {
-		return nil, fmt.Errorf("notify.webhook.timeout and notify.poll_interval must be positive, notify.backoff not negative")
+	switch {
+	case c.Notify.Webhook.Timeout <= 0:
+		return nil, fmt.Errorf("notify.webhook.timeout %s must be positive", c.Notify.Webhook.Timeout)
+	case c.Notify.PollInterval <= 0:
+		return nil, fmt.Errorf("notify.poll_interval %s must be positive", c.Notify.PollInterval)
+	case c.Notify.Backoff < 0:
+		return nil, fmt.Errorf("notify.backoff %s must not be negative", c.Notify.Backoff)
 	}
 	if c.Backup.Mode != "synchronous" && c.Backup.Mode != "asynchronous" {
 		return nil, fmt.Errorf("backup.mode %q is not one of synchronous, asynchronous", c.Backup.Mode)
