@@ -224,14 +224,16 @@ func dbStopRun(ctx context.Context, opts *dbOptions) error {
 	if cluster == nil {
 		return fmt.Errorf("a database URL is configured, so there is no embedded cluster to stop")
 	}
+	if cluster.Backup != nil {
+		// After the server (it has flushed all the server wrote), and even
+		// when stopping the server failed: a stream left behind loops for ever.
+		defer cluster.Backup.StopStream()
+	}
 	was := cluster.Running()
 	if was {
 		if err := cluster.Stop(); err != nil {
 			return err
 		}
-	}
-	if cluster.Backup != nil {
-		cluster.Backup.StopStream() // after the server: it has flushed all the server wrote
 	}
 	sentence := "stopped the embedded cluster in " + cluster.Dir
 	if !was {
