@@ -233,6 +233,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 
 // Stop stops the cluster if it runs; stopping a stopped cluster is not an error.
 func (c *Cluster) Stop() error {
+	c.awaitDeadPostmaster()
 	if !c.Running() {
 		return nil
 	}
