@@ -340,7 +340,7 @@ func TestStreamDownRefusesPlacement(t *testing.T) {
 	began := time.Now()
 	_, serr, code := s.run("order", "place", "--customer", "1", "--item", "S-1:1", "--method", "NAVER")
 	took := time.Since(began)
-	if code != ExitFailure || !strings.Contains(serr, "backup stream") || !strings.Contains(serr, "nothing was reserved") || strings.Contains(serr, "saga") {
+	if code != ExitFailure || !strings.Contains(serr, "backup stream") || !strings.Contains(serr, "nothing was changed or reserved") || strings.Contains(serr, "saga") {
 		t.Fatalf("order place with the stream down: exit %d, stderr %q", code, serr)
 	}
 	t.Logf("refused in %s", took)
@@ -351,6 +351,17 @@ func TestStreamDownRefusesPlacement(t *testing.T) {
 	s.json(&sagas, "saga", "list")
 	if len(sagas) != 0 {
 		t.Fatalf("a refused placement left sagas: %v", sagas)
+	}
+	// Any other write is refused too, in seconds, rather than waiting for the stream.
+	began = time.Now()
+	if _, serr, code := s.run("customer", "register", "--name", "Waits"); code != ExitFailure || !strings.Contains(serr, "backup stream") {
+		t.Fatalf("customer register with the stream down: exit %d %q", code, serr)
+	}
+	t.Logf("customer register refused in %s", time.Since(began))
+	var customers []any
+	s.json(&customers, "customer", "list")
+	if len(customers) != 1 {
+		t.Fatalf("customers after the refused register: %v", customers)
 	}
 	unblock()
 	s.ok("order", "place", "--customer", "1", "--item", "S-1:1", "--method", "NAVER")

@@ -52,9 +52,24 @@ type env struct {
 	a          *app.App
 	bounded    context.Context    // the command's context under command_timeout, if any
 	cancel     context.CancelFunc // ends it
+	// writes is set for a command that may write to the shop (writes).
+	writes bool
 	// prompting is set while a prompt waits on the terminal for a line the
 	// buyer's callback may make unneeded: the next step starts a new line.
 	prompting atomic.Bool
+}
+
+// writes reports whether cmd may write to the shop: all but the reading
+// verbs and the db commands (which manage the cluster and its backup).
+func writes(cmd *cobra.Command) bool {
+	if p := cmd.Parent(); p != nil && p.Name() == "db" {
+		return false
+	}
+	switch cmd.Name() {
+	case "list", "show", "export", "version", "help", "completion", "status", "url":
+		return false
+	}
+	return true
 }
 
 // app opens the database on first use.
@@ -63,6 +78,14 @@ func (e *env) app(ctx context.Context) (*app.App, error) {
 		a, err := app.OpenSaying(ctx, e.cfg, func(msg string) { warn(e.Err, []string{msg}) })
 		if err != nil {
 			return nil, err
+		}
+		// With a synchronous backup whose stream is down, every commit would
+		// wait for it: a command that writes is refused at once instead.
+		if e.writes {
+			if err := a.RequireBackup(ctx); err != nil {
+				a.Close()
+				return nil, err
+			}
 		}
 		a.Warn = func(msg string) { warn(e.Err, []string{msg}) }
 		e.a = a
@@ -251,6 +274,7 @@ Exit codes:
 				cmd.SetContext(ctx)
 				e.bounded, e.cancel = ctx, cancel
 			}
+			e.writes = writes(cmd)
 			return nil
 		},
 	}

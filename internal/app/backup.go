@@ -68,6 +68,16 @@ func (a *App) preflight(ctx context.Context, lines []shop.Line) error {
 	}
 }
 
+// RequireBackup refuses, in synchronous backup mode, while the backup stream
+// is down and does not come back within a few seconds (it is restarted):
+// every commit would wait for it. Without a synchronous backup it costs nothing.
+func (a *App) RequireBackup(ctx context.Context) error {
+	if a.syncReceiver() == "" {
+		return nil
+	}
+	return a.preflight(ctx, nil)
+}
+
 // syncReceiver is the synchronous backup stream's name ("" when commits do
 // not wait for one).
 func (a *App) syncReceiver() string {
@@ -106,8 +116,8 @@ func (a *App) streamDown() error {
 			why = " (its last words: " + strings.TrimSpace(l[len(l)-1]) + ")"
 		}
 	}
-	return shop.Conflict("the backup stream into %s is down%s, and in synchronous mode no order is taken that the backup does not hold: "+
-		"nothing was reserved; 'rabbitpay db status' shows the stream", b.Dir, why)
+	return shop.Conflict("the backup stream into %s is down%s, and in synchronous mode nothing is written that the backup does not hold: "+
+		"nothing was changed or reserved; 'rabbitpay db status' shows the stream", b.Dir, why)
 }
 
 // BackupStatus is the embedded cluster's backup, for `db status`.
