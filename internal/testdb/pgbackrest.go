@@ -44,6 +44,7 @@ log-path=%s
 pg1-path=%s
 pg1-socket-path=%s
 pg1-port=%d
+pg1-user=postgres
 `, filepath.Join(dir, "repo"), filepath.Join(dir, "lock"), filepath.Join(dir, "log"), pgdata, socket, port)
 }
 
