@@ -212,3 +212,33 @@ func TestRetireTwiceWritesNothing(t *testing.T) {
 		t.Errorf("retiring a retired product changed it: %s → %s", retired, s)
 	}
 }
+
+// JSON Lines imports refuse what they used to change silently: bytes that
+// are not UTF-8 and a key given twice; a wrong type is said in the file's
+// words (issue 27).
+func TestJSONLinesImportRefusesWhatItWouldChange(t *testing.T) {
+	c := newCLI(t)
+	for in, want := range map[string]string{
+		`{"sku":"Z-1","name":"bad ` + "\xff" + `","price":1,"stock":1}`: "not valid UTF-8",
+		`{"sku":"Z-1","sku":"Z-2","name":"twice","price":1,"stock":1}`:  `key "sku" appears twice`,
+		`{"sku":12,"name":"num","price":1,"stock":1}`:                   "sku must be a JSON string, not a number",
+	} {
+		r := c.runIn(in+"\n", "product", "import", "-", "--format", "jsonl")
+		if r.code != ExitUsage || !strings.Contains(r.err, want) || strings.Contains(r.err, "jsonRow") {
+			t.Errorf("import %q: exit %d, stderr %q", in, r.code, r.err)
+		}
+	}
+	var ps []stockRow
+	c.json(&ps, "product", "list")
+	if len(ps) != 0 {
+		t.Fatalf("refused imports stored %+v", ps)
+	}
+	c.ok("product", "register", "--sku", "D-1", "--name", "Ship", "--price", "1000", "--stock", "5")
+	c.ok("customer", "register", "--name", "Gu")
+	c.ok("order", "place", "--customer", "1", "--item", "D-1:1", "--method", "KAKAO")
+	c.ok("deliver", "start", "--order", "1")
+	r := c.runIn(`{"delivery":1,"carrier":"CJ`+"\xff"+`","tracking":"1"}`+"\n", "deliver", "import", "-", "--format", "jsonl")
+	if r.code != ExitUsage || !strings.Contains(r.err, "not valid UTF-8") {
+		t.Errorf("deliver import with bad UTF-8: exit %d, stderr %q", r.code, r.err)
+	}
+}

@@ -112,6 +112,10 @@ func readDeliveryJSON(br *bufio.Reader, bad *RowErrors, add func(int, map[string
 		if len(b) == 0 {
 			continue
 		}
+		if col, reason := checkJSONLine(b); reason != "" {
+			bad.Add(RowError{Line: line, Column: col, Reason: reason})
+			continue
+		}
 		var raw map[string]json.RawMessage
 		if err := json.Unmarshal(b, &raw); err != nil {
 			bad.Add(RowError{Line: line, Reason: "not one JSON object: " + err.Error()})

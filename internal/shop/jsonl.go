@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 )
 
 type jsonRow struct {
@@ -76,15 +79,24 @@ func (cr *CatalogueReader) readJSON(raw *rawRow) (bad, more bool) {
 			}
 			continue
 		}
+		if col, reason := checkJSONLine(b); reason != "" {
+			cr.Errors.Add(RowError{Line: cr.line, Column: col, Reason: reason})
+			return true, true
+		}
 		var r jsonRow
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil || dec.More() {
-			reason := "not one JSON object"
-			if err != nil {
-				reason = "not valid JSON: " + err.Error()
+			reason, col := "not one JSON object", ""
+			var te *json.UnmarshalTypeError
+			switch {
+			case errors.As(err, &te) && te.Field != "":
+				col = te.Field
+				reason = fmt.Sprintf("%s must be a JSON %s, not a %s", te.Field, jsonKind(te.Type.String()), te.Value)
+			case err != nil:
+				reason = "not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 			}
-			cr.Errors.Add(RowError{Line: cr.line, Reason: reason})
+			cr.Errors.Add(RowError{Line: cr.line, Column: col, Reason: reason})
 			return true, true
 		}
 		fields := []*string{r.SKU, r.Name, nil, nil}
@@ -117,6 +129,55 @@ func (cr *CatalogueReader) readJSON(raw *rawRow) (bad, more bool) {
 		}
 		return false, true
 	}
+}
+
+// checkJSONLine refuses what encoding/json would let through changed: bytes
+// that are not UTF-8 (decoded as U+FFFD, where CSV refuses them) and a key
+// given twice (the last would win silently). It names the key when it can.
+func checkJSONLine(b []byte) (key, reason string) {
+	if !utf8.Valid(b) {
+		return "", "the line is not valid UTF-8"
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	seen := map[string]bool{}
+	depth, keyNext := 0, false
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return "", "" // the decoder says what is wrong with it
+		}
+		d, isDelim := t.(json.Delim)
+		switch {
+		case isDelim && (d == '{' || d == '['):
+			depth++
+			keyNext = depth == 1 && d == '{'
+		case isDelim:
+			depth--
+			if depth == 0 {
+				return "", ""
+			}
+			keyNext = depth == 1
+		case depth == 1 && keyNext:
+			k, _ := t.(string)
+			if seen[k] {
+				return k, fmt.Sprintf("key %q appears twice", k)
+			}
+			seen[k], keyNext = true, false
+		case depth == 1:
+			keyNext = true
+		}
+	}
+}
+
+// jsonKind names a Go type as JSON does.
+func jsonKind(goType string) string {
+	switch {
+	case strings.Contains(goType, "string"):
+		return "string"
+	case strings.Contains(goType, "bool"):
+		return "true or false"
+	}
+	return "number"
 }
 
 // jsonKeyAt finds, in the kept start of an over-long JSON line, the key
