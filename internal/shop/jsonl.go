@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -93,6 +94,9 @@ func (cr *CatalogueReader) readJSON(raw *rawRow) (bad, more bool) {
 			case errors.As(err, &te) && te.Field != "":
 				col = te.Field
 				reason = fmt.Sprintf("%s must be a JSON %s, not a %s", te.Field, jsonKind(te.Type.String()), te.Value)
+			case err != nil && strings.HasPrefix(err.Error(), `json: unknown field "`):
+				col = strings.TrimSuffix(strings.TrimPrefix(err.Error(), `json: unknown field "`), `"`)
+				reason = "unknown key; the keys are " + strings.Join(append(slices.Clip(CatalogueColumns), "retired"), ", ")
 			case err != nil:
 				reason = "not valid JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 			}
