@@ -144,8 +144,15 @@ func parseErrorText(err error) string {
 			s = s[i+3:]
 		}
 	}
+	// "invalid connect_timeout (strconv.ParseInt: parsing "abc": invalid syntax)":
+	// the setting and its value, not the library's words.
+	if m := strconvText.FindStringSubmatch(s); m != nil {
+		s = fmt.Sprintf("%s %q is not a whole number", m[1], m[2])
+	}
 	return strings.Join(strings.Fields(s), " ")
 }
+
+var strconvText = regexp.MustCompile(`^invalid (\w+) \(strconv\.Parse\w+: parsing "(.*)": .*\)$`)
 
 // ConnectError is a failed connection described in one sentence:
 // "cannot connect to HOST:PORT: CAUSE". It unwraps to pgx's error.

@@ -128,9 +128,10 @@ func TestWrongPassword(t *testing.T) {
 func TestBadURLSaysWhy(t *testing.T) {
 	t.Parallel()
 	for url, want := range map[string]string{
-		"postgres://shop:s3cret@db:99999/shop": "database URL is not valid: invalid port",
-		"host=db port=abc password=s3cret":     "database URL is not valid: invalid port",
-		"postgres://db/shop?connect_timeout=x": "database URL is not valid: invalid connect_timeout",
+		"postgres://shop:s3cret@db:99999/shop":  "database URL is not valid: invalid port",
+		"host=db port=abc password=s3cret":      "database URL is not valid: invalid port",
+		"postgres://u@db/x?connect_timeout=abc": `database URL is not valid: connect_timeout "abc" is not a whole number`,
+		"postgres://db/shop?connect_timeout=x":  "database URL is not valid: invalid connect_timeout",
 	} {
 		_, err := postgres.Open(url, 2)
 		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "<nil>") || strings.Contains(err.Error(), "s3cret") {
