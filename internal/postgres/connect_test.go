@@ -131,7 +131,7 @@ func TestBadURLSaysWhy(t *testing.T) {
 		"postgres://shop:s3cret@db:99999/shop":  "database URL is not valid: invalid port",
 		"host=db port=abc password=s3cret":      "database URL is not valid: invalid port",
 		"postgres://u@db/x?connect_timeout=abc": `database URL is not valid: connect_timeout "abc" is not a whole number`,
-		"postgres://db/shop?connect_timeout=x":  "database URL is not valid: invalid connect_timeout",
+		"postgres://db/shop?connect_timeout=x":  `database URL is not valid: connect_timeout "x" is not a whole number`,
 	} {
 		_, err := postgres.Open(url, 2)
 		if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "<nil>") || strings.Contains(err.Error(), "s3cret") {
