@@ -242,3 +242,11 @@ func TestJSONLinesImportRefusesWhatItWouldChange(t *testing.T) {
 		t.Errorf("deliver import with bad UTF-8: exit %d, stderr %q", r.code, r.err)
 	}
 }
+
+// cart remove for a customer who does not exist says so, not that the
+// product is missing from the cart (issue 27).
+func TestCartRemoveNamesTheMissingCustomer(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "M-1", "--name", "Mis", "--price", "1000", "--stock", "5")
+	c.fails(ExitUsage, "no customer has id 999", "cart", "remove", "--customer", "999", "--product", "M-1")
+}

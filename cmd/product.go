@@ -8,6 +8,7 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 
+	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -166,6 +167,10 @@ func newProductStateCmd(e *env, verb, short string, do func(*app.App, context.Co
 			p, err := do(a, cmd.Context(), args[0])
 			if err != nil {
 				return err
+			}
+			if verb == "delete" && e.format() == render.Table { // the product is gone: say so, not show it
+				fmt.Fprintf(e.Out, "deleted product %s (%s, id %d)\n", p.SKU, p.Name, p.ID)
+				return nil
 			}
 			return e.print(p, productRows([]shop.Product{p}))
 		},

@@ -187,7 +187,9 @@ func TestProductRetireRestoreDelete(t *testing.T) {
 	c.fails(1, "product A has been ordered, so it stays in the order history: retire it instead", "product", "delete", "A")
 	c.ok("product", "restore", "A")
 	c.ok("cart", "add", "--customer", "1", "--product", "A")
-	c.ok("product", "delete", "B")
+	if out := c.ok("product", "delete", "B"); !strings.HasPrefix(out, "deleted product B (") {
+		t.Errorf("product delete said %q", out)
+	}
 	c.fails(2, `no product has id or SKU "B"`, "product", "show", "B")
 	if stock := c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); stock != "9" {
 		t.Fatalf("stock of A %s: refused orders must not take any", stock)

@@ -11,7 +11,7 @@ import (
 )
 
 // customerExists returns NotFound for an unknown customer.
-func customerExists(ctx context.Context, q pgx.Tx, id int64) error {
+func customerExists(ctx context.Context, q querier, id int64) error {
 	var ok bool
 	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM customer WHERE id = $1)`, id).Scan(&ok); err != nil {
 		return err
@@ -87,6 +87,9 @@ func (s *Store) CartLines(ctx context.Context, customerID int64) ([]shop.Line, e
 // RemoveFromCart takes a product out of the customer's cart.
 func (s *Store) RemoveFromCart(ctx context.Context, customerID int64, productRef shop.ProductRef) error {
 	notInCart := shop.NotFound("product %q is not in customer %d's cart", productRef, customerID)
+	if err := customerExists(ctx, s.Pool, customerID); err != nil { // the customer, not the product, is what is missing
+		return err
+	}
 	p, err := lookupProduct(ctx, s.Pool, productRef, "")
 	if errors.Is(err, shop.ErrNotFound) {
 		return notInCart

@@ -12,6 +12,7 @@ import (
 // querier is a transaction or the pool.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // lockOrders locks the orders ids (in id order, so two writers cannot
