@@ -174,6 +174,9 @@ func TestOddCornersExitCodes(t *testing.T) {
 		{[]string{"help", "frobnicate"}, ExitUsage, `no help for "frobnicate"`},
 		{[]string{"--database-url", "mysql://u@h/db", "db", "url"}, ExitUsage, "mysql:// URL"},
 		{[]string{"--database-url", "postgres://u@127.0.0.1:1/x?connect_timeout=2", "db", "status"}, ExitFailure, "connection refused"},
+		{[]string{"checkout", "--serve", "localhost"}, ExitUsage, "is not host:port"},
+		{[]string{"checkout", "--serve", ":99999"}, ExitUsage, "from 0 to 65535"},
+		{[]string{"checkout", "--serve", "--help"}, ExitUsage, `not "--help"`},
 	} {
 		r := run(tc.args...)
 		if r.code != tc.code || !strings.Contains(r.err, tc.want) || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +53,11 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
 			}
 			if serve == "" && !(e.isTTY(e.In) && e.isTTY(e.Out)) {
 				return usageErr(cmd, "checkout is interactive and needs a terminal, but stdin or stdout is not one")
+			}
+			if serve != "" {
+				if err := checkServeAddr(serve); err != nil {
+					return usageErr(cmd, "%v", err)
+				}
 			}
 			if serve != "" && e.cfg.Checkout.AuthorizedKeys == "" {
 				return usageErr(cmd, "--serve needs checkout.authorized_keys (RABBITPAY_CHECKOUT_AUTHORIZED_KEYS): the authorized_keys file of the keys that may log in")
@@ -135,6 +142,23 @@ func demoInstead(ctx context.Context, def *app.App, openDemo func(context.Contex
 		return nil
 	}
 	return d
+}
+
+// checkServeAddr checks --serve's host:port before anything starts: a
+// malformed address, a port out of range, or a flag taken for the address
+// (--serve --help) is bad input.
+func checkServeAddr(addr string) error {
+	if strings.HasPrefix(addr, "-") {
+		return fmt.Errorf("--serve needs an address such as :2222 or 127.0.0.1:2222, not %q", addr)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--serve %q is not host:port (such as :2222 or 127.0.0.1:2222)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--serve %q: the port must be a number from 0 to 65535", addr)
+	}
+	return nil
 }
 
 // serveCheckout serves the checkout over SSH until the context ends: it
