@@ -268,7 +268,7 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 			if errors.As(err, &pathErr) || !explicit {
 				return nil, fmt.Errorf("cannot read config file %s: %v", configFile, pathErrText(err))
 			}
-			return nil, fmt.Errorf("config file %s is not valid YAML: %v", configFile, err)
+			return nil, fmt.Errorf("config file %s is not valid YAML: %s", configFile, yamlReason(err))
 		}
 		w, err = checkKeys(configFile)
 		if err != nil {
@@ -348,6 +348,18 @@ func Load(flags *pflag.FlagSet, configFile string) (*Config, error) {
 		return nil, fmt.Errorf("payment.sandbox.decline_over %d must not be negative", c.Payment.Sandbox.DeclineOver)
 	}
 	return &c, nil
+}
+
+// yamlReason is a YAML parse error on one line, in a reader's words: the
+// library's own spreads its reasons over lines after a heading.
+func yamlReason(err error) string {
+	s := strings.TrimPrefix(err.Error(), "While parsing config: ")
+	s = strings.TrimPrefix(s, "yaml: unmarshal errors:")
+	if i := strings.Index(s, "cannot unmarshal !!"); i >= 0 { // the whole file is a list or a single value
+		s = s[:i] + "the file is not keys and values (output: json)"
+	}
+	s = strings.ReplaceAll(s, "yaml: ", "")
+	return strings.Join(strings.Fields(s), " ")
 }
 
 func pathErrText(err error) string {

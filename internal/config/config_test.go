@@ -63,6 +63,20 @@ func TestBadConfig(t *testing.T) {
 	if _, err := Load(flags(), bad); err == nil || !strings.Contains(err.Error(), "not valid YAML") {
 		t.Fatalf("bad yaml: %v", err)
 	}
+	// A list, or a key twice: the reason on the one line, not cut after a heading.
+	for content, want := range map[string]string{
+		"- a
+- b
+":                     "line 1: the file is not keys and values",
+		"output: json
+output: csv
+": `line 2: mapping key "output" already defined at line 1`,
+	} {
+		os.WriteFile(bad, []byte(content), 0o600)
+		if _, err := Load(flags(), bad); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("config %q: %v", content, err)
+		}
+	}
 	if _, err := Load(flags("-o", "yaml"), ""); err == nil || !strings.Contains(err.Error(), `output format "yaml"`) {
 		t.Fatalf("-o yaml: %v", err)
 	}
