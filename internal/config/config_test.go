@@ -65,12 +65,8 @@ func TestBadConfig(t *testing.T) {
 	}
 	// A list, or a key twice: the reason on the one line, not cut after a heading.
 	for content, want := range map[string]string{
-		"- a
-- b
-":                     "line 1: the file is not keys and values",
-		"output: json
-output: csv
-": `line 2: mapping key "output" already defined at line 1`,
+		"- a\n- b\n":                  "line 1: the file is not keys and values",
+		"output: json\noutput: csv\n": `line 2: mapping key "output" already defined at line 1`,
 	} {
 		os.WriteFile(bad, []byte(content), 0o600)
 		if _, err := Load(flags(), bad); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
