@@ -220,7 +220,7 @@ func TestSagaAndDBFlags(t *testing.T) {
 	if r := accepts(t, newSagaRecoverCmd, "saga", "recover", "--wait", "1m"); r.Wait != time.Minute {
 		t.Errorf("saga recover: %+v", *r)
 	}
-	refuses(t, ExitUsage, `invalid argument "soon" for "--wait"`, newSagaRecoverCmd, "saga", "recover", "--wait", "soon")
+	refuses(t, ExitUsage, `--wait "soon" is not a duration`, newSagaRecoverCmd, "saga", "recover", "--wait", "soon")
 	accepts(t, newDBStatusCmd, "db", "status")
 	refuses(t, ExitUsage, `unexpected argument "now"`, newDBStopCmd, "db", "stop", "now")
 }

@@ -3,7 +3,6 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,12 +29,12 @@ func TestPasswordsNeverShown(t *testing.T) {
 		"host=127.0.0.1 port=1 user=bob password=s3cret dbname=x",
 		"host=127.0.0.1 port=1 user=bob password='s3 cret' dbname=x",
 	} {
-		out, serr, _ := runCLI("--database-url", url, "db", "status", "-o", "json")
-		var st dbStatus
-		if err := json.Unmarshal([]byte(out), &st); err != nil || strings.Contains(out+serr, "s3") || !strings.Contains(st.URL, "xxxxx") {
-			t.Errorf("db status with %s: %s %s", url, out, serr)
+		// Nothing answers there: db status fails with the reason, the password in neither stream.
+		out, serr, code := runCLI("--database-url", url, "db", "status", "-o", "json")
+		if code != ExitFailure || strings.Contains(out+serr, "s3") || !strings.Contains(serr, "connection refused") {
+			t.Errorf("db status with %s: exit %d %s %s", url, code, out, serr)
 		}
-		_, serr, code := runCLI("--database-url", url, "product", "list")
+		_, serr, code = runCLI("--database-url", url, "product", "list")
 		if code != ExitFailure || strings.Contains(serr, "s3") || !strings.HasPrefix(serr, "rabbitpay: cannot connect to 127.0.0.1:1: connection refused") {
 			t.Errorf("product list with %s: exit %d %q", url, code, serr)
 		}
