@@ -186,7 +186,7 @@ func TestOddCornersExitCodes(t *testing.T) {
 	if r := run("help", "order", "place"); r.code != 0 || !strings.Contains(r.out, "order saga") {
 		t.Errorf("help order place: exit %d %q", r.code, r.out)
 	}
-	url := testdb.Empty(t)
+	url := testdb.Direct(t, testdb.Empty(t)) // migrations go straight to the server, never through a pooler
 	if r := run("--database-url", url, "db", "migrate"); r.code != 0 || !strings.Contains(r.out, "schema migrated from version 0 to") {
 		t.Errorf("db migrate on a fresh database: exit %d %q %q", r.code, r.out, r.err)
 	}
