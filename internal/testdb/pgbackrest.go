@@ -39,13 +39,14 @@ repo1-retention-full=2
 start-fast=y
 lock-path=%s
 log-path=%s
+spool-path=%s
 
 [shop]
 pg1-path=%s
 pg1-socket-path=%s
 pg1-port=%d
 pg1-user=postgres
-`, filepath.Join(dir, "repo"), filepath.Join(dir, "lock"), filepath.Join(dir, "log"), pgdata, socket, port)
+`, filepath.Join(dir, "repo"), filepath.Join(dir, "lock"), filepath.Join(dir, "log"), filepath.Join(dir, "spool"), pgdata, socket, port)
 }
 
 // StartArchived starts a server archiving its WAL with pgBackRest (stanza
@@ -79,7 +80,7 @@ func StartArchived(t testing.TB) *Archived {
 	n.Port, err = freePort()
 	fail(err)
 	socket := filepath.Join(dir, "socket")
-	for _, d := range []string{dir, socket, filepath.Join(dir, "repo"), filepath.Join(dir, "lock"), filepath.Join(dir, "log")} {
+	for _, d := range []string{dir, socket, filepath.Join(dir, "repo"), filepath.Join(dir, "lock"), filepath.Join(dir, "log"), filepath.Join(dir, "spool")} {
 		if d != dir {
 			fail(os.Mkdir(d, 0o700))
 		}
