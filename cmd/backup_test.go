@@ -326,6 +326,30 @@ func TestRestoreToATime(t *testing.T) {
 		log, _ := os.ReadFile(filepath.Join(s.bk, "receiver.log"))
 		t.Fatalf("backup after the restore: %+v\n%s", st.Backup, log)
 	}
+
+	// Once more, to the same earlier time: what the first restore kept aside
+	// stays, and the stream goes on again.
+	kept, _ := filepath.Glob(filepath.Join(s.bk, "wal", "abandoned", "*", "*"))
+	if len(kept) == 0 {
+		t.Fatal("the first restore kept nothing aside")
+	}
+	s.ok("db", "stop")
+	os.RemoveAll(s.data + ".mistake")
+	if err := os.Rename(s.data, s.data+".mistake"); err != nil {
+		t.Fatal(err)
+	}
+	s.ok("db", "restore", "--from", s.bk, "--to", before.Format(time.RFC3339Nano))
+	for _, f := range kept {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("the second restore lost %s, kept by the first: %v", f, err)
+		}
+	}
+	s.ok("order", "place", "--customer", "1", "--item", "T-1:1", "--method", "KAKAO")
+	s.json(&st, "db", "status")
+	if st.Backup == nil || st.Backup.State != "streaming" {
+		log, _ := os.ReadFile(filepath.Join(s.bk, "receiver.log"))
+		t.Fatalf("backup after the second restore: %+v\n%s", st.Backup, log)
+	}
 }
 
 // With the synchronous stream down and unable to start, a placement is
@@ -698,5 +722,50 @@ func TestPlacementAfterServerCrash(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if _, serr, code := s.run("order", "place", "--customer", "1", "--item", "R-1:1", "--method", "NAVER"); code != 0 {
 		t.Fatalf("order place after the crash: exit %d: %s", code, serr)
+	}
+}
+
+// The data dir remembers its backup dir: a command run without backup.dir
+// (a cron job, another config file) goes on backing up into it, stopping
+// nothing; db backup --off is the one way to stop.
+func TestBackupIsRememberedAndStoppedOnlyOnPurpose(t *testing.T) {
+	t.Parallel()
+	s := newBackedUpShop(t, "synchronous")
+	s.ok("product", "register", "--sku", "S-1", "--name", "Sticky", "--price", "1000", "--stock", "5")
+	bare := []string{"RABBITPAY_DATA_DIR=" + s.data, "RABBITPAY_BACKUP_DIR=", "RABBITPAY_SAGA_LEASE=2s"}
+	if _, serr, code := rabbitpayProcess(bare, "customer", "register", "--name", "Cron"); code != 0 {
+		t.Fatalf("a write without backup.dir: exit %d %s", code, serr)
+	}
+	out, _, code := rabbitpayProcess(bare, "db", "status", "-o", "json")
+	var st dbStatus
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Backup == nil || st.Backup.Dir != s.bk ||
+		st.Backup.Mode != "synchronous" || st.Backup.State != "streaming" {
+		t.Fatalf("db status without backup.dir: exit %d %s", code, out)
+	}
+	if _, serr, code := s.run("db", "backup", "--off"); code != ExitUsage || !strings.Contains(serr, "backup.dir is set") {
+		t.Fatalf("db backup --off with backup.dir set: exit %d %q", code, serr)
+	}
+	if _, serr, code := rabbitpayProcess(bare, "db", "backup", "--off"); code != 0 {
+		t.Fatalf("db backup --off: exit %d %s", code, serr)
+	}
+	out, _, _ = rabbitpayProcess(bare, "db", "status", "-o", "json")
+	st = dbStatus{}
+	if json.Unmarshal([]byte(out), &st) != nil || st.Backup != nil {
+		t.Fatalf("db status after --off: %s", out)
+	}
+	url := strings.TrimSpace(s.ok("db", "url"))
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var slots int
+	var names string
+	conn.QueryRow(context.Background(), "SELECT count(*), current_setting('synchronous_standby_names') FROM pg_replication_slots").Scan(&slots, &names)
+	if slots != 0 || names != "" {
+		t.Fatalf("after --off: %d slots, synchronous_standby_names %q", slots, names)
+	}
+	if _, serr, code := rabbitpayProcess(bare, "customer", "register", "--name", "After"); code != 0 {
+		t.Fatalf("a write after --off: exit %d %s", code, serr)
 	}
 }

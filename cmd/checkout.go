@@ -113,8 +113,12 @@ func (e *env) checkoutApp(ctx context.Context, demo bool) (*app.App, error) {
 		// just cancelled, a customer just registered): no read replica.
 		cfg := *e.cfg
 		cfg.DatabaseReadURL = ""
-		a, err := app.Open(ctx, &cfg)
+		a, err := app.OpenSaying(ctx, &cfg, func(msg string) { warn(e.Err, []string{msg}) })
 		if err == nil {
+			if err = a.RequireBackup(ctx); err != nil { // a counter that writes: not while a synchronous backup is down
+				a.Close()
+				return nil, err
+			}
 			e.a = a
 		}
 		return a, err

@@ -97,7 +97,11 @@ func newDBCmd(e *env) *cobra.Command {
 
 // dbOptions is what the db commands need: no flags of their own, the
 // configuration (--database-url, --data-dir) and the streams.
-type dbOptions struct{ *env }
+type dbOptions struct {
+	*env
+	// Off is db backup --off.
+	Off bool
+}
 
 // newDBVerb builds a db command that takes no arguments.
 func newDBVerb(e *env, runF func(*dbOptions) error, run func(context.Context, *dbOptions) error, c *cobra.Command) *cobra.Command {

@@ -11,19 +11,37 @@ import (
 )
 
 func newDBBackupCmd(e *env, runF func(*dbOptions) error) *cobra.Command {
-	return newDBVerb(e, runF, dbBackupRun, &cobra.Command{
+	opts := &dbOptions{env: e}
+	c := &cobra.Command{
 		Use:   "backup",
 		Short: "Take a base backup of the embedded cluster into the backup dir",
 		Long: `backup takes a new base backup of the embedded cluster into backup.dir
 (RABBITPAY_BACKUP_DIR), checks it with pg_verifybackup, and removes base backups
 beyond backup.keep with the WAL only they needed. The WAL streams into the same
-dir continuously while the cluster runs, so a restore reaches the last commit.`,
-		Example:     "  RABBITPAY_BACKUP_DIR=/mnt/backup/rabbitpay rabbitpay db backup",
+dir continuously while the cluster runs, so a restore reaches the last commit.
+
+The data dir remembers its backup dir: a command run without backup.dir (a
+cron job, another config file) goes on streaming into it. --off, with backup.dir
+unset, ends backing up: commits stop waiting for the stream, the stream stops and
+its replication slot is dropped; the backup dir's contents stay.`,
+		Example:     "  RABBITPAY_BACKUP_DIR=/mnt/backup/rabbitpay rabbitpay db backup\n  rabbitpay db backup --off",
 		Annotations: runsLong(),
-	})
+		Args:        noArgs,
+		RunE:        func(cmd *cobra.Command, args []string) error { return dispatch(cmd, opts, runF, dbBackupRun) },
+	}
+	c.Flags().BoolVar(&opts.Off, "off", false, "stop backing up (backup.dir unset): the stream stops, its slot is dropped")
+	return c
 }
 
 func dbBackupRun(ctx context.Context, opts *dbOptions) error {
+	if opts.Off {
+		dir, err := app.StopBackup(ctx, opts.cfg)
+		if err != nil {
+			return err
+		}
+		return opts.report("stopped backing up into "+dir+" (its contents stay)", map[string]any{"dir": dir, "backing_up": false},
+			[]string{"dir", "backing_up"}, dir, "false")
+	}
 	a, err := opts.app(ctx)
 	if err != nil {
 		return err

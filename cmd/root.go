@@ -60,10 +60,14 @@ type env struct {
 }
 
 // writes reports whether cmd may write to the shop: all but the reading
-// verbs and the db commands (which manage the cluster and its backup).
+// verbs, dry runs and the db commands that manage the cluster and its
+// backup (db prune and db migrate write).
 func writes(cmd *cobra.Command) bool {
-	if p := cmd.Parent(); p != nil && p.Name() == "db" {
+	if dry, err := cmd.Flags().GetBool("dry-run"); err == nil && dry { // import, prune, reconcile: looking only
 		return false
+	}
+	if p := cmd.Parent(); p != nil && p.Name() == "db" {
+		return cmd.Name() == "prune" || cmd.Name() == "migrate" // the others manage the cluster and its backup
 	}
 	switch cmd.Name() {
 	case "list", "show", "export", "version", "help", "completion", "status", "url":

@@ -60,8 +60,12 @@ func Cluster(cfg *config.Config) (*localpg.Cluster, error) {
 // embedded is the embedded cluster under cfg's data dir, with its backup.
 func embedded(cfg *config.Config) (*localpg.Cluster, error) {
 	c, err := localpg.New(cfg.DataDir, false)
-	if err != nil || cfg.Backup.Dir == "" {
+	if err != nil {
 		return c, err
+	}
+	if cfg.Backup.Dir == "" {
+		c.AdoptBackup(cfg.Backup.Keep) // the backup dir the data dir streams into, if any
+		return c, nil
 	}
 	c.Backup, err = localpg.NewBackup(cfg.Backup.Dir, cfg.Backup.Mode, cfg.Backup.Keep)
 	return c, err

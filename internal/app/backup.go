@@ -53,8 +53,8 @@ func (a *App) preflight(ctx context.Context, lines []shop.Line) error {
 		case step == 0: // whatever is missing: a dead receiver, the slot, the setting
 			a.cluster.EnsureStream(ctx, func(string) {})
 			step++
-		case step == 1 && time.Since(began) > time.Second: // alive but not streaming: waiting to retry a refused connection
-			a.cluster.RestartStream()
+		case step == 1 && time.Since(began) > time.Second && !st.Connected: // alive but not connected: waiting to retry
+			a.cluster.RestartStream() // (one that is connected and catching up is left to catch up)
 			step++
 		}
 		if time.Now().After(deadline) {
@@ -112,8 +112,13 @@ func (a *App) streamDown() error {
 	b := a.cluster.Backup
 	why := ""
 	if raw, err := os.ReadFile(filepath.Join(b.Dir, "receiver.log")); err == nil {
-		if l := strings.Split(strings.TrimSpace(string(raw)), "\n"); len(l) > 0 && l[len(l)-1] != "" {
-			why = " (its last words: " + strings.TrimSpace(l[len(l)-1]) + ")"
+		// The last error, not the retry notice that follows every one.
+		l := strings.Split(strings.TrimSpace(string(raw)), "\n")
+		for i := len(l) - 1; i >= 0 && i >= len(l)-50; i-- {
+			if strings.Contains(l[i], "error:") {
+				why = " (its last error: " + strings.TrimSpace(l[i]) + ")"
+				break
+			}
 		}
 	}
 	return shop.Conflict("the backup stream into %s is down%s, and in synchronous mode nothing is written that the backup does not hold: "+
@@ -234,6 +239,28 @@ func Restore(ctx context.Context, cfg *config.Config, from string, to *time.Time
 	took := time.Since(began)
 	return Restored{DataDir: c.Dir, From: src.Dir, Base: res.Base, Timeline: res.Timeline, LSN: res.LSN, Reason: res.Reason, To: to,
 		Orders: n, NewestOrder: newest, Took: took, Seconds: took.Seconds()}, nil
+}
+
+// StopBackup ends the embedded cluster's backup: commits stop waiting for
+// it, its stream stops and its slot is dropped; the backup dir is kept.
+func StopBackup(ctx context.Context, cfg *config.Config) (string, error) {
+	c, err := Cluster(cfg)
+	if err != nil {
+		return "", err
+	}
+	if c == nil {
+		return "", shop.Invalid("a database URL is configured: db backup --off is for the embedded cluster")
+	}
+	if c.Backup == nil {
+		return "", shop.Conflict("the embedded cluster in %s is not backed up", c.Dir)
+	}
+	if cfg.Backup.Dir != "" {
+		return "", shop.Invalid("backup.dir is set (%s): unset it too, or this command would back up again at once", cfg.Backup.Dir)
+	}
+	if err := c.Ensure(ctx); err != nil {
+		return "", err
+	}
+	return c.Backup.Dir, c.StopBackup(ctx)
 }
 
 // InitShop makes a new, empty shop in the embedded data dir, where none is

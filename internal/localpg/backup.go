@@ -57,7 +57,7 @@ type Backup struct {
 
 // NewBackup returns the backup dir at dir (made absolute).
 func NewBackup(dir, mode string, keep int) (*Backup, error) {
-	abs, err := filepath.Abs(dir)
+	abs, err := realPath(dir)
 	if err != nil {
 		return nil, shop.InField("backup dir", fmt.Errorf("backup dir %q: %w", dir, err))
 	}
@@ -237,21 +237,12 @@ func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
 	}
 	modeOK := c.syncSetting() == want
 	if c.Backup == nil {
-		if modeOK && was == "" {
+		// No backup dir here and none remembered (AdoptBackup): a synchronous
+		// setting an earlier rabbitpay left would make every commit wait.
+		if modeOK || was != "" {
 			return nil
 		}
-		conn, err := pgx.Connect(ctx, c.URL("postgres"))
-		if err != nil {
-			return err
-		}
-		defer conn.Close(context.WithoutCancel(ctx))
-		if err := setSync(ctx, conn, want); err != nil {
-			return err
-		}
-		if err := c.giveUpStream(ctx, conn, was, ""); err != nil {
-			return err
-		}
-		return os.Remove(c.backupDirFile())
+		return c.setSync(ctx, want)
 	}
 	b := c.Backup
 	_, running := c.StreamRunning()
@@ -311,7 +302,7 @@ func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
 		return fmt.Errorf("create the backup's replication slot: %w", err)
 	}
 	if !running {
-		if err := c.RestartStream(); err != nil {
+		if err := c.startStream(false); err != nil {
 			return err
 		}
 	}
@@ -333,7 +324,12 @@ func (c *Cluster) EnsureStream(ctx context.Context, say func(string)) error {
 // lock (two commands at once start one). A receiver that is alive but not
 // streaming (waiting to retry a connection the server refused while it
 // restarted) is replaced, so the stream is back at once.
-func (c *Cluster) RestartStream() error {
+func (c *Cluster) RestartStream() error { return c.startStream(true) }
+
+// startStream starts the receiver under the data dir's lock: when it is not
+// running (looked at again under the lock: two commands at once start one),
+// or always (restart).
+func (c *Cluster) startStream(restart bool) error {
 	bin, err := FindBinDir()
 	if err != nil {
 		return err
@@ -347,7 +343,53 @@ func (c *Cluster) RestartStream() error {
 		return err
 	}
 	defer unlock()
+	if _, running := c.StreamRunning(); running && !restart {
+		return nil
+	}
 	return c.startReceiver(bin, owner)
+}
+
+// AdoptBackup, when no backup dir is configured, takes the one the data
+// dir streams into (remembered in its backup_dir), in the mode the cluster
+// is in: a command run without the setting (a cron job, another config
+// file) must neither stop the stream nor drop its slot. To stop backing up,
+// StopBackup.
+func (c *Cluster) AdoptBackup(keep int) {
+	if c.Backup != nil {
+		return
+	}
+	was := readTrim(c.backupDirFile())
+	if was == "" {
+		return
+	}
+	mode := BackupAsynchronous
+	if c.syncSetting() != "" {
+		mode = BackupSynchronous
+	}
+	if b, err := NewBackup(was, mode, keep); err == nil {
+		c.Backup = b
+	}
+}
+
+// StopBackup ends backing up: the commits stop waiting for the stream, the
+// stream stops and its slot is dropped (the server keeps no WAL for it),
+// and the data dir forgets the backup dir. The backup dir's contents stay.
+func (c *Cluster) StopBackup(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := setSync(ctx, conn, ""); err != nil {
+		return err
+	}
+	if err := c.giveUpStream(ctx, conn, readTrim(c.backupDirFile()), ""); err != nil {
+		return err
+	}
+	if err := os.Remove(c.backupDirFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // giveUpStream stops the stream into the backup dir the data dir used before
@@ -357,11 +399,12 @@ func (c *Cluster) giveUpStream(ctx context.Context, conn *pgx.Conn, old, keep st
 	if old != "" {
 		(&Backup{Dir: old}).StopStream()
 	}
+	// rabbitpay_backup was the one name of an earlier rabbitpay's stream.
 	_, err := conn.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
-		WHERE slot_name LIKE 'rabbitpay\_backup\_%' AND slot_name <> $1 AND active_pid IS NOT NULL`, keep)
+		WHERE (slot_name LIKE 'rabbitpay\_backup\_%' OR slot_name = 'rabbitpay_backup') AND slot_name <> $1 AND active_pid IS NOT NULL`, keep)
 	if err == nil {
 		_, err = conn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
-			WHERE slot_name LIKE 'rabbitpay\_backup\_%' AND slot_name <> $1 AND NOT active`, keep)
+			WHERE (slot_name LIKE 'rabbitpay\_backup\_%' OR slot_name = 'rabbitpay_backup') AND slot_name <> $1 AND NOT active`, keep)
 	}
 	if err != nil {
 		return fmt.Errorf("drop the former backup's replication slot: %w", err)
@@ -812,6 +855,7 @@ func (c *Cluster) Restore(ctx context.Context, from *Backup, to *time.Time) (Res
 // does not hold, and it could never stream again.
 func (b *Backup) abandon(history string, timeline int) error {
 	ends := map[uint64]uint64{} // ancestor timeline → the segment it ended in
+	var fork uint64                // the segment the new timeline began in
 	for _, l := range lines(history) {
 		f := strings.Split(l, "\t")
 		if len(f) < 2 {
@@ -825,12 +869,15 @@ func (b *Backup) abandon(history string, timeline int) error {
 			continue
 		}
 		ends[tli] = (h<<32 | lw) / walSegmentSize
+		fork = ends[tli] // the last line is where the new timeline began
 	}
 	entries, err := os.ReadDir(b.walDir())
 	if err != nil {
 		return err
 	}
-	dest := filepath.Join(b.walDir(), "abandoned")
+	// One dir per restore (its new timeline): a later restore never replaces
+	// what an earlier one kept.
+	dest := filepath.Join(b.walDir(), "abandoned", fmt.Sprintf("%08X", timeline))
 	for _, e := range entries {
 		n := e.Name()
 		if len(n) < 24 || !isHex(n[:24]) || strings.HasSuffix(n, ".history") {
@@ -840,9 +887,12 @@ func (b *Backup) abandon(history string, timeline int) error {
 		log, _ := strconv.ParseUint(n[8:16], 16, 32)
 		seg, _ := strconv.ParseUint(n[16:24], 16, 32)
 		end, ancestor := ends[tli]
-		// The segment an ancestor ended in goes too: pg_receivewal streams
-		// it again up to the fork, then follows the new timeline.
-		if tli == uint64(timeline) || ancestor && log*(1<<32/walSegmentSize)+seg < end {
+		// The segment an ancestor ended in goes too (pg_receivewal streams
+		// it again up to the fork, then follows the new timeline), and so
+		// does anything at or past the segment the new timeline began in:
+		// a restore to an earlier time than a former one leaves an ancestor
+		// whose own end lies beyond the fork.
+		if n := log*(1<<32/walSegmentSize) + seg; tli == uint64(timeline) || ancestor && n < end && n < fork {
 			continue
 		}
 		if err := os.MkdirAll(dest, 0o700); err != nil {

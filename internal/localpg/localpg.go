@@ -48,7 +48,7 @@ type Cluster struct {
 
 // New returns the cluster rooted at dir (made absolute).
 func New(dir string, throwaway bool) (*Cluster, error) {
-	abs, err := filepath.Abs(dir)
+	abs, err := realPath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir %q: %w", dir, err)
 	}
@@ -190,6 +190,26 @@ func (c *Cluster) Ensure(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// realPath is path made absolute with the symbolic links in the part that
+// exists resolved: one directory has one name, however it is reached (the
+// backup's stream name, the owner checks and the registry compare names).
+func realPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for p := abs; ; p = filepath.Dir(p) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(r, rest), nil
+		}
+		if filepath.Dir(p) == p {
+			return abs, nil
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+	}
 }
 
 // start starts the postmaster and waits up to wait seconds for it. Command-line
