@@ -855,7 +855,7 @@ func (c *Cluster) Restore(ctx context.Context, from *Backup, to *time.Time) (Res
 // does not hold, and it could never stream again.
 func (b *Backup) abandon(history string, timeline int) error {
 	ends := map[uint64]uint64{} // ancestor timeline → the segment it ended in
-	var fork uint64                // the segment the new timeline began in
+	var fork uint64             // the segment the new timeline began in
 	for _, l := range lines(history) {
 		f := strings.Split(l, "\t")
 		if len(f) < 2 {
