@@ -249,7 +249,7 @@ func StopBackup(ctx context.Context, cfg *config.Config) (string, error) {
 		return "", err
 	}
 	if c == nil {
-		return "", shop.Invalid("a database URL is configured: db backup --off is for the embedded cluster")
+		return "", shop.Invalid("a database URL is configured: backups are for the embedded cluster")
 	}
 	if c.Backup == nil {
 		return "", shop.Conflict("the embedded cluster in %s is not backed up", c.Dir)
