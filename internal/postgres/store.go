@@ -53,10 +53,15 @@ func (s *Store) WriteState(ctx context.Context, receiver string, ids []int64) (W
 	var st WriteState
 	stock := make(map[int64]Stock, len(ids))
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool,
-		COALESCE((SELECT bool_or(state = 'streaming' AND sync_state = 'sync') FROM pg_stat_replication WHERE application_name = $1), false),
-		EXISTS (SELECT FROM pg_stat_replication WHERE application_name = $1)`,
-		receiver).QueryRow(func(row pgx.Row) error { return row.Scan(&st.ReadOnly, &st.Streaming, &st.Connected) })
+	if receiver == "" { // pg_stat_replication reads every backend's status: only when there is a stream to look for
+		b.Queue(`SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool`).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&st.ReadOnly) })
+	} else {
+		b.Queue(`SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::bool,
+			COALESCE((SELECT bool_or(state = 'streaming' AND sync_state = 'sync') FROM pg_stat_replication WHERE application_name = $1), false),
+			EXISTS (SELECT FROM pg_stat_replication WHERE application_name = $1)`,
+			receiver).QueryRow(func(row pgx.Row) error { return row.Scan(&st.ReadOnly, &st.Streaming, &st.Connected) })
+	}
 	b.Queue(`SELECT id, stock_quantity, retired_at IS NOT NULL FROM product WHERE id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
 		var id int64
 		var p Stock
