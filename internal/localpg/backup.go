@@ -99,17 +99,7 @@ func (b *Backup) Owner() string {
 }
 
 // lock takes the backup dir's lock: one base backup, prune or restore at a time.
-func (b *Backup) lock() (func(), error) {
-	f, err := os.OpenFile(b.lockFile(), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock backup dir: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock backup dir: %w", err)
-	}
-	return func() { f.Close() }, nil
-}
+func (b *Backup) lock() (func(), error) { return flock(b.lockFile(), "backup dir") }
 
 // backupDirFile is where the data dir records the backup dir it streams
 // into, so a change of backup dir (or none) stops the old stream and drops
@@ -168,36 +158,29 @@ func (c *Cluster) connString(application string) string {
 // and streams from this cluster's socket (a data dir that moved needs a new one).
 func (c *Cluster) StreamRunning() (pid int, ok bool) {
 	b := c.Backup
-	raw, err := os.ReadFile(b.pidFile())
-	if err != nil {
-		return 0, false
-	}
-	pid, err = strconv.Atoi(strings.TrimSpace(string(raw)))
+	pid, args := b.receiver()
+	return pid, len(args) > 0 && slices.Contains(args, b.walDir()) && slices.Contains(args, c.connString(b.Name()))
+}
+
+// receiver is the pid in receiver.pid and, when that process is a
+// pg_receivewal, its arguments (nil otherwise: gone, or the pid reused).
+func (b *Backup) receiver() (int, []string) {
+	pid, err := strconv.Atoi(readTrim(b.pidFile()))
 	if err != nil || pid <= 0 {
-		return 0, false
+		return 0, nil
 	}
 	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-	if err != nil {
-		return pid, false
+	if args := strings.Split(string(cmdline), "\x00"); err == nil && filepath.Base(args[0]) == "pg_receivewal" {
+		return pid, args
 	}
-	args := strings.Split(string(cmdline), "\x00")
-	return pid, len(args) > 0 && filepath.Base(args[0]) == "pg_receivewal" && slices.Contains(args, b.walDir()) &&
-		slices.Contains(args, c.connString(b.Name()))
+	return pid, nil
 }
 
 // StopStream ends the backup's pg_receivewal (it flushes what it has) and
 // waits for it to exit.
 func (b *Backup) StopStream() error {
-	raw, err := os.ReadFile(b.pidFile())
-	if err != nil {
-		return nil
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil || pid <= 0 {
-		return nil
-	}
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-	if err != nil || !strings.Contains(string(cmdline), "pg_receivewal") {
+	pid, args := b.receiver()
+	if args == nil {
 		os.Remove(b.pidFile())
 		return nil
 	}

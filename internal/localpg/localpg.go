@@ -418,14 +418,18 @@ func (c *Cluster) prepareDirs(owner *credential) error {
 
 // lock takes an exclusive lock on the data dir so two processes never run
 // initdb or pg_ctl start at once.
-func (c *Cluster) lock() (func(), error) {
-	f, err := os.OpenFile(c.lockFile(), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+func (c *Cluster) lock() (func(), error) { return flock(c.lockFile(), "data dir") }
+
+// flock takes an exclusive lock on the file at path (made 0600, never
+// through a link), waiting for it; the returned func releases it.
+func flock(path, what string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock data dir: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", what, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("lock data dir: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", what, err)
 	}
 	return func() { f.Close() }, nil
 }
