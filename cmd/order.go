@@ -55,17 +55,21 @@ func newOrderCmd(e *env) *cobra.Command {
 type orderOptions struct {
 	*env
 	OrderID int64
+	// OrderUUID is `order show`'s argument when it is a UUID.
+	OrderUUID string
 }
 
 func newOrderShowCmd(e *env, runF func(*orderOptions) error) *cobra.Command {
 	opts := &orderOptions{env: e}
 	return &cobra.Command{
-		Use:     "show ID",
+		Use:     "show ID|UUID",
 		Short:   "Show an order: items, payment and saga trail",
-		Example: "  rabbitpay order show 17 -o json",
-		Args:    exactArgs(1, "one order ID"),
+		Example: "  rabbitpay order show 17 -o json\n  rabbitpay order show 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55",
+		Args:    exactArgs(1, "one order ID or UUID"),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			if opts.OrderID, err = parseID("order", args[0]); err != nil {
+			if app.IsUUID(args[0]) {
+				opts.OrderUUID = args[0]
+			} else if opts.OrderID, err = parseID("order", args[0]); err != nil {
 				return err
 			}
 			return dispatch(cmd, opts, runF, orderShowRun)
@@ -78,7 +82,12 @@ func orderShowRun(ctx context.Context, opts *orderOptions) error {
 	if err != nil {
 		return err
 	}
-	o, err := a.Order(ctx, opts.OrderID)
+	var o shop.Order
+	if opts.OrderUUID != "" {
+		o, err = a.OrderByUUID(ctx, opts.OrderUUID)
+	} else {
+		o, err = a.Order(ctx, opts.OrderID)
+	}
 	if err != nil {
 		return err
 	}

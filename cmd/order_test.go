@@ -124,7 +124,7 @@ func TestIdempotentReplayFromTheCLI(t *testing.T) {
 		c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`) != "8" {
 		t.Fatalf("replay charged or reserved again: %+v", res)
 	}
-	c.fails(1, `idempotency key "web-1" was already used for a different order request`,
+	c.fails(2, `idempotency key "web-1" was already used for a different order request`,
 		"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:3", "--idempotency-key", "web-1")
 }
 

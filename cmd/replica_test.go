@@ -64,3 +64,14 @@ func TestReadURLFallsBackWithOneWarning(t *testing.T) {
 		}
 	}
 }
+
+// With the primary down, a show the replica cannot answer says so: only the
+// primary could say that nothing has that id.
+func TestReadURLNotFoundAsksThePrimary(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "F-1", "--name", "토끼", "--price", "1000", "--stock", "5")
+	r := c.run("--database-url", "postgres://shop@127.0.0.1:1/shop?connect_timeout=2", "--database-read-url", c.url, "order", "show", "99999999")
+	if r.code != 1 || strings.HasPrefix(r.err, "rabbitpay: no order has id") || !strings.Contains(r.err, "the primary, which may have it, could not be asked") {
+		t.Errorf("order show with the primary down: exit %d, stderr %q", r.code, r.err)
+	}
+}

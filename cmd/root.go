@@ -209,11 +209,15 @@ func exitCode(err error) int {
 var (
 	badNumberFlag   = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse(\w+): parsing ".*": (.*)$`)
 	badDurationFlag = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: time: `)
+	negativeNumber  = regexp.MustCompile(`^unknown shorthand flag: '\d' in (-\d+)$`)
 )
 
 // flagError rewrites pflag's parse errors (numbers, true/false, durations)
 // as one plain sentence.
 func flagError(err error) string {
+	if m := negativeNumber.FindStringSubmatch(err.Error()); m != nil { // `customer show -1`: pflag reads a flag
+		return fmt.Sprintf("%s is not an id: ids are whole numbers from 1", m[1])
+	}
 	if m := badDurationFlag.FindStringSubmatch(err.Error()); m != nil {
 		return fmt.Sprintf("%s %q is not a duration: give a number and a unit (30s, 5m, 1h)", m[2], m[1])
 	}

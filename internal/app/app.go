@@ -213,7 +213,7 @@ const prepareTimeout = 30 * time.Minute
 // outcome) keeps them.
 func DescribeError(cfg *config.Config, err error) error {
 	if !postgres.IsBareConnectError(err) {
-		return err
+		return postgres.DescribeConnectError(err) // a no-op on anything but a connect error
 	}
 	return describeConnectError(err, cfg == nil || cfg.DatabaseURL == "")
 }

@@ -54,6 +54,20 @@ func (a *App) Order(ctx context.Context, id int64) (shop.Order, error) {
 	return show(ctx, a, func(s *postgres.Store) (shop.Order, error) { return s.GetOrder(ctx, id) })
 }
 
+// OrderByUUID returns one order by the UUID its saga and payment carry.
+func (a *App) OrderByUUID(ctx context.Context, orderUUID string) (shop.Order, error) {
+	return show(ctx, a, func(s *postgres.Store) (shop.Order, error) {
+		id, err := s.OrderIDByUUID(ctx, orderUUID)
+		if err != nil {
+			return shop.Order{}, err
+		}
+		return s.GetOrder(ctx, id)
+	})
+}
+
+// IsUUID says whether ref is shaped as an order UUID.
+func IsUUID(ref string) bool { return uuidShape.MatchString(ref) }
+
 // Sagas lists the saga log, newest first.
 func (a *App) Sagas(ctx context.Context, f shop.SagaFilter, o shop.ListOptions) (shop.Page[shop.SagaRecord], error) {
 	var states []shop.SagaState

@@ -113,7 +113,7 @@ func (o *orderSaga) recordCall(c shop.PaymentCall) {
 
 func (o *orderSaga) runner() *saga.Runner {
 	return &saga.Runner{Observer: o.obs, Failpoints: o.a.Failpoints, Attempts: o.a.cfg.Saga.CompensationAttempts,
-		Backoff: 50 * time.Millisecond, OnFailure: o.onFailure}
+		Backoff: 50 * time.Millisecond, OnFailure: o.onFailure, Describe: postgres.DescribeConnectError}
 }
 
 // steps are the saga's steps in order; the charge is its point of no return.

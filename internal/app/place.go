@@ -185,7 +185,7 @@ func (a *App) replay(ctx context.Context, key, hash string) (PlaceResult, bool, 
 		return PlaceResult{}, true, err
 	}
 	if firstHash != hash {
-		return PlaceResult{}, true, shop.Conflict("idempotency key %q was already used for a different order request", key)
+		return PlaceResult{}, true, shop.Invalid("idempotency key %q was already used for a different order request", key)
 	}
 	rec, err := a.awaitSaga(ctx, uuid)
 	if err != nil {

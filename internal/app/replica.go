@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -70,14 +71,18 @@ func (a *App) reader(ctx context.Context) *postgres.Store {
 
 // show reads one thing through reader. A replica that has no such thing may
 // only be behind a write just made (an order placed a moment ago), so the
-// primary is asked too; when the primary cannot answer, the replica's answer stands.
+// primary is asked too; when the primary cannot answer, the error says so
+// instead of "not found", which only the primary can know.
 func show[T any](ctx context.Context, a *App, get func(*postgres.Store) (T, error)) (T, error) {
 	s := a.reader(ctx)
 	v, err := get(s)
 	if s != a.store && errors.Is(err, shop.ErrNotFound) {
-		if pv, perr := get(a.store); perr == nil || errors.Is(perr, shop.ErrNotFound) {
-			return pv, perr
+		// The replica may lag: only the primary can say the record is not there.
+		pv, perr := get(a.store)
+		if perr != nil && !errors.Is(perr, shop.ErrNotFound) {
+			return pv, fmt.Errorf("the read replica says %v, and the primary, which may have it, could not be asked: %w", err, perr)
 		}
+		return pv, perr
 	}
 	return v, err
 }

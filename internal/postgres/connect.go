@@ -179,10 +179,16 @@ func DescribeConnectError(err error) error {
 	if errors.As(err, &already) {
 		return err
 	}
+	msg := "cannot connect to " + target(ce.Config) + ": " + cause(ce)
 	if hosts := hostsOf(ce.Config); len(hosts) > 1 {
-		return &ConnectError{msg: describeHosts(ce, hosts), err: err}
+		msg = describeHosts(ce, hosts)
 	}
-	return &ConnectError{msg: "cannot connect to " + target(ce.Config) + ": " + cause(ce), err: err}
+	// Words around the connect error (a saga step's, a replica's) stay around
+	// the sentence; pgx's own text breaks lines and ends at a colon.
+	if full := err.Error(); full != ce.Error() {
+		msg = strings.Replace(full, ce.Error(), msg, 1)
+	}
+	return &ConnectError{msg: msg, err: err}
 }
 
 // hostPort is one server of a multi-host URL.

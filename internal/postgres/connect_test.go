@@ -170,3 +170,19 @@ func TestURLPassfileBeatsPGPASSWORD(t *testing.T) {
 		t.Fatalf("pool: %v", err)
 	}
 }
+
+// Words around a connect error (a saga step's "payment: ") stay, and pgx's
+// multi-line text becomes the one sentence: it is not cut at its first line.
+func TestWrappedConnectErrorDescribed(t *testing.T) {
+	t.Parallel()
+	store, err := postgres.Open("postgres://shop@127.0.0.1:1/shop", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, err = store.SchemaCurrent(context.Background())
+	got := postgres.DescribeConnectError(fmt.Errorf("create_order: %w", err))
+	if want := "create_order: cannot connect to 127.0.0.1:1: connection refused"; got.Error() != want || !postgres.IsConnectError(got) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

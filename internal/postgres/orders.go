@@ -61,6 +61,16 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
+// OrderIDByUUID returns the id of the order a saga created.
+func (s *Store) OrderIDByUUID(ctx context.Context, orderUUID string) (int64, error) {
+	var id int64
+	err := s.Pool.QueryRow(ctx, `SELECT id FROM orders WHERE order_uuid = $1`, orderUUID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, shop.NotFound("no order has UUID %s", orderUUID)
+	}
+	return id, err
+}
+
 // GetOrder returns one order with its items, payment and saga trail.
 func (s *Store) GetOrder(ctx context.Context, id int64) (shop.Order, error) {
 	b := &pgx.Batch{}

@@ -169,7 +169,7 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 		prev, err := scanRefund(tx.QueryRow(ctx, refundSelect+`WHERE key = $1`, key))
 		if err == nil {
 			if prev.OrderID != orderID || prev.Amount != amount {
-				return shop.Conflict("idempotency key %q was already used for a different refund", key)
+				return shop.Invalid("idempotency key %q was already used for a different refund", key)
 			}
 			f, existing = prev, true
 			return nil

@@ -101,6 +101,17 @@ type Runner struct {
 	// OnFailure runs after a step fails and before any compensation, so the
 	// durable log says "compensating" before the first compensation acts.
 	OnFailure func(ctx context.Context, step string, err error) error
+	// Describe rewrites a step's or a compensation's error into the words the
+	// trail keeps (a connect error's several lines into one sentence); nil
+	// keeps errors as they are.
+	Describe func(error) error
+}
+
+func (r *Runner) describe(err error) error {
+	if err == nil || r.Describe == nil {
+		return err
+	}
+	return r.Describe(err)
 }
 
 func (r *Runner) emit(kind shop.EventKind, name string, outcome shop.Outcome, detail string) {
@@ -173,7 +184,8 @@ func (r *Runner) do(ctx context.Context, s Step) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(s.Timeout, StepTimeout))
 	defer cancel()
-	return s.Do(ctx)
+	detail, err := s.Do(ctx)
+	return detail, r.describe(err)
 }
 
 // Compensate undoes steps in reverse order, trying each compensation up to
@@ -207,6 +219,7 @@ func (r *Runner) compensate(ctx context.Context, s Step) error {
 		detail, err = r.Failpoints.Err(s.UndoName)
 		if err == nil {
 			detail, err = s.Undo(ctx)
+			err = r.describe(err)
 		}
 		if err == nil {
 			r.emit(shop.EventCompensation, s.UndoName, shop.OutcomeOK, detail)

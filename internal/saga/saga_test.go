@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -201,4 +202,19 @@ func TestStepsByName(t *testing.T) {
 		}
 	}()
 	steps.After("nope")
+}
+
+// The trail keeps a step's and a compensation's error as Describe words it.
+func TestDescribeWordsTheTrail(t *testing.T) {
+	r := &recorder{fail: map[string]error{"b": errors.New("failed to connect:\n  refused"), "undo_a": errors.New("x:\ny")}}
+	var details []string
+	run := &Runner{Attempts: 1, Observer: shop.ObserverFunc(func(e shop.SagaEvent) {
+		if e.Outcome == shop.OutcomeFailed {
+			details = append(details, e.Detail)
+		}
+	}), Describe: func(err error) error { return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "\n", "")) }}
+	res := run.Run(context.Background(), r.steps())
+	if want := []string{"failed to connect:  refused", "x:y"}; !slices.Equal(details, want) || res.Err.Error() != want[0] {
+		t.Fatalf("failed details %q, error %v; want %q", details, res.Err, want)
+	}
 }

@@ -11,6 +11,8 @@ func CheckCartQuantity(p Product, current, qty int64) error {
 		return nil
 	case p.RetiredAt != nil:
 		return Conflict("product %s is retired: it cannot be put in a cart", p.SKU)
+	case p.StockQuantity <= 0:
+		return Conflict("%s (%s) is out of stock", p.SKU, p.Name)
 	case qty > p.StockQuantity && current > 0:
 		return Conflict("only %d of %s (%s) in stock, and the cart holds %d already", p.StockQuantity, p.SKU, p.Name, current)
 	case qty > p.StockQuantity:

@@ -20,6 +20,7 @@ func TestCheckCartQuantity(t *testing.T) {
 		{name: "above stock", p: doll, qty: 100_000, kind: ErrConflict, msg: "only 99 of A (토끼 인형) in stock"},
 		{name: "above stock with some in the cart", p: doll, current: 90, qty: 100, kind: ErrConflict,
 			msg: "only 99 of A (토끼 인형) in stock, and the cart holds 90 already"},
+		{name: "out of stock", p: Product{SKU: "C", Name: "당근"}, qty: 1, kind: ErrConflict, msg: "C (당근) is out of stock"},
 		{name: "a lowering above stock", p: doll, current: 150, qty: 120},
 		{name: "the same", p: doll, current: 150, qty: 150},
 		{name: "retired", p: retired, qty: 1, kind: ErrConflict, msg: "product A is retired"},
