@@ -225,6 +225,7 @@ func TestJSONLinesImportRefusesWhatItWouldChange(t *testing.T) {
 		`{"sku":"Z-1","name":"bad ` + "\xff" + `","price":1,"stock":1}`: "not valid UTF-8",
 		`{"sku":"Z-1","sku":"Z-2","name":"twice","price":1,"stock":1}`:  `key "sku" appears twice`,
 		`{"sku":12,"name":"num","price":1,"stock":1}`:                   "sku must be a JSON string, not a number",
+		`{"sku":"Z-1","name":"half \ud800 pair","price":1,"stock":1}`:   "half of a surrogate pair",
 	} {
 		r := c.runIn(in+"\n", "product", "import", "-", "--format", "jsonl")
 		if r.code != ExitUsage || !strings.Contains(r.err, want) || strings.Contains(r.err, "jsonRow") {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -232,14 +233,10 @@ func customerRows(cs []shop.Customer) rowsFunc {
 	return func() ([]string, [][]string) {
 		rows := make([][]string, 0, len(cs))
 		for _, c := range cs {
-			zip, addr := "", ""
-			if c.Address != nil {
-				zip = c.Address.ZipCode
-				addr = strings.TrimSpace(c.Address.Line1 + " " + c.Address.Line2)
-			}
-			rows = append(rows, []string{strconv.FormatInt(c.ID, 10), c.Name, zip, addr,
-				strconv.FormatBool(c.HasPassword), c.CreatedAt.Format("2006-01-02 15:04")})
+			a := cmp.Or(c.Address, &shop.Address{})
+			rows = append(rows, []string{strconv.FormatInt(c.ID, 10), c.Name, a.ZipCode, a.Line1, a.Line2,
+				strconv.FormatBool(c.HasPassword), stamp(c.CreatedAt)})
 		}
-		return []string{"id", "name", "zip_code", "address", "has_password", "created_at"}, rows
+		return []string{"id", "name", "zip_code", "line1", "line2", "has_password", "created_at"}, rows
 	}
 }

@@ -72,7 +72,7 @@ func TestDBPruneCommand(t *testing.T) {
 	for _, k := range dry.Counts {
 		rows[k.Kind] = k.Rows
 	}
-	if !dry.DryRun || len(rows) != 4 || rows["notifications"] < 4 || rows["idempotency_keys"] != 1 || rows["payment_calls"] < 2 || rows["saga_histories"] != 2 {
+	if !dry.DryRun || len(rows) != 5 || rows["notifications"] < 4 || rows["failed_sagas"] != 0 || rows["idempotency_keys"] != 1 || rows["payment_calls"] < 2 || rows["saga_histories"] != 2 {
 		t.Fatalf("dry run: %+v", dry)
 	}
 	if out := c.ok("notify", "list", "-o", "csv"); strings.Count(out, "\n") != int(rows["notifications"])+1 {
@@ -88,5 +88,45 @@ func TestDBPruneCommand(t *testing.T) {
 	}
 	if out := c.ok("order", "list", "-o", "csv"); strings.Count(out, "\n") != 3 {
 		t.Fatalf("orders after the prune:\n%s", out)
+	}
+}
+
+// A placement that failed before changing anything leaves a failed saga and
+// no idempotency key; db prune removes the saga, and the same key places
+// the order once the stock is there (issue 27).
+func TestDBPruneRemovesFailedSagas(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	stock := c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`)
+	place := []string{"order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:1", "--idempotency-key", "fail-1"}
+	_, serr, code := rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + c.url, "RABBITPAY_FAILPOINTS=reduce_stock=error"}, place...)
+	if code != 1 || !strings.Contains(serr, "nothing was charged and no stock stays reserved") {
+		t.Fatalf("placement failing at reduce_stock: exit %d, stderr %q", code, serr)
+	}
+	if st, s := c.query(`SELECT state FROM saga`), c.query(`SELECT stock_quantity::text FROM product WHERE sku = 'A'`); st != "failed" || s != stock {
+		t.Fatalf("saga state %q, stock %s (was %s); want failed and unchanged", st, s, stock)
+	}
+	c.exec(`UPDATE saga SET updated_at = updated_at - interval '2 days'`)
+	var dry struct {
+		Counts []struct {
+			Kind string `json:"kind"`
+			Rows int64  `json:"rows"`
+		} `json:"counts"`
+	}
+	c.json(&dry, "db", "prune", "--older-than", "1d", "--dry-run")
+	found := false
+	for _, k := range dry.Counts {
+		found = found || (k.Kind == "failed_sagas" && k.Rows == 1)
+	}
+	if !found {
+		t.Fatalf("dry run: %+v, want failed_sagas 1", dry)
+	}
+	c.ok("db", "prune", "--older-than", "1d")
+	if n := c.query(`SELECT count(*)::text FROM saga`); n != "0" {
+		t.Fatalf("%s sagas left after the prune, want 0", n)
+	}
+	c.ok(place...)
+	if n := c.query(`SELECT count(*)::text FROM orders`); n != "1" {
+		t.Fatalf("%s orders after placing again with the key, want 1", n)
 	}
 }

@@ -122,7 +122,8 @@ func (e *env) demoShipping(ctx context.Context, a *app.App, orderID int64) error
 	return nil
 }
 
-// section prints a heading between demo steps (on stderr under -o json).
+// section prints a heading between the demo's steps and a show's parts (on
+// stderr under -o json).
 func (e *env) section(title string) {
 	w := e.Out
 	if e.format() != "table" {

@@ -92,6 +92,10 @@ func printPage[T any](e *env, p shop.Page[T], rows func([]T) rowsFunc, what noun
 	if o.Sort != "" && o.Sort != "id" {
 		key = nil
 	}
+	if len(p.Items) == 0 && e.format() == render.Table { // a bare header says nothing; JSON and CSV stay documents
+		_, err := fmt.Fprintf(e.Err, "no %s found\n", what.many)
+		return err
+	}
 	if err := e.print(p.Items, rows(p.Items)); err != nil {
 		return err
 	}

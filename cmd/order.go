@@ -349,6 +349,8 @@ func (e *env) reportPlacement(res app.PlaceResult) error {
 			fmt.Fprintf(e.Err, "order failed at %s: %s; it is NOT fully compensated: run 'rabbitpay saga recover' (see 'rabbitpay saga show %s')\n", res.FailedStep, res.Error, res.OrderUUID)
 		case res.Interrupted:
 			fmt.Fprintf(e.Err, "order interrupted before %s; everything was compensated (saga %s)\n", res.FailedStep, res.OrderUUID)
+		case res.FailedStep == app.StepReduceStock: // the first step: there was nothing to compensate
+			fmt.Fprintf(e.Err, "order failed at %s: %s; nothing was charged and no stock stays reserved (saga %s)\n", res.FailedStep, res.Error, res.OrderUUID)
 		default:
 			fmt.Fprintf(e.Err, "order failed at %s: %s; everything was compensated (saga %s)\n", res.FailedStep, res.Error, res.OrderUUID)
 		}
@@ -425,9 +427,10 @@ func orderRows(os []shop.Order) rowsFunc {
 		rows := make([][]string, 0, len(os))
 		for _, o := range os {
 			rows = append(rows, []string{itoa(o.ID), o.OrderUUID, itoa(o.CustomerID), string(o.Status), itoa(int64(o.TotalAmount)),
-				o.CreatedAt.Format("2006-01-02 15:04:05"), deliverySummary(o.Items)})
+				stamp(o.CreatedAt), deliverySummary(o.Items), o.CustomerName})
 		}
-		return []string{"id", "order_uuid", "customer_id", "status", "total_amount", "created_at", "delivery"}, rows
+		// customer (the name) comes last: scripts that read the CSV by position keep working
+		return []string{"id", "order_uuid", "customer_id", "status", "total_amount", "created_at", "delivery", "customer"}, rows
 	}
 }
 
@@ -459,18 +462,20 @@ func (e *env) printOrder(o shop.Order) error {
 	if e.format() != render.Table {
 		return e.print(o, items)
 	}
-	if err := e.print(o, orderRows([]shop.Order{o})); err != nil {
-		return err
-	}
+	fmt.Fprintf(e.Out, "Order %d: %s, %s\n", o.ID, o.Status, o.TotalAmount)
+	fmt.Fprintf(e.Out, "  customer  %d %s\n  placed    %s\n  uuid      %s\n", o.CustomerID, o.CustomerName, stamp(o.CreatedAt), o.OrderUUID)
+	e.section("Items")
 	if err := e.print(o, items); err != nil {
 		return err
 	}
 	if p := o.Payment; p != nil {
+		e.section("Payment")
 		if err := render.WriteTable(e.Out, []string{"payment_id", "method", "status", "amount", "refunded_amount", "provider_tx_id"},
 			[][]string{{itoa(p.ID), string(p.Method), string(p.Status), itoa(int64(p.Amount)), itoa(int64(p.Refunded)), p.ProviderTxID}}); err != nil {
 			return err
 		}
 	}
+	e.section("Saga trail")
 	return writeTrail(e.Out, o.Saga)
 }
 
@@ -483,7 +488,7 @@ func trailRows(events []shop.SagaEvent) rowsFunc {
 	return func() ([]string, [][]string) {
 		rows := make([][]string, 0, len(events))
 		for _, ev := range events {
-			rows = append(rows, []string{ev.At.Local().Format("15:04:05.000"), string(ev.Kind), ev.Name, string(ev.Outcome), ev.Detail})
+			rows = append(rows, []string{ev.At.Local().Format("2006-01-02 15:04:05.000"), string(ev.Kind), ev.Name, string(ev.Outcome), ev.Detail})
 		}
 		return []string{"at", "kind", "name", "outcome", "detail"}, rows
 	}

@@ -32,7 +32,7 @@ func csvRecords(t *testing.T, s string) [][]string {
 	return recs
 }
 
-var testOrder = shop.Order{ID: 7, OrderUUID: "6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55", CustomerID: 3, Status: shop.OrderPaid, TotalAmount: 25000,
+var testOrder = shop.Order{ID: 7, OrderUUID: "6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55", CustomerID: 3, CustomerName: "김토끼", Status: shop.OrderPaid, TotalAmount: 25000,
 	CreatedAt: time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC),
 	Items:     []shop.OrderItem{{ID: 11, SKU: "A-1", Quantity: 2, OrderPrice: 12000, DeliveryStatus: "SHIPPED"}, {ID: 12, SKU: "B", Quantity: 1, OrderPrice: 1000}},
 	Payment:   &shop.Payment{ID: 5, Method: shop.Kakao, Status: shop.PaymentSuccess, Amount: 25000}}
@@ -75,8 +75,8 @@ func TestRenderOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := csvRecords(t, out.String())
-	if len(recs) != 2 || strings.Join(recs[0], ",") != "id,order_uuid,customer_id,status,total_amount,created_at,delivery" ||
-		recs[1][0] != "7" || recs[1][3] != "paid" || recs[1][4] != "25000" || recs[1][6] != "A-1:SHIPPED B:-" {
+	if len(recs) != 2 || strings.Join(recs[0], ",") != "id,order_uuid,customer_id,status,total_amount,created_at,delivery,customer" ||
+		recs[1][7] != testOrder.CustomerName || recs[1][0] != "7" || recs[1][3] != "paid" || recs[1][4] != "25000" || recs[1][6] != "A-1:SHIPPED B:-" {
 		t.Errorf("order list -o csv:\n%s", out)
 	}
 

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -12,6 +13,9 @@ type rowsFunc func() ([]string, [][]string)
 func (f rowsFunc) Table() ([]string, [][]string) { return f() }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// stamp is how every table and CSV shows a time: local, to the second.
+func stamp(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") }
 
 func productRows(ps []shop.Product) rowsFunc {
 	return func() ([]string, [][]string) {

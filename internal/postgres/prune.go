@@ -29,6 +29,14 @@ var prunables = []prunable{
 		order:  `t.created_at`,
 		remove: `DELETE FROM idempotency_key`,
 	},
+	{ // sagas that failed before changing anything: no stock taken, no payment, no order, and no
+		// idempotency key (RecordFailedStart's transaction never claimed one)
+		kind: "failed_sagas", table: "saga", key: "order_uuid",
+		where: `t.state = 'failed' AND t.updated_at < $1 AND NOT t.stock_reduced AND t.payment_id IS NULL AND t.order_id IS NULL
+			AND t.lease_until IS NULL AND NOT EXISTS (SELECT FROM payment p WHERE p.order_uuid = t.order_uuid)`,
+		order:  `t.updated_at`,
+		remove: `DELETE FROM saga`,
+	},
 	{ // the detail of calls made to payment providers, except for payments still PROGRESS (reconcile's evidence)
 		kind: "payment_calls", table: "payment_call", key: "id",
 		where:  `t.at < $1 AND NOT EXISTS (SELECT FROM payment p WHERE p.order_uuid = t.order_uuid AND p.status = 'PROGRESS')`,

@@ -54,13 +54,16 @@ func Print(w io.Writer, f Format, v any, t Tabular) error {
 	}
 }
 
-// WriteTable draws a boxed table on a terminal, and plain columns (no box
+// WriteTable draws a boxed table on a terminal, wrapped to fit its width,
+// and plain columns (no box
 // characters, as `gh` does) into a pipe or file; Hangul and other wide text
 // stay aligned either way.
 func WriteTable(w io.Writer, header []string, rows [][]string) error {
-	if !isTerminal(w) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return writePlain(w, header, rows)
 	}
+	header, rows, hidden := fit(header, rows, terminalWidth(int(f.Fd())))
 	tbl := tablewriter.NewTable(w,
 		tablewriter.WithEastAsian(tw.Off),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -71,12 +74,11 @@ func WriteTable(w io.Writer, header []string, rows [][]string) error {
 	if err := tbl.Bulk(rows); err != nil {
 		return fmt.Errorf("render table: %w", err)
 	}
-	return tbl.Render()
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	if err := tbl.Render(); err != nil || len(hidden) == 0 {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "(not shown for want of width: %s; widen the terminal, or use -o json)\n", strings.Join(hidden, ", "))
+	return err
 }
 
 // writePlain writes columns padded to their display width, two spaces apart.

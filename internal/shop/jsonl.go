@@ -150,6 +150,10 @@ func checkJSONLine(b []byte) (key, reason string) {
 		if err != nil {
 			return "", "" // the decoder says what is wrong with it
 		}
+		if str, ok := t.(string); ok && strings.ContainsRune(str, utf8.RuneError) && !spellsReplacement(b) {
+			// encoding/json turns a lone surrogate escape (\ud800) into U+FFFD silently.
+			return "", `a \u escape in the line is half of a surrogate pair, not a character`
+		}
 		d, isDelim := t.(json.Delim)
 		switch {
 		case isDelim && (d == '{' || d == '['):
@@ -171,6 +175,12 @@ func checkJSONLine(b []byte) (key, reason string) {
 			keyNext = true
 		}
 	}
+}
+
+// spellsReplacement reports whether b writes U+FFFD itself, as the
+// character or as its escape: then a U+FFFD decoded from it is meant.
+func spellsReplacement(b []byte) bool {
+	return bytes.ContainsRune(b, utf8.RuneError) || bytes.Contains(bytes.ToLower(b), []byte(`\ufffd`))
 }
 
 // jsonKind names a Go type as JSON does.

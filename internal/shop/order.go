@@ -176,16 +176,18 @@ type CartLine struct {
 
 // Order is a placed order with its items, payment and saga trail.
 type Order struct {
-	ID          int64       `json:"id"`
-	OrderUUID   string      `json:"order_uuid"`
-	CustomerID  int64       `json:"customer_id"`
-	Status      OrderStatus `json:"status"`
-	TotalAmount Won         `json:"total_amount"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
-	Items       []OrderItem `json:"items,omitempty"`
-	Payment     *Payment    `json:"payment,omitempty"`
-	Saga        []SagaEvent `json:"saga,omitempty"`
+	ID         int64  `json:"id"`
+	OrderUUID  string `json:"order_uuid"`
+	CustomerID int64  `json:"customer_id"`
+	// CustomerName is the customer's name as it is now (not a snapshot).
+	CustomerName string      `json:"customer_name"`
+	Status       OrderStatus `json:"status"`
+	TotalAmount  Won         `json:"total_amount"`
+	CreatedAt    time.Time   `json:"created_at"`
+	UpdatedAt    time.Time   `json:"updated_at"`
+	Items        []OrderItem `json:"items,omitempty"`
+	Payment      *Payment    `json:"payment,omitempty"`
+	Saga         []SagaEvent `json:"saga,omitempty"`
 }
 
 // OrderItem is one order_product row: the unit price is the order-time snapshot.
