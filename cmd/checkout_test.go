@@ -33,13 +33,13 @@ func TestCheckoutRefusesWithoutATerminalOrKeys(t *testing.T) {
 	c.fails(2, "--serve needs checkout.authorized_keys", "checkout", "--serve", "127.0.0.1:0")
 	dir := t.TempDir()
 	bad, conf := filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "rabbitpay.yaml")
-	if err := os.WriteFile(bad, []byte("not a key\n"), 0o600); err != nil {
+	if err := os.WriteFile(bad, []byte("ssh-ed25519 AAAA!!not-base64 clerk\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(conf, []byte("checkout:\n  authorized_keys: "+bad+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c.fails(2, "line 1 is not a public key", "checkout", "--serve", "127.0.0.1:0", "--config", conf, "--data-dir", dir)
+	c.fails(2, "line 1 is not a public key: write one key a line as ssh-keygen prints it", "checkout", "--serve", "127.0.0.1:0", "--config", conf, "--data-dir", dir)
 }
 
 // --serve binds before it says it serves: an address in use is one error

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -112,8 +113,10 @@ with its error and retried after notify.backoff, doubling each time, with jitter
 after notify.max_attempts it is dead ('notify list --dead', 'notify retry').
 
 --follow keeps running, woken by new notifications (LISTEN/NOTIFY; through a
-transaction pooler it polls every notify.poll_interval), until Ctrl-C.
-Exit code 1 when a notification is left undelivered after a failed attempt.`,
+transaction pooler it polls every notify.poll_interval), until Ctrl-C or
+SIGTERM (exit 0) or, with --limit N, N attempts.
+Exit code 1 when a notification is left undelivered after a failed attempt
+(except when --follow is stopped by a signal: a service's normal end).`,
 		Example: `  rabbitpay notify send
   rabbitpay notify send --sink file --file outbox.jsonl --limit 100
   RABBITPAY_NOTIFY_WEBHOOK_URL=https://shop.example/hooks rabbitpay notify send --sink webhook --follow`,
@@ -135,7 +138,7 @@ Exit code 1 when a notification is left undelivered after a failed attempt.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Sink, "sink", "stdout", "where to deliver: stdout, file or webhook")
 	f.StringVar(&opts.File, "file", "", "the file --sink file appends to")
-	f.IntVar(&opts.Limit, "limit", 0, "deliver at most N notifications (default: every due one)")
+	f.IntVar(&opts.Limit, "limit", 0, "stop after N delivery attempts, sent or failed (default: every due one)")
 	f.BoolVar(&opts.Follow, "follow", false, "keep running and deliver new notifications as they come, until Ctrl-C")
 	return cmd
 }
@@ -167,7 +170,13 @@ func notifySendRun(ctx context.Context, opts *notifySendOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.printSent(sum)
+	err = opts.printSent(sum)
+	if opts.Follow && ctx.Err() != nil && errors.Is(err, shop.ErrConflict) {
+		// A service stopped by Ctrl-C or SIGTERM ends well (exit 0): what it
+		// could not deliver stays in the outbox, said above and in notify list.
+		return nil
+	}
+	return err
 }
 
 // sendLog is where `notify send` reports: stderr when stdout carries the

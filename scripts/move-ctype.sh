@@ -5,10 +5,11 @@
 # database is dumped, renamed aside, created again with the new LC_CTYPE and
 # restored (in one transaction); its database-level settings are copied.
 #
-#   scripts/move-ctype.sh "$(rabbitpay db url)"      # the embedded cluster
+#   rabbitpay db start && scripts/move-ctype.sh "$(rabbitpay db url)"   # the embedded cluster
 #   scripts/move-ctype.sh postgres://shop@db.internal/shop
 #
-# Stop every rabbitpay process using the database first (the rename needs a
+# A database that has the LC_CTYPE already is left alone. Stop every
+# rabbitpay process using the database first (the rename needs a
 # database nobody is connected to). Needs psql, pg_dump and pg_restore (on the
 # embedded cluster's machine: /usr/lib/postgresql/15/bin) and a role that owns
 # the database and may create databases. The old database stays as
@@ -21,6 +22,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 db=$(psql -X -At -d "$url" -c "SELECT current_database()")
+have=$(psql -X -At -d "$url" -c "SELECT datctype FROM pg_database WHERE datname = current_database()")
+if [ "$have" = "$ctype" ]; then
+	echo "$db already has LC_CTYPE $ctype: nothing to move."
+	exit 0
+fi
 old="${db}_c_ctype"
 pg_dump -Fc -f "$work/db.dump" -d "$url"
 

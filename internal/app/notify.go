@@ -34,7 +34,7 @@ const SendBatch = 100
 
 // SendOptions bound one `notify send`.
 type SendOptions struct {
-	Limit  int  // at most this many delivered; 0: every due one
+	Limit  int  // at most this many attempts, sent or failed; 0: every due one
 	Follow bool // keep running until ctx ends, woken by new notifications
 	// Attempted hears every attempt as it ends.
 	Attempted func(shop.SendAttempt)
@@ -66,10 +66,12 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 	if f, ok := sink.(notify.Flusher); ok {
 		size, flush = SendBatch, f.Flush
 	}
-	for opt.Limit == 0 || sum.Sent < opt.Limit {
+	// Limit counts attempts, failed ones too: against a receiver that is
+	// down, --follow --limit 1 ends after one try instead of retrying forever.
+	for opt.Limit == 0 || sum.Sent+sum.Failed < opt.Limit {
 		n := size
 		if opt.Limit > 0 {
-			n = min(n, opt.Limit-sum.Sent)
+			n = min(n, opt.Limit-sum.Sent-sum.Failed)
 		}
 		ats, err := a.store.SendBatch(ctx, n, sink.Send, flush, backoff, cfg.MaxAttempts, 2*cfg.Webhook.Timeout+time.Minute)
 		for _, at := range ats {

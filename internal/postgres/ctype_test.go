@@ -106,4 +106,15 @@ func TestMoveCType(t *testing.T) {
 	if from, to, err := s.Migrate(ctx); err != nil || from != to {
 		t.Errorf("the moved database is not at its schema version: %d → %d %v", from, to, err)
 	}
+
+	// Run again, it finds the database moved and leaves it alone.
+	postgres.Exec(ctx, direct, "DROP DATABASE "+pgx.Identifier{name + "_c_ctype"}.Sanitize())
+	cmd = exec.Command("bash", filepath.Join("..", "..", "scripts", "move-ctype.sh"), cURL)
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err = cmd.CombinedOutput()
+	var again bool
+	s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)`, name+"_c_ctype").Scan(&again)
+	if err != nil || !strings.Contains(string(out), "already has LC_CTYPE "+localpg.CType+": nothing to move") || again {
+		t.Fatalf("move-ctype.sh on a moved database: %v, copied again: %v\n%s", err, again, out)
+	}
 }

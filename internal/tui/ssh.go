@@ -163,8 +163,8 @@ func authorizedKeys(path string) ([]ssh.PublicKey, error) {
 			continue
 		}
 		k, _, options, _, err := ssh.ParseAuthorizedKey(l)
-		if err != nil {
-			return nil, fmt.Errorf("checkout.authorized_keys %s line %d is not a public key: %v", path, n+1, err)
+		if err != nil { // the library's words ("illegal base64 data at input byte 4") say nothing here
+			return nil, fmt.Errorf("checkout.authorized_keys %s line %d is not a public key: write one key a line as ssh-keygen prints it (ssh-ed25519 AAAA… comment)", path, n+1)
 		}
 		if len(options) > 0 {
 			return nil, fmt.Errorf("checkout.authorized_keys %s line %d has options (%s), which the checkout does not honour: list the bare key",
