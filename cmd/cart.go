@@ -27,8 +27,8 @@ func newCartCmd(e *env) *cobra.Command {
 						return err
 					}
 				}
-				if customer <= 0 {
-					return shop.Invalid("customer id %d must be positive", customer)
+				if customer == 0 {
+					return requireFlags(cmd, "customer")
 				}
 				a, err := e.app(cmd.Context())
 				if err != nil {
@@ -40,7 +40,7 @@ func newCartCmd(e *env) *cobra.Command {
 				}
 				return e.print(cart, cartRows(cart, e.format() == render.Table))
 			}}
-		cmd.Flags().Int64Var(&customer, "customer", 0, "customer id (required)")
+		idVar(cmd.Flags(), &customer, "customer", "customer", "customer id (required)")
 		if needProduct {
 			cmd.Flags().StringVar(&product, "product", "", "product id or SKU (required)")
 		}

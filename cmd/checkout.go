@@ -48,9 +48,6 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
   rabbitpay checkout --serve :2222     # then: ssh -p 2222 localhost`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.Flags().Changed("customer") && customer <= 0 {
-				return usageErr(cmd, "customer id %d must be positive", customer)
-			}
 			if serve == "" && !(e.isTTY(e.In) && e.isTTY(e.Out)) {
 				return usageErr(cmd, "checkout is interactive and needs a terminal, but stdin or stdout is not one")
 			}
@@ -101,7 +98,7 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
 		Annotations: runsLong(),
 	}
 	f := cmd.Flags()
-	f.Int64Var(&customer, "customer", 0, "start with this customer")
+	idVar(f, &customer, "customer", "customer", "start with this customer")
 	f.BoolVar(&demo, "demo", false, "use the database 'rabbitpay demo' made")
 	f.StringVar(&serve, "serve", "", "serve the checkout over SSH on this address (host:port)")
 	return cmd

@@ -50,15 +50,12 @@ cancelling or unpaid order is refused.`,
 			if err := requireFlags(cmd, "order"); err != nil {
 				return err
 			}
-			if order <= 0 {
-				return shop.Invalid("order id %d must be positive", order)
-			}
 			req.OrderID = order
 			return dispatch(cmd, opts, runF, deliverStartRun)
 		},
 	}
 	f := cmd.Flags()
-	f.Int64Var(&order, "order", 0, "the order id (required)")
+	idVar(f, &order, "order", "order", "the order id (required)")
 	f.StringArrayVar(&req.Items, "item", nil, "an order item id or product SKU (repeatable); none: every item without a delivery")
 	f.StringVar(&req.Carrier, "carrier", "", "the carrier")
 	f.StringVar(&req.Tracking, "tracking", "", "the tracking number")
@@ -163,20 +160,12 @@ func newDeliverListCmd(e *env, runF func(*deliverListOptions) error) *cobra.Comm
 					return err
 				}
 			}
-			for _, id := range []struct {
-				flag string
-				v    int64
-			}{{"order", f.OrderID}, {"customer", f.CustomerID}} {
-				if cmd.Flags().Changed(id.flag) && id.v <= 0 {
-					return shop.Invalid("%s id %d must be positive", id.flag, id.v)
-				}
-			}
 			return dispatch(cmd, opts, runF, deliverListRun)
 		},
 	}
 	lf = addListFlags(cmd, "deliveries", "", "")
-	cmd.Flags().Int64Var(&f.OrderID, "order", 0, "only this order's deliveries")
-	cmd.Flags().Int64Var(&f.CustomerID, "customer", 0, "only this customer's deliveries")
+	idVar(cmd.Flags(), &f.OrderID, "order", "order", "only this order's deliveries")
+	idVar(cmd.Flags(), &f.CustomerID, "customer", "customer", "only this customer's deliveries")
 	cmd.Flags().StringVar(&status, "status", "", "only deliveries in this status: READY, SHIPPED, IN_TRANSIT, DELIVERED")
 	return cmd
 }

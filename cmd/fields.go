@@ -23,6 +23,9 @@ var fieldFlags = map[string]string{
 	"retention":       "older-than",
 	"restore source":  "from",
 	"restore time":    "to",
+	"price":           "price",
+	"stock":           "stock",
+	"quantity":        "qty",
 
 	"database read URL": "database-read-url",
 }

@@ -59,16 +59,13 @@ func newNotifyListCmd(e *env, runF func(*notifyListOptions) error) *cobra.Comman
 					return err
 				}
 			}
-			if cmd.Flags().Changed("customer") && f.CustomerID <= 0 {
-				return shop.Invalid("customer id %d must be positive", f.CustomerID)
-			}
 			return dispatch(cmd, opts, runF, notifyListRun)
 		},
 	}
 	lf = addListFlags(cmd, "notifications", "", "")
 	cmd.Flags().BoolVar(&f.Pending, "pending", false, "only notifications not yet delivered (and not dead)")
 	cmd.Flags().BoolVar(&f.Dead, "dead", false, "only dead notifications (every attempt failed)")
-	cmd.Flags().Int64Var(&f.CustomerID, "customer", 0, "only this customer's notifications")
+	idVar(cmd.Flags(), &f.CustomerID, "customer", "customer", "only this customer's notifications")
 	cmd.Flags().StringVar(&kind, "kind", "", "only this event type (order.placed, delivery.shipped, …)")
 	return cmd
 }

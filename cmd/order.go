@@ -192,9 +192,6 @@ without charging again; with a different request it is an error.`,
 			if opts.Method, err = payment.ParseMethod(method); err != nil {
 				return err
 			}
-			if customer <= 0 {
-				return shop.Invalid("customer id %d must be positive", customer)
-			}
 			opts.CustomerID = customer
 			if opts.Items, err = parseItems(items); err != nil {
 				return err
@@ -207,7 +204,7 @@ without charging again; with a different request it is an error.`,
 		Annotations: runsLong(),
 	}
 	f := cmd.Flags()
-	f.Int64Var(&customer, "customer", 0, "customer id (required)")
+	idVar(f, &customer, "customer", "customer", "customer id (required)")
 	f.StringVar(&method, "method", "", "payment method: "+payment.MethodNames(" or ")+" (required)")
 	f.StringArrayVar(&items, "item", nil, "SKU:QTY to order (repeatable); none orders the cart")
 	f.StringVar(&opts.IdempotencyKey, "idempotency-key", "", "makes retries safe: the same key never charges twice")
@@ -393,19 +390,14 @@ func newOrderListCmd(e *env, runF func(*orderListOptions) error) *cobra.Command 
 					return err
 				}
 			}
-			if cmd.Flags().Changed("customer") {
-				if customer <= 0 {
-					return shop.Invalid("customer id %d must be positive", customer)
-				}
-				opts.Filter.CustomerID = customer
-			}
+			opts.Filter.CustomerID = customer
 			return dispatch(cmd, opts, runF, orderListRun)
 		},
 	}
 	lf = addListFlags(cmd, "orders", "", "")
 	cmd.Flags().StringVar(&lf.since, "since", "", "only orders placed at or after this date or time")
 	cmd.Flags().StringVar(&lf.until, "until", "", "only orders placed before this date or time")
-	cmd.Flags().Int64Var(&customer, "customer", 0, "only this customer's orders")
+	idVar(cmd.Flags(), &customer, "customer", "customer", "only this customer's orders")
 	cmd.Flags().StringVar(&status, "status", "", "only orders in this status: created, paid, shipped, cancelled")
 	return cmd
 }

@@ -90,19 +90,14 @@ func newPayListCmd(e *env, runF func(*payListOptions) error) *cobra.Command {
 					return err
 				}
 			}
-			if cmd.Flags().Changed("order") {
-				if order <= 0 {
-					return shop.Invalid("order id %d must be positive", order)
-				}
-				f.OrderID = order
-			}
+			f.OrderID = order
 			return dispatch(cmd, opts, runF, payListRun)
 		},
 	}
 	lf = addListFlags(cmd, "payments", "", "")
 	cmd.Flags().StringVar(&lf.since, "since", "", "only payments started at or after this date or time")
 	cmd.Flags().StringVar(&lf.until, "until", "", "only payments started before this date or time")
-	cmd.Flags().Int64Var(&order, "order", 0, "only this order's payment")
+	idVar(cmd.Flags(), &order, "order", "order", "only this order's payment")
 	cmd.Flags().StringVar(&status, "status", "", "only payments in this status: PROGRESS, SUCCESS, FAILED, CANCELLED")
 	cmd.Flags().StringVar(&method, "method", "", "only this method: "+payment.MethodNames(" or "))
 	return cmd

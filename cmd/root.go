@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
@@ -210,6 +212,7 @@ var (
 	badNumberFlag   = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: strconv\.Parse(\w+): parsing ".*": (.*)$`)
 	badDurationFlag = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: time: `)
 	negativeNumber  = regexp.MustCompile(`^unknown shorthand flag: '\d' in (-\d+)$`)
+	badFlagValue    = regexp.MustCompile(`^invalid argument ".*" for "(?:-\w, )?(--[\w-]+)" flag: (.*)$`)
 )
 
 // flagError rewrites pflag's parse errors (numbers, true/false, durations)
@@ -224,6 +227,9 @@ func flagError(err error) string {
 	m := badNumberFlag.FindStringSubmatch(err.Error())
 	switch {
 	case m == nil:
+		if m := badFlagValue.FindStringSubmatch(err.Error()); m != nil { // a flag type's own check (idFlag)
+			return m[1] + ": " + m[2]
+		}
 		return err.Error()
 	case m[3] == "Bool":
 		return fmt.Sprintf("%s %q is not true or false", m[2], m[1])
@@ -419,3 +425,36 @@ func parseID(what, s string) (int64, error) {
 	}
 	return id, err
 }
+
+// idFlag is a flag that holds an id: a whole number from 1, refused as the
+// flag is parsed (flagError words it), so every command says it the same way.
+type idFlag struct {
+	p    *int64
+	what string
+}
+
+// idVar defines --name holding what's id.
+func idVar(f *pflag.FlagSet, p *int64, name, what, usage string) {
+	f.Var(&idFlag{p: p, what: what}, name, usage)
+}
+
+func (f *idFlag) Set(s string) error {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return err // flagError words strconv's errors
+	}
+	if id <= 0 {
+		return fmt.Errorf("%s id %d must be positive", f.what, id)
+	}
+	*f.p = id
+	return nil
+}
+
+func (f *idFlag) String() string {
+	if f.p == nil || *f.p == 0 {
+		return ""
+	}
+	return strconv.FormatInt(*f.p, 10)
+}
+
+func (f *idFlag) Type() string { return "int64" }

@@ -101,7 +101,7 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	other := req
 	other.Items = items("A:3")
-	if _, err := s.a.PlaceOrder(ctx, other, nil); !errors.Is(err, shop.ErrConflict) {
+	if _, err := s.a.PlaceOrder(ctx, other, nil); !errors.Is(err, shop.ErrInvalid) {
 		t.Fatalf("same key, different request: %v", err)
 	}
 

@@ -65,10 +65,10 @@ const MaxQuantity = MaxStock
 // ValidateQuantity checks an item quantity.
 func ValidateQuantity(q int64) error {
 	if q <= 0 {
-		return Invalid("quantity %d must be at least 1", q)
+		return InField("quantity", Invalid("quantity %d must be at least 1", q))
 	}
 	if q > MaxQuantity {
-		return Invalid("quantity %d is larger than the maximum of %d", q, MaxQuantity)
+		return InField("quantity", Invalid("quantity %d is larger than the maximum of %d", q, MaxQuantity))
 	}
 	return nil
 }

@@ -83,10 +83,10 @@ func ValidateName(what, name string, max int) error {
 // ValidatePrice checks a unit price in won.
 func ValidatePrice(p int64) error {
 	if p < 0 {
-		return Invalid("price %d is negative", p)
+		return InField("price", Invalid("price %d is negative", p))
 	}
 	if Won(p) > MaxWon {
-		return Invalid("price %d is larger than the maximum of %d", p, int64(MaxWon))
+		return InField("price", Invalid("price %d is larger than the maximum of %d", p, int64(MaxWon)))
 	}
 	return nil
 }
@@ -94,10 +94,10 @@ func ValidatePrice(p int64) error {
 // ValidateStock checks a stock quantity.
 func ValidateStock(q int64) error {
 	if q < 0 {
-		return Invalid("stock %d is negative", q)
+		return InField("stock", Invalid("stock %d is negative", q))
 	}
 	if q > MaxStock {
-		return Invalid("stock %d is larger than the maximum of %d", q, MaxStock)
+		return InField("stock", Invalid("stock %d is larger than the maximum of %d", q, MaxStock))
 	}
 	return nil
 }
