@@ -254,3 +254,34 @@ func TestCartRemoveNamesTheMissingCustomer(t *testing.T) {
 	c.ok("product", "register", "--sku", "M-1", "--name", "Mis", "--price", "1000", "--stock", "5")
 	c.fails(ExitUsage, "no customer has id 999", "cart", "remove", "--customer", "999", "--product", "M-1")
 }
+
+// order show takes the order's UUID, as saga show and pay show do; table
+// output is titled sections, and the list names the customer (issue 27).
+func TestOrderShowByUUIDAndSections(t *testing.T) {
+	c := newCLI(t)
+	c.seed()
+	c.ok("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:2")
+	var byID, byUUID struct {
+		ID           int64  `json:"id"`
+		OrderUUID    string `json:"order_uuid"`
+		CustomerName string `json:"customer_name"`
+	}
+	c.json(&byID, "order", "show", "1")
+	c.json(&byUUID, "order", "show", byID.OrderUUID)
+	if byUUID.ID != 1 || byUUID.OrderUUID != byID.OrderUUID || byID.CustomerName != "김토끼" {
+		t.Fatalf("order show by UUID: %+v, by id %+v", byUUID, byID)
+	}
+	c.fails(ExitUsage, "no order has UUID 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55", "order", "show", "6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55")
+	out := c.ok("order", "show", "1")
+	for _, want := range []string{"Order 1: paid, ₩2,000\n", "  customer  1 김토끼\n", "== Items ==", "== Payment ==", "== Saga trail =="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("order show lacks %q:\n%s", want, out)
+		}
+	}
+	if out := c.ok("order", "list"); !strings.Contains(out, "김토끼") {
+		t.Errorf("order list does not name the customer:\n%s", out)
+	}
+	if r := c.run("order", "list", "--status", "cancelled"); r.code != 0 || r.out != "" || r.err != "no orders found\n" {
+		t.Errorf("an empty list: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+	}
+}
