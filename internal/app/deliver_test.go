@@ -172,14 +172,18 @@ func TestNoDeliveryForCancelledOrUnpaidOrders(t *testing.T) {
 	if err := s.move(d.ID, shop.DeliveryShipped); !errors.Is(err, shop.ErrConflict) || !strings.Contains(err.Error(), "cancelled") {
 		t.Fatalf("shipping a cancelled order's item: %v", err)
 	}
+	if after := s.outbox(); after != before {
+		t.Fatalf("the refused shipment changed something:\n%s\n%s", before, after)
+	}
 	// An order that is not paid.
-	s.exec(`UPDATE orders SET status = 'created' WHERE id = $1`, s.place("A:1").ID)
+	unpaid := s.place("A:1")
+	s.exec(`UPDATE orders SET status = 'created' WHERE id = $1`, unpaid.ID)
 	before = s.outbox()
-	if _, err := s.a.StartDeliveries(ctx, shop.DeliveryStart{OrderID: 3}); !errors.Is(err, shop.ErrConflict) || !strings.Contains(err.Error(), "not paid") {
+	if _, err := s.a.StartDeliveries(ctx, shop.DeliveryStart{OrderID: unpaid.ID}); !errors.Is(err, shop.ErrConflict) || !strings.Contains(err.Error(), "not paid") {
 		t.Fatalf("delivery for an unpaid order: %v", err)
 	}
 	if after := s.outbox(); after != before {
-		t.Fatalf("refusals changed something:\n%s\n%s", before, after)
+		t.Fatalf("the refused start changed something:\n%s\n%s", before, after)
 	}
 }
 

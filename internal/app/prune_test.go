@@ -100,7 +100,7 @@ func TestPruneRemovesOnlyOldOperationalRecords(t *testing.T) {
 	recent := s.placeKeyed("k-recent", "A:1")
 	s.count(`WITH u AS (UPDATE notification SET sent_at = now() WHERE order_id = $1 RETURNING 1) SELECT count(*) FROM u`, recent.Order.ID)
 
-	want := []shop.PruneCount{{Kind: "notifications", Rows: int64(oldNotifications)}, {Kind: "idempotency_keys", Rows: int64(oldKeys)},
+	want := []shop.PruneCount{{Kind: "notifications", Rows: int64(oldNotifications)}, {Kind: "idempotency_keys", Rows: int64(oldKeys)}, {Kind: "failed_sagas"},
 		{Kind: "payment_calls", Rows: int64(oldCalls)}, {Kind: "saga_histories", Rows: int64(oldSagas)}}
 	before, kept := s.everything(), s.kept()
 	dry, err := s.a.Prune(ctx, PruneOptions{Age: 90 * 24 * time.Hour, DryRun: true})

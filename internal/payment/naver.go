@@ -315,7 +315,7 @@ func (n *naver) Cancel(ctx context.Context, ref Ref, r Refund) (Result, error) {
 	res, err := n.Lookup(ctx, ref)
 	if err != nil {
 		// The refund was made; repeating it with the same key is harmless.
-		return Result{}, fmt.Errorf("Naver Pay made the refund, but its look-up afterwards failed: %w", err)
+		return Result{}, fmt.Errorf("the refund was made at Naver Pay, but its look-up afterwards failed: %w", err)
 	}
 	return res, nil
 }

@@ -296,9 +296,6 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// Quitting reports whether the user asked to quit while a saga ran.
-func (m Model) Quitting() bool { return m.quitting }
-
 // Interrupted is how the saga the user quit during ended, as an error of
 // its kind (shop.ErrInterrupted, or shop.ErrIncomplete when it could not
 // be undone), or nil when no saga was interrupted: the CLI exits 130 or 3
@@ -318,15 +315,6 @@ func (m Model) Interrupted() error {
 func (m Model) Screen() string {
 	return [...]string{"customers", "register", "catalogue", "cart", "confirm", "saga", "orders", "order"}[m.screen]
 }
-
-// Customer is the customer being served, or nil.
-func (m Model) Customer() *shop.Customer { return m.customer }
-
-// CartView is the cart as last loaded.
-func (m Model) CartView() shop.Cart { return m.cart }
-
-// Status is the status line.
-func (m Model) Status() string { return m.status }
 
 // Result is the last finished placement, or nil.
 func (m Model) Result() *app.PlaceResult {
