@@ -719,7 +719,15 @@ func TestPlacementAfterServerCrash(t *testing.T) {
 	s.ok("product", "register", "--sku", "R-1", "--name", "Crash", "--price", "1000", "--stock", "9")
 	s.ok("customer", "register", "--name", "Ahn")
 	s.killPostmaster()
-	time.Sleep(500 * time.Millisecond)
+	// The receiver notices the lost server and waits to retry (its log says so).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if log, _ := os.ReadFile(filepath.Join(s.bk, "receiver.log")); strings.Contains(string(log), "disconnected; waiting") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the receiver never noticed the server's crash")
+		}
+	}
 	if _, serr, code := s.run("order", "place", "--customer", "1", "--item", "R-1:1", "--method", "NAVER"); code != 0 {
 		t.Fatalf("order place after the crash: exit %d: %s", code, serr)
 	}

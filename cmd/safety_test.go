@@ -135,14 +135,36 @@ func TestMigrationOutlivesCommandTimeout(t *testing.T) {
 	if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_lock($1)", int64(ternLock)); err != nil {
 		t.Fatal(err)
 	}
-	unlocked := make(chan struct{})
+	type exit struct {
+		stderr string
+		code   int
+	}
+	done := make(chan exit, 1)
 	go func() {
-		defer close(unlocked)
-		time.Sleep(2 * time.Second) // past the command's 500ms deadline
-		conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(ternLock))
+		_, serr, code := rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + direct, "RABBITPAY_COMMAND_TIMEOUT=500ms"}, "product", "list")
+		done <- exit{serr, code}
 	}()
-	rabbitpayProcess([]string{"RABBITPAY_DATABASE_URL=" + direct, "RABBITPAY_COMMAND_TIMEOUT=500ms"}, "product", "list")
-	<-unlocked
+	// Unlock once the command's migration has waited for the lock past its 500ms deadline (by the server's clock).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var waited bool
+		if err := conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+			WHERE l.locktype = 'advisory' AND NOT l.granted AND a.query_start < now() - interval '1 s')`).Scan(&waited); err != nil {
+			t.Fatal(err)
+		}
+		if waited {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command never waited for the migration lock")
+		}
+	}
+	if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(ternLock)); err != nil {
+		t.Fatal(err)
+	}
+	// The command gives up (its deadline passed) and says so; its migration committed all the same.
+	if e := <-done; e.code != 1 || !strings.Contains(e.stderr, "gave up after 500ms") {
+		t.Errorf("the command that timed out while migrating: exit %d, stderr %q", e.code, e.stderr)
+	}
 	var v int32
 	if err := conn.QueryRow(context.Background(), "SELECT version FROM schema_version").Scan(&v); err != nil || v < 4 {
 		t.Fatalf("schema %d after a command that timed out while migrating (%v)", v, err)

@@ -155,6 +155,10 @@ func TestLostConnectionWhileProviderIsSlowLosesNoCharge(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			var opened time.Time
+			if err := s.conn().QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&opened); err != nil {
+				t.Fatal(err)
+			}
 			a := s.open(lease(6 * time.Second))
 			release := s.slowProvider()
 			done := placeAsync(a, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2")})
@@ -166,7 +170,15 @@ func TestLostConnectionWhileProviderIsSlowLosesNoCharge(t *testing.T) {
 					AND application_name = 'rabbitpay' AND query NOT LIKE 'INSERT INTO sandbox_payment %' AND pid <> pg_backend_pid()`)
 				s.a.store.Pool.Reset() // the test's own App ("another process") was hit too
 			} else {
-				time.Sleep(2500 * time.Millisecond) // the placing App's idle sessions are ended by the server
+				// The placing App's idle sessions are ended by the server: wait
+				// until one of them is gone (sessions opened after the setting,
+				// idle now; a new one may take its place, as a pool does).
+				idle := s.strings(`SELECT coalesce(string_agg(pid::text, ','), '') FROM pg_stat_activity WHERE datname = current_database()
+					AND state = 'idle' AND backend_start > $1 AND pid <> pg_backend_pid()`, opened)[0]
+				if idle == "" {
+					t.Fatal("the placing App has no idle session for the server to end")
+				}
+				s.waitFor(`NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = ANY (string_to_array($1, ',')::int[]))`, idle)
 			}
 			out := <-recoverAsync(s.a, 0)
 			if len(out) != 1 || !strings.HasPrefix(out[0].Action, "skipped") {
@@ -196,7 +208,8 @@ func TestSlowProviderWithOneConnectionKeepsTheLease(t *testing.T) {
 	release := s.slowProvider()
 	done := placeAsync(a, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2")})
 	s.waitFor(waitingCharges + ` = 1`)
-	time.Sleep(4500 * time.Millisecond) // past the first lease: only renewals keep it
+	// Past the first lease (3s from the start), by the server's clock: only renewals keep it.
+	s.waitFor(`EXISTS (SELECT FROM saga WHERE now() > created_at + interval '3.5 s' AND lease_until > now())`)
 	out := <-recoverAsync(s.a, 0)
 	if len(out) != 1 || !strings.HasPrefix(out[0].Action, "skipped") {
 		t.Errorf("recover did not leave the live saga alone: %+v", out)
