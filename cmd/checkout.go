@@ -17,7 +17,6 @@ import (
 
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/payment"
-	"github.com/rabbitpay/rabbitpay/internal/shop"
 	"github.com/rabbitpay/rabbitpay/internal/tui"
 )
 
@@ -36,10 +35,8 @@ shows), choose a payment method (` + payment.MethodNames(", ") + `) and watch th
 It needs a terminal: with stdin or stdout not a terminal it refuses (exit 2).
 Quitting while a saga runs waits until it has finished or compensated.
 
---demo opens the database 'rabbitpay demo' made, with its sample catalogue. Without
-it, on the embedded default database, a shop with no product at all opens the demo's
-database instead when 'rabbitpay demo' has made one (the header says "demo shop"), so
-'rabbitpay demo' then 'rabbitpay checkout' works on a fresh machine.
+--demo opens the database 'rabbitpay demo' made, with its sample catalogue (the
+header says "demo shop"); without it checkout always opens the shop's own database.
 --serve ADDR serves the checkout over SSH instead, one session per counter, to the
 public keys listed in checkout.authorized_keys; the host key is created once as
 data_dir/checkout_host_ed25519 (mode 0600).`,
@@ -67,11 +64,6 @@ data_dir/checkout_host_ed25519 (mode 0600).`,
 			mark := ""
 			if demo {
 				mark = "demo shop"
-			} else if serve == "" && e.cfg.DatabaseURL == "" { // plain checkout on the embedded default
-				if d := demoInstead(ctx, a, func(ctx context.Context) (*app.App, error) { return app.OpenDemoDatabase(ctx, e.cfg) }); d != nil {
-					a.Close()
-					a, e.a, mark = d, d, "demo shop"
-				}
 			}
 			running := new(sync.WaitGroup)
 			defer running.Wait() // no saga is cut short when the program ends
@@ -125,24 +117,6 @@ func (e *env) checkoutApp(ctx context.Context, demo bool) (*app.App, error) {
 		e.a = a
 	}
 	return a, err
-}
-
-// demoInstead returns the demo's shop to use instead of def, or nil: when
-// def has no product at all (a fresh machine) and the demo's database opens
-// and has products. Anything else keeps def.
-func demoInstead(ctx context.Context, def *app.App, openDemo func(context.Context) (*app.App, error)) *app.App {
-	if p, err := def.Products(ctx, shop.ListOptions{Limit: 1}); err != nil || len(p.Items) > 0 {
-		return nil
-	}
-	d, err := openDemo(ctx)
-	if err != nil {
-		return nil
-	}
-	if p, err := d.Products(ctx, shop.ListOptions{Limit: 1}); err != nil || len(p.Items) == 0 {
-		d.Close()
-		return nil
-	}
-	return d
 }
 
 // checkServeAddr checks --serve's host:port before anything starts: a

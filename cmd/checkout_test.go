@@ -2,10 +2,8 @@ package cmd
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -18,10 +16,6 @@ import (
 	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/rabbitpay/rabbitpay/internal/app"
-	"github.com/rabbitpay/rabbitpay/internal/config"
-	"github.com/rabbitpay/rabbitpay/internal/shop"
-	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 // Without a terminal the checkout says so in one sentence and exits 2; so do
@@ -136,40 +130,3 @@ func TestCheckoutOnATerminal(t *testing.T) {
 	}
 }
 
-// Plain checkout on the embedded default opens the demo's shop when the
-// default shop has no product and the demo's database has some; otherwise
-// it keeps the default.
-func TestCheckoutOpensTheDemoShopOnAFreshMachine(t *testing.T) {
-	def, demo := newCLI(t), &cli{t: t, url: testdb.New(t)}
-	demo.ok("product", "register", "--sku", "RBT-DOLL", "--name", "토끼 인형", "--price", "12000", "--stock", "5")
-	open := func(url string) *app.App {
-		a, err := app.Open(context.Background(), &config.Config{DatabaseURL: url, MaxConns: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(a.Close)
-		return a
-	}
-	openDemo := func(context.Context) (*app.App, error) { return open(demo.url), nil }
-	noDemo := func(context.Context) (*app.App, error) {
-		return nil, errors.New("there is no demo database on the embedded cluster")
-	}
-	ctx := context.Background()
-	d := demoInstead(ctx, open(def.url), openDemo)
-	if d == nil {
-		t.Fatal("an empty shop did not open the demo's")
-	}
-	if p, err := d.Products(ctx, shop.ListOptions{}); err != nil || len(p.Items) != 1 || p.Items[0].SKU != "RBT-DOLL" {
-		t.Fatalf("the demo shop: %+v %v", p, err)
-	}
-	if demoInstead(ctx, open(def.url), noDemo) != nil {
-		t.Fatal("no demo database, yet another shop")
-	}
-	if demoInstead(ctx, open(def.url), func(context.Context) (*app.App, error) { return open(testdb.New(t)), nil }) != nil {
-		t.Fatal("an empty demo database was preferred")
-	}
-	def.ok("product", "register", "--sku", "ZEBRA-1", "--name", "얼룩말", "--price", "7000", "--stock", "3")
-	if demoInstead(ctx, open(def.url), openDemo) != nil {
-		t.Fatal("a shop with products was replaced by the demo's")
-	}
-}
