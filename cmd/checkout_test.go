@@ -15,7 +15,6 @@ import (
 
 	"github.com/creack/pty"
 	gossh "golang.org/x/crypto/ssh"
-
 )
 
 // Without a terminal the checkout says so in one sentence and exits 2; so do
@@ -129,4 +128,3 @@ func TestCheckoutOnATerminal(t *testing.T) {
 		t.Fatal("the alternate screen was not left")
 	}
 }
-
