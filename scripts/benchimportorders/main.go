@@ -36,6 +36,12 @@ func main() {
 	changed := flag.Float64("changed", 0.01, "fraction of the rows the re-import changes")
 	seconds := flag.Int("seconds", 10, "length of the idle measurement")
 	flag.Parse()
+	// Checked before anything loads: 1/changed picks every how-many-th row,
+	// and a fraction outside (0, 1] has no such row (it panicked after the load).
+	if *changed <= 0 || *changed > 1 || *rows < 1 || *seconds < 1 {
+		fmt.Fprintln(os.Stderr, "benchimportorders: -changed must be a fraction above 0 and at most 1, -rows and -seconds at least 1")
+		os.Exit(2)
+	}
 	if err := run(*rows, *changed, time.Duration(*seconds)*time.Second); err != nil {
 		fmt.Fprintln(os.Stderr, "benchimportorders:", err)
 		os.Exit(1)
