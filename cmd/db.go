@@ -169,7 +169,7 @@ func dbStatusRun(ctx context.Context, opts *dbOptions) error {
 				st.CType, st.KoreanSearchIndexed = ctype, &ok
 				if !ok {
 					warn(opts.Err, []string{fmt.Sprintf("the database's LC_CTYPE is %s, under which pg_trgm finds no trigrams in Korean text: "+
-						"a Korean --search reads the whole table (README.md, \"Korean search\", says how to move the database)", ctype)})
+						"a Korean --search reads the whole table (docs/operations.md, \"Korean search\", says how to move the database)", ctype)})
 				}
 			}
 		}

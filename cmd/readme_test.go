@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,7 +21,26 @@ import (
 
 var expectedExit = regexp.MustCompile(`\(exit (\d+)\)`)
 
-// Every command line of README's sh blocks runs as written, in order, in one
+// docPages are README and the pages under docs/ in the order their sh
+// blocks run: the operator's path (a cluster, settings, a catalogue, orders,
+// their deliveries and notifications, the counter, payments), README's tour
+// last. Every page under docs/ must be listed, so none goes untested.
+func docPages(t *testing.T) []string {
+	pages := []string{"docs/operations.md", "docs/configuration.md", "docs/shop.md", "docs/orders.md", "docs/delivery.md",
+		"docs/notifications.md", "docs/saga.md", "docs/checkout.md", "docs/payments.md", "docs/development.md", "README.md"}
+	found, err := filepath.Glob("../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range found {
+		if p := "docs/" + filepath.Base(f); !slices.Contains(pages, p) {
+			t.Errorf("%s is not in docPages: its examples would go untested", p)
+		}
+	}
+	return pages
+}
+
+// Every command line of the docs' sh blocks (docPages) runs as written, in order, in one
 // shell (a variable a line sets is there for the next) on a fresh data dir
 // (the embedded default), and must exit as README says: the code its comment
 // states ("# (exit 1)"), else 0. So README cannot rot. The shell gets nothing
@@ -30,9 +50,13 @@ var expectedExit = regexp.MustCompile(`\(exit (\d+)\)`)
 // Go and script lines (the tests, benchmarks) are left to CI and the benchmark runs.
 func TestReadmeCommandsRun(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
+	var readme []byte
+	for _, page := range docPages(t) {
+		b, err := os.ReadFile(filepath.Join("..", page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readme = append(readme, b...)
 	}
 	var lines []string
 	in := false

@@ -171,7 +171,7 @@ func (a *App) Backup(ctx context.Context) *BackupStatus {
 func (a *App) BaseBackup(ctx context.Context, progress io.Writer) (localpg.BaseInfo, error) {
 	c := a.cluster
 	if c == nil {
-		return localpg.BaseInfo{}, shop.Invalid("a database URL is configured: db backup is for the embedded cluster (for a server, README's \"Backups and restore\" shows pgBackRest)")
+		return localpg.BaseInfo{}, shop.Invalid("a database URL is configured: db backup is for the embedded cluster (for a server, docs/operations.md, \"Backups and restore\", shows pgBackRest)")
 	}
 	if c.Backup == nil {
 		return localpg.BaseInfo{}, shop.InField("backup dir", fmt.Errorf("no backup dir is set: set backup.dir (RABBITPAY_BACKUP_DIR), ideally on another disk"))
@@ -205,7 +205,7 @@ func Restore(ctx context.Context, cfg *config.Config, from string, to *time.Time
 		return Restored{}, err
 	}
 	if c == nil {
-		return Restored{}, shop.Invalid("a database URL is configured: db restore is for the embedded cluster (for a server, README's \"Backups and restore\" shows pgBackRest)")
+		return Restored{}, shop.Invalid("a database URL is configured: db restore is for the embedded cluster (for a server, docs/operations.md, \"Backups and restore\", shows pgBackRest)")
 	}
 	src, err := localpg.NewBackup(from, cfg.Backup.Mode, cfg.Backup.Keep)
 	if err != nil {

@@ -81,9 +81,9 @@ func TestBodiesAreGolden(t *testing.T) {
 	}
 }
 
-// README's event table shows every type's body as it is sent.
+// The event table (docs/notifications.md) shows every type's body as it is sent.
 func TestReadmeShowsEveryBody(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/notifications.md")
 	if err != nil {
 		t.Fatal(err)
 	}

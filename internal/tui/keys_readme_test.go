@@ -67,27 +67,27 @@ func placedResult() (r app.PlaceResult) {
 	return r
 }
 
-// README's keys table is the keymaps' (go test ./internal/tui -run
+// The checkout page's keys table (docs/checkout.md) is the keymaps' (go test ./internal/tui -run
 // TestREADMEKeys -update rewrites it).
 func TestREADMEKeys(t *testing.T) {
 	const begin, end = "<!-- keys: made by TestREADMEKeys -->\n", "<!-- end of keys -->"
-	data, err := os.ReadFile("../../README.md")
+	data, err := os.ReadFile("../../docs/checkout.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(data)
 	i, j := strings.Index(readme, begin), strings.Index(readme, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md has no keys table between %q and %q", begin, end)
+		t.Fatalf("docs/checkout.md has no keys table between %q and %q", begin, end)
 	}
 	want := keysTable(t)
 	if got := readme[i+len(begin) : j]; got != want {
 		if updateREADME() {
-			if err := os.WriteFile("../../README.md", []byte(readme[:i+len(begin)]+want+readme[j:]), 0o644); err != nil {
+			if err := os.WriteFile("../../docs/checkout.md", []byte(readme[:i+len(begin)]+want+readme[j:]), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			return
 		}
-		t.Fatalf("README.md's keys table differs from the keymaps; it should be:\n%s", want)
+		t.Fatalf("docs/checkout.md's keys table differs from the keymaps; it should be:\n%s", want)
 	}
 }

@@ -1,5 +1,5 @@
 // Command benchgrowth checks that operator commands cost the same whatever
-// the shop's size (DESIGN.md §9, issue 22 "cost growth"): it fills a fresh
+// the shop's size (issue 22, "cost growth"): it fills a fresh
 // embedded cluster with generated products and orders (the CLI's row shapes:
 // each order with its item, payment, saga log and two notifications), then
 // times each command (the median of -runs, after two warm-ups) and prints it
