@@ -61,8 +61,8 @@ func (s *Store) ListCustomers(ctx context.Context, o shop.ListOptions) (shop.Pag
 	if err != nil {
 		return shop.Page[shop.Customer]{}, err
 	}
-	rows, err := s.Pool.Query(ctx, customerSelect+` WHERE ($1 = '' OR c.name ILIKE '%' || $1 || '%') AND c.id > $2
-		ORDER BY c.`+key+direction(desc)+`, c.id LIMIT $3`, likeEscape(o.Search), o.After, limit(o))
+	w := newFilters().when(o.Search != "", "c.name ILIKE '%' || @search || '%'", "search", likeEscape(o.Search))
+	rows, err := s.Pool.Query(ctx, customerSelect+w.page("c", o, "c."+key+direction(desc)+", c.id", false), w.args)
 	if err != nil {
 		return shop.Page[shop.Customer]{}, err
 	}

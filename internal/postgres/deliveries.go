@@ -115,11 +115,13 @@ func (s *Store) deliveries(ctx context.Context, ids []int64) ([]shop.Delivery, e
 
 // ListDeliveries lists a page of deliveries in id order; After is the last id seen.
 func (s *Store) ListDeliveries(ctx context.Context, f shop.DeliveryFilter, o shop.ListOptions) (shop.Page[shop.Delivery], error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+deliveryCols+deliveryFrom+`
-		WHERE ($1 = 0 OR op.order_id = $1) AND ($2 = 0 OR o.customer_id = $2) AND ($3 = '' OR d.status::text = $3) AND d.id > $4
-		-- nothing left to ship: not listed (deliver show still shows it)
-		AND NOT (d.status = 'READY' AND (o.status = 'cancelled' OR op.refunded_quantity >= op.quantity))
-		ORDER BY d.id LIMIT $5`, f.OrderID, f.CustomerID, string(f.Status), o.After, limit(o))
+	w := newFilters().
+		// nothing left to ship: not listed (deliver show still shows it)
+		always(`NOT (d.status = 'READY' AND (o.status = 'cancelled' OR op.refunded_quantity >= op.quantity))`, "", nil).
+		when(f.OrderID != 0, "op.order_id = @order", "order", f.OrderID).
+		when(f.CustomerID != 0, "o.customer_id = @customer", "customer", f.CustomerID).
+		when(f.Status != "", "d.status = @status", "status", string(f.Status))
+	rows, err := s.Pool.Query(ctx, `SELECT `+deliveryCols+deliveryFrom+w.page("d", o, "d.id", false), w.args)
 	if err != nil {
 		return shop.Page[shop.Delivery]{}, err
 	}

@@ -27,10 +27,12 @@ func scanNotification(row pgx.Row, more ...any) (shop.Notification, error) {
 
 // ListNotifications lists a page of the outbox, oldest first; After is the last id seen.
 func (s *Store) ListNotifications(ctx context.Context, f shop.NotificationFilter, o shop.ListOptions) (shop.Page[shop.Notification], error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+notificationCols+` FROM notification
-		WHERE (NOT $1 OR sent_at IS NULL AND dead_at IS NULL) AND (NOT $2 OR dead_at IS NOT NULL)
-		AND ($3 = 0 OR customer_id = $3) AND ($4 = '' OR kind = $4) AND id > $5
-		ORDER BY id LIMIT $6`, f.Pending, f.Dead, f.CustomerID, string(f.Kind), o.After, limit(o))
+	w := newFilters().
+		when(f.Pending, "n.sent_at IS NULL AND n.dead_at IS NULL", "", nil).
+		when(f.Dead, "n.dead_at IS NOT NULL", "", nil).
+		when(f.CustomerID != 0, "n.customer_id = @customer", "customer", f.CustomerID).
+		when(f.Kind != "", "n.kind = @kind", "kind", string(f.Kind))
+	rows, err := s.Pool.Query(ctx, `SELECT `+notificationCols+` FROM notification n`+w.page("n", o, "n.id", false), w.args)
 	if err != nil {
 		return shop.Page[shop.Notification]{}, err
 	}

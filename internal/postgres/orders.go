@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,10 +16,10 @@ const orderCols = `o.id, o.order_uuid::text, o.customer_id, (SELECT name FROM cu
 // A date window is read newest first by (created_at, id), on the index
 // orders_created_id, so an old week costs what a recent one does.
 func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter, o shop.ListOptions) (shop.Page[shop.Order], error) {
-	rows, err := s.Pool.Query(ctx, `SELECT `+orderCols+`, `+orderItemsJSON+` FROM orders o
-		WHERE ($1 = 0 OR o.customer_id = $1) AND ($2 = '' OR o.status::text = $2)
-		AND ($4::timestamptz IS NULL OR o.created_at >= $4) AND ($5::timestamptz IS NULL OR o.created_at < $5)
-		AND `+windowKeyset("orders", "o", o)+` LIMIT $6`, f.CustomerID, string(f.Status), o.After, nullTime(o.Since), nullTime(o.Until), limit(o))
+	w := newFilters().
+		when(f.CustomerID != 0, "o.customer_id = @customer", "customer", f.CustomerID).
+		when(f.Status != "", "o.status = @status", "status", string(f.Status))
+	rows, err := s.Pool.Query(ctx, `SELECT `+orderCols+`, `+orderItemsJSON+` FROM orders o`+w.windowPage("orders", "o", o), w.args)
 	if err != nil {
 		return shop.Page[shop.Order]{}, err
 	}
@@ -40,26 +39,6 @@ const orderItemsJSON = `(SELECT coalesce(jsonb_agg(jsonb_build_object('id', op.i
 	'name', p.name, 'quantity', op.quantity, 'order_price', op.order_price, 'delivery_id', d.id, 'delivery_status', d.status)
 	ORDER BY op.id), '[]') FROM order_product op JOIN product p ON p.id = op.product_id
 	LEFT JOIN delivery d ON d.order_product_id = op.id WHERE op.order_id = o.id)`
-
-// windowKeyset is the keyset condition ($3, the last id seen) and the ORDER
-// BY of a newest-first list of table (aliased a): by id, or by (created_at,
-// id) when o has a date window, so that the window is read on the
-// (created_at, id) index instead of walking the primary key past every newer
-// row.
-func windowKeyset(table, a string, o shop.ListOptions) string {
-	if o.Since.IsZero() && o.Until.IsZero() {
-		return `($3 = 0 OR ` + a + `.id < $3) ORDER BY ` + a + `.id DESC`
-	}
-	return `($3 = 0 OR (` + a + `.created_at, ` + a + `.id) < (SELECT created_at, id FROM ` + table + ` WHERE id = $3))
-		ORDER BY ` + a + `.created_at DESC, ` + a + `.id DESC`
-}
-
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
 
 // OrderIDByUUID returns the id of the order a saga created.
 func (s *Store) OrderIDByUUID(ctx context.Context, orderUUID string) (int64, error) {

@@ -66,12 +66,13 @@ func scanPayment(row pgx.Row) (shop.Payment, error) {
 }
 
 // ListPayments lists a page of payments, newest first; After is the last id
-// seen. A date window is read on payment_created_id (see windowKeyset).
+// seen. A date window is read on payment_created_id (see filters.windowPage).
 func (s *Store) ListPayments(ctx context.Context, f shop.PaymentFilter, o shop.ListOptions) (shop.Page[shop.Payment], error) {
-	rows, err := s.Pool.Query(ctx, paymentSelect+`
-		WHERE ($1 = 0 OR p.order_id = $1) AND ($2 = '' OR p.status::text = $2) AND ($4 = '' OR p.method::text = $4)
-		AND ($5::timestamptz IS NULL OR p.created_at >= $5) AND ($6::timestamptz IS NULL OR p.created_at < $6)
-		AND `+windowKeyset("payment", "p", o)+` LIMIT $7`, f.OrderID, string(f.Status), o.After, string(f.Method), nullTime(o.Since), nullTime(o.Until), limit(o))
+	w := newFilters().
+		when(f.OrderID != 0, "p.order_id = @order", "order", f.OrderID).
+		when(f.Status != "", "p.status = @status", "status", string(f.Status)).
+		when(f.Method != "", "p.method = @method", "method", string(f.Method))
+	rows, err := s.Pool.Query(ctx, paymentSelect+w.windowPage("payment", "p", o), w.args)
 	if err != nil {
 		return shop.Page[shop.Payment]{}, err
 	}

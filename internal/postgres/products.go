@@ -73,10 +73,11 @@ func (s *Store) ListProducts(ctx context.Context, o shop.ListOptions) (shop.Page
 		return shop.Page[shop.Product]{}, err
 	}
 	order := map[string]string{"id": "id", "sku": "sku", "name": "name", "price": "price", "stock": "stock_quantity"}[key]
-	rows, err := s.Pool.Query(ctx, `SELECT `+productCols+` FROM product
-		WHERE ($1 = '' OR (sku || ' ' || name) ILIKE '%' || $1 || '%') AND (NOT $2 OR stock_quantity > 0) AND id > $3
-		AND ($5 OR retired_at IS NULL)
-		ORDER BY `+order+direction(desc)+`, id LIMIT $4`, likeEscape(o.Search), o.InStock, o.After, limit(o), o.Retired)
+	w := newFilters().
+		when(o.Search != "", "(p.sku || ' ' || p.name) ILIKE '%' || @search || '%'", "search", likeEscape(o.Search)).
+		when(o.InStock, "p.stock_quantity > 0", "", nil).
+		when(!o.Retired, "p.retired_at IS NULL", "", nil)
+	rows, err := s.Pool.Query(ctx, `SELECT `+productCols+` FROM product p`+w.page("p", o, "p."+order+direction(desc)+", p.id", false), w.args)
 	if err != nil {
 		return shop.Page[shop.Product]{}, err
 	}
