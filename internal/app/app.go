@@ -24,8 +24,23 @@ type App struct {
 	// Failpoints make saga steps fail or crash (tests and demos).
 	Failpoints saga.Failpoints
 	cfg        *config.Config
-	store      *postgres.Store
-	url        string
+	// db is the store itself: its lifecycle (migrations, Close) and the
+	// sandbox ledger; the use cases go through the fields below.
+	db  *postgres.Store
+	url string
+
+	// The store as each group of use cases sees it (stores.go): the same
+	// *postgres.Store in every field.
+	catalogue  catalogueStore
+	customers  customerBook
+	carts      cartStore
+	primary    reads // reads on the primary (reader: the replica's when one is set)
+	sagas      sagaStore
+	deliveries deliveryStore
+	outbox     outbox
+	retention  retention
+	backups    backupState
+
 	// cluster is the embedded cluster (nil with a database URL).
 	cluster *localpg.Cluster
 	gw      gateways
@@ -43,7 +58,7 @@ type App struct {
 func (a *App) Close() {
 	a.cb.close()
 	a.gw.close()
-	a.store.Close()
+	a.db.Close()
 	if a.replica != nil {
 		a.replica.store.Close()
 	}
@@ -121,7 +136,8 @@ func open(ctx context.Context, cfg *config.Config, prepare bool, say func(string
 		c.Payment.Timeout = cmp.Or(c.Payment.Timeout, config.DefaultPaymentTimeout)
 		cfg, store.Lease = &c, c.Saga.Lease
 	}
-	a := &App{cfg: cfg, store: store, url: url, cluster: cluster}
+	a := &App{cfg: cfg, db: store, url: url, cluster: cluster}
+	a.wire(store)
 	if cluster != nil && cluster.Backup != nil && cluster.Backup.Sync {
 		// A commit waits for the backup stream: never past this.
 		store.CommitWait = cfg.Backup.Wait
@@ -142,7 +158,7 @@ func open(ctx context.Context, cfg *config.Config, prepare bool, say func(string
 		if a.replica != nil && a.replica.usable(ctx) == nil { // its schema was just checked
 			return a, nil
 		}
-		if current, err := a.store.SchemaCurrent(ctx); err != nil || !current {
+		if current, err := a.db.SchemaCurrent(ctx); err != nil || !current {
 			a.Close()
 			return nil, fmt.Errorf("the database is not up or not migrated")
 		}
@@ -227,7 +243,7 @@ func describeConnectError(err error, embedded bool) error {
 
 // SearchCType returns the database's LC_CTYPE and whether a Korean search
 // can use the trigram indexes under it.
-func (a *App) SearchCType(ctx context.Context) (string, bool, error) { return a.store.SearchCType(ctx) }
+func (a *App) SearchCType(ctx context.Context) (string, bool, error) { return a.db.SearchCType(ctx) }
 
 // ServerRefused reports whether err (from Open) is the server itself refusing
 // the connection, a wrong password say: the server is up, rabbitpay is not let in.
@@ -238,13 +254,13 @@ func ServerRefused(err error) bool { return postgres.ServerRefused(err) }
 func Unreachable(err error) bool { return postgres.IsConnectError(err) && !postgres.ServerRefused(err) }
 
 // SchemaVersion returns the number of the last applied migration.
-func (a *App) SchemaVersion(ctx context.Context) (int32, error) { return a.store.SchemaVersion(ctx) }
+func (a *App) SchemaVersion(ctx context.Context) (int32, error) { return a.db.SchemaVersion(ctx) }
 
 // Migrate applies pending migrations and returns the versions before and after.
 // What Open itself migrated counts: `db migrate` on a fresh database says
 // it migrated from 0, not that it found the schema current.
 func (a *App) Migrate(ctx context.Context) (from, to int32, err error) {
-	from, to, err = a.store.Migrate(ctx)
+	from, to, err = a.db.Migrate(ctx)
 	if a.migrated != nil && err == nil {
 		from = a.migrated[0]
 	}

@@ -85,7 +85,7 @@ func (s *testShop) stock(sku string) int64 {
 func (s *testShop) count(sql string, args ...any) int {
 	s.t.Helper()
 	var n int
-	if err := s.a.store.Pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+	if err := s.a.db.Pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 		s.t.Fatalf("%s: %v", sql, err)
 	}
 	return n
@@ -93,7 +93,7 @@ func (s *testShop) count(sql string, args ...any) int {
 
 func (s *testShop) strings(sql string, args ...any) []string {
 	s.t.Helper()
-	rows, err := s.a.store.Pool.Query(ctx, sql, args...)
+	rows, err := s.a.db.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestDeclineOverLimit(t *testing.T) {
 // connection usable.
 func TestCreateOrderDatabaseFailureIsCompensated(t *testing.T) {
 	s := newShop(t)
-	if _, err := s.a.store.Pool.Exec(ctx, `ALTER TABLE orders ADD CONSTRAINT test_refuse CHECK (total_amount < 0) NOT VALID`); err != nil {
+	if _, err := s.a.db.Pool.Exec(ctx, `ALTER TABLE orders ADD CONSTRAINT test_refuse CHECK (total_amount < 0) NOT VALID`); err != nil {
 		t.Fatal(err)
 	}
 	res, err := s.a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:4")}, nil)
@@ -263,7 +263,7 @@ func TestCreateOrderDatabaseFailureIsCompensated(t *testing.T) {
 		t.Fatalf("stock %d, orders %d", s.stock("A"), s.count(`SELECT count(*) FROM orders`))
 	}
 	// The pool's connections are still healthy: the next order goes through.
-	if _, err := s.a.store.Pool.Exec(ctx, `ALTER TABLE orders DROP CONSTRAINT test_refuse`); err != nil {
+	if _, err := s.a.db.Pool.Exec(ctx, `ALTER TABLE orders DROP CONSTRAINT test_refuse`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.a.UpdateProduct(ctx, "A", shop.ProductPatch{Stock: ptr(int64(100))}); err != nil {

@@ -33,8 +33,9 @@ func (a *App) preflight(ctx context.Context, lines []shop.Line) error {
 		ids[i] = l.ProductID
 	}
 	began := time.Now()
+	var restartErr error // why the stream could not be started again, if it could not
 	for deadline, step := began.Add(streamWait), 0; ; {
-		st, stock, err := a.store.WriteState(ctx, receiver, ids)
+		st, stock, err := a.backups.WriteState(ctx, receiver, ids)
 		if err != nil {
 			return DescribeError(a.cfg, err)
 		}
@@ -51,14 +52,14 @@ func (a *App) preflight(ctx context.Context, lines []shop.Line) error {
 		}
 		switch {
 		case step == 0: // whatever is missing: a dead receiver, the slot, the setting
-			a.cluster.EnsureStream(ctx, func(string) {})
+			restartErr = a.cluster.EnsureStream(ctx, func(string) {})
 			step++
 		case step == 1 && time.Since(began) > time.Second && !st.Connected: // alive but not connected: waiting to retry
-			a.cluster.RestartStream() // (one that is connected and catching up is left to catch up)
+			restartErr = a.cluster.RestartStream() // (one that is connected and catching up is left to catch up)
 			step++
 		}
 		if time.Now().After(deadline) {
-			return a.streamDown()
+			return a.streamDown(restartErr)
 		}
 		select {
 		case <-ctx.Done():
@@ -96,7 +97,7 @@ func (a *App) awaitBackup(ctx context.Context) error {
 	if receiver == "" {
 		return nil
 	}
-	ok, err := a.store.BackupHolds(ctx, receiver, a.cfg.Backup.Wait)
+	ok, err := a.backups.BackupHolds(ctx, receiver, a.cfg.Backup.Wait)
 	if err != nil {
 		return DescribeError(a.cfg, err)
 	}
@@ -108,14 +109,17 @@ func (a *App) awaitBackup(ctx context.Context) error {
 
 // streamDown says that the synchronous backup stream is down, and why as far
 // as its log tells.
-func (a *App) streamDown() error {
+func (a *App) streamDown(restartErr error) error {
 	b := a.cluster.Backup
 	why := ""
+	if restartErr != nil {
+		why = " (starting it again failed: " + restartErr.Error() + ")"
+	}
 	if raw, err := os.ReadFile(filepath.Join(b.Dir, "receiver.log")); err == nil {
 		// The last error, not the retry notice that follows every one.
 		l := strings.Split(strings.TrimSpace(string(raw)), "\n")
 		for i := len(l) - 1; i >= 0 && i >= len(l)-50; i-- {
-			if strings.Contains(l[i], "error:") {
+			if why == "" && strings.Contains(l[i], "error:") {
 				why = " (its last error: " + strings.TrimSpace(l[i]) + ")"
 				break
 			}
@@ -153,10 +157,10 @@ func (a *App) Backup(ctx context.Context) *BackupStatus {
 	if pid, ok := c.StreamRunning(); ok {
 		st.ReceiverPID = pid
 	}
-	if r, err := a.store.ReceiverState(ctx, c.Backup.Name()); err == nil && r != nil {
+	if r, err := a.backups.ReceiverState(ctx, c.Backup.Name()); err == nil && r != nil {
 		st.State, st.LagBytes = r.State, &r.LagBytes
 	}
-	st.RetainedBytes, _ = a.store.SlotRetained(ctx, c.Backup.Name())
+	st.RetainedBytes, _ = a.backups.SlotRetained(ctx, c.Backup.Name())
 	bases := c.Backup.Bases()
 	st.BaseBackups = len(bases)
 	if len(bases) > 0 {
@@ -226,13 +230,13 @@ func Restore(ctx context.Context, cfg *config.Config, from string, to *time.Time
 		return Restored{}, err
 	}
 	defer a.Close()
-	n, newest, err := a.store.OrderCount(ctx)
+	n, newest, err := a.backups.OrderCount(ctx)
 	if err != nil {
 		return Restored{}, err
 	}
 	if b := a.cluster.Backup; b != nil {
 		// The stream goes on from where the restore left it: say so if it does not.
-		if ok, err := a.store.BackupHolds(ctx, b.Name(), 15*time.Second); err != nil || !ok {
+		if ok, err := a.backups.BackupHolds(ctx, b.Name(), 15*time.Second); err != nil || !ok {
 			say(fmt.Sprintf("the backup stream into %s has not caught up with the restored shop: 'rabbitpay db status' shows it, %s/receiver.log says why", b.Dir, b.Dir))
 		}
 	}

@@ -26,7 +26,7 @@ type CancelResult struct {
 // `saga recover` and returns shop.ErrIncomplete.
 func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (CancelResult, error) {
 	out := CancelResult{OrderID: id}
-	order, err := a.store.GetOrder(ctx, id)
+	order, err := a.primary.GetOrder(ctx, id)
 	if err != nil {
 		return out, err
 	}
@@ -37,7 +37,7 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 	// What the rules refuse (an item shipped, a refund in flight) is refused
 	// before the saga is taken over: a refusal changes nothing, not even the
 	// saga's owner token and lease. The same check runs again, locked, below.
-	snap, err := a.store.OrderSnapshot(ctx, id)
+	snap, err := a.sagas.OrderSnapshot(ctx, id)
 	if err != nil {
 		return out, err
 	}
@@ -53,11 +53,11 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 	}
 	done, err := o.log.BeginCancel(ctx, id, event(shop.EventStep, "cancel", shop.OutcomeOK, "cancel requested"))
 	if err != nil {
-		o.log.Yield(ctx)
+		o.a.yield(ctx, o.log)
 		return out, err
 	}
 	if done {
-		o.log.Yield(ctx) // nothing to do: give back the lease the takeover took
+		o.a.yield(ctx, o.log) // nothing to do: give back the lease the takeover took
 	} else {
 		if obs != nil {
 			obs.Event(event(shop.EventStep, "cancel", shop.OutcomeOK, fmt.Sprintf("order %d: no item has shipped", id)))
@@ -70,7 +70,7 @@ func (a *App) CancelOrder(ctx context.Context, id int64, obs shop.Observer) (Can
 		}
 		out.Refunded = o.refunded
 	}
-	order, err = a.store.GetOrder(ctx, id)
+	order, err = a.primary.GetOrder(ctx, id)
 	out.AlreadyCancelled, out.Order = done, &order
 	return out, err
 }
@@ -81,7 +81,9 @@ func (o *orderSaga) cancel(ctx context.Context) error {
 	o.rec.State = shop.SagaCancelling
 	if err := o.runner().Compensate(ctx, o.steps().Through(StepPayment)); err != nil {
 		if !errors.Is(err, shop.ErrFenced) {
-			o.log.Finish(ctx, shop.SagaCancelling, "cancel incomplete: "+err.Error(), nil)
+			if ferr := o.log.Finish(ctx, shop.SagaCancelling, "cancel incomplete: "+err.Error(), nil); ferr != nil {
+				return shop.Incomplete("cancel incomplete: %v (and the saga log could not note it: %v)", err, ferr)
+			}
 		}
 		return shop.Incomplete("cancel incomplete: %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -21,7 +20,7 @@ func (a *App) AddToCart(ctx context.Context, customerID int64, productRef string
 
 // Cart returns the customer's cart.
 func (a *App) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
-	return a.store.Cart(ctx, customerID)
+	return a.carts.Cart(ctx, customerID)
 }
 
 // RemoveFromCart takes a product out of the cart and returns the cart.
@@ -30,18 +29,18 @@ func (a *App) RemoveFromCart(ctx context.Context, customerID int64, productRef s
 	if err != nil {
 		return shop.Cart{}, err
 	}
-	if err := a.store.RemoveFromCart(ctx, customerID, r); err != nil {
+	if err := a.carts.RemoveFromCart(ctx, customerID, r); err != nil {
 		return shop.Cart{}, err
 	}
-	return a.store.Cart(ctx, customerID)
+	return a.carts.Cart(ctx, customerID)
 }
 
 // ClearCart empties the cart and returns it.
 func (a *App) ClearCart(ctx context.Context, customerID int64) (shop.Cart, error) {
-	if _, err := a.store.ClearCart(ctx, customerID); err != nil {
+	if _, err := a.carts.ClearCart(ctx, customerID); err != nil {
 		return shop.Cart{}, err
 	}
-	return a.store.Cart(ctx, customerID)
+	return a.carts.Cart(ctx, customerID)
 }
 
 // Orders lists orders.
@@ -51,12 +50,12 @@ func (a *App) Orders(ctx context.Context, f shop.OrderFilter, o shop.ListOptions
 
 // Order returns one order with items, payment and saga trail.
 func (a *App) Order(ctx context.Context, id int64) (shop.Order, error) {
-	return show(ctx, a, func(s *postgres.Store) (shop.Order, error) { return s.GetOrder(ctx, id) })
+	return show(ctx, a, func(s reads) (shop.Order, error) { return s.GetOrder(ctx, id) })
 }
 
 // OrderByUUID returns one order by the UUID its saga and payment carry.
 func (a *App) OrderByUUID(ctx context.Context, orderUUID string) (shop.Order, error) {
-	return show(ctx, a, func(s *postgres.Store) (shop.Order, error) {
+	return show(ctx, a, func(s reads) (shop.Order, error) {
 		id, err := s.OrderIDByUUID(ctx, orderUUID)
 		if err != nil {
 			return shop.Order{}, err
@@ -74,7 +73,7 @@ func (a *App) Sagas(ctx context.Context, f shop.SagaFilter, o shop.ListOptions) 
 	if f.State != "" {
 		states = []shop.SagaState{f.State}
 	}
-	return a.store.ListSagas(ctx, states, o)
+	return a.primary.ListSagas(ctx, states, o)
 }
 
 var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -83,7 +82,7 @@ var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 // ref is the order UUID, or the id of the order the saga created.
 func (a *App) Saga(ctx context.Context, ref string) (shop.SagaRecord, error) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil && id > 0 {
-		o, err := a.store.GetOrder(ctx, id)
+		o, err := a.primary.GetOrder(ctx, id)
 		if err != nil {
 			return shop.SagaRecord{}, err
 		}
@@ -92,5 +91,5 @@ func (a *App) Saga(ctx context.Context, ref string) (shop.SagaRecord, error) {
 	if !uuidShape.MatchString(ref) {
 		return shop.SagaRecord{}, shop.Invalid("%q is neither an order UUID (like 6f1c2e7a-3b9d-4c51-9f0e-2a7d1c8b4e55) nor an order id", ref)
 	}
-	return a.store.GetSaga(ctx, ref)
+	return a.primary.GetSaga(ctx, ref)
 }

@@ -21,7 +21,7 @@ func (a *App) FindCustomers(ctx context.Context, query string, limit int) ([]sho
 	query = strings.TrimSpace(query)
 	var out []shop.Customer
 	if id, err := strconv.ParseInt(query, 10, 64); err == nil && id > 0 {
-		c, err := a.store.GetCustomer(ctx, id)
+		c, err := a.primary.GetCustomer(ctx, id)
 		if err != nil && !errors.Is(err, shop.ErrNotFound) {
 			return nil, err
 		}
@@ -74,14 +74,14 @@ func (a *App) updateCartQuantity(ctx context.Context, customerID int64, productR
 	if err != nil {
 		return shop.Cart{}, err
 	}
-	err = a.store.UpdateCartQuantity(ctx, customerID, r, func(p shop.Product, current int64) (int64, error) {
+	err = a.carts.UpdateCartQuantity(ctx, customerID, r, func(p shop.Product, current int64) (int64, error) {
 		qty := next(current)
 		return qty, shop.CheckCartQuantity(p, current, qty)
 	})
 	if err != nil {
 		return shop.Cart{}, err
 	}
-	return a.store.Cart(ctx, customerID)
+	return a.carts.Cart(ctx, customerID)
 }
 
 // TodaysOrders lists up to limit orders placed since local midnight of now,
@@ -90,7 +90,7 @@ func (a *App) updateCartQuantity(ctx context.Context, customerID int64, productR
 // see the order it just placed.
 func (a *App) TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.Page[shop.Order], map[int64]string, error) {
 	y, m, d := now.Date()
-	p, err := a.store.ListOrders(ctx, shop.OrderFilter{}, shop.ListOptions{Since: time.Date(y, m, d, 0, 0, 0, 0, now.Location()), Limit: limit})
+	p, err := a.primary.ListOrders(ctx, shop.OrderFilter{}, shop.ListOptions{Since: time.Date(y, m, d, 0, 0, 0, 0, now.Location()), Limit: limit})
 	if err != nil || len(p.Items) == 0 {
 		return p, nil, err
 	}
@@ -98,7 +98,7 @@ func (a *App) TodaysOrders(ctx context.Context, now time.Time, limit int) (shop.
 	for i, o := range p.Items {
 		ids[i] = o.ID
 	}
-	labels, err := a.store.OrderLabels(ctx, ids)
+	labels, err := a.primary.OrderLabels(ctx, ids)
 	if err != nil {
 		return p, nil, err
 	}

@@ -159,7 +159,7 @@ func TestCancelBeforeAndAfterShipping(t *testing.T) {
 	}
 
 	shipped := place()
-	if _, err := s.a.store.Pool.Exec(ctx, `INSERT INTO delivery (order_product_id, status)
+	if _, err := s.a.db.Pool.Exec(ctx, `INSERT INTO delivery (order_product_id, status)
 		SELECT id, 'SHIPPED' FROM order_product WHERE order_id = $1 LIMIT 1`, shipped.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -18,7 +17,7 @@ func (a *App) RegisterCustomer(ctx context.Context, c shop.Customer, password st
 	if err != nil {
 		return c, err
 	}
-	return a.store.CreateCustomer(ctx, c, hash)
+	return a.customers.CreateCustomer(ctx, c, hash)
 }
 
 func hashIfGiven(password string) (string, error) {
@@ -41,7 +40,7 @@ func (a *App) UpdateCustomer(ctx context.Context, id int64, patch shop.CustomerP
 	if err != nil {
 		return shop.Customer{}, err
 	}
-	return a.store.UpdateCustomer(ctx, id, func(c *shop.Customer) error {
+	return a.customers.UpdateCustomer(ctx, id, func(c *shop.Customer) error {
 		patch.Apply(c)
 		*c = c.Trimmed()
 		return c.Validate()
@@ -50,7 +49,7 @@ func (a *App) UpdateCustomer(ctx context.Context, id int64, patch shop.CustomerP
 
 // Customer returns one customer.
 func (a *App) Customer(ctx context.Context, id int64) (shop.Customer, error) {
-	return show(ctx, a, func(s *postgres.Store) (shop.Customer, error) { return s.GetCustomer(ctx, id) })
+	return show(ctx, a, func(s reads) (shop.Customer, error) { return s.GetCustomer(ctx, id) })
 }
 
 // Customers lists every customer.

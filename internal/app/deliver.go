@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -18,7 +17,7 @@ func (a *App) StartDeliveries(ctx context.Context, req shop.DeliveryStart) ([]sh
 	if err := shop.ValidateCarrier("tracking number", req.Tracking); err != nil {
 		return nil, err
 	}
-	return a.store.UpdateDeliveries(ctx, nil, []int64{req.OrderID}, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
+	return a.deliveries.UpdateDeliveries(ctx, nil, []int64{req.OrderID}, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
 		return shop.PlanDeliveryStart(snap, req)
 	})
 }
@@ -57,7 +56,7 @@ func (a *App) ImportDeliveries(ctx context.Context, r io.Reader, f shop.Catalogu
 // whole, then refused whole), the store writes them.
 func (a *App) changeDeliveries(ctx context.Context, changes []shop.DeliveryChange, bad shop.RowErrors) ([]shop.Delivery, error) {
 	deliveryIDs, orderIDs := shop.DeliveryTargets(changes)
-	return a.store.UpdateDeliveries(ctx, deliveryIDs, orderIDs, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
+	return a.deliveries.UpdateDeliveries(ctx, deliveryIDs, orderIDs, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
 		return shop.PlanDeliveryChanges(snap, changes, bad, time.Now())
 	})
 }
@@ -69,5 +68,5 @@ func (a *App) Deliveries(ctx context.Context, f shop.DeliveryFilter, o shop.List
 
 // Delivery returns one delivery with its history.
 func (a *App) Delivery(ctx context.Context, id int64) (shop.Delivery, error) {
-	return show(ctx, a, func(s *postgres.Store) (shop.Delivery, error) { return s.GetDelivery(ctx, id) })
+	return show(ctx, a, func(s reads) (shop.Delivery, error) { return s.GetDelivery(ctx, id) })
 }

@@ -14,7 +14,7 @@ func (a *App) ImportProducts(ctx context.Context, r io.Reader, f shop.CatalogueF
 	if err != nil {
 		return shop.ImportSummary{DryRun: opt.DryRun}, err
 	}
-	return a.store.ImportProducts(ctx, rd, opt)
+	return a.catalogue.ImportProducts(ctx, rd, opt)
 }
 
 // ExportProducts writes the catalogue as CSV or JSON Lines and returns the row count.

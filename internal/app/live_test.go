@@ -283,7 +283,7 @@ func (s *liveShop) crashAfterReady(a *App, approve, charge bool) string {
 
 func (s *testShop) exec(sql string, args ...any) {
 	s.t.Helper()
-	if _, err := s.a.store.Pool.Exec(ctx, sql, args...); err != nil {
+	if _, err := s.a.db.Pool.Exec(ctx, sql, args...); err != nil {
 		s.t.Fatalf("%s: %v", sql, err)
 	}
 }
@@ -446,7 +446,7 @@ func TestLiveApprovalWaitRenewsTheLease(t *testing.T) {
 	}()
 	u := <-urls
 	var first time.Time
-	if err := s.a.store.Pool.QueryRow(ctx, `SELECT lease_until FROM saga`).Scan(&first); err != nil {
+	if err := s.a.db.Pool.QueryRow(ctx, `SELECT lease_until FROM saga`).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
 	// Past the first lease's end, and renewed since.

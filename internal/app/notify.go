@@ -16,11 +16,11 @@ func (a *App) Notifications(ctx context.Context, f shop.NotificationFilter, o sh
 
 // RetryNotification makes a dead or waiting notification due now.
 func (a *App) RetryNotification(ctx context.Context, id int64) (shop.Notification, error) {
-	return a.store.RetryNotification(ctx, id)
+	return a.outbox.RetryNotification(ctx, id)
 }
 
 // RetryDead makes every dead notification due again.
-func (a *App) RetryDead(ctx context.Context) (int64, error) { return a.store.RetryDead(ctx) }
+func (a *App) RetryDead(ctx context.Context) (int64, error) { return a.outbox.RetryDead(ctx) }
 
 // Webhook is the configured webhook sink (notify.webhook.*).
 func (a *App) Webhook() (*notify.Webhook, error) {
@@ -54,7 +54,7 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 	cfg := a.cfg.Notify
 	var l *postgres.Listener
 	if opt.Follow && !postgres.BehindPooler(a.url) { // LISTEN needs a session of its own: not through a transaction pooler
-		if l, err = a.store.Listen(ctx, 2*cfg.PollInterval+time.Minute); err != nil {
+		if l, err = a.outbox.Listen(ctx, 2*cfg.PollInterval+time.Minute); err != nil {
 			return sum, err
 		}
 		defer l.Close()
@@ -73,7 +73,7 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 		if opt.Limit > 0 {
 			n = min(n, opt.Limit-sum.Sent-sum.Failed)
 		}
-		ats, err := a.store.SendBatch(ctx, n, sink.Send, flush, backoff, cfg.MaxAttempts, 2*cfg.Webhook.Timeout+time.Minute)
+		ats, err := a.outbox.SendBatch(ctx, n, sink.Send, flush, backoff, cfg.MaxAttempts, 2*cfg.Webhook.Timeout+time.Minute)
 		for _, at := range ats {
 			if opt.Attempted != nil {
 				opt.Attempted(at)
@@ -114,7 +114,7 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 // next retry falls due, or the poll interval passes.
 func (a *App) waitForWork(ctx context.Context, l *postgres.Listener) error {
 	wait := a.cfg.Notify.PollInterval
-	next, err := a.store.NextDue(ctx)
+	next, err := a.outbox.NextDue(ctx)
 	if err != nil {
 		return err
 	}

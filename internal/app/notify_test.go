@@ -104,7 +104,7 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 	}
 	var attempts int
 	var lastErr string
-	if err := s.a.store.Pool.QueryRow(ctx, `SELECT attempts, last_error FROM notification ORDER BY id LIMIT 1`).Scan(&attempts, &lastErr); err != nil {
+	if err := s.a.db.Pool.QueryRow(ctx, `SELECT attempts, last_error FROM notification ORDER BY id LIMIT 1`).Scan(&attempts, &lastErr); err != nil {
 		t.Fatal(err)
 	}
 	if attempts != 4 || !strings.Contains(lastErr, "no answer within 2s") {
@@ -266,7 +266,7 @@ func TestClaimHoldsWithoutAnOpenTransaction(t *testing.T) {
 	inSend, release := make(chan struct{}), make(chan struct{})
 	first := make(chan shop.SendAttempt, 1)
 	go func() {
-		ats, _ := a.store.SendBatch(ctx, 1, func(context.Context, shop.Notification) error {
+		ats, _ := a.db.SendBatch(ctx, 1, func(context.Context, shop.Notification) error {
 			close(inSend)
 			<-release
 			return nil
@@ -277,7 +277,7 @@ func TestClaimHoldsWithoutAnOpenTransaction(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); n != 0 {
 		t.Errorf("%d sessions idle in a transaction while a send is in flight", n)
 	}
-	others, err := a.store.SendBatch(ctx, 5, func(_ context.Context, n shop.Notification) error {
+	others, err := a.db.SendBatch(ctx, 5, func(_ context.Context, n shop.Notification) error {
 		if n.ID == 1 {
 			t.Errorf("a second sender took notification 1 while it was being sent")
 		}
@@ -344,7 +344,7 @@ func (f *flushSink) Flush() error {
 func TestSendInBatches(t *testing.T) {
 	s := newShop(t)
 	s.place("A:1") // order.placed, payment.succeeded: 2 + 2 × 120 = 242 in the outbox
-	if _, err := s.a.store.Pool.Exec(ctx, `INSERT INTO notification (kind, customer_id, order_id, payload)
+	if _, err := s.a.db.Pool.Exec(ctx, `INSERT INTO notification (kind, customer_id, order_id, payload)
 		SELECT kind, customer_id, order_id, payload FROM notification, generate_series(1, 120) ORDER BY generate_series, id`); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +369,7 @@ func TestSendInBatches(t *testing.T) {
 		t.Errorf("%d recorded sent, want 142", n)
 	}
 	// --limit stops at the limit, mid-batch.
-	s.a.store.Pool.Exec(ctx, `UPDATE notification SET next_attempt_at = now(), dead_at = NULL WHERE sent_at IS NULL`)
+	s.a.db.Pool.Exec(ctx, `UPDATE notification SET next_attempt_at = now(), dead_at = NULL WHERE sent_at IS NULL`)
 	if sum, err = s.a.SendNotifications(ctx, &flushSink{}, SendOptions{Limit: 30}); err != nil || sum.Sent != 30 {
 		t.Errorf("--limit 30: %v %+v", err, sum)
 	}

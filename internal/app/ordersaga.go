@@ -111,6 +111,15 @@ func (o *orderSaga) recordCall(c shop.PaymentCall) {
 	}
 }
 
+// yield gives a saga's lease back early, so that `saga recover` need not
+// wait for it to run out. Nothing depends on it (the lease runs out on its
+// own), so a failure is only said, as a warning naming the saga.
+func (a *App) yield(ctx context.Context, log *postgres.SagaLog) {
+	if err := log.Yield(ctx); err != nil && a.Warn != nil {
+		a.Warn(fmt.Sprintf("saga %s: its lease could not be given back early (%v); 'saga recover' takes it over once it runs out", log.UUID, err))
+	}
+}
+
 func (o *orderSaga) runner() *saga.Runner {
 	return &saga.Runner{Observer: o.obs, Failpoints: o.a.Failpoints, Attempts: o.a.cfg.Saga.CompensationAttempts,
 		Backoff: 50 * time.Millisecond, OnFailure: o.onFailure, Describe: postgres.DescribeConnectError}
@@ -151,7 +160,7 @@ func itemList(lines []shop.Line) string {
 
 func (o *orderSaga) reduceStock(ctx context.Context) (string, error) {
 	detail := "reserved " + itemList(o.rec.Items)
-	log, err := o.a.store.StartSaga(ctx, o.rec, o.key, o.hash, event(shop.EventStep, StepReduceStock, shop.OutcomeOK, detail))
+	log, err := o.a.sagas.StartSaga(ctx, o.rec, o.key, o.hash, event(shop.EventStep, StepReduceStock, shop.OutcomeOK, detail))
 	if errors.Is(err, postgres.ErrKeyUsed) {
 		return "", saga.Abort(err)
 	}
@@ -369,8 +378,10 @@ func (o *orderSaga) order() *shop.Order {
 // onFailure makes the log say so before any compensation runs.
 func (o *orderSaga) onFailure(ctx context.Context, step string, cause error) error {
 	failed := event(shop.EventStep, step, shop.OutcomeFailed, cause.Error())
-	if step == StepReduceStock { // nothing was changed: log the attempt, best effort
-		o.a.store.RecordFailedStart(ctx, o.rec, cause.Error(), failed)
+	if step == StepReduceStock { // nothing was changed: the log only keeps the attempt for saga list
+		if err := o.a.sagas.RecordFailedStart(ctx, o.rec, cause.Error(), failed); err != nil && o.a.Warn != nil {
+			o.a.Warn(fmt.Sprintf("the failed attempt (saga %s) could not be logged: %v; nothing had changed", o.rec.OrderUUID, err))
+		}
 		return nil
 	}
 	if step == StepPayment && o.declined == nil && !saga.IsUncertain(cause) {
@@ -387,7 +398,7 @@ func (o *orderSaga) onFailure(ctx context.Context, step string, cause error) err
 func (o *orderSaga) restoreStock(ctx context.Context) (string, error) {
 	lines := o.rec.Items
 	if o.rec.OrderID != nil { // a cancel: what partial refunds returned already stays out of the count
-		order, err := o.a.store.GetOrder(ctx, *o.rec.OrderID)
+		order, err := o.a.primary.GetOrder(ctx, *o.rec.OrderID)
 		if err != nil {
 			return "", err
 		}
@@ -463,8 +474,11 @@ func (o *orderSaga) ended(ctx context.Context, res saga.Result) (compensated boo
 	}
 	if res.CompensationErr != nil {
 		if o.log != nil && !errors.Is(res.CompensationErr, shop.ErrFenced) {
-			o.log.Finish(ctx, o.rec.State, "compensation incomplete: "+res.CompensationErr.Error(), nil)
-			o.log.Yield(ctx)
+			if err := o.log.Finish(ctx, o.rec.State, "compensation incomplete: "+res.CompensationErr.Error(), nil); err != nil {
+				// recover finds the saga unfinished all the same; only the note is missing
+				return false, fmt.Errorf("%w (and the saga log could not note it: %v)", res.CompensationErr, err)
+			}
+			o.a.yield(ctx, o.log)
 		}
 		return false, res.CompensationErr
 	}

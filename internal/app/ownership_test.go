@@ -168,7 +168,7 @@ func TestLostConnectionWhileProviderIsSlowLosesNoCharge(t *testing.T) {
 				// charge shares the app's pool; a real provider is elsewhere).
 				s.waitFor(`count(pg_terminate_backend(pid)) >= 0 FROM pg_stat_activity WHERE datname = current_database()
 					AND application_name = 'rabbitpay' AND query NOT LIKE 'INSERT INTO sandbox_payment %' AND pid <> pg_backend_pid()`)
-				s.a.store.Pool.Reset() // the test's own App ("another process") was hit too
+				s.a.db.Pool.Reset() // the test's own App ("another process") was hit too
 			} else {
 				// The placing App's idle sessions are ended by the server: wait
 				// until one of them is gone (sessions opened after the setting,
@@ -406,7 +406,7 @@ func TestCompletedSagaCannotBeCompensated(t *testing.T) {
 	if err != nil || res.Status != Placed {
 		t.Fatalf("%+v %v", res, err)
 	}
-	log, _, err := s.a.store.AcquireSaga(ctx, res.OrderUUID, []shop.SagaState{shop.SagaCompleted})
+	log, _, err := s.a.db.AcquireSaga(ctx, res.OrderUUID, []shop.SagaState{shop.SagaCompleted})
 	if err != nil {
 		t.Fatal(err)
 	}

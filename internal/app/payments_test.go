@@ -123,16 +123,16 @@ func TestRefundIdempotencyKey(t *testing.T) {
 // leaves it: running, payment PROGRESS, lease expired.
 func (s *testShop) startCrashed(specs ...string) string {
 	s.t.Helper()
-	lines, err := s.a.store.ResolveItems(ctx, 1, items(specs...))
+	lines, err := s.a.db.ResolveItems(ctx, 1, items(specs...))
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	total, _ := shop.Total(lines)
 	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: 1, Method: shop.Kakao, Items: lines, TotalAmount: total, State: shop.SagaRunning}
-	if _, err := s.a.store.StartSaga(ctx, rec, "", "", event(shop.EventStep, StepReduceStock, shop.OutcomeOK, "test")); err != nil {
+	if _, err := s.a.db.StartSaga(ctx, rec, "", "", event(shop.EventStep, StepReduceStock, shop.OutcomeOK, "test")); err != nil {
 		s.t.Fatal(err)
 	}
-	if _, err := s.a.store.Pool.Exec(ctx, `UPDATE saga SET lease_until = now() - interval '1 second' WHERE order_uuid = $1`, rec.OrderUUID); err != nil {
+	if _, err := s.a.db.Pool.Exec(ctx, `UPDATE saga SET lease_until = now() - interval '1 second' WHERE order_uuid = $1`, rec.OrderUUID); err != nil {
 		s.t.Fatal(err)
 	}
 	return rec.OrderUUID
@@ -164,7 +164,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	mismatched := s.place("A:1")
-	if _, err := s.a.store.Pool.Exec(ctx, `UPDATE sandbox_payment SET status = 'CANCELLED', refunded = amount WHERE order_uuid = $1`, mismatched.OrderUUID); err != nil {
+	if _, err := s.a.db.Pool.Exec(ctx, `UPDATE sandbox_payment SET status = 'CANCELLED', refunded = amount WHERE order_uuid = $1`, mismatched.OrderUUID); err != nil {
 		t.Fatal(err)
 	}
 

@@ -115,11 +115,11 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	}
 	var lines []shop.Line
 	if len(req.Items) == 0 {
-		if lines, err = a.store.CartLines(ctx, req.CustomerID); err == nil && len(lines) == 0 {
+		if lines, err = a.carts.CartLines(ctx, req.CustomerID); err == nil && len(lines) == 0 {
 			err = shop.CartEmpty(req.CustomerID)
 		}
 	} else {
-		lines, err = a.store.ResolveItems(ctx, req.CustomerID, req.Items)
+		lines, err = a.sagas.ResolveItems(ctx, req.CustomerID, req.Items)
 	}
 	if err != nil {
 		return PlaceResult{}, err
@@ -177,7 +177,7 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 // for, waiting while a live process still owns it. done is false when the
 // key is new.
 func (a *App) replay(ctx context.Context, key, hash string) (PlaceResult, bool, error) {
-	uuid, firstHash, err := a.store.IdempotentOrder(ctx, key)
+	uuid, firstHash, err := a.sagas.IdempotentOrder(ctx, key)
 	if err != nil {
 		if postgres.IsNoRows(err) {
 			return PlaceResult{}, false, nil
@@ -195,7 +195,7 @@ func (a *App) replay(ctx context.Context, key, hash string) (PlaceResult, bool, 
 	switch rec.State {
 	case shop.SagaCompleted, shop.SagaCancelling, shop.SagaCancelled:
 		out.Status = Placed
-		order, err := a.store.GetOrder(ctx, *rec.OrderID)
+		order, err := a.primary.GetOrder(ctx, *rec.OrderID)
 		if err != nil {
 			return out, true, err
 		}
@@ -216,7 +216,7 @@ func (a *App) replay(ctx context.Context, key, hash string) (PlaceResult, bool, 
 func (a *App) awaitSaga(ctx context.Context, uuid string) (shop.SagaRecord, error) {
 	wait := 10 * time.Millisecond
 	for deadline := time.Now().Add(2 * time.Minute); ; {
-		rec, err := a.store.GetSaga(ctx, uuid)
+		rec, err := a.primary.GetSaga(ctx, uuid)
 		if err != nil || !rec.State.Unfinished() || rec.LeaseUntil == nil || time.Now().After(*rec.LeaseUntil) || time.Now().After(deadline) {
 			return rec, err
 		}

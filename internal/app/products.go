@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 
-	"github.com/rabbitpay/rabbitpay/internal/postgres"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -15,7 +14,7 @@ func (a *App) RegisterProduct(ctx context.Context, p shop.Product) (shop.Product
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
-	return a.store.CreateProduct(ctx, p)
+	return a.catalogue.CreateProduct(ctx, p)
 }
 
 // Product finds a product by id or SKU.
@@ -24,7 +23,7 @@ func (a *App) Product(ctx context.Context, ref string) (shop.Product, error) {
 	if err != nil {
 		return shop.Product{}, err
 	}
-	return show(ctx, a, func(s *postgres.Store) (shop.Product, error) { return s.GetProduct(ctx, r) })
+	return show(ctx, a, func(s reads) (shop.Product, error) { return s.GetProduct(ctx, r) })
 }
 
 // Products lists a page of the catalogue.
@@ -41,7 +40,7 @@ func (a *App) UpdateProduct(ctx context.Context, ref string, patch shop.ProductP
 	if patch.Name == nil && patch.Price == nil && patch.Stock == nil {
 		return shop.Product{}, shop.Invalid("nothing to update: no new name, price or stock was given")
 	}
-	return a.store.UpdateProduct(ctx, r, patch)
+	return a.catalogue.UpdateProduct(ctx, r, patch)
 }
 
 // RetireProduct hides a product from lists and refuses it in carts and new
@@ -51,7 +50,7 @@ func (a *App) RetireProduct(ctx context.Context, ref string, retired bool) (shop
 	if err != nil {
 		return shop.Product{}, err
 	}
-	return a.store.SetRetired(ctx, r, retired)
+	return a.catalogue.SetRetired(ctx, r, retired)
 }
 
 // DeleteProduct removes a product no order holds.
@@ -60,5 +59,5 @@ func (a *App) DeleteProduct(ctx context.Context, ref string) (shop.Product, erro
 	if err != nil {
 		return shop.Product{}, err
 	}
-	return a.store.DeleteProduct(ctx, r)
+	return a.catalogue.DeleteProduct(ctx, r)
 }

@@ -41,12 +41,12 @@ type PruneResult struct {
 func (a *App) Prune(ctx context.Context, opt PruneOptions) (PruneResult, error) {
 	res := PruneResult{DryRun: opt.DryRun}
 	var err error
-	if res.Cut, err = a.store.PruneCut(ctx, opt.Age); err != nil {
+	if res.Cut, err = a.retention.PruneCut(ctx, opt.Age); err != nil {
 		return res, err
 	}
 	var total int64
 	for _, kind := range postgres.PruneKinds() {
-		n, err := a.store.CountPrunable(ctx, kind, res.Cut)
+		n, err := a.retention.CountPrunable(ctx, kind, res.Cut)
 		if err != nil {
 			return PruneResult{DryRun: opt.DryRun}, err
 		}
@@ -67,7 +67,7 @@ func (a *App) Prune(ctx context.Context, opt PruneOptions) (PruneResult, error) 
 	}
 	for i := range counts {
 		for {
-			n, err := a.store.PruneBatch(ctx, counts[i].Kind, res.Cut, batch)
+			n, err := a.retention.PruneBatch(ctx, counts[i].Kind, res.Cut, batch)
 			counts[i].Rows += n
 			done += n
 			if opt.Progress != nil && n > 0 {

@@ -83,7 +83,7 @@ func TestPruneRemovesOnlyOldOperationalRecords(t *testing.T) {
 		`UPDATE payment_call SET at = at - interval '100 days'`,
 		`UPDATE saga SET created_at = created_at - interval '100 days', updated_at = updated_at - interval '100 days'`,
 	} {
-		if _, err := s.a.store.Pool.Exec(ctx, q); err != nil {
+		if _, err := s.a.db.Pool.Exec(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -41,13 +41,13 @@ func RecoveryError(out []Recovered) error {
 
 // acquire takes a saga over for this process, in one of states, and opens it.
 func (a *App) acquire(ctx context.Context, uuid string, states []shop.SagaState, opts ...sagaOption) (*orderSaga, error) {
-	log, rec, err := a.store.AcquireSaga(ctx, uuid, states)
+	log, rec, err := a.sagas.AcquireSaga(ctx, uuid, states)
 	if err != nil {
 		return nil, err
 	}
 	o, err := a.openSaga(log, &rec, opts...)
 	if err != nil {
-		log.Yield(ctx)
+		a.yield(ctx, log)
 	}
 	return o, err
 }
@@ -59,7 +59,7 @@ func (a *App) acquire(ctx context.Context, uuid string, states []shop.SagaState,
 // out within saga.lease; a live owner keeps renewing it). obs(uuid) gives
 // the observer for one saga.
 func (a *App) RecoverSagas(ctx context.Context, wait time.Duration, obs func(uuid string) shop.Observer) ([]Recovered, error) {
-	unfinished, err := a.store.ListSagas(ctx, shop.UnfinishedSagaStates, shop.ListOptions{})
+	unfinished, err := a.primary.ListSagas(ctx, shop.UnfinishedSagaStates, shop.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 	out := Recovered{OrderUUID: r.OrderUUID, From: r.State, To: r.State}
 	o, err := a.acquire(ctx, r.OrderUUID, shop.UnfinishedSagaStates, observedPer(observer))
 	if errors.Is(err, postgres.ErrSagaBusy) {
-		if cur, err := a.store.GetSaga(ctx, r.OrderUUID); err == nil && !cur.State.Unfinished() {
+		if cur, err := a.primary.GetSaga(ctx, r.OrderUUID); err == nil && !cur.State.Unfinished() {
 			out.To, out.Action = cur.State, "nothing to do: its owner finished it"
 			return out
 		}
@@ -116,7 +116,7 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 		paid, err := o.recoverCharge(ctx)
 		if err != nil {
 			out.Error = "ask the provider: " + err.Error()
-			o.log.Yield(ctx)
+			o.a.yield(ctx, o.log)
 			return out
 		}
 		var mismatch error // a decline, or a charge of another amount (refunded below)

@@ -45,7 +45,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	if len(items) == 0 {
 		return out, shop.InField("items", shop.Invalid("name the items to refund"))
 	}
-	order, err := a.store.GetOrder(ctx, req.OrderID)
+	order, err := a.primary.GetOrder(ctx, req.OrderID)
 	if err != nil {
 		return out, err
 	}
@@ -56,7 +56,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	}
 	// References read as everywhere (place's ambiguity refusal included),
 	// against the catalogue; then each product must be one of the order's.
-	products, err := a.store.ResolveItems(ctx, order.CustomerID, items)
+	products, err := a.sagas.ResolveItems(ctx, order.CustomerID, items)
 	if errors.Is(err, shop.ErrNotFound) {
 		return out, shop.Invalid("order %d has no item: %v", order.ID, err)
 	}
@@ -74,8 +74,8 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	// A refusal changes nothing: a new refund is checked before the saga is
 	// taken (its lease and owner token stay as they are); BeginRefund checks
 	// again under the order's locks.
-	if _, err := a.store.GetRefundByKey(ctx, key); errors.Is(err, shop.ErrNotFound) {
-		snap, err := a.store.OrderSnapshot(ctx, order.ID)
+	if _, err := a.sagas.GetRefundByKey(ctx, key); errors.Is(err, shop.ErrNotFound) {
+		snap, err := a.sagas.OrderSnapshot(ctx, order.ID)
 		if err == nil {
 			_, err = shop.PlanRefund(snap, lines)
 		}
@@ -87,7 +87,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	}
 	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted}, observedBy(obs))
 	if errors.Is(err, postgres.ErrSagaBusy) {
-		if f, ferr := a.store.GetRefundByKey(ctx, key); ferr == nil {
+		if f, ferr := a.sagas.GetRefundByKey(ctx, key); ferr == nil {
 			return a.refundResult(ctx, f, true)
 		}
 		return out, shop.Conflict("order %d is being changed by another rabbitpay process, or is not a completed order; try again", req.OrderID)
@@ -99,7 +99,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	f, existing, err := o.log.BeginRefund(ctx, order.ID, key, req.Reason, lines,
 		event(shop.EventStep, "refund", shop.OutcomeOK, fmt.Sprintf("refund of %s requested: %s", amount, itemList(lines))))
 	if err != nil || (existing && f.State != shop.RefundRefunding) {
-		o.log.Yield(ctx)
+		o.a.yield(ctx, o.log)
 		if err != nil {
 			return out, err
 		}
@@ -112,7 +112,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	if err := o.refundPart(cctx, f); err != nil {
 		return RefundResult{Refund: f}, err
 	}
-	f, err = a.store.GetRefundByKey(ctx, key)
+	f, err = a.sagas.GetRefundByKey(ctx, key)
 	if err != nil {
 		return out, err
 	}
@@ -120,7 +120,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 }
 
 func (a *App) refundResult(ctx context.Context, f shop.Refund, replayed bool) (RefundResult, error) {
-	order, err := a.store.GetOrder(ctx, f.OrderID)
+	order, err := a.primary.GetOrder(ctx, f.OrderID)
 	return RefundResult{Refund: f, Replayed: replayed, Order: &order}, err
 }
 
@@ -155,7 +155,7 @@ func (o *orderSaga) observe(ev shop.SagaEvent) {
 // failed when the provider refused it (nothing changed). An unknown answer
 // leaves the refund refunding for `saga recover`.
 func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
-	ours, err := o.a.store.GetPayment(ctx, o.rec.OrderUUID)
+	ours, err := o.a.primary.GetPayment(ctx, o.rec.OrderUUID)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
 			ev = event(shop.EventStep, "refund", shop.OutcomeWaiting, "pending: "+err.Error())
 		}
 		o.observe(ev)
-		o.log.Yield(ctx)
+		o.a.yield(ctx, o.log)
 		if pending != nil {
 			return shop.Incomplete("refund %d is pending: %v; 'rabbitpay saga recover' completes it once the provider has", f.ID, err)
 		}
@@ -213,7 +213,7 @@ func (o *orderSaga) refundPart(ctx context.Context, f shop.Refund) error {
 
 // recoverRefunds finishes refunds a crash left refunding.
 func (a *App) recoverRefunds(ctx context.Context, observer func(uuid string) shop.Observer) ([]Recovered, error) {
-	refunds, err := a.store.UnfinishedRefunds(ctx)
+	refunds, err := a.sagas.UnfinishedRefunds(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -54,9 +54,9 @@ func (r *replica) usable(ctx context.Context) error {
 // reader is the store for reads that need not see their own writes (lists,
 // shows, exports, completions): the read replica when one is configured and
 // usable, else the primary, with one warning. The one place reads are routed.
-func (a *App) reader(ctx context.Context) *postgres.Store {
+func (a *App) reader(ctx context.Context) reads {
 	if a.replica == nil {
-		return a.store
+		return a.primary
 	}
 	if err := a.replica.usable(ctx); err != nil {
 		a.replica.warn.Do(func() {
@@ -64,7 +64,7 @@ func (a *App) reader(ctx context.Context) *postgres.Store {
 				a.Warn("the read replica (database_read_url) cannot be used: " + err.Error() + "; reading from the primary")
 			}
 		})
-		return a.store
+		return a.primary
 	}
 	return a.replica.store
 }
@@ -73,12 +73,12 @@ func (a *App) reader(ctx context.Context) *postgres.Store {
 // only be behind a write just made (an order placed a moment ago), so the
 // primary is asked too; when the primary cannot answer, the error says so
 // instead of "not found", which only the primary can know.
-func show[T any](ctx context.Context, a *App, get func(*postgres.Store) (T, error)) (T, error) {
+func show[T any](ctx context.Context, a *App, get func(reads) (T, error)) (T, error) {
 	s := a.reader(ctx)
 	v, err := get(s)
-	if s != a.store && errors.Is(err, shop.ErrNotFound) {
+	if s != a.primary && errors.Is(err, shop.ErrNotFound) {
 		// The replica may lag: only the primary can say the record is not there.
-		pv, perr := get(a.store)
+		pv, perr := get(a.primary)
 		if perr != nil && !errors.Is(perr, shop.ErrNotFound) {
 			return pv, fmt.Errorf("the read replica says %v, and the primary, which may have it, could not be asked: %w", err, perr)
 		}

@@ -76,7 +76,7 @@ func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
 	if err != nil || p.StockQuantity != 8 {
 		t.Fatalf("stock after recovering the crashed saga: %+v, %v (want 8)", p, err)
 	}
-	if _, err := a.store.Pool.Exec(ctx, `UPDATE payment SET status = 'LOST' WHERE id = 1`); err == nil {
+	if _, err := a.db.Pool.Exec(ctx, `UPDATE payment SET status = 'LOST' WHERE id = 1`); err == nil {
 		t.Fatal("the upgraded schema accepts payment status LOST")
 	}
 }

@@ -383,11 +383,21 @@ func (c *Cluster) giveUpStream(ctx context.Context, conn *pgx.Conn, old, keep st
 		(&Backup{Dir: old}).StopStream()
 	}
 	// rabbitpay_backup was the one name of an earlier rabbitpay's stream.
-	_, err := conn.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots
-		WHERE (slot_name LIKE 'rabbitpay\_backup\_%' OR slot_name = 'rabbitpay_backup') AND slot_name <> $1 AND active_pid IS NOT NULL`, keep)
-	if err == nil {
-		_, err = conn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
-			WHERE (slot_name LIKE 'rabbitpay\_backup\_%' OR slot_name = 'rabbitpay_backup') AND slot_name <> $1 AND NOT active`, keep)
+	const ours = `(slot_name LIKE 'rabbitpay\_backup\_%' OR slot_name = 'rabbitpay_backup') AND slot_name <> $1`
+	_, err := conn.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE `+ours+` AND active_pid IS NOT NULL`, keep)
+	// A terminated receiver's walsender lets go of its slot a moment later:
+	// until then the slot is active and cannot be dropped.
+	for deadline := time.Now().Add(10 * time.Second); err == nil; time.Sleep(50 * time.Millisecond) {
+		var left int
+		if _, err = conn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE `+ours+` AND NOT active`, keep); err != nil {
+			break
+		}
+		if err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_replication_slots WHERE `+ours, keep).Scan(&left); err != nil || left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			err = fmt.Errorf("%d slot(s) still in use after 10s", left)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("drop the former backup's replication slot: %w", err)

@@ -106,7 +106,9 @@ func (s *Store) ImportProducts(ctx context.Context, rd *shop.CatalogueReader, op
 	}
 	defer conn.Release()
 	// Fresh sessions only: temp_buffers can be set before the first temp table.
-	conn.Exec(ctx, `SET temp_buffers = '256MB'`)
+	// A session that has used one refuses the change; the import then runs
+	// with the server's temp_buffers, slower and no less correct.
+	_, _ = conn.Exec(ctx, `SET temp_buffers = '256MB'`)
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '128MB'`); err != nil {
 			return err

@@ -262,12 +262,12 @@ func (l *SagaLog) Renew(ctx context.Context) error {
 }
 
 // Yield lets the lease expire now, so `saga recover` can take an unfinished
-// saga over at once. Best effort: the lease expires on its own anyway.
-func (l *SagaLog) Yield(ctx context.Context) {
+// saga over at once. Nothing depends on it: the lease expires on its own.
+func (l *SagaLog) Yield(ctx context.Context) error {
 	zero := time.Duration(0)
 	b := &pgx.Batch{}
 	l.fence(b, &zero)
-	l.batch(ctx, "the lease release", b)
+	return l.batch(ctx, "the lease release", b)
 }
 
 // CreatedOrder is what CreateOrder made.

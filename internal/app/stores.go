@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/postgres"
+	"github.com/rabbitpay/rabbitpay/internal/shop"
+)
+
+// The store as the use cases see it: one narrow interface per group of use
+// cases, named for what that group does with it. *postgres.Store implements
+// them all and Open wires the one value into each field of App; a use case
+// shows by the field it calls which part of the store it depends on.
+
+// catalogueStore is what changes products: register, update, retire, delete, import.
+type catalogueStore interface {
+	CreateProduct(ctx context.Context, p shop.Product) (shop.Product, error)
+	UpdateProduct(ctx context.Context, ref shop.ProductRef, patch shop.ProductPatch) (shop.Product, error)
+	SetRetired(ctx context.Context, ref shop.ProductRef, retired bool) (shop.Product, error)
+	DeleteProduct(ctx context.Context, ref shop.ProductRef) (shop.Product, error)
+	ImportProducts(ctx context.Context, rd *shop.CatalogueReader, opt shop.ImportOptions) (shop.ImportSummary, error)
+}
+
+// customerBook is what changes customers.
+type customerBook interface {
+	CreateCustomer(ctx context.Context, c shop.Customer, passwordHash string) (shop.Customer, error)
+	UpdateCustomer(ctx context.Context, id int64, change func(*shop.Customer) error, passwordHash string) (shop.Customer, error)
+}
+
+// cartStore keeps the customers' carts: next decides a line's new quantity
+// under its lock (shop.CheckCartQuantity).
+type cartStore interface {
+	Cart(ctx context.Context, customerID int64) (shop.Cart, error)
+	UpdateCartQuantity(ctx context.Context, customerID int64, productRef shop.ProductRef,
+		next func(p shop.Product, current int64) (int64, error)) error
+	RemoveFromCart(ctx context.Context, customerID int64, productRef shop.ProductRef) error
+	ClearCart(ctx context.Context, customerID int64) (int64, error)
+	CartLines(ctx context.Context, customerID int64) ([]shop.Line, error)
+}
+
+// reads is what lists and shows read; a read replica serves them too (reader).
+type reads interface {
+	GetProduct(ctx context.Context, ref shop.ProductRef) (shop.Product, error)
+	ListProducts(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Product], error)
+	ExportProducts(ctx context.Context, w io.Writer, f shop.CatalogueFormat) (int64, error)
+	GetCustomer(ctx context.Context, id int64) (shop.Customer, error)
+	ListCustomers(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Customer], error)
+	GetOrder(ctx context.Context, id int64) (shop.Order, error)
+	ListOrders(ctx context.Context, f shop.OrderFilter, o shop.ListOptions) (shop.Page[shop.Order], error)
+	OrderIDByUUID(ctx context.Context, orderUUID string) (int64, error)
+	OrderLabels(ctx context.Context, ids []int64) (map[int64]postgres.OrderLabel, error)
+	GetSaga(ctx context.Context, uuid string) (shop.SagaRecord, error)
+	ListSagas(ctx context.Context, states []shop.SagaState, o shop.ListOptions) (shop.Page[shop.SagaRecord], error)
+	GetPayment(ctx context.Context, ref string) (shop.PaymentDetail, error)
+	ListPayments(ctx context.Context, f shop.PaymentFilter, o shop.ListOptions) (shop.Page[shop.Payment], error)
+	GetDelivery(ctx context.Context, id int64) (shop.Delivery, error)
+	ListDeliveries(ctx context.Context, f shop.DeliveryFilter, o shop.ListOptions) (shop.Page[shop.Delivery], error)
+	ListNotifications(ctx context.Context, f shop.NotificationFilter, o shop.ListOptions) (shop.Page[shop.Notification], error)
+}
+
+// sagaStore is what the order saga, cancel, refund and recover write and
+// read besides what reads has: the saga log (a *postgres.SagaLog, fenced by
+// its owner token) and what a saga starts from.
+type sagaStore interface {
+	ResolveItems(ctx context.Context, customerID int64, items []shop.ItemRequest) ([]shop.Line, error)
+	IdempotentOrder(ctx context.Context, key string) (uuid, hash string, err error)
+	StartSaga(ctx context.Context, r *shop.SagaRecord, key, requestHash string, ev shop.SagaEvent) (*postgres.SagaLog, error)
+	AcquireSaga(ctx context.Context, uuid string, states []shop.SagaState) (*postgres.SagaLog, shop.SagaRecord, error)
+	RecordFailedStart(ctx context.Context, r *shop.SagaRecord, cause string, ev shop.SagaEvent) error
+	OrderSnapshot(ctx context.Context, id int64) (shop.OrderSnapshot, error)
+	GetRefundByKey(ctx context.Context, key string) (shop.Refund, error)
+	UnfinishedRefunds(ctx context.Context) ([]shop.Refund, error)
+	RecordCalls(ctx context.Context, uuid string, calls []shop.PaymentCall) error
+}
+
+// deliveryStore moves deliveries: decide plans the change from the orders'
+// snapshots, taken under their locks (shop.PlanStart, shop.PlanUpdate).
+type deliveryStore interface {
+	UpdateDeliveries(ctx context.Context, deliveryIDs, orderIDs []int64,
+		decide func([]shop.OrderSnapshot) (shop.DeliveryPlan, error)) ([]shop.Delivery, error)
+}
+
+// outbox is the notification outbox a sender claims from.
+type outbox interface {
+	SendBatch(ctx context.Context, size int, deliver func(context.Context, shop.Notification) error, flush func() error,
+		backoff func(attempts int) time.Duration, maxAttempts int, claim time.Duration) ([]shop.SendAttempt, error)
+	Listen(ctx context.Context, ttl time.Duration) (*postgres.Listener, error)
+	NextDue(ctx context.Context) (*time.Time, error)
+	RetryDead(ctx context.Context) (int64, error)
+	RetryNotification(ctx context.Context, id int64) (shop.Notification, error)
+}
+
+// retention removes old operational records (db prune).
+type retention interface {
+	PruneCut(ctx context.Context, age time.Duration) (time.Time, error)
+	CountPrunable(ctx context.Context, kind string, cut time.Time) (int64, error)
+	PruneBatch(ctx context.Context, kind string, cut time.Time, limit int) (int64, error)
+}
+
+// backupState is what the backup and the placement preflight ask the server.
+type backupState interface {
+	BackupHolds(ctx context.Context, application string, wait time.Duration) (bool, error)
+	OrderCount(ctx context.Context) (n int64, newest *time.Time, err error)
+	ReceiverState(ctx context.Context, application string) (*postgres.Receiver, error)
+	SlotRetained(ctx context.Context, slot string) (int64, error)
+	WriteState(ctx context.Context, receiver string, ids []int64) (postgres.WriteState, map[int64]postgres.Stock, error)
+}
+
+// stores is the store wired into every field: *postgres.Store.
+type stores interface {
+	catalogueStore
+	customerBook
+	cartStore
+	reads
+	sagaStore
+	deliveryStore
+	outbox
+	retention
+	backupState
+}
+
+var _ stores = (*postgres.Store)(nil)
+
+// wire sets each use-case group's view of the store.
+func (a *App) wire(s stores) {
+	a.catalogue, a.customers, a.carts, a.primary, a.sagas = s, s, s, s, s
+	a.deliveries, a.outbox, a.retention, a.backups = s, s, s, s
+}
