@@ -134,12 +134,7 @@ func (a *App) recoverOne(ctx context.Context, r shop.SagaRecord, observer func(u
 			if mismatch != nil {
 				cause = mismatch
 			}
-			res = saga.Result{FailedStep: StepPayment, Err: cause}
-			if err := o.onFailure(ctx, StepPayment, saga.Uncertain(cause)); err != nil {
-				res.CompensationErr = err
-			} else {
-				res.CompensationErr = run.Compensate(ctx, steps.Through(StepPayment))
-			}
+			res = run.Backward(ctx, steps.Through(StepPayment), saga.Uncertain(cause))
 		}
 	case shop.SagaCompensating:
 		out.Action = "backward: compensations resumed"

@@ -145,31 +145,41 @@ func (r *Runner) Resume(ctx context.Context, done, rest []Step) Result {
 			return Result{FailedStep: s.Name, Err: err}
 		}
 		r.emit(shop.EventStep, s.Name, shop.OutcomeFailed, err.Error())
-		res := Result{FailedStep: s.Name, Err: err}
-		if errors.Is(err, shop.ErrIncomplete) {
-			// The step's outcome is unknown, or the saga is no longer ours:
-			// compensating now could undo what another process relies on.
-			res.CompensationErr = err
-			return res
-		}
-		toUndo := steps[:i]
-		if IsUncertain(err) {
-			toUndo = steps[:i+1]
-		}
-		// Undoing must not stop halfway because the caller gave up (Ctrl-C):
-		// compensations get a context of their own, bounded in time.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CompensationTimeout)
-		defer cancel()
-		if r.OnFailure != nil {
-			if ferr := r.OnFailure(ctx, s.Name, err); ferr != nil {
-				res.CompensationErr = ferr
-				return res
-			}
-		}
-		res.CompensationErr = r.Compensate(ctx, toUndo)
-		return res
+		return r.Backward(ctx, steps[:i+1], err)
 	}
 	return Result{}
+}
+
+// Backward is the way back after the last of steps failed with err: the
+// log is told (OnFailure), then the steps before it are compensated in
+// reverse, and the failed one too when its failure is Uncertain. Resume
+// takes it on a step's failure; `saga recover` takes it for a crashed
+// saga's step it finds failed. An ErrIncomplete failure (the outcome is
+// unknown, or the saga is no longer ours) compensates nothing: that could
+// undo what another process relies on.
+func (r *Runner) Backward(ctx context.Context, steps []Step, err error) Result {
+	failed := steps[len(steps)-1]
+	res := Result{FailedStep: failed.Name, Err: err}
+	if errors.Is(err, shop.ErrIncomplete) {
+		res.CompensationErr = err
+		return res
+	}
+	toUndo := steps[:len(steps)-1]
+	if IsUncertain(err) {
+		toUndo = steps
+	}
+	// Undoing must not stop halfway because the caller gave up (Ctrl-C):
+	// compensations get a context of their own, bounded in time.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CompensationTimeout)
+	defer cancel()
+	if r.OnFailure != nil {
+		if ferr := r.OnFailure(ctx, failed.Name, err); ferr != nil {
+			res.CompensationErr = ferr
+			return res
+		}
+	}
+	res.CompensationErr = r.Compensate(ctx, toUndo)
+	return res
 }
 
 // do runs a step, or fails or crashes it as the failpoints say, on a context
