@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
@@ -13,61 +12,84 @@ import (
 func newCartCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "cart", Short: "Fill and inspect customers' carts",
 		Example: "  rabbitpay cart add --customer 1 --product A-1 --qty 2\n  rabbitpay cart show --customer 1 -o json"}
-	var customer, qty int64
-	var product string
-	// each builds one cart subcommand; run gets the validated customer id.
-	each := func(use, short, example string, needProduct bool, run func(ctx context.Context, a *app.App) (shop.Cart, error)) *cobra.Command {
-		cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: noArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := requireFlags(cmd, "customer"); err != nil {
-					return err
-				}
-				if needProduct {
-					if err := requireFlags(cmd, "product"); err != nil {
-						return err
-					}
-				}
-				if customer == 0 {
-					return requireFlags(cmd, "customer")
-				}
-				a, err := e.app(cmd.Context())
-				if err != nil {
-					return err
-				}
-				cart, err := run(cmd.Context(), a)
-				if err != nil {
-					return err
-				}
-				return e.print(cart, cartRows(cart, e.format() == render.Table))
-			}}
-		idVar(cmd.Flags(), &customer, "customer", "customer", "customer id (required)")
-		if needProduct {
-			cmd.Flags().StringVar(&product, "product", "", "product id or SKU (required)")
-		}
-		return cmd
-	}
-	add := each("add --customer C --product ID|SKU [--qty N]", "Add a product to a cart (raises the quantity if it is there)",
-		"  rabbitpay cart add --customer 1 --product A-1 --qty 2", true,
-		func(ctx context.Context, a *app.App) (shop.Cart, error) {
-			return a.AddToCart(ctx, customer, product, qty)
-		})
-	add.Flags().Int64Var(&qty, "qty", 1, "quantity to add")
-	show := each("show --customer C", "Show a cart: items, unit prices, line totals, total",
-		"  rabbitpay cart show --customer 1", false,
-		func(ctx context.Context, a *app.App) (shop.Cart, error) {
-			return a.Cart(ctx, customer)
-		})
-	remove := each("remove --customer C --product ID|SKU", "Take a product out of a cart",
-		"  rabbitpay cart remove --customer 1 --product A-1", true,
-		func(ctx context.Context, a *app.App) (shop.Cart, error) {
-			return a.RemoveFromCart(ctx, customer, product)
-		})
-	clear := each("clear --customer C", "Empty a cart", "  rabbitpay cart clear --customer 1", false,
-		func(ctx context.Context, a *app.App) (shop.Cart, error) {
-			return a.ClearCart(ctx, customer)
-		})
-	c.AddCommand(add, show, remove, clear)
+	c.AddCommand(newCartAddCmd(e, nil), newCartShowCmd(e, nil), newCartRemoveCmd(e, nil), newCartClearCmd(e, nil))
 	return c
+}
+
+// cartOptions is what a cart command acts on.
+type cartOptions struct {
+	*env
+	Verb       string // add, show, remove or clear
+	CustomerID int64
+	Product    string // add and remove
+	Qty        int64  // add
+}
+
+func newCartAddCmd(e *env, runF func(*cartOptions) error) *cobra.Command {
+	opts := &cartOptions{env: e, Verb: "add"}
+	cmd := newCartVerbCmd(opts, runF, "add --customer C --product ID|SKU [--qty N]", "Add a product to a cart (raises the quantity if it is there)",
+		"  rabbitpay cart add --customer 1 --product A-1 --qty 2")
+	cmd.Flags().Int64Var(&opts.Qty, "qty", 1, "quantity to add")
+	return cmd
+}
+
+func newCartShowCmd(e *env, runF func(*cartOptions) error) *cobra.Command {
+	return newCartVerbCmd(&cartOptions{env: e, Verb: "show"}, runF, "show --customer C", "Show a cart: items, unit prices, line totals, total",
+		"  rabbitpay cart show --customer 1")
+}
+
+func newCartRemoveCmd(e *env, runF func(*cartOptions) error) *cobra.Command {
+	return newCartVerbCmd(&cartOptions{env: e, Verb: "remove"}, runF, "remove --customer C --product ID|SKU", "Take a product out of a cart",
+		"  rabbitpay cart remove --customer 1 --product A-1")
+}
+
+func newCartClearCmd(e *env, runF func(*cartOptions) error) *cobra.Command {
+	return newCartVerbCmd(&cartOptions{env: e, Verb: "clear"}, runF, "clear --customer C", "Empty a cart", "  rabbitpay cart clear --customer 1")
+}
+
+// newCartVerbCmd is the shape every cart command shares: --customer, and
+// --product for add and remove.
+func newCartVerbCmd(opts *cartOptions, runF func(*cartOptions) error, use, short, example string) *cobra.Command {
+	needProduct := opts.Verb == "add" || opts.Verb == "remove"
+	cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := requireFlags(cmd, "customer"); err != nil {
+				return err
+			}
+			if needProduct {
+				if err := requireFlags(cmd, "product"); err != nil {
+					return err
+				}
+			}
+			return dispatch(cmd, opts, runF, cartRun)
+		}}
+	idVar(cmd.Flags(), &opts.CustomerID, "customer", "customer", "customer id (required)")
+	if needProduct {
+		cmd.Flags().StringVar(&opts.Product, "product", "", "product id or SKU (required)")
+	}
+	return cmd
+}
+
+func cartRun(ctx context.Context, opts *cartOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	var cart shop.Cart
+	switch opts.Verb {
+	case "add":
+		cart, err = a.AddToCart(ctx, opts.CustomerID, opts.Product, opts.Qty)
+	case "show":
+		cart, err = a.Cart(ctx, opts.CustomerID)
+	case "remove":
+		cart, err = a.RemoveFromCart(ctx, opts.CustomerID, opts.Product)
+	case "clear":
+		cart, err = a.ClearCart(ctx, opts.CustomerID)
+	}
+	if err != nil {
+		return err
+	}
+	return opts.print(cart, cartRows(cart, opts.format() == render.Table))
 }
 
 // cartRows lists the items; a table also gets a total row.

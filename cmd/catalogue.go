@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -17,9 +18,17 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-func newProductImportCmd(e *env) *cobra.Command {
+// productImportOptions is the file `product import` reads.
+type productImportOptions struct {
+	*env
+	Path   string               // - is standard input
+	Format shop.CatalogueFormat // "": the content decides
+	DryRun bool
+}
+
+func newProductImportCmd(e *env, runF func(*productImportOptions) error) *cobra.Command {
+	opts := &productImportOptions{env: e}
 	var format string
-	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "import FILE|- [--format csv|jsonl] [--dry-run]",
 		Short: "Import a catalogue: upsert products by SKU, all or nothing",
@@ -35,49 +44,65 @@ On a terminal a progress bar shows the percentage, rate and time left.`,
   rabbitpay product export | sed 's/,12000,/,13000,/' | rabbitpay product import -
   rabbitpay product import new.jsonl --dry-run -o json`,
 		Args: exactArgs(1, "one FILE (or - for standard input)"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := catalogueFormat(cmd, args[0], format)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			opts.Path = args[0]
+			if opts.Format, err = catalogueFormat(cmd, args[0], format); err != nil {
 				return err
 			}
-			in, size := e.In, int64(-1)
-			if args[0] != "-" {
-				file, err := os.Open(args[0])
-				if err != nil {
-					return shop.Invalid("cannot open %s: %v", args[0], pathReason(err))
-				}
-				defer file.Close()
-				if fi, err := file.Stat(); err == nil && fi.IsDir() {
-					return shop.Invalid("cannot import %s: it is a directory", args[0])
-				} else if err == nil && fi.Mode().IsRegular() {
-					size = fi.Size()
-				}
-				in = file
-			}
-			br := bufio.NewReaderSize(in, 64<<10)
-			if f == "" {
-				f = sniffFormat(br)
-			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			counted, progress, done := e.importProgress(br, size)
-			sum, err := a.ImportProducts(cmd.Context(), counted, f, shop.ImportOptions{DryRun: dryRun, Progress: progress})
-			done()
-			if err != nil {
-				return err
-			}
-			return e.print(sum, rowsFunc(func() ([]string, [][]string) {
-				return []string{"rows", "inserted", "updated", "unchanged", "dry_run"},
-					[][]string{{itoa(sum.Rows), itoa(sum.Inserted), itoa(sum.Updated), itoa(sum.Unchanged), fmt.Sprint(sum.DryRun)}}
-			}))
+			return dispatch(cmd, opts, runF, productImportRun)
 		},
 		Annotations: runsLong(),
 	}
 	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension, else csv)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "validate and count, but write nothing")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "validate and count, but write nothing")
 	return cmd
+}
+
+// openInput opens the file an import reads (- is standard input) and
+// returns its size (-1 when unknown) and how to close it.
+func (e *env) openInput(path string) (in io.Reader, size int64, closeIt func(), err error) {
+	if path == "-" {
+		return e.In, -1, func() {}, nil
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, 0, nil, shop.Invalid("cannot open %s: %v", path, pathReason(err))
+	}
+	size = -1
+	if fi, err := file.Stat(); err == nil && fi.IsDir() {
+		file.Close()
+		return nil, 0, nil, shop.Invalid("cannot import %s: it is a directory", path)
+	} else if err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	return file, size, func() { file.Close() }, nil
+}
+
+func productImportRun(ctx context.Context, opts *productImportOptions) error {
+	in, size, closeIt, err := opts.openInput(opts.Path)
+	if err != nil {
+		return err
+	}
+	defer closeIt()
+	br := bufio.NewReaderSize(in, 64<<10)
+	f := opts.Format
+	if f == "" {
+		f = sniffFormat(br)
+	}
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	counted, progress, done := opts.importProgress(br, size)
+	sum, err := a.ImportProducts(ctx, counted, f, shop.ImportOptions{DryRun: opts.DryRun, Progress: progress})
+	done()
+	if err != nil {
+		return err
+	}
+	return opts.print(sum, rowsFunc(func() ([]string, [][]string) {
+		return []string{"rows", "inserted", "updated", "unchanged", "dry_run"},
+			[][]string{{itoa(sum.Rows), itoa(sum.Inserted), itoa(sum.Updated), itoa(sum.Unchanged), fmt.Sprint(sum.DryRun)}}
+	}))
 }
 
 // catalogueFormat is --format, else the file's extension; "" when neither
@@ -131,7 +156,15 @@ func (e *env) importProgress(in io.Reader, size int64) (counted io.Reader, progr
 	return in, func(rows int64) { bar.Set64(rows) }, func() { bar.Finish() }
 }
 
-func newProductExportCmd(e *env) *cobra.Command {
+// productExportOptions is where `product export` writes, and how.
+type productExportOptions struct {
+	*env
+	Path   string // - is standard output
+	Format shop.CatalogueFormat
+}
+
+func newProductExportCmd(e *env, runF func(*productExportOptions) error) *cobra.Command {
+	opts := &productExportOptions{env: e, Path: "-"}
 	var format string
 	cmd := &cobra.Command{
 		Use:   "export [FILE] [--format csv|jsonl]",
@@ -148,50 +181,52 @@ import reads it back unchanged.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			path := "-"
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if len(args) == 1 {
-				path = args[0]
+				opts.Path = args[0]
 			}
-			f, err := catalogueFormat(cmd, path, format)
-			if err != nil {
+			if opts.Format, err = catalogueFormat(cmd, opts.Path, format); err != nil {
 				return err
 			}
-			if f == "" && e.format() == render.JSON { // -o json with no --format and no telling extension
-				f = shop.CatalogueJSONL
+			if opts.Format == "" && e.format() == render.JSON { // -o json with no --format and no telling extension
+				opts.Format = shop.CatalogueJSONL
 			}
-			if fi, err := os.Stat(path); path != "-" && err == nil && fi.IsDir() {
-				return shop.Invalid("%s is a directory: give a file to export into (catalogue.csv), or - for standard output", path)
+			if fi, err := os.Stat(opts.Path); opts.Path != "-" && err == nil && fi.IsDir() {
+				return shop.Invalid("%s is a directory: give a file to export into (catalogue.csv), or - for standard output", opts.Path)
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if path == "-" {
-				_, err := a.ExportProducts(cmd.Context(), e.Out, f)
-				return err
-			}
-			// Write beside the target and rename, so a failed export leaves no half file.
-			tmp, err := os.CreateTemp(filepath.Dir(args[0]), ".rabbitpay-export-*")
-			if err != nil {
-				return shop.Invalid("cannot write %s: %v", args[0], pathReason(err))
-			}
-			defer os.Remove(tmp.Name())
-			n, err := a.ExportProducts(cmd.Context(), tmp, f)
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-			if err := os.Rename(tmp.Name(), args[0]); err != nil {
-				return shop.Invalid("cannot write %s: %v", args[0], pathReason(err))
-			}
-			fmt.Fprintf(e.Err, "exported %d products to %s\n", n, args[0])
-			return nil
+			return dispatch(cmd, opts, runF, productExportRun)
 		},
 		Annotations: runsLong(),
 	}
 	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension, else csv)")
 	return cmd
+}
+
+func productExportRun(ctx context.Context, opts *productExportOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Path == "-" {
+		_, err := a.ExportProducts(ctx, opts.Out, opts.Format)
+		return err
+	}
+	// Write beside the target and rename, so a failed export leaves no half file.
+	tmp, err := os.CreateTemp(filepath.Dir(opts.Path), ".rabbitpay-export-*")
+	if err != nil {
+		return shop.Invalid("cannot write %s: %v", opts.Path, pathReason(err))
+	}
+	defer os.Remove(tmp.Name())
+	n, err := a.ExportProducts(ctx, tmp, opts.Format)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), opts.Path); err != nil {
+		return shop.Invalid("cannot write %s: %v", opts.Path, pathReason(err))
+	}
+	fmt.Fprintf(opts.Err, "exported %d products to %s\n", n, opts.Path)
+	return nil
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -17,30 +18,72 @@ import (
 func newCustomerCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "customer", Short: "Register, look up and change customers",
 		Example: "  rabbitpay customer register --name 김토끼 --zip 04524 --line1 \"서울 중구 세종대로 110\"\n  rabbitpay customer list --search 김"}
-	c.AddCommand(newCustomerRegisterCmd(e), &cobra.Command{
+	c.AddCommand(newCustomerRegisterCmd(e, nil), newCustomerShowCmd(e, nil), newCustomerListCmd(e, nil), newCustomerUpdateCmd(e, nil))
+	return c
+}
+
+// customerOptions is what register, show and update act on.
+type customerOptions struct {
+	*env
+	Verb          string
+	ID            int64              // show, update
+	Customer      shop.Customer      // register
+	Patch         shop.CustomerPatch // update
+	PasswordStdin bool               // register, update: read the password from standard input
+}
+
+func newCustomerShowCmd(e *env, runF func(*customerOptions) error) *cobra.Command {
+	opts := &customerOptions{env: e, Verb: "show"}
+	return &cobra.Command{
 		Use:     "show ID",
 		Short:   "Show one customer",
 		Example: "  rabbitpay customer show 1 -o json",
 		Args:    exactArgs(1, "one customer ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			a, id, err := e.appFor(cmd, "customer", args[0])
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.ID, err = parseID("customer", args[0]); err != nil {
 				return err
 			}
-			cu, err := a.Customer(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			return e.print(cu, customerRows([]shop.Customer{cu}))
+			return dispatch(cmd, opts, runF, customerRun)
 		},
-	}, newCustomerListCmd(e), newCustomerUpdateCmd(e))
-	return c
+	}
 }
 
-func newCustomerUpdateCmd(e *env) *cobra.Command {
+func newCustomerRegisterCmd(e *env, runF func(*customerOptions) error) *cobra.Command {
+	opts := &customerOptions{env: e, Verb: "register"}
+	var addr addressFlags
+	cmd := &cobra.Command{
+		Use:   "register --name N [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
+		Short: "Register a customer",
+		Long: `Register a customer. The password is read from standard input with
+--password-stdin, or asked for (hidden) when standard input is a terminal; it is
+stored only as an argon2id hash. Without either the customer has no password.`,
+		Example: `  rabbitpay customer register --name 김토끼 --zip 04524 --line1 "서울 중구 세종대로 110"
+  printf '%s' "$PW" | rabbitpay customer register --name 김토끼 --password-stdin`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if err := requireFlags(cmd, "name"); err != nil {
+				return err
+			}
+			if opts.Customer.Address, err = addr.address(cmd); err != nil {
+				return err
+			}
+			if err := opts.Customer.Validate(); err != nil {
+				return err
+			}
+			return dispatch(cmd, opts, runF, customerRun)
+		},
+		Annotations: runsLong(), // it may wait for a password typed at a prompt
+	}
+	cmd.Flags().StringVar(&opts.Customer.Name, "name", "", "customer name (required)")
+	addr.bind(cmd, "")
+	cmd.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password from standard input")
+	return cmd
+}
+
+func newCustomerUpdateCmd(e *env, runF func(*customerOptions) error) *cobra.Command {
+	opts := &customerOptions{env: e, Verb: "update"}
 	var name string
 	var addr addressFlags
-	var pwStdin bool
 	cmd := &cobra.Command{
 		Use:   "update ID [--name N] [--zip Z] [--line1 L1] [--line2 L2] [--password-stdin]",
 		Short: "Change a customer's name, default address or password",
@@ -52,49 +95,60 @@ needs --zip and --line1.`,
   rabbitpay customer update 1 --zip 06236 --line1 "서울 강남구 테헤란로 152"
   printf '%s' "$PW" | rabbitpay customer update 1 --password-stdin`,
 		Args: exactArgs(1, "one customer ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("customer", args[0])
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.ID, err = parseID("customer", args[0]); err != nil {
 				return err
 			}
-			var patch shop.CustomerPatch
 			if cmd.Flags().Changed("name") {
-				patch.Name = &name
+				opts.Patch.Name = &name
 			}
 			for _, f := range []struct {
 				flag string
 				to   **string
 				v    *string
-			}{{"zip", &patch.ZipCode, &addr.zip}, {"line1", &patch.Line1, &addr.line1}, {"line2", &patch.Line2, &addr.line2}} {
+			}{{"zip", &opts.Patch.ZipCode, &addr.zip}, {"line1", &opts.Patch.Line1, &addr.line1}, {"line2", &opts.Patch.Line2, &addr.line2}} {
 				if cmd.Flags().Changed(f.flag) {
 					*f.to = f.v
 				}
 			}
-			pw := ""
-			if pwStdin {
-				if pw, err = e.readPassword(true); err != nil {
-					return err
-				}
-			}
-			if patch == (shop.CustomerPatch{}) && pw == "" {
+			if opts.Patch == (shop.CustomerPatch{}) && !opts.PasswordStdin {
 				return usageErr(cmd, "nothing to update: give --name, --zip, --line1, --line2 or --password-stdin")
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			cu, err := a.UpdateCustomer(cmd.Context(), id, patch, pw)
-			if err != nil {
-				return err
-			}
-			return e.print(cu, customerRows([]shop.Customer{cu}))
+			return dispatch(cmd, opts, runF, customerRun)
 		},
 		Annotations: runsLong(), // it may wait for a password typed at a prompt
 	}
 	cmd.Flags().StringVar(&name, "name", "", "new name")
 	addr.bind(cmd, "new ")
-	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the new password from standard input")
+	cmd.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the new password from standard input")
 	return cmd
+}
+
+func customerRun(ctx context.Context, opts *customerOptions) error {
+	pw := ""
+	if opts.Verb == "register" || opts.PasswordStdin { // register may also ask at a terminal's prompt
+		var err error
+		if pw, err = opts.readPassword(opts.PasswordStdin); err != nil {
+			return err
+		}
+	}
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	var cu shop.Customer
+	switch opts.Verb {
+	case "show":
+		cu, err = a.Customer(ctx, opts.ID)
+	case "register":
+		cu, err = a.RegisterCustomer(ctx, opts.Customer, pw)
+	case "update":
+		cu, err = a.UpdateCustomer(ctx, opts.ID, opts.Patch, pw)
+	}
+	if err != nil {
+		return err
+	}
+	return opts.print(cu, customerRows([]shop.Customer{cu}))
 }
 
 // addressFlags are --zip, --line1 and --line2: a default address, all or none.
@@ -117,78 +171,41 @@ func (a *addressFlags) address(cmd *cobra.Command) (*shop.Address, error) {
 	return &shop.Address{ZipCode: a.zip, Line1: a.line1, Line2: a.line2}, nil
 }
 
-func newCustomerListCmd(e *env) *cobra.Command {
+// customerListOptions is what `customer list` shows.
+type customerListOptions struct {
+	*env
+	List shop.ListOptions
+}
+
+func newCustomerListCmd(e *env, runF func(*customerListOptions) error) *cobra.Command {
+	opts := &customerListOptions{env: e}
 	var lf *listFlags
 	cmd := &cobra.Command{
 		Use:     "list [--search TEXT] [--sort id|name] [--limit N | --all] [--after ID]",
 		Short:   "List customers, a page at a time",
 		Example: "  rabbitpay customer list --search 김\n  rabbitpay customer list --all -o csv",
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := lf.options(e, cmd)
-			if err != nil {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if opts.List, err = lf.options(e, cmd); err != nil {
 				return err
 			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := a.Customers(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			return printPage(e, p, customerRows, noun{"customer", "customers"}, func(c shop.Customer) int64 { return c.ID }, o)
+			return dispatch(cmd, opts, runF, customerListRun)
 		},
 	}
 	lf = addListFlags(cmd, "customers", "name", "id, name")
 	return cmd
 }
 
-func newCustomerRegisterCmd(e *env) *cobra.Command {
-	var name string
-	var addr addressFlags
-	var pwStdin bool
-	cmd := &cobra.Command{
-		Use:   "register --name N [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
-		Short: "Register a customer",
-		Long: `Register a customer. The password is read from standard input with
---password-stdin, or asked for (hidden) when standard input is a terminal; it is
-stored only as an argon2id hash. Without either the customer has no password.`,
-		Example: `  rabbitpay customer register --name 김토끼 --zip 04524 --line1 "서울 중구 세종대로 110"
-  printf '%s' "$PW" | rabbitpay customer register --name 김토끼 --password-stdin`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireFlags(cmd, "name"); err != nil {
-				return err
-			}
-			cu := shop.Customer{Name: name}
-			var err error
-			if cu.Address, err = addr.address(cmd); err != nil {
-				return err
-			}
-			if err := cu.Validate(); err != nil {
-				return err
-			}
-			pw, err := e.readPassword(pwStdin)
-			if err != nil {
-				return err
-			}
-			a, err := e.app(cmd.Context())
-			if err != nil {
-				return err
-			}
-			cu, err = a.RegisterCustomer(cmd.Context(), cu, pw)
-			if err != nil {
-				return err
-			}
-			return e.print(cu, customerRows([]shop.Customer{cu}))
-		},
-		Annotations: runsLong(), // it may wait for a password typed at a prompt
+func customerListRun(ctx context.Context, opts *customerListOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
 	}
-	cmd.Flags().StringVar(&name, "name", "", "customer name (required)")
-	addr.bind(cmd, "")
-	cmd.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input")
-	return cmd
+	p, err := a.Customers(ctx, opts.List)
+	if err != nil {
+		return err
+	}
+	return printPage(opts.env, p, customerRows, noun{"customer", "customers"}, func(c shop.Customer) int64 { return c.ID }, opts.List)
 }
 
 // readPassword reads the password from stdin (--password-stdin) or a hidden

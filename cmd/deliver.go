@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -271,18 +270,11 @@ refused row (reported with its line, up to 20 of them) and nothing changes.`,
 }
 
 func deliverImportRun(ctx context.Context, opts *deliverImportOptions) error {
-	in := opts.In
-	if opts.Path != "-" {
-		file, err := os.Open(opts.Path)
-		if err != nil {
-			return shop.Invalid("cannot open %s: %v", opts.Path, pathReason(err))
-		}
-		defer file.Close()
-		if fi, err := file.Stat(); err == nil && fi.IsDir() {
-			return shop.Invalid("cannot import %s: it is a directory", opts.Path)
-		}
-		in = file
+	in, _, closeIt, err := opts.openInput(opts.Path)
+	if err != nil {
+		return err
 	}
+	defer closeIt()
 	br := bufio.NewReader(in)
 	f := opts.Format
 	if f == "" {

@@ -265,3 +265,46 @@ func mustRef(t *testing.T, s string) shop.ProductRef {
 	}
 	return r
 }
+
+// customer, product and cart have the same shape as the other groups: the
+// flags become options, checked before anything runs.
+func TestCustomerProductCartFlags(t *testing.T) {
+	t.Parallel()
+	r := accepts(t, newCustomerRegisterCmd, "customer", "register", "--name", "김토끼", "--zip", "04524", "--line1", "서울", "--password-stdin")
+	if r.Customer.Name != "김토끼" || r.Customer.Address == nil || r.Customer.Address.ZipCode != "04524" || !r.PasswordStdin {
+		t.Errorf("customer register: %+v", *r)
+	}
+	refuses(t, ExitUsage, "an address needs both --zip and --line1", newCustomerRegisterCmd, "customer", "register", "--name", "x", "--zip", "04524")
+	if u := accepts(t, newCustomerUpdateCmd, "customer", "update", "3", "--line2", ""); u.ID != 3 || u.Patch.Line2 == nil || *u.Patch.Line2 != "" {
+		t.Errorf("customer update: %+v", *u)
+	}
+	refuses(t, ExitUsage, "nothing to update", newCustomerUpdateCmd, "customer", "update", "3")
+	refuses(t, ExitUsage, "customer id 0 must be positive", newCustomerShowCmd, "customer", "show", "0")
+
+	if p := accepts(t, newProductRegisterCmd, "product", "register", "--sku", "A-1", "--name", "토끼", "--price", "12000", "--stock", "5"); p.Product.SKU != "A-1" ||
+		p.Product.Price != 12000 || p.Product.StockQuantity != 5 {
+		t.Errorf("product register: %+v", *p)
+	}
+	refuses(t, ExitUsage, "--stock is required", newProductRegisterCmd, "product", "register", "--sku", "A-1", "--name", "x", "--price", "1")
+	if u := accepts(t, newProductUpdateCmd, "product", "update", "A-1", "--stock", "0"); u.Ref != "A-1" || u.Patch.Stock == nil || *u.Patch.Stock != 0 || u.Patch.Price != nil {
+		t.Errorf("product update: %+v", *u)
+	}
+	if d := accepts(t, newProductDeleteCmd, "product", "delete", "#3"); d.Verb != "delete" || d.Ref != "#3" {
+		t.Errorf("product delete: %+v", *d)
+	}
+	if l := accepts(t, newProductListCmd, "product", "list", "--in-stock", "--search", "토끼"); !l.List.InStock || l.List.Search != "토끼" {
+		t.Errorf("product list: %+v", *l)
+	}
+	if i := accepts(t, newProductImportCmd, "product", "import", "new.jsonl", "--dry-run"); i.Format != shop.CatalogueJSONL || !i.DryRun {
+		t.Errorf("product import: %+v", *i)
+	}
+	if x := accepts(t, newProductExportCmd, "product", "export"); x.Path != "-" {
+		t.Errorf("product export: %+v", *x)
+	}
+
+	if c := accepts(t, newCartAddCmd, "cart", "add", "--customer", "2", "--product", "B-2", "--qty", "3"); c.CustomerID != 2 || c.Product != "B-2" || c.Qty != 3 {
+		t.Errorf("cart add: %+v", *c)
+	}
+	refuses(t, ExitUsage, "--product is required", newCartRemoveCmd, "cart", "remove", "--customer", "2")
+	refuses(t, ExitUsage, "--customer: customer id 0 must be positive", newCartShowCmd, "cart", "show", "--customer", "0")
+}

@@ -406,17 +406,6 @@ func requireFlags(cmd *cobra.Command, names ...string) error {
 	return nil
 }
 
-// appFor parses an id argument, then opens the app: the prelude of every
-// command that acts on one customer or order.
-func (e *env) appFor(cmd *cobra.Command, what, arg string) (*app.App, int64, error) {
-	id, err := parseID(what, arg)
-	if err != nil {
-		return nil, 0, err
-	}
-	a, err := e.app(cmd.Context())
-	return a, id, err
-}
-
 // parseID parses a numeric id argument.
 func parseID(what, s string) (int64, error) {
 	id, err := shop.ParseInt(what+" id", s)
