@@ -11,12 +11,14 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
+// RecordCallsSQL records provider calls ($2, JSON) made for the payment of order $1.
+const RecordCallsSQL = `INSERT INTO payment_call (order_uuid, call, outcome, detail, duration_ms, at)
+		SELECT $1, c.call, c.outcome, coalesce(c.detail, ''), c.duration_ms, c.at
+		FROM jsonb_to_recordset($2::jsonb) AS c(call text, outcome text, detail text, duration_ms integer, at timestamptz)`
+
 // queueCalls records provider calls made for the payment of order uuid.
 func queueCalls(b *pgx.Batch, uuid string, calls []shop.PaymentCall) {
-	b.Queue(`INSERT INTO payment_call (order_uuid, call, outcome, detail, duration_ms, at)
-		SELECT $1, c.call, c.outcome, coalesce(c.detail, ''), c.duration_ms, c.at
-		FROM jsonb_to_recordset($2::jsonb) AS c(call text, outcome text, detail text, duration_ms integer, at timestamptz)`,
-		uuid, jsonText(calls))
+	b.Queue(RecordCallsSQL, uuid, jsonText(calls))
 }
 
 // RecordCalls records provider calls made outside any saga write (look-ups

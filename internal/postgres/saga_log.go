@@ -54,11 +54,15 @@ func events(evs ...shop.SagaEvent) string {
 	return jsonText(evs)
 }
 
+// FenceSQL checks that saga $1 is still owned by token $2 and sets its lease
+// to $3 from now (NULL drops it).
+const FenceSQL = `SELECT saga_fence($1, $2, $3)`
+
 // fence queues the ownership check that starts every saga write. lease nil
 // drops the lease (the saga is finished); 0 lets it expire now.
 // It also queues the provider calls made since the last write.
 func (l *SagaLog) fence(b *pgx.Batch, lease *time.Duration) {
-	b.Queue(`SELECT saga_fence($1, $2, $3)`, l.UUID, l.Token, lease)
+	b.Queue(FenceSQL, l.UUID, l.Token, lease)
 	if len(l.calls) > 0 {
 		queueCalls(b, l.UUID, l.calls)
 	}
@@ -191,6 +195,16 @@ func lineArrays(lines []shop.Line) (ids, qtys, prices []int64) {
 	return
 }
 
+// StartSagaSQL is the saga's first statement: take the stock (all or none),
+// then the PROGRESS payment and the log. $1 order UUID, $2 customer, $3
+// method, $4 items (JSON), $5 total, $6 from the cart, $7 the first events,
+// $8 and $9 product ids and quantities, $10 owner token, $11 lease.
+const StartSagaSQL = `WITH stock AS (SELECT reduce_stock($8, $9)),
+		p AS (INSERT INTO payment (order_uuid, method, status, amount) SELECT $1, $3, 'PROGRESS', $5 FROM stock RETURNING id)
+		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, payment_id, state, step, stock_reduced,
+			history, owner_token, lease_until)
+		SELECT $1, $2, $3, $4, $5, $6, p.id, 'running', 'payment', true, $7, $10, now() + $11::interval FROM p RETURNING payment_id`
+
 // StartSaga is the saga's first transaction: it claims the idempotency key
 // (if any), writes the saga log owned by the returned SagaLog with a fresh
 // lease, reduces the stock of every item (all or none) and commits a PROGRESS
@@ -202,13 +216,7 @@ func (s *Store) StartSaga(ctx context.Context, r *shop.SagaRecord, key, requestH
 		if key != "" { // first, so a reused key is found before anything else can fail
 			b.Queue(`INSERT INTO idempotency_key (key, request_hash, order_uuid) VALUES ($1, $2, $3)`, key, requestHash, r.OrderUUID)
 		}
-		// One statement: take the stock (all or none), then the PROGRESS payment and the log.
-		b.Queue(`WITH stock AS (SELECT reduce_stock($8, $9)),
-		p AS (INSERT INTO payment (order_uuid, method, status, amount) SELECT $1, $3, 'PROGRESS', $5 FROM stock RETURNING id)
-		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, payment_id, state, step, stock_reduced,
-			history, owner_token, lease_until)
-		SELECT $1, $2, $3, $4, $5, $6, p.id, 'running', 'payment', true, $7, $10, now() + $11::interval FROM p RETURNING payment_id`,
-			r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, events(ev), ids, qtys, l.Token, s.Lease).
+		b.Queue(StartSagaSQL, r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, events(ev), ids, qtys, l.Token, s.Lease).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&r.PaymentID) })
 	})
 	if errors.Is(err, shop.ErrIncomplete) {
@@ -277,10 +285,10 @@ type CreatedOrder struct {
 	At            time.Time
 }
 
-// createOrderSQL is CreateOrder's statement. Each part sees the new order
+// CreateOrderSQL is CreateOrder's statement. Each part sees the new order
 // only through RETURNING. Made once: the text is long, and pgx looks its
 // prepared statement up by it.
-var createOrderSQL = `WITH o AS (
+var CreateOrderSQL = `WITH o AS (
 		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3)
 		RETURNING id, order_uuid, customer_id, total_amount, created_at),
 	items AS (
@@ -308,7 +316,7 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 	var out CreatedOrder
 	build := func(b *pgx.Batch) {
 		l.fence(b, nil)
-		b.Queue(createOrderSQL,
+		b.Queue(CreateOrderSQL,
 			r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, events(evs...),
 			EventsParam(shop.OrderPlacedEvents(*r, providerTxID)...)).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID) })

@@ -53,11 +53,15 @@ func scanLedger(row pgx.Row) (payment.Result, error) {
 // Record writes the order's payment unless it has one (DO UPDATE waits for a
 // payment being written and returns it).
 func (l *SandboxLedger) Record(ctx context.Context, m shop.PaymentMethod, orderUUID string, p payment.Result) (payment.Result, error) {
-	return scanLedger(l.pool.QueryRow(ctx, `INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
+	return scanLedger(l.pool.QueryRow(ctx, SandboxRecordSQL, orderUUID, m, p.TxID, p.Amount, p.Status, p.Reason))
+}
+
+// SandboxRecordSQL is the sandbox's charge: order $1, method $2, tx id $3,
+// amount $4, status $5, reason $6.
+const SandboxRecordSQL = `INSERT INTO sandbox_payment (order_uuid, method, tx_id, amount, status, reason)
 		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''))
 		ON CONFLICT (order_uuid) DO UPDATE SET order_uuid = EXCLUDED.order_uuid
-		RETURNING `+ledgerColumns, orderUUID, m, p.TxID, p.Amount, p.Status, p.Reason))
-}
+		RETURNING ` + ledgerColumns
 
 // Refund takes r.Amount off the order's successful payment once per r.Key.
 func (l *SandboxLedger) Refund(ctx context.Context, orderUUID string, r payment.Refund) (res payment.Result, ok bool, err error) {
