@@ -6,10 +6,11 @@
 #                   manual load: `\copy` into a twin of product without its
 #                   non-constraint indexes (the trigram search index), then
 #                   CREATE INDEX (with the 256MB maintenance_work_mem rabbitpay sets)
-#   changed         a re-import that changes every row, against `\copy` of those
-#                   rows into an empty twin with all of product's indexes
-#   unchanged       the same file again, against psql's staged UPDATE/INSERT
-#                   (COPY into a temp table, UPDATE … FROM, INSERT … WHERE NOT EXISTS)
+#   changed         a re-import that changes every row, against psql's staged
+#                   upsert of the same file on the same catalogue (COPY into a temp
+#                   table, UPDATE … FROM, INSERT … WHERE NOT EXISTS): an update
+#                   against an update
+#   unchanged       the same file again, against the same staged upsert
 #   export          `product export FILE` against `\copy (SELECT …) TO FILE`
 #                   (median of three each), with write(2) counts when strace is there
 #   scripts/bench-load.sh [ROWS]      (default 1000000)
@@ -68,27 +69,33 @@ settle
 r=$(secs "$bin" product import "$csv")
 line "first load" "$p" "$r"
 
-twin
-settle
-p=$(secs q -c "\\copy copy_target (sku, name, price, stock_quantity) FROM '$work/changed.csv' WITH (FORMAT csv, HEADER)")
-q -c "DROP TABLE copy_target" >/dev/null
-settle
-r=$(secs "$bin" product import "$work/changed.csv")
-line "changed" "$p" "$r"
-
-q -c "VACUUM ANALYZE product" >/dev/null
-settle
-cat > "$work/staged.sql" <<EOF
+# psql's staged upsert of FILE: COPY into a temp table, UPDATE … FROM, INSERT … WHERE NOT EXISTS.
+staged() {
+	cat > "$work/staged.sql" <<EOF
 BEGIN;
 CREATE TEMP TABLE stage (sku text, name text, price bigint, stock bigint) ON COMMIT DROP;
-\\copy stage FROM '$work/changed.csv' WITH (FORMAT csv, HEADER)
+\\copy stage FROM '$1' WITH (FORMAT csv, HEADER)
 UPDATE product p SET name = s.name, price = s.price, stock_quantity = s.stock, updated_at = now()
 	FROM stage s WHERE p.sku = s.sku AND (p.name, p.price, p.stock_quantity) IS DISTINCT FROM (s.name, s.price, s.stock);
 INSERT INTO product (sku, name, price, stock_quantity)
 	SELECT sku, name, price, stock FROM stage s WHERE NOT EXISTS (SELECT FROM product p WHERE p.sku = s.sku);
 COMMIT;
 EOF
-p=$(secs q -f "$work/staged.sql")
+	q -f "$work/staged.sql"
+}
+# Like with like: each side updates every row of the same catalogue, put
+# back to the first file (untimed) before each.
+reset() { "$bin" product import "$csv" >/dev/null; q -c "VACUUM ANALYZE product" >/dev/null; settle; }
+reset
+p=$(secs staged "$work/changed.csv")
+reset
+r=$(secs "$bin" product import "$work/changed.csv")
+line "changed" "$p" "$r"
+
+# The same file again: nothing to change.
+q -c "VACUUM ANALYZE product" >/dev/null
+settle
+p=$(secs staged "$work/changed.csv")
 settle
 r=$(secs "$bin" product import "$work/changed.csv")
 line "unchanged" "$p" "$r"
