@@ -260,7 +260,21 @@ func TestCartRemoveNamesTheMissingCustomer(t *testing.T) {
 func TestOrderShowByUUIDAndSections(t *testing.T) {
 	c := newCLI(t)
 	c.seed()
-	c.ok("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:2")
+	var placed struct {
+		Order struct {
+			CustomerName string `json:"customer_name"`
+		} `json:"order"`
+	}
+	c.json(&placed, "order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:2")
+	if placed.Order.CustomerName != "김토끼" {
+		t.Errorf("order place -o json: customer_name %q", placed.Order.CustomerName)
+	}
+	// CSV keeps the customer's columns where they were and adds the address lines last.
+	c.ok("customer", "register", "--name", "이토끼", "--zip", "04524", "--line1", "서울 중구 세종대로 110", "--line2", "3층")
+	if out := c.ok("customer", "show", "2", "-o", "csv"); !strings.HasPrefix(out, "id,name,zip_code,address,has_password,created_at,line1,line2\n") ||
+		!strings.Contains(out, ",서울 중구 세종대로 110 3층,false,") || !strings.HasSuffix(out, ",서울 중구 세종대로 110,3층\n") {
+		t.Errorf("customer show -o csv:\n%s", out)
+	}
 	var byID, byUUID struct {
 		ID           int64  `json:"id"`
 		OrderUUID    string `json:"order_uuid"`

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/rabbitpay/rabbitpay/internal/render"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -148,7 +149,7 @@ func customerRun(ctx context.Context, opts *customerOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.print(cu, customerRows([]shop.Customer{cu}))
+	return opts.print(cu, customerRows([]shop.Customer{cu}, opts.format() == render.CSV))
 }
 
 // addressFlags are --zip, --line1 and --line2: a default address, all or none.
@@ -205,7 +206,7 @@ func customerListRun(ctx context.Context, opts *customerListOptions) error {
 	if err != nil {
 		return err
 	}
-	return printPage(opts.env, p, customerRows, noun{"customer", "customers"}, func(c shop.Customer) int64 { return c.ID }, opts.List)
+	return printPage(opts.env, p, func(cs []shop.Customer) rowsFunc { return customerRows(cs, opts.format() == render.CSV) }, noun{"customer", "customers"}, func(c shop.Customer) int64 { return c.ID }, opts.List)
 }
 
 // readPassword reads the password from stdin (--password-stdin) or a hidden
@@ -246,14 +247,24 @@ func (e *env) readPassword(fromStdin bool) (string, error) {
 	return pw, nil
 }
 
-func customerRows(cs []shop.Customer) rowsFunc {
+// customerRows lists customers; split adds the address lines apart, as the
+// last columns (CSV: earlier columns keep their positions for scripts).
+func customerRows(cs []shop.Customer, split bool) rowsFunc {
 	return func() ([]string, [][]string) {
 		rows := make([][]string, 0, len(cs))
 		for _, c := range cs {
 			a := cmp.Or(c.Address, &shop.Address{})
-			rows = append(rows, []string{strconv.FormatInt(c.ID, 10), c.Name, a.ZipCode, a.Line1, a.Line2,
-				strconv.FormatBool(c.HasPassword), stamp(c.CreatedAt)})
+			row := []string{strconv.FormatInt(c.ID, 10), c.Name, a.ZipCode, strings.TrimSpace(a.Line1 + " " + a.Line2),
+				strconv.FormatBool(c.HasPassword), stamp(c.CreatedAt)}
+			if split {
+				row = append(row, a.Line1, a.Line2)
+			}
+			rows = append(rows, row)
 		}
-		return []string{"id", "name", "zip_code", "line1", "line2", "has_password", "created_at"}, rows
+		header := []string{"id", "name", "zip_code", "address", "has_password", "created_at"}
+		if split {
+			header = append(header, "line1", "line2")
+		}
+		return header, rows
 	}
 }

@@ -29,8 +29,9 @@ func newDBPruneCmd(e *env, runF func(*dbPruneOptions) error) *cobra.Command {
 		Short: "Remove operational records older than an age (never orders, payments, refunds or deliveries)",
 		Long: `prune removes what is only operational once it is older than --older-than (default:
 the retention config key): sent and dead notifications, idempotency keys, the
-detail of calls made to payment providers, and the step histories of finished
-sagas (the saga rows stay: cancel and refund need them). It keeps every order,
+detail of calls made to payment providers, sagas that failed before changing
+anything (no stock, payment or order), and the step histories of finished
+sagas (the rows of the others stay: cancel and refund need them). It keeps every order,
 payment, refund and delivery (Korean e-commerce law keeps those five years),
 every notification not yet sent, and everything of a saga still unfinished.
 

@@ -364,7 +364,7 @@ func (o *orderSaga) createOrder(ctx context.Context) (string, error) {
 // without reading it back.
 func (o *orderSaga) order() *shop.Order {
 	c := o.created
-	order := &shop.Order{ID: c.ID, OrderUUID: o.rec.OrderUUID, CustomerID: o.rec.CustomerID, Status: shop.OrderPaid,
+	order := &shop.Order{ID: c.ID, OrderUUID: o.rec.OrderUUID, CustomerID: o.rec.CustomerID, CustomerName: c.CustomerName, Status: shop.OrderPaid,
 		TotalAmount: o.rec.TotalAmount, CreatedAt: c.At, UpdatedAt: c.At}
 	for i, l := range o.rec.Items {
 		order.Items = append(order.Items, shop.OrderItem{ID: c.ItemIDs[i], ProductID: l.ProductID, SKU: l.SKU, Name: l.Name,

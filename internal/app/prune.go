@@ -34,8 +34,8 @@ type PruneResult struct {
 }
 
 // Prune removes operational records older than opt.Age — sent and dead
-// notifications, idempotency keys, provider-call detail, the step histories
-// of finished sagas — in batches of their own transactions, and returns how
+// notifications, idempotency keys, sagas that failed before changing
+// anything, provider-call detail, the step histories of finished sagas — in batches of their own transactions, and returns how
 // many of each it removed (or, in a dry run, would remove). It never
 // removes an order, a payment, a refund or a delivery.
 func (a *App) Prune(ctx context.Context, opt PruneOptions) (PruneResult, error) {

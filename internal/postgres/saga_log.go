@@ -281,6 +281,7 @@ func (l *SagaLog) Yield(ctx context.Context) error {
 // CreatedOrder is what CreateOrder made.
 type CreatedOrder struct {
 	ID, PaymentID int64
+	CustomerName  string
 	ItemIDs       []int64 // order_product ids, in the saga's item order
 	At            time.Time
 }
@@ -305,7 +306,8 @@ var CreateOrderSQL = `WITH o AS (
 	done AS (
 		UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $9::jsonb,
 			updated_at = now() WHERE order_uuid = $1 AND state = 'running' RETURNING payment_id)
-	SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done) FROM o`
+	SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done),
+		(SELECT name FROM customer WHERE id = $2) FROM o`
 
 // CreateOrder is the saga's last transaction: it records the payment's
 // success, creates the order and its items (price snapshot), empties the
@@ -319,13 +321,15 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 		b.Queue(CreateOrderSQL,
 			r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, events(evs...),
 			EventsParam(shop.OrderPlacedEvents(*r, providerTxID)...)).
-			QueryRow(func(row pgx.Row) error { return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID) })
+			QueryRow(func(row pgx.Row) error {
+				return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID, &out.CustomerName)
+			})
 	}
 	err := l.write(ctx, "the order's creation", build, inState(shop.SagaCompleted))
 	if err == nil && out.ID == 0 { // it had committed before the connection was lost: read what it made
-		err = l.s.Pool.QueryRow(ctx, `SELECT o.id, o.created_at, array_agg(op.id ORDER BY op.id), s.payment_id
-			FROM orders o JOIN order_product op ON op.order_id = o.id JOIN saga s USING (order_uuid)
-			WHERE o.order_uuid = $1 GROUP BY o.id, s.payment_id`, l.UUID).Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID)
+		err = l.s.Pool.QueryRow(ctx, `SELECT o.id, o.created_at, array_agg(op.id ORDER BY op.id), s.payment_id, c.name
+			FROM orders o JOIN order_product op ON op.order_id = o.id JOIN saga s USING (order_uuid) JOIN customer c ON c.id = o.customer_id
+			WHERE o.order_uuid = $1 GROUP BY o.id, s.payment_id, c.name`, l.UUID).Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID, &out.CustomerName)
 	}
 	return out, err
 }
