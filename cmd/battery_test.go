@@ -33,7 +33,8 @@ var badValues = map[string][]struct{ value, says string }{
 // validRequired are valid values for the flags commands require (the seed's
 // customer and product): the flag under test comes after them, and wins.
 var validRequired = map[string]string{"customer": "1", "product": "A", "name": "x", "from": "/nonexistent-backup", "order": "1",
-	"status": "SHIPPED", "method": "KAKAO", "sku": "Z-9", "price": "1", "stock": "1"}
+	"status": "SHIPPED", "method": "KAKAO", "sku": "Z-9", "price": "1", "stock": "1",
+	"recipient": "x", "phone": "010-1234-5678", "zip": "04524", "line1": "x"}
 
 // The bad-input battery: every flag of every command, given a value of the
 // wrong shape, and every command that takes an id, given one that is no id,

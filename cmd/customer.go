@@ -19,7 +19,8 @@ import (
 func newCustomerCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "customer", Short: "Register, look up and change customers",
 		Example: "  rabbitpay customer register --name 김토끼 --zip 04524 --line1 \"서울 중구 세종대로 110\"\n  rabbitpay customer list --search 김"}
-	c.AddCommand(newCustomerRegisterCmd(e, nil), newCustomerShowCmd(e, nil), newCustomerListCmd(e, nil), newCustomerUpdateCmd(e, nil))
+	c.AddCommand(newCustomerRegisterCmd(e, nil), newCustomerShowCmd(e, nil), newCustomerListCmd(e, nil), newCustomerUpdateCmd(e, nil),
+		newAddressCmd(e))
 	return c
 }
 
@@ -53,7 +54,7 @@ func newCustomerRegisterCmd(e *env, runF func(*customerOptions) error) *cobra.Co
 	opts := &customerOptions{env: e, Verb: "register"}
 	var addr addressFlags
 	cmd := &cobra.Command{
-		Use:   "register --name N [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
+		Use:   "register --name N [--phone P] [--email E] [--zip Z --line1 L1 [--line2 L2]] [--password-stdin]",
 		Short: "Register a customer",
 		Long: `Register a customer. The password is read from standard input with
 --password-stdin, or asked for (hidden) when standard input is a terminal; it is
@@ -76,6 +77,8 @@ stored only as an argon2id hash. Without either the customer has no password.`,
 		Annotations: runsLong(), // it may wait for a password typed at a prompt
 	}
 	cmd.Flags().StringVar(&opts.Customer.Name, "name", "", "customer name (required)")
+	cmd.Flags().StringVar(&opts.Customer.Phone, "phone", "", "phone (010-1234-5678; +82 accepted)")
+	cmd.Flags().StringVar(&opts.Customer.Email, "email", "", "email address")
 	addr.bind(cmd, "")
 	cmd.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password from standard input")
 	return cmd
@@ -83,13 +86,13 @@ stored only as an argon2id hash. Without either the customer has no password.`,
 
 func newCustomerUpdateCmd(e *env, runF func(*customerOptions) error) *cobra.Command {
 	opts := &customerOptions{env: e, Verb: "update"}
-	var name string
+	var name, phone, email string
 	var addr addressFlags
 	cmd := &cobra.Command{
-		Use:   "update ID [--name N] [--zip Z] [--line1 L1] [--line2 L2] [--password-stdin]",
-		Short: "Change a customer's name, default address or password",
-		Long: `Change a customer's name, default address or password (--password-stdin).
-Only what is given changes: --zip, --line1 and --line2 each change their part of
+		Use:   "update ID [--name N] [--phone P] [--email E] [--zip Z] [--line1 L1] [--line2 L2] [--password-stdin]",
+		Short: "Change a customer's name, phone, email, default address or password",
+		Long: `Change a customer's name, phone, email, default address or password
+(--password-stdin). Only what is given changes (--phone "" and --email "" clear them): --zip, --line1 and --line2 each change their part of
 the default address (--line2 "" clears line 2); a customer without an address
 needs --zip and --line1.`,
 		Example: `  rabbitpay customer update 1 --name 김토순
@@ -107,19 +110,22 @@ needs --zip and --line1.`,
 				flag string
 				to   **string
 				v    *string
-			}{{"zip", &opts.Patch.ZipCode, &addr.zip}, {"line1", &opts.Patch.Line1, &addr.line1}, {"line2", &opts.Patch.Line2, &addr.line2}} {
+			}{{"zip", &opts.Patch.ZipCode, &addr.zip}, {"line1", &opts.Patch.Line1, &addr.line1}, {"line2", &opts.Patch.Line2, &addr.line2},
+				{"phone", &opts.Patch.Phone, &phone}, {"email", &opts.Patch.Email, &email}} {
 				if cmd.Flags().Changed(f.flag) {
 					*f.to = f.v
 				}
 			}
 			if opts.Patch == (shop.CustomerPatch{}) && !opts.PasswordStdin {
-				return usageErr(cmd, "nothing to update: give --name, --zip, --line1, --line2 or --password-stdin")
+				return usageErr(cmd, "nothing to update: give --name, --phone, --email, --zip, --line1, --line2 or --password-stdin")
 			}
 			return dispatch(cmd, opts, runF, customerRun)
 		},
 		Annotations: runsLong(), // it may wait for a password typed at a prompt
 	}
 	cmd.Flags().StringVar(&name, "name", "", "new name")
+	cmd.Flags().StringVar(&phone, "phone", "", "new phone (\"\" clears it)")
+	cmd.Flags().StringVar(&email, "email", "", "new email address (\"\" clears it)")
 	addr.bind(cmd, "new ")
 	cmd.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the new password from standard input")
 	return cmd
@@ -149,7 +155,7 @@ func customerRun(ctx context.Context, opts *customerOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.print(cu, customerRows([]shop.Customer{cu}, opts.format() == render.CSV))
+	return opts.print(cu, customerRows([]shop.Customer{cu}, opts.format() == render.CSV, false))
 }
 
 // addressFlags are --zip, --line1 and --line2: a default address, all or none.
@@ -206,7 +212,7 @@ func customerListRun(ctx context.Context, opts *customerListOptions) error {
 	if err != nil {
 		return err
 	}
-	return printPage(opts.env, p, func(cs []shop.Customer) rowsFunc { return customerRows(cs, opts.format() == render.CSV) }, noun{"customer", "customers"}, func(c shop.Customer) int64 { return c.ID }, opts.List)
+	return printPage(opts.env, p, func(cs []shop.Customer) rowsFunc { return customerRows(cs, opts.format() == render.CSV, true) }, noun{"customer", "customers"}, func(c shop.Customer) int64 { return c.ID }, opts.List)
 }
 
 // readPassword reads the password from stdin (--password-stdin) or a hidden
@@ -247,24 +253,29 @@ func (e *env) readPassword(fromStdin bool) (string, error) {
 	return pw, nil
 }
 
-// customerRows lists customers; split adds the address lines apart, as the
-// last columns (CSV: earlier columns keep their positions for scripts).
-func customerRows(cs []shop.Customer, split bool) rowsFunc {
+// customerRows lists customers; split adds the address lines apart
+// (CSV), mask hides the middle of phone numbers (lists). New columns come
+// last, so scripts reading the CSV by position keep working.
+func customerRows(cs []shop.Customer, split, mask bool) rowsFunc {
 	return func() ([]string, [][]string) {
 		rows := make([][]string, 0, len(cs))
 		for _, c := range cs {
 			a := cmp.Or(c.Address, &shop.Address{})
+			phone := c.Phone
+			if mask {
+				phone = shop.MaskPhone(phone)
+			}
 			row := []string{strconv.FormatInt(c.ID, 10), c.Name, a.ZipCode, strings.TrimSpace(a.Line1 + " " + a.Line2),
 				strconv.FormatBool(c.HasPassword), stamp(c.CreatedAt)}
 			if split {
 				row = append(row, a.Line1, a.Line2)
 			}
-			rows = append(rows, row)
+			rows = append(rows, append(row, phone, c.Email))
 		}
 		header := []string{"id", "name", "zip_code", "address", "has_password", "created_at"}
 		if split {
 			header = append(header, "line1", "line2")
 		}
-		return header, rows
+		return append(header, "phone", "email"), rows
 	}
 }

@@ -46,7 +46,7 @@ every notification to stdout. Your own rabbitpay database is not touched.`,
 				return err
 			}
 			e.section("Customer")
-			if err := e.print(cu, customerRows([]shop.Customer{cu}, e.format() == "csv")); err != nil {
+			if err := e.print(cu, customerRows([]shop.Customer{cu}, e.format() == "csv", false)); err != nil {
 				return err
 			}
 			for _, it := range []struct {

@@ -26,6 +26,8 @@ var fieldFlags = map[string]string{
 	"price":           "price",
 	"stock":           "stock",
 	"quantity":        "qty",
+	"phone":           "phone",
+	"email":           "email",
 
 	"database read URL": "database-read-url",
 }

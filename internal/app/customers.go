@@ -56,3 +56,29 @@ func (a *App) Customer(ctx context.Context, id int64) (shop.Customer, error) {
 func (a *App) Customers(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Customer], error) {
 	return a.reader(ctx).ListCustomers(ctx, o)
 }
+
+// AddAddress checks an address book entry (recipient, phone, postal code,
+// lines, memo) and adds it to its customer's book; the first one, or one
+// marked Default, becomes the default.
+func (a *App) AddAddress(ctx context.Context, addr shop.BookAddress) (shop.BookAddress, error) {
+	addr, err := addr.Normalized()
+	if err != nil {
+		return addr, err
+	}
+	return a.customers.AddAddress(ctx, addr)
+}
+
+// Addresses lists a customer's address book, the default first.
+func (a *App) Addresses(ctx context.Context, customerID int64) ([]shop.BookAddress, error) {
+	return a.customers.Addresses(ctx, customerID)
+}
+
+// SetDefaultAddress makes an address its customer's default.
+func (a *App) SetDefaultAddress(ctx context.Context, id int64) (shop.BookAddress, error) {
+	return a.customers.SetDefaultAddress(ctx, id)
+}
+
+// RemoveAddress takes an address out of its customer's book.
+func (a *App) RemoveAddress(ctx context.Context, id int64) (shop.BookAddress, error) {
+	return a.customers.RemoveAddress(ctx, id)
+}

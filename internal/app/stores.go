@@ -23,10 +23,14 @@ type catalogueStore interface {
 	ImportProducts(ctx context.Context, rd *shop.CatalogueReader, opt shop.ImportOptions) (shop.ImportSummary, error)
 }
 
-// customerBook is what changes customers.
+// customerBook is what changes customers and their address books.
 type customerBook interface {
 	CreateCustomer(ctx context.Context, c shop.Customer, passwordHash string) (shop.Customer, error)
 	UpdateCustomer(ctx context.Context, id int64, change func(*shop.Customer) error, passwordHash string) (shop.Customer, error)
+	AddAddress(ctx context.Context, a shop.BookAddress) (shop.BookAddress, error)
+	Addresses(ctx context.Context, customerID int64) ([]shop.BookAddress, error)
+	SetDefaultAddress(ctx context.Context, id int64) (shop.BookAddress, error)
+	RemoveAddress(ctx context.Context, id int64) (shop.BookAddress, error)
 }
 
 // cartStore keeps the customers' carts: next decides a line's new quantity

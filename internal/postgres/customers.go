@@ -16,8 +16,8 @@ func (s *Store) CreateCustomer(ctx context.Context, c shop.Customer, passwordHas
 		if passwordHash != "" {
 			hash = &passwordHash
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO customer (name, password_hash) VALUES ($1, $2) RETURNING id, created_at`,
-			c.Name, hash).Scan(&c.ID, &c.CreatedAt); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO customer (name, password_hash, phone, email) VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''))
+			RETURNING id, created_at`, c.Name, hash, c.Phone, c.Email).Scan(&c.ID, &c.CreatedAt); err != nil {
 			return err
 		}
 		c.HasPassword = hash != nil
@@ -31,13 +31,14 @@ func (s *Store) CreateCustomer(ctx context.Context, c shop.Customer, passwordHas
 	return c, err
 }
 
-const customerSelect = `SELECT c.id, c.name, c.password_hash IS NOT NULL, c.created_at, a.zip_code, a.line1, a.line2
+const customerSelect = `SELECT c.id, c.name, c.password_hash IS NOT NULL, coalesce(c.phone, ''), coalesce(c.email, ''), c.created_at,
+	a.zip_code, a.line1, a.line2
 	FROM customer c LEFT JOIN address a ON a.customer_id = c.id AND a.is_default`
 
 func scanCustomer(row pgx.Row) (shop.Customer, error) {
 	var c shop.Customer
 	var zip, l1, l2 *string
-	if err := row.Scan(&c.ID, &c.Name, &c.HasPassword, &c.CreatedAt, &zip, &l1, &l2); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.HasPassword, &c.Phone, &c.Email, &c.CreatedAt, &zip, &l1, &l2); err != nil {
 		return c, err
 	}
 	if zip != nil {
@@ -86,8 +87,8 @@ func (s *Store) UpdateCustomer(ctx context.Context, id int64, change func(*shop.
 		if err := change(&c); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE customer SET name = $2, password_hash = coalesce(NULLIF($3, ''), password_hash) WHERE id = $1`,
-			id, c.Name, passwordHash); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE customer SET name = $2, password_hash = coalesce(NULLIF($3, ''), password_hash),
+			phone = NULLIF($4, ''), email = NULLIF($5, '') WHERE id = $1`, id, c.Name, passwordHash, c.Phone, c.Email); err != nil {
 			return err
 		}
 		c.HasPassword = c.HasPassword || passwordHash != ""

@@ -19,7 +19,10 @@ type Customer struct {
 	ID          int64     `json:"id"`
 	Name        string    `json:"name"`
 	HasPassword bool      `json:"has_password"`
-	Address     *Address  `json:"address,omitempty"`
+	// Phone (010-1234-5678) and Email are optional ("" for none).
+	Phone   string   `json:"phone,omitempty"`
+	Email   string   `json:"email,omitempty"`
+	Address *Address `json:"address,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 
@@ -34,6 +37,16 @@ type Address struct {
 func (c Customer) Validate() error {
 	if err := ValidateName("customer name", c.Name, MaxCustomerNameLen); err != nil {
 		return err
+	}
+	if c.Phone != "" {
+		if _, err := NormalizePhone(c.Phone); err != nil {
+			return InField("phone", err)
+		}
+	}
+	if c.Email != "" {
+		if _, err := NormalizeEmail(c.Email); err != nil {
+			return InField("email", err)
+		}
 	}
 	if c.Address == nil {
 		return nil
@@ -75,6 +88,7 @@ func ValidatePassword(pw string) error {
 // clears it); a customer without an address needs a postal code and a first line.
 type CustomerPatch struct {
 	Name                  *string
+	Phone, Email          *string // "" clears
 	ZipCode, Line1, Line2 *string
 }
 
@@ -82,6 +96,12 @@ type CustomerPatch struct {
 func (p CustomerPatch) Apply(c *Customer) {
 	if p.Name != nil {
 		c.Name = *p.Name
+	}
+	if p.Phone != nil {
+		c.Phone = *p.Phone
+	}
+	if p.Email != nil {
+		c.Email = *p.Email
 	}
 	if p.ZipCode == nil && p.Line1 == nil && p.Line2 == nil {
 		return
@@ -98,9 +118,18 @@ func (p CustomerPatch) Apply(c *Customer) {
 	c.Address = &a
 }
 
-// Trimmed returns the customer with surrounding spaces cut from its name and address.
+// Trimmed returns the customer with surrounding spaces cut from its name and
+// address, and its phone and email in their usual shape when they have one
+// (Validate refuses them otherwise).
 func (c Customer) Trimmed() Customer {
 	c.Name = strings.TrimSpace(c.Name)
+	c.Phone, c.Email = strings.TrimSpace(c.Phone), strings.TrimSpace(c.Email)
+	if p, err := NormalizePhone(c.Phone); err == nil {
+		c.Phone = p
+	}
+	if e, err := NormalizeEmail(c.Email); err == nil {
+		c.Email = e
+	}
 	if c.Address != nil {
 		a := Address{ZipCode: strings.TrimSpace(c.Address.ZipCode), Line1: strings.TrimSpace(c.Address.Line1), Line2: strings.TrimSpace(c.Address.Line2)}
 		c.Address = &a
