@@ -16,14 +16,14 @@ const (
 
 // Customer is a shop customer. The password hash never leaves the store layer.
 type Customer struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	HasPassword bool      `json:"has_password"`
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	HasPassword bool   `json:"has_password"`
 	// Phone (010-1234-5678) and Email are optional ("" for none).
-	Phone   string   `json:"phone,omitempty"`
-	Email   string   `json:"email,omitempty"`
-	Address *Address `json:"address,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
+	Phone     string    `json:"phone,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	Address   *Address  `json:"address,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Address is a customer's postal address.
