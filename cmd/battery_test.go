@@ -103,9 +103,11 @@ func TestBadInputBattery(t *testing.T) {
 			}
 		})
 		if needsArg(cmd) && strings.Contains(strings.ToUpper(cmd.Use), " ID") {
-			for _, bad := range []string{"0", "-1", "abc", "1.5"} {
+			for _, bad := range []string{"0", "abc", "1.5"} {
 				check(append(append([]string{}, path...), bad))
 			}
+			check(append(append([]string{}, path...), "-1"), "-1 is not an id") // pflag would read it as a flag
+
 		}
 	}
 	for _, flag := range []string{"--output", "--database-url", "--database-read-url", "--data-dir", "--config"} {

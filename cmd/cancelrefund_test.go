@@ -271,8 +271,8 @@ func TestOrderShowByUUIDAndSections(t *testing.T) {
 	}
 	// CSV keeps the customer's columns where they were and adds the address lines last.
 	c.ok("customer", "register", "--name", "이토끼", "--zip", "04524", "--line1", "서울 중구 세종대로 110", "--line2", "3층")
-	if out := c.ok("customer", "show", "2", "-o", "csv"); !strings.HasPrefix(out, "id,name,zip_code,address,has_password,created_at,line1,line2\n") ||
-		!strings.Contains(out, ",서울 중구 세종대로 110 3층,false,") || !strings.HasSuffix(out, ",서울 중구 세종대로 110,3층\n") {
+	if out := c.ok("customer", "show", "2", "-o", "csv"); !strings.HasPrefix(out, "id,name,zip_code,address,has_password,created_at,line1,line2,phone,email\n") ||
+		!strings.Contains(out, ",서울 중구 세종대로 110 3층,false,") || !strings.HasSuffix(out, ",서울 중구 세종대로 110,3층,,\n") {
 		t.Errorf("customer show -o csv:\n%s", out)
 	}
 	var byID, byUUID struct {
