@@ -58,37 +58,37 @@ On a terminal a progress bar shows the percentage, rate and time left.`,
 	return cmd
 }
 
-// openInput opens the file an import reads (- is standard input) and
-// returns its size (-1 when unknown) and how to close it.
-func (e *env) openInput(path string) (in io.Reader, size int64, closeIt func(), err error) {
-	if path == "-" {
-		return e.In, -1, func() {}, nil
+// openImport opens the file an import reads (- is standard input) and
+// returns it buffered, its format (f, else sniffed from its first line),
+// its size (-1 when unknown) and how to close it.
+func (e *env) openImport(path string, f shop.CatalogueFormat) (br *bufio.Reader, _ shop.CatalogueFormat, size int64, closeIt func(), err error) {
+	in, size, closeIt := e.In, -1, func() {}
+	if path != "-" {
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, "", 0, nil, shop.Invalid("cannot open %s: %v", path, pathReason(err))
+		}
+		if fi, err := file.Stat(); err == nil && fi.IsDir() {
+			file.Close()
+			return nil, "", 0, nil, shop.Invalid("cannot import %s: it is a directory", path)
+		} else if err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		in, closeIt = file, func() { file.Close() }
 	}
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, 0, nil, shop.Invalid("cannot open %s: %v", path, pathReason(err))
+	br = bufio.NewReaderSize(in, 64<<10)
+	if f == "" {
+		f = sniffFormat(br)
 	}
-	size = -1
-	if fi, err := file.Stat(); err == nil && fi.IsDir() {
-		file.Close()
-		return nil, 0, nil, shop.Invalid("cannot import %s: it is a directory", path)
-	} else if err == nil && fi.Mode().IsRegular() {
-		size = fi.Size()
-	}
-	return file, size, func() { file.Close() }, nil
+	return br, f, size, closeIt, nil
 }
 
 func productImportRun(ctx context.Context, opts *productImportOptions) error {
-	in, size, closeIt, err := opts.openInput(opts.Path)
+	br, f, size, closeIt, err := opts.openImport(opts.Path, opts.Format)
 	if err != nil {
 		return err
 	}
 	defer closeIt()
-	br := bufio.NewReaderSize(in, 64<<10)
-	f := opts.Format
-	if f == "" {
-		f = sniffFormat(br)
-	}
 	a, err := opts.app(ctx)
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"time"
 
@@ -270,16 +269,11 @@ refused row (reported with its line, up to 20 of them) and nothing changes.`,
 }
 
 func deliverImportRun(ctx context.Context, opts *deliverImportOptions) error {
-	in, _, closeIt, err := opts.openInput(opts.Path)
+	br, f, _, closeIt, err := opts.openImport(opts.Path, opts.Format)
 	if err != nil {
 		return err
 	}
 	defer closeIt()
-	br := bufio.NewReader(in)
-	f := opts.Format
-	if f == "" {
-		f = sniffFormat(br)
-	}
 	a, err := opts.app(ctx)
 	if err != nil {
 		return err
