@@ -73,7 +73,7 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 		if opt.Limit > 0 {
 			n = min(n, opt.Limit-sum.Sent-sum.Failed)
 		}
-		ats, err := a.outbox.SendBatch(ctx, n, sink.Send, flush, backoff, cfg.MaxAttempts, 2*cfg.Webhook.Timeout+time.Minute)
+		ats, err := a.sendBatch(ctx, n, sink.Send, flush, backoff, cfg.MaxAttempts, 2*cfg.Webhook.Timeout+time.Minute)
 		for _, at := range ats {
 			if opt.Attempted != nil {
 				opt.Attempted(at)
@@ -108,6 +108,64 @@ func (a *App) SendNotifications(ctx context.Context, sink notify.Sink, opt SendO
 		}
 	}
 	return sum, nil
+}
+
+// sendBatch claims up to size of the oldest due notifications no other
+// sender holds (for hold), hands each to deliver, makes them durable with
+// flush (nil: nothing to do), and records the outcomes: sent, or the
+// attempt, its error and the next attempt's time (backoff(attempts)); dead
+// after maxAttempts (shop.NotificationDead). A sink that is not durable
+// until flushed (a file) takes a batch per claim.
+func (a *App) sendBatch(ctx context.Context, size int, deliver func(context.Context, shop.Notification) error, flush func() error,
+	backoff func(attempts int) time.Duration, maxAttempts int, hold time.Duration) ([]shop.SendAttempt, error) {
+	claim, err := a.outbox.ClaimNotifications(ctx, size, hold)
+	if err != nil || len(claim.Notifications) == 0 {
+		return nil, err
+	}
+	out := make([]shop.SendAttempt, 0, len(claim.Notifications))
+	for _, n := range claim.Notifications {
+		if ctx.Err() != nil { // interrupted: the rest stays unsent
+			break
+		}
+		out = append(out, shop.SendAttempt{Found: true, N: n, Err: deliver(ctx, n)})
+	}
+	if flush != nil {
+		if ferr := flush(); ferr != nil { // nothing of the batch is durable: each send failed
+			for i := range out {
+				if out[i].Err == nil {
+					out[i].Err = ferr
+				}
+			}
+		}
+	}
+	outcomes := make([]postgres.SendOutcome, 0, len(claim.Notifications))
+	for i, at := range out {
+		o := postgres.SendOutcome{ID: at.N.ID}
+		switch {
+		case at.Err == nil:
+			o.Sent, out[i].Sent = true, true
+		case ctx.Err() != nil: // interrupted: not an attempt of the receiver's; free the row now
+			o.Free = true
+		default:
+			o.Error, o.Wait, o.Dead = at.Err.Error(), backoff(at.N.Attempts+1), shop.NotificationDead(at.N.Attempts+1, maxAttempts)
+		}
+		outcomes = append(outcomes, o)
+	}
+	for _, n := range claim.Notifications[len(out):] {
+		outcomes = append(outcomes, postgres.SendOutcome{ID: n.ID, Free: true})
+	}
+	// The outcomes are recorded even when the caller gives up (Ctrl-C) right
+	// after a send: otherwise it would be sent again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	recorded, err := a.outbox.RecordSends(rctx, claim.Token, outcomes)
+	if err != nil {
+		return out, err
+	}
+	for i, o := range outcomes[:len(out)] {
+		out[i].Dead = o.Dead && recorded[o.ID] // another sender's outcome counts when it took the row over
+	}
+	return out, ctx.Err()
 }
 
 // waitForWork sleeps until a notification is written (when listening), the

@@ -266,7 +266,7 @@ func TestClaimHoldsWithoutAnOpenTransaction(t *testing.T) {
 	inSend, release := make(chan struct{}), make(chan struct{})
 	first := make(chan shop.SendAttempt, 1)
 	go func() {
-		ats, _ := a.db.SendBatch(ctx, 1, func(context.Context, shop.Notification) error {
+		ats, _ := a.sendBatch(ctx, 1, func(context.Context, shop.Notification) error {
 			close(inSend)
 			<-release
 			return nil
@@ -277,7 +277,7 @@ func TestClaimHoldsWithoutAnOpenTransaction(t *testing.T) {
 	if n := s.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`); n != 0 {
 		t.Errorf("%d sessions idle in a transaction while a send is in flight", n)
 	}
-	others, err := a.db.SendBatch(ctx, 5, func(_ context.Context, n shop.Notification) error {
+	others, err := a.sendBatch(ctx, 5, func(_ context.Context, n shop.Notification) error {
 		if n.ID == 1 {
 			t.Errorf("a second sender took notification 1 while it was being sent")
 		}

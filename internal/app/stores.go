@@ -88,8 +88,8 @@ type deliveryStore interface {
 
 // outbox is the notification outbox a sender claims from.
 type outbox interface {
-	SendBatch(ctx context.Context, size int, deliver func(context.Context, shop.Notification) error, flush func() error,
-		backoff func(attempts int) time.Duration, maxAttempts int, claim time.Duration) ([]shop.SendAttempt, error)
+	ClaimNotifications(ctx context.Context, size int, hold time.Duration) (postgres.Claim, error)
+	RecordSends(ctx context.Context, token string, outcomes []postgres.SendOutcome) (map[int64]bool, error)
 	Listen(ctx context.Context, ttl time.Duration) (*postgres.Listener, error)
 	NextDue(ctx context.Context) (*time.Time, error)
 	RetryDead(ctx context.Context) (int64, error)

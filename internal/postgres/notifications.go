@@ -40,105 +40,78 @@ func (s *Store) ListNotifications(ctx context.Context, f shop.NotificationFilter
 	return page(ns, o), err
 }
 
-// SendBatch claims up to size of the oldest due notifications no other
-// sender holds, hands each to deliver, makes them durable with flush (nil:
-// nothing to do), and records the outcomes: sent, or the attempt, its error
-// and the next attempt's time (backoff(attempts)); dead after maxAttempts.
-// A sink that is not durable until flushed (a file) takes a batch per claim
-// and per record, two commits for size notifications; the webhook, whose
-// every send is a delivery, takes size 1. No notifications due: none.
-//
-// The claim is committed before anything is sent (claimed_until, a token):
-// for claim, no other sender takes the rows, even if this one's session ends
-// mid-send (an idle-in-transaction timeout, a pooler, a failover), so a
-// healthy receiver never gets one twice; only the claim's token records the
-// outcome. claim must outlast delivering the batch (the webhook timeout,
-// plus a margin). A process that dies before recording leaves the rows due
-// again when the claim runs out: delivered at least once.
-func (s *Store) SendBatch(ctx context.Context, size int, deliver func(context.Context, shop.Notification) error, flush func() error,
-	backoff func(attempts int) time.Duration, maxAttempts int, claim time.Duration) ([]shop.SendAttempt, error) {
-	var token string
+// Claim is a batch of due notifications one sender holds, by its token,
+// until it records what became of them (RecordSends) or the hold runs out.
+type Claim struct {
+	Token         string
+	Notifications []shop.Notification // in id order
+}
+
+// ClaimNotifications claims up to size of the oldest due notifications no
+// other sender holds, for hold, and commits the claim at once: no
+// transaction stays open while they are sent.
+func (s *Store) ClaimNotifications(ctx context.Context, size int, hold time.Duration) (Claim, error) {
+	var c Claim
 	rows, err := s.Pool.Query(ctx, `UPDATE notification SET claimed_until = now() + $1::interval, claim_token = (SELECT gen_random_uuid())
 		WHERE id IN (SELECT id FROM notification WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
 			AND (claimed_until IS NULL OR claimed_until < now()) ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING `+notificationCols+`, claim_token::text`, claim, size)
+		RETURNING `+notificationCols+`, claim_token::text`, hold, size)
 	if err != nil {
-		return nil, err
+		return c, err
 	}
-	ns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Notification, error) { return scanNotification(r, &token) })
-	if err != nil || len(ns) == 0 {
-		return nil, err
-	}
-	slices.SortFunc(ns, func(a, b shop.Notification) int { return cmp.Compare(a.ID, b.ID) })
-	out := make([]shop.SendAttempt, 0, len(ns))
-	for _, n := range ns {
-		if ctx.Err() != nil { // interrupted: the rest stays unsent
-			break
-		}
-		out = append(out, shop.SendAttempt{Found: true, N: n, Err: deliver(ctx, n)})
-	}
-	// The outcomes are recorded even when the caller gives up (Ctrl-C) right
-	// after a send: otherwise it would be sent again.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if flush != nil {
-		if ferr := flush(); ferr != nil {
-			for i := range out {
-				if out[i].Err == nil {
-					out[i].Err = ferr
-				}
-			}
-		}
-	}
-	var sent, failed, free []int64
+	c.Notifications, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Notification, error) { return scanNotification(r, &c.Token) })
+	slices.SortFunc(c.Notifications, func(a, b shop.Notification) int { return cmp.Compare(a.ID, b.ID) })
+	return c, err
+}
+
+// SendOutcome is what became of one claimed notification: sent; given
+// back untried (Free); or a failed attempt with its error, the wait before
+// the next one, and whether it was the last (Dead).
+type SendOutcome struct {
+	ID    int64
+	Sent  bool
+	Free  bool
+	Error string
+	Wait  time.Duration
+	Dead  bool
+}
+
+// RecordSends records a claim's outcomes in one round trip and returns the
+// ids it recorded: a row whose claim ran out and that another sender holds
+// now is left to that sender, whose outcome counts.
+func (s *Store) RecordSends(ctx context.Context, token string, outcomes []SendOutcome) (map[int64]bool, error) {
+	var sent, free, failed []int64
 	var errs []string
 	var waits []time.Duration
-	for i, a := range out {
+	var dead []bool
+	for _, o := range outcomes {
 		switch {
-		case a.Err == nil:
-			out[i].Sent = true
-			sent = append(sent, a.N.ID)
-		case ctx.Err() != nil: // interrupted: not an attempt of the receiver's; free the row now
-			free = append(free, a.N.ID)
+		case o.Sent:
+			sent = append(sent, o.ID)
+		case o.Free:
+			free = append(free, o.ID)
 		default:
-			failed = append(failed, a.N.ID)
-			errs = append(errs, a.Err.Error())
-			waits = append(waits, backoff(a.N.Attempts+1))
+			failed, errs, waits, dead = append(failed, o.ID), append(errs, o.Error), append(waits, o.Wait), append(dead, o.Dead)
 		}
 	}
-	for _, n := range ns[len(out):] {
-		free = append(free, n.ID)
-	}
-	b := &pgx.Batch{}
-	b.Queue(`UPDATE notification SET sent_at = now(), attempts = attempts + 1, claimed_until = NULL
-		WHERE id = ANY($1) AND claim_token = $2::uuid`, sent, token)
-	b.Queue(`UPDATE notification SET claimed_until = NULL WHERE id = ANY($1) AND claim_token = $2::uuid`, free, token)
-	dead := map[int64]bool{}
-	// A row whose claim ran out and that another sender holds is not
-	// updated: that sender's outcome counts.
-	b.Queue(`UPDATE notification n SET attempts = attempts + 1, last_error = left(f.error, 500),
-			next_attempt_at = now() + f.wait, dead_at = CASE WHEN attempts + 1 >= $4 THEN now() END, claimed_until = NULL
-		FROM unnest($1::bigint[], $2::text[], $3::interval[]) AS f(id, error, wait)
-		WHERE n.id = f.id AND n.claim_token = $5::uuid RETURNING n.id, n.dead_at IS NOT NULL`,
-		failed, errs, waits, maxAttempts, token).Query(func(rows pgx.Rows) error {
+	recorded := map[int64]bool{}
+	collect := func(rows pgx.Rows) error {
 		var id int64
-		var d bool
-		_, err := pgx.ForEachRow(rows, []any{&id, &d}, func() error {
-			dead[id] = d
+		_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+			recorded[id] = true
 			return nil
 		})
 		return err
-	})
-	if err := s.Pool.SendBatch(rctx, b).Close(); err != nil {
-		return out, err
 	}
-	for i := range out {
-		out[i].Dead = dead[out[i].N.ID]
-	}
-	if ctx.Err() != nil {
-		return out, ctx.Err()
-	}
-	return out, nil
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE notification SET sent_at = now(), attempts = attempts + 1, claimed_until = NULL
+		WHERE id = ANY($1) AND claim_token = $2::uuid RETURNING id`, sent, token).Query(collect)
+	b.Queue(`UPDATE notification SET claimed_until = NULL WHERE id = ANY($1) AND claim_token = $2::uuid RETURNING id`, free, token).Query(collect)
+	b.Queue(`UPDATE notification n SET attempts = attempts + 1, last_error = left(f.error, 500),
+			next_attempt_at = now() + f.wait, dead_at = CASE WHEN f.dead THEN now() END, claimed_until = NULL
+		FROM unnest($1::bigint[], $2::text[], $3::interval[], $4::boolean[]) AS f(id, error, wait, dead)
+		WHERE n.id = f.id AND n.claim_token = $5::uuid RETURNING n.id`, failed, errs, waits, dead, token).Query(collect)
+	return recorded, s.Pool.SendBatch(ctx, b).Close()
 }
 
 // NextDue is when the next pending notification falls due (nil: none pending).

@@ -70,6 +70,10 @@ type SendSummary struct {
 	Waiting int `json:"waiting"`
 }
 
+// NotificationDead says whether a notification whose attempts-th attempt
+// failed is given up (dead: 'notify retry' brings it back).
+func NotificationDead(attempts, maxAttempts int) bool { return attempts >= maxAttempts }
+
 // SendAttempt is how one delivery attempt of a notification ended.
 type SendAttempt struct {
 	Found bool // a due notification was there to send
