@@ -299,3 +299,18 @@ func TestOrderShowByUUIDAndSections(t *testing.T) {
 		t.Errorf("an empty list: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
 	}
 }
+
+// A refund's idempotency key used again for another refund is bad input
+// (exit 2), and nothing more is refunded (issue 27).
+func TestRefundKeyReusedIsBadInput(t *testing.T) {
+	c := newCLI(t)
+	c.ok("product", "register", "--sku", "K-1", "--name", "Key", "--price", "1000", "--stock", "5")
+	c.ok("customer", "register", "--name", "Oh")
+	c.ok("order", "place", "--customer", "1", "--item", "K-1:3", "--method", "KAKAO")
+	c.ok("order", "refund", "1", "--item", "K-1:1", "--idempotency-key", "r-1")
+	before := c.fullSnapshot()
+	c.fails(ExitUsage, `idempotency key "r-1" was already used for a different refund`, "order", "refund", "1", "--item", "K-1:2", "--idempotency-key", "r-1")
+	if after := c.fullSnapshot(); after != before {
+		t.Fatalf("the refused refund changed the database:\n%s\n%s", before, after)
+	}
+}

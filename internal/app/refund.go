@@ -71,10 +71,16 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	if key == "" {
 		key = uuid.NewString()
 	}
-	// A refusal changes nothing: a new refund is checked before the saga is
-	// taken (its lease and owner token stay as they are); BeginRefund checks
-	// again under the order's locks.
-	if _, err := a.sagas.GetRefundByKey(ctx, key); errors.Is(err, shop.ErrNotFound) {
+	// A refusal changes nothing: a new refund, or a key used before, is
+	// checked before the saga is taken (its lease and owner token stay as
+	// they are); BeginRefund checks again under the order's locks.
+	amount, err := shop.Total(lines)
+	if err != nil {
+		return out, err
+	}
+	prev, err := a.sagas.GetRefundByKey(ctx, key)
+	switch {
+	case errors.Is(err, shop.ErrNotFound):
 		snap, err := a.sagas.OrderSnapshot(ctx, order.ID)
 		if err == nil {
 			_, err = shop.PlanRefund(snap, lines)
@@ -82,8 +88,15 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 		if err != nil {
 			return out, err
 		}
-	} else if err != nil {
+	case err != nil:
 		return out, err
+	default:
+		if err := shop.CheckRefundReplay(prev, key, order.ID, amount); err != nil {
+			return out, err
+		}
+		if prev.State != shop.RefundRefunding { // finished: the replay is its result, with nothing taken
+			return a.refundResult(ctx, prev, true)
+		}
 	}
 	o, err := a.acquire(ctx, order.OrderUUID, []shop.SagaState{shop.SagaCompleted}, observedBy(obs))
 	if errors.Is(err, postgres.ErrSagaBusy) {
@@ -95,7 +108,6 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	if err != nil {
 		return out, err
 	}
-	amount, _ := shop.Total(lines)
 	f, existing, err := o.log.BeginRefund(ctx, order.ID, key, req.Reason, lines,
 		event(shop.EventStep, "refund", shop.OutcomeOK, fmt.Sprintf("refund of %s requested: %s", amount, itemList(lines))))
 	if err != nil || (existing && f.State != shop.RefundRefunding) {

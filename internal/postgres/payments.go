@@ -171,8 +171,8 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 		}
 		prev, err := scanRefund(tx.QueryRow(ctx, refundSelect+`WHERE key = $1`, key))
 		if err == nil {
-			if prev.OrderID != orderID || prev.Amount != amount {
-				return shop.Invalid("idempotency key %q was already used for a different refund", key)
+			if err := shop.CheckRefundReplay(prev, key, orderID, amount); err != nil {
+				return err
 			}
 			f, existing = prev, true
 			return nil

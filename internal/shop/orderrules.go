@@ -96,6 +96,16 @@ func (it ItemRef) Refundable() int64 {
 	return it.Remaining
 }
 
+// CheckRefundReplay says whether a refund asked for again under key
+// (orderID, amount) is the one prev that key already made: a replay returns
+// prev; another request under the same key is bad input.
+func CheckRefundReplay(prev Refund, key string, orderID int64, amount Won) error {
+	if prev.OrderID != orderID || prev.Amount != amount {
+		return Invalid("idempotency key %q was already used for a different refund", key)
+	}
+	return nil
+}
+
 // PlanRefund checks that lines (items of o at the prices paid) may be
 // refunded now, and returns their amount: o is paid with no refund in
 // flight, every line is one of its items, not shipped, and asks no more
