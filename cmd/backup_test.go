@@ -129,6 +129,15 @@ func (s *shopDirs) killPostmaster() {
 	}
 }
 
+// loseDisk kills the server and deletes its data dir: the disk is gone.
+func (s *shopDirs) loseDisk() {
+	s.t.Helper()
+	s.killPostmaster()
+	if err := os.RemoveAll(s.data); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
 // blockStream ends the backup stream and puts a file where its WAL dir was,
 // so it cannot start again; the returned func undoes it.
 func (s *shopDirs) blockStream() func() {
@@ -427,8 +436,7 @@ func TestAsynchronousBackupCatchesUp(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	s.killPostmaster()
-	os.RemoveAll(s.data)
+	s.loseDisk()
 	s.ok("db", "restore", "--from", s.bk)
 	if o, ok := s.orders()[r.UUID]; !ok || o.Status != "paid" {
 		t.Fatalf("the order placed while the stream was down is %+v after the restore", o)
@@ -669,8 +677,7 @@ func TestBackupDirChanged(t *testing.T) {
 	if slots != 1 {
 		t.Errorf("%d replication slots after the backup dir changed, want 1", slots)
 	}
-	s.killPostmaster()
-	os.RemoveAll(s.data)
+	s.loseDisk()
 	s.bk = moved
 	s.ok("db", "restore", "--from", moved)
 	if o, ok := s.orders()[r.UUID]; !ok || o.Status != "paid" {

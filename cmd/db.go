@@ -57,7 +57,7 @@ func (st dbStatus) backupCells() []string {
 	}
 	last := "none"
 	if b.LastBaseAt != nil {
-		last = fmt.Sprintf("%s (%d kept)", b.LastBaseAt.Local().Format("2006-01-02 15:04:05"), b.BaseBackups)
+		last = fmt.Sprintf("%s (%d kept)", stamp(*b.LastBaseAt), b.BaseBackups)
 	}
 	return []string{b.Dir, b.Mode, state, last}
 }

@@ -132,14 +132,14 @@ func dbRestoreRun(ctx context.Context, opts *dbRestoreOptions) error {
 	}
 	newest := "no orders"
 	if r.NewestOrder != nil {
-		newest = "the newest placed at " + r.NewestOrder.Local().Format("2006-01-02 15:04:05")
+		newest = "the newest placed at " + stamp(*r.NewestOrder)
 	}
 	sentence := fmt.Sprintf("restored data dir %s from %s (base backup %s and the WAL after it) in %.1fs: recovery ended at %s (%s); %d orders, %s",
 		r.DataDir, r.From, r.Base, r.Seconds, r.LSN, r.Reason, r.Orders, newest)
 	if r.To != nil {
 		warn(opts.Err, []string{fmt.Sprintf("the shop is as it was at %s: orders placed after that are not in it, but their buyers may have paid "+
 			"at the provider; look up the provider's payments from %s until the loss and refund them there, or enter those orders again",
-			r.To.Local().Format("2006-01-02 15:04:05"), r.To.Local().Format("2006-01-02 15:04:05"))})
+			stamp(*r.To), stamp(*r.To))})
 	}
 	return opts.report(sentence, r, []string{"data_dir", "from", "base_backup", "lsn", "reason", "orders"},
 		r.DataDir, r.From, r.Base, r.LSN, r.Reason, fmt.Sprint(r.Orders))

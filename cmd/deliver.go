@@ -220,7 +220,7 @@ func (e *env) printDelivery(d shop.Delivery) error {
 	history := rowsFunc(func() ([]string, [][]string) {
 		rows := make([][]string, 0, len(d.History))
 		for _, h := range d.History {
-			rows = append(rows, []string{h.At.Local().Format("2006-01-02 15:04:05"), string(h.Status), h.Carrier, h.TrackingNumber})
+			rows = append(rows, []string{stamp(h.At), string(h.Status), h.Carrier, h.TrackingNumber})
 		}
 		return []string{"at", "status", "carrier", "tracking"}, rows
 	})
@@ -292,7 +292,7 @@ func deliveryRows(ds []shop.Delivery) rowsFunc {
 		rows := make([][]string, 0, len(ds))
 		for _, d := range ds {
 			rows = append(rows, []string{itoa(d.ID), itoa(d.OrderID), itoa(d.OrderProductID), d.SKU, d.Name, itoa(d.Quantity),
-				string(d.Status), d.Carrier, d.TrackingNumber, d.UpdatedAt.Local().Format("2006-01-02 15:04:05")})
+				string(d.Status), d.Carrier, d.TrackingNumber, stamp(d.UpdatedAt)})
 		}
 		return []string{"id", "order_id", "order_product_id", "sku", "product", "quantity", "status", "carrier", "tracking", "updated_at"}, rows
 	}

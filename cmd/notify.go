@@ -294,7 +294,7 @@ func notificationRows(ns []shop.Notification) rowsFunc {
 				next = n.NextAttemptAt.Local().Format(time.TimeOnly)
 			}
 			rows = append(rows, []string{itoa(n.ID), string(n.Kind), opt(n.CustomerID), opt(n.OrderID), n.State(),
-				itoa(int64(n.Attempts)), next, oneLine(secret.Mask(n.LastError)), n.Message, n.CreatedAt.Local().Format("2006-01-02 15:04:05")})
+				itoa(int64(n.Attempts)), next, oneLine(secret.Mask(n.LastError)), n.Message, stamp(n.CreatedAt)})
 		}
 		return []string{"id", "kind", "customer_id", "order_id", "state", "attempts", "next_attempt", "last_error", "message", "created_at"}, rows
 	}

@@ -124,7 +124,7 @@ func paymentRows(ps []shop.Payment) rowsFunc {
 				order = itoa(*p.OrderID)
 			}
 			rows = append(rows, []string{itoa(p.ID), order, p.OrderUUID, string(p.Method), string(p.Status), itoa(int64(p.Amount)),
-				itoa(int64(p.Refunded)), p.ProviderTxID, p.CreatedAt.Format("2006-01-02 15:04:05")})
+				itoa(int64(p.Refunded)), p.ProviderTxID, stamp(p.CreatedAt)})
 		}
 		return []string{"id", "order_id", "order_uuid", "method", "status", "amount", "refunded", "provider_tx_id", "created_at"}, rows
 	}

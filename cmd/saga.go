@@ -251,7 +251,7 @@ func sagaRows(rs []shop.SagaRecord) rowsFunc {
 				lease = r.LeaseUntil.Local().Format("15:04:05")
 			}
 			rows = append(rows, []string{r.OrderUUID, string(r.State), itoa(r.CustomerID), string(r.Method), itoa(int64(r.TotalAmount)), order, r.Error,
-				itoa(r.OwnerToken), lease, r.UpdatedAt.Local().Format("2006-01-02 15:04:05")})
+				itoa(r.OwnerToken), lease, stamp(r.UpdatedAt)})
 		}
 		return []string{"order_uuid", "state", "customer_id", "method", "total_amount", "order_id", "error", "owner_token", "lease_until", "updated_at"}, rows
 	}

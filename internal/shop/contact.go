@@ -90,11 +90,11 @@ type BookAddress struct {
 // in the usual shape.
 func (a BookAddress) Normalized() (BookAddress, error) {
 	a.Recipient, a.Memo = strings.TrimSpace(a.Recipient), strings.TrimSpace(a.Memo)
-	postal := Customer{Name: "x", Address: &Address{ZipCode: a.ZipCode, Line1: a.Line1, Line2: a.Line2}}.Trimmed()
+	postal := Address{ZipCode: a.ZipCode, Line1: a.Line1, Line2: a.Line2}.Trimmed()
 	if err := postal.Validate(); err != nil {
 		return a, err
 	}
-	a.ZipCode, a.Line1, a.Line2 = postal.Address.ZipCode, postal.Address.Line1, postal.Address.Line2
+	a.ZipCode, a.Line1, a.Line2 = postal.ZipCode, postal.Line1, postal.Line2
 	if err := ValidateName("recipient", a.Recipient, MaxCustomerNameLen); err != nil {
 		return a, err
 	}

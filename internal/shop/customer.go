@@ -51,7 +51,11 @@ func (c Customer) Validate() error {
 	if c.Address == nil {
 		return nil
 	}
-	a := c.Address
+	return c.Address.Validate()
+}
+
+// Validate checks a postal address: a five-digit postal code and a first line.
+func (a Address) Validate() error {
 	if a.ZipCode == "" || a.Line1 == "" {
 		return Invalid("an address needs both a postal code and a first line")
 	}
@@ -131,8 +135,13 @@ func (c Customer) Trimmed() Customer {
 		c.Email = e
 	}
 	if c.Address != nil {
-		a := Address{ZipCode: strings.TrimSpace(c.Address.ZipCode), Line1: strings.TrimSpace(c.Address.Line1), Line2: strings.TrimSpace(c.Address.Line2)}
+		a := c.Address.Trimmed()
 		c.Address = &a
 	}
 	return c
+}
+
+// Trimmed returns the address with surrounding spaces cut from its parts.
+func (a Address) Trimmed() Address {
+	return Address{ZipCode: strings.TrimSpace(a.ZipCode), Line1: strings.TrimSpace(a.Line1), Line2: strings.TrimSpace(a.Line2)}
 }
