@@ -25,7 +25,7 @@ var FS embed.FS
 // the generation it last got; a binary installs its files only over an
 // older one, so two versions of rabbitpay on one database never take turns
 // re-installing, and an older one never puts back older bodies.
-const FunctionsGeneration = 1
+const FunctionsGeneration = 2
 
 // Functions holds functions/*.sql: one file per database function, plus
 // dropped.sql.

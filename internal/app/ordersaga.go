@@ -46,7 +46,7 @@ type orderSaga struct {
 	interrupt <-chan struct{}
 
 	// What the run has done and learned so far.
-	log *postgres.SagaLog // nil until the saga's first transaction
+	log sagaLog // nil until the saga's first transaction
 	// ref names the payment at its provider, as far as it is known.
 	ref payment.Ref
 	// lost is closed when another process took the saga over while this one
@@ -56,7 +56,7 @@ type orderSaga struct {
 	calls    []shop.PaymentCall
 	paid     payment.Result
 	declined *shop.PaymentOutcome
-	created  postgres.CreatedOrder
+	created  shop.CreatedOrder
 	// refunded is what the refund compensation gave back (not what partial
 	// refunds had before it).
 	refunded shop.Won
@@ -87,7 +87,7 @@ func placing(key, hash string, approval Approval, interrupt <-chan struct{}) sag
 // openSaga makes the saga for rec, owned through log (nil before its first
 // write), with its payment's gateway; provider calls are recorded with the
 // saga's next write.
-func (a *App) openSaga(log *postgres.SagaLog, rec *shop.SagaRecord, opts ...sagaOption) (*orderSaga, error) {
+func (a *App) openSaga(log sagaLog, rec *shop.SagaRecord, opts ...sagaOption) (*orderSaga, error) {
 	o := &orderSaga{a: a, log: log, rec: rec, ref: payment.Ref{OrderUUID: rec.OrderUUID, CustomerID: rec.CustomerID,
 		Amount: rec.TotalAmount, TxID: rec.ProviderRef, Token: rec.ApprovalToken}}
 	gw, err := a.Gateway(rec.Method)
@@ -114,9 +114,9 @@ func (o *orderSaga) recordCall(c shop.PaymentCall) {
 // yield gives a saga's lease back early, so that `saga recover` need not
 // wait for it to run out. Nothing depends on it (the lease runs out on its
 // own), so a failure is only said, as a warning naming the saga.
-func (a *App) yield(ctx context.Context, log *postgres.SagaLog) {
+func (a *App) yield(ctx context.Context, log sagaLog) {
 	if err := log.Yield(ctx); err != nil && a.Warn != nil {
-		a.Warn(fmt.Sprintf("saga %s: its lease could not be given back early (%v); 'saga recover' takes it over once it runs out", log.UUID, err))
+		a.Warn(fmt.Sprintf("saga %s: its lease could not be given back early (%v); 'saga recover' takes it over once it runs out", log.OrderUUID(), err))
 	}
 }
 

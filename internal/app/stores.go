@@ -65,8 +65,9 @@ type reads interface {
 }
 
 // sagaStore is what the order saga, cancel, refund and recover write and
-// read besides what reads has: the saga log (a *postgres.SagaLog, fenced by
-// its owner token) and what a saga starts from.
+// read besides what reads has: what a saga starts from, and the saga log
+// that starting or taking a saga over hands out (a *postgres.SagaLog, which
+// the saga then drives as a sagaLog).
 type sagaStore interface {
 	ResolveItems(ctx context.Context, customerID int64, items []shop.ItemRequest) ([]shop.Line, error)
 	IdempotentOrder(ctx context.Context, key string) (uuid, hash string, err error)
@@ -78,6 +79,43 @@ type sagaStore interface {
 	UnfinishedRefunds(ctx context.Context) ([]shop.Refund, error)
 	RecordCalls(ctx context.Context, uuid string, calls []shop.PaymentCall) error
 }
+
+// sagaLog is the saga's durability: one process's ownership of one order's
+// saga, fenced by its owner token. Every write commits the saga's change
+// together with its log entry and the provider calls made since the last
+// one, after checking that the saga was not taken over (shop.ErrFenced);
+// a write whose outcome is unknown (the connection lost mid-commit) is
+// resolved before it returns. Placement, recovery, cancel and refund make
+// every change of an order's saga through it.
+type sagaLog interface {
+	OrderUUID() string
+	Load(ctx context.Context) (shop.SagaRecord, error)
+	// The lease: renewed while the owner waits, given back early on exit.
+	Renew(ctx context.Context) error
+	Yield(ctx context.Context) error
+	// RecordCall notes a provider call for the next write.
+	RecordCall(c shop.PaymentCall)
+
+	// Forward: the payment's request and approval, then the order.
+	RecordPending(ctx context.Context, providerRef, approvalURL string, ev shop.SagaEvent) error
+	RecordApproval(ctx context.Context, token string, ev shop.SagaEvent) error
+	CreateOrder(ctx context.Context, r *shop.SagaRecord, providerTxID string, evs []shop.SagaEvent) (shop.CreatedOrder, error)
+
+	// Backward: the failure, the payment's settlement, the stock, the end.
+	MarkCompensating(ctx context.Context, cause string, declined *shop.PaymentOutcome, evs []shop.SagaEvent) error
+	SettlePayment(ctx context.Context, o shop.PaymentOutcome, kind shop.NotificationKind, ev shop.SagaEvent) error
+	RestoreStock(ctx context.Context, ev shop.SagaEvent) (int, error)
+	Finish(ctx context.Context, state shop.SagaState, cause string, evs []shop.SagaEvent) error
+
+	// After the order: cancel and partial refunds.
+	BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEvent) (done bool, err error)
+	FinishCancel(ctx context.Context, ev shop.SagaEvent) error
+	BeginRefund(ctx context.Context, orderID int64, key, reason string, lines []shop.Line, ev shop.SagaEvent) (f shop.Refund, existing bool, err error)
+	FinishRefund(ctx context.Context, f shop.Refund, txID string, ev shop.SagaEvent) error
+	FailRefund(ctx context.Context, f shop.Refund, cause string, ev shop.SagaEvent) error
+}
+
+var _ sagaLog = (*postgres.SagaLog)(nil)
 
 // deliveryStore moves deliveries: decide plans the change from the orders'
 // snapshots, taken under their locks (shop.PlanStart, shop.PlanUpdate).

@@ -38,6 +38,20 @@ type Ledger interface {
 	Lookup(ctx context.Context, orderUUID string) (Result, error)
 }
 
+// RefundOf is what refunding amount leaves of the sandbox's payment res, as
+// a provider books it: only a successful payment with that much left can be
+// refunded (ok false otherwise), and one refunded in full is CANCELLED.
+func RefundOf(res Result, amount shop.Won) (after Result, ok bool) {
+	if res.Status != shop.PaymentSuccess || res.Refunded+amount > res.Amount {
+		return res, false
+	}
+	res.Refunded += amount
+	if res.Refunded >= res.Amount {
+		res.Status = shop.PaymentCancelled
+	}
+	return res, true
+}
+
 func (s *Sandbox) name() string { return s.Provider.Name + " sandbox" }
 
 // Ready needs nothing from the buyer: the sandbox charges on Approve.

@@ -60,7 +60,7 @@ func (s *Store) UpdateDeliveries(ctx context.Context, deliveryIDs, orderIDs []in
 				}
 			})
 		}
-		queueRollUp(b, plan.Shipped, 0)
+		queueOrderMove(b, plan.Shipped, shop.OrderShipped, 0)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
@@ -117,7 +117,7 @@ func (s *Store) deliveries(ctx context.Context, ids []int64) ([]shop.Delivery, e
 func (s *Store) ListDeliveries(ctx context.Context, f shop.DeliveryFilter, o shop.ListOptions) (shop.Page[shop.Delivery], error) {
 	w := newFilters().
 		// nothing left to ship: not listed (deliver show still shows it)
-		always(`NOT (d.status = 'READY' AND (o.status = 'cancelled' OR op.refunded_quantity >= op.quantity))`, "", nil).
+		always(`NOT (d.status = `+lit(shop.DeliveryReady)+` AND (o.status = `+lit(shop.OrderCancelled)+` OR op.refunded_quantity >= op.quantity))`, "", nil).
 		when(f.OrderID != 0, "op.order_id = @order", "order", f.OrderID).
 		when(f.CustomerID != 0, "o.customer_id = @customer", "customer", f.CustomerID).
 		when(f.Status != "", "d.status = @status", "status", string(f.Status))
@@ -151,20 +151,26 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (shop.Delivery, error
 	return d, err
 }
 
-// queueRollUp marks shipped the orders shop.RollUp rolled up (those still
-// paid) and queues order_shipped for each, in one statement. Run after a
-// delivery change and after a partial refund: refundID, when not 0, makes it
-// wait for that refund to be refunded (by the batch's earlier statement), so
-// a refund whose write changed nothing rolls nothing up.
-func queueRollUp(b *pgx.Batch, orderIDs []int64, refundID int64) {
+// queueOrderMove moves the orders orderIDs to status to, those still in a
+// status shop.OrderMovesTo allows, and queues order.shipped for each one
+// that shipped, in one statement. Run after a delivery change (shop.RollUp
+// decided which orders ship) and after a refund (shop.AfterRefund):
+// refundID, when not 0, makes it wait for that refund to be refunded (by
+// the batch's earlier statement), so a refund whose write changed nothing
+// moves nothing.
+func queueOrderMove(b *pgx.Batch, orderIDs []int64, to shop.OrderStatus, refundID int64) {
 	if len(orderIDs) == 0 {
 		return
 	}
+	var evs []shop.Event
+	if to == shop.OrderShipped {
+		evs = append(evs, shop.OrderShippedV1{})
+	}
 	b.Queue(`WITH o AS (
-		UPDATE orders o SET status = 'shipped', updated_at = now() WHERE o.id = ANY($1) AND o.status = 'paid'
-			AND ($3 = 0 OR EXISTS (SELECT FROM order_refund WHERE id = $3 AND state = 'refunded'))
+		UPDATE orders o SET status = $4, updated_at = now() WHERE o.id = ANY($1) AND o.status = ANY($5::text[]::order_status[])
+			AND ($3 = 0 OR EXISTS (SELECT FROM order_refund WHERE id = $3 AND state = $6))
 		RETURNING o.id, o.customer_id, o.order_uuid, o.total_amount)
 		`+QueueEvents(`$2::jsonb`, `SELECT customer_id, id AS order_id,
 			jsonb_build_object('order_uuid', order_uuid, 'order_id', id, 'total_amount', total_amount) AS facts FROM o`),
-		orderIDs, EventsParam(shop.OrderShippedV1{}), refundID)
+		orderIDs, EventsParam(evs...), refundID, to, names(shop.OrderMovesTo(to)), shop.RefundRefunded)
 }

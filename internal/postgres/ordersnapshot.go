@@ -32,7 +32,7 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 		lockOrder, lockItems = " FOR NO KEY UPDATE OF o", " FOR NO KEY UPDATE OF op"
 	}
 	rows, err := q.Query(ctx, `SELECT o.id, o.status, coalesce(s.state::text, ''),
-			coalesce((SELECT min(r.id) FROM order_refund r WHERE r.order_id = o.id AND r.state = 'refunding'), 0)
+			coalesce((SELECT min(r.id) FROM order_refund r WHERE r.order_id = o.id AND r.state = `+lit(shop.RefundRefunding)+`), 0)
 		FROM orders o LEFT JOIN saga s USING (order_uuid)
 		WHERE o.id = ANY($1) ORDER BY o.id`+lockOrder, ids)
 	if err != nil {

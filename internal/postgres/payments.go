@@ -38,8 +38,8 @@ func (s *Store) RecordCalls(ctx context.Context, uuid string, calls []shop.Payme
 func (l *SagaLog) RecordPending(ctx context.Context, providerRef, approvalURL string, ev shop.SagaEvent) error {
 	return l.write(ctx, "the payment request", func(b *pgx.Batch) {
 		l.fence(b, l.lease())
-		b.Queue(`UPDATE payment SET provider_ref = $2, approval_url = NULLIF($3, '') WHERE order_uuid = $1 AND status = 'PROGRESS'`,
-			l.UUID, providerRef, approvalURL)
+		b.Queue(`UPDATE payment SET provider_ref = $2, approval_url = NULLIF($3, '') WHERE order_uuid = $1 AND status = $4`,
+			l.UUID, providerRef, approvalURL, shop.PaymentProgress)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
 }
@@ -49,13 +49,13 @@ func (l *SagaLog) RecordPending(ctx context.Context, providerRef, approvalURL st
 func (l *SagaLog) RecordApproval(ctx context.Context, token string, ev shop.SagaEvent) error {
 	return l.write(ctx, "the buyer's approval", func(b *pgx.Batch) {
 		l.fence(b, l.lease())
-		b.Queue(`UPDATE payment SET approval_token = $2 WHERE order_uuid = $1 AND status = 'PROGRESS'`, l.UUID, token)
+		b.Queue(`UPDATE payment SET approval_token = $2 WHERE order_uuid = $1 AND status = $3`, l.UUID, token, shop.PaymentProgress)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
 }
 
 const paymentCols = `p.id, p.order_uuid::text, p.order_id, p.method, p.status, p.amount, p.refunded_amount, coalesce(p.provider_tx_id, ''),
-	coalesce(p.provider_ref, ''), CASE WHEN p.status = 'PROGRESS' THEN coalesce(p.approval_url, '') ELSE '' END,
+	coalesce(p.provider_ref, ''), coalesce(p.approval_url, ''),
 	coalesce(p.failure_reason, ''), p.created_at, p.paid_at, p.cancelled_at`
 
 const paymentSelect = `SELECT ` + paymentCols + ` FROM payment p`
@@ -64,6 +64,9 @@ func scanPayment(row pgx.Row) (shop.Payment, error) {
 	var p shop.Payment
 	err := row.Scan(&p.ID, &p.OrderUUID, &p.OrderID, &p.Method, &p.Status, &p.Amount, &p.Refunded, &p.ProviderTxID,
 		&p.ProviderRef, &p.ApprovalURL, &p.FailureReason, &p.CreatedAt, &p.PaidAt, &p.CancelledAt)
+	if p.Status != shop.PaymentProgress { // the buyer's link is only shown while the payment waits for them
+		p.ApprovalURL = ""
+	}
 	return p, err
 }
 
@@ -139,7 +142,7 @@ func scanRefund(row pgx.Row) (shop.Refund, error) {
 
 // UnfinishedRefunds lists refunds a crash left refunding, oldest first.
 func (s *Store) UnfinishedRefunds(ctx context.Context) ([]shop.Refund, error) {
-	return s.refunds(ctx, `WHERE state = 'refunding' ORDER BY created_at`)
+	return s.refunds(ctx, `WHERE state = `+lit(shop.RefundRefunding)+` ORDER BY created_at`) // order_refund_unfinished
 }
 
 // GetRefundByKey reads the refund an idempotency key was used for.
@@ -189,8 +192,8 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 			return err
 		}
 		f, err = scanRefund(tx.QueryRow(ctx, `INSERT INTO order_refund (order_id, order_uuid, key, items, amount, reason, state)
-			VALUES ($1, $2, $3, $4, $5, $6, 'refunding') RETURNING id, order_id, order_uuid::text, items, amount, reason, state,
-			coalesce(error, ''), created_at, finished_at`, orderID, l.UUID, key, jsonText(lines), amount, reason))
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, order_id, order_uuid::text, items, amount, reason, state,
+			coalesce(error, ''), created_at, finished_at`, orderID, l.UUID, key, jsonText(lines), amount, reason, shop.RefundRefunding))
 		if err != nil {
 			return err
 		}
@@ -201,41 +204,41 @@ func (l *SagaLog) BeginRefund(ctx context.Context, orderID int64, key, reason st
 }
 
 // FinishRefund records the provider's refund: it gives the items' stock
-// back, adds the amount to the payment's refunded amount (CANCELLED, and the
-// order cancelled, once everything is refunded), queues payment.refunded
-// and drops the saga's lease, all at once.
+// back, adds the amount to the payment's refunded amount, moves the order
+// and its payment where shop.AfterRefund says (cancelled, and the payment
+// CANCELLED, once nothing is left; shipped when every item left has
+// shipped), queues payment.refunded and drops the saga's lease, all at once.
 func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, ev shop.SagaEvent) error {
 	ids, qtys, _ := lineArrays(f.Items)
 	// While the refund is refunding nothing else changes its order's items
-	// (shop.RefundInProgress), and their quantities count it already: what
-	// the order rolls up to once it is refunded can be read before the write.
-	var shipped []int64
+	// (shop.RefundInProgress), and their quantities count it already: where
+	// the order goes once it is refunded can be read before the write.
 	os, err := loadOrders(ctx, l.s.Pool, []int64{f.OrderID}, false)
 	if err != nil {
 		return err
 	}
-	if len(os) == 1 && shop.RollUp(os[0].Status, os[0].Items) == shop.OrderShipped {
-		shipped = []int64{f.OrderID}
+	if len(os) != 1 {
+		return shop.NotFound("no order has id %d", f.OrderID)
 	}
+	order, pay := shop.AfterRefund(os[0])
 	return l.write(ctx, "the refund", func(b *pgx.Batch) {
 		l.fence(b, nil)
-		b.Queue(`WITH r AS (UPDATE order_refund SET state = 'refunded', finished_at = now() WHERE id = $1 AND state = 'refunding'
-				AND EXISTS (SELECT FROM payment WHERE order_uuid = $5 AND status = 'SUCCESS') RETURNING id),
+		b.Queue(`WITH r AS (UPDATE order_refund SET state = $7, finished_at = now() WHERE id = $1 AND state = $8
+				AND EXISTS (SELECT FROM payment WHERE order_uuid = $5 AND status = $9) RETURNING id),
 			stock AS (UPDATE product p SET stock_quantity = stock_quantity + t.q, updated_at = now()
 				FROM unnest($2::bigint[], $3::bigint[]) AS t(pid, q), r WHERE p.id = t.pid),
-			pay AS (UPDATE payment SET refunded_amount = refunded_amount + $4,
-				status = CASE WHEN refunded_amount + $4 >= amount THEN 'CANCELLED'::payment_status ELSE status END,
-				cancelled_at = CASE WHEN refunded_amount + $4 >= amount THEN now() END
-				FROM r WHERE order_uuid = $5 RETURNING payment.order_id, payment.status, payment.method, payment.refunded_amount),
-			ord AS (UPDATE orders SET status = 'cancelled', updated_at = now() FROM pay
-				WHERE orders.id = pay.order_id AND pay.status = 'CANCELLED')
+			pay AS (UPDATE payment SET refunded_amount = refunded_amount + $4, status = $10,
+				cancelled_at = CASE WHEN $10 <> $9 THEN now() END
+				FROM r WHERE order_uuid = $5 RETURNING payment.order_id, payment.method, payment.refunded_amount)
 			`+QueueEvents(`$6::jsonb`, `SELECT o.customer_id, o.id AS order_id,
 				jsonb_build_object('refunded_amount', pay.refunded_amount, 'method', pay.method) AS facts
 			FROM pay JOIN orders o ON o.id = pay.order_id`),
 			f.ID, ids, qtys, f.Amount, l.UUID, EventsParam(shop.PaymentRefundedV1{OrderUUID: l.UUID, Amount: f.Amount,
-				ProviderTxID: txID, Items: f.Items}))
-		// Refunding the last unshipped item whole leaves an order whose every other item shipped.
-		queueRollUp(b, shipped, f.ID)
+				ProviderTxID: txID, Items: f.Items}),
+			shop.RefundRefunded, shop.RefundRefunding, shop.PaymentSuccess, pay)
+		if order != os[0].Status { // refunded whole: cancelled; its last unshipped item refunded: shipped
+			queueOrderMove(b, []int64{f.OrderID}, order, f.ID)
+		}
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
 }
@@ -246,10 +249,10 @@ func (l *SagaLog) FailRefund(ctx context.Context, f shop.Refund, cause string, e
 	ids, qtys, _ := lineArrays(f.Items)
 	return l.write(ctx, "the refund", func(b *pgx.Batch) {
 		l.fence(b, nil)
-		b.Queue(`WITH r AS (UPDATE order_refund SET state = 'failed', error = $4, finished_at = now() WHERE id = $1 AND state = 'refunding' RETURNING order_id)
+		b.Queue(`WITH r AS (UPDATE order_refund SET state = $5, error = $4, finished_at = now() WHERE id = $1 AND state = $6 RETURNING order_id)
 			UPDATE order_product op SET refunded_quantity = refunded_quantity - t.q
 			FROM unnest($2::bigint[], $3::bigint[]) AS t(pid, q), r WHERE op.order_id = r.order_id AND op.product_id = t.pid`,
-			f.ID, ids, qtys, cause)
+			f.ID, ids, qtys, cause, shop.RefundFailed, shop.RefundRefunding)
 		b.Queue(`UPDATE saga SET history = history || $2::jsonb, updated_at = now() WHERE order_uuid = $1`, l.UUID, events(ev))
 	}, logged(ev))
 }

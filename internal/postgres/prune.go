@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
 // prunable is one kind of operational record `db prune` removes once it is
@@ -25,30 +27,30 @@ var prunables = []prunable{
 	{ // idempotency keys, except those of a saga still unfinished (its retry must still find it)
 		kind: "idempotency_keys", table: "idempotency_key", key: "key",
 		where: `t.created_at < $1 AND NOT EXISTS (SELECT FROM saga s WHERE s.order_uuid = t.order_uuid
-			AND s.state IN ('running', 'compensating', 'cancelling'))`,
+			AND s.state IN (` + lit(shop.UnfinishedSagaStates...) + `))`,
 		order:  `t.created_at`,
 		remove: `DELETE FROM idempotency_key`,
 	},
 	{ // sagas that failed before changing anything: no stock taken, no payment, no order, and no
 		// idempotency key (RecordFailedStart's transaction never claimed one)
 		kind: "failed_sagas", table: "saga", key: "order_uuid",
-		where: `t.state = 'failed' AND t.updated_at < $1 AND NOT t.stock_reduced AND t.payment_id IS NULL AND t.order_id IS NULL
+		where: `t.state = ` + lit(shop.SagaFailed) + ` AND t.updated_at < $1 AND NOT t.stock_reduced AND t.payment_id IS NULL AND t.order_id IS NULL
 			AND t.lease_until IS NULL AND NOT EXISTS (SELECT FROM payment p WHERE p.order_uuid = t.order_uuid)`,
 		order:  `t.updated_at`,
 		remove: `DELETE FROM saga`,
 	},
 	{ // the detail of calls made to payment providers, except for payments still PROGRESS (reconcile's evidence)
 		kind: "payment_calls", table: "payment_call", key: "id",
-		where:  `t.at < $1 AND NOT EXISTS (SELECT FROM payment p WHERE p.order_uuid = t.order_uuid AND p.status = 'PROGRESS')`,
+		where:  `t.at < $1 AND NOT EXISTS (SELECT FROM payment p WHERE p.order_uuid = t.order_uuid AND p.status = ` + lit(shop.PaymentProgress) + `)`,
 		order:  `t.at`,
 		remove: `DELETE FROM payment_call`,
 	},
 	{ // the step history of finished sagas: the row stays (cancel and refund need its items and payment);
 		// never one owned (a lease) or with a refund in flight
 		kind: "saga_histories", table: "saga", key: "order_uuid",
-		where: `t.state IN ('completed', 'compensated', 'failed', 'cancelled') AND t.history <> '[]'::jsonb
+		where: `t.state IN (` + lit(shop.FinishedSagaStates...) + `) AND t.history <> '[]'::jsonb
 			AND t.updated_at < $1 AND t.lease_until IS NULL
-			AND NOT EXISTS (SELECT FROM order_refund r WHERE r.order_id = t.order_id AND r.state = 'refunding')`,
+			AND NOT EXISTS (SELECT FROM order_refund r WHERE r.order_id = t.order_id AND r.state = ` + lit(shop.RefundRefunding) + `)`,
 		order:  `t.updated_at`,
 		remove: `UPDATE saga SET history = '[]'::jsonb`,
 	},

@@ -35,6 +35,9 @@ type SagaLog struct {
 // records it, in the same transaction.
 func (l *SagaLog) RecordCall(c shop.PaymentCall) { l.calls = append(l.calls, c) }
 
+// OrderUUID names the saga this log owns.
+func (l *SagaLog) OrderUUID() string { return l.UUID }
+
 // jsonText encodes v for a jsonb parameter as text. Behind a transaction
 // pooler pgx runs in exec mode, where the server does not describe parameter
 // types: pgx has no plan for a slice of structs and would send []byte as
@@ -177,15 +180,6 @@ func inState(s shop.SagaState) func(shop.SagaRecord) bool {
 	return func(r shop.SagaRecord) bool { return r.State == s }
 }
 
-// stateNames passes saga states as text[]: SQL casts them to saga_state[].
-func stateNames(states []shop.SagaState) []string {
-	out := make([]string, len(states))
-	for i, s := range states {
-		out[i] = string(s)
-	}
-	return out
-}
-
 func lineArrays(lines []shop.Line) (ids, qtys, prices []int64) {
 	for _, l := range lines {
 		ids = append(ids, l.ProductID)
@@ -196,14 +190,15 @@ func lineArrays(lines []shop.Line) (ids, qtys, prices []int64) {
 }
 
 // StartSagaSQL is the saga's first statement: take the stock (all or none),
-// then the PROGRESS payment and the log. $1 order UUID, $2 customer, $3
-// method, $4 items (JSON), $5 total, $6 from the cart, $7 the first events,
-// $8 and $9 product ids and quantities, $10 owner token, $11 lease.
+// then the payment (waiting: PROGRESS) and the log (running). $1 order
+// UUID, $2 customer, $3 method, $4 items (JSON), $5 total, $6 from the cart,
+// $7 the first events, $8 and $9 product ids and quantities, $10 owner
+// token, $11 lease, $12 the payment's status, $13 the saga's state.
 const StartSagaSQL = `WITH stock AS (SELECT reduce_stock($8, $9)),
-		p AS (INSERT INTO payment (order_uuid, method, status, amount) SELECT $1, $3, 'PROGRESS', $5 FROM stock RETURNING id)
+		p AS (INSERT INTO payment (order_uuid, method, status, amount) SELECT $1, $3, $12, $5 FROM stock RETURNING id)
 		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, payment_id, state, step, stock_reduced,
 			history, owner_token, lease_until)
-		SELECT $1, $2, $3, $4, $5, $6, p.id, 'running', 'payment', true, $7, $10, now() + $11::interval FROM p RETURNING payment_id`
+		SELECT $1, $2, $3, $4, $5, $6, p.id, $13, 'payment', true, $7, $10, now() + $11::interval FROM p RETURNING payment_id`
 
 // StartSaga is the saga's first transaction: it claims the idempotency key
 // (if any), writes the saga log owned by the returned SagaLog with a fresh
@@ -216,7 +211,8 @@ func (s *Store) StartSaga(ctx context.Context, r *shop.SagaRecord, key, requestH
 		if key != "" { // first, so a reused key is found before anything else can fail
 			b.Queue(`INSERT INTO idempotency_key (key, request_hash, order_uuid) VALUES ($1, $2, $3)`, key, requestHash, r.OrderUUID)
 		}
-		b.Queue(StartSagaSQL, r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, events(ev), ids, qtys, l.Token, s.Lease).
+		b.Queue(StartSagaSQL, r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, events(ev), ids, qtys, l.Token, s.Lease,
+			shop.PaymentProgress, shop.SagaRunning).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&r.PaymentID) })
 	})
 	if errors.Is(err, shop.ErrIncomplete) {
@@ -234,8 +230,8 @@ func (s *Store) RecordFailedStart(ctx context.Context, r *shop.SagaRecord, cause
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	_, err := s.Pool.Exec(ctx, `INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, state, step, error, history)
-		VALUES ($1, $2, $3, $4, $5, $6, 'failed', 'reduce_stock', $7, $8) ON CONFLICT (order_uuid) DO NOTHING`,
-		r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, cause, events(ev))
+		VALUES ($1, $2, $3, $4, $5, $6, $9, 'reduce_stock', $7, $8) ON CONFLICT (order_uuid) DO NOTHING`,
+		r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, cause, events(ev), shop.SagaFailed)
 	return err
 }
 
@@ -249,7 +245,7 @@ func (s *Store) AcquireSaga(ctx context.Context, uuid string, states []shop.Saga
 	rec, err := scanSaga(s.Pool.QueryRow(ctx, `UPDATE saga SET owner_token = owner_token + 1, lease_until = now() + $3::interval
 		WHERE order_uuid = (SELECT order_uuid FROM saga WHERE order_uuid = $1 AND state = ANY($2::text[]::saga_state[])
 			AND (lease_until IS NULL OR lease_until < now()) FOR UPDATE SKIP LOCKED)
-		RETURNING `+sagaCols, uuid, stateNames(states), s.Lease))
+		RETURNING `+sagaCols, uuid, names(states), s.Lease))
 	if IsNoRows(err) {
 		return nil, rec, ErrSagaBusy
 	}
@@ -278,34 +274,28 @@ func (l *SagaLog) Yield(ctx context.Context) error {
 	return l.batch(ctx, "the lease release", b)
 }
 
-// CreatedOrder is what CreateOrder made.
-type CreatedOrder struct {
-	ID, PaymentID int64
-	CustomerName  string
-	ItemIDs       []int64 // order_product ids, in the saga's item order
-	At            time.Time
-}
-
-// CreateOrderSQL is CreateOrder's statement. Each part sees the new order
-// only through RETURNING. Made once: the text is long, and pgx looks its
+// CreateOrderSQL is CreateOrder's statement: $11 is the new order's status
+// (paid), $12 the payment's (SUCCESS), $13 the saga's (completed) and $14
+// the states it completes from. Each part sees the new order only through
+// RETURNING. Made once: the text is long, and pgx looks its
 // prepared statement up by it.
 var CreateOrderSQL = `WITH o AS (
-		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, 'paid', $3)
+		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, $11, $3)
 		RETURNING id, order_uuid, customer_id, total_amount, created_at),
 	items AS (
 		INSERT INTO order_product (order_id, product_id, quantity, order_price)
 		SELECT o.id, t.pid, t.q, t.price FROM o, unnest($4::bigint[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS t(pid, q, price, n)
 		ORDER BY t.n RETURNING id),
 	paid AS (
-		UPDATE payment SET status = 'SUCCESS', provider_tx_id = $7, paid_at = now(), order_id = (SELECT id FROM o)
+		UPDATE payment SET status = $12, provider_tx_id = $7, paid_at = now(), order_id = (SELECT id FROM o)
 		WHERE order_uuid = $1),
 	cart AS (
 		DELETE FROM cart_item WHERE $8 AND cart_id = (SELECT cart_id FROM cart WHERE customer_id = $2) AND product_id = ANY($4)),
 	-- order.placed and payment.succeeded, made in Go; the order's id is the database's.
 	outbox AS (` + QueueEvents(`$10::jsonb`, `SELECT customer_id, id AS order_id, jsonb_build_object('order_id', id) AS facts FROM o`) + `),
 	done AS (
-		UPDATE saga SET state = 'completed', step = 'done', order_id = (SELECT id FROM o), history = history || $9::jsonb,
-			updated_at = now() WHERE order_uuid = $1 AND state = 'running' RETURNING payment_id)
+		UPDATE saga SET state = $13, step = 'done', order_id = (SELECT id FROM o), history = history || $9::jsonb,
+			updated_at = now() WHERE order_uuid = $1 AND state = ANY($14::text[]::saga_state[]) RETURNING payment_id)
 	SELECT o.id, o.created_at, (SELECT array_agg(id ORDER BY id) FROM items), (SELECT payment_id FROM done),
 		(SELECT name FROM customer WHERE id = $2) FROM o`
 
@@ -313,14 +303,15 @@ var CreateOrderSQL = `WITH o AS (
 // success, creates the order and its items (price snapshot), empties the
 // ordered items from the cart, queues the notifications in the outbox and
 // completes the saga (dropping its lease), all at once.
-func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerTxID string, evs []shop.SagaEvent) (CreatedOrder, error) {
+func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerTxID string, evs []shop.SagaEvent) (shop.CreatedOrder, error) {
 	ids, qtys, prices := lineArrays(r.Items)
-	var out CreatedOrder
+	var out shop.CreatedOrder
 	build := func(b *pgx.Batch) {
 		l.fence(b, nil)
 		b.Queue(CreateOrderSQL,
 			r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, events(evs...),
-			EventsParam(shop.OrderPlacedEvents(*r, providerTxID)...)).
+			EventsParam(shop.OrderPlacedEvents(*r, providerTxID)...),
+			shop.OrderPaid, shop.PaymentSuccess, shop.SagaCompleted, names(shop.MovesTo(shop.SagaCompleted))).
 			QueryRow(func(row pgx.Row) error {
 				return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID, &out.CustomerName)
 			})
@@ -341,9 +332,9 @@ func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *
 	moved := false
 	err := l.write(ctx, "the saga log", func(b *pgx.Batch) {
 		l.fence(b, l.lease())
-		b.Queue(`WITH u AS (UPDATE saga SET state = 'compensating', error = $2, history = history || $3::jsonb, updated_at = now()
+		b.Queue(`WITH u AS (UPDATE saga SET state = $5, error = $2, history = history || $3::jsonb, updated_at = now()
 			WHERE order_uuid = $1 AND state = ANY($4::text[]::saga_state[]) RETURNING 1) SELECT EXISTS (SELECT FROM u)`,
-			l.UUID, cause, events(evs...), stateNames(shop.MovesTo(shop.SagaCompensating))).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
+			l.UUID, cause, events(evs...), names(shop.MovesTo(shop.SagaCompensating)), shop.SagaCompensating).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
 		if declined != nil {
 			queuePaymentOutcome(b, l.UUID, *declined, shop.SettledKind(declined.Status))
 		}
@@ -356,24 +347,28 @@ func (l *SagaLog) MarkCompensating(ctx context.Context, cause string, declined *
 	return err
 }
 
-// queuePaymentOutcome settles a PROGRESS (or SUCCESS) payment as o.Status
-// and queues notification kind, once: a settled payment is left as it is.
+// queuePaymentOutcome settles the payment as o.Status (from a status
+// shop.PaymentMovesTo allows, while its saga is undoing) and queues
+// notification kind, once: a settled payment is left as it is. A refund
+// (CANCELLED) gives back the whole amount, and its event tells what it gave
+// back now: what partial refunds left.
 func queuePaymentOutcome(b *pgx.Batch, uuid string, o shop.PaymentOutcome, kind shop.NotificationKind) {
+	refund := o.Status == shop.PaymentCancelled
 	b.Queue(`WITH before AS (SELECT refunded_amount FROM payment WHERE order_uuid = $1),
 		p AS (
 			UPDATE payment SET status = $2, provider_tx_id = coalesce(NULLIF($3, ''), provider_tx_id),
-				refunded_amount = CASE WHEN $2 = 'CANCELLED' THEN amount ELSE refunded_amount END,
+				refunded_amount = CASE WHEN $6 THEN amount ELSE refunded_amount END,
 				failure_reason = NULLIF($4, ''),
-				cancelled_at = CASE WHEN $2 = 'CANCELLED' THEN now() END
-			WHERE order_uuid = $1 AND status IN ('PROGRESS', 'SUCCESS') AND status <> $2
-				AND EXISTS (SELECT FROM saga WHERE order_uuid = $1 AND state IN ('compensating', 'cancelling'))
+				cancelled_at = CASE WHEN $6 THEN now() END
+			WHERE order_uuid = $1 AND status = ANY($7::text[]::payment_status[])
+				AND EXISTS (SELECT FROM saga WHERE order_uuid = $1 AND state = ANY($8::text[]::saga_state[]))
 			RETURNING order_id, amount, refunded_amount, method, coalesce(provider_tx_id, '') AS tx)
 		`+QueueEvents(`$5::jsonb`, `SELECT s.customer_id, p.order_id, jsonb_build_object(
-			-- a refund tells what it gave back now: what partial refunds left
-			'amount', CASE WHEN $2 = 'CANCELLED' THEN p.amount - before.refunded_amount ELSE p.amount END,
-			'method', p.method, 'provider_tx_id', p.tx) || CASE WHEN $2 = 'CANCELLED'
+			'amount', CASE WHEN $6 THEN p.amount - before.refunded_amount ELSE p.amount END,
+			'method', p.method, 'provider_tx_id', p.tx) || CASE WHEN $6
 				THEN jsonb_build_object('refunded_amount', p.refunded_amount) ELSE '{}' END AS facts
-		FROM p, saga s, before WHERE s.order_uuid = $1`), uuid, o.Status, o.TxID, o.Reason, EventsParam(shop.PaymentSettled(kind, uuid, o)))
+		FROM p, saga s, before WHERE s.order_uuid = $1`), uuid, o.Status, o.TxID, o.Reason, EventsParam(shop.PaymentSettled(kind, uuid, o)),
+		refund, names(shop.PaymentMovesTo(o.Status)), names(shop.UndoingSagaStates))
 }
 
 // SettlePayment records the provider's final word on the payment (FAILED or
@@ -392,7 +387,7 @@ func (l *SagaLog) RestoreStock(ctx context.Context, ev shop.SagaEvent) (int, err
 	var n int
 	err := l.write(ctx, "the stock restore", func(b *pgx.Batch) {
 		l.fence(b, l.lease())
-		b.Queue(`SELECT restore_stock($1, $2::jsonb)`, l.UUID, events(ev)).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
+		b.Queue(`SELECT restore_stock($1, $2::jsonb, $3)`, l.UUID, events(ev), names(shop.UndoingSagaStates)).QueryRow(func(row pgx.Row) error { return row.Scan(&n) })
 	}, func(r shop.SagaRecord) bool { return r.StockRestored })
 	return n, err
 }
@@ -410,7 +405,7 @@ func (l *SagaLog) Finish(ctx context.Context, state shop.SagaState, cause string
 		}
 		b.Queue(`WITH u AS (UPDATE saga SET state = $2, error = coalesce(NULLIF($3, ''), error), history = history || $4::jsonb, updated_at = now()
 			WHERE order_uuid = $1 AND (state = $2 OR state = ANY($5::text[]::saga_state[])) RETURNING 1) SELECT EXISTS (SELECT FROM u)`,
-			l.UUID, state, cause, events(evs...), stateNames(shop.MovesTo(state))).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
+			l.UUID, state, cause, events(evs...), names(shop.MovesTo(state))).QueryRow(func(row pgx.Row) error { return row.Scan(&moved) })
 	}, func(r shop.SagaRecord) bool { return r.State == state && !state.Unfinished() })
 	if err != nil {
 		return err
@@ -436,9 +431,9 @@ func (l *SagaLog) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEv
 		if done, err = shop.CheckCancel(o); done || err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE saga SET state = 'cancelling', history = history || $2::jsonb, updated_at = now()
+		_, err = tx.Exec(ctx, `UPDATE saga SET state = $4, history = history || $2::jsonb, updated_at = now()
 			WHERE order_uuid = $1 AND state = ANY($3::text[]::saga_state[])`, l.UUID, events(ev),
-			stateNames(shop.MovesTo(shop.SagaCancelling)))
+			names(shop.MovesTo(shop.SagaCancelling)), shop.SagaCancelling)
 		return err
 	})
 	return done, writeErr("the cancel request", err)
@@ -448,13 +443,15 @@ func (l *SagaLog) BeginCancel(ctx context.Context, orderID int64, ev shop.SagaEv
 func (l *SagaLog) FinishCancel(ctx context.Context, ev shop.SagaEvent) error {
 	return l.write(ctx, "the cancellation", func(b *pgx.Batch) {
 		l.fence(b, nil)
-		b.Queue(`UPDATE orders SET status = 'cancelled', updated_at = now() WHERE order_uuid = $1 AND status <> 'cancelled'`, l.UUID)
+		b.Queue(`UPDATE orders SET status = $2, updated_at = now() WHERE order_uuid = $1 AND status = ANY($3::text[]::order_status[])`,
+			l.UUID, shop.OrderCancelled, names(shop.OrderMovesTo(shop.OrderCancelled)))
 		b.Queue(QueueEvents(`$2::jsonb`, `SELECT o.customer_id, o.id AS order_id,
 				jsonb_build_object('order_id', o.id, 'total_amount', o.total_amount) AS facts
-			FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = 'cancelling'`),
-			l.UUID, EventsParam(shop.OrderCancelledV1{OrderUUID: l.UUID}))
-		b.Queue(`UPDATE saga SET state = 'cancelled', history = history || $2::jsonb, updated_at = now()
-			WHERE order_uuid = $1 AND state = 'cancelling'`, l.UUID, events(ev))
+			FROM orders o JOIN saga s USING (order_uuid) WHERE o.order_uuid = $1 AND s.state = $3`),
+			l.UUID, EventsParam(shop.OrderCancelledV1{OrderUUID: l.UUID}), shop.SagaCancelling)
+		b.Queue(`UPDATE saga SET state = $3, history = history || $2::jsonb, updated_at = now()
+			WHERE order_uuid = $1 AND state = ANY($4::text[]::saga_state[])`,
+			l.UUID, events(ev), shop.SagaCancelled, names(shop.MovesTo(shop.SagaCancelled)))
 	}, inState(shop.SagaCancelled))
 }
 

@@ -58,20 +58,38 @@ func (s *Store) ListSagas(ctx context.Context, states []shop.SagaState, o shop.L
 }
 
 // stateList is the WHERE clause `state IN ('a', 'b')` for states (none: no
-// clause); every state must be one of shop.SagaStates, so the literals are
-// known words.
+// clause); every state must be one of shop.SagaStates.
 func stateList(states []shop.SagaState) (string, error) {
 	if len(states) == 0 {
 		return "", nil
 	}
-	lits := make([]string, len(states))
-	for i, st := range states {
+	for _, st := range states {
 		if _, err := shop.ParseSagaState(string(st)); err != nil {
 			return "", err
 		}
-		lits[i] = "'" + string(st) + "'"
 	}
-	return "WHERE state IN (" + strings.Join(lits, ", ") + ")", nil
+	return "WHERE state IN (" + lit(states...) + ")", nil
+}
+
+// lit writes statuses as the SQL literals 'a', 'b'. A statement that must
+// name statuses literally, so that the planner can match a partial index,
+// takes them from shop's constants this way: shop decides them, and the
+// words are known ones, never input.
+func lit[S ~string](vs ...S) string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = "'" + string(v) + "'"
+	}
+	return strings.Join(out, ", ")
+}
+
+// names passes statuses as text[]: SQL casts them to its enum's array.
+func names[S ~string](vs []S) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
 }
 
 // IdempotentOrder returns the order UUID and request hash a key was used for.

@@ -42,11 +42,15 @@ func (l *SandboxLedger) Close() {
 }
 
 // ledgerColumns are what scanLedger reads: the provider's view of a payment.
-const ledgerColumns = `tx_id, status, CASE WHEN status = 'FAILED' THEN 0 ELSE amount END, refunded, coalesce(reason, '')`
+const ledgerColumns = `tx_id, status, amount, refunded, coalesce(reason, '')`
 
+// scanLedger reads a payment as the provider tells it: a failed one charged nothing.
 func scanLedger(row pgx.Row) (payment.Result, error) {
 	var res payment.Result
 	err := row.Scan(&res.TxID, &res.Status, &res.Amount, &res.Refunded, &res.Reason)
+	if res.Status == shop.PaymentFailed {
+		res.Amount = 0
+	}
 	return res, err
 }
 
@@ -76,15 +80,19 @@ func (l *SandboxLedger) Refund(ctx context.Context, orderUUID string, r payment.
 			ok = err == nil
 			return err
 		}
-		res, err = scanLedger(tx.QueryRow(ctx, `UPDATE sandbox_payment SET refunded = refunded + $2,
-				status = CASE WHEN refunded + $2 >= amount THEN 'CANCELLED' ELSE status END,
-				cancelled_at = CASE WHEN refunded + $2 >= amount THEN now() END
-			WHERE order_uuid = $1 AND status = 'SUCCESS' AND refunded + $2 <= amount
-			RETURNING `+ledgerColumns, orderUUID, r.Amount))
+		before, err := scanLedger(tx.QueryRow(ctx, `SELECT `+ledgerColumns+` FROM sandbox_payment WHERE order_uuid = $1 FOR UPDATE`, orderUUID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNothingToRefund
 		}
-		ok = err == nil
+		if err != nil {
+			return err
+		}
+		if res, ok = payment.RefundOf(before, r.Amount); !ok {
+			return errNothingToRefund
+		}
+		_, err = tx.Exec(ctx, `UPDATE sandbox_payment SET refunded = $2, status = $3,
+				cancelled_at = CASE WHEN $4 THEN now() END WHERE order_uuid = $1`,
+			orderUUID, res.Refunded, res.Status, res.Status == shop.PaymentCancelled)
 		return err
 	})
 	if errors.Is(err, errNothingToRefund) {

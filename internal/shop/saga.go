@@ -53,6 +53,9 @@ func (s SagaState) Unfinished() bool {
 // UnfinishedSagaStates are the states `saga recover` finishes.
 var UnfinishedSagaStates = []SagaState{SagaRunning, SagaCompensating, SagaCancelling}
 
+// FinishedSagaStates are the states a saga ends in.
+var FinishedSagaStates = []SagaState{SagaCompleted, SagaCompensated, SagaFailed, SagaCancelled}
+
 // ParseSagaState accepts one of the saga states.
 func ParseSagaState(s string) (SagaState, error) {
 	if st := SagaState(s); slices.Contains(SagaStates, st) {
@@ -138,3 +141,11 @@ type ObserverFunc func(SagaEvent)
 
 // Event implements Observer.
 func (f ObserverFunc) Event(e SagaEvent) { f(e) }
+
+// CreatedOrder is what the saga's create step made.
+type CreatedOrder struct {
+	ID, PaymentID int64
+	CustomerName  string
+	ItemIDs       []int64 // order_product ids, in the saga's item order
+	At            time.Time
+}

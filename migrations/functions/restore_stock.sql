@@ -1,11 +1,12 @@
 -- restore_stock gives a saga's items back exactly once: it flips the saga's
 -- stock_restored flag under a row lock and returns how many items it restored
 -- (0 when there was nothing to restore, so running it twice changes nothing).
--- It gives stock back only for a saga being compensated or cancelled, never
--- for a running or completed one, whatever a caller believes, and not what
+-- It gives stock back only for a saga in one of the states undoing names
+-- (shop.UndoingSagaStates: being compensated or cancelled), never for a
+-- running or completed one, whatever a caller believes, and not what
 -- partial refunds have already returned: a cancelled order restores only its
 -- unrefunded quantities.
-CREATE OR REPLACE FUNCTION restore_stock(saga_uuid uuid, events jsonb) RETURNS integer
+CREATE OR REPLACE FUNCTION restore_stock(saga_uuid uuid, events jsonb, undoing text[]) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     its jsonb;
@@ -14,11 +15,11 @@ DECLARE
     n integer := 0;
 BEGIN
     UPDATE saga SET stock_restored = true, history = history || events, updated_at = now()
-     WHERE order_uuid = saga_uuid AND stock_reduced AND NOT stock_restored AND state IN ('compensating', 'cancelling')
+     WHERE order_uuid = saga_uuid AND stock_reduced AND NOT stock_restored AND state = ANY(undoing::saga_state[])
      RETURNING items, order_id INTO its, oid;
     IF NOT FOUND THEN
         IF EXISTS (SELECT FROM saga WHERE order_uuid = saga_uuid AND NOT stock_restored AND stock_reduced
-                   AND state NOT IN ('compensating', 'cancelling')) THEN
+                   AND NOT state = ANY(undoing::saga_state[])) THEN
             RAISE EXCEPTION 'saga % is not being compensated or cancelled: its stock stays taken', saga_uuid;
         END IF;
         RETURN 0;

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rabbitpay/rabbitpay/internal/postgres"
@@ -64,7 +65,8 @@ SELECT EXISTS (SELECT 1 FROM customer WHERE id = :cust) AS known, p.id AS pid, p
 	JOIN product p ON p.sku = r.sku OR p.id = r.id) ON true
 \gset
 \startpipeline
-` + bind(postgres.StartSagaSQL, "uuid", "cust", "method", "items", "price", "fromcart", "ev1", "ids", "qtys", "token", "lease") + `;
+` + bind(postgres.StartSagaSQL, "uuid", "cust", "method", "items", "price", "fromcart", "ev1", "ids", "qtys", "token", "lease",
+	"progress", "running") + `;
 \endpipeline
 \startpipeline
 ` + bind(postgres.SandboxRecordSQL, "uuid", "method", "uuid", "price", "status", "reason") + `;
@@ -72,7 +74,8 @@ SELECT EXISTS (SELECT 1 FROM customer WHERE id = :cust) AS known, p.id AS pid, p
 \startpipeline
 ` + bind(postgres.FenceSQL, "uuid", "token", "NULL") + `;
 ` + bind(postgres.RecordCallsSQL, "uuid", "calls") + `;
-` + bind(postgres.CreateOrderSQL, "uuid", "cust", "price", "ids", "qtys", "prices", "uuid", "fromcart", "ev3", "events") + `;
+` + bind(postgres.CreateOrderSQL, "uuid", "cust", "price", "ids", "qtys", "prices", "uuid", "fromcart", "ev3", "events",
+	"paid", "status", "completed", "fromrunning") + `;
 \endpipeline
 `
 
@@ -115,6 +118,12 @@ func floorVars(hot bool, products int, lease time.Duration) []string {
 		"token=1",
 		"lease=" + lease.String(),
 		"status=" + string(shop.PaymentSuccess),
+		// the statuses the store passes, as shop decides them
+		"progress=" + string(shop.PaymentProgress),
+		"running=" + string(shop.SagaRunning),
+		"paid=" + string(shop.OrderPaid),
+		"completed=" + string(shop.SagaCompleted),
+		"fromrunning={" + strings.Trim(fmt.Sprint(shop.MovesTo(shop.SagaCompleted)), "[]") + "}",
 		"events=" + postgres.EventsParam(shop.OrderPlacedEvents(shop.SagaRecord{OrderUUID: "00000000-0000-4000-8000-000000000000",
 			TotalAmount: line.Price, Method: shop.Kakao}, txID)...),
 		"items=" + enc([]shop.Line{line}),
