@@ -239,7 +239,7 @@ func TestJSONLinesImportRefusesWhatItWouldChange(t *testing.T) {
 	}
 	c.ok("product", "register", "--sku", "D-1", "--name", "Ship", "--price", "1000", "--stock", "5")
 	c.ok("customer", "register", "--name", "Gu")
-	c.ok("order", "place", "--customer", "1", "--item", "D-1:1", "--method", "KAKAO")
+	c.ok("order", "place", "--customer", "1", "--item", "D-1:1", "--method", "KAKAO", "--pickup")
 	c.ok("deliver", "start", "--order", "1")
 	r := c.runIn(`{"delivery":1,"carrier":"CJ`+"\xff"+`","tracking":"1"}`+"\n", "deliver", "import", "-", "--format", "jsonl")
 	if r.code != ExitUsage || !strings.Contains(r.err, "not valid UTF-8") {

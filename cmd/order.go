@@ -45,9 +45,10 @@ func (e *env) stepWriter() io.Writer {
 }
 
 func newOrderCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "order", Short: "Place, list, show, cancel and refund orders",
+	c := &cobra.Command{Use: "order", Short: "Place, list, show, cancel and refund orders; say where they go (ship-to)",
 		Example: "  rabbitpay order place --customer 1 --method KAKAO --item A-1:2\n  rabbitpay order list --status paid --limit 10"}
-	c.AddCommand(newOrderPlaceCmd(e, nil), newOrderListCmd(e, nil), newOrderRefundCmd(e, nil), newOrderShowCmd(e, nil), newOrderCancelCmd(e, nil))
+	c.AddCommand(newOrderPlaceCmd(e, nil), newOrderListCmd(e, nil), newOrderRefundCmd(e, nil), newOrderShowCmd(e, nil), newOrderCancelCmd(e, nil),
+		newOrderShipToCmd(e, nil))
 	return c
 }
 
@@ -153,21 +154,28 @@ type placeOptions struct {
 	CustomerID     int64
 	Method         shop.PaymentMethod
 	Items          []shop.ItemRequest // none: the cart
+	Destination    shop.Destination
 	IdempotencyKey string
 	ApprovalToken  string // "-": read from stdin
 }
 
 func newOrderPlaceCmd(e *env, runF func(*placeOptions) error) *cobra.Command {
 	opts := &placeOptions{env: e}
-	var customer int64
+	var customer, shipTo int64
 	var method string
 	var items []string
 	cmd := &cobra.Command{
-		Use:   "place --customer C --method " + payment.MethodNames("|") + " [--item SKU:QTY ...] [--idempotency-key K]",
+		Use:   "place --customer C --method " + payment.MethodNames("|") + " [--item SKU:QTY ...] [--ship-to ADDRESS | --pickup] [--idempotency-key K]",
 		Short: "Place an order: reduce stock, pay, create the order, notify",
 		Long: `Place runs the order saga and prints each step as it happens. Without --item
 it orders the customer's cart (and empties it). When a step fails, the steps
 before it are undone and each compensation is printed.
+
+The order keeps a copy of where it goes: the customer's default address
+(see 'rabbitpay customer address'), --ship-to one of their other addresses,
+or --pickup for an order handed over at the counter. Without a default
+address, and without either flag, it goes nowhere yet: set its destination
+with 'rabbitpay order ship-to' before its delivery starts.
 
 Exit codes: 0 placed; 1 failed and fully compensated; 2 bad input;
 3 failed and a compensation is incomplete (run 'rabbitpay saga recover');
@@ -183,7 +191,8 @@ or Ctrl-C while waiting compensates like any failure.
 The same --idempotency-key with the same request returns the first result
 without charging again; with a different request it is an error.`,
 		Example: `  rabbitpay order place --customer 1 --method KAKAO --item A-1:2 --item B-2:1
-  rabbitpay order place --customer 1 --method NAVER --idempotency-key checkout-7f3a -o json`,
+  rabbitpay order place --customer 1 --method KAKAO --item A-1:1 --ship-to 4
+  rabbitpay order place --customer 1 --method NAVER --pickup --idempotency-key checkout-7f3a -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if err := requireFlags(cmd, "customer", "method"); err != nil {
@@ -193,6 +202,9 @@ without charging again; with a different request it is an error.`,
 				return err
 			}
 			opts.CustomerID = customer
+			if opts.Destination, err = destination(cmd, shipTo, "ship-to"); err != nil {
+				return err
+			}
 			if opts.Items, err = parseItems(items); err != nil {
 				return err
 			}
@@ -207,9 +219,21 @@ without charging again; with a different request it is an error.`,
 	idVar(f, &customer, "customer", "customer", "customer id (required)")
 	f.StringVar(&method, "method", "", "payment method: "+payment.MethodNames(" or ")+" (required)")
 	f.StringArrayVar(&items, "item", nil, "SKU:QTY to order (repeatable); none orders the cart")
+	idVar(f, &shipTo, "ship-to", "address", "send the order to this address of the customer's (default: their default address)")
+	f.BoolVar(&opts.Destination.Pickup, "pickup", false, "the order is handed over at the counter: it goes to no address")
 	f.StringVar(&opts.IdempotencyKey, "idempotency-key", "", "makes retries safe: the same key never charges twice")
 	f.StringVar(&opts.ApprovalToken, "approval-token", "", "live payments: the buyer's approval (token or redirect URL; - reads it from stdin)")
 	return cmd
+}
+
+// destination is where --pickup and the address flag (addressFlag) send an
+// order: one of them, never both.
+func destination(cmd *cobra.Command, addressID int64, addressFlag string) (shop.Destination, error) {
+	pickup, _ := cmd.Flags().GetBool("pickup")
+	if pickup && cmd.Flags().Changed(addressFlag) {
+		return shop.Destination{}, shop.Invalid("give --%s or --pickup, not both: an order either goes to an address or is picked up", addressFlag)
+	}
+	return shop.Destination{AddressID: addressID, Pickup: pickup}, nil
 }
 
 // idempotencyKeyGiven checks --idempotency-key when it was given.
@@ -234,8 +258,8 @@ func parseItems(ss []string) ([]shop.ItemRequest, error) {
 }
 
 func placeRun(ctx context.Context, opts *placeOptions) error {
-	req := app.PlaceRequest{CustomerID: opts.CustomerID, Method: opts.Method, Items: opts.Items, IdempotencyKey: opts.IdempotencyKey,
-		Approval: opts.approval(opts.ApprovalToken)}
+	req := app.PlaceRequest{CustomerID: opts.CustomerID, Method: opts.Method, Items: opts.Items, Destination: opts.Destination,
+		IdempotencyKey: opts.IdempotencyKey, Approval: opts.approval(opts.ApprovalToken)}
 	a, err := opts.app(ctx)
 	if err != nil {
 		return err
@@ -456,6 +480,8 @@ func (e *env) printOrder(o shop.Order) error {
 	}
 	fmt.Fprintf(e.Out, "Order %d: %s, %s\n", o.ID, o.Status, o.TotalAmount)
 	fmt.Fprintf(e.Out, "  customer  %d %s\n  placed    %s\n  uuid      %s\n", o.CustomerID, o.CustomerName, stamp(o.CreatedAt), o.OrderUUID)
+	e.section("Ship to")
+	fmt.Fprintln(e.Out, shipToLines(o))
 	e.section("Items")
 	if err := e.print(o, items); err != nil {
 		return err
@@ -471,6 +497,26 @@ func (e *env) printOrder(o shop.Order) error {
 	return writeTrail(e.Out, o.Saga)
 }
 
+// shipToLines is where an order goes, as a waybill reads it; show gives the
+// phone whole.
+func shipToLines(o shop.Order) string {
+	t := o.ShipTo
+	switch {
+	case o.Pickup:
+		return "  pickup at the counter"
+	case t == nil:
+		return fmt.Sprintf("  nowhere yet: set it with 'rabbitpay order ship-to %d --address ID' (or --pickup)", o.ID)
+	}
+	out := fmt.Sprintf("  %s  %s\n  (%s) %s", t.Recipient, t.Phone, t.ZipCode, t.Line1)
+	if t.Line2 != "" {
+		out += " " + t.Line2
+	}
+	if t.Memo != "" {
+		out += "\n  memo: " + t.Memo
+	}
+	return out + fmt.Sprintf("\n  (a copy of address %d)", t.AddressID)
+}
+
 func writeTrail(w io.Writer, events []shop.SagaEvent) error {
 	header, rows := trailRows(events)()
 	return render.WriteTable(w, header, rows)
@@ -484,4 +530,54 @@ func trailRows(events []shop.SagaEvent) rowsFunc {
 		}
 		return []string{"at", "kind", "name", "outcome", "detail"}, rows
 	}
+}
+
+// shipToOptions is what `order ship-to` needs, its flags checked.
+type shipToOptions struct {
+	*env
+	OrderID     int64
+	Destination shop.Destination
+}
+
+func newOrderShipToCmd(e *env, runF func(*shipToOptions) error) *cobra.Command {
+	opts := &shipToOptions{env: e}
+	var address int64
+	cmd := &cobra.Command{
+		Use:   "ship-to ORDER (--address ID | --pickup)",
+		Short: "Change where an order goes, until its first item ships",
+		Long: `Ship-to sends the order to another address of its customer's (a copy of it,
+which the address book's later changes leave alone), or makes it a pickup at
+the counter. It is refused once an item of the order has shipped, and for a
+cancelled order. It prints the order.`,
+		Example: `  rabbitpay order ship-to 17 --address 4
+  rabbitpay order ship-to 17 --pickup`,
+		Args: exactArgs(1, "one order ID"),
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if !cmd.Flags().Changed("address") && !cmd.Flags().Changed("pickup") {
+				return shop.Invalid("give --address ID (one of the customer's addresses) or --pickup")
+			}
+			if opts.Destination, err = destination(cmd, address, "address"); err != nil {
+				return err
+			}
+			if opts.OrderID, err = parseID("order", args[0]); err != nil {
+				return err
+			}
+			return dispatch(cmd, opts, runF, shipToRun)
+		},
+	}
+	idVar(cmd.Flags(), &address, "address", "address", "the customer's address the order goes to")
+	cmd.Flags().BoolVar(&opts.Destination.Pickup, "pickup", false, "the order is handed over at the counter")
+	return cmd
+}
+
+func shipToRun(ctx context.Context, opts *shipToOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	o, err := a.SetShipTo(ctx, opts.OrderID, opts.Destination)
+	if err != nil {
+		return err
+	}
+	return opts.printOrder(o)
 }

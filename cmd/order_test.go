@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// seed registers customer 1 and products A (stock 10, ₩1,000) and B (stock 5, ₩2,500).
+// seed registers customer 1 (with a default address) and products A (stock 10, ₩1,000) and B (stock 5, ₩2,500).
 func (c *cli) seed() {
-	c.ok("customer", "register", "--name", "김토끼")
+	c.ok("customer", "register", "--name", "김토끼", "--zip", "04524", "--line1", "서울 중구 세종대로 110") // orders ship there
 	c.ok("product", "register", "--sku", "A", "--name", "토끼 인형", "--price", "1000", "--stock", "10")
 	c.ok("product", "register", "--sku", "B", "--name", "당근", "--price", "2500", "--stock", "5")
 }

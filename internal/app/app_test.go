@@ -28,7 +28,7 @@ func testConfig(url string) *config.Config {
 	return c
 }
 
-// shop is a test database with a customer (id 1) and products A (stock 10,
+// shop is a test database with a customer (id 1, with a default address) and products A (stock 10,
 // ₩1,000), B (stock 10, ₩2,500) and GOLD (stock 5, ₩900,000).
 type testShop struct {
 	t   *testing.T
@@ -45,7 +45,8 @@ func newShop(t *testing.T) *testShop {
 	}
 	t.Cleanup(a.Close)
 	s := &testShop{t: t, a: a, url: url}
-	if _, err := a.RegisterCustomer(ctx, shop.Customer{Name: "김토끼"}, ""); err != nil {
+	if _, err := a.RegisterCustomer(ctx, shop.Customer{Name: "김토끼", // orders ship to this default address
+		Address: &shop.Address{ZipCode: "04524", Line1: "서울 중구 세종대로 110"}}, ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []shop.Product{

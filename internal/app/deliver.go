@@ -70,3 +70,14 @@ func (a *App) Deliveries(ctx context.Context, f shop.DeliveryFilter, o shop.List
 func (a *App) Delivery(ctx context.Context, id int64) (shop.Delivery, error) {
 	return show(ctx, a, func(s reads) (shop.Delivery, error) { return s.GetDelivery(ctx, id) })
 }
+
+// SetShipTo sends order id to dest, an address of its customer's or pickup,
+// while nothing of it has shipped (shop.CheckShipToChange), and returns the
+// order as it is now. The order keeps a copy: the address book's later
+// changes leave it alone.
+func (a *App) SetShipTo(ctx context.Context, id int64, dest shop.Destination) (shop.Order, error) {
+	if err := a.deliveries.SetShipTo(ctx, id, dest, shop.CheckShipToChange); err != nil {
+		return shop.Order{}, err
+	}
+	return a.primary.GetOrder(ctx, id)
+}

@@ -365,7 +365,7 @@ func (o *orderSaga) createOrder(ctx context.Context) (string, error) {
 func (o *orderSaga) order() *shop.Order {
 	c := o.created
 	order := &shop.Order{ID: c.ID, OrderUUID: o.rec.OrderUUID, CustomerID: o.rec.CustomerID, CustomerName: c.CustomerName, Status: shop.OrderPaid,
-		TotalAmount: o.rec.TotalAmount, CreatedAt: c.At, UpdatedAt: c.At}
+		TotalAmount: o.rec.TotalAmount, CreatedAt: c.At, UpdatedAt: c.At, ShipTo: o.rec.ShipTo, Pickup: o.rec.Pickup}
 	for i, l := range o.rec.Items {
 		order.Items = append(order.Items, shop.OrderItem{ID: c.ItemIDs[i], ProductID: l.ProductID, SKU: l.SKU, Name: l.Name,
 			Quantity: l.Quantity, OrderPrice: l.Price})

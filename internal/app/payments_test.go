@@ -123,7 +123,7 @@ func TestRefundIdempotencyKey(t *testing.T) {
 // leaves it: running, payment PROGRESS, lease expired.
 func (s *testShop) startCrashed(specs ...string) string {
 	s.t.Helper()
-	lines, err := s.a.db.ResolveItems(ctx, 1, items(specs...))
+	lines, _, err := s.a.db.ResolveItems(ctx, 1, items(specs...), nil)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -18,9 +18,12 @@ import (
 
 // PlaceRequest asks for an order.
 type PlaceRequest struct {
-	CustomerID     int64
-	Method         shop.PaymentMethod
-	Items          []shop.ItemRequest // empty: order the customer's cart
+	CustomerID int64
+	Method     shop.PaymentMethod
+	Items      []shop.ItemRequest // empty: order the customer's cart
+	// Destination is where the order goes: the customer's default address
+	// unless it names one of theirs, or pickup.
+	Destination    shop.Destination
 	IdempotencyKey string
 	// Approval is where the buyer's approval comes from (live payments).
 	Approval Approval
@@ -77,6 +80,12 @@ func requestHash(req PlaceRequest) string {
 	if len(items) > 0 {
 		src = strings.Join(items, ",")
 	}
+	switch d := req.Destination; { // the default destination hashes as before destinations were asked
+	case d.Pickup:
+		src += "|pickup"
+	case d.AddressID != 0:
+		src += fmt.Sprintf("|ship-to:%d", d.AddressID)
+	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%d|%s|%s", req.CustomerID, req.Method, src))
 	return hex.EncodeToString(sum[:])
 }
@@ -114,12 +123,13 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 		}
 	}
 	var lines []shop.Line
+	var shipTo *shop.ShipTo // copied with the lines, in their round trip
 	if len(req.Items) == 0 {
-		if lines, err = a.carts.CartLines(ctx, req.CustomerID); err == nil && len(lines) == 0 {
+		if lines, shipTo, err = a.carts.CartLines(ctx, req.CustomerID, &req.Destination); err == nil && len(lines) == 0 {
 			err = shop.CartEmpty(req.CustomerID)
 		}
 	} else {
-		lines, err = a.sagas.ResolveItems(ctx, req.CustomerID, req.Items)
+		lines, shipTo, err = a.sagas.ResolveItems(ctx, req.CustomerID, req.Items, &req.Destination)
 	}
 	if err != nil {
 		return PlaceResult{}, err
@@ -138,7 +148,7 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 		return PlaceResult{}, err
 	}
 	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: req.CustomerID, Method: req.Method, Items: lines,
-		TotalAmount: total, FromCart: len(req.Items) == 0, State: shop.SagaRunning}
+		TotalAmount: total, FromCart: len(req.Items) == 0, State: shop.SagaRunning, ShipTo: shipTo, Pickup: req.Destination.Pickup}
 	o, err := a.openSaga(nil, rec, observedBy(obs), placing(req.IdempotencyKey, hash, req.Approval, ctx.Done()))
 	if err != nil {
 		return PlaceResult{}, err

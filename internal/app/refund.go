@@ -56,7 +56,7 @@ func (a *App) RefundOrder(ctx context.Context, req RefundRequest, obs shop.Obser
 	}
 	// References read as everywhere (place's ambiguity refusal included),
 	// against the catalogue; then each product must be one of the order's.
-	products, err := a.sagas.ResolveItems(ctx, order.CustomerID, items)
+	products, _, err := a.sagas.ResolveItems(ctx, order.CustomerID, items, nil)
 	if errors.Is(err, shop.ErrNotFound) {
 		return out, shop.Invalid("order %d has no item: %v", order.ID, err)
 	}

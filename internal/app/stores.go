@@ -41,7 +41,7 @@ type cartStore interface {
 		next func(p shop.Product, current int64) (int64, error)) error
 	RemoveFromCart(ctx context.Context, customerID int64, productRef shop.ProductRef) error
 	ClearCart(ctx context.Context, customerID int64) (int64, error)
-	CartLines(ctx context.Context, customerID int64) ([]shop.Line, error)
+	CartLines(ctx context.Context, customerID int64, dest *shop.Destination) ([]shop.Line, *shop.ShipTo, error)
 }
 
 // reads is what lists and shows read; a read replica serves them too (reader).
@@ -69,7 +69,7 @@ type reads interface {
 // that starting or taking a saga over hands out (a *postgres.SagaLog, which
 // the saga then drives as a sagaLog).
 type sagaStore interface {
-	ResolveItems(ctx context.Context, customerID int64, items []shop.ItemRequest) ([]shop.Line, error)
+	ResolveItems(ctx context.Context, customerID int64, items []shop.ItemRequest, dest *shop.Destination) ([]shop.Line, *shop.ShipTo, error)
 	IdempotentOrder(ctx context.Context, key string) (uuid, hash string, err error)
 	StartSaga(ctx context.Context, r *shop.SagaRecord, key, requestHash string, ev shop.SagaEvent) (*postgres.SagaLog, error)
 	AcquireSaga(ctx context.Context, uuid string, states []shop.SagaState) (*postgres.SagaLog, shop.SagaRecord, error)
@@ -117,11 +117,14 @@ type sagaLog interface {
 
 var _ sagaLog = (*postgres.SagaLog)(nil)
 
-// deliveryStore moves deliveries: decide plans the change from the orders'
-// snapshots, taken under their locks (shop.PlanStart, shop.PlanUpdate).
+// deliveryStore moves deliveries and says where they go: decide plans the
+// change from the orders' snapshots, taken under their locks
+// (shop.PlanStart, shop.PlanUpdate); check decides whether an order's
+// destination may change (shop.CheckShipToChange).
 type deliveryStore interface {
 	UpdateDeliveries(ctx context.Context, deliveryIDs, orderIDs []int64,
 		decide func([]shop.OrderSnapshot) (shop.DeliveryPlan, error)) ([]shop.Delivery, error)
+	SetShipTo(ctx context.Context, orderID int64, dest shop.Destination, check func(shop.OrderSnapshot) error) error
 }
 
 // outbox is the notification outbox a sender claims from.

@@ -98,3 +98,29 @@ func (s *Store) RemoveAddress(ctx context.Context, id int64) (shop.BookAddress, 
 	}
 	return a, err
 }
+
+// SetShipTo changes where order orderID goes, under the order's lock: check
+// (shop.CheckShipToChange) decides on the order as it is, then the order
+// gets a copy of dest's address (which must be its customer's) or pickup.
+func (s *Store) SetShipTo(ctx context.Context, orderID int64, dest shop.Destination, check func(shop.OrderSnapshot) error) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		o, err := lockOrder(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		if err := check(o); err != nil {
+			return err
+		}
+		var customerID int64
+		var copied bool
+		err = tx.QueryRow(ctx, `UPDATE orders o SET pickup = $3, updated_at = now(), ship_to = CASE WHEN NOT $3 THEN
+				(SELECT jsonb_build_object('address_id', a.id, 'recipient', a.recipient, 'phone', a.phone, 'zip_code', a.zip_code,
+					'line1', a.line1, 'line2', NULLIF(a.line2, ''), 'memo', NULLIF(a.memo, ''))
+				FROM address a WHERE a.id = $2 AND a.customer_id = o.customer_id) END
+			WHERE o.id = $1 RETURNING o.customer_id, o.ship_to IS NOT NULL`, orderID, dest.AddressID, dest.Pickup).Scan(&customerID, &copied)
+		if err == nil && !dest.Pickup && !copied {
+			return shop.NotYourAddress(dest.AddressID, customerID) // rolls the change back
+		}
+		return err
+	})
+}

@@ -10,7 +10,8 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
-const orderCols = `o.id, o.order_uuid::text, o.customer_id, (SELECT name FROM customer WHERE id = o.customer_id), o.status, o.total_amount, o.created_at, o.updated_at`
+const orderCols = `o.id, o.order_uuid::text, o.customer_id, (SELECT name FROM customer WHERE id = o.customer_id), o.status, o.total_amount, o.created_at, o.updated_at,
+	o.ship_to, o.pickup`
 
 // ListOrders lists a page of orders, newest first; After is the last id seen.
 // A date window is read newest first by (created_at, id), on the index
@@ -26,7 +27,7 @@ func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter, o shop.ListO
 	os, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (shop.Order, error) {
 		var o shop.Order
 		var items []byte
-		if err := r.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.CustomerName, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt, &items); err != nil {
+		if err := r.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.CustomerName, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt, &o.ShipTo, &o.Pickup, &items); err != nil {
 			return o, err
 		}
 		return o, json.Unmarshal(items, &o.Items)
@@ -56,7 +57,7 @@ func (s *Store) GetOrder(ctx context.Context, id int64) (shop.Order, error) {
 	var o shop.Order
 	b.Queue(`SELECT `+orderCols+`, s.history FROM orders o LEFT JOIN saga s USING (order_uuid) WHERE o.id = $1`, id).
 		QueryRow(func(row pgx.Row) error {
-			return row.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.CustomerName, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt, &o.Saga)
+			return row.Scan(&o.ID, &o.OrderUUID, &o.CustomerID, &o.CustomerName, &o.Status, &o.TotalAmount, &o.CreatedAt, &o.UpdatedAt, &o.ShipTo, &o.Pickup, &o.Saga)
 		})
 	b.Queue(`SELECT op.id, op.product_id, p.sku, p.name, op.quantity, op.order_price, op.refunded_quantity, coalesce(d.id, 0), coalesce(d.status::text, '')
 		FROM order_product op JOIN product p ON p.id = op.product_id LEFT JOIN delivery d ON d.order_product_id = op.id

@@ -31,7 +31,7 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 		// first) without blocking foreign-key checks against these rows.
 		lockOrder, lockItems = " FOR NO KEY UPDATE OF o", " FOR NO KEY UPDATE OF op"
 	}
-	rows, err := q.Query(ctx, `SELECT o.id, o.status, coalesce(s.state::text, ''),
+	rows, err := q.Query(ctx, `SELECT o.id, o.status, coalesce(s.state::text, ''), o.ship_to IS NOT NULL OR o.pickup,
 			coalesce((SELECT min(r.id) FROM order_refund r WHERE r.order_id = o.id AND r.state = `+lit(shop.RefundRefunding)+`), 0)
 		FROM orders o LEFT JOIN saga s USING (order_uuid)
 		WHERE o.id = ANY($1) ORDER BY o.id`+lockOrder, ids)
@@ -40,7 +40,7 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 	}
 	var out []shop.OrderSnapshot
 	var o shop.OrderSnapshot
-	if _, err := pgx.ForEachRow(rows, []any{&o.ID, &o.Status, &o.Saga, &o.Refunding}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&o.ID, &o.Status, &o.Saga, &o.Destined, &o.Refunding}, func() error {
 		out = append(out, o)
 		return nil
 	}); err != nil {

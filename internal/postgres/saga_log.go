@@ -50,6 +50,15 @@ func jsonText(v any) string {
 	return string(b)
 }
 
+// shipToParam passes where an order goes as JSON text, nil (NULL) for nowhere.
+func shipToParam(t *shop.ShipTo) *string {
+	if t == nil {
+		return nil
+	}
+	s := jsonText(t)
+	return &s
+}
+
 func events(evs ...shop.SagaEvent) string {
 	if evs == nil {
 		evs = []shop.SagaEvent{}
@@ -193,12 +202,13 @@ func lineArrays(lines []shop.Line) (ids, qtys, prices []int64) {
 // then the payment (waiting: PROGRESS) and the log (running). $1 order
 // UUID, $2 customer, $3 method, $4 items (JSON), $5 total, $6 from the cart,
 // $7 the first events, $8 and $9 product ids and quantities, $10 owner
-// token, $11 lease, $12 the payment's status, $13 the saga's state.
+// token, $11 lease, $12 the payment's status, $13 the saga's state, $14
+// where the order goes (JSON, NULL for nowhere) and $15 pickup.
 const StartSagaSQL = `WITH stock AS (SELECT reduce_stock($8, $9)),
 		p AS (INSERT INTO payment (order_uuid, method, status, amount) SELECT $1, $3, $12, $5 FROM stock RETURNING id)
 		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, from_cart, payment_id, state, step, stock_reduced,
-			history, owner_token, lease_until)
-		SELECT $1, $2, $3, $4, $5, $6, p.id, $13, 'payment', true, $7, $10, now() + $11::interval FROM p RETURNING payment_id`
+			history, owner_token, lease_until, ship_to, pickup)
+		SELECT $1, $2, $3, $4, $5, $6, p.id, $13, 'payment', true, $7, $10, now() + $11::interval, $14, $15 FROM p RETURNING payment_id`
 
 // StartSaga is the saga's first transaction: it claims the idempotency key
 // (if any), writes the saga log owned by the returned SagaLog with a fresh
@@ -212,7 +222,7 @@ func (s *Store) StartSaga(ctx context.Context, r *shop.SagaRecord, key, requestH
 			b.Queue(`INSERT INTO idempotency_key (key, request_hash, order_uuid) VALUES ($1, $2, $3)`, key, requestHash, r.OrderUUID)
 		}
 		b.Queue(StartSagaSQL, r.OrderUUID, r.CustomerID, r.Method, jsonText(r.Items), r.TotalAmount, r.FromCart, events(ev), ids, qtys, l.Token, s.Lease,
-			shop.PaymentProgress, shop.SagaRunning).
+			shop.PaymentProgress, shop.SagaRunning, shipToParam(r.ShipTo), r.Pickup).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&r.PaymentID) })
 	})
 	if errors.Is(err, shop.ErrIncomplete) {
@@ -275,12 +285,13 @@ func (l *SagaLog) Yield(ctx context.Context) error {
 }
 
 // CreateOrderSQL is CreateOrder's statement: $11 is the new order's status
-// (paid), $12 the payment's (SUCCESS), $13 the saga's (completed) and $14
-// the states it completes from. Each part sees the new order only through
+// (paid), $12 the payment's (SUCCESS), $13 the saga's (completed), $14
+// the states it completes from, $15 where the order goes (the saga's copy
+// of the address) and $16 pickup. Each part sees the new order only through
 // RETURNING. Made once: the text is long, and pgx looks its
 // prepared statement up by it.
 var CreateOrderSQL = `WITH o AS (
-		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ($1, $2, $11, $3)
+		INSERT INTO orders (order_uuid, customer_id, status, total_amount, ship_to, pickup) VALUES ($1, $2, $11, $3, $15, $16)
 		RETURNING id, order_uuid, customer_id, total_amount, created_at),
 	items AS (
 		INSERT INTO order_product (order_id, product_id, quantity, order_price)
@@ -311,7 +322,7 @@ func (l *SagaLog) CreateOrder(ctx context.Context, r *shop.SagaRecord, providerT
 		b.Queue(CreateOrderSQL,
 			r.OrderUUID, r.CustomerID, r.TotalAmount, ids, qtys, prices, providerTxID, r.FromCart, events(evs...),
 			EventsParam(shop.OrderPlacedEvents(*r, providerTxID)...),
-			shop.OrderPaid, shop.PaymentSuccess, shop.SagaCompleted, names(shop.MovesTo(shop.SagaCompleted))).
+			shop.OrderPaid, shop.PaymentSuccess, shop.SagaCompleted, names(shop.MovesTo(shop.SagaCompleted)), shipToParam(r.ShipTo), r.Pickup).
 			QueryRow(func(row pgx.Row) error {
 				return row.Scan(&out.ID, &out.At, &out.ItemIDs, &out.PaymentID, &out.CustomerName)
 			})

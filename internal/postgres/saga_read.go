@@ -13,14 +13,14 @@ import (
 const sagaCols = `order_uuid::text, customer_id, method, items, total_amount, from_cart, payment_id, order_id, state, step,
 	stock_reduced, stock_restored, coalesce(error, ''), owner_token, lease_until, history, created_at, updated_at,
 	coalesce((SELECT provider_ref FROM payment p WHERE p.order_uuid = saga.order_uuid), ''),
-	coalesce((SELECT approval_token FROM payment p WHERE p.order_uuid = saga.order_uuid), '')`
+	coalesce((SELECT approval_token FROM payment p WHERE p.order_uuid = saga.order_uuid), ''), ship_to, pickup`
 
 func scanSaga(row pgx.Row) (shop.SagaRecord, error) {
 	var r shop.SagaRecord
 	var items, history []byte
 	err := row.Scan(&r.OrderUUID, &r.CustomerID, &r.Method, &items, &r.TotalAmount, &r.FromCart, &r.PaymentID, &r.OrderID,
 		&r.State, &r.Step, &r.StockReduced, &r.StockRestored, &r.Error, &r.OwnerToken, &r.LeaseUntil, &history, &r.CreatedAt, &r.UpdatedAt,
-		&r.ProviderRef, &r.ApprovalToken)
+		&r.ProviderRef, &r.ApprovalToken, &r.ShipTo, &r.Pickup)
 	if err != nil {
 		return r, err
 	}

@@ -107,3 +107,34 @@ func (a BookAddress) Normalized() (BookAddress, error) {
 	a.Phone, err = NormalizePhone(a.Phone)
 	return a, err
 }
+
+// ShipTo is where an order goes: a copy of an address book entry, taken
+// when the order is placed (or its destination changed), which the address
+// book's later changes leave alone.
+type ShipTo struct {
+	AddressID int64  `json:"address_id"`
+	Recipient string `json:"recipient"`
+	Phone     string `json:"phone"`
+	ZipCode   string `json:"zip_code"`
+	Line1     string `json:"line1"`
+	Line2     string `json:"line2,omitempty"`
+	Memo      string `json:"memo,omitempty"`
+}
+
+// Destination asks where an order goes: the address book entry AddressID,
+// the customer's default address (0; none when they have no default), or
+// nowhere (Pickup: handed over at the counter).
+type Destination struct {
+	AddressID int64
+	Pickup    bool
+}
+
+// NoDestination is refused where an order must go somewhere.
+func NoDestination(orderID int64) error {
+	return Conflict("order %d goes nowhere: give it one of its customer's addresses, or make it a pickup ('rabbitpay order ship-to %d')", orderID, orderID)
+}
+
+// NotYourAddress refuses an address that is not one of the customer's.
+func NotYourAddress(addressID, customerID int64) error {
+	return Invalid("address %d is not one of customer %d's addresses", addressID, customerID)
+}

@@ -48,6 +48,9 @@ func PlanDeliveryStart(snap []OrderSnapshot, req DeliveryStart) (DeliveryPlan, e
 	if err := o.CheckDeliverable(); err != nil {
 		return DeliveryPlan{}, err
 	}
+	if !o.Destined {
+		return DeliveryPlan{}, NoDestination(o.ID)
+	}
 	var chosen []ItemRef
 	for _, ref := range req.Items {
 		it, err := MatchItem(o.ID, o.Items, ref)

@@ -185,9 +185,12 @@ type Order struct {
 	TotalAmount  Won         `json:"total_amount"`
 	CreatedAt    time.Time   `json:"created_at"`
 	UpdatedAt    time.Time   `json:"updated_at"`
-	Items        []OrderItem `json:"items,omitempty"`
-	Payment      *Payment    `json:"payment,omitempty"`
-	Saga         []SagaEvent `json:"saga,omitempty"`
+	// ShipTo is where the order goes (nil: nowhere yet, or Pickup).
+	ShipTo  *ShipTo     `json:"ship_to"`
+	Pickup  bool        `json:"pickup"`
+	Items   []OrderItem `json:"items,omitempty"`
+	Payment *Payment    `json:"payment,omitempty"`
+	Saga    []SagaEvent `json:"saga,omitempty"`
 }
 
 // OrderItem is one order_product row: the unit price is the order-time snapshot.

@@ -10,6 +10,8 @@ type OrderSnapshot struct {
 	Saga      SagaState // "" when the order has no saga
 	Refunding int64     // a refund of it still refunding (its outcome unknown); 0: none
 	Items     []ItemRef // in item id order
+	// Destined says the order goes somewhere: an address, or pickup.
+	Destined bool
 }
 
 // RefundInProgress refuses to change order orderID while its refund
@@ -148,6 +150,23 @@ func CheckOrderable(l Line, stock int64, retired bool) error {
 		return Conflict("%s (%s) is out of stock", l.SKU, l.Name)
 	case l.Quantity > stock:
 		return Conflict("only %d of %s (%s) in stock, %d wanted", stock, l.SKU, l.Name, l.Quantity)
+	}
+	return nil
+}
+
+// CheckShipToChange says whether order o's destination may change: until
+// its first item ships, and not once it is cancelled or being cancelled.
+func CheckShipToChange(o OrderSnapshot) error {
+	if o.Status == OrderCancelled || o.Saga == SagaCancelled || o.Saga == SagaCancelling {
+		return Conflict("order %d is cancelled: its destination cannot change", o.ID)
+	}
+	for _, it := range o.Items {
+		if it.Delivery.Shipped() {
+			return Conflict("order %d cannot go elsewhere: item %s has shipped (%s)", o.ID, it.SKU, it.Delivery)
+		}
+	}
+	if o.Status != OrderPaid {
+		return Conflict("order %d is %s: its destination can only change while it is paid", o.ID, o.Status)
 	}
 	return nil
 }

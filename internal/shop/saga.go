@@ -73,6 +73,8 @@ type SagaRecord struct {
 	Items         []Line        `json:"items"`
 	TotalAmount   Won           `json:"total_amount"`
 	FromCart      bool          `json:"from_cart"`
+	ShipTo        *ShipTo       `json:"ship_to,omitempty"` // copied into the order
+	Pickup        bool          `json:"pickup,omitempty"`
 	PaymentID     *int64        `json:"payment_id"`
 	OrderID       *int64        `json:"order_id"`
 	State         SagaState     `json:"state"`

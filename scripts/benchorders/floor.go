@@ -44,8 +44,10 @@ import (
 // ResolveItems' query with a few columns more, computed by the server, that
 // carry what the app computes in Go to the later round trips: the order's
 // fresh UUID (gen_random_uuid(); the app uses google/uuid), the product id and
-// price as the one-element arrays the app passes, and the empty failure
-// reason (pgbench -D cannot define an empty string). The SKU is built from a
+// price as the one-element arrays the app passes, the empty failure
+// reason (pgbench -D cannot define an empty string), and the customer's
+// default address as the JSON the app copies into the saga and the order
+// (the app reads it with a second statement in the same round trip). The SKU is built from a
 // random number in SQL ('P-' || lpad(…)), as pgbench variables hold no
 // strings. The provider's transaction id is the UUID's text (the sandbox
 // makes a random "T…" string in Go). The JSON the app encodes per order
@@ -60,13 +62,15 @@ var floorScript = `
 \set pn random(0, :maxp)
 SELECT EXISTS (SELECT 1 FROM customer WHERE id = :cust) AS known, p.id AS pid, p.sku AS sku, p.name AS name,
 	0::bigint AS line_total, p.price AS price, NULL::timestamptz AS added_at,
-	gen_random_uuid() AS uuid, ARRAY[p.id] AS ids, ARRAY[p.price] AS prices, ''::text AS reason
+	gen_random_uuid() AS uuid, ARRAY[p.id] AS ids, ARRAY[p.price] AS prices, ''::text AS reason,
+	(SELECT jsonb_build_object('address_id', id, 'recipient', recipient, 'phone', phone, 'zip_code', zip_code, 'line1', line1,
+		'line2', line2, 'memo', memo) FROM address WHERE customer_id = :cust AND is_default) AS shipto
 	FROM (SELECT 1) one LEFT JOIN (unnest(ARRAY['P-' || lpad(:pn::text, 4, '0')], ARRAY[NULL::bigint]) WITH ORDINALITY AS r(sku, id, n)
 	JOIN product p ON p.sku = r.sku OR p.id = r.id) ON true
 \gset
 \startpipeline
 ` + bind(postgres.StartSagaSQL, "uuid", "cust", "method", "items", "price", "fromcart", "ev1", "ids", "qtys", "token", "lease",
-	"progress", "running") + `;
+	"progress", "running", "shipto", "pickup") + `;
 \endpipeline
 \startpipeline
 ` + bind(postgres.SandboxRecordSQL, "uuid", "method", "uuid", "price", "status", "reason") + `;
@@ -75,7 +79,7 @@ SELECT EXISTS (SELECT 1 FROM customer WHERE id = :cust) AS known, p.id AS pid, p
 ` + bind(postgres.FenceSQL, "uuid", "token", "NULL") + `;
 ` + bind(postgres.RecordCallsSQL, "uuid", "calls") + `;
 ` + bind(postgres.CreateOrderSQL, "uuid", "cust", "price", "ids", "qtys", "prices", "uuid", "fromcart", "ev3", "events",
-	"paid", "status", "completed", "fromrunning") + `;
+	"paid", "status", "completed", "fromrunning", "shipto", "pickup") + `;
 \endpipeline
 `
 
@@ -123,6 +127,7 @@ func floorVars(hot bool, products int, lease time.Duration) []string {
 		"running=" + string(shop.SagaRunning),
 		"paid=" + string(shop.OrderPaid),
 		"completed=" + string(shop.SagaCompleted),
+		"pickup=f",
 		"fromrunning={" + strings.Trim(fmt.Sprint(shop.MovesTo(shop.SagaCompleted)), "[]") + "}",
 		"events=" + postgres.EventsParam(shop.OrderPlacedEvents(shop.SagaRecord{OrderUUID: "00000000-0000-4000-8000-000000000000",
 			TotalAmount: line.Price, Method: shop.Kakao}, txID)...),
@@ -153,3 +158,8 @@ func floorTPS(pgbench, dir string, conn []string, d time.Duration, clients int, 
 	}
 	return runPgbench(exec.Command(pgbench, append(args, "orders")...))
 }
+
+// floorShipTo is every benchmark customer's default address: each order
+// copies it into its saga and its order, as a shop's orders do.
+var floorShipTo = shop.ShipTo{Recipient: "구매자", Phone: "010-1234-5678", ZipCode: "06236",
+	Line1: "서울특별시 강남구 테헤란로 152", Line2: "12층", Memo: "문 앞에 놓아 주세요"}

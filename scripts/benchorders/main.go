@@ -159,8 +159,14 @@ func run(d time.Duration, clients int) error {
 	}
 	defer db.Close()
 	const products = 1000
-	for i := range clients {
-		if _, err := a.RegisterCustomer(ctx, shop.Customer{Name: fmt.Sprintf("구매자 %d", i+1)}, ""); err != nil {
+	for i := range clients { // each with a default address, which every order copies
+		c, err := a.RegisterCustomer(ctx, shop.Customer{Name: fmt.Sprintf("구매자 %d", i+1)}, "")
+		if err != nil {
+			return err
+		}
+		addr := floorShipTo
+		if _, err := a.AddAddress(ctx, shop.BookAddress{CustomerID: c.ID, Recipient: addr.Recipient, Phone: addr.Phone,
+			ZipCode: addr.ZipCode, Line1: addr.Line1, Line2: addr.Line2, Memo: addr.Memo, Default: true}); err != nil {
 			return err
 		}
 	}
@@ -376,7 +382,7 @@ func placeOrders(ctx context.Context, place func(context.Context, int, string) e
 // renewal, observers): what pgx and the store cost on their own. The
 // provider call is recorded as the app records it.
 func storeOrder(ctx context.Context, store *postgres.Store, sandbox *payment.Sandbox, customer int64, sku string) error {
-	lines, err := store.ResolveItems(ctx, customer, []shop.ItemRequest{{Ref: shop.RefBySKU(sku), Quantity: 1}})
+	lines, shipTo, err := store.ResolveItems(ctx, customer, []shop.ItemRequest{{Ref: shop.RefBySKU(sku), Quantity: 1}}, &shop.Destination{})
 	if err != nil {
 		return err
 	}
@@ -385,7 +391,7 @@ func storeOrder(ctx context.Context, store *postgres.Store, sandbox *payment.San
 		return err
 	}
 	rec := &shop.SagaRecord{OrderUUID: uuid.NewString(), CustomerID: customer, Method: shop.Kakao, Items: lines,
-		TotalAmount: total, State: shop.SagaRunning}
+		TotalAmount: total, State: shop.SagaRunning, ShipTo: shipTo}
 	ok := func(name, detail string) shop.SagaEvent {
 		return shop.NewEvent(shop.EventStep, name, shop.OutcomeOK, detail)
 	}
