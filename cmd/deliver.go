@@ -2,6 +2,10 @@ package cmd
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,16 +15,20 @@ import (
 )
 
 func newDeliverCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "deliver", Short: "Ship order items: start, update, list, show and import deliveries",
+	c := &cobra.Command{Use: "deliver", Short: "Ship order items: start, update, list, show, export and import deliveries",
 		Long: `Every order item gets its own delivery. Its status only moves forward:
 READY → SHIPPED → IN_TRANSIT → DELIVERED (a carrier may skip a step forward).
 An order becomes shipped when every item has shipped, and from its first shipped
 item on it can no longer be cancelled. Every change queues a notification in the
-outbox ('rabbitpay notify list').`,
+outbox ('rabbitpay notify list'). The day's hand-off to the courier is 'deliver
+export' (the deliveries to ship, with where they go) and, with the courier's
+waybill numbers filled in, 'deliver import' of the same file.`,
 		Example: `  rabbitpay deliver start --order 1 --carrier CJ대한통운 --tracking 6012-3456-7890
   rabbitpay deliver update 1 --status SHIPPED
-  rabbitpay deliver list --order 1`}
-	c.AddCommand(newDeliverStartCmd(e, nil), newDeliverUpdateCmd(e, nil), newDeliverListCmd(e, nil), newDeliverShowCmd(e, nil), newDeliverImportCmd(e, nil))
+  rabbitpay deliver list --order 1
+  rabbitpay deliver export today.csv`}
+	c.AddCommand(newDeliverStartCmd(e, nil), newDeliverUpdateCmd(e, nil), newDeliverListCmd(e, nil), newDeliverShowCmd(e, nil),
+		newDeliverExportCmd(e, nil), newDeliverImportCmd(e, nil), newDeliverCarriersCmd(e, nil))
 	return c
 }
 
@@ -141,16 +149,19 @@ type deliverListOptions struct {
 func newDeliverListCmd(e *env, runF func(*deliverListOptions) error) *cobra.Command {
 	opts := &deliverListOptions{env: e}
 	f := &opts.Filter
-	var status string
+	var status, since string
 	var lf *listFlags
 	cmd := &cobra.Command{
-		Use:   "list [--order ID] [--status S] [--customer C] [--limit N | --all] [--after ID]",
+		Use:   "list [--order ID] [--status S] [--customer C] [--since T] [--limit N | --all] [--after ID]",
 		Short: "List deliveries, one per order item",
 		Example: `  rabbitpay deliver list --order 1
-  rabbitpay deliver list --status READY --all -o csv`,
+  rabbitpay deliver list --status READY --since 2026-12-07 --all -o csv`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if opts.List, err = lf.options(e, cmd); err != nil {
+				return err
+			}
+			if f.Since, err = parseDate(cmd, "since", since); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("status") {
@@ -162,6 +173,7 @@ func newDeliverListCmd(e *env, runF func(*deliverListOptions) error) *cobra.Comm
 		},
 	}
 	lf = addListFlags(cmd, "deliveries", "", "")
+	cmd.Flags().StringVar(&since, "since", "", "only deliveries made at or after this date or time")
 	idVar(cmd.Flags(), &f.OrderID, "order", "order", "only this order's deliveries")
 	idVar(cmd.Flags(), &f.CustomerID, "customer", "customer", "only this customer's deliveries")
 	cmd.Flags().StringVar(&status, "status", "", "only deliveries in this status: READY, SHIPPED, IN_TRANSIT, DELIVERED")
@@ -230,6 +242,12 @@ func (e *env) printDelivery(d shop.Delivery) error {
 	if err := e.print(d, deliveryRows([]shop.Delivery{d})); err != nil {
 		return err
 	}
+	if d.TrackingURL != "" {
+		fmt.Fprintf(e.Out, "track it: %s\n", d.TrackingURL)
+	}
+	e.section("Ship to")
+	fmt.Fprintln(e.Out, shipToLines(d.OrderID, d.ShipTo, d.Pickup))
+	e.section("History")
 	return e.print(d, history)
 }
 
@@ -283,7 +301,7 @@ func deliverImportRun(ctx context.Context, opts *deliverImportOptions) error {
 		return err
 	}
 	return opts.print(sum, rowsFunc(func() ([]string, [][]string) {
-		return []string{"rows", "deliveries_changed"}, [][]string{{itoa(int64(sum.Rows)), itoa(int64(sum.Changed))}}
+		return []string{"rows", "deliveries_changed", "skipped"}, [][]string{{itoa(int64(sum.Rows)), itoa(int64(sum.Changed)), itoa(int64(sum.Skipped))}}
 	}))
 }
 
@@ -292,8 +310,136 @@ func deliveryRows(ds []shop.Delivery) rowsFunc {
 		rows := make([][]string, 0, len(ds))
 		for _, d := range ds {
 			rows = append(rows, []string{itoa(d.ID), itoa(d.OrderID), itoa(d.OrderProductID), d.SKU, d.Name, itoa(d.Quantity),
-				string(d.Status), d.Carrier, d.TrackingNumber, stamp(d.UpdatedAt)})
+				string(d.Status), d.Carrier, d.TrackingNumber, stamp(d.UpdatedAt), shipToCell(d.ShipTo, d.Pickup)})
 		}
-		return []string{"id", "order_id", "order_product_id", "sku", "product", "quantity", "status", "carrier", "tracking", "updated_at"}, rows
+		// ship_to comes last: scripts that read the CSV by position keep working
+		return []string{"id", "order_id", "order_product_id", "sku", "product", "quantity", "status", "carrier", "tracking", "updated_at", "ship_to"}, rows
+	}
+}
+
+// shipToCell is where a delivery goes, in one list cell: the phone masked.
+func shipToCell(t *shop.ShipTo, pickup bool) string {
+	switch {
+	case pickup:
+		return "pickup"
+	case t == nil:
+		return "-"
+	}
+	return strings.TrimSpace(fmt.Sprintf("%s %s (%s) %s %s", t.Recipient, shop.MaskPhone(t.Phone), t.ZipCode, t.Line1, t.Line2))
+}
+
+// deliverExportOptions is what `deliver export` writes, and where.
+type deliverExportOptions struct {
+	*env
+	Path   string // - is standard output
+	Format shop.CatalogueFormat
+	Filter shop.DeliveryFilter
+}
+
+func newDeliverExportCmd(e *env, runF func(*deliverExportOptions) error) *cobra.Command {
+	opts := &deliverExportOptions{env: e, Path: "-"}
+	var format, status, since string
+	cmd := &cobra.Command{
+		Use:   "export [FILE|-] [--status S] [--order ID] [--since T] [--format csv|jsonl]",
+		Short: "Write the day's deliveries for the courier: who gets what where, waybill columns empty",
+		Long: `Export writes the READY deliveries (or --status, --order, --since) as the
+courier's hand-off file, CSV or JSON Lines: delivery_id, order_id, recipient,
+phone (whole), zip_code, address, sku, product, quantity, memo, and empty
+carrier and tracking columns. Pickups have nothing for a courier and are left
+out. Fill carrier and tracking in (a spreadsheet is fine) and give the same
+file to 'rabbitpay deliver import': each row with a waybill number ships its
+delivery (SHIPPED), rows left empty are skipped.`,
+		Example: `  rabbitpay deliver export today.csv
+  rabbitpay deliver export --since 2026-12-07 --format jsonl > today.jsonl
+  rabbitpay deliver import today.csv        # after the courier filled carrier and tracking in`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageErr(cmd, "expected at most one FILE, got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if len(args) == 1 {
+				opts.Path = args[0]
+			}
+			if opts.Format, err = catalogueFormat(cmd, opts.Path, format); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("status") {
+				if opts.Filter.Status, err = shop.ParseDeliveryStatus(status); err != nil {
+					return err
+				}
+			}
+			if opts.Filter.Since, err = parseDate(cmd, "since", since); err != nil {
+				return err
+			}
+			if fi, err := os.Stat(opts.Path); opts.Path != "-" && err == nil && fi.IsDir() {
+				return shop.Invalid("%s is a directory: give a file to export into (today.csv), or - for standard output", opts.Path)
+			}
+			return dispatch(cmd, opts, runF, deliverExportRun)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "", "csv or jsonl (default: from the file extension, else csv)")
+	f.StringVar(&status, "status", "", "deliveries in this status (default READY)")
+	f.StringVar(&since, "since", "", "only deliveries made at or after this date or time")
+	idVar(f, &opts.Filter.OrderID, "order", "order", "only this order's deliveries")
+	return cmd
+}
+
+func deliverExportRun(ctx context.Context, opts *deliverExportOptions) error {
+	a, err := opts.app(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Path == "-" {
+		_, err := a.ExportDeliveries(ctx, opts.Out, opts.Filter, opts.Format)
+		return err
+	}
+	// Write beside the target and rename, so a failed export leaves no half file.
+	tmp, err := os.CreateTemp(filepath.Dir(opts.Path), ".rabbitpay-export-*")
+	if err != nil {
+		return shop.Invalid("cannot write %s: %v", opts.Path, pathReason(err))
+	}
+	defer os.Remove(tmp.Name())
+	n, err := a.ExportDeliveries(ctx, tmp, opts.Filter, opts.Format)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), opts.Path); err != nil {
+		return shop.Invalid("cannot write %s: %v", opts.Path, pathReason(err))
+	}
+	fmt.Fprintf(opts.Err, "exported %s to %s\n", noun{"delivery", "deliveries"}.count(n), opts.Path)
+	return nil
+}
+
+// deliverCarriersOptions lists the carriers.
+type deliverCarriersOptions struct{ *env }
+
+func newDeliverCarriersCmd(e *env, runF func(*deliverCarriersOptions) error) *cobra.Command {
+	opts := &deliverCarriersOptions{env: e}
+	return &cobra.Command{
+		Use:   "carriers",
+		Short: "List the carriers rabbitpay knows: code, name, waybill number shape, tracking URL",
+		Long: `--carrier and import files take a carrier's code, name, English name or usual
+short name (CJ, 우체국, 한진, 롯데, 로젠); a carrier not listed is written
+other:NAME. A known carrier's waybill number is checked against its shape
+(hyphens and spaces are dropped) and 'deliver show' links its tracking page.`,
+		Example: "  rabbitpay deliver carriers",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return dispatch(cmd, opts, runF, func(_ context.Context, o *deliverCarriersOptions) error {
+				return o.print(shop.Carriers, rowsFunc(func() ([]string, [][]string) {
+					rows := make([][]string, 0, len(shop.Carriers))
+					for _, c := range shop.Carriers {
+						rows = append(rows, []string{c.Code, c.Name, c.English, c.Shape, c.Track})
+					}
+					return []string{"code", "name", "english", "waybill", "tracking_url"}, rows
+				}))
+			})
+		},
 	}
 }

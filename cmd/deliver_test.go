@@ -14,7 +14,7 @@ func TestDeliverCommands(t *testing.T) {
 	c := newCLI(t)
 	c.seed()
 	c.ok("order", "place", "--customer", "1", "--method", "KAKAO", "--item", "A:2", "--item", "B:1")
-	out := c.ok("deliver", "start", "--order", "1", "--item", "A", "--carrier", "CJ대한통운", "--tracking", "6012")
+	out := c.ok("deliver", "start", "--order", "1", "--item", "A", "--carrier", "CJ대한통운", "--tracking", "601234567890")
 	if !strings.Contains(out, "READY") || !strings.Contains(out, "CJ대한통운") {
 		t.Fatalf("deliver start:\n%s", out)
 	}

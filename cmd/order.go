@@ -481,7 +481,7 @@ func (e *env) printOrder(o shop.Order) error {
 	fmt.Fprintf(e.Out, "Order %d: %s, %s\n", o.ID, o.Status, o.TotalAmount)
 	fmt.Fprintf(e.Out, "  customer  %d %s\n  placed    %s\n  uuid      %s\n", o.CustomerID, o.CustomerName, stamp(o.CreatedAt), o.OrderUUID)
 	e.section("Ship to")
-	fmt.Fprintln(e.Out, shipToLines(o))
+	fmt.Fprintln(e.Out, shipToLines(o.ID, o.ShipTo, o.Pickup))
 	e.section("Items")
 	if err := e.print(o, items); err != nil {
 		return err
@@ -499,13 +499,12 @@ func (e *env) printOrder(o shop.Order) error {
 
 // shipToLines is where an order goes, as a waybill reads it; show gives the
 // phone whole.
-func shipToLines(o shop.Order) string {
-	t := o.ShipTo
+func shipToLines(orderID int64, t *shop.ShipTo, pickup bool) string {
 	switch {
-	case o.Pickup:
+	case pickup:
 		return "  pickup at the counter"
 	case t == nil:
-		return fmt.Sprintf("  nowhere yet: set it with 'rabbitpay order ship-to %d --address ID' (or --pickup)", o.ID)
+		return fmt.Sprintf("  nowhere yet: set it with 'rabbitpay order ship-to %d --address ID' (or --pickup)", orderID)
 	}
 	out := fmt.Sprintf("  %s  %s\n  (%s) %s", t.Recipient, t.Phone, t.ZipCode, t.Line1)
 	if t.Line2 != "" {

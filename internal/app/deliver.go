@@ -11,10 +11,8 @@ import (
 // StartDeliveries creates READY deliveries for a paid order's items: the
 // chosen ones, or every item without a delivery.
 func (a *App) StartDeliveries(ctx context.Context, req shop.DeliveryStart) ([]shop.Delivery, error) {
-	if err := shop.ValidateCarrier("carrier", req.Carrier); err != nil {
-		return nil, err
-	}
-	if err := shop.ValidateCarrier("tracking number", req.Tracking); err != nil {
+	var err error
+	if req.Carrier, req.Tracking, err = shop.CheckShipment(req.Carrier, req.Tracking); err != nil {
 		return nil, err
 	}
 	return a.deliveries.UpdateDeliveries(ctx, nil, []int64{req.OrderID}, func(snap []shop.OrderSnapshot) (shop.DeliveryPlan, error) {
@@ -25,10 +23,8 @@ func (a *App) StartDeliveries(ctx context.Context, req shop.DeliveryStart) ([]sh
 // UpdateDelivery moves one delivery forward (READY → SHIPPED → IN_TRANSIT →
 // DELIVERED, skipping ahead allowed).
 func (a *App) UpdateDelivery(ctx context.Context, c shop.DeliveryChange) (shop.Delivery, error) {
-	if err := shop.ValidateCarrier("carrier", c.Carrier); err != nil {
-		return shop.Delivery{}, err
-	}
-	if err := shop.ValidateCarrier("tracking number", c.Tracking); err != nil {
+	var err error
+	if c.Carrier, c.Tracking, err = shop.CheckShipment(c.Carrier, c.Tracking); err != nil {
 		return shop.Delivery{}, err
 	}
 	ds, err := a.changeDeliveries(ctx, []shop.DeliveryChange{c}, shop.RowErrors{})
@@ -42,12 +38,12 @@ func (a *App) UpdateDelivery(ctx context.Context, c shop.DeliveryChange) (shop.D
 // validated whole and applied in one transaction: one bad row and nothing
 // changes.
 func (a *App) ImportDeliveries(ctx context.Context, r io.Reader, f shop.CatalogueFormat) (shop.DeliveryImportSummary, error) {
-	changes, bad, err := shop.ReadDeliveryFile(r, f)
+	changes, bad, skipped, err := shop.ReadDeliveryFile(r, f)
 	if err != nil {
 		return shop.DeliveryImportSummary{}, err
 	}
 	ds, err := a.changeDeliveries(ctx, changes, bad)
-	return shop.DeliveryImportSummary{Rows: len(changes), Changed: len(ds)}, err
+	return shop.DeliveryImportSummary{Rows: len(changes) + skipped, Changed: len(ds), Skipped: skipped}, err
 }
 
 // changeDeliveries moves deliveries forward, all or nothing, in one
@@ -80,4 +76,27 @@ func (a *App) SetShipTo(ctx context.Context, id int64, dest shop.Destination) (s
 		return shop.Order{}, err
 	}
 	return a.primary.GetOrder(ctx, id)
+}
+
+// ExportDeliveries writes the deliveries f selects (READY ones, when f
+// names no status) as the courier's hand-off file (shop.WriteHandOff), read
+// from the primary a page at a time, and returns how many it wrote.
+func (a *App) ExportDeliveries(ctx context.Context, w io.Writer, f shop.DeliveryFilter, format shop.CatalogueFormat) (int, error) {
+	if f.Status == "" {
+		f.Status = shop.DeliveryReady
+	}
+	var all []shop.Delivery
+	o := shop.ListOptions{Limit: 1000}
+	for {
+		p, err := a.primary.ListDeliveries(ctx, f, o)
+		if err != nil {
+			return 0, err
+		}
+		all = append(all, p.Items...)
+		if !p.More || len(p.Items) == 0 {
+			break
+		}
+		o.After = p.Items[len(p.Items)-1].ID
+	}
+	return shop.WriteHandOff(w, format, all)
 }

@@ -228,7 +228,7 @@ func TestDeliveryImport(t *testing.T) {
 	ds := s.start(o.ID)
 	before := s.outbox()
 	bad := "delivery_id,order_id,sku,status,carrier,tracking\n" +
-		itoa(ds[0].ID) + ",,,SHIPPED,CJ,1\n" + // fine on its own
+		itoa(ds[0].ID) + ",,,SHIPPED,CJ,601234567890\n" + // fine on its own
 		",1,B,LOST,,\n" + // unknown status
 		"999,,,SHIPPED,,\n" + // unknown delivery
 		",1,GOLD,SHIPPED,,\n" + // not in the order
@@ -250,7 +250,7 @@ func TestDeliveryImport(t *testing.T) {
 		t.Fatalf("a refused import changed something:\n%s\n%s", before, after)
 	}
 	at := time.Now().Add(30 * time.Second).Truncate(time.Second).In(time.FixedZone("KST", 9*3600)) // after line 2's change, within the clock skew
-	good := `{"delivery_id": ` + itoa(ds[0].ID) + `, "status": "SHIPPED", "carrier": "CJ대한통운", "tracking": "6012"}
+	good := `{"delivery_id": ` + itoa(ds[0].ID) + `, "status": "SHIPPED", "carrier": "CJ대한통운", "tracking": "601234567890"}
 {"order_id": 1, "sku": "B", "status": "in_transit"}
 {"order_id": "1", "sku": "B", "status": "DELIVERED", "at": "` + at.Format(time.RFC3339) + `"}
 `
@@ -267,7 +267,7 @@ func TestDeliveryImport(t *testing.T) {
 		t.Fatalf("history: %v %+v", err, d.History)
 	}
 	d, _ = s.a.Delivery(ctx, ds[0].ID)
-	if d.Carrier != "CJ대한통운" || d.TrackingNumber != "6012" {
+	if d.Carrier != "CJ대한통운" || d.TrackingNumber != "601234567890" {
 		t.Fatalf("carrier: %+v", d)
 	}
 }

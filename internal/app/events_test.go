@@ -19,7 +19,7 @@ func TestStoredPayloadsAreTheirTypes(t *testing.T) {
 	s := newShop(t)
 	o := s.place("A:1")
 	d := s.start(o.ID)[0]
-	if _, err := s.a.UpdateDelivery(ctx, shop.DeliveryChange{ID: d.ID, Status: shop.DeliveryShipped, Carrier: "CJ대한통운", Tracking: "6012"}); err != nil {
+	if _, err := s.a.UpdateDelivery(ctx, shop.DeliveryChange{ID: d.ID, Status: shop.DeliveryShipped, Carrier: "CJ대한통운", Tracking: "601234567890"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range []shop.DeliveryStatus{shop.DeliveryInTransit, shop.DeliveryDelivered} {

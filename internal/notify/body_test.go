@@ -21,12 +21,15 @@ func examples() []shop.Notification {
 	at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
 	const uuid = "22b299a4-5f1c-4a7e-9c3d-8e2f6b1a0c11"
 	items := []shop.Line{{ProductID: 2, SKU: "TEA-GREEN", Name: "녹차", Quantity: 1, Price: 9800}}
+	shipTo := &shop.ShipTo{AddressID: 3, Recipient: "김토끼", Phone: "010-9876-5432", ZipCode: "04524", Line1: "서울 중구 세종대로 110",
+		Line2: "3층", Memo: "문 앞에 놓아 주세요"}
 	delivery := func(st shop.DeliveryStatus, carrier, tracking string) shop.Event {
 		return shop.DeliveryChangedV1{OrderUUID: uuid, OrderID: 7, DeliveryID: 3, OrderProductID: 12, SKU: "RBT-DOLL", Product: "토끼 인형",
-			Quantity: 2, Status: st, Carrier: carrier, TrackingNumber: tracking, At: at}
+			Quantity: 2, Status: st, Carrier: carrier, TrackingNumber: tracking, TrackingURL: shop.TrackingURL(carrier, tracking),
+			ShipTo: shipTo, At: at}
 	}
 	evs := []shop.Event{
-		shop.OrderPlacedV1{OrderUUID: uuid, OrderID: 7, TotalAmount: 39800, Method: shop.Kakao, ProviderTxID: "T1a2b3c4d5e6f7a8b9c0"},
+		shop.OrderPlacedV1{OrderUUID: uuid, OrderID: 7, TotalAmount: 39800, Method: shop.Kakao, ProviderTxID: "T1a2b3c4d5e6f7a8b9c0", ShipTo: shipTo},
 		shop.PaymentSucceededV1{OrderUUID: uuid, OrderID: 7, Amount: 39800, Method: shop.Kakao, ProviderTxID: "T1a2b3c4d5e6f7a8b9c0"},
 		shop.PaymentFailedV1{OrderUUID: uuid, Amount: 1_250_000, Method: shop.Naver,
 			Reason: "₩1,250,000 is over the limit"},
@@ -34,9 +37,9 @@ func examples() []shop.Notification {
 		shop.OrderCancelledV1{OrderUUID: uuid, OrderID: 7, TotalAmount: 39800},
 		shop.OrderShippedV1{OrderUUID: uuid, OrderID: 7, TotalAmount: 39800},
 		delivery(shop.DeliveryReady, "", ""),
-		delivery(shop.DeliveryShipped, "CJ대한통운", "6012-3456-7890"),
-		delivery(shop.DeliveryInTransit, "CJ대한통운", "6012-3456-7890"),
-		delivery(shop.DeliveryDelivered, "CJ대한통운", "6012-3456-7890"),
+		delivery(shop.DeliveryShipped, "CJ대한통운", "601234567890"),
+		delivery(shop.DeliveryInTransit, "CJ대한통운", "601234567890"),
+		delivery(shop.DeliveryDelivered, "CJ대한통운", "601234567890"),
 	}
 	out := make([]shop.Notification, len(evs))
 	for i, ev := range evs {

@@ -13,7 +13,7 @@ import (
 // A delivery's quantity is what is left to ship: the item's quantity less
 // what partial refunds gave back.
 const deliveryCols = `d.id, op.order_id, d.order_product_id, o.customer_id, p.sku, p.name, op.quantity - op.refunded_quantity, d.status,
-	coalesce(d.carrier, ''), coalesce(d.tracking_number, ''), d.created_at, d.updated_at`
+	coalesce(d.carrier, ''), coalesce(d.tracking_number, ''), d.created_at, d.updated_at, o.ship_to, o.pickup`
 
 const deliveryFrom = ` FROM delivery d JOIN order_product op ON op.id = d.order_product_id
 	JOIN orders o ON o.id = op.order_id JOIN product p ON p.id = op.product_id`
@@ -21,7 +21,8 @@ const deliveryFrom = ` FROM delivery d JOIN order_product op ON op.id = d.order_
 func scanDelivery(row pgx.Row) (shop.Delivery, error) {
 	var d shop.Delivery
 	err := row.Scan(&d.ID, &d.OrderID, &d.OrderProductID, &d.CustomerID, &d.SKU, &d.Name, &d.Quantity, &d.Status,
-		&d.Carrier, &d.TrackingNumber, &d.CreatedAt, &d.UpdatedAt)
+		&d.Carrier, &d.TrackingNumber, &d.CreatedAt, &d.UpdatedAt, &d.ShipTo, &d.Pickup)
+	d.TrackingURL = shop.TrackingURL(d.Carrier, d.TrackingNumber)
 	return d, err
 }
 
@@ -92,10 +93,11 @@ func queueDeliveryChange(b *pgx.Batch, op shop.DeliveryOp, wrote func(id int64))
 		n AS (`+QueueEvents(`$6::jsonb`, `SELECT o.customer_id, o.id AS order_id, jsonb_build_object(
 				'order_uuid', o.order_uuid, 'order_id', o.id, 'delivery_id', d.id, 'order_product_id', d.order_product_id,
 				'sku', p.sku, 'product', p.name, 'quantity', op.quantity - op.refunded_quantity,
-				'carrier', coalesce(d.carrier, ''), 'tracking_number', coalesce(d.tracking_number, ''), 'at', d.updated_at) AS facts
+				'carrier', coalesce(d.carrier, ''), 'tracking_number', coalesce(d.tracking_number, ''), 'at', d.updated_at,
+				'ship_to', o.ship_to, 'pickup', o.pickup) AS facts
 			FROM d JOIN order_product op ON op.id = d.order_product_id JOIN orders o ON o.id = op.order_id
 				JOIN product p ON p.id = op.product_id`)+`)
-		SELECT id FROM d`, target, op.Status, op.Carrier, op.Tracking, at, EventsParam(shop.DeliveryChangedV1{Status: op.Status})).QueryRow(func(row pgx.Row) error {
+		SELECT id FROM d`, target, op.Status, op.Carrier, op.Tracking, at, EventsParam(shop.DeliveryChangedV1{Status: op.Status, TrackingURL: op.TrackingURL()})).QueryRow(func(row pgx.Row) error {
 		var id int64
 		err := row.Scan(&id)
 		if err == nil {
@@ -120,7 +122,8 @@ func (s *Store) ListDeliveries(ctx context.Context, f shop.DeliveryFilter, o sho
 		always(`NOT (d.status = `+lit(shop.DeliveryReady)+` AND (o.status = `+lit(shop.OrderCancelled)+` OR op.refunded_quantity >= op.quantity))`, "", nil).
 		when(f.OrderID != 0, "op.order_id = @order", "order", f.OrderID).
 		when(f.CustomerID != 0, "o.customer_id = @customer", "customer", f.CustomerID).
-		when(f.Status != "", "d.status = @status", "status", string(f.Status))
+		when(f.Status != "", "d.status = @status", "status", string(f.Status)).
+		when(!f.Since.IsZero(), "d.created_at >= @since", "since", f.Since)
 	rows, err := s.Pool.Query(ctx, `SELECT `+deliveryCols+deliveryFrom+w.page("d", o, "d.id", false), w.args)
 	if err != nil {
 		return shop.Page[shop.Delivery]{}, err

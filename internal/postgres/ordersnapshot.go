@@ -51,7 +51,7 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 		at[o.ID] = i
 	}
 	rows, err = q.Query(ctx, `SELECT op.order_id, op.id, op.product_id, p.sku, coalesce(d.id, 0), coalesce(d.status::text, ''),
-			op.quantity, op.quantity - op.refunded_quantity, d.updated_at
+			op.quantity, op.quantity - op.refunded_quantity, d.updated_at, coalesce(d.carrier, ''), coalesce(d.tracking_number, '')
 		FROM order_product op JOIN product p ON p.id = op.product_id LEFT JOIN delivery d ON d.order_product_id = op.id
 		WHERE op.order_id = ANY($1) ORDER BY op.id`+lockItems, ids)
 	if err != nil {
@@ -60,7 +60,7 @@ func loadOrders(ctx context.Context, q querier, ids []int64, lock bool) ([]shop.
 	var oid int64
 	var it shop.ItemRef
 	var changed *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&oid, &it.OrderProductID, &it.ProductID, &it.SKU, &it.DeliveryID, &it.Delivery, &it.Quantity, &it.Remaining, &changed}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&oid, &it.OrderProductID, &it.ProductID, &it.SKU, &it.DeliveryID, &it.Delivery, &it.Quantity, &it.Remaining, &changed, &it.Carrier, &it.Tracking}, func() error {
 		it.Changed = time.Time{}
 		if changed != nil {
 			it.Changed = *changed

@@ -61,6 +61,9 @@ type Delivery struct {
 	Status         DeliveryStatus  `json:"status"`
 	Carrier        string          `json:"carrier"`
 	TrackingNumber string          `json:"tracking_number"`
+	TrackingURL    string          `json:"tracking_url,omitempty"` // where the buyer tracks it (a known carrier's)
+	ShipTo         *ShipTo         `json:"ship_to"`                // where its order goes
+	Pickup         bool            `json:"pickup"`
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 	History        []DeliveryEvent `json:"history,omitempty"`
@@ -78,6 +81,7 @@ type DeliveryEvent struct {
 type DeliveryFilter struct {
 	OrderID, CustomerID int64
 	Status              DeliveryStatus
+	Since               time.Time // made at or after (zero: any time)
 }
 
 // DeliveryStart asks for READY deliveries of an order's items.
@@ -126,6 +130,7 @@ func ValidateCarrier(what, s string) error {
 type DeliveryImportSummary struct {
 	Rows    int `json:"rows"`
 	Changed int `json:"changed"`
+	Skipped int `json:"skipped"` // hand-off rows left without a waybill number
 }
 
 // ItemRef is one order item as an operator may name it, and as the rules
@@ -138,6 +143,7 @@ type ItemRef struct {
 	Quantity                  int64          // bought
 	Remaining                 int64          // the quantity not refunded
 	Changed                   time.Time      // its delivery's last change; zero while it has none
+	Carrier, Tracking         string         // its delivery's carrier and tracking number, so far
 }
 
 // MatchItem finds the item ref names among an order's items: an

@@ -62,11 +62,11 @@ func TestBackoffDoublesWithJitterAndACap(t *testing.T) {
 }
 
 func TestReadDeliveryFile(t *testing.T) {
-	rows, bad, err := ReadDeliveryFile(strings.NewReader("delivery_id,status\n1,shipped\n\"2,DELIVERED\n"), CatalogueCSV)
+	rows, bad, _, err := ReadDeliveryFile(strings.NewReader("delivery_id,status\n1,shipped\n\"2,DELIVERED\n"), CatalogueCSV)
 	if err != nil || len(rows) != 1 || bad.Total != 1 || bad.Rows[0].Line != 3 {
 		t.Fatalf("%v %+v %+v", err, rows, bad)
 	}
-	_, bad, err = ReadDeliveryFile(strings.NewReader(`{"delivery_id": 1, "order_id": 2, "sku": "A", "status": "SHIPPED"}
+	_, bad, _, err = ReadDeliveryFile(strings.NewReader(`{"delivery_id": 1, "order_id": 2, "sku": "A", "status": "SHIPPED"}
 {"order_id": 2, "status": "SHIPPED"}
 {"delivery_id": -1, "status": "SHIPPED", "at": "today"}
 {"delivery_id": 1, "status": "SHIPPED", "colour": "red"}
@@ -78,10 +78,10 @@ not json
 	for _, tc := range []struct{ file, want string }{
 		{"", "the file is empty"},
 		{"delivery_id,state\n", `unknown column "state"`},
-		{"delivery_id,carrier\n", `lacks the column "status"`},
+		{"delivery_id,carrier\n", `has neither "status" nor "tracking"`},
 		{"delivery_id,status\n", "the file has no rows"},
 	} {
-		if _, _, err := ReadDeliveryFile(strings.NewReader(tc.file), CatalogueCSV); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, _, err := ReadDeliveryFile(strings.NewReader(tc.file), CatalogueCSV); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %q", tc.file, err, tc.want)
 		}
 	}

@@ -8,14 +8,38 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // DeliveryColumns are the columns of a `deliver import` file. A row names
-// its delivery by delivery_id, or by order_id and sku; status is required;
-// carrier, tracking and at (an RFC 3339 time) are optional.
+// its delivery by delivery_id, or by order_id and sku, and the status it
+// moves to; carrier, tracking and at (an RFC 3339 time) are optional. A row
+// with no status is a courier hand-off row (HandOffColumns, as `deliver
+// export` writes them): with a carrier and a waybill number it ships the
+// delivery (SHIPPED), with neither it is skipped.
 var DeliveryColumns = []string{"delivery_id", "order_id", "sku", "status", "carrier", "tracking", "at"}
+
+// HandOffColumns are the columns `deliver export` writes for the courier:
+// the deliveries to ship, where they go, and the carrier and tracking
+// columns left empty for the courier's waybill numbers. `deliver import`
+// reads the file back (the columns not in DeliveryColumns are for people:
+// it ignores them).
+var HandOffColumns = []string{"delivery_id", "order_id", "recipient", "phone", "zip_code", "address", "sku", "product",
+	"quantity", "memo", "carrier", "tracking"}
+
+// importColumns are the columns an import file may have.
+var importColumns = func() []string {
+	out := slices.Clone(DeliveryColumns)
+	for _, c := range HandOffColumns {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}()
 
 // MaxDeliveryRows bounds one delivery file: a warehouse's day, applied in one transaction.
 const MaxDeliveryRows = 100_000
@@ -23,22 +47,26 @@ const MaxDeliveryRows = 100_000
 // ReadDeliveryFile reads and validates a whole delivery file (CSV with a
 // header, or JSON Lines with the same keys): the valid rows, and the bad
 // ones in bad (line-numbered), so that the store can add the rows it
-// refuses and report them all at once. err is a file that cannot be read at
-// all (a bad header, no rows).
-func ReadDeliveryFile(r io.Reader, f CatalogueFormat) (rows []DeliveryChange, bad RowErrors, err error) {
+// refuses and report them all at once; skipped counts the hand-off rows
+// left without a waybill number. err is a file that cannot be read at all
+// (a bad header, no rows).
+func ReadDeliveryFile(r io.Reader, f CatalogueFormat) (rows []DeliveryChange, bad RowErrors, skipped int, err error) {
 	br := bufio.NewReader(r)
 	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
 		br.Discard(3)
 	}
 	var out []DeliveryChange
 	add := func(line int, fields map[string]string) {
-		if c, ok := deliveryRow(&bad, line, fields); ok {
+		switch c, ok := deliveryRow(&bad, line, fields); {
+		case ok && c.Status == "":
+			skipped++
+		case ok:
 			out = append(out, c)
 		}
 	}
 	// Reading stops one row past the limit: a huge file is refused without
 	// being held in memory.
-	full := func() bool { return len(out)+bad.Total > MaxDeliveryRows }
+	full := func() bool { return len(out)+bad.Total+skipped > MaxDeliveryRows }
 	if f == CatalogueJSONL {
 		err = readDeliveryJSON(br, &bad, add, full)
 	} else {
@@ -46,12 +74,12 @@ func ReadDeliveryFile(r io.Reader, f CatalogueFormat) (rows []DeliveryChange, ba
 	}
 	switch {
 	case err != nil:
-	case len(out)+bad.Total == 0:
+	case len(out)+bad.Total+skipped == 0:
 		err = Invalid("the file has no rows")
 	case full():
 		err = Invalid("the file has more than %d rows, the most one import takes", MaxDeliveryRows)
 	}
-	return out, bad, err
+	return out, bad, skipped, err
 }
 
 func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]string), full func() bool) error {
@@ -66,16 +94,17 @@ func readDeliveryCSV(br *bufio.Reader, bad *RowErrors, add func(int, map[string]
 	cols := make([]string, len(header))
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(h))
-		if indexOf(DeliveryColumns, name) < 0 {
-			return Invalid("line 1: unknown column %s; the columns are %s", Echo(h), strings.Join(DeliveryColumns, ","))
+		if indexOf(importColumns, name) < 0 {
+			return Invalid("line 1: unknown column %s; the columns are %s (a courier hand-off file: %s)", Echo(h),
+				strings.Join(DeliveryColumns, ","), strings.Join(HandOffColumns, ","))
 		}
 		if indexOf(cols, name) >= 0 {
 			return Invalid("line 1: column %q appears twice", name)
 		}
 		cols[i] = name
 	}
-	if indexOf(cols, "status") < 0 {
-		return Invalid("line 1: the header lacks the column \"status\"")
+	if indexOf(cols, "status") < 0 && indexOf(cols, "tracking") < 0 {
+		return Invalid("line 1: the header has neither \"status\" nor \"tracking\": a row must say where its delivery moves")
 	}
 	for !full() {
 		rec, err := cr.Read()
@@ -124,8 +153,9 @@ func readDeliveryJSON(br *bufio.Reader, bad *RowErrors, add func(int, map[string
 		fields := map[string]string{}
 		ok := true
 		for k, v := range raw {
-			if indexOf(DeliveryColumns, k) < 0 {
-				bad.Add(RowError{Line: line, Column: k, Reason: "unknown key; the keys are " + strings.Join(DeliveryColumns, ", ")})
+			if indexOf(importColumns, k) < 0 {
+				bad.Add(RowError{Line: line, Column: k, Reason: "unknown key; the keys are " + strings.Join(DeliveryColumns, ", ") +
+					" (a courier hand-off file: " + strings.Join(HandOffColumns, ", ") + ")"})
 				ok = false
 				continue
 			}
@@ -157,7 +187,7 @@ func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange,
 	fail := func(col, format string, a ...any) {
 		bad.Add(RowError{Line: line, Column: col, Reason: fmt.Sprintf(format, a...)})
 	}
-	for _, col := range DeliveryColumns { // the file's boundary: text fit for any use
+	for _, col := range importColumns { // the file's boundary: text fit for any use
 		if err := CheckText(col, f[col], MaxInputLen); err != nil {
 			fail(col, "%v", err)
 		}
@@ -182,6 +212,9 @@ func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange,
 		return n
 	}
 	c.ID, c.OrderID = id("delivery_id"), id("order_id")
+	if _, given := f["status"]; !given && c.ID != 0 {
+		c.OrderID, c.SKU = 0, "" // a hand-off row names its delivery by id; its order and SKU are for people
+	}
 	switch {
 	case bad.Total > total:
 	case c.ID != 0 && (c.OrderID != 0 || c.SKU != ""):
@@ -193,17 +226,29 @@ func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange,
 			fail("sku", "%v", err)
 		}
 	}
-	st, err := ParseDeliveryStatus(f["status"])
-	if err != nil {
-		fail("status", "%v", err)
+	switch status, given := f["status"]; {
+	case given:
+		st, err := ParseDeliveryStatus(status)
+		if err != nil {
+			fail("status", "%v", err)
+		}
+		c.Status = st
+	// A hand-off row (no status): the courier's waybill ships it; without one it is skipped (Status "").
+	case c.Carrier == "" && c.Tracking == "":
+	case c.Carrier == "" || c.Tracking == "":
+		fail("", "a row without a status ships its delivery: it needs both carrier and tracking (the waybill number); leave both empty to skip it")
+	default:
+		c.Status = DeliveryShipped
 	}
-	c.Status = st
-	if err := ValidateCarrier("carrier", c.Carrier); err != nil {
+	carrier, tracking, err := CheckShipment(c.Carrier, c.Tracking)
+	var fe *FieldError
+	switch {
+	case errors.As(err, &fe) && fe.Field == "carrier":
 		fail("carrier", "%v", err)
-	}
-	if err := ValidateCarrier("tracking", c.Tracking); err != nil {
+	case err != nil:
 		fail("tracking", "%v", err)
 	}
+	c.Carrier, c.Tracking = carrier, tracking
 	if at := strings.TrimSpace(f["at"]); at != "" {
 		t, err := time.Parse(time.RFC3339, at)
 		if err != nil {
@@ -212,4 +257,51 @@ func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange,
 		c.At = t
 	}
 	return c, bad.Total == total
+}
+
+// WriteHandOff writes deliveries as the courier's hand-off file (CSV with
+// HandOffColumns, or JSON Lines with the same keys): who gets what where,
+// the phone whole (the courier calls it), and empty carrier and tracking
+// columns for the waybill numbers. It returns how many it wrote: a pickup,
+// or an order that goes nowhere, has nothing for a courier and is left out.
+func WriteHandOff(w io.Writer, f CatalogueFormat, ds []Delivery) (int, error) {
+	n := 0
+	var cw *csv.Writer
+	if f != CatalogueJSONL {
+		cw = csv.NewWriter(w)
+		if err := cw.Write(HandOffColumns); err != nil {
+			return 0, err
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, d := range ds {
+		t := d.ShipTo
+		if t == nil {
+			continue
+		}
+		address := strings.TrimSpace(t.Line1 + " " + t.Line2)
+		row := []string{strconv.FormatInt(d.ID, 10), strconv.FormatInt(d.OrderID, 10), t.Recipient, t.Phone, t.ZipCode, address,
+			d.SKU, d.Name, strconv.FormatInt(d.Quantity, 10), t.Memo, d.Carrier, d.TrackingNumber}
+		var err error
+		if cw != nil {
+			err = cw.Write(row)
+		} else {
+			obj := make(map[string]any, len(row))
+			for i, col := range HandOffColumns {
+				obj[col] = row[i]
+			}
+			obj["delivery_id"], obj["order_id"], obj["quantity"] = d.ID, d.OrderID, d.Quantity
+			err = enc.Encode(obj)
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	if cw != nil {
+		cw.Flush()
+		return n, cw.Error()
+	}
+	return n, nil
 }

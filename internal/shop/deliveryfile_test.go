@@ -19,8 +19,8 @@ func TestDeliveryFileRows(t *testing.T) {
 	}{
 		{name: "by delivery id", csv: "7,,,shipped,,,", want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryShipped}},
 		{name: "by order and SKU", csv: ",3,A-1,IN-TRANSIT,,,", want: DeliveryChange{Line: 2, OrderID: 3, SKU: "A-1", Status: DeliveryInTransit}},
-		{name: "spaces around values", csv: " 7 ,, , delivered , CJ대한통운 , 6012 ,",
-			want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryDelivered, Carrier: "CJ대한통운", Tracking: "6012"}},
+		{name: "spaces around values", csv: " 7 ,, , delivered , CJ대한통운 , 6012-3456-7890 ,",
+			want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryDelivered, Carrier: "CJ대한통운", Tracking: "601234567890"}},
 		{name: "a time", csv: "7,,,SHIPPED,,,2026-11-25T14:00:00+09:00", want: DeliveryChange{Line: 2, ID: 7, Status: DeliveryShipped, At: at}},
 		{name: "both ways of naming", csv: "7,3,A-1,SHIPPED,,,", bad: []string{": give delivery_id, or order_id and sku, not both"}},
 		{name: "neither", csv: ",,,SHIPPED,,,", bad: []string{": name the delivery"}},
@@ -42,7 +42,7 @@ func TestDeliveryFileRows(t *testing.T) {
 		{name: "every bad field of a row", csv: "0,,,LOST,,,soon", bad: []string{"delivery_id: ", "status: ", "at: "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rows, bad, err := ReadDeliveryFile(strings.NewReader(strings.Join(DeliveryColumns, ",")+"\n"+tc.csv+"\n"), CatalogueCSV)
+			rows, bad, _, err := ReadDeliveryFile(strings.NewReader(strings.Join(DeliveryColumns, ",")+"\n"+tc.csv+"\n"), CatalogueCSV)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestDeliveryFileRows(t *testing.T) {
 // The same rows in JSON Lines: numbers or strings, null for none; and the
 // file-level refusals of both formats.
 func TestDeliveryFileFormats(t *testing.T) {
-	rows, bad, err := ReadDeliveryFile(strings.NewReader("\xef\xbb\xbf"+`{"delivery_id": 7, "status": "shipped", "carrier": null}
+	rows, bad, _, err := ReadDeliveryFile(strings.NewReader("\xef\xbb\xbf"+`{"delivery_id": 7, "status": "shipped", "carrier": null}
 
 {"order_id": "3", "sku": "A-1", "status": "DELIVERED", "tracking": 6012}
 `), CatalogueJSONL)
@@ -82,7 +82,7 @@ func TestDeliveryFileFormats(t *testing.T) {
 		rows[1] != (DeliveryChange{Line: 3, OrderID: 3, SKU: "A-1", Status: DeliveryDelivered, Tracking: "6012"}) {
 		t.Fatalf("%+v", rows)
 	}
-	rows, bad, err = ReadDeliveryFile(strings.NewReader("\xef\xbb\xbfStatus, Delivery_ID\r\nshipped,7\r\n\"x,1\nin_transit,8,9\n"), CatalogueCSV)
+	rows, bad, _, err = ReadDeliveryFile(strings.NewReader("\xef\xbb\xbfStatus, Delivery_ID\r\nshipped,7\r\n\"x,1\nin_transit,8,9\n"), CatalogueCSV)
 	if err != nil || len(rows) != 1 || rows[0].ID != 7 || bad.Total != 1 || bad.Rows[0].Line != 3 {
 		t.Fatalf("%v %+v %v", err, rows, bad.Details())
 	}
@@ -97,7 +97,7 @@ func TestDeliveryFileFormats(t *testing.T) {
 		{"\n\n", CatalogueJSONL, "the file has no rows"},
 		{`{"status": "SHIPPED", "delivery_id": 1}` + strings.Repeat(" ", MaxLineBytes) + "\n", CatalogueJSONL, "a line is longer than"},
 	} {
-		_, _, err := ReadDeliveryFile(strings.NewReader(tc.file), tc.format)
+		_, _, _, err := ReadDeliveryFile(strings.NewReader(tc.file), tc.format)
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%.40q: %v, want %q", tc.file, err, tc.want)
 		}
@@ -111,12 +111,12 @@ func TestDeliveryFileLimit(t *testing.T) {
 	for range MaxDeliveryRows {
 		b.WriteString("1,SHIPPED\n")
 	}
-	rows, _, err := ReadDeliveryFile(strings.NewReader(b.String()), CatalogueCSV)
+	rows, _, _, err := ReadDeliveryFile(strings.NewReader(b.String()), CatalogueCSV)
 	if err != nil || len(rows) != MaxDeliveryRows {
 		t.Fatalf("%d rows: %v", len(rows), err)
 	}
 	b.WriteString("1,SHIPPED\n1,SHIPPED\n")
-	if _, _, err := ReadDeliveryFile(strings.NewReader(b.String()), CatalogueCSV); !errors.Is(err, ErrInvalid) ||
+	if _, _, _, err := ReadDeliveryFile(strings.NewReader(b.String()), CatalogueCSV); !errors.Is(err, ErrInvalid) ||
 		!strings.Contains(err.Error(), "the file has more than 100000 rows") {
 		t.Fatalf("%v", err)
 	}

@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -11,9 +12,12 @@ type DeliveryOp struct {
 	OrderID, OrderProductID int64
 	DeliveryID              int64 // 0: a new delivery of OrderProductID
 	Status                  DeliveryStatus
-	Carrier, Tracking       string    // "" keeps the current one
+	Carrier, Tracking       string    // the delivery's, after the op ("" for none)
 	At                      time.Time // zero: now
 }
+
+// TrackingURL is where the buyer tracks the delivery after the op.
+func (op DeliveryOp) TrackingURL() string { return TrackingURL(op.Carrier, op.Tracking) }
 
 // DeliveryPlan is what a delivery request writes, in order: its ops (a
 // file may move one delivery twice), then the orders they roll up to
@@ -201,6 +205,8 @@ func planMove(orders map[int64]*OrderSnapshot, deliveries map[int64]delivered, c
 	if !c.At.IsZero() {
 		it.Changed = c.At
 	}
+	// What the change does not give, the delivery keeps.
+	it.Carrier, it.Tracking = cmp.Or(c.Carrier, it.Carrier), cmp.Or(c.Tracking, it.Tracking)
 	return DeliveryOp{OrderID: o.ID, OrderProductID: it.OrderProductID, DeliveryID: it.DeliveryID, Status: c.Status,
-		Carrier: c.Carrier, Tracking: c.Tracking, At: c.At}, nil
+		Carrier: it.Carrier, Tracking: it.Tracking, At: c.At}, nil
 }

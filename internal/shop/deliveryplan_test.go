@@ -22,7 +22,7 @@ func order(id int64, status OrderStatus, items ...ItemRef) OrderSnapshot {
 	if status == OrderCancelled {
 		saga = SagaCancelled
 	}
-	return OrderSnapshot{ID: id, Status: status, Saga: saga, Items: items}
+	return OrderSnapshot{ID: id, Status: status, Saga: saga, Items: items, Destined: true}
 }
 
 // with returns o changed by f, for a table row that differs in one field.
@@ -127,6 +127,8 @@ func TestPlanDeliveryStart(t *testing.T) {
 			req: DeliveryStart{OrderID: 1}, kind: ErrConflict, msg: "order 1 is created, not paid: its items cannot be delivered yet"},
 		{name: "a refund in flight", snap: []OrderSnapshot{with(shop1()[0], func(o *OrderSnapshot) { o.Refunding = 5 })},
 			req: DeliveryStart{OrderID: 1}, kind: ErrConflict, msg: "order 1 has refund 5 still in progress"},
+		{name: "an order that goes nowhere", snap: []OrderSnapshot{with(shop1()[0], func(o *OrderSnapshot) { o.Destined = false })},
+			req: DeliveryStart{OrderID: 1}, kind: ErrConflict, msg: "order 1 goes nowhere"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := clone(tc.snap)

@@ -137,6 +137,8 @@ type OrderPlacedV1 struct {
 	TotalAmount  Won           `json:"total_amount"`
 	Method       PaymentMethod `json:"method"`
 	ProviderTxID string        `json:"provider_tx_id"`
+	ShipTo       *ShipTo       `json:"ship_to"` // where the order goes; null: nowhere yet, or pickup
+	Pickup       bool          `json:"pickup"`
 }
 
 func (OrderPlacedV1) Kind() NotificationKind { return NotifyOrderPlaced }
@@ -244,6 +246,9 @@ type DeliveryChangedV1 struct {
 	Status         DeliveryStatus `json:"status"`
 	Carrier        string         `json:"carrier"`
 	TrackingNumber string         `json:"tracking_number"`
+	TrackingURL    string         `json:"tracking_url"` // a known carrier's tracking page; "" otherwise
+	ShipTo         *ShipTo        `json:"ship_to"`      // where the order goes
+	Pickup         bool           `json:"pickup"`
 	At             time.Time      `json:"at"`
 }
 
@@ -277,7 +282,8 @@ func (e DeliveryChangedV1) Message() string {
 // payment.succeeded. The new order's id is the store's to add.
 func OrderPlacedEvents(r SagaRecord, providerTxID string) []Event {
 	return []Event{
-		OrderPlacedV1{OrderUUID: r.OrderUUID, TotalAmount: r.TotalAmount, Method: r.Method, ProviderTxID: providerTxID},
+		OrderPlacedV1{OrderUUID: r.OrderUUID, TotalAmount: r.TotalAmount, Method: r.Method, ProviderTxID: providerTxID,
+			ShipTo: r.ShipTo, Pickup: r.Pickup},
 		PaymentSucceededV1{OrderUUID: r.OrderUUID, Amount: r.TotalAmount, Method: r.Method, ProviderTxID: providerTxID},
 	}
 }

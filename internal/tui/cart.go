@@ -63,6 +63,8 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.then(func(m *Model) tea.Cmd { return m.remove(pid) })
 	case m.is(k, keys.Method):
 		m.method = m.methods[(slices.Index(m.methods, m.method)+1)%len(m.methods)]
+	case m.is(k, keys.ShipTo):
+		m.ship.next()
 	case m.is(k, keys.Pay):
 		switch {
 		case m.saving():
@@ -115,8 +117,9 @@ func (m Model) cartView() string {
 	if len(items) == 0 {
 		b.WriteString(styles.dim.Render("  the cart is empty") + "\n")
 	}
+	ship := strings.Join(styledLines(styles.dim, wrap("Ship to:  "+m.ship.label(), m.width)), "\n")
 	// A long cart scrolls with its cursor; the rest of the screen stays.
-	h := max(m.bodyHeight()-9, 1)
+	h := max(m.bodyHeight()-9-strings.Count(ship, "\n"), 1)
 	from, to := window(len(items), m.cartRow, h)
 	var flagged []string
 	for i, it := range items {
@@ -152,6 +155,7 @@ func (m Model) cartView() string {
 		}
 	}
 	b.WriteString("Pay with: " + strings.Join(methods, " ") + "\n")
+	b.WriteString(ship + "\n")
 	if m.screen == scrConfirm {
 		q := fmt.Sprintf("Charge %s with %s for %s? y charges • n/esc back", m.cart.TotalAmount, m.method, m.customer.Name)
 		b.WriteString("\n" + strings.Join(styledLines(styles.warn, wrap(q, m.width)), "\n"))

@@ -104,7 +104,9 @@ func (m Model) pick(c shop.Customer) (tea.Model, tea.Cmd) {
 	m.cartRow = 0
 	m.catalogue = newCatalogue()
 	m.sizeInputs()
-	return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.catalogue.input.Focus(), m.loadCart(), m.searchProducts()) })
+	return m.then(func(m *Model) tea.Cmd {
+		return tea.Batch(m.catalogue.input.Focus(), m.loadCart(), m.searchProducts(), m.ship.load(*m, c.ID))
+	})
 }
 
 func (m Model) customerData(msg tea.Msg) (tea.Model, tea.Cmd) {

@@ -18,7 +18,7 @@ var keys = struct {
 	Up, Down, PgUp, PgDown, Top, Bottom                              key.Binding
 	Quit, QuitQ, Help, Orders                                        key.Binding
 	Choose, NewCustomer, NextField, Register, Back                   key.Binding
-	ClearFilter, Add, ToCart, Inc, Dec, Remove, Method, Pay          key.Binding
+	ClearFilter, Add, ToCart, Inc, Dec, Remove, Method, Pay, ShipTo  key.Binding
 	Confirm, Decline, SendPaste, Abandon, NextCheckout, BackToCart   key.Binding
 	Open, Refresh, CancelOrder, OrdersBack, ConfirmCancel, KeepOrder key.Binding
 	ScrollUp, ScrollDown                                             key.Binding
@@ -48,6 +48,7 @@ var keys = struct {
 	Remove:        key.NewBinding(key.WithKeys("d", "delete", "backspace"), key.WithHelp("d", "remove line")),
 	Method:        key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "next method")),
 	Pay:           key.NewBinding(key.WithKeys("enter", "p"), key.WithHelp("enter", "pay")),
+	ShipTo:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "ship to: next")),
 	Confirm:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "charge")),
 	Decline:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "back")),
 	SendPaste:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send the paste")),
@@ -105,7 +106,7 @@ func (m Model) keyMap() keyMap {
 		short = []key.Binding{keys.Add, keys.ToCart, up, down, back}
 		more = []key.Binding{keys.PgDown, keys.PgUp, keys.Orders}
 	case scrCart:
-		short = []key.Binding{keys.Pay, keys.Inc, keys.Dec, keys.Remove, keys.Method}
+		short = []key.Binding{keys.Pay, keys.Inc, keys.Dec, keys.Remove, keys.Method, keys.ShipTo}
 		for _, pm := range m.methods {
 			more = append(more, methodKey(pm))
 		}

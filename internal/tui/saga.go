@@ -125,7 +125,8 @@ func (r *run) askApproval(ctx context.Context, approvalURL string) (string, erro
 func (m Model) place() (tea.Model, tea.Cmd) {
 	r := &run{kind: runPlace, amount: m.cart.TotalAmount, method: m.method}
 	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval, Retry: r.refused},
-		ExpectedTotal: m.cart.TotalAmount} // what the buyer was asked to pay, or nothing is charged
+		ExpectedTotal: m.cart.TotalAmount, // what the buyer was asked to pay, or nothing is charged
+		Destination:   m.ship.dest()}
 	sh := m.opts.Shop
 	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		return sh.PlaceOrder(ctx, req, obs)

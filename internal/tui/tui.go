@@ -30,6 +30,7 @@ type Shop interface {
 	RegisterCustomer(ctx context.Context, c shop.Customer, password string) (shop.Customer, error)
 	Products(ctx context.Context, o shop.ListOptions) (shop.Page[shop.Product], error)
 	Cart(ctx context.Context, customerID int64) (shop.Cart, error)
+	Addresses(ctx context.Context, customerID int64) ([]shop.BookAddress, error)
 	SetCartQuantity(ctx context.Context, customerID int64, productRef string, qty int64) (shop.Cart, error)
 	AdjustCartQuantity(ctx context.Context, customerID int64, productRef string, delta int64) (shop.Cart, error)
 	PlaceOrder(ctx context.Context, req app.PlaceRequest, obs shop.Observer) (app.PlaceResult, error)
@@ -98,9 +99,10 @@ type Model struct {
 	cartRow   int
 	methods   []shop.PaymentMethod // what the cart offers to pay with
 	method    shop.PaymentMethod
-	run       *run // the placement in flight or last finished (never a cancel: see orders.run)
-	approving bool // the saga waits for an approval typed in
-	abandon   bool // asked: abandon the payment the buyer has not approved?
+	ship      shipPicker // where the order goes
+	run       *run       // the placement in flight or last finished (never a cancel: see orders.run)
+	approving bool       // the saga waits for an approval typed in
+	abandon   bool       // asked: abandon the payment the buyer has not approved?
 	approval  textinput.Model
 	refused   string    // why the last paste was not an approval
 	deadline  time.Time // when the buyer's approval times out
@@ -249,6 +251,11 @@ func (m Model) updateData(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.customerData(msg)
 	case productsMsg, cartMsg:
 		return m.catalogueData(msg)
+	case addressesMsg:
+		if err := m.ship.answer(msg); err != nil {
+			m.status = "✗ the customer's addresses could not be read: " + sentence(err) + "; the order goes to their default address"
+		}
+		return m, nil
 	case ordersMsg, orderMsg:
 		return m.ordersData(msg)
 	}
