@@ -164,7 +164,7 @@ type productExportOptions struct {
 }
 
 func newProductExportCmd(e *env, runF func(*productExportOptions) error) *cobra.Command {
-	opts := &productExportOptions{env: e, Path: "-"}
+	opts := &productExportOptions{env: e}
 	var format string
 	cmd := &cobra.Command{
 		Use:   "export [FILE] [--format csv|jsonl]",
@@ -175,24 +175,13 @@ import reads it back unchanged.`,
 		Example: `  rabbitpay product export catalogue.csv
   rabbitpay product export catalogue.jsonl
   rabbitpay product export --format jsonl > catalogue.jsonl`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageErr(cmd, "expected at most one FILE, got %d arguments", len(args))
-			}
-			return nil
-		},
+		Args: exportArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			if len(args) == 1 {
-				opts.Path = args[0]
-			}
-			if opts.Format, err = catalogueFormat(cmd, opts.Path, format); err != nil {
+			if opts.Path, opts.Format, err = exportTarget(cmd, args, format, "catalogue.csv"); err != nil {
 				return err
 			}
 			if opts.Format == "" && e.format() == render.JSON { // -o json with no --format and no telling extension
 				opts.Format = shop.CatalogueJSONL
-			}
-			if fi, err := os.Stat(opts.Path); opts.Path != "-" && err == nil && fi.IsDir() {
-				return shop.Invalid("%s is a directory: give a file to export into (catalogue.csv), or - for standard output", opts.Path)
 			}
 			return dispatch(cmd, opts, runF, productExportRun)
 		},
@@ -207,26 +196,61 @@ func productExportRun(ctx context.Context, opts *productExportOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Path == "-" {
-		_, err := a.ExportProducts(ctx, opts.Out, opts.Format)
+	return opts.writeExport(opts.Path, noun{"product", "products"}, func(w io.Writer) (int, error) {
+		n, err := a.ExportProducts(ctx, w, opts.Format)
+		return int(n), err
+	})
+}
+
+// exportArgs takes an export's optional FILE.
+func exportArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return usageErr(cmd, "expected at most one FILE, got %d arguments", len(args))
+	}
+	return nil
+}
+
+// exportTarget is where an export goes (FILE, else - for standard output)
+// and its format (--format, else the file's extension); example names a
+// file for the message when FILE is a directory.
+func exportTarget(cmd *cobra.Command, args []string, format, example string) (string, shop.CatalogueFormat, error) {
+	path := "-"
+	if len(args) == 1 {
+		path = args[0]
+	}
+	f, err := catalogueFormat(cmd, path, format)
+	if err != nil {
+		return "", "", err
+	}
+	if fi, err := os.Stat(path); path != "-" && err == nil && fi.IsDir() {
+		return "", "", shop.Invalid("%s is a directory: give a file to export into (%s), or - for standard output", path, example)
+	}
+	return path, f, nil
+}
+
+// writeExport runs write into path, or standard output for "-". A file is
+// written beside its target and renamed, so a failed export leaves no half
+// file; how many rows it holds is said on stderr.
+func (e *env) writeExport(path string, what noun, write func(io.Writer) (int, error)) error {
+	if path == "-" {
+		_, err := write(e.Out)
 		return err
 	}
-	// Write beside the target and rename, so a failed export leaves no half file.
-	tmp, err := os.CreateTemp(filepath.Dir(opts.Path), ".rabbitpay-export-*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".rabbitpay-export-*")
 	if err != nil {
-		return shop.Invalid("cannot write %s: %v", opts.Path, pathReason(err))
+		return shop.Invalid("cannot write %s: %v", path, pathReason(err))
 	}
 	defer os.Remove(tmp.Name())
-	n, err := a.ExportProducts(ctx, tmp, opts.Format)
+	n, err := write(tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), opts.Path); err != nil {
-		return shop.Invalid("cannot write %s: %v", opts.Path, pathReason(err))
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return shop.Invalid("cannot write %s: %v", path, pathReason(err))
 	}
-	fmt.Fprintf(opts.Err, "exported %d products to %s\n", n, opts.Path)
+	fmt.Fprintf(e.Err, "exported %s to %s\n", what.count(n), path)
 	return nil
 }

@@ -3,8 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 	"time"
 
@@ -269,7 +268,13 @@ carrier, tracking, at, in any order; status required) or JSON Lines with the sam
 keys. Each row names a delivery by delivery_id, or by order_id and sku, and moves
 it forward like 'deliver update' (several rows may move one delivery, in file
 order). The whole file is validated and applied in one transaction: one bad or
-refused row (reported with its line, up to 20 of them) and nothing changes.`,
+refused row (reported with its line, up to 20 of them) and nothing changes.
+
+A courier hand-off file ('rabbitpay deliver export', no status column) reads
+back too: a row with a carrier and a waybill number ships its delivery
+(SHIPPED), a row with neither is skipped. A carrier is a known one (code,
+name or short name: 'rabbitpay deliver carriers') or other:NAME; a known
+carrier's waybill number is checked against its shape.`,
 		Example: `  rabbitpay deliver import today.csv
   printf 'order_id,sku,status,carrier,tracking\n1,A-1,SHIPPED,CJ대한통운,6012-3456-7890\n' | rabbitpay deliver import -`,
 		Args: exactArgs(1, "one FILE (or - for standard input)"),
@@ -337,7 +342,7 @@ type deliverExportOptions struct {
 }
 
 func newDeliverExportCmd(e *env, runF func(*deliverExportOptions) error) *cobra.Command {
-	opts := &deliverExportOptions{env: e, Path: "-"}
+	opts := &deliverExportOptions{env: e}
 	var format, status, since string
 	cmd := &cobra.Command{
 		Use:   "export [FILE|-] [--status S] [--order ID] [--since T] [--format csv|jsonl]",
@@ -352,17 +357,9 @@ delivery (SHIPPED), rows left empty are skipped.`,
 		Example: `  rabbitpay deliver export today.csv
   rabbitpay deliver export --since 2026-12-07 --format jsonl > today.jsonl
   rabbitpay deliver import today.csv        # after the courier filled carrier and tracking in`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 1 {
-				return usageErr(cmd, "expected at most one FILE, got %d arguments", len(args))
-			}
-			return nil
-		},
+		Args: exportArgs,
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			if len(args) == 1 {
-				opts.Path = args[0]
-			}
-			if opts.Format, err = catalogueFormat(cmd, opts.Path, format); err != nil {
+			if opts.Path, opts.Format, err = exportTarget(cmd, args, format, "today.csv"); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("status") {
@@ -372,9 +369,6 @@ delivery (SHIPPED), rows left empty are skipped.`,
 			}
 			if opts.Filter.Since, err = parseDate(cmd, "since", since); err != nil {
 				return err
-			}
-			if fi, err := os.Stat(opts.Path); opts.Path != "-" && err == nil && fi.IsDir() {
-				return shop.Invalid("%s is a directory: give a file to export into (today.csv), or - for standard output", opts.Path)
 			}
 			return dispatch(cmd, opts, runF, deliverExportRun)
 		},
@@ -392,28 +386,9 @@ func deliverExportRun(ctx context.Context, opts *deliverExportOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Path == "-" {
-		_, err := a.ExportDeliveries(ctx, opts.Out, opts.Filter, opts.Format)
-		return err
-	}
-	// Write beside the target and rename, so a failed export leaves no half file.
-	tmp, err := os.CreateTemp(filepath.Dir(opts.Path), ".rabbitpay-export-*")
-	if err != nil {
-		return shop.Invalid("cannot write %s: %v", opts.Path, pathReason(err))
-	}
-	defer os.Remove(tmp.Name())
-	n, err := a.ExportDeliveries(ctx, tmp, opts.Filter, opts.Format)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), opts.Path); err != nil {
-		return shop.Invalid("cannot write %s: %v", opts.Path, pathReason(err))
-	}
-	fmt.Fprintf(opts.Err, "exported %s to %s\n", noun{"delivery", "deliveries"}.count(n), opts.Path)
-	return nil
+	return opts.writeExport(opts.Path, noun{"delivery", "deliveries"}, func(w io.Writer) (int, error) {
+		return a.ExportDeliveries(ctx, w, opts.Filter, opts.Format)
+	})
 }
 
 // deliverCarriersOptions lists the carriers.

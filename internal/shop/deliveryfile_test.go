@@ -121,3 +121,34 @@ func TestDeliveryFileLimit(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// The courier's file reads back: a JSON Lines hand-off, filled in, ships
+// the rows with a waybill number and skips the rest; one with a carrier
+// and no number is refused.
+func TestHandOffRoundTrip(t *testing.T) {
+	to := &ShipTo{Recipient: "김토끼", Phone: "010-1234-5678", ZipCode: "04524", Line1: "서울 중구 세종대로 110", Memo: "문 앞"}
+	ds := []Delivery{{ID: 1, OrderID: 7, SKU: "A", Name: "토끼 인형", Quantity: 2, ShipTo: to},
+		{ID: 2, OrderID: 8, SKU: "B", Name: "당근", Quantity: 1, Pickup: true},
+		{ID: 3, OrderID: 9, SKU: "C", Name: "차", Quantity: 1, ShipTo: to}}
+	var b strings.Builder
+	n, err := WriteHandOff(&b, CatalogueJSONL, ds)
+	if err != nil || n != 2 {
+		t.Fatalf("wrote %d (the pickup left out), %v", n, err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"phone":"010-1234-5678"`) || !strings.Contains(lines[0], `"tracking":""`) {
+		t.Fatalf("hand-off lines:\n%s", b.String())
+	}
+	lines[0] = strings.Replace(lines[0], `"carrier":""`, `"carrier":"롯데"`, 1)
+	lines[0] = strings.Replace(lines[0], `"tracking":""`, `"tracking":"1234-5678-9013"`, 1)
+	rows, bad, skipped, err := ReadDeliveryFile(strings.NewReader(strings.Join(lines, "\n")), CatalogueJSONL)
+	if err != nil || bad.Total != 0 || skipped != 1 || len(rows) != 1 ||
+		rows[0] != (DeliveryChange{Line: 1, ID: 1, Status: DeliveryShipped, Carrier: "롯데택배", Tracking: "123456789013"}) {
+		t.Fatalf("read back: %+v, bad %v, skipped %d, %v", rows, bad, skipped, err)
+	}
+	lines[1] = strings.Replace(lines[1], `"carrier":""`, `"carrier":"CJ"`, 1)
+	_, bad, _, _ = ReadDeliveryFile(strings.NewReader(strings.Join(lines, "\n")), CatalogueJSONL)
+	if bad.Total != 1 || !strings.Contains(bad.Rows[0].Reason, "needs both carrier and tracking") {
+		t.Fatalf("a carrier without a number: %v", bad)
+	}
+}
