@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -47,9 +46,11 @@ func newDeliverStartCmd(e *env, runF func(*deliverStartOptions) error) *cobra.Co
 		Long: `Start creates a READY delivery for each chosen item of a paid order (--item, an
 order item id as 'order show' lists it, or a product SKU), or for every item
 that has none yet. An item has one delivery: a second is refused. A cancelled,
-cancelling or unpaid order is refused.`,
+cancelling or unpaid order is refused, and so is an order that goes nowhere
+(no address and not a pickup: 'rabbitpay order ship-to'). A carrier is a known
+one ('rabbitpay deliver carriers') or other:NAME.`,
 		Example: `  rabbitpay deliver start --order 1
-  rabbitpay deliver start --order 1 --item A-1 --carrier 우체국택배 --tracking 6865-1234-5678`,
+  rabbitpay deliver start --order 1 --item A-1 --carrier 우체국택배 --tracking 6865-1234-56789`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := requireFlags(cmd, "order"); err != nil {
@@ -264,7 +265,7 @@ func newDeliverImportCmd(e *env, runF func(*deliverImportOptions) error) *cobra.
 		Use:   "import FILE|- [--format csv|jsonl]",
 		Short: "Apply a warehouse's delivery file, all or nothing",
 		Long: `Import reads a CSV file with a header (columns delivery_id, order_id, sku, status,
-carrier, tracking, at, in any order; status required) or JSON Lines with the same
+carrier, tracking, at, in any order) or JSON Lines with the same
 keys. Each row names a delivery by delivery_id, or by order_id and sku, and moves
 it forward like 'deliver update' (several rows may move one delivery, in file
 order). The whole file is validated and applied in one transaction: one bad or
@@ -330,7 +331,7 @@ func shipToCell(t *shop.ShipTo, pickup bool) string {
 	case t == nil:
 		return "-"
 	}
-	return strings.TrimSpace(fmt.Sprintf("%s %s (%s) %s %s", t.Recipient, shop.MaskPhone(t.Phone), t.ZipCode, t.Line1, t.Line2))
+	return t.Masked()
 }
 
 // deliverExportOptions is what `deliver export` writes, and where.
@@ -386,9 +387,16 @@ func deliverExportRun(ctx context.Context, opts *deliverExportOptions) error {
 	if err != nil {
 		return err
 	}
-	return opts.writeExport(opts.Path, noun{"delivery", "deliveries"}, func(w io.Writer) (int, error) {
-		return a.ExportDeliveries(ctx, w, opts.Filter, opts.Format)
+	var nowhere int
+	err = opts.writeExport(opts.Path, noun{"delivery", "deliveries"}, func(w io.Writer) (n int, err error) {
+		n, nowhere, err = a.ExportDeliveries(ctx, w, opts.Filter, opts.Format)
+		return n, err
 	})
+	if err == nil && nowhere > 0 {
+		fmt.Fprintf(opts.Err, "left out %s of orders that go nowhere: give them a destination with 'rabbitpay order ship-to'\n",
+			noun{"delivery", "deliveries"}.count(nowhere))
+	}
+	return err
 }
 
 // deliverCarriersOptions lists the carriers.

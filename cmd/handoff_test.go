@@ -35,8 +35,7 @@ func TestCourierHandOff(t *testing.T) {
 	if len(rows) != 4 { // deliveries 1, 2 (order 1) and 3 (order 2); the pickup's is left out
 		t.Fatalf("export rows: %v", rows)
 	}
-	if got := strings.Join(rows[1], "|"); got != "1|1|김토끼|010-1234-5678|04524|서울 중구 세종대로 110|A|토끼 인형|2||||" &&
-		got != "1|1|김토끼|010-1234-5678|04524|서울 중구 세종대로 110|A|토끼 인형|2|||" {
+	if got := strings.Join(rows[1], "|"); got != "1|1|김토끼|010-1234-5678|04524|서울 중구 세종대로 110|A|토끼 인형|2|||" {
 		t.Errorf("export row of the default address (recipient and phone from the customer): %q", got)
 	}
 	if got := strings.Join(rows[3], "|"); got != "3|2|김토순|02-123-4567|06236|서울 강남구 테헤란로 152 12층|A|토끼 인형|1|경비실에 맡겨 주세요||" {
@@ -92,6 +91,12 @@ func TestCourierHandOff(t *testing.T) {
 			t.Errorf("delivery %d after the import: %q, want %q", d.ID, got, want[d.ID])
 		}
 	}
+	// The same file again changes nothing: what it ships has shipped with those numbers.
+	before = c.fullSnapshot()
+	c.json(&sum, "deliver", "import", file)
+	if sum.Changed != 0 || c.fullSnapshot() != before {
+		t.Fatalf("importing the hand-off again: %+v", sum)
+	}
 	var one delivery
 	c.json(&one, "deliver", "show", "1")
 	if one.TrackingURL != "https://trace.cjlogistics.com/next/tracking.html?wblNo=601234567890" || one.ShipTo == nil ||
@@ -126,6 +131,9 @@ func readCSV(t *testing.T, path string) [][]string {
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rows) > 0 && len(rows[0]) > 0 { // the byte order mark spreadsheets need
+		rows[0][0] = strings.TrimPrefix(rows[0][0], "\ufeff")
 	}
 	return rows
 }

@@ -552,7 +552,7 @@ cancelled order. It prints the order.`,
   rabbitpay order ship-to 17 --pickup`,
 		Args: exactArgs(1, "one order ID"),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			if !cmd.Flags().Changed("address") && !cmd.Flags().Changed("pickup") {
+			if pickup, _ := cmd.Flags().GetBool("pickup"); !cmd.Flags().Changed("address") && !pickup {
 				return shop.Invalid("give --address ID (one of the customer's addresses) or --pickup")
 			}
 			if opts.Destination, err = destination(cmd, address, "address"); err != nil {

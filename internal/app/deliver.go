@@ -80,8 +80,9 @@ func (a *App) SetShipTo(ctx context.Context, id int64, dest shop.Destination) (s
 
 // ExportDeliveries writes the deliveries f selects (READY ones, when f
 // names no status) as the courier's hand-off file (shop.WriteHandOff), read
-// from the primary a page at a time, and returns how many it wrote.
-func (a *App) ExportDeliveries(ctx context.Context, w io.Writer, f shop.DeliveryFilter, format shop.CatalogueFormat) (int, error) {
+// from the primary a page at a time, and returns how many it wrote and how
+// many it left out because their order goes nowhere.
+func (a *App) ExportDeliveries(ctx context.Context, w io.Writer, f shop.DeliveryFilter, format shop.CatalogueFormat) (written, nowhere int, err error) {
 	if f.Status == "" {
 		f.Status = shop.DeliveryReady
 	}
@@ -90,7 +91,7 @@ func (a *App) ExportDeliveries(ctx context.Context, w io.Writer, f shop.Delivery
 	for {
 		p, err := a.primary.ListDeliveries(ctx, f, o)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		all = append(all, p.Items...)
 		if !p.More || len(p.Items) == 0 {

@@ -170,3 +170,53 @@ func TestUpgradeRenamesNotificationKinds(t *testing.T) {
 		t.Fatalf("bodies after the upgrade:\n%s", out.String())
 	}
 }
+
+// Orders placed before destinations (migration 013) go to their customer's
+// default address, so their deliveries still start: a copy of it, with the
+// customer's name and phone where the address has none; a cancelled order
+// and one whose customer has no address keep none (issue 28).
+func TestUpgradeGivesOrdersTheirAddress(t *testing.T) {
+	t.Parallel()
+	url := testdb.Direct(t, testdb.Empty(t))
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
+	if err == nil {
+		err = m.LoadMigrations(migrations.FS)
+	}
+	if err == nil {
+		err = m.MigrateTo(ctx, 12)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As customer register and order place made them before 013.
+	_, err = conn.Exec(ctx, `INSERT INTO customer (name, phone) VALUES ('김토끼', '010-1234-5678'), ('박거북', NULL);
+		INSERT INTO address (customer_id, zip_code, line1, is_default) VALUES (1, '04524', '서울 중구 세종대로 110', true);
+		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES
+			(gen_random_uuid(), 1, 'paid', 1000), (gen_random_uuid(), 1, 'cancelled', 1000), (gen_random_uuid(), 2, 'paid', 1000)`)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(ctx, testConfig(url)) // migrates to the latest schema
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for id, want := range map[int64]string{1: "김토끼 010-1234-5678 04524 서울 중구 세종대로 110", 2: "none", 3: "none"} {
+		o, err := a.Order(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := "none"
+		if s := o.ShipTo; s != nil {
+			got = strings.Join([]string{s.Recipient, s.Phone, s.ZipCode, s.Line1}, " ")
+		}
+		if got != want {
+			t.Errorf("order %d after the upgrade: ship to %s, want %s", id, got, want)
+		}
+	}
+}

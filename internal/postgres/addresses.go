@@ -99,6 +99,14 @@ func (s *Store) RemoveAddress(ctx context.Context, id int64) (shop.BookAddress, 
 	return a, err
 }
 
+// shipToCopy is what an order keeps of address a of customer c (as
+// shop.ShipTo's JSON): an address without a recipient or a phone (one that
+// customer register made) goes to the customer's name and phone. Migration
+// 013 gave older orders the same copy.
+const shipToCopy = `jsonb_strip_nulls(jsonb_build_object('address_id', a.id, 'recipient', coalesce(NULLIF(a.recipient, ''), c.name),
+	'phone', coalesce(NULLIF(a.phone, ''), c.phone, ''), 'zip_code', a.zip_code, 'line1', a.line1,
+	'line2', NULLIF(a.line2, ''), 'memo', NULLIF(a.memo, '')))`
+
 // SetShipTo changes where order orderID goes, under the order's lock: check
 // (shop.CheckShipToChange) decides on the order as it is, then the order
 // gets a copy of dest's address (which must be its customer's) or pickup.
@@ -114,10 +122,8 @@ func (s *Store) SetShipTo(ctx context.Context, orderID int64, dest shop.Destinat
 		var customerID int64
 		var copied bool
 		err = tx.QueryRow(ctx, `UPDATE orders o SET pickup = $3, updated_at = now(), ship_to = CASE WHEN NOT $3 THEN
-				(SELECT jsonb_strip_nulls(jsonb_build_object('address_id', a.id, 'recipient', coalesce(NULLIF(a.recipient, ''), c.name),
-					'phone', coalesce(NULLIF(a.phone, ''), c.phone, ''), 'zip_code', a.zip_code, 'line1', a.line1,
-					'line2', NULLIF(a.line2, ''), 'memo', NULLIF(a.memo, '')))
-				FROM address a JOIN customer c ON c.id = a.customer_id WHERE a.id = $2 AND a.customer_id = o.customer_id) END
+				(SELECT `+shipToCopy+` FROM address a JOIN customer c ON c.id = a.customer_id
+				WHERE a.id = $2 AND a.customer_id = o.customer_id) END
 			WHERE o.id = $1 RETURNING o.customer_id, o.ship_to IS NOT NULL`, orderID, dest.AddressID, dest.Pickup).Scan(&customerID, &copied)
 		if err == nil && !dest.Pickup && !copied {
 			return shop.NotYourAddress(dest.AddressID, customerID) // rolls the change back

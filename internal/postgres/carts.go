@@ -79,17 +79,10 @@ func (s *Store) customerLines(ctx context.Context, customerID int64, dest *shop.
 	})
 	var shipTo *shop.ShipTo
 	if dest != nil && !dest.Pickup {
-		// An address without a recipient or a phone (one customer register made) goes to the customer.
-		b.Queue(`SELECT a.id, coalesce(NULLIF(a.recipient, ''), c.name), coalesce(NULLIF(a.phone, ''), c.phone, ''), a.zip_code,
-				a.line1, a.line2, a.memo
-			FROM address a JOIN customer c ON c.id = a.customer_id
-			WHERE a.customer_id = $1 AND CASE WHEN $2 = 0 THEN a.is_default ELSE a.id = $2 END`, customerID, dest.AddressID).
+		b.Queue(`SELECT `+shipToCopy+` FROM address a JOIN customer c ON c.id = a.customer_id
+			WHERE a.customer_id = $1 AND CASE WHEN $2::bigint = 0 THEN a.is_default ELSE a.id = $2::bigint END`, customerID, dest.AddressID).
 			Query(func(rows pgx.Rows) error {
-				var t shop.ShipTo
-				_, err := pgx.ForEachRow(rows, []any{&t.AddressID, &t.Recipient, &t.Phone, &t.ZipCode, &t.Line1, &t.Line2, &t.Memo}, func() error {
-					shipTo = &t
-					return nil
-				})
+				_, err := pgx.ForEachRow(rows, []any{&shipTo}, func() error { return nil })
 				return err
 			})
 	}

@@ -228,14 +228,14 @@ func (l *SagaLog) FinishRefund(ctx context.Context, f shop.Refund, txID string, 
 			stock AS (UPDATE product p SET stock_quantity = stock_quantity + t.q, updated_at = now()
 				FROM unnest($2::bigint[], $3::bigint[]) AS t(pid, q), r WHERE p.id = t.pid),
 			pay AS (UPDATE payment SET refunded_amount = refunded_amount + $4, status = $10,
-				cancelled_at = CASE WHEN $10 <> $9 THEN now() END
+				cancelled_at = CASE WHEN $11 THEN now() END
 				FROM r WHERE order_uuid = $5 RETURNING payment.order_id, payment.method, payment.refunded_amount)
 			`+QueueEvents(`$6::jsonb`, `SELECT o.customer_id, o.id AS order_id,
 				jsonb_build_object('refunded_amount', pay.refunded_amount, 'method', pay.method) AS facts
 			FROM pay JOIN orders o ON o.id = pay.order_id`),
 			f.ID, ids, qtys, f.Amount, l.UUID, EventsParam(shop.PaymentRefundedV1{OrderUUID: l.UUID, Amount: f.Amount,
 				ProviderTxID: txID, Items: f.Items}),
-			shop.RefundRefunded, shop.RefundRefunding, shop.PaymentSuccess, pay)
+			shop.RefundRefunded, shop.RefundRefunding, shop.PaymentSuccess, pay, pay == shop.PaymentCancelled)
 		if order != os[0].Status { // refunded whole: cancelled; its last unshipped item refunded: shipped
 			queueOrderMove(b, []int64{f.OrderID}, order, f.ID)
 		}

@@ -16,7 +16,8 @@ import (
 // functions take every order, payment, saga, delivery and refund status from
 // shop (as parameters, or written from its constants), so a rule changes in
 // Go alone. The schema's migrations keep theirs (types, constraints, partial
-// indexes): those are the database's, not rules.
+// indexes): those are the database's, not rules; so does the generation-1
+// signature kept for older binaries (marked "frozen: generation 1").
 func TestNoStatusLiteralInTheStore(t *testing.T) {
 	words := map[string]bool{}
 	add := func(vs ...string) {
@@ -42,6 +43,9 @@ func TestNoStatusLiteralInTheStore(t *testing.T) {
 	quoted := regexp.MustCompile(`'([A-Za-z_]+)'`)
 	check := func(name string, body []byte) {
 		for i, line := range strings.Split(string(body), "\n") {
+			if strings.HasSuffix(line, "-- frozen: generation 1") { // an older binary's contract, kept for it
+				continue
+			}
 			for _, m := range quoted.FindAllStringSubmatch(line, -1) {
 				if words[m[1]] {
 					t.Errorf("%s:%d decides status %q in SQL: take it from shop\n\t%s", name, i+1, m[1], strings.TrimSpace(line))

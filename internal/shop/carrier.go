@@ -2,6 +2,7 @@ package shop
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -158,7 +159,7 @@ func TrackingURL(carrier, number string) string {
 	if !ok || number == "" {
 		return ""
 	}
-	return fmt.Sprintf(c.Track, number)
+	return fmt.Sprintf(c.Track, url.PathEscape(number))
 }
 
 // nearestCarrier is the known carrier whose code or name is closest to s,

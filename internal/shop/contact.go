@@ -1,6 +1,7 @@
 package shop
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -119,6 +120,15 @@ type ShipTo struct {
 	Line1     string `json:"line1"`
 	Line2     string `json:"line2,omitempty"`
 	Memo      string `json:"memo,omitempty"`
+}
+
+// Address is the street address in one line: line 1, then line 2.
+func (t ShipTo) Address() string { return strings.TrimSpace(t.Line1 + " " + t.Line2) }
+
+// Masked is where the order goes in one line, as lists show it: the phone
+// masked (MaskPhone).
+func (t ShipTo) Masked() string {
+	return strings.Join(strings.Fields(fmt.Sprintf("%s %s (%s) %s", t.Recipient, MaskPhone(t.Phone), t.ZipCode, t.Address())), " ")
 }
 
 // Destination asks where an order goes: the address book entry AddressID,

@@ -61,8 +61,8 @@ type Delivery struct {
 	Status         DeliveryStatus  `json:"status"`
 	Carrier        string          `json:"carrier"`
 	TrackingNumber string          `json:"tracking_number"`
-	TrackingURL    string          `json:"tracking_url,omitempty"` // where the buyer tracks it (a known carrier's)
-	ShipTo         *ShipTo         `json:"ship_to"`                // where its order goes
+	TrackingURL    string          `json:"tracking_url"` // where the buyer tracks it (a known carrier's; "" otherwise)
+	ShipTo         *ShipTo         `json:"ship_to"`      // where its order goes
 	Pickup         bool            `json:"pickup"`
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
@@ -104,6 +104,10 @@ type DeliveryChange struct {
 	Carrier  string    // "" keeps the current carrier
 	Tracking string    // "" keeps the current tracking number
 	At       time.Time // zero: now
+	// HandOff marks a courier hand-off row (no status given): one whose
+	// delivery shipped already with that waybill number changes nothing,
+	// so the same file may be imported twice.
+	HandOff bool
 }
 
 // Name says which delivery a change means, for messages.

@@ -238,7 +238,7 @@ func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange,
 	case c.Carrier == "" || c.Tracking == "":
 		fail("", "a row without a status ships its delivery: it needs both carrier and tracking (the waybill number); leave both empty to skip it")
 	default:
-		c.Status = DeliveryShipped
+		c.Status, c.HandOff = DeliveryShipped, true
 	}
 	carrier, tracking, err := CheckShipment(c.Carrier, c.Tracking)
 	var fe *FieldError
@@ -262,29 +262,43 @@ func deliveryRow(bad *RowErrors, line int, f map[string]string) (DeliveryChange,
 // WriteHandOff writes deliveries as the courier's hand-off file (CSV with
 // HandOffColumns, or JSON Lines with the same keys): who gets what where,
 // the phone whole (the courier calls it), and empty carrier and tracking
-// columns for the waybill numbers. It returns how many it wrote: a pickup,
-// or an order that goes nowhere, has nothing for a courier and is left out.
-func WriteHandOff(w io.Writer, f CatalogueFormat, ds []Delivery) (int, error) {
-	n := 0
+// columns for the waybill numbers (a number a delivery has already is not
+// written: the file read back would ship it). The CSV starts with a UTF-8
+// byte order mark, so a spreadsheet reads its Hangul, and a text cell a
+// spreadsheet would take for a formula (= + - @) starts with '. It returns
+// how many it wrote, and how many went nowhere (neither an address nor a
+// pickup) and were left out; a pickup has nothing for a courier and is
+// left out too.
+func WriteHandOff(w io.Writer, f CatalogueFormat, ds []Delivery) (written, nowhere int, err error) {
 	var cw *csv.Writer
 	if f != CatalogueJSONL {
+		if _, err := io.WriteString(w, "\ufeff"); err != nil {
+			return 0, 0, err
+		}
 		cw = csv.NewWriter(w)
 		if err := cw.Write(HandOffColumns); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, d := range ds {
 		t := d.ShipTo
-		if t == nil {
+		switch {
+		case d.Pickup:
+			continue
+		case t == nil:
+			nowhere++
 			continue
 		}
-		address := strings.TrimSpace(t.Line1 + " " + t.Line2)
-		row := []string{strconv.FormatInt(d.ID, 10), strconv.FormatInt(d.OrderID, 10), t.Recipient, t.Phone, t.ZipCode, address,
-			d.SKU, d.Name, strconv.FormatInt(d.Quantity, 10), t.Memo, d.Carrier, d.TrackingNumber}
-		var err error
+		row := []string{strconv.FormatInt(d.ID, 10), strconv.FormatInt(d.OrderID, 10), t.Recipient, t.Phone, t.ZipCode, t.Address(),
+			d.SKU, d.Name, strconv.FormatInt(d.Quantity, 10), t.Memo, "", ""}
 		if cw != nil {
+			for i, v := range row {
+				if v != "" && strings.ContainsRune("=+-@", rune(v[0])) {
+					row[i] = "'" + v
+				}
+			}
 			err = cw.Write(row)
 		} else {
 			obj := make(map[string]any, len(row))
@@ -295,13 +309,13 @@ func WriteHandOff(w io.Writer, f CatalogueFormat, ds []Delivery) (int, error) {
 			err = enc.Encode(obj)
 		}
 		if err != nil {
-			return n, err
+			return written, nowhere, err
 		}
-		n++
+		written++
 	}
 	if cw != nil {
 		cw.Flush()
-		return n, cw.Error()
+		err = cw.Error()
 	}
-	return n, nil
+	return written, nowhere, err
 }

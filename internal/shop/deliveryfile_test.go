@@ -127,13 +127,14 @@ func TestDeliveryFileLimit(t *testing.T) {
 // and no number is refused.
 func TestHandOffRoundTrip(t *testing.T) {
 	to := &ShipTo{Recipient: "김토끼", Phone: "010-1234-5678", ZipCode: "04524", Line1: "서울 중구 세종대로 110", Memo: "문 앞"}
-	ds := []Delivery{{ID: 1, OrderID: 7, SKU: "A", Name: "토끼 인형", Quantity: 2, ShipTo: to},
+	ds := []Delivery{{ID: 1, OrderID: 7, SKU: "A", Name: "토끼 인형", Quantity: 2, ShipTo: to, Carrier: "CJ대한통운", TrackingNumber: "601234567890"},
 		{ID: 2, OrderID: 8, SKU: "B", Name: "당근", Quantity: 1, Pickup: true},
-		{ID: 3, OrderID: 9, SKU: "C", Name: "차", Quantity: 1, ShipTo: to}}
+		{ID: 3, OrderID: 9, SKU: "C", Name: "차", Quantity: 1, ShipTo: to},
+		{ID: 4, OrderID: 10, SKU: "C", Name: "차", Quantity: 1}}
 	var b strings.Builder
-	n, err := WriteHandOff(&b, CatalogueJSONL, ds)
-	if err != nil || n != 2 {
-		t.Fatalf("wrote %d (the pickup left out), %v", n, err)
+	n, nowhere, err := WriteHandOff(&b, CatalogueJSONL, ds)
+	if err != nil || n != 2 || nowhere != 1 {
+		t.Fatalf("wrote %d (the pickup and the order going nowhere left out), %d nowhere, %v", n, nowhere, err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], `"phone":"010-1234-5678"`) || !strings.Contains(lines[0], `"tracking":""`) {
@@ -143,12 +144,31 @@ func TestHandOffRoundTrip(t *testing.T) {
 	lines[0] = strings.Replace(lines[0], `"tracking":""`, `"tracking":"1234-5678-9013"`, 1)
 	rows, bad, skipped, err := ReadDeliveryFile(strings.NewReader(strings.Join(lines, "\n")), CatalogueJSONL)
 	if err != nil || bad.Total != 0 || skipped != 1 || len(rows) != 1 ||
-		rows[0] != (DeliveryChange{Line: 1, ID: 1, Status: DeliveryShipped, Carrier: "롯데택배", Tracking: "123456789013"}) {
+		rows[0] != (DeliveryChange{Line: 1, ID: 1, Status: DeliveryShipped, Carrier: "롯데택배", Tracking: "123456789013", HandOff: true}) {
 		t.Fatalf("read back: %+v, bad %v, skipped %d, %v", rows, bad, skipped, err)
 	}
 	lines[1] = strings.Replace(lines[1], `"carrier":""`, `"carrier":"CJ"`, 1)
 	_, bad, _, _ = ReadDeliveryFile(strings.NewReader(strings.Join(lines, "\n")), CatalogueJSONL)
 	if bad.Total != 1 || !strings.Contains(bad.Rows[0].Reason, "needs both carrier and tracking") {
 		t.Fatalf("a carrier without a number: %v", bad)
+	}
+}
+
+// The CSV hand-off opens in a spreadsheet: a byte order mark, and no cell a
+// spreadsheet would run as a formula.
+func TestHandOffCSVForSpreadsheets(t *testing.T) {
+	to := &ShipTo{Recipient: "=HYPERLINK(\"x\")", Phone: "010-1234-5678", ZipCode: "04524", Line1: "서울", Memo: "@memo"}
+	var b strings.Builder
+	if _, _, err := WriteHandOff(&b, CatalogueCSV, []Delivery{{ID: 1, OrderID: 7, SKU: "A", Name: "+1 인형", Quantity: 2, ShipTo: to}}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.HasPrefix(out, "\ufeffdelivery_id,") || !strings.Contains(out, `"'=HYPERLINK(""x"")"`) || !strings.Contains(out, "'+1 인형") ||
+		!strings.Contains(out, "'@memo") {
+		t.Fatalf("hand-off CSV:\n%s", out)
+	}
+	rows, bad, skipped, err := ReadDeliveryFile(strings.NewReader(out), CatalogueCSV)
+	if err != nil || bad.Total != 0 || len(rows) != 0 || skipped != 1 {
+		t.Fatalf("read back: %v %v %d %v", rows, bad, skipped, err)
 	}
 }

@@ -122,6 +122,9 @@ func PlanDeliveryChanges(snap []OrderSnapshot, changes []DeliveryChange, bad Row
 			bad.Add(RowError{Line: c.Line, Reason: err.Error()})
 			continue
 		}
+		if op == (DeliveryOp{}) { // a hand-off row shipped already: nothing to do
+			continue
+		}
 		plan.Ops = append(plan.Ops, op)
 		if !slices.Contains(touched, op.OrderID) {
 			touched = append(touched, op.OrderID)
@@ -189,6 +192,9 @@ func planMove(orders map[int64]*OrderSnapshot, deliveries map[int64]delivered, c
 		}
 		it = deliveries[ref.DeliveryID].it
 	}
+	if c.HandOff && it.Delivery.Shipped() && it.Tracking == c.Tracking && it.Carrier == c.Carrier {
+		return DeliveryOp{}, nil // the same file imported again
+	}
 	if err := o.CheckDeliverable(); err != nil {
 		return DeliveryOp{}, err
 	}
@@ -205,8 +211,16 @@ func planMove(orders map[int64]*OrderSnapshot, deliveries map[int64]delivered, c
 	if !c.At.IsZero() {
 		it.Changed = c.At
 	}
-	// What the change does not give, the delivery keeps.
-	it.Carrier, it.Tracking = cmp.Or(c.Carrier, it.Carrier), cmp.Or(c.Tracking, it.Tracking)
+	// What the change does not give, the delivery keeps; a new number (or
+	// carrier) is checked against the carrier it goes with.
+	carrier, tracking := cmp.Or(c.Carrier, it.Carrier), cmp.Or(c.Tracking, it.Tracking)
+	if c.Carrier != "" || c.Tracking != "" {
+		var err error
+		if tracking, err = CheckWaybill(carrier, tracking); err != nil {
+			return DeliveryOp{}, err
+		}
+	}
+	it.Carrier, it.Tracking = carrier, tracking
 	return DeliveryOp{OrderID: o.ID, OrderProductID: it.OrderProductID, DeliveryID: it.DeliveryID, Status: c.Status,
 		Carrier: it.Carrier, Tracking: it.Tracking, At: c.At}, nil
 }

@@ -158,7 +158,7 @@ func CheckOrderable(l Line, stock int64, retired bool) error {
 // its first item ships, and not once it is cancelled or being cancelled.
 func CheckShipToChange(o OrderSnapshot) error {
 	if o.Status == OrderCancelled || o.Saga == SagaCancelled || o.Saga == SagaCancelling {
-		return Conflict("order %d is cancelled: its destination cannot change", o.ID)
+		return Conflict("order %d is cancelled (or being cancelled): its destination cannot change", o.ID)
 	}
 	for _, it := range o.Items {
 		if it.Delivery.Shipped() {

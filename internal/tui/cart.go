@@ -119,7 +119,7 @@ func (m Model) cartView() string {
 	}
 	ship := strings.Join(styledLines(styles.dim, wrap("Ship to:  "+m.ship.label(), m.width)), "\n")
 	// A long cart scrolls with its cursor; the rest of the screen stays.
-	h := max(m.bodyHeight()-9-strings.Count(ship, "\n"), 1)
+	h := max(m.bodyHeight()-10-strings.Count(ship, "\n"), 1)
 	from, to := window(len(items), m.cartRow, h)
 	var flagged []string
 	for i, it := range items {

@@ -3,8 +3,6 @@ package tui
 import (
 	"cmp"
 	"context"
-	"fmt"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -43,7 +41,11 @@ func (p *shipPicker) answer(msg addressesMsg) error {
 	if msg.customerID != p.customerID {
 		return nil
 	}
+	pickup := p.pickup() && p.choice > 0 // chosen while the book was read: keep it
 	p.addresses, p.loaded, p.choice = msg.list, msg.err == nil, 0
+	if pickup {
+		p.choice = p.choices() - 1
+	}
 	return msg.err
 }
 
@@ -78,9 +80,9 @@ func (p shipPicker) label() string {
 		return "nowhere yet: the customer has no address (pickup, or set one later with 'rabbitpay order ship-to')"
 	}
 	a := p.addresses[p.choice]
-	s := fmt.Sprintf("%s %s (%s) %s", cmp.Or(a.Recipient, "the customer"), shop.MaskPhone(a.Phone), a.ZipCode, strings.TrimSpace(a.Line1+" "+a.Line2))
+	s := shop.ShipTo{Recipient: cmp.Or(a.Recipient, "the customer"), Phone: a.Phone, ZipCode: a.ZipCode, Line1: a.Line1, Line2: a.Line2}.Masked()
 	if a.Default {
 		s += " — default"
 	}
-	return strings.Join(strings.Fields(s), " ")
+	return s
 }

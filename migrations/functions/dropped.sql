@@ -10,7 +10,3 @@ DROP FUNCTION IF EXISTS product_ref(text, bigint);
 -- text is made in Go (shop.Event.Message); migration 007 dropped them.
 DROP FUNCTION IF EXISTS notification_message(text, jsonb);
 DROP FUNCTION IF EXISTS notification_won(bigint);
-
--- restore_stock(uuid, jsonb) (functions generation 1): generation 2 takes
--- the states that undo a saga from shop (shop.UndoingSagaStates).
-DROP FUNCTION IF EXISTS restore_stock(uuid, jsonb);

@@ -34,3 +34,14 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- restore_stock(uuid, jsonb) is functions generation 1's signature, kept so
+-- that a rabbitpay of that generation still running on this database (an
+-- older binary keeps working on a newer schema) can still give stock back,
+-- with the undoing states generation 1 had written in (the same as
+-- shop.UndoingSagaStates). Drop it in dropped.sql once no generation-1
+-- binary can run here.
+CREATE OR REPLACE FUNCTION restore_stock(saga_uuid uuid, events jsonb) RETURNS integer
+LANGUAGE sql AS $$
+    SELECT restore_stock(saga_uuid, events, ARRAY['compensating', 'cancelling']) -- frozen: generation 1
+$$;
