@@ -13,12 +13,12 @@ import (
 	"github.com/rabbitpay/rabbitpay/migrations"
 )
 
-// A database made by the first schema (text statuses with CHECKs) keeps its
-// orders, payments, deliveries and unfinished sagas across the upgrade to
-// enum types, and they still read, filter and recover.
-func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
-	t.Parallel()
-	url := testdb.Direct(t, testdb.Empty(t)) // migrations go to the server itself, never through a pooler
+// migratedTo is an empty database of its own migrated to schema version
+// (the server itself: migrations never go through a pooler), and a
+// connection to it.
+func migratedTo(t *testing.T, version int32) (string, *pgx.Conn) {
+	t.Helper()
+	url := testdb.Direct(t, testdb.Empty(t))
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -28,14 +28,23 @@ func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
 		err = m.LoadMigrations(migrations.FS)
 	}
 	if err == nil {
-		err = m.MigrateTo(ctx, 1)
+		err = m.MigrateTo(ctx, version)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	return url, conn
+}
+
+// A database made by the first schema (text statuses with CHECKs) keeps its
+// orders, payments, deliveries and unfinished sagas across the upgrade to
+// enum types, and they still read, filter and recover.
+func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
+	t.Parallel()
+	url, conn := migratedTo(t, 1)
 	// A paid order with a READY delivery, and a saga a crash left running
 	// (stock taken, PROGRESS payment, the provider never charged it).
-	_, err = conn.Exec(ctx, `
+	_, err := conn.Exec(ctx, `
 		INSERT INTO customer (name) VALUES ('김토끼');
 		INSERT INTO product (sku, name, price, stock_quantity) VALUES ('A', '토끼 인형', 1000, 7);
 		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES ('11111111-1111-4111-8111-111111111111', 1, 'paid', 2000);
@@ -112,23 +121,9 @@ func TestNoAutomaticMigrationThroughAPooler(t *testing.T) {
 // messages are made in Go, and they are sent with typed bodies.
 func TestUpgradeRenamesNotificationKinds(t *testing.T) {
 	t.Parallel()
-	url := testdb.Direct(t, testdb.Empty(t))
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
-	if err == nil {
-		err = m.LoadMigrations(migrations.FS)
-	}
-	if err == nil {
-		err = m.MigrateTo(ctx, 6)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, conn := migratedTo(t, 6)
 	// As the writers before event types made them.
-	_, err = conn.Exec(ctx, `INSERT INTO notification (kind, customer_id, order_id, payload) VALUES
+	_, err := conn.Exec(ctx, `INSERT INTO notification (kind, customer_id, order_id, payload) VALUES
 		('order_placed', 1, 7, '{"order_uuid": "u", "order_id": 7, "total_amount": 39800, "method": "KAKAO", "provider_tx_id": "T1"}'),
 		('payment_succeeded', 1, 7, '{"order_uuid": "u", "order_id": 7, "total_amount": 39800, "method": "KAKAO", "provider_tx_id": "T1"}'),
 		('delivery_in_transit', 1, 7, '{"order_uuid": "u", "order_id": 7, "delivery_id": 3, "product": "토끼 인형", "status": "IN_TRANSIT", "carrier": null}')`)
@@ -177,23 +172,9 @@ func TestUpgradeRenamesNotificationKinds(t *testing.T) {
 // and one whose customer has no address keep none (issue 28).
 func TestUpgradeGivesOrdersTheirAddress(t *testing.T) {
 	t.Parallel()
-	url := testdb.Direct(t, testdb.Empty(t))
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := migrate.NewMigrator(ctx, conn, "schema_version")
-	if err == nil {
-		err = m.LoadMigrations(migrations.FS)
-	}
-	if err == nil {
-		err = m.MigrateTo(ctx, 12)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, conn := migratedTo(t, 12)
 	// As customer register and order place made them before 013.
-	_, err = conn.Exec(ctx, `INSERT INTO customer (name, phone) VALUES ('김토끼', '010-1234-5678'), ('박거북', NULL);
+	_, err := conn.Exec(ctx, `INSERT INTO customer (name, phone) VALUES ('김토끼', '010-1234-5678'), ('박거북', NULL);
 		INSERT INTO address (customer_id, zip_code, line1, is_default) VALUES (1, '04524', '서울 중구 세종대로 110', true);
 		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES
 			(gen_random_uuid(), 1, 'paid', 1000), (gen_random_uuid(), 1, 'cancelled', 1000), (gen_random_uuid(), 2, 'paid', 1000)`)
