@@ -340,9 +340,22 @@ func TestTablesByWidth(t *testing.T) {
 }
 
 // A ctrl+c that stopped a saga is an interruption (exit 130 in the CLI).
+// While the buyer approves, the first ctrl+c asks (a terminal where it
+// copies must not end the sale) and n keeps waiting; a second one quits
+// (issue 29).
 func TestQuitDuringASagaIsAnInterruption(t *testing.T) {
 	m := atApproval(t, 80, 24)
 	m = send(t, m, keyMsg("ctrl+c"))
+	if m.quitting || !m.abandon || !strings.Contains(text(m), "abandon the payment the buyer has not approved?") {
+		t.Fatalf("the first ctrl+c did not ask: quitting %v, abandon %v\n%s", m.quitting, m.abandon, text(m))
+	}
+	if m = send(t, m, keyMsg("n")); m.abandon || m.quitting || !m.approving {
+		t.Fatalf("n did not keep waiting: abandon %v, quitting %v", m.abandon, m.quitting)
+	}
+	m = send(t, m, keyMsg("ctrl+c"), keyMsg("ctrl+c"))
+	if !m.quitting {
+		t.Fatal("a second ctrl+c did not quit")
+	}
 	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Failed, FailedStep: "payment", Interrupted: true, Compensated: true}, nil})
 	if err := m.Interrupted(); !errorsIs(err, shop.ErrInterrupted) {
 		t.Fatalf("interrupted: %v", err)
@@ -371,5 +384,24 @@ func TestEnterBeforeTheSearchAnswered(t *testing.T) {
 	m = send(t, m, customersMsg{seq: m.customers.seq, items: []shop.Customer{rabbit}})
 	if m.screen != scrCatalogue || m.customer == nil || m.customer.ID != 1 {
 		t.Fatalf("the answer did not pick: %s", m.Screen())
+	}
+}
+
+// After a sale, enter alone starts no sale for whoever is first in the
+// list: the next customer is chosen by name or by moving to them (issue 29).
+func TestNextCheckoutNeedsADeliberateChoice(t *testing.T) {
+	m := atApproval(t, 80, 24)
+	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Placed, Order: &shop.Order{ID: 9, TotalAmount: 28500,
+		Payment: &shop.Payment{Method: shop.Kakao}}}, nil})
+	m = send(t, m, keyMsg("enter"))
+	if m.screen != scrCustomers {
+		t.Fatalf("enter after the sale: screen %s", m.Screen())
+	}
+	m = send(t, m, customersMsg{seq: m.customers.seq, items: []shop.Customer{rabbit, {ID: 2, Name: "박당근"}}})
+	if m = send(t, m, keyMsg("enter")); m.screen != scrCustomers || m.customer != nil || !strings.Contains(text(m), "choose the next customer") {
+		t.Fatalf("a second enter started a sale: screen %s, customer %v", m.Screen(), m.customer)
+	}
+	if m = send(t, m, keyMsg("down"), keyMsg("enter")); m.customer == nil || m.customer.ID != 2 {
+		t.Fatalf("a customer moved to and chosen: %v", m.customer)
 	}
 }

@@ -22,6 +22,10 @@ type customerPicker struct {
 	// enter was pressed before the newest search answered: it picks the
 	// first match once the answer comes (a quick "김⏎" is not lost).
 	enterWaits bool
+	// afterSale is a picker a finished sale opened: enter alone picks no
+	// one (a double enter after "order placed" must not start a sale for
+	// whoever is first) until a name is typed or the cursor moved.
+	afterSale bool
 }
 
 func newCustomerPicker() customerPicker {
@@ -64,10 +68,13 @@ func (m Model) customerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	p := &m.customers
 	switch {
 	case m.is(k, keys.Up):
-		p.sel = max(p.sel-1, 0)
+		p.sel, p.afterSale = max(p.sel-1, 0), false
 		return m, nil
 	case m.is(k, keys.Down):
-		p.sel = max(min(p.sel+1, len(p.items)-1), 0)
+		p.sel, p.afterSale = max(min(p.sel+1, len(p.items)-1), 0), false
+		return m, nil
+	case m.is(k, keys.Choose) && p.afterSale:
+		m.status = "choose the next customer: type part of a name, or move to one with ↑/↓, then enter"
 		return m, nil
 	case m.is(k, keys.Choose):
 		if p.answered != p.seq {
@@ -90,6 +97,7 @@ func (m Model) customerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	p.input, cmd = p.input.Update(k)
 	if p.input.Value() != before {
+		p.afterSale = false
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(cmd, m.searchCustomers()) })
 	}
 	return m, cmd

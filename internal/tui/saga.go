@@ -270,6 +270,7 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.customer, m.run, m.cart = nil, nil, shop.Cart{}
 		m.screen = scrCustomers
 		m.customers = newCustomerPicker()
+		m.customers.afterSale = true
 		m.sizeInputs()
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.customers.input.Focus(), m.searchCustomers()) })
 	case m.is(k, keys.BackToCart):

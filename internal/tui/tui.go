@@ -210,6 +210,13 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) updateKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(k, keys.Quit) && m.placing() && m.approving && !m.abandon && !m.quitting {
+		// Where ctrl+c copies, a clerk copying the buyer's URL must not end
+		// the sale: it asks, as esc does; a second ctrl+c quits.
+		m.abandon = true
+		m.status = "ctrl+c: abandon the payment the buyer has not approved? y abandons • n keeps waiting • ctrl+c again quits"
+		return m, nil
+	}
 	if key.Matches(k, keys.Quit) || !m.typing() && key.Matches(k, keys.QuitQ) {
 		return m.quit()
 	}
