@@ -405,3 +405,21 @@ func TestNextCheckoutNeedsADeliberateChoice(t *testing.T) {
 		t.Fatalf("a customer moved to and chosen: %v", m.customer)
 	}
 }
+
+// enter on an empty field says what is missing instead of moving on
+// silently: the register form's name, the buyer's paste (issue 29).
+func TestEnterOnAnEmptyFieldSaysSo(t *testing.T) {
+	m := send(t, New(Options{}), tea.WindowSizeMsg{Width: 80, Height: 24}, keyMsg("ctrl+n"))
+	if m = send(t, m, keyMsg("enter")); m.screen != scrRegister || m.register.onPassword || !strings.Contains(text(m), "type the customer's name first") {
+		t.Fatalf("enter on an empty name: screen %s, on password %v\n%s", m.Screen(), m.register.onPassword, text(m))
+	}
+	m = atApproval(t, 80, 24)
+	if m = send(t, m, keyMsg("enter")); !m.approving || !strings.Contains(text(m), "paste the token, or the URL the buyer landed on, first") {
+		t.Fatalf("enter on an empty paste: approving %v\n%s", m.approving, text(m))
+	}
+	select {
+	case tok := <-m.run.tokens:
+		t.Fatalf("an empty paste was sent: %q", tok)
+	default:
+	}
+}

@@ -201,6 +201,9 @@ func (m Model) registerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		f.password.Blur()
 		return m.then(func(m *Model) tea.Cmd { return m.register.name.Focus() })
+	case m.is(k, keys.Register) && !f.onPassword && strings.TrimSpace(f.name.Value()) == "":
+		m.status = "✗ type the customer's name first"
+		return m, nil
 	case m.is(k, keys.Register):
 		if !f.onPassword {
 			f.onPassword = true

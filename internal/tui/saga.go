@@ -252,7 +252,10 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case m.is(k, keys.Abandon):
 			m.abandon = true
 			return m, nil
-		case m.is(k, keys.SendPaste) && strings.TrimSpace(m.approval.Value()) != "":
+		case m.is(k, keys.SendPaste) && strings.TrimSpace(m.approval.Value()) == "":
+			m.status = "✗ paste the token, or the URL the buyer landed on, first"
+			return m, nil
+		case m.is(k, keys.SendPaste):
 			select {
 			case m.run.tokens <- strings.TrimSpace(m.approval.Value()):
 			default:
