@@ -57,8 +57,10 @@ func waitingForTheBuyer(t *testing.T, s *session) Model {
 	s.key("enter")
 	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
-	s.key("enter", "y")
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 && !m.saving() })
+	s.key("enter")
+	s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
+	s.key("y")
 	return s.waitFor("the approval", func(m Model) bool { return m.approving })
 }
 

@@ -31,7 +31,7 @@ func done(m Model) bool { return m.run != nil && m.run.done }
 func (s *session) pay(method string) Model {
 	s.t.Helper()
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) > 0 })
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) > 0 && !m.saving() })
 	s.key(method, "enter")
 	s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
 	s.key("y")
@@ -196,8 +196,11 @@ func TestCheckoutQuitDuringSaga(t *testing.T) {
 	s.key("enter")
 	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
-	s.key("enter", "y")
+	// The cart saved (enter waits for a write in flight), then the question, then y.
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 && !m.saving() })
+	s.key("enter")
+	s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
+	s.key("y")
 	s.waitFor("the first step", func(m Model) bool { return m.run != nil && len(m.run.events) == 1 })
 	s.key("q")
 	m := s.waitFor("quitting", func(m Model) bool { return m.quitting })
