@@ -36,6 +36,22 @@ func migratedTo(t *testing.T, version int32) (string, *pgx.Conn) {
 	return url, conn
 }
 
+// upgraded closes conn, once seeding (seedErr) went through, and returns
+// an App on url, which migrates it to the latest schema.
+func upgraded(t *testing.T, conn *pgx.Conn, url string, seedErr error) *App {
+	t.Helper()
+	conn.Close(ctx)
+	if seedErr != nil {
+		t.Fatal(seedErr)
+	}
+	a, err := Open(ctx, testConfig(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	return a
+}
+
 // A database made by the first schema (text statuses with CHECKs) keeps its
 // orders, payments, deliveries and unfinished sagas across the upgrade to
 // enum types, and they still read, filter and recover.
@@ -57,16 +73,7 @@ func TestUpgradeFromFirstSchemaKeepsOrdersAndSagas(t *testing.T) {
 		INSERT INTO payment (order_uuid, method, status, amount) VALUES ('22222222-2222-4222-8222-222222222222', 'NAVER', 'PROGRESS', 1000);
 		INSERT INTO saga (order_uuid, customer_id, method, items, total_amount, payment_id, state, step, stock_reduced)
 			VALUES ('22222222-2222-4222-8222-222222222222', 1, 'NAVER', '[{"product_id":1,"sku":"A","quantity":1,"price":1000}]', 1000, 2, 'running', 'payment', true)`)
-	conn.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	a, err := Open(ctx, testConfig(url)) // migrates to the latest schema
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := upgraded(t, conn, url, err)
 	page, err := a.Orders(ctx, shop.OrderFilter{Status: shop.OrderPaid}, shop.ListOptions{})
 	paid := page.Items
 	if err != nil || len(paid) != 1 || paid[0].TotalAmount != 2000 {
@@ -127,15 +134,7 @@ func TestUpgradeRenamesNotificationKinds(t *testing.T) {
 		('order_placed', 1, 7, '{"order_uuid": "u", "order_id": 7, "total_amount": 39800, "method": "KAKAO", "provider_tx_id": "T1"}'),
 		('payment_succeeded', 1, 7, '{"order_uuid": "u", "order_id": 7, "total_amount": 39800, "method": "KAKAO", "provider_tx_id": "T1"}'),
 		('delivery_in_transit', 1, 7, '{"order_uuid": "u", "order_id": 7, "delivery_id": 3, "product": "토끼 인형", "status": "IN_TRANSIT", "carrier": null}')`)
-	conn.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := Open(ctx, testConfig(url)) // migrates to the latest schema
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := upgraded(t, conn, url, err)
 	p, err := a.Notifications(ctx, shop.NotificationFilter{}, shop.ListOptions{})
 	if err != nil || len(p.Items) != 3 {
 		t.Fatalf("notifications after the upgrade: %+v %v", p.Items, err)
@@ -178,15 +177,7 @@ func TestUpgradeGivesOrdersTheirAddress(t *testing.T) {
 		INSERT INTO address (customer_id, zip_code, line1, is_default) VALUES (1, '04524', '서울 중구 세종대로 110', true);
 		INSERT INTO orders (order_uuid, customer_id, status, total_amount) VALUES
 			(gen_random_uuid(), 1, 'paid', 1000), (gen_random_uuid(), 1, 'cancelled', 1000), (gen_random_uuid(), 2, 'paid', 1000)`)
-	conn.Close(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := Open(ctx, testConfig(url)) // migrates to the latest schema
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := upgraded(t, conn, url, err)
 	for id, want := range map[int64]string{1: "김토끼 010-1234-5678 04524 서울 중구 세종대로 110", 2: "none", 3: "none"} {
 		o, err := a.Order(ctx, id)
 		if err != nil {
