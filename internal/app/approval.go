@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
 )
 
@@ -57,9 +58,14 @@ func (a *App) returnURL(orderUUID string) string {
 // checkApproval refuses a live placement nobody could approve, and an
 // approval handed to the sandbox (it would be ignored), before anything is
 // changed.
-func (a *App) checkApproval(ap Approval) error {
+func (a *App) checkApproval(method shop.PaymentMethod, ap Approval) error {
 	if !a.live() && (ap.Token != "" || ap.Given) {
 		return shop.InField("approval token", shop.Invalid("an approval token is only for live payments: payment.provider is %s, whose payments need no buyer approval", a.cfg.Payment.Provider))
+	}
+	if u, err := url.Parse(ap.Token); ap.Token != "" && (err != nil || u.Host == "") {
+		if err := checkToken(method, ap.Token); err != nil {
+			return shop.InField("approval token", err)
+		}
 	}
 	if !a.live() || ap.Token != "" || ap.Prompt != nil || a.cfg.Payment.Callback.Listen != "" {
 		return nil
@@ -69,22 +75,50 @@ func (a *App) checkApproval(ap Approval) error {
 
 // readApproval turns what was handed over (a token, or the redirect URL the
 // buyer landed on) into the approval token or a decline.
+// What is handed over is checked before anything is sent: a control
+// character (a paste that is not what the clerk copied) is refused, never
+// stripped, and a token not shaped like the provider's is refused.
 func (o *orderSaga) readApproval(s string) answer {
 	s = strings.TrimSpace(s)
+	if err := checkPasted(s); err != nil {
+		return answer{err: err}
+	}
+	a := answer{token: s}
 	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" {
 		if strings.Contains(u.Path, "/pay/") && !strings.Contains(u.Path, "/pay/"+o.rec.OrderUUID+"/") {
 			return answer{err: shop.Invalid("%s is the redirect of another order, not of %s", u.Redacted(), o.rec.OrderUUID)}
 		}
-		token, declined := o.gw.Callback(u)
-		if token == "" && declined == "" {
+		a.token, a.declined = o.gw.Callback(u)
+		if a.token == "" && a.declined == "" {
 			return answer{err: shop.Invalid("%s is not a redirect from the provider's approval page", u.Redacted())}
 		}
-		return answer{token: token, declined: declined}
 	}
-	if s == "" {
+	switch {
+	case s == "":
 		return answer{err: shop.Invalid("no approval token was given")}
+	case a.token != "":
+		if err := payment.CheckToken(o.rec.Method, a.token); err != nil {
+			return answer{err: err}
+		}
 	}
-	return answer{token: s}
+	return a
+}
+
+// checkPasted refuses an approval holding a control character: never
+// stripped, as it is not what the operator copied.
+func checkPasted(s string) error {
+	if err := shop.CheckText("the pasted approval", s, 4096); err != nil {
+		return fmt.Errorf("%w: copy the token or the URL again", err)
+	}
+	return nil
+}
+
+// checkToken refuses a token that is not shaped like the provider's.
+func checkToken(method shop.PaymentMethod, token string) error {
+	if err := checkPasted(token); err != nil {
+		return err
+	}
+	return payment.CheckToken(method, token)
 }
 
 // awaitApproval shows the approval URL (first: the first time it is waited

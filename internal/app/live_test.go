@@ -572,31 +572,46 @@ func TestLiveNaverRefundPendingIsNotRefused(t *testing.T) {
 	}
 }
 
-// A token Kakao Pay refuses as a token (-2, the payment still waiting for
-// the buyer's approval) is said and asked again, twice here; the right one
-// then charges once.
+// What the operator hands over before the right approval never ends the
+// sale: a token sent before the buyer approved (Kakao: -701), a wrong one
+// after (-2), and one Kakao answers with a decline's code (-780) while the
+// payment still waits are each said and asked again, the payment untouched;
+// a paste with a control character or not shaped like a pg_token is refused
+// without being sent. The right one then charges once.
 func TestLivePromptAsksAgainAfterARefusedToken(t *testing.T) {
 	s := newLiveShop(t, shop.Kakao)
 	a := s.open(func(c *config.Config) { s.cfg(c); c.Payment.Callback.Listen = "" })
 	var refused []error
 	var back string
 	calls := 0
+	waiting := func(status string) {
+		for _, p := range s.payments() {
+			if p.Status != status || p.Charged != 0 {
+				t.Errorf("prompt %d: the payment is %s, charged %s; want it still waiting (%s)", calls, p.Status, p.Charged, status)
+			}
+		}
+	}
 	prompt := func(ctx context.Context, approvalURL string) (string, error) {
 		switch calls++; calls {
-		case 1: // the buyer approves on Kakao's page; the operator types garbage
+		case 1: // typed before the buyer approved
+			return "deadbeefdeadbeefdead", nil
+		case 2: // the buyer approves on Kakao's page; the operator types garbage
+			waiting("READY")
 			u, err := standin.Redirect(ctx, approvalURL)
 			if err != nil {
 				return "", err
 			}
 			back = u.String()
-			return "not-the-pg-token", nil
-		case 2:
-			for _, p := range s.payments() {
-				if p.Status != "AUTH_PASSWORD" || p.Charged != 0 {
-					t.Errorf("after a refused token the payment is %s, charged %s; want it still waiting (AUTH_PASSWORD)", p.Status, p.Charged)
-				}
-			}
-			return "still-not-it", nil
+			return "deadbeefdeadbeefdea0", nil
+		case 3:
+			waiting("AUTH_PASSWORD")
+			s.kakao.Next("approve", standin.Refuse(400, "-780", "approval failure: bad pg_token"))
+			return "deadbeefdeadbeefdea1", nil
+		case 4:
+			waiting("AUTH_PASSWORD")
+			return "pg0000\x07000000000001", nil
+		case 5:
+			return "not a pg_token", nil
 		}
 		return back, nil
 	}
@@ -605,13 +620,22 @@ func TestLivePromptAsksAgainAfterARefusedToken(t *testing.T) {
 	if err != nil || res.Status != Placed {
 		t.Fatalf("placement: %+v %v", res, err)
 	}
-	if len(refused) != 2 || calls != 3 {
+	if len(refused) != 5 || calls != 6 {
 		t.Fatalf("prompted %d times, refused %v", calls, refused)
 	}
-	for _, err := range refused {
-		if !errors.Is(err, payment.ErrApprovalToken) || !strings.Contains(err.Error(), "the provider did not accept that approval token: Kakao Pay answered invalid pg_token (code -2)") {
-			t.Errorf("refusal %q", err)
+	for i, want := range []string{
+		"the provider did not accept that approval token: Kakao Pay answered the payment is not authenticated by the buyer (READY) (code -701)",
+		"the provider did not accept that approval token: Kakao Pay answered invalid pg_token (code -2)",
+		"the provider did not accept that approval token: Kakao Pay answered approval failure: bad pg_token (code -780)",
+		"the pasted approval contains a control character (U+0007): copy the token or the URL again",
+		`"not a pg_token" is not a Kakao Pay approval: a pg_token is letters and digits only`,
+	} {
+		if !strings.Contains(refused[i].Error(), want) {
+			t.Errorf("refusal %d = %q, want %q", i+1, refused[i], want)
 		}
+	}
+	if n := s.kakao.Count("approve"); n != 4 {
+		t.Errorf("%d approve calls, want 4 (three refused, one charge): a refused paste was sent", n)
 	}
 	ps := s.payments()
 	if len(ps) != 1 || ps[0].Status != "SUCCESS_PAYMENT" || ps[0].Charged != 2000 || ps[0].Refunded != 0 {
@@ -640,7 +664,7 @@ func TestLiveRefusedTokenGivenUpFrontDeclines(t *testing.T) {
 		}
 	})
 	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2"),
-		Approval: Approval{Token: "not-the-pg-token", Given: true}}, buyer)
+		Approval: Approval{Token: "deadbeefdeadbeefdead", Given: true}}, buyer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func (a *App) PlaceOrder(ctx context.Context, req PlaceRequest, obs shop.Observe
 	if _, err := a.provider(req.Method); err != nil {
 		return PlaceResult{}, err
 	}
-	if err := a.checkApproval(req.Approval); err != nil {
+	if err := a.checkApproval(req.Method, req.Approval); err != nil {
 		return PlaceResult{}, err
 	}
 	items, err := shop.MergeItems(req.Items)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,11 @@ const (
 var kakaoProvider = Provider{Method: shop.Kakao, Name: kakaoName, Section: kakaoSection,
 	Settings:    func() Settings { return &KakaoConfig{CID: KakaoTestCID, BaseURL: KakaoBaseURL} },
 	SandboxTxID: func() string { return "T" + randomHex(10)[:19] }, // tid: "T" + 19 characters
+	// The pg_token Kakao appends to approval_url: letters and digits, 20 in
+	// Kakao's examples (developers.kakaopay.com, single payment, "approve");
+	// the length is not documented, so 10 to 64 pass.
+	Token:      regexp.MustCompile(`^[A-Za-z0-9]{10,64}$`),
+	TokenShape: "a pg_token is letters and digits only (20 of them), or paste the whole URL the buyer landed on",
 }
 
 // KakaoConfig configures the Kakao Pay adapter (payment.kakao.*).
@@ -204,24 +210,20 @@ func (k *kakao) Ready(ctx context.Context, r Request) (Pending, error) {
 }
 
 // Approve charges the payment the buyer approved with ref.Token (the
-// pg_token). When Kakao refuses the approve, the adapter asks Kakao where
-// the payment stands: approving twice (Kakao: already approved) returns the
-// charge; a bad pg_token is an *ApprovalTokenError; a payment Kakao has not
-// charged otherwise is a FAILED Result carrying Kakao's refusal; when the
-// look-up fails too, the refusal is returned.
+// pg_token). When Kakao refuses the approve, the adapter does not read
+// Kakao's error code (a wrong pg_token has been answered -2, -701 and -780
+// alike): it asks Kakao where the payment stands (/order) and decides from
+// that. A payment still on its way to our approve (kakaoNotCharged: READY
+// before the buyer authenticated, AUTH_PASSWORD after) was charged nothing
+// and still takes the right pg_token: the token was refused, an
+// *ApprovalTokenError, and the caller may ask again. Approving twice (Kakao:
+// already approved) returns the charge. Only a payment Kakao ended without a
+// charge (kakaoFailed: FAIL_PAYMENT, QUIT_PAYMENT, FAIL_AUTH_PASSWORD) is a
+// decline, a FAILED Result carrying Kakao's refusal. When the look-up fails
+// too, the refusal is returned: the outcome is unknown.
 //
-// A bad pg_token: Kakao's error code -2 is an invalid request parameter
-// (developers.kakaopay.com, online payment, common error codes), and of the
-// approve's parameters only pg_token is typed in (cid, tid, partner_order_id
-// and partner_user_id are the ready's own). Kakao declines of the payment
-// itself are other codes (-780 approval failure: the card company's
-// refusal, a limit, insufficient funds) and leave the payment failed
-// (FAIL_PAYMENT). So -2 with the payment still waiting for our approve
-// (kakaoNotCharged: AUTH_PASSWORD, the buyer having approved) is the token
-// refused, and the right pg_token still approves it. -701 (the same page:
-// approve called before the buyer authenticated the payment) is a token
-// given too early — typed before the buyer approved —, and the payment still
-// waits for the buyer: asked again too.
+// Kakao's statuses: developers.kakaopay.com, online payment, single
+// payment, "order" (payment status codes).
 func (k *kakao) Approve(ctx context.Context, ref Ref) (Result, error) {
 	if ref.TxID == "" {
 		return Result{}, errors.New("a Kakao Pay payment cannot be approved without the tid from its payment request")
@@ -240,7 +242,7 @@ func (k *kakao) Approve(ctx context.Context, ref Ref) (Result, error) {
 		if lerr != nil {
 			return Result{}, err
 		}
-		if (refused.Code == kakaoInvalidParameter || refused.Code == kakaoNotAuthenticated) && kakaoNotCharged[p.Status] {
+		if kakaoNotCharged[p.Status] {
 			return Result{}, &ApprovalTokenError{Provider: kakaoName, Code: refused.Code, Message: refused.Message}
 		}
 		res, lerr := k.result(ref, p)
@@ -282,13 +284,6 @@ func (k *kakao) Cancel(ctx context.Context, ref Ref, r Refund) (Result, error) {
 	}
 	return k.result(ref, out)
 }
-
-// kakaoInvalidParameter is Kakao's error code for an invalid request
-// parameter (see Approve).
-const kakaoInvalidParameter = "-2"
-
-// kakaoNotAuthenticated: approve called before the buyer authenticated.
-const kakaoNotAuthenticated = "-701"
 
 // Lookup asks Kakao for the payment by its tid (/order). Without a tid
 // nothing was readied, so Kakao has no record of it.

@@ -250,6 +250,27 @@ func TestKakaoRefusedToken(t *testing.T) {
 	}
 }
 
+// Kakao's error code does not decide: a refusal coded as a decline (-780,
+// "approval failure") while Kakao still holds the payment waiting for our
+// approve is the token refused, and the right pg_token then charges once.
+func TestKakaoRefusalDecidedByThePaymentsState(t *testing.T) {
+	k, gw := newKakao(t, client())
+	ref, _ := readied(t, gw, 5000)
+	bad := ref
+	bad.Token = "deadbeefdeadbeefdead"
+	k.Next("approve", standin.Refuse(400, "-780", "approval failure: bad pg_token"))
+	res, err := gw.Approve(context.Background(), bad)
+	var te *payment.ApprovalTokenError
+	if !errors.As(err, &te) || te.Code != "-780" || res != (payment.Result{}) {
+		t.Fatalf("Approve refused -780 while waiting = %+v, %v (%T)", res, err, err)
+	}
+	res, err = gw.Approve(context.Background(), ref)
+	wantResult(t, "Approve", res, err, payment.Result{Status: shop.PaymentSuccess, TxID: ref.TxID, Amount: 5000})
+	if p, _ := k.Payment(ref.TxID); p.Charged != 5000 || k.Count("approve") != 2 {
+		t.Fatalf("charged %s in %d approves", p.Charged, k.Count("approve"))
+	}
+}
+
 // A token given before the buyer approved (a clerk typing something while the
 // buyer still looks at the page): Kakao answers -701 and the payment still
 // waits for the buyer, so it is the token refused, not a decline; the buyer

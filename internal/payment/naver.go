@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,11 @@ var naverProvider = Provider{Method: shop.Naver, Name: naverName, Section: naver
 	SandboxTxID: func() string {
 		return fmt.Sprintf("%s%012d", time.Now().UTC().Format("20060102"), randomUint64()%1_000_000_000_000)
 	},
+	// The paymentId Naver appends to returnUrl: the date, then letters and
+	// digits (20170201NP1043587746 in developers.pay.naver.com's payment-type
+	// API examples).
+	Token:      regexp.MustCompile(`^[0-9]{8}[A-Za-z0-9]{4,40}$`),
+	TokenShape: "a paymentId is a date and then letters and digits, like 20261207NP1043587746, or paste the whole URL the buyer landed on",
 }
 
 // NaverConfig configures the Naver Pay adapter (payment.naver.*).
@@ -98,9 +104,10 @@ func (n *naver) GoString() string { return n.cfg.GoString() }
 const naverName = "Naver Pay"
 
 // NaverIdempotencyKey is the X-NaverPay-Idempotency-Key of an order's call
-// ("reserve", "apply", or "cancel" with the refund's key): the same for
-// every attempt, so that Naver carries a repeated call out once. It is
-// shaped like a UUID.
+// ("reserve"; "apply" with the paymentId applied; "cancel" with the refund's
+// key): the same for every attempt, so that Naver carries a repeated call
+// out once, and another for another paymentId (a mistyped one refused first
+// must not stand for the right one). It is shaped like a UUID.
 func NaverIdempotencyKey(orderUUID, call, refundKey string) string {
 	h := sha256.Sum256([]byte("rabbitpay\x00" + orderUUID + "\x00" + call + "\x00" + refundKey))
 	s := hex.EncodeToString(h[:16])
@@ -241,27 +248,37 @@ func (n *naver) Ready(ctx context.Context, r Request) (Pending, error) {
 }
 
 // Approve applies the payment the buyer approved (ref.Token, Naver's
-// paymentId). Naver carries a repeated apply (same idempotency key) out
-// once. When Naver refuses the apply, the adapter looks the payment up: a
-// charge is returned as it stands; otherwise the payment FAILED with Naver's
-// refusal as the reason (when the look-up fails too, the refusal is
-// returned).
+// paymentId). Naver carries a repeated apply (same idempotency key, made
+// from the order and the paymentId) out once. When Naver refuses the apply,
+// the adapter does not read Naver's code: it looks the paymentId up in the
+// history and decides from that. A charge is returned as it stands; a failed
+// approval (a FAIL entry: Naver ended the payment) is a decline, a FAILED
+// Result with Naver's refusal as the reason; no entry at all means Naver
+// charged and ended nothing under that paymentId (a mistyped or another
+// order's paymentId), so the buyer's approval still waits for the right one:
+// an *ApprovalTokenError. When the look-up fails too, the refusal is
+// returned: the outcome is unknown.
+//
+// History entries and their admissionState (SUCCESS, FAIL):
+// developers.pay.naver.com, payment-type API, "payment history look-up".
 func (n *naver) Approve(ctx context.Context, ref Ref) (Result, error) {
 	if ref.Token == "" {
 		return Result{}, errors.New("a Naver Pay payment cannot be applied without the paymentId from the buyer's approval")
 	}
 	var out naverApplied
 	err := n.post(ctx, "payment", "v2.2/apply/payment", []byte(url.Values{"paymentId": {ref.Token}}.Encode()), true,
-		NaverIdempotencyKey(ref.OrderUUID, "apply", ""), &out, func() bool {
+		NaverIdempotencyKey(ref.OrderUUID, "apply", ref.Token), &out, func() bool {
 			return out.Detail != nil && out.Detail.AdmissionState != "" && out.Detail.TotalPayAmount != nil
 		})
 	var refused *ProviderError
 	if errors.As(err, &refused) {
 		res, lerr := n.Lookup(ctx, ref)
-		if lerr != nil {
+		switch {
+		case lerr != nil:
 			return Result{}, err
-		}
-		if res.Status == shop.PaymentSuccess || res.Status == shop.PaymentCancelled {
+		case res.Status == "":
+			return Result{}, &ApprovalTokenError{Provider: naverName, Code: refused.Code, Message: refused.Message}
+		case res.Status == shop.PaymentSuccess || res.Status == shop.PaymentCancelled:
 			return res, nil
 		}
 		return Result{Status: shop.PaymentFailed, TxID: ref.Token, Reason: "Naver Pay declined the payment: " + refused.Message + " (code " + refused.Code + ")"}, nil

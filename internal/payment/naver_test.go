@@ -41,7 +41,7 @@ func TestNaverPaysAndSendsExactRequests(t *testing.T) {
 	for i, want := range []struct{ path, ctype, key string }{
 		{api + "v2/reserve", "application/json", payment.NaverIdempotencyKey(orderUUID, "reserve", "")},
 		{},
-		{api + "v2.2/apply/payment", "application/x-www-form-urlencoded", payment.NaverIdempotencyKey(orderUUID, "apply", "")},
+		{api + "v2.2/apply/payment", "application/x-www-form-urlencoded", payment.NaverIdempotencyKey(orderUUID, "apply", ref.Token)},
 	} {
 		r := reqs[i]
 		if want.path == "" {
@@ -401,5 +401,36 @@ func TestNaverStandinChecksRequests(t *testing.T) {
 	}
 	if len(problems) != 4 || len(n.Problems()) != 4 {
 		t.Errorf("problems: %q", problems)
+	}
+}
+
+// A paymentId Naver refuses and has no history for (mistyped, or pasted
+// from elsewhere) is the token refused, not a decline: the buyer's approval
+// still waits, and the right paymentId then charges once.
+func TestNaverRefusedPaymentID(t *testing.T) {
+	n, gw := newNaver(t, client())
+	ctx := context.Background()
+	p, err := gw.Ready(ctx, request(4000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := standin.Redirect(ctx, p.ApprovalURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := gw.Callback(cb)
+	ref := payment.Ref{OrderUUID: orderUUID, CustomerID: customer, Amount: 4000, TxID: p.TxID, Token: "20261207NP0000000000"}
+	for range 2 {
+		res, err := gw.Approve(ctx, ref)
+		var te *payment.ApprovalTokenError
+		if !errors.As(err, &te) || res != (payment.Result{}) {
+			t.Fatalf("Approve with a wrong paymentId = %+v, %v (%T)", res, err, err)
+		}
+	}
+	ref.Token = token
+	res, err := gw.Approve(ctx, ref)
+	wantResult(t, "Approve", res, err, payment.Result{Status: shop.PaymentSuccess, TxID: token, Amount: 4000})
+	if sp, _ := n.Payment(p.TxID); sp.Charged != 4000 {
+		t.Fatalf("charged %s", sp.Charged)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/rabbitpay/rabbitpay/internal/shop"
@@ -27,6 +28,29 @@ type Provider struct {
 	// SandboxTxID makes an identifier shaped like the provider's, for its
 	// offline sandbox.
 	SandboxTxID func() string
+	// Token is the shape of the buyer's approval token (Kakao's pg_token,
+	// Naver's paymentId), checked before it is sent: a paste of something
+	// else is refused without asking the provider. TokenShape says it in
+	// words.
+	Token      *regexp.Regexp
+	TokenShape string
+}
+
+// CheckToken refuses an approval token for method that is not shaped like
+// the provider's, in one sentence (shop.ErrInvalid).
+func CheckToken(method shop.PaymentMethod, token string) error {
+	p, err := Lookup(method)
+	if err != nil {
+		return err
+	}
+	if p.Token != nil && !p.Token.MatchString(token) {
+		shown := []rune(token)
+		if len(shown) > 64 {
+			shown = append(shown[:64], '…')
+		}
+		return shop.Invalid("%q is not a %s approval: %s", string(shown), p.Name, p.TokenShape)
+	}
+	return nil
 }
 
 // Settings is a provider's config section.

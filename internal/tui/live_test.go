@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/rabbitpay/rabbitpay/internal/app"
 	"github.com/rabbitpay/rabbitpay/internal/config"
 	"github.com/rabbitpay/rabbitpay/internal/payment"
@@ -38,11 +40,29 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 	if v := text(m); url == "" || !strings.Contains(v, "The buyer approves the payment at") || !strings.Contains(v, "▀") {
 		t.Fatalf("no approval URL or QR code:\n%s", v)
 	}
+	// Typed before the buyer approved: Kakao still waits for the buyer, so
+	// it is said and asked again, nothing charged.
+	s.tm.Type("deadbeefdeadbeefdead")
+	s.key("enter")
+	m = s.waitFor("the refusal", func(m Model) bool { return m.approving && m.refused != "" })
+	if v := text(m); !strings.Contains(v, "did not accept that approval token") || !strings.Contains(v, "(code -701)") {
+		t.Fatalf("a too-early paste is not said:\n%s", v)
+	}
 	back, err := standin.Redirect(ctx, url) // the buyer approves on the provider's page
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.tm.Type(back.String())
+	// A wrong token after the buyer approved, then a paste holding a
+	// control character: said, and the right one is still taken.
+	s.tm.Type("deadbeefdeadbeefdea0")
+	s.key("enter")
+	m = s.waitFor("the second refusal", func(m Model) bool { return m.approving && strings.Contains(m.refused, "(code -2)") })
+	s.tm.Send(tea.PasteMsg{Content: back.String() + "\x1b[201~x"})
+	m = s.waitFor("the control character refused", func(m Model) bool { return strings.Contains(m.refused, "control character") })
+	if m.approval.Value() != "" {
+		t.Fatalf("a paste with a control character was put in the field: %q", m.approval.Value())
+	}
+	s.tm.Send(tea.PasteMsg{Content: back.String()})
 	s.waitFor("the pasted URL", func(m Model) bool { return m.approval.Value() == back.String() })
 	s.key("enter")
 	m = s.waitFor("the saga's end", done)
@@ -58,6 +78,9 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 	o, err := sh.a.Order(ctx, orders[0].ID)
 	if err != nil || o.Payment == nil || o.Payment.Status != shop.PaymentSuccess || o.Status != shop.OrderPaid {
 		t.Fatalf("order %+v %v", o, err)
+	}
+	if n := k.Count("approve"); n != 3 {
+		t.Errorf("%d approve calls, want 3: two refused, one charge", n)
 	}
 	if probs := k.Problems(); len(probs) > 0 {
 		t.Fatalf("requests the provider would refuse: %v", probs)

@@ -437,7 +437,8 @@ func (m Model) sagaLines() (content, pinned []string) {
 			pinned = append(pinned, styledLines(styles.warn, wrap("Abandon this payment? Nothing is charged, the stock goes back, the cart stays. y abandons • n keeps waiting", m.width))...)
 		case m.approving:
 			if m.refused != "" {
-				pinned = append(pinned, styledLines(styles.bad, wrap(m.refused, m.width))...)
+				// Wrapped, a URL in it broken at the edge: never cut.
+				pinned = append(pinned, styledLines(styles.bad, ansi.Wrap(m.refused, m.width, ""))...)
 			}
 			pinned = append(pinned, "Paste the token or the URL the buyer landed on, then enter:", m.approval.View())
 		}

@@ -275,6 +275,15 @@ func (m Model) updateData(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case scrRegister:
 		m.register, cmd = m.register.update(msg)
 	case scrSaga:
+		if p, ok := msg.(tea.PasteMsg); ok && m.approving {
+			// The field would strip a control character and keep the rest:
+			// a paste holding one is not what the clerk copied, so it is
+			// refused whole, visibly.
+			if err := shop.CheckText("the paste", strings.TrimSpace(p.Content), 4096); err != nil {
+				m.refused = "✗ " + sentence(err) + ": nothing was pasted; copy the token or the URL again"
+				return m, nil
+			}
+		}
 		m.approval, cmd = m.approval.Update(msg)
 	}
 	return m, cmd

@@ -284,6 +284,7 @@ func (n *Naver) apply(w http.ResponseWriter, r *http.Request) {
 			return naverFail("Fail", "the card company declined the payment")
 		case b.kind == kExpire:
 			p.Status = "FAILED"
+			pr.history = append(pr.history, n.entry(p, pr, "01", "FAIL", p.Asked))
 			return naverFail("TimeExpired", "the approval time limit has passed")
 		}
 		p.Status, p.Charged = "APPLIED", p.Asked
