@@ -14,6 +14,7 @@ import (
 	"github.com/rabbitpay/rabbitpay/internal/payment"
 	"github.com/rabbitpay/rabbitpay/internal/payment/standin"
 	"github.com/rabbitpay/rabbitpay/internal/shop"
+	"github.com/rabbitpay/rabbitpay/internal/testdb"
 )
 
 // Live mode against the providers' local stand-ins (httptest servers that
@@ -712,5 +713,94 @@ func TestLiveRefusedTokenWaitIsBoundedByTheTimeout(t *testing.T) {
 	}
 	if res.Status != Failed || !res.Compensated || !strings.Contains(res.Error, "did not approve within payment.approval_timeout (3s)") {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// The database going away while the buyer approves does not lose the sale:
+// the approval is kept, the wait is said once, and when the database is
+// back the payment is charged once and the order placed.
+func TestLiveApprovalOutlivesADatabaseOutage(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(func(c *config.Config) { s.cfg(c); c.Payment.Callback.Listen = "" })
+	var back func()
+	var mu sync.Mutex
+	var said []string
+	obs := shop.ObserverFunc(func(ev shop.SagaEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Contains(ev.Detail, "database") {
+			said = append(said, ev.Detail)
+		}
+		if strings.HasPrefix(ev.Detail, "the database is not answering") {
+			back() // brought back once the saga says it waits for it
+		}
+	})
+	prompt := func(ctx context.Context, approvalURL string) (string, error) {
+		u, err := standin.Redirect(ctx, approvalURL)
+		if err != nil {
+			return "", err
+		}
+		mu.Lock()
+		back = testdb.Outage(t, s.url) // the buyer has approved; the database goes
+		mu.Unlock()
+		return u.String(), nil
+	}
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2"),
+		Approval: Approval{Prompt: prompt, Retry: func(err error) { t.Errorf("asked again: %v", err) }}}, obs)
+	if err != nil || res.Status != Placed {
+		t.Fatalf("placement: %+v %v", res, err)
+	}
+	s.a.db.Pool.Reset() // the test's own connections were ended too
+	if len(said) != 2 || !strings.Contains(said[0], "the buyer's approval is kept") || !strings.HasPrefix(said[1], "the database is back") {
+		t.Errorf("the trail says %q, want the wait said once and its end", said)
+	}
+	ps := s.payments()
+	if len(ps) != 1 || ps[0].Charged != 2000 || s.kakao.Count("approve") != 1 {
+		t.Fatalf("the stand-in holds %+v after %d approves, want one charge of ₩2,000", ps, s.kakao.Count("approve"))
+	}
+	if s.stock("A") != 8 {
+		t.Errorf("stock = %d, want 8", s.stock("A"))
+	}
+	if got := s.strings(`SELECT status::text || ' ' || amount FROM payment`); len(got) != 1 || got[0] != "SUCCESS 2000" {
+		t.Errorf("payments = %v", got)
+	}
+}
+
+// A database that does not come back within payment.approval_timeout ends
+// the wait with a plain statement: nothing was charged. Once it is back,
+// recovery gives the stock back.
+func TestLiveApprovalDatabaseNeverBack(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(func(c *config.Config) {
+		s.cfg(c)
+		c.Payment.Callback.Listen, c.Payment.ApprovalTimeout = "", 2*time.Second
+	})
+	var back func()
+	prompt := func(ctx context.Context, approvalURL string) (string, error) {
+		u, err := standin.Redirect(ctx, approvalURL)
+		if err != nil {
+			return "", err
+		}
+		back = testdb.Outage(t, s.url)
+		return u.String(), nil
+	}
+	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2"),
+		Approval: Approval{Prompt: prompt}}, nil)
+	if err != nil || res.Status != Failed || !res.Incomplete ||
+		!strings.HasPrefix(res.Error, "nothing was charged: the database did not come back within 2s") {
+		t.Fatalf("placement: %+v %v", res, err)
+	}
+	if n := s.kakao.Count("approve"); n != 0 {
+		t.Fatalf("%d approve calls while the approval could not be recorded", n)
+	}
+	back()
+	s.a.db.Pool.Reset()
+	// The placement could not let go of its lease (saga.lease, 2s here):
+	// recovery takes the saga over once it runs out.
+	if _, err := a.RecoverSagas(ctx, time.Minute, func(string) shop.Observer { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s.stock("A") != 10 {
+		t.Errorf("stock after recovery = %d, want 10", s.stock("A"))
 	}
 }

@@ -260,7 +260,7 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 			// here on can finish the charge.
 			o.ref.Token = token
 			ev := event(shop.EventStep, stepApproval, shop.OutcomeOK, "approved by the buyer")
-			if err := o.log.RecordApproval(ctx, token, ev); err != nil {
+			if err := o.untilStored(ctx, func(ctx context.Context) error { return o.log.RecordApproval(ctx, token, ev) }); err != nil {
 				return "", err
 			}
 			o.observe(ev)
@@ -290,6 +290,39 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 	}
 	o.a.Failpoints.Crash("after_" + StepPayment)
 	return o.settlePay(res)
+}
+
+// untilStored writes the buyer's approval to the saga log, waiting for the
+// database when it has gone away (stopped, restarting, unreachable): the
+// approval stays good at the provider, which charges nothing without our
+// approve, so the sale goes on once the database is back. The wait is said
+// once, and bounded by payment.approval_timeout; after that nothing has
+// been charged, and the saga is left for 'saga recover', which gives the
+// reserved stock back. Writing the approval again is harmless (the same
+// token, under the same fence).
+func (o *orderSaga) untilStored(ctx context.Context, write func(context.Context) error) error {
+	err := write(ctx)
+	if !postgres.Unavailable(err) {
+		return err
+	}
+	limit := o.a.cfg.Payment.ApprovalTimeout
+	o.emit(shop.EventStep, stepApproval, shop.OutcomeRetry, fmt.Sprintf(
+		"the database is not answering: the buyer's approval is kept, and the sale goes on when the database is back (waiting up to %s)", limit))
+	giveUp := time.Now().Add(limit)
+	for wait := 200 * time.Millisecond; postgres.Unavailable(err); wait = min(2*wait, 3*time.Second) {
+		if time.Now().Add(wait).After(giveUp) || ctx.Err() != nil {
+			return shop.Incomplete("nothing was charged: the database did not come back within %s (payment.approval_timeout), so the buyer's approval was not used; once it is back, 'rabbitpay saga recover' gives the reserved stock back", limit)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		err = write(ctx)
+	}
+	if err == nil {
+		o.emit(shop.EventStep, stepApproval, shop.OutcomeRetry, "the database is back: charging the approved payment")
+	}
+	return err
 }
 
 // charge asks the provider to charge the approved payment. When the answer

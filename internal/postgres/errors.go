@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"errors"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -108,6 +111,26 @@ func deadBeforeRunning(err error) bool {
 	}
 	pe := pgErr(err)
 	return pgconn.SafeToRetry(err) || pe != nil && pe.Code == codeIdleSessionTimeout
+}
+
+// Unavailable reports whether err means the database could not be reached,
+// or ended the session (shut down, restarting, a network failure), rather
+// than refusing what was asked: the same write may be tried again once it
+// is back, when repeating it is harmless.
+func Unavailable(err error) bool {
+	if err == nil || refused(err) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	if pe := pgErr(err); pe != nil {
+		// 08: connection exception; 57P: the server shut down or is starting.
+		return sessionEnding(pe) && pe.Code != codeSagaFenced || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // sessionEnding reports whether the server ended the session with e (FATAL
