@@ -112,8 +112,8 @@ func TestLiveRefusedTokenThenRightOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.tm.Type("not-the-pg-token")
-	s.waitFor("the garbage", func(m Model) bool { return m.approval.Value() == "not-the-pg-token" })
+	s.tm.Type("deadbeefdeadbeefdead")
+	s.waitFor("the garbage", func(m Model) bool { return m.approval.Value() == "deadbeefdeadbeefdead" })
 	s.key("enter")
 	m = s.waitFor("the refusal", func(m Model) bool {
 		return m.approving && strings.Contains(m.refused, "did not accept that approval token")

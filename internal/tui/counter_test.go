@@ -233,11 +233,34 @@ func TestApprovalURLWholeAndPasteInSight(t *testing.T) {
 		if !strings.Contains(v, "left to approve (payment.approval_timeout 5m0s)") || !strings.Contains(v, "> ") {
 			t.Fatalf("at %dx%d no countdown or paste field:\n%s", size[0], size[1], v)
 		}
-		if strings.Contains(v, "QR code") != (strings.Contains(v, "▀") || strings.Contains(v, "█")) {
+		promised := strings.Contains(v, "(the QR code opens it)")
+		if promised != (strings.Contains(v, "▀") || strings.Contains(v, "█")) || !promised && !strings.Contains(strings.Join(strings.Fields(v), " "), "tab shows its QR code alone") {
 			t.Fatalf("at %dx%d a QR code promised and not drawn (or the reverse):\n%s", size[0], size[1], v)
+		}
+		if qr := qrLines(longURL); promised {
+			for _, row := range qr { // whole: every row of the code on screen
+				if !strings.Contains(v, row) {
+					t.Fatalf("at %dx%d the QR code is promised but not whole:\n%s", size[0], size[1], v)
+				}
+			}
 		}
 		if !strings.Contains(helpText(m), "esc abandon") {
 			t.Fatalf("no esc in the help:\n%s", helpText(m))
+		}
+		// tab gives the code the screen: whole, or a sentence saying what
+		// it needs and the URL whole; never a code cut.
+		alone := strings.Split(text(send(t, m, keyMsg("tab"))), "\n")
+		code := qrFit(longURL, size[1]-1)
+		switch {
+		case len(alone) > size[1]:
+			t.Fatalf("at %dx%d the QR code alone takes %d lines", size[0], size[1], len(alone))
+		case code != nil && strings.Join(alone[:len(code)], "\n") != strings.Join(code, "\n"):
+			t.Fatalf("at %dx%d the QR code alone is not whole:\n%s", size[0], size[1], strings.Join(alone, "\n"))
+		case code == nil && (!strings.Contains(alone[0], "too small for the QR code") || strings.ContainsAny(strings.Join(alone, ""), "▀█")):
+			t.Fatalf("at %dx%d a QR code that cannot fit is not said:\n%s", size[0], size[1], strings.Join(alone, "\n"))
+		}
+		if size == [2]int{80, 24} && code == nil {
+			t.Fatalf("at 80x24 the QR code does not fit alone")
 		}
 	}
 	// A detail with a long token wraps at spaces and never cuts the token.

@@ -21,7 +21,7 @@ var keys = struct {
 	ClearFilter, Add, ToCart, Inc, Dec, Remove, Method, Pay, ShipTo  key.Binding
 	Confirm, Decline, SendPaste, Abandon, NextCheckout, BackToCart   key.Binding
 	Open, Refresh, CancelOrder, OrdersBack, ConfirmCancel, KeepOrder key.Binding
-	ScrollUp, ScrollDown                                             key.Binding
+	ScrollUp, ScrollDown, ShowQR                                     key.Binding
 }{
 	Up:            key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 	Down:          key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
@@ -53,6 +53,7 @@ var keys = struct {
 	Decline:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "back")),
 	SendPaste:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "send the paste")),
 	Abandon:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "abandon (compensates)")),
+	ShowQR:        key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "QR code alone")),
 	NextCheckout:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next checkout")),
 	BackToCart:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the cart")),
 	Open:          key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
@@ -121,8 +122,12 @@ func (m Model) keyMap() keyMap {
 			y.SetHelp("y", "abandon")
 			n.SetHelp("n", "keep waiting")
 			short = []key.Binding{y, n}
+		case m.shownQR() != "":
+			short = []key.Binding{keys.ShowQR}
 		case m.placing() && m.approving:
-			short = []key.Binding{keys.SendPaste, keys.Abandon}
+			short = []key.Binding{keys.SendPaste, keys.ShowQR, keys.Abandon}
+		case m.placing() && approvalURL(m.run.events) != "":
+			short = []key.Binding{keys.ShowQR}
 		case m.runningNow():
 			short = nil
 		default:

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/skip2/go-qrcode"
@@ -233,6 +234,16 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.runningNow() {
+		if m.shownQR() != "" {
+			if key.Matches(k, keys.ShowQR) || key.Matches(k, keys.Back) {
+				m.qrAlone = false
+			}
+			return m, nil
+		}
+		if key.Matches(k, keys.ShowQR) && !m.abandon && m.placing() && approvalURL(m.run.events) != "" {
+			m.qrAlone = true
+			return m, nil
+		}
 		if m.abandon {
 			switch {
 			case m.is(k, keys.Confirm):
@@ -415,18 +426,9 @@ func (m Model) sagaLines() (content, pinned []string) {
 	if !r.done {
 		u = approvalURL(r.events)
 	}
-	trailWidth := m.width
-	qr := []string(nil)
 	if u != "" {
-		qr = qrLines(u)
-		if len(qr) > 0 && m.width-ansi.StringWidth(qr[0])-2 >= 36 { // beside the trail; it scrolls with it
-			trailWidth = m.width - ansi.StringWidth(qr[0]) - 2
-		}
-	}
-	content = append(strings.Split(wrap(m.sagaTitle(), trailWidth), "\n"), "")
-	content = append(content, m.trail(r, trailWidth, u)...)
-	if u != "" {
-		pinned = append(pinned, "", "The buyer approves the payment at:")
+		pinned = append(pinned, "")
+		pinned = append(pinned, strings.Split(wrap(qrHint, m.width), "\n")...)
 		pinned = append(pinned, urlLines(u, "  ", m.width)...)
 		if left := m.deadline.Sub(m.now); !m.deadline.IsZero() {
 			pinned = append(pinned, styles.warn.Render(fmt.Sprintf("  %s left to approve (payment.approval_timeout %s)",
@@ -442,13 +444,26 @@ func (m Model) sagaLines() (content, pinned []string) {
 			}
 			pinned = append(pinned, "Paste the token or the URL the buyer landed on, then enter:", m.approval.View())
 		}
-		switch {
-		case trailWidth < m.width:
-			content = beside(content, qr, trailWidth)
-			pinned[1] = "The buyer approves the payment at (the QR code opens it):"
-		case len(qr) > 0 && len(qr) <= m.bodyHeight()-len(pinned)-len(content)-1:
-			content = append(content, qr...)
-			pinned[1] = "The buyer approves the payment at (the QR code opens it):"
+	}
+	// The QR code is drawn beside the trail, or under it, only where it is
+	// in sight whole from the top of the screen (the trail starts at the
+	// top while the buyer is asked); the promise is made only then.
+	room := m.bodyHeight() - len(pinned)
+	title := strings.Split(wrap(m.sagaTitle(), m.width), "\n")
+	content = append(title, "")
+	content = append(content, m.trail(r, m.width, u)...)
+	if qr := qrLines(u); u != "" && len(qr) > 0 {
+		qrWidth := ansi.StringWidth(qr[0])
+		trailWidth := m.width - qrWidth - 2
+		if besideTrail := trailWidth >= 36 && len(qr) <= room-1; besideTrail || len(qr) <= room-len(content)-1 {
+			if besideTrail {
+				content = append(strings.Split(wrap(m.sagaTitle(), trailWidth), "\n"), "")
+				content = beside(append(content, m.trail(r, trailWidth, u)...), qr, trailWidth)
+			} else {
+				content = append(content, qr...)
+			}
+			hint := strings.Split(wrap(qrPromise, m.width), "\n") // no longer than qrHint's
+			pinned = append(append(pinned[:1:1], hint...), pinned[1+len(strings.Split(wrap(qrHint, m.width), "\n")):]...)
 		}
 	}
 	if r.done {
@@ -456,6 +471,35 @@ func (m Model) sagaLines() (content, pinned []string) {
 		content = append(content, m.sagaOutcome()...)
 	}
 	return content, pinned
+}
+
+// What the approval screen says of the QR code: where it is drawn whole,
+// and where it is not.
+const (
+	qrPromise = "The buyer approves the payment at (the QR code opens it):"
+	qrHint    = "The buyer approves the payment at (tab shows its QR code alone):"
+)
+
+// shownQR is the approval URL whose QR code has the whole screen, or "".
+func (m Model) shownQR() string {
+	if !m.qrAlone || m.screen != scrSaga || !m.placing() {
+		return ""
+	}
+	return approvalURL(m.run.events)
+}
+
+// qrAloneView is the whole screen given to the approval's QR code (tab), so
+// that a buyer can scan it on a small screen: the code whole, sized to fit,
+// or, when the window cannot hold it, a sentence saying what it needs.
+func (m Model) qrAloneView(u string) string {
+	caption := fmt.Sprintf("Scan to approve %s with %s • tab returns", m.run.amount, m.run.method)
+	if qr := qrFit(u, m.height-1); len(qr) > 0 && ansi.StringWidth(qr[0]) <= m.width {
+		return strings.Join(append(qr, ansi.Truncate(caption, m.width, "…")), "\n")
+	}
+	need := qrRows(u, 2)
+	msg := fmt.Sprintf("This window (%d×%d) is too small for the QR code: it needs %d columns and %d rows. Enlarge it, or let the buyer open the URL. tab returns.",
+		m.width, m.height, 2*need, need+1)
+	return strings.Join(append(strings.Split(wrap(msg, m.width), "\n"), urlLines(u, "", m.width)...), "\n")
 }
 
 // beside puts right next to left, left cut to width.
@@ -474,26 +518,82 @@ func beside(left, right []string, width int) []string {
 	return out
 }
 
-// qrLines is u's QR code, made once per URL (the screen is drawn on every
-// spinner tick).
-func qrLines(u string) []string {
+// qrLines is u's QR code drawn in half blocks (two modules a line) with the
+// standard quiet zone of 4 modules, or nil when it cannot be made.
+func qrLines(u string) []string { return qrFit(u, 1<<20) }
+
+// qrFit is u's QR code in at most rows lines: the standard quiet zone of 4
+// modules, narrowed to no less than 2 when that is what makes the code fit
+// (phone cameras read a 2-module zone; the code itself is always whole).
+// nil when it does not fit in rows even so.
+func qrFit(u string, rows int) []string {
+	modules := qrModules(u)
+	if modules == nil {
+		return nil
+	}
+	for zone := 4; zone >= 2; zone-- {
+		if (len(modules)+2*zone+1)/2 <= rows {
+			return halfBlocks(modules, zone)
+		}
+	}
+	return nil
+}
+
+// qrRows is how many lines u's QR code takes with a zone-module quiet zone.
+func qrRows(u string, zone int) int { return (len(qrModules(u)) + 2*zone + 1) / 2 }
+
+// qrModules is u's QR code without its quiet zone (true: a dark module),
+// made once per URL (the screen is drawn on every spinner tick).
+func qrModules(u string) [][]bool {
 	qrCache.Lock()
 	defer qrCache.Unlock()
 	if qrCache.url == u {
-		return qrCache.lines
+		return qrCache.modules
 	}
 	q, err := qrcode.New(u, qrcode.Low)
 	if err != nil {
 		return nil
 	}
-	qrCache.url, qrCache.lines = u, strings.Split(strings.TrimRight(q.ToSmallString(false), "\n"), "\n")
-	return qrCache.lines
+	q.DisableBorder = true
+	qrCache.url, qrCache.modules = u, q.Bitmap()
+	return qrCache.modules
 }
 
 var qrCache struct {
 	sync.Mutex
-	url   string
-	lines []string
+	url     string
+	modules [][]bool
+}
+
+// halfBlocks draws modules with a quiet zone of zone light modules around
+// them, two module rows a line: a light module is drawn (█, ▀, ▄), a dark one
+// left as the background, as go-qrcode's ToSmallString draws for a dark
+// terminal.
+func halfBlocks(modules [][]bool, zone int) []string {
+	n := len(modules) + 2*zone
+	dark := func(y, x int) bool {
+		y, x = y-zone, x-zone
+		return y >= 0 && x >= 0 && y < len(modules) && x < len(modules) && modules[y][x]
+	}
+	var lines []string
+	for y := 0; y < n; y += 2 {
+		var b strings.Builder
+		for x := 0; x < n; x++ {
+			top, bottom := !dark(y, x), y+1 < n && !dark(y+1, x)
+			switch {
+			case top && bottom:
+				b.WriteString("█")
+			case top:
+				b.WriteString("▀")
+			case bottom:
+				b.WriteString("▄")
+			default:
+				b.WriteString(" ")
+			}
+		}
+		lines = append(lines, b.String())
+	}
+	return lines
 }
 
 // clock shows d as m:ss.

@@ -102,6 +102,7 @@ type Model struct {
 	ship      shipPicker // where the order goes
 	run       *run       // the placement in flight or last finished (never a cancel: see orders.run)
 	approving bool       // the saga waits for an approval typed in
+	qrAlone   bool       // the approval's QR code has the whole screen (tab)
 	abandon   bool       // asked: abandon the payment the buyer has not approved?
 	approval  textinput.Model
 	refused   string    // why the last paste was not an approval
@@ -213,7 +214,7 @@ func (m Model) updateKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if key.Matches(k, keys.Quit) && m.placing() && m.approving && !m.abandon && !m.quitting {
 		// Where ctrl+c copies, a clerk copying the buyer's URL must not end
 		// the sale: it asks, as esc does; a second ctrl+c quits.
-		m.abandon = true
+		m.abandon, m.qrAlone = true, false
 		m.status = "ctrl+c: abandon the payment the buyer has not approved? y abandons • n keeps waiting • ctrl+c again quits"
 		return m, nil
 	}
@@ -276,6 +277,7 @@ func (m Model) updateData(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.register, cmd = m.register.update(msg)
 	case scrSaga:
 		if p, ok := msg.(tea.PasteMsg); ok && m.approving {
+			m.qrAlone = false // the paste is shown where it goes
 			// The field would strip a control character and keep the rest:
 			// a paste holding one is not what the clerk copied, so it is
 			// refused whole, visibly.
@@ -381,6 +383,9 @@ func (m Model) View() tea.View {
 }
 
 func (m Model) render() string {
+	if u := m.shownQR(); u != "" {
+		return m.qrAloneView(u)
+	}
 	helpLines := m.helpLines()
 	status := m.status
 	if m.quitting {
