@@ -446,3 +446,36 @@ func TestEnterOnAnEmptyFieldSaysSo(t *testing.T) {
 	default:
 	}
 }
+
+// The result screen wraps a long item line as the order detail does: the
+// quantity and price of every item are on screen (scrolled to), never cut.
+// A long status is wrapped whole over the blank rows above it.
+func TestLongLinesWrapNotCut(t *testing.T) {
+	for _, size := range [][2]int{{60, 18}, {80, 24}} {
+		m := atApproval(t, size[0], size[1])
+		o := &shop.Order{ID: 9, TotalAmount: 28500, Payment: &shop.Payment{Method: shop.Kakao}}
+		for i := range 12 {
+			o.Items = append(o.Items, shop.OrderItem{SKU: fmt.Sprintf("RBT-PLUSH-LARGE-%02d", i),
+				Name: "토끼 인형 특대형 한정판 선물 포장 포함", Quantity: int64(i + 1), OrderPrice: 28500})
+		}
+		m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Placed, Order: o}, nil})
+		content, _ := m.sagaLines()
+		all := ansi.Strip(strings.Join(content, "\n"))
+		for _, it := range o.Items {
+			if !strings.Contains(all, fmt.Sprintf("× %d at ₩28,500", it.Quantity)) {
+				t.Fatalf("at %dx%d item %s lost its quantity and price:\n%s", size[0], size[1], it.SKU, all)
+			}
+		}
+		for _, l := range content {
+			if w := ansi.StringWidth(l); w > size[0] {
+				t.Fatalf("at %dx%d a line is %d cells wide (cut on screen): %q", size[0], size[1], w, ansi.Strip(l))
+			}
+		}
+		msg := "✗ the cart could not be saved: the database is unreachable (connection refused); nothing more was done — try again once it is back"
+		m.status = msg
+		v := strings.Join(strings.Fields(text(m)), " ")
+		if !strings.Contains(v, msg) || len(strings.Split(text(m), "\n")) > size[1] {
+			t.Fatalf("at %dx%d the status is not whole on screen:\n%s", size[0], size[1], text(m))
+		}
+	}
+}

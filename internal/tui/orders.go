@@ -154,8 +154,7 @@ func (m Model) orderKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 			return m, nil
 		}
-		o.confirming = true
-		m.vp.GotoBottom()
+		o.confirming = true // asked under the order, in sight wherever it is scrolled
 	}
 	return m, nil
 }
@@ -269,10 +268,16 @@ func (m Model) orderLines() []string {
 		lines = append(lines, "", "Cancel:")
 		lines = append(lines, m.runLines(r)...)
 	}
-	if m.orders.confirming {
-		q := fmt.Sprintf("Cancel order %d: refund %s and restore its stock? y cancels it • n/esc keeps it", o.ID, o.TotalAmount)
-		lines = append(lines, "")
-		lines = append(lines, styledLines(styles.warn, wrap(q, m.width))...)
-	}
 	return lines
+}
+
+// orderPinned is what stays in sight under the order however it is
+// scrolled: the cancel question while it is asked.
+func (m Model) orderPinned() []string {
+	o := m.orders.order
+	if o == nil || !m.orders.confirming {
+		return nil
+	}
+	q := fmt.Sprintf("Cancel order %d: refund %s and restore its stock? y cancels it • n/esc keeps it", o.ID, o.TotalAmount)
+	return append([]string{""}, styledLines(styles.warn, wrap(q, m.width))...)
 }

@@ -644,8 +644,11 @@ func (m Model) sagaOutcome() []string {
 	case res.Status == app.Placed:
 		o := res.Order
 		lines = append(lines, styles.good.Render(fmt.Sprintf("✓ order %d — %s paid with %s", o.ID, o.TotalAmount, o.Payment.Method)))
-		for _, it := range o.Items {
-			lines = append(lines, fmt.Sprintf("    %s %s × %d at %s", it.SKU, it.Name, it.Quantity, it.OrderPrice))
+		for _, it := range o.Items { // wrapped as the order detail is: quantity and price never cut
+			l := fmt.Sprintf("%s %s × %d at %s", it.SKU, it.Name, it.Quantity, it.OrderPrice)
+			for _, w := range strings.Split(wrap(l, m.width-6), "\n") {
+				lines = append(lines, "    "+w)
+			}
 		}
 		lines = append(lines, styles.dim.Render("  saga "+res.OrderUUID))
 	default:

@@ -387,10 +387,6 @@ func (m Model) render() string {
 		return m.qrAloneView(u)
 	}
 	helpLines := m.helpLines()
-	status := m.status
-	if m.quitting {
-		status = "Quitting: the saga is never cut mid-step; it finishes or compensates first…"
-	}
 	var body []string
 	if m.scrolls() {
 		body = m.scrolledBody()
@@ -412,12 +408,11 @@ func (m Model) render() string {
 	}
 	lines := []string{m.header(), ""}
 	lines = append(lines, fit(body, m.bodyHeight())...)
-	if strings.HasPrefix(status, "✗") {
-		status = styles.bad.Render(clip(status, m.width))
-	} else {
-		status = styles.notice.Render(clip(status, m.width))
+	style := styles.notice
+	if strings.HasPrefix(m.statusText(), "✗") {
+		style = styles.bad
 	}
-	lines = append(lines, status)
+	lines = append(lines, styledLines(style, strings.Join(m.statusLines(), "\n"))...)
 	lines = append(lines, helpLines...)
 	for i, l := range lines {
 		lines[i] = clip(l, m.width)
@@ -426,8 +421,28 @@ func (m Model) render() string {
 }
 
 // bodyHeight is how many lines the screen's body gets: all but the header,
-// a blank line, the status line and the help.
-func (m Model) bodyHeight() int { return max(m.height-3-len(m.helpLines()), 1) }
+// a blank line, the status lines and the help.
+func (m Model) bodyHeight() int {
+	return max(m.height-2-len(m.statusLines())-len(m.helpLines()), 1)
+}
+
+func (m Model) statusText() string {
+	if m.quitting {
+		return "Quitting: the saga is never cut mid-step; it finishes or compensates first…"
+	}
+	return m.status
+}
+
+// statusLines is the status, wrapped (a word wider than the screen broken at
+// the edge): a long message is shown whole, never cut. A message longer than
+// a third of the screen keeps its first lines, its last one marked.
+func (m Model) statusLines() []string {
+	lines := strings.Split(ansi.Wrap(m.statusText(), max(m.width, 10), ""), "\n")
+	if most := max(m.height/3, 1); len(lines) > most {
+		lines = append(lines[:most-1], ansi.Truncate(lines[most-1], max(m.width-1, 1), "")+"…")
+	}
+	return lines
+}
 
 // fit pads or cuts lines to exactly n.
 func fit(lines []string, n int) []string {
@@ -483,7 +498,7 @@ func (m Model) scrolledBody() []string {
 // scrollContent is the scrolling screen's content and the lines pinned under it.
 func (m Model) scrollContent() (content, pinned []string) {
 	if m.screen == scrOrder {
-		return m.orderLines(), nil
+		return m.orderLines(), m.orderPinned()
 	}
 	return m.sagaLines()
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -253,9 +254,15 @@ func TestOrdersTab(t *testing.T) {
 		t.Fatalf("c on a cancelled order: %q", m.status)
 	}
 	m = send(t, m, presses("esc", "up", "enter")...)
-	m = send(t, m, orderMsg{id: 2, order: shop.Order{ID: 2, Status: shop.OrderPaid, TotalAmount: 28500}}, keyMsg("c"))
-	if !m.orders.confirming || !strings.Contains(text(m), "Cancel order 2: refund ₩28,500") {
-		t.Fatalf("c:\n%s", text(m))
+	// A long order (its trail longer than the screen), scrolled to its
+	// head: the question is asked in sight.
+	long := shop.Order{ID: 2, Status: shop.OrderPaid, TotalAmount: 28500}
+	for i := range 30 {
+		long.Items = append(long.Items, shop.OrderItem{SKU: fmt.Sprintf("SKU-%02d", i), Name: "당근", Quantity: 1, OrderPrice: 950})
+	}
+	m = send(t, m, orderMsg{id: 2, order: long}, keyMsg("g"), keyMsg("c"))
+	if v := text(m); !m.orders.confirming || !strings.Contains(v, "Cancel order 2: refund ₩28,500") || !strings.Contains(v, "SKU-00") {
+		t.Fatalf("c on a long order: the question or the order's head is out of sight:\n%s", v)
 	}
 	m = send(t, m, keyMsg("n"), keyMsg("esc"), keyMsg("esc"))
 	if m.screen != scrCatalogue {
