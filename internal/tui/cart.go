@@ -97,7 +97,7 @@ func (m Model) confirmKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 // cartColumns: sku, name, price, qty, line total.
-var cartColumns = []column{{w: 12, min: 0}, {name: true}, {w: -11, shrink: 9}, {w: -5, shrink: 9}, {w: -13, shrink: 9}}
+var cartColumns = []column{{w: 12, min: 6}, {name: true}, {w: -11, shrink: 9}, {w: -5, shrink: 9}, {w: -12, shrink: 9}}
 
 // aboveStock is the known stock of a line the cart holds more of than
 // there is, or -1.

@@ -134,7 +134,7 @@ func (m Model) catalogueData(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 // productColumns: id, SKU, name, price, stock, in cart.
-var productColumns = []column{{w: -5, shrink: 1}, {w: 12, min: 6}, {name: true}, {w: -11, shrink: 9}, {w: -6, shrink: 9}, {w: -5, shrink: 9}}
+var productColumns = []column{{w: -5, shrink: 0}, {w: 12, min: 6, shrink: 1}, {name: true}, {w: -11, shrink: 9}, {w: -6, shrink: 9}, {w: -5, shrink: 9}}
 
 func (m Model) catalogueView() string {
 	c := m.catalogue

@@ -351,6 +351,25 @@ func TestTablesByWidth(t *testing.T) {
 	if w[2] != nameCap {
 		t.Fatalf("name column %d wide at 200 columns", w[2])
 	}
+	// At 60 the name comes before the id and SKU; at 132 two long names
+	// that start alike are told apart; the header keeps the customer whole.
+	for _, cols := range [][]column{productColumns, cartColumns, orderColumns} {
+		w := widths(58, cols)
+		for i, c := range cols {
+			if c.name && w[i] < nameMin {
+				t.Fatalf("at 60 columns the name is %d cells: %v", w[i], w)
+			}
+		}
+	}
+	if w := widths(58, productColumns); abs(w[1]) > w[2] {
+		t.Fatalf("at 60 columns the SKU (%d) is wider than the name (%d)", abs(w[1]), w[2])
+	}
+	if w := widths(130, productColumns); w[2] < 60 {
+		t.Fatalf("at 132 columns the name column stops at %d cells", w[2])
+	}
+	if h := strings.Split(small, "\n")[0]; !strings.Contains(h, "customer 1 김토끼") {
+		t.Fatalf("at 60 columns the header cuts the customer: %q", h)
+	}
 	var buf bytes.Buffer
 	for _, l := range strings.Split(text(send(t, atCatalogue(t, false), tea.WindowSizeMsg{Width: 200, Height: 50})), "\n") {
 		if ansi.StringWidth(l) > 200 {

@@ -65,8 +65,12 @@ type column struct {
 }
 
 const (
-	nameCap = 40 // a name column wider than this only spreads the row out
-	nameMin = 8
+	// nameCap: a name column wider than this only spreads the row out (72
+	// cells tell apart long names that start alike).
+	nameCap = 72
+	// nameMin: below this the id and SKU give way (the name tells products
+	// and customers apart at a counter; a SKU is cut with a mark).
+	nameMin = 20
 )
 
 // widths gives columns their widths in total columns: numbers keep theirs,

@@ -524,30 +524,49 @@ func (m *Model) scrollKey(k tea.KeyPressMsg) bool {
 	return true
 }
 
+// header is the title, the tabs, the mode and the customer: on a narrow
+// screen the tabs' names shorten, then the title goes, so that the
+// customer's name is shown whole.
 func (m Model) header() string {
-	tabs := []string{"Checkout", "Orders today"}
 	active := 0
 	if m.screen == scrOrders || m.screen == scrOrder {
 		active = 1
 	}
-	for i, t := range tabs {
-		if i == active {
-			tabs[i] = styles.tabOn.Render(" " + t + " ")
-		} else {
-			tabs[i] = styles.tabOff.Render(" " + t + " ")
-		}
-	}
-	h := styles.title.Render("rabbitpay") + " " + strings.Join(tabs, " ")
 	mode := styles.dim.Render(m.mode)
 	if m.mode == "live" {
 		mode = styles.bad.Render("LIVE")
 	}
-	h += "  " + mode
+	tail := "  " + mode
 	if m.opts.Mark != "" {
-		h += "  " + styles.warn.Render(m.opts.Mark)
+		tail += "  " + styles.warn.Render(m.opts.Mark)
 	}
 	if m.customer != nil {
-		h += "  " + fmt.Sprintf("customer %d %s", m.customer.ID, m.customer.Name)
+		tail += "  " + fmt.Sprintf("customer %d %s", m.customer.ID, m.customer.Name)
+	}
+	var h string
+	for _, v := range []struct {
+		title string
+		tabs  []string
+	}{
+		{"rabbitpay ", []string{"Checkout", "Orders today"}},
+		{"rabbitpay ", []string{"Checkout", "Orders"}},
+		{"", []string{"Checkout", "Orders"}},
+	} {
+		tabs := make([]string, len(v.tabs))
+		for i, t := range v.tabs {
+			style := styles.tabOff
+			if i == active {
+				style = styles.tabOn
+			}
+			tabs[i] = style.Render(" " + t + " ")
+		}
+		h = strings.Join(tabs, " ") + tail
+		if v.title != "" {
+			h = styles.title.Render("rabbitpay") + " " + h
+		}
+		if ansi.StringWidth(h) <= m.width {
+			break
+		}
 	}
 	return h
 }
