@@ -45,7 +45,7 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	up, down := m.cartNav()
 	switch {
 	case m.is(k, keys.Back), m.is(k, keys.ToCart):
-		m.screen = scrCatalogue
+		m.screen, m.removed = scrCatalogue, nil
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.catalogue.input.Focus(), m.searchProducts()) })
 	case m.is(k, up):
 		m.cartRow = max(m.cartRow-1, 0)
@@ -58,9 +58,17 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		pid := it.ProductID
 		return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, -1) })
 	case m.is(k, keys.Remove) && it != nil:
-		pid := it.ProductID
+		pid, gone := it.ProductID, *it
 		m.cartRow = max(min(m.cartRow, len(items)-2), 0) // the line below moves up under the cursor
+		// No question at a busy counter, but undone with one key.
+		m.removed = &gone
+		m.status = fmt.Sprintf("removed %s %s × %d — u puts it back", gone.SKU, gone.Name, gone.Quantity)
 		return m.then(func(m *Model) tea.Cmd { return m.remove(pid) })
+	case m.is(k, keys.Undo) && m.removed != nil:
+		back := *m.removed
+		m.removed = nil
+		m.status = fmt.Sprintf("%s × %d is back in the cart", back.SKU, back.Quantity)
+		return m.then(func(m *Model) tea.Cmd { return m.adjust(back.ProductID, back.Quantity) })
 	case m.is(k, keys.Method):
 		m.method = m.methods[(slices.Index(m.methods, m.method)+1)%len(m.methods)]
 	case m.is(k, keys.ShipTo):

@@ -279,3 +279,34 @@ func TestHeaderShowsTheMark(t *testing.T) {
 		t.Fatalf("header %q", h)
 	}
 }
+
+// backspace takes a cart line out at once (no question at a busy counter),
+// says so, and u puts it back; both keys are in the help (issue 29).
+func TestRemovedCartLineCanBePutBack(t *testing.T) {
+	sh := newShop(t)
+	if _, err := sh.a.AddToCart(ctx, 1, "A", 2); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, sh.a, 1)
+	s.waitFor("the catalogue", func(m Model) bool { return len(m.catalogue.page.Items) == 4 })
+	s.key("tab")
+	m := s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && qty(m, "A") == 2 && settled(m) })
+	if h := helpText(m); !strings.Contains(h, "d/del/⌫ remove line") || !strings.Contains(h, "+/=/→ one more") || !strings.Contains(h, "enter/p pay") {
+		t.Fatalf("the cart's help does not list every working key:\n%s", h)
+	}
+	s.key("backspace")
+	m = s.waitFor("the line out", func(m Model) bool { return settled(m) && qty(m, "A") == 0 })
+	if !strings.Contains(m.status, "removed A") || !strings.Contains(helpText(m), "u put the line back") {
+		t.Fatalf("the removal is not said, or its undo not offered: %q\n%s", m.status, helpText(m))
+	}
+	if c := sh.cart(1); len(c.Items) != 0 {
+		t.Fatalf("the cart still holds %+v", c.Items)
+	}
+	s.key("u")
+	s.waitFor("the line back", func(m Model) bool { return settled(m) && qty(m, "A") == 2 })
+	s.key("ctrl+c")
+	s.final()
+	if c := sh.cart(1); len(c.Items) != 1 || c.Items[0].Quantity != 2 {
+		t.Fatalf("after u the cart holds %+v, want A × 2", c.Items)
+	}
+}

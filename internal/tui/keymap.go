@@ -21,7 +21,7 @@ var keys = struct {
 	ClearFilter, Add, ToCart, Inc, Dec, Remove, Method, Pay, ShipTo  key.Binding
 	Confirm, Decline, SendPaste, Abandon, NextCheckout, BackToCart   key.Binding
 	Open, Refresh, CancelOrder, OrdersBack, ConfirmCancel, KeepOrder key.Binding
-	ScrollUp, ScrollDown, ShowQR                                     key.Binding
+	ScrollUp, ScrollDown, ShowQR, Undo                               key.Binding
 }{
 	Up:            key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 	Down:          key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
@@ -43,11 +43,12 @@ var keys = struct {
 	ClearFilter:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
 	Add:           key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "add one")),
 	ToCart:        key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "cart")),
-	Inc:           key.NewBinding(key.WithKeys("+", "=", "right"), key.WithHelp("+", "one more")),
-	Dec:           key.NewBinding(key.WithKeys("-", "left"), key.WithHelp("-", "one fewer")),
-	Remove:        key.NewBinding(key.WithKeys("d", "delete", "backspace"), key.WithHelp("d", "remove line")),
+	Inc:           key.NewBinding(key.WithKeys("+", "=", "right"), key.WithHelp("+/=/→", "one more")),
+	Dec:           key.NewBinding(key.WithKeys("-", "left"), key.WithHelp("-/←", "one fewer")),
+	Remove:        key.NewBinding(key.WithKeys("d", "delete", "backspace"), key.WithHelp("d/del/⌫", "remove line")),
+	Undo:          key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "put the line back")),
 	Method:        key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "next method")),
-	Pay:           key.NewBinding(key.WithKeys("enter", "p"), key.WithHelp("enter", "pay")),
+	Pay:           key.NewBinding(key.WithKeys("enter", "p"), key.WithHelp("enter/p", "pay")),
 	ShipTo:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "ship to: next")),
 	Confirm:       key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "charge")),
 	Decline:       key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "back")),
@@ -108,6 +109,9 @@ func (m Model) keyMap() keyMap {
 		more = []key.Binding{keys.PgDown, keys.PgUp, keys.Orders}
 	case scrCart:
 		short = []key.Binding{keys.Pay, keys.Inc, keys.Dec, keys.Remove, keys.Method, keys.ShipTo}
+		if m.removed != nil {
+			short = append(short, keys.Undo)
+		}
 		for _, pm := range m.methods {
 			more = append(more, methodKey(pm))
 		}

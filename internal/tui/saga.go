@@ -132,7 +132,7 @@ func (m Model) place() (tea.Model, tea.Cmd) {
 	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		return sh.PlaceOrder(ctx, req, obs)
 	})
-	m.run, m.screen = r, scrSaga
+	m.run, m.screen, m.removed = r, scrSaga, nil
 	m.approving, m.abandon, m.refused, m.deadline = false, false, "", time.Time{}
 	m.approval.Reset()
 	m.vp.GotoTop()

@@ -99,11 +99,12 @@ type Model struct {
 	cartRow   int
 	methods   []shop.PaymentMethod // what the cart offers to pay with
 	method    shop.PaymentMethod
-	ship      shipPicker // where the order goes
-	run       *run       // the placement in flight or last finished (never a cancel: see orders.run)
-	approving bool       // the saga waits for an approval typed in
-	qrAlone   bool       // the approval's QR code has the whole screen (tab)
-	abandon   bool       // asked: abandon the payment the buyer has not approved?
+	ship      shipPicker     // where the order goes
+	run       *run           // the placement in flight or last finished (never a cancel: see orders.run)
+	approving bool           // the saga waits for an approval typed in
+	qrAlone   bool           // the approval's QR code has the whole screen (tab)
+	removed   *shop.CartLine // the cart line last removed, until u puts it back
+	abandon   bool           // asked: abandon the payment the buyer has not approved?
 	approval  textinput.Model
 	refused   string    // why the last paste was not an approval
 	deadline  time.Time // when the buyer's approval times out
