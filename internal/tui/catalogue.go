@@ -23,7 +23,12 @@ type catalogue struct {
 	before []int64 // cursors of the pages before it
 	sel    int
 	height int
+	// pick is the product the cursor goes to once the page asked for
+	// arrives (pickLast: its last row); 0 keeps the row.
+	pick int64
 }
+
+const pickLast = -1
 
 func newCatalogue() catalogue {
 	in := textinput.New()
@@ -35,6 +40,22 @@ func newCatalogue() catalogue {
 // catalogueRows is how many product rows fit: the body less the filter,
 // the column heads, the page line and the cart line, with their blank lines.
 func (m Model) catalogueRows() int { return m.bodyHeight() - 6 }
+
+// resized asks for the page again at the screen's new height, the cursor
+// kept on the product it was on: a page grown shorter than the cursor's
+// row starts at that product instead.
+func (m *Model) resized() tea.Cmd {
+	c := &m.catalogue
+	if c.sel < len(c.page.Items) {
+		p := c.page.Items[c.sel]
+		c.pick = p.ID
+		if c.sel >= m.catalogueRows() {
+			c.before = append(c.before, c.after)
+			c.after = c.page.Items[c.sel-1].ID
+		}
+	}
+	return m.searchProducts()
+}
 
 // rows is how many products fit on the screen.
 func (c catalogue) rows() int { return max(c.height, 3) }
@@ -73,6 +94,11 @@ func (m Model) catalogueKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.cartRow = 0
 		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	case m.is(k, keys.Up):
+		if c.sel == 0 && len(c.before) > 0 { // back past the page's head
+			n := len(c.before)
+			c.after, c.before, c.pick = c.before[n-1], c.before[:n-1], pickLast
+			return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
+		}
 		c.sel = max(c.sel-1, 0)
 		return m, nil
 	case m.is(k, keys.Down):
@@ -126,7 +152,19 @@ func (m Model) catalogueData(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, p := range msg.page.Items {
 			m.stock[p.ID] = p.StockQuantity
 		}
-		m.catalogue.sel = min(m.catalogue.sel, max(len(msg.page.Items)-1, 0))
+		c := &m.catalogue
+		switch {
+		case c.pick == pickLast:
+			c.sel = len(msg.page.Items) - 1
+		case c.pick != 0:
+			for i, p := range msg.page.Items {
+				if p.ID == c.pick {
+					c.sel = i
+				}
+			}
+		}
+		c.pick = 0
+		c.sel = max(min(c.sel, len(msg.page.Items)-1), 0)
 	case cartMsg:
 		return m.then(func(m *Model) tea.Cmd { return m.cartAnswer(msg) })
 	}

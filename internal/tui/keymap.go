@@ -21,7 +21,7 @@ var keys = struct {
 	ClearFilter, Add, ToCart, Inc, Dec, Remove, Method, Pay, ShipTo  key.Binding
 	Confirm, Decline, SendPaste, Abandon, NextCheckout, BackToCart   key.Binding
 	Open, Refresh, CancelOrder, OrdersBack, ConfirmCancel, KeepOrder key.Binding
-	ScrollUp, ScrollDown, ShowQR, Undo                               key.Binding
+	ScrollUp, ScrollDown, ShowQR, Undo, GoToOrder                    key.Binding
 }{
 	Up:            key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 	Down:          key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
@@ -47,6 +47,7 @@ var keys = struct {
 	Dec:           key.NewBinding(key.WithKeys("-", "left"), key.WithHelp("-/←", "one fewer")),
 	Remove:        key.NewBinding(key.WithKeys("d", "delete", "backspace"), key.WithHelp("d/del/⌫", "remove line")),
 	Undo:          key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "put the line back")),
+	GoToOrder:     key.NewBinding(key.WithKeys("0", "1", "2", "3", "4", "5", "6", "7", "8", "9"), key.WithHelp("0-9", "go to order №")),
 	Method:        key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "next method")),
 	Pay:           key.NewBinding(key.WithKeys("enter", "p"), key.WithHelp("enter/p", "pay")),
 	ShipTo:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "ship to: next")),
@@ -144,7 +145,8 @@ func (m Model) keyMap() keyMap {
 		}
 		more = []key.Binding{su, sd, keys.PgUp, keys.PgDown}
 	case scrOrders:
-		short = []key.Binding{keys.Open, keys.Up, keys.Down, keys.Refresh, keys.OrdersBack}
+		short = []key.Binding{keys.Open, keys.Up, keys.Down, keys.GoToOrder, keys.Refresh, keys.OrdersBack}
+		more = []key.Binding{keys.PgUp, keys.PgDown, keys.Top, keys.Bottom}
 	case scrOrder:
 		switch {
 		case m.orders.confirming:

@@ -23,7 +23,23 @@ type ordersTab struct {
 	order      *shop.Order
 	want       int64 // the order asked for: an answer about another is dropped
 	confirming bool
-	run        *run // the cancel in flight or last finished (kept apart from placements)
+	run        *run   // the cancel in flight or last finished (kept apart from placements)
+	jump       string // the order number typed so far (digits go to the order)
+}
+
+// jumpTo adds digit d to the order number typed and puts the cursor on the
+// order with that number, or the first whose number starts so; a number
+// no order has starts again from d.
+func (o *ordersTab) jumpTo(d string) {
+	for _, want := range []string{o.jump + d, d} {
+		for i, it := range o.items {
+			if strings.HasPrefix(strconv.FormatInt(it.ID, 10), want) {
+				o.sel, o.jump = i, want
+				return
+			}
+		}
+	}
+	o.jump = ""
 }
 
 type ordersMsg struct {
@@ -81,13 +97,28 @@ func (m Model) toggleOrders() (tea.Model, tea.Cmd) {
 
 func (m Model) ordersKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	o := &m.orders
+	page := max(m.bodyHeight()-5, 1)
+	last := max(len(o.items)-1, 0)
+	if d := k.Text; len(d) == 1 && d[0] >= '0' && d[0] <= '9' {
+		o.jumpTo(d)
+		return m, nil
+	}
+	o.jump = ""
 	switch {
 	case m.is(k, keys.OrdersBack):
 		return m.toggleOrders()
 	case m.is(k, keys.Up):
 		o.sel = max(o.sel-1, 0)
 	case m.is(k, keys.Down):
-		o.sel = max(min(o.sel+1, len(o.items)-1), 0)
+		o.sel = min(o.sel+1, last)
+	case m.is(k, keys.PgUp):
+		o.sel = max(o.sel-page, 0)
+	case m.is(k, keys.PgDown):
+		o.sel = min(o.sel+page, last)
+	case m.is(k, keys.Top):
+		o.sel = 0
+	case m.is(k, keys.Bottom):
+		o.sel = last
 	case m.is(k, keys.Refresh):
 		return m, m.loadOrders()
 	case m.is(k, keys.Open):
@@ -122,8 +153,13 @@ func (m Model) orderKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.runningNow() || o.order == nil {
-		if m.is(k, keys.Back) && !m.runningNow() {
+		switch {
+		case m.runningNow():
+		case m.is(k, keys.Back):
 			m.screen = scrOrders
+		case m.is(k, keys.Refresh): // after a load that failed: ask again
+			id := o.want
+			return m.then(func(m *Model) tea.Cmd { return m.loadOrder(id) })
 		}
 		return m, nil
 	}

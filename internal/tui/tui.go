@@ -190,7 +190,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.sizeInputs()
 		if m.screen == scrCatalogue && m.customer != nil && m.catalogueRows() != m.catalogue.height {
-			return m.then(func(m *Model) tea.Cmd { return m.searchProducts() })
+			return m.then(func(m *Model) tea.Cmd { return m.resized() })
 		}
 		return m, nil
 	case spinner.TickMsg:
@@ -225,7 +225,7 @@ func (m Model) updateKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.quitting {
 		return m, nil // only the saga's end matters now
 	}
-	if k.String() == "f1" || !m.typing() && key.Matches(k, keys.Help) {
+	if k.String() == "f1" || !m.typing() && key.Matches(k, keys.Help) || m.fullHelp && k.String() == "?" {
 		m.fullHelp = !m.fullHelp
 		return m, nil
 	}

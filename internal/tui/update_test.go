@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -334,5 +335,61 @@ func TestEveryScreenFitsAfterAResize(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The catalogue and orders tab at a counter (issue 29, item 11).
+func TestCatalogueAndOrdersKeys(t *testing.T) {
+	// ? closes the help it opened from the filter, and types nothing.
+	m := send(t, atCatalogue(t, false), keyMsg("f1"))
+	if m = send(t, m, keyMsg("?")); m.fullHelp || m.catalogue.input.Value() != "" {
+		t.Fatalf("? with the help open: help %v, filter %q", m.fullHelp, m.catalogue.input.Value())
+	}
+
+	// ↑ at the top of a page goes back to the previous page, on its last row.
+	m = send(t, atCatalogue(t, true), keyMsg("pgdown"))
+	m = send(t, m, productsMsg{seq: m.catalogue.seq, page: shop.Page[shop.Product]{Items: products[2:]}})
+	if m = send(t, m, keyMsg("up")); m.catalogue.after != 0 || m.catalogue.pick != pickLast {
+		t.Fatalf("↑ at the page's top asked for after=%d pick=%d", m.catalogue.after, m.catalogue.pick)
+	}
+	m = send(t, m, productsMsg{seq: m.catalogue.seq, page: shop.Page[shop.Product]{Items: products[:2], More: true}})
+	if m.catalogue.sel != 1 {
+		t.Fatalf("after ↑ the cursor is on row %d, want the previous page's last", m.catalogue.sel)
+	}
+
+	// Shrinking the window keeps the cursor on its product: a page grown
+	// shorter than the cursor's row starts at that product.
+	m = send(t, atCatalogue(t, false), presses("down", "down", "down")...) // MUG-RABBIT
+	m = send(t, m, tea.WindowSizeMsg{Width: 80, Height: 11})
+	if m.catalogue.after != products[2].ID || m.catalogue.pick != products[3].ID {
+		t.Fatalf("after a shrink the page starts after %d, picks %d", m.catalogue.after, m.catalogue.pick)
+	}
+	m = send(t, m, productsMsg{seq: m.catalogue.seq, page: shop.Page[shop.Product]{Items: products[3:]}})
+	if got := m.catalogue.page.Items[m.catalogue.sel]; got.ID != products[3].ID {
+		t.Fatalf("after a shrink the cursor is on %s, want MUG-RABBIT", got.SKU)
+	}
+
+	// An order that failed to load is asked again with r.
+	m = send(t, atCatalogue(t, false), keyMsg("ctrl+o"))
+	var today []shop.Order
+	for id := int64(20); id >= 1; id-- {
+		today = append(today, shop.Order{ID: id, CustomerID: 1, Status: shop.OrderPaid, TotalAmount: 4500})
+	}
+	m = send(t, m, ordersMsg{page: shop.Page[shop.Order]{Items: today}})
+	// Digits go to the order: 8 is one key away, not 12.
+	if m = send(t, m, keyMsg("8")); m.orders.items[m.orders.sel].ID != 8 {
+		t.Fatalf("8 went to order %d", m.orders.items[m.orders.sel].ID)
+	}
+	if m = send(t, m, keyMsg("1"), keyMsg("5")); m.orders.items[m.orders.sel].ID != 15 {
+		t.Fatalf("1 5 went to order %d", m.orders.items[m.orders.sel].ID)
+	}
+	if m = send(t, m, keyMsg("G")); m.orders.sel != 19 {
+		t.Fatalf("G: row %d", m.orders.sel)
+	}
+	m = send(t, m, keyMsg("enter"))
+	m = send(t, m, orderMsg{id: 1, err: errors.New("connection refused")})
+	next, cmd := m.Update(keyMsg("r"))
+	if cmd == nil || next.(Model).orders.want != 1 {
+		t.Fatal("r after a failed load does not ask for the order again")
 	}
 }
