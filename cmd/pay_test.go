@@ -247,12 +247,18 @@ func TestApprovalFromStdinRefusedTokenAskedAgain(t *testing.T) {
 	c.seed()
 	k := standin.NewKakao(t)
 	cfg, _ := liveConfig(t, "", k)
-	code, out, errb := placeApprovedOnStdin(t, c, cfg, "not-the-pg-token\n")
-	if code != 0 || !strings.Contains(errb, "the provider did not accept that approval token: Kakao Pay answered invalid pg_token (code -2)") {
+	// A line not shaped like a pg_token is refused without being sent; one
+	// that is, Kakao refuses while the payment waits: asked again.
+	code, out, errb := placeApprovedOnStdin(t, c, cfg, "not-the-pg-token\ndeadbeefdeadbeefdead\n")
+	if code != 0 || !strings.Contains(errb, `"not-the-pg-token" is not a Kakao Pay approval`) ||
+		!strings.Contains(errb, "the provider did not accept that approval token: Kakao Pay answered invalid pg_token (code -2)") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
 	}
 	if got := c.query(`SELECT status::text || ' ' || amount FROM payment`); got != "SUCCESS 1000" {
 		t.Fatalf("payment %s", got)
+	}
+	if n := k.Count("approve"); n != 2 {
+		t.Errorf("%d approve calls, want 2: the misshapen line was sent", n)
 	}
 	if probs := k.Problems(); len(probs) > 0 {
 		t.Fatalf("requests Kakao would refuse: %v", probs)

@@ -31,7 +31,7 @@ func (s *Store) Cart(ctx context.Context, customerID int64) (shop.Cart, error) {
 // cart is Cart and, with dest, where the order goes (see customerLines).
 func (s *Store) cart(ctx context.Context, customerID int64, dest *shop.Destination) (shop.Cart, *shop.ShipTo, error) {
 	cart := shop.Cart{CustomerID: customerID, Items: []shop.CartLine{}}
-	items, shipTo, err := s.customerLines(ctx, customerID, dest, `SELECT c.id IS NOT NULL, p.id, p.sku, p.name, ci.quantity, p.price, ci.added_at
+	items, shipTo, err := s.customerLines(ctx, customerID, dest, `SELECT c.id IS NOT NULL, p.id, p.sku, p.name, ci.quantity, p.price, p.stock_quantity, ci.added_at
 		FROM (SELECT $1::bigint AS wanted) w LEFT JOIN customer c ON c.id = w.wanted
 		LEFT JOIN cart ON cart.customer_id = c.id LEFT JOIN cart_item ci ON ci.cart_id = cart.cart_id
 		LEFT JOIN product p ON p.id = ci.product_id ORDER BY ci.added_at, ci.cart_item_id`, customerID)
@@ -62,12 +62,12 @@ func (s *Store) customerLines(ctx context.Context, customerID int64, dest *shop.
 	exists := false
 	var id *int64
 	var sku, name *string
-	var qty, price *int64
+	var qty, price, stock *int64
 	var added *time.Time
 	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&exists, &id, &sku, &name, &qty, &price, &added}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&exists, &id, &sku, &name, &qty, &price, &stock, &added}, func() error {
 			if id != nil {
-				l := shop.CartLine{Line: shop.Line{ProductID: *id, SKU: *sku, Name: *name, Quantity: *qty, Price: shop.Won(*price)}}
+				l := shop.CartLine{Line: shop.Line{ProductID: *id, SKU: *sku, Name: *name, Quantity: *qty, Price: shop.Won(*price)}, Stock: *stock}
 				if added != nil {
 					l.AddedAt = *added
 				}
@@ -156,7 +156,7 @@ func (s *Store) ResolveItems(ctx context.Context, customerID int64, items []shop
 	// The quantity column carries each line's position in the request; a
 	// reference has at most two candidates (by SKU and by id).
 	got, shipTo, err := s.customerLines(ctx, customerID, dest, `SELECT EXISTS (SELECT 1 FROM customer WHERE id = $1), p.id, p.sku, p.name, r.n, p.price,
-		NULL::timestamptz FROM (SELECT 1) one LEFT JOIN (unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS r(sku, id, n)
+		p.stock_quantity, NULL::timestamptz FROM (SELECT 1) one LEFT JOIN (unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS r(sku, id, n)
 		JOIN product p ON p.sku = r.sku OR p.id = r.id) ON true`, customerID, skus, ids)
 	if err != nil {
 		return nil, nil, err

@@ -172,6 +172,9 @@ type CartLine struct {
 	Line
 	LineTotal Won       `json:"line_total"`
 	AddedAt   time.Time `json:"added_at"`
+	// Stock is the product's stock when the cart was read: a line above it
+	// cannot be paid for as it is.
+	Stock int64 `json:"stock"`
 }
 
 // Order is a placed order with its items, payment and saga trail.

@@ -79,6 +79,9 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.status = "the cart is still being saved; press enter again in a moment"
 		case len(items) == 0:
 			m.status = "✗ the cart is empty: add products in the catalogue (tab)"
+		case slices.ContainsFunc(items, func(it shop.CartLine) bool { return m.aboveStock(it) >= 0 }):
+			// The sale would be refused: say so before the buyer is asked.
+			m.status = "✗ a line (marked !) holds more than the stock: lower it (-) or remove it (d) first"
 		default:
 			m.screen = scrConfirm
 		}
@@ -107,10 +110,15 @@ func (m Model) confirmKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // cartColumns: sku, name, price, qty, line total.
 var cartColumns = []column{{w: 12, min: 6}, {name: true}, {w: -11, shrink: 9}, {w: -5, shrink: 9}, {w: -12, shrink: 9}}
 
-// aboveStock is the known stock of a line the cart holds more of than
-// there is, or -1.
+// aboveStock is the stock of a line the cart holds more of than there is,
+// or -1: the newest stock read, by the catalogue or with the cart (read
+// again after every sale, won or lost).
 func (m Model) aboveStock(it shop.CartLine) int64 {
-	if s, ok := m.stock[it.ProductID]; ok && it.Quantity > s {
+	s, ok := m.stock[it.ProductID]
+	if !ok {
+		s = it.Stock
+	}
+	if it.Quantity > s {
 		return s
 	}
 	return -1
@@ -132,7 +140,11 @@ func (m Model) cartView() string {
 	var flagged []string
 	for i, it := range items {
 		if s := m.aboveStock(it); s >= 0 {
-			flagged = append(flagged, fmt.Sprintf("%s: %d in the cart, only %d in stock", it.SKU, it.Quantity, s))
+			msg := fmt.Sprintf("%s: %d in the cart, only %d in stock", it.SKU, it.Quantity, s)
+			if s == 0 {
+				msg = fmt.Sprintf("%s: out of stock, %d in the cart", it.SKU, it.Quantity)
+			}
+			flagged = append(flagged, msg)
 		}
 		if i < from || i >= to {
 			continue

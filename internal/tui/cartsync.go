@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	tea "charm.land/bubbletea/v2"
@@ -100,6 +101,13 @@ func (m *Model) cartAnswer(msg cartMsg) tea.Cmd {
 	case m.customer != nil && msg.cart.CustomerID == m.customer.ID && msg.seq > m.cs.seen:
 		m.cart, m.cs.seen = msg.cart, msg.seq
 		m.cartRow = min(m.cartRow, max(len(m.cart.Items)-1, 0))
+		m.stock = maps.Clone(m.stock) // the cart's stock is the newest read
+		if m.stock == nil {
+			m.stock = map[int64]int64{}
+		}
+		for _, it := range msg.cart.Items {
+			m.stock[it.ProductID] = it.Stock
+		}
 	}
 	return m.nextWrite()
 }

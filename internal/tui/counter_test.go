@@ -109,7 +109,7 @@ func TestReviewFlagsAboveStockAndCountsUnits(t *testing.T) {
 		t.Fatalf("2 dolls and 1 carrot are 3 items:\n%s", v)
 	}
 	over := cart
-	over.Items = []shop.CartLine{{Line: shop.Line{ProductID: 3, SKU: "HANBOK-S", Name: "아동 한복 (S)", Quantity: 4, Price: 89000}}}
+	over.Items = []shop.CartLine{{Line: shop.Line{ProductID: 3, SKU: "HANBOK-S", Name: "아동 한복 (S)", Quantity: 4, Price: 89000}, Stock: 3}}
 	m = withCart(t, send(t, m, keyMsg("tab")), over)
 	if v := text(m); !strings.Contains(v, "HANBOK-S: 4 in the cart, only 3 in stock") || !strings.Contains(v, "!4") {
 		t.Fatalf("no flag on a line above stock:\n%s", v)

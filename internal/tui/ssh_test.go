@@ -198,6 +198,22 @@ func TestSSHTwoCountersRaceForTheLastItem(t *testing.T) {
 		case r.FailedStep != "reduce_stock" || !r.Compensated: // gone between the look and the reservation
 			t.Fatalf("the losing counter: %+v", r)
 		}
+		if m.Result() != nil && m.Result().Status == app.Placed {
+			continue
+		}
+		// The loser's cart knows the stock is gone: flagged, and pay is
+		// refused with a sentence instead of offering the same charge.
+		if m.screen == scrSaga {
+			c.typeIn("\x1b")
+		}
+		m = c.waitFor("the flagged cart", func(m Model) bool {
+			return m.screen == scrCart && !m.saving() && strings.Contains(text(m), "LAST: out of stock, 1 in the cart")
+		})
+		if !strings.Contains(text(m), "!1") {
+			t.Fatalf("the losing counter's cart has no ! flag:\n%s", text(m))
+		}
+		c.typeIn("\r")
+		c.waitFor("pay refused", func(m Model) bool { return m.screen == scrCart && strings.Contains(m.status, "more than the stock") })
 	}
 	if placed != 1 {
 		t.Fatalf("%d counters placed an order", placed)

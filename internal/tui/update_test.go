@@ -46,8 +46,8 @@ var (
 		{ID: 4, SKU: "MUG-RABBIT", Name: "Rabbit mug 머그컵", Price: 9900, StockQuantity: 12},
 	}
 	cart = shop.Cart{CustomerID: 1, TotalAmount: 28500, Items: []shop.CartLine{
-		{Line: shop.Line{ProductID: 1, SKU: "RBT-DOLL", Name: "토끼 인형", Quantity: 2, Price: 12000}, LineTotal: 24000},
-		{Line: shop.Line{ProductID: 2, SKU: "CARROT-1KG", Name: "제주 당근 1kg", Quantity: 1, Price: 4500}, LineTotal: 4500},
+		{Line: shop.Line{ProductID: 1, SKU: "RBT-DOLL", Name: "토끼 인형", Quantity: 2, Price: 12000}, LineTotal: 24000, Stock: 5},
+		{Line: shop.Line{ProductID: 2, SKU: "CARROT-1KG", Name: "제주 당근 1kg", Quantity: 1, Price: 4500}, LineTotal: 4500, Stock: 40},
 	}}
 )
 
