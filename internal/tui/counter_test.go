@@ -498,3 +498,18 @@ func TestLongLinesWrapNotCut(t *testing.T) {
 		}
 	}
 }
+
+// An order cancelled in the orders tab is not still called paid in the
+// checkout tab that placed it (issue 29, item 13).
+func TestCheckoutTabSeesTheCancel(t *testing.T) {
+	m := atApproval(t, 80, 24)
+	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Placed, Order: &shop.Order{ID: 9, TotalAmount: 28500,
+		Status: shop.OrderPaid, Payment: &shop.Payment{Method: shop.Kakao}}}, nil})
+	m = send(t, m, keyMsg("ctrl+o"))
+	m.orders.run = &run{kind: runCancel, orderID: 9, ch: make(chan tea.Msg, 1), stop: func() {}}
+	m = send(t, m, runDoneMsg{m.orders.run, app.PlaceResult{}, nil}, keyMsg("ctrl+o"))
+	if v := text(m); m.screen != scrSaga || !strings.Contains(v, "Order 9 placed, then cancelled: ₩28,500 refunded") ||
+		!strings.Contains(v, "since cancelled in the orders tab") {
+		t.Fatalf("the checkout tab after the cancel (%s):\n%s", m.Screen(), v)
+	}
+}

@@ -208,6 +208,7 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.status = "✗ " + sentence(r.err)
 			} else {
 				m.status = fmt.Sprintf("order %d cancelled: refunded, stock restored", r.orderID)
+				m.cancelledHere(r.orderID)
 			}
 			if m.screen != scrOrder || m.orders.want != r.orderID {
 				return m, m.loadOrders()
@@ -621,6 +622,8 @@ func (m Model) sagaTitle() string {
 	switch {
 	case !r.done:
 		return fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
+	case r.err == nil && r.placed.Status == app.Placed && r.placed.Order != nil && r.placed.Order.Status == shop.OrderCancelled:
+		return styles.warn.Render(fmt.Sprintf("Order %d placed, then cancelled: %s refunded", r.placed.Order.ID, r.placed.Order.TotalAmount))
 	case r.err == nil && r.placed.Status == app.Placed && r.placed.Order != nil:
 		return styles.good.Render(fmt.Sprintf("Order placed: %s with %s", r.placed.Order.TotalAmount, r.method))
 	case r.placed.Incomplete && charged(r.events):
@@ -644,6 +647,9 @@ func (m Model) sagaOutcome() []string {
 	case res.Status == app.Placed:
 		o := res.Order
 		lines = append(lines, styles.good.Render(fmt.Sprintf("✓ order %d — %s paid with %s", o.ID, o.TotalAmount, o.Payment.Method)))
+		if o.Status == shop.OrderCancelled {
+			lines = append(lines, styles.warn.Render(fmt.Sprintf("  since cancelled in the orders tab: %s refunded, stock restored", o.TotalAmount)))
+		}
 		for _, it := range o.Items { // wrapped as the order detail is: quantity and price never cut
 			l := fmt.Sprintf("%s %s × %d at %s", it.SKU, it.Name, it.Quantity, it.OrderPrice)
 			for _, w := range strings.Split(wrap(l, m.width-6), "\n") {
@@ -660,6 +666,19 @@ func (m Model) sagaOutcome() []string {
 		}
 	}
 	return lines
+}
+
+// cancelledHere marks the placement the checkout tab shows as cancelled
+// when it is the order the orders tab just cancelled, so that the tab
+// does not still call it paid.
+func (m *Model) cancelledHere(orderID int64) {
+	if m.run == nil || m.run.placed.Order == nil || m.run.placed.Order.ID != orderID {
+		return
+	}
+	r, o := *m.run, *m.run.placed.Order
+	o.Status = shop.OrderCancelled
+	r.placed.Order = &o
+	m.run = &r
 }
 
 // undoneSteps lists the compensations that succeeded.
