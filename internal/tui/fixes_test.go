@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,7 +120,7 @@ func TestCancelFromOrdersTabKeepsThePlacement(t *testing.T) {
 	})
 	s.key("ctrl+o")
 	m = s.waitFor("the saga screen", func(m Model) bool { return m.screen == scrSaga })
-	if v := text(m); !strings.Contains(v, "Order placed: ₩2,000 with KAKAO") || m.Result() == nil || m.Result().Order.ID != placed.Order.ID {
+	if v := text(m); !strings.Contains(v, fmt.Sprintf("Order %d placed, then cancelled: ₩2,000 refunded", placed.Order.ID)) || m.Result() == nil || m.Result().Order.ID != placed.Order.ID {
 		t.Fatalf("back on the saga screen:\n%s", v)
 	}
 	s.key("ctrl+o")
@@ -128,7 +129,7 @@ func TestCancelFromOrdersTabKeepsThePlacement(t *testing.T) {
 	s.waitFor("the order again", func(m Model) bool { return m.screen == scrOrder && m.orders.order != nil })
 	s.key("ctrl+o")
 	m = s.waitFor("the saga screen again", func(m Model) bool { return m.screen == scrSaga })
-	if v := text(m); !strings.Contains(v, "Order placed: ₩2,000 with KAKAO") {
+	if v := text(m); !strings.Contains(v, "placed, then cancelled") {
 		t.Fatalf("back on the saga screen again:\n%s", v)
 	}
 	s.key("q")

@@ -104,12 +104,18 @@ func TestCheckoutOutOfStockWhileInCart(t *testing.T) {
 	s.waitFor("the filter", func(m Model) bool { return len(m.catalogue.page.Items) == 1 })
 	s.key("enter")
 	s.waitFor("LAST in the cart", func(m Model) bool { return qty(m, "LAST") == 1 })
+	s.key("tab")
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) > 0 && !m.saving() })
+	s.key("n", "enter")
+	s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
+	// Sold elsewhere while the buyer is asked.
 	other, err := sh.a.PlaceOrder(ctx, app.PlaceRequest{CustomerID: 2, Method: shop.Naver,
 		Items: []shop.ItemRequest{{Ref: shop.RefBySKU("LAST"), Quantity: 1}}}, nil)
 	if err != nil || other.Status != app.Placed {
 		t.Fatalf("the other buyer: %+v %v", other, err)
 	}
-	m := s.pay("n")
+	s.key("y")
+	m := s.waitFor("the saga's end", done)
 	if !errors.Is(m.run.err, shop.ErrConflict) || m.screen != scrCart {
 		t.Fatalf("result %+v %v, screen %v", m.Result(), m.run.err, m.screen)
 	}
