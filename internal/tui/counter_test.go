@@ -513,3 +513,17 @@ func TestCheckoutTabSeesTheCancel(t *testing.T) {
 		t.Fatalf("the checkout tab after the cancel (%s):\n%s", m.Screen(), v)
 	}
 }
+
+// The end of a live placement is in view: the approval left the trail at
+// its top (for the QR code), the outcome is at its bottom.
+func TestOutcomeInViewAfterApproval(t *testing.T) {
+	m := atApproval(t, 60, 18)
+	for range 6 { // a trail longer than the screen
+		m = send(t, m, runEventMsg{m.run, shop.NewEvent(shop.EventStep, "approval", shop.OutcomeWaiting, "asked again: approve at "+longURL)})
+	}
+	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Placed, OrderUUID: "3b1c2d4e", Order: &shop.Order{ID: 9, TotalAmount: 28500,
+		Payment: &shop.Payment{Method: shop.Kakao}}}, nil})
+	if v := text(m); !strings.Contains(v, "✓ order 9 — ₩28,500 paid with KAKAO") || !strings.Contains(v, "saga 3b1c2d4e") {
+		t.Fatalf("the outcome is out of view:\n%s", v)
+	}
+}

@@ -216,6 +216,10 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.loadOrder(r.orderID), m.loadOrders()) })
 		}
 		m.deadline = time.Time{}
+		if m.screen == scrSaga { // the outcome in view, wherever the approval left the trail
+			m.layout()
+			m.vp.GotoBottom()
+		}
 		switch {
 		case errors.Is(r.err, shop.ErrConflict) && m.screen == scrSaga:
 			// Refused before it started (the cart changed since it was
