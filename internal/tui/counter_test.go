@@ -359,6 +359,9 @@ func TestTablesByWidth(t *testing.T) {
 			if c.name && w[i] < nameMin {
 				t.Fatalf("at 60 columns the name is %d cells: %v", w[i], w)
 			}
+			if n := abs(w[i]); n > 0 && n < 4 {
+				t.Fatalf("at 60 columns a column is a %d-cell sliver: %v", n, w)
+			}
 		}
 	}
 	if w := widths(58, productColumns); abs(w[1]) > w[2] {

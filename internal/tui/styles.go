@@ -96,6 +96,9 @@ func widths(total int, cols []column) []int {
 			}
 			w := abs(out[i])
 			give := min(w-c.min, nameMin-left())
+			if c.min == 0 && w-give < 4 { // a sliver shows only "…": drop the column
+				give = w
+			}
 			nw := w - give
 			if nw == 0 {
 				used -= w + 1
