@@ -72,6 +72,9 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 	s.tm.Type("deadbeefdeadbeefdea0")
 	s.key("enter")
 	m = s.waitFor("the second refusal", func(m Model) bool { return m.approving && strings.Contains(m.refused, "(code -2)") })
+	if v := strings.Join(strings.Fields(text(m)), " "); !strings.Contains(v, "You pasted: deadbeefdeadbeefdea0") {
+		t.Fatalf("the refused paste is not shown whole:\n%s", text(m))
+	}
 	s.tm.Send(tea.PasteMsg{Content: back.String() + "\x1b[201~x"})
 	m = s.waitFor("the control character refused", func(m Model) bool { return strings.Contains(m.refused, "control character") })
 	if m.approval.Value() != "" {

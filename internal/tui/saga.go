@@ -41,6 +41,7 @@ type run struct {
 	err     error
 	// abandoned: the clerk gave up waiting for the buyer (esc, then y).
 	abandoned bool
+	pasted    string // the last approval sent from the paste field
 }
 
 type runEventMsg struct {
@@ -176,6 +177,9 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.refused = "✗ " + sentence(msg.err) + " — paste this order's approval"
+		if p := m.run.pasted; p != "" && !strings.Contains(m.refused, p) {
+			m.refused += "\nYou pasted: " + p // whole: the field is cleared for the next paste
+		}
 		return m, m.run.listen()
 	case tickMsg:
 		m.now = time.Time(msg)
@@ -272,11 +276,13 @@ func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.status = "✗ paste the token, or the URL the buyer landed on, first"
 			return m, nil
 		case m.is(k, keys.SendPaste):
+			r := *m.run
+			r.pasted = strings.TrimSpace(m.approval.Value())
 			select {
-			case m.run.tokens <- strings.TrimSpace(m.approval.Value()):
+			case r.tokens <- r.pasted:
 			default:
 			}
-			m.approving, m.refused = false, ""
+			m.run, m.approving, m.refused = &r, false, ""
 			m.approval.Reset()
 			return m, nil
 		}
