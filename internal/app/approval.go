@@ -62,8 +62,11 @@ func (a *App) checkApproval(method shop.PaymentMethod, ap Approval) error {
 	if !a.live() && (ap.Token != "" || ap.Given) {
 		return shop.InField("approval token", shop.Invalid("an approval token is only for live payments: payment.provider is %s, whose payments need no buyer approval", a.cfg.Payment.Provider))
 	}
-	if u, err := url.Parse(ap.Token); ap.Token != "" && (err != nil || u.Host == "") {
-		if err := checkToken(method, ap.Token); err != nil {
+	if tok := strings.TrimSpace(ap.Token); tok != "" {
+		if u, err := url.Parse(tok); err == nil && u.Host != "" {
+			return nil // a redirect URL: read (and checked) when it is used
+		}
+		if err := checkToken(method, tok); err != nil {
 			return shop.InField("approval token", err)
 		}
 	}

@@ -787,7 +787,8 @@ func TestLiveApprovalDatabaseNeverBack(t *testing.T) {
 	res, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2"),
 		Approval: Approval{Prompt: prompt}}, nil)
 	if err != nil || res.Status != Failed || !res.Incomplete ||
-		!strings.HasPrefix(res.Error, "nothing was charged: the database did not come back within 2s") {
+		!strings.HasPrefix(res.Error, "nothing has been charged yet: the database did not come back within 2s") ||
+		!strings.Contains(res.Error, "'rabbitpay saga recover' finishes the sale if the buyer's approval was recorded") {
 		t.Fatalf("placement: %+v %v", res, err)
 	}
 	if n := s.kakao.Count("approve"); n != 0 {

@@ -297,9 +297,11 @@ func (o *orderSaga) pay(ctx context.Context) (string, error) {
 // approval stays good at the provider, which charges nothing without our
 // approve, so the sale goes on once the database is back. The wait is said
 // once, and bounded by payment.approval_timeout; after that nothing has
-// been charged, and the saga is left for 'saga recover', which gives the
-// reserved stock back. Writing the approval again is harmless (the same
-// token, under the same fence).
+// been charged by this process, and the saga is left for 'saga recover'
+// (which charges the approval if a cut-off write did record it, or gives
+// the reserved stock back). Writing the approval again is harmless (the
+// same token, under the same fence; its history event may be written
+// twice).
 func (o *orderSaga) untilStored(ctx context.Context, write func(context.Context) error) error {
 	err := write(ctx)
 	if !postgres.Unavailable(err) {
@@ -309,9 +311,19 @@ func (o *orderSaga) untilStored(ctx context.Context, write func(context.Context)
 	o.emit(shop.EventStep, stepApproval, shop.OutcomeRetry, fmt.Sprintf(
 		"the database is not answering: the buyer's approval is kept, and the sale goes on when the database is back (waiting up to %s)", limit))
 	giveUp := time.Now().Add(limit)
+	// A write cut off by the outage may have been committed: the approval
+	// may be in the log, and recovery would then charge it. So the end of
+	// the wait says what is certain (this process charged nothing) and what
+	// recovery does, never that the approval was not used.
+	unsettled := func(why string) error {
+		return shop.Incomplete("nothing has been charged yet: %s; once the database is back, 'rabbitpay saga recover' finishes the sale if the buyer's approval was recorded, or gives the reserved stock back if not. Do not take payment again before it has run", why)
+	}
 	for wait := 200 * time.Millisecond; postgres.Unavailable(err); wait = min(2*wait, 3*time.Second) {
-		if time.Now().Add(wait).After(giveUp) || ctx.Err() != nil {
-			return shop.Incomplete("nothing was charged: the database did not come back within %s (payment.approval_timeout), so the buyer's approval was not used; once it is back, 'rabbitpay saga recover' gives the reserved stock back", limit)
+		switch {
+		case ctx.Err() != nil:
+			return unsettled("interrupted while waiting for the database")
+		case time.Now().Add(wait).After(giveUp):
+			return unsettled(fmt.Sprintf("the database did not come back within %s (payment.approval_timeout)", limit))
 		}
 		select {
 		case <-time.After(wait):

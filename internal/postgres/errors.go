@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -118,7 +119,9 @@ func deadBeforeRunning(err error) bool {
 // than refusing what was asked: the same write may be tried again once it
 // is back, when repeating it is harmless.
 func Unavailable(err error) bool {
-	if err == nil || refused(err) {
+	// A deadline or a cancel of ours (a commit's wait for a standby cut
+	// short) is not the server gone: what it cut off may be committed.
+	if err == nil || refused(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var ce *pgconn.ConnectError

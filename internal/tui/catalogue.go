@@ -49,7 +49,7 @@ func (m *Model) resized() tea.Cmd {
 	if c.sel < len(c.page.Items) {
 		p := c.page.Items[c.sel]
 		c.pick = p.ID
-		if c.sel >= m.catalogueRows() {
+		if c.sel > 0 && c.sel >= max(m.catalogueRows(), 3) { // 3: rows()'s least page
 			c.before = append(c.before, c.after)
 			c.after = c.page.Items[c.sel-1].ID
 		}
@@ -183,7 +183,12 @@ func (m Model) catalogueView() string {
 	if len(c.page.Items) == 0 {
 		b.WriteString(styles.dim.Render("  no product matches") + "\n")
 	}
-	for i, p := range c.page.Items {
+	// The page was asked for at the height the body had then; a status
+	// that wrapped since takes rows: what fits is shown around the cursor.
+	visible := min(c.rows(), max(m.catalogueRows(), 1))
+	from, to := window(len(c.page.Items), c.sel, visible)
+	for i := from; i < to; i++ {
+		p := c.page.Items[i]
 		qty := ""
 		if n := m.inCart(p.ID); n > 0 {
 			qty = strconv.FormatInt(n, 10)
@@ -195,10 +200,13 @@ func (m Model) catalogueView() string {
 		}
 		b.WriteString(l + "\n")
 	}
-	for i := len(c.page.Items); i < c.rows(); i++ {
+	for i := to - from; i < visible; i++ {
 		b.WriteString("\n")
 	}
 	pageNo := fmt.Sprintf("page %d", len(c.before)+1)
+	if to-from < len(c.page.Items) {
+		pageNo += fmt.Sprintf(" (rows %d–%d of %d shown)", from+1, to, len(c.page.Items))
+	}
 	if c.page.More {
 		pageNo += " • pgdn for more"
 	}

@@ -250,7 +250,7 @@ func TestApprovalURLWholeAndPasteInSight(t *testing.T) {
 		// tab gives the code the screen: whole, or a sentence saying what
 		// it needs and the URL whole; never a code cut.
 		alone := strings.Split(text(send(t, m, keyMsg("tab"))), "\n")
-		code := qrFit(longURL, size[1]-1)
+		code := qrFit(longURL, size[1]-1, size[0])
 		switch {
 		case len(alone) > size[1]:
 			t.Fatalf("at %dx%d the QR code alone takes %d lines", size[0], size[1], len(alone))

@@ -45,7 +45,7 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 	s.key("tab")
 	m = s.waitFor("the QR code alone", func(m Model) bool { return m.qrAlone })
 	lines := strings.Split(text(m), "\n")
-	want := qrFit(url, 23)
+	want := qrFit(url, 23, 80)
 	if len(want) == 0 || len(lines) > 24 || len(lines) < len(want)+1 || strings.Join(lines[:len(want)], "\n") != strings.Join(want, "\n") ||
 		!strings.Contains(lines[len(want)], "Scan to approve ₩") {
 		t.Fatalf("the QR code alone at 80×24 is not whole (%d lines, want %d and a caption):\n%s", len(lines), len(want), text(m))

@@ -32,11 +32,20 @@ type ordersTab struct {
 // no order has starts again from d.
 func (o *ordersTab) jumpTo(d string) {
 	for _, want := range []string{o.jump + d, d} {
+		at := -1
 		for i, it := range o.items {
-			if strings.HasPrefix(strconv.FormatInt(it.ID, 10), want) {
-				o.sel, o.jump = i, want
-				return
+			id := strconv.FormatInt(it.ID, 10)
+			if id == want { // the order with that very number wins
+				at = i
+				break
 			}
+			if at < 0 && strings.HasPrefix(id, want) {
+				at = i
+			}
+		}
+		if at >= 0 {
+			o.sel, o.jump = at, want
+			return
 		}
 	}
 	o.jump = ""

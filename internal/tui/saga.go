@@ -178,7 +178,13 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.refused = "✗ " + sentence(msg.err) + " — paste this order's approval"
 		if p := m.run.pasted; p != "" && !strings.Contains(m.refused, p) {
-			m.refused += "\nYou pasted: " + p // whole: the field is cleared for the next paste
+			// Shown so the clerk sees what went (the field is cleared for the
+			// next paste); a paste of more than 300 characters keeps its start
+			// and says how much more there was, so the field stays in sight.
+			if r := []rune(p); len(r) > 300 {
+				p = fmt.Sprintf("%s… (%d characters more)", string(r[:300]), len(r)-300)
+			}
+			m.refused += "\nYou pasted: " + p
 		}
 		return m, m.run.listen()
 	case tickMsg:
@@ -504,12 +510,12 @@ func (m Model) shownQR() string {
 // or, when the window cannot hold it, a sentence saying what it needs.
 func (m Model) qrAloneView(u string) string {
 	caption := fmt.Sprintf("Scan to approve %s with %s • tab returns", m.run.amount, m.run.method)
-	if qr := qrFit(u, m.height-1); len(qr) > 0 && ansi.StringWidth(qr[0]) <= m.width {
+	if qr := qrFit(u, m.height-1, m.width); len(qr) > 0 {
 		return strings.Join(append(qr, ansi.Truncate(caption, m.width, "…")), "\n")
 	}
-	need := qrRows(u, 2)
+	cols, rows := qrSize(u)
 	msg := fmt.Sprintf("This window (%d×%d) is too small for the QR code: it needs %d columns and %d rows. Enlarge it, or let the buyer open the URL. tab returns.",
-		m.width, m.height, 2*need, need+1)
+		m.width, m.height, cols, rows+1)
 	return strings.Join(append(strings.Split(wrap(msg, m.width), "\n"), urlLines(u, "", m.width)...), "\n")
 }
 
@@ -531,27 +537,31 @@ func beside(left, right []string, width int) []string {
 
 // qrLines is u's QR code drawn in half blocks (two modules a line) with the
 // standard quiet zone of 4 modules, or nil when it cannot be made.
-func qrLines(u string) []string { return qrFit(u, 1<<20) }
+func qrLines(u string) []string { return qrFit(u, 1<<20, 1<<20) }
 
-// qrFit is u's QR code in at most rows lines: the standard quiet zone of 4
-// modules, narrowed to no less than 2 when that is what makes the code fit
-// (phone cameras read a 2-module zone; the code itself is always whole).
-// nil when it does not fit in rows even so.
-func qrFit(u string, rows int) []string {
+// qrFit is u's QR code in at most rows lines of cols cells: the standard
+// quiet zone of 4 modules, narrowed to no less than 2 when that is what
+// makes the code fit (phone cameras read a 2-module zone; the code itself
+// is always whole). nil when it does not fit even so.
+func qrFit(u string, rows, cols int) []string {
 	modules := qrModules(u)
 	if modules == nil {
 		return nil
 	}
 	for zone := 4; zone >= 2; zone-- {
-		if (len(modules)+2*zone+1)/2 <= rows {
+		if n := len(modules) + 2*zone; (n+1)/2 <= rows && n <= cols {
 			return halfBlocks(modules, zone)
 		}
 	}
 	return nil
 }
 
-// qrRows is how many lines u's QR code takes with a zone-module quiet zone.
-func qrRows(u string, zone int) int { return (len(qrModules(u)) + 2*zone + 1) / 2 }
+// qrSize is the least room u's QR code takes (a 2-module quiet zone): its
+// width in cells and its height in lines.
+func qrSize(u string) (cols, rows int) {
+	n := len(qrModules(u)) + 4
+	return n, (n + 1) / 2
+}
 
 // qrModules is u's QR code without its quiet zone (true: a dark module),
 // made once per URL (the screen is drawn on every spinner tick).

@@ -369,6 +369,25 @@ func TestCatalogueAndOrdersKeys(t *testing.T) {
 		t.Fatalf("after a shrink the cursor is on %s, want MUG-RABBIT", got.SKU)
 	}
 
+	// Any height, the cursor anywhere: a resize never fails, and a status
+	// that wrapped over the catalogue leaves its cart line in sight.
+	for h := 4; h <= 12; h++ {
+		for _, down := range []int{0, 1, 3} {
+			m := atCatalogue(t, false)
+			for range down {
+				m = send(t, m, keyMsg("down"))
+			}
+			m = send(t, m, tea.WindowSizeMsg{Width: 80, Height: h})
+			m = send(t, m, productsMsg{seq: m.catalogue.seq, page: shop.Page[shop.Product]{Items: products}})
+			_ = text(m)
+		}
+	}
+	m = atCatalogue(t, false)
+	m.status = "✗ " + strings.Repeat("a long sentence about what went wrong ", 6)
+	if v := text(m); !strings.Contains(v, "Cart: 3 item(s)") || len(strings.Split(v, "\n")) > 24 {
+		t.Fatalf("a wrapped status cut the catalogue's cart line:\n%s", v)
+	}
+
 	// An order that failed to load is asked again with r.
 	m = send(t, atCatalogue(t, false), keyMsg("ctrl+o"))
 	var today []shop.Order
@@ -382,6 +401,9 @@ func TestCatalogueAndOrdersKeys(t *testing.T) {
 	}
 	if m = send(t, m, keyMsg("1"), keyMsg("5")); m.orders.items[m.orders.sel].ID != 15 {
 		t.Fatalf("1 5 went to order %d", m.orders.items[m.orders.sel].ID)
+	}
+	if m = send(t, m, keyMsg("down"), keyMsg("1")); m.orders.items[m.orders.sel].ID != 1 {
+		t.Fatalf("1 went to order %d, not order 1", m.orders.items[m.orders.sel].ID)
 	}
 	if m = send(t, m, keyMsg("G")); m.orders.sel != 19 {
 		t.Fatalf("G: row %d", m.orders.sel)
