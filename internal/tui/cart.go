@@ -17,7 +17,7 @@ import (
 // gone), so every key acts on what the screen shows.
 func (m Model) cartLines() []shop.CartLine {
 	var out []shop.CartLine
-	for _, it := range m.cart.Items {
+	for _, it := range m.review.cart.Items {
 		if q := m.inCart(it.ProductID); q > 0 {
 			it.Quantity = q
 			out = append(out, it)
@@ -37,20 +37,20 @@ func (m Model) units() int64 {
 
 func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	items := m.cartLines()
-	m.cartRow = max(min(m.cartRow, len(items)-1), 0)
+	m.review.row = max(min(m.review.row, len(items)-1), 0)
 	var it *shop.CartLine
 	if len(items) > 0 {
-		it = &items[m.cartRow]
+		it = &items[m.review.row]
 	}
 	up, down := m.cartNav()
 	switch {
 	case m.is(k, keys.Back), m.is(k, keys.ToCart):
-		m.screen, m.removed = scrCatalogue, nil
+		m.screen, m.review.removed = scrCatalogue, nil
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.catalogue.input.Focus(), m.searchProducts()) })
 	case m.is(k, up):
-		m.cartRow = max(m.cartRow-1, 0)
+		m.review.row = max(m.review.row-1, 0)
 	case m.is(k, down):
-		m.cartRow = max(min(m.cartRow+1, len(items)-1), 0)
+		m.review.row = max(min(m.review.row+1, len(items)-1), 0)
 	case m.is(k, keys.Inc) && it != nil:
 		pid := it.ProductID
 		return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, 1) })
@@ -59,18 +59,18 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.then(func(m *Model) tea.Cmd { return m.adjust(pid, -1) })
 	case m.is(k, keys.Remove) && it != nil:
 		pid, gone := it.ProductID, *it
-		m.cartRow = max(min(m.cartRow, len(items)-2), 0) // the line below moves up under the cursor
+		m.review.row = max(min(m.review.row, len(items)-2), 0) // the line below moves up under the cursor
 		// No question at a busy counter, but undone with one key.
-		m.removed = &gone
+		m.review.removed = &gone
 		m.status = fmt.Sprintf("removed %s %s × %d — u puts it back", gone.SKU, gone.Name, gone.Quantity)
 		return m.then(func(m *Model) tea.Cmd { return m.remove(pid) })
-	case m.is(k, keys.Undo) && m.removed != nil:
-		back := *m.removed
-		m.removed = nil
+	case m.is(k, keys.Undo) && m.review.removed != nil:
+		back := *m.review.removed
+		m.review.removed = nil
 		m.status = fmt.Sprintf("%s × %d is back in the cart", back.SKU, back.Quantity)
 		return m.then(func(m *Model) tea.Cmd { return m.adjust(back.ProductID, back.Quantity) })
 	case m.is(k, keys.Method):
-		m.method = m.methods[(slices.Index(m.methods, m.method)+1)%len(m.methods)]
+		m.review.method = m.review.methods[(slices.Index(m.review.methods, m.review.method)+1)%len(m.review.methods)]
 	case m.is(k, keys.ShipTo):
 		m.ship.next()
 	case m.is(k, keys.Pay):
@@ -86,9 +86,9 @@ func (m Model) cartKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.screen = scrConfirm
 		}
 	default:
-		for _, pm := range m.methods {
+		for _, pm := range m.review.methods {
 			if m.is(k, methodKey(pm)) {
-				m.method = pm
+				m.review.method = pm
 			}
 		}
 	}
@@ -136,7 +136,7 @@ func (m Model) cartView() string {
 	ship := strings.Join(styledLines(styles.dim, wrap("Ship to:  "+m.ship.label(), m.width)), "\n")
 	// A long cart scrolls with its cursor; the rest of the screen stays.
 	h := max(m.bodyHeight()-10-strings.Count(ship, "\n"), 1)
-	from, to := window(len(items), m.cartRow, h)
+	from, to := window(len(items), m.review.row, h)
 	var flagged []string
 	for i, it := range items {
 		if s := m.aboveStock(it); s >= 0 {
@@ -155,20 +155,20 @@ func (m Model) cartView() string {
 		}
 		total, _ := it.Price.MulQty(it.Quantity)
 		b.WriteString(line(row(w, it.SKU, it.Name, it.Price.String(), qty, total.String()),
-			i == m.cartRow && m.screen == scrCart) + "\n")
+			i == m.review.row && m.screen == scrCart) + "\n")
 	}
 	if to-from < len(items) {
 		b.WriteString(styles.dim.Render(fmt.Sprintf("  lines %d–%d of %d", from+1, to, len(items))) + "\n")
 	}
-	b.WriteString("  " + row(w, "", "", "", "total", m.cart.TotalAmount.String()) + "\n")
+	b.WriteString("  " + row(w, "", "", "", "total", m.review.cart.TotalAmount.String()) + "\n")
 	if len(flagged) > 0 {
 		b.WriteString(styles.bad.Render(clip("✗ above stock — "+strings.Join(flagged, "; "), m.width)) + "\n")
 	} else {
 		b.WriteString("\n")
 	}
 	methods := []string{}
-	for _, pm := range m.methods {
-		if pm == m.method {
+	for _, pm := range m.review.methods {
+		if pm == m.review.method {
 			methods = append(methods, styles.selected.Render("["+string(pm)+"]"))
 		} else {
 			methods = append(methods, " "+string(pm)+" ")
@@ -177,7 +177,7 @@ func (m Model) cartView() string {
 	b.WriteString("Pay with: " + strings.Join(methods, " ") + "\n")
 	b.WriteString(ship + "\n")
 	if m.screen == scrConfirm {
-		q := fmt.Sprintf("Charge %s with %s for %s? y charges • n/esc back", m.cart.TotalAmount, m.method, m.customer.Name)
+		q := fmt.Sprintf("Charge %s with %s for %s? y charges • n/esc back", m.review.cart.TotalAmount, m.review.method, m.customer.Name)
 		b.WriteString("\n" + strings.Join(styledLines(styles.warn, wrap(q, m.width)), "\n"))
 	}
 	return b.String()

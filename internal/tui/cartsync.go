@@ -40,11 +40,11 @@ type cartMsg struct {
 
 // loadCart reads the cart, unless a write in flight brings it anyway.
 func (m *Model) loadCart() tea.Cmd {
-	if m.customer == nil || m.cs.writing != nil {
+	if m.customer == nil || m.review.cs.writing != nil {
 		return nil
 	}
-	m.cs.seq++
-	seq, id := m.cs.seq, m.customer.ID
+	m.review.cs.seq++
+	seq, id := m.review.cs.seq, m.customer.ID
 	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
 		c, err := sh.Cart(ctx, id)
 		return cartMsg{seq: seq, cart: c, err: err}
@@ -55,25 +55,25 @@ func (m *Model) loadCart() tea.Cmd {
 // app refuses more than the stock. Every key is its own write, checked on
 // its own: six +1s on a stock of 5 end at 5, the sixth refused alone.
 func (m *Model) adjust(productID, delta int64) tea.Cmd {
-	m.cs.ops = append(slices.Clone(m.cs.ops), cartWrite{productID: productID, delta: delta})
+	m.review.cs.ops = append(slices.Clone(m.review.cs.ops), cartWrite{productID: productID, delta: delta})
 	return m.nextWrite()
 }
 
 // remove asks for the product's line to be taken out of the real cart.
 func (m *Model) remove(productID int64) tea.Cmd {
-	m.cs.ops = append(slices.Clone(m.cs.ops), cartWrite{productID: productID, remove: true})
+	m.review.cs.ops = append(slices.Clone(m.review.cs.ops), cartWrite{productID: productID, remove: true})
 	return m.nextWrite()
 }
 
 func (m *Model) nextWrite() tea.Cmd {
-	if m.cs.writing != nil || len(m.cs.ops) == 0 || m.customer == nil {
+	if m.review.cs.writing != nil || len(m.review.cs.ops) == 0 || m.customer == nil {
 		return nil
 	}
-	w := m.cs.ops[0]
-	m.cs.ops = slices.Clone(m.cs.ops[1:])
-	m.cs.writing = &w
-	m.cs.seq++
-	seq, id, ref := m.cs.seq, m.customer.ID, shop.RefByID(w.productID).String()
+	w := m.review.cs.ops[0]
+	m.review.cs.ops = slices.Clone(m.review.cs.ops[1:])
+	m.review.cs.writing = &w
+	m.review.cs.seq++
+	seq, id, ref := m.review.cs.seq, m.customer.ID, shop.RefByID(w.productID).String()
 	return m.call(func(ctx context.Context, sh Shop) tea.Msg {
 		var c shop.Cart
 		var err error
@@ -87,20 +87,20 @@ func (m *Model) nextWrite() tea.Cmd {
 }
 
 // saving reports whether changes are still to be written.
-func (m Model) saving() bool { return m.cs.writing != nil || len(m.cs.ops) > 0 }
+func (m Model) saving() bool { return m.review.cs.writing != nil || len(m.review.cs.ops) > 0 }
 
 // cartAnswer shows an answer that is newer than the cart shown and starts
 // the next write.
 func (m *Model) cartAnswer(msg cartMsg) tea.Cmd {
-	if msg.wrote != nil && msg.wrote == m.cs.writing {
-		m.cs.writing = nil
+	if msg.wrote != nil && msg.wrote == m.review.cs.writing {
+		m.review.cs.writing = nil
 	}
 	switch {
 	case msg.err != nil:
 		m.status = "✗ " + sentence(msg.err)
-	case m.customer != nil && msg.cart.CustomerID == m.customer.ID && msg.seq > m.cs.seen:
-		m.cart, m.cs.seen = msg.cart, msg.seq
-		m.cartRow = min(m.cartRow, max(len(m.cart.Items)-1, 0))
+	case m.customer != nil && msg.cart.CustomerID == m.customer.ID && msg.seq > m.review.cs.seen:
+		m.review.cart, m.review.cs.seen = msg.cart, msg.seq
+		m.review.row = min(m.review.row, max(len(m.review.cart.Items)-1, 0))
 		m.stock = maps.Clone(m.stock) // the cart's stock is the newest read
 		if m.stock == nil {
 			m.stock = map[int64]int64{}
@@ -116,7 +116,7 @@ func (m *Model) cartAnswer(msg cartMsg) tea.Cmd {
 // shown with the write in flight and the changes waiting applied.
 func (m Model) inCart(productID int64) int64 {
 	var q int64
-	for _, it := range m.cart.Items {
+	for _, it := range m.review.cart.Items {
 		if it.ProductID == productID {
 			q = it.Quantity
 		}
@@ -130,10 +130,10 @@ func (m Model) inCart(productID int64) int64 {
 			q = max(q+w.delta, 0)
 		}
 	}
-	if m.cs.writing != nil {
-		apply(*m.cs.writing)
+	if m.review.cs.writing != nil {
+		apply(*m.review.cs.writing)
 	}
-	for _, w := range m.cs.ops {
+	for _, w := range m.review.cs.ops {
 		apply(w)
 	}
 	return q

@@ -91,7 +91,7 @@ func (m Model) catalogueKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.customers.input.Focus(), m.searchCustomers()) })
 	case m.is(k, keys.ToCart):
 		m.screen = scrCart
-		m.cartRow = 0
+		m.review.row = 0
 		return m.then(func(m *Model) tea.Cmd { return m.loadCart() })
 	case m.is(k, keys.Up):
 		if c.sel == 0 && len(c.before) > 0 { // back past the page's head
@@ -211,6 +211,6 @@ func (m Model) catalogueView() string {
 		pageNo += " • pgdn for more"
 	}
 	b.WriteString(styles.dim.Render("  "+pageNo) + "\n\n")
-	b.WriteString(fmt.Sprintf("Cart: %d item(s), %s — tab to review and pay", m.units(), m.cart.TotalAmount))
+	b.WriteString(fmt.Sprintf("Cart: %d item(s), %s — tab to review and pay", m.units(), m.review.cart.TotalAmount))
 	return b.String()
 }

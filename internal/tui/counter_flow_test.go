@@ -57,11 +57,11 @@ func waitingForTheBuyer(t *testing.T, s *session) Model {
 	s.key("enter")
 	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 && !m.saving() })
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.review.cart.Items) == 1 && !m.saving() })
 	s.key("enter")
 	s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
 	s.key("y")
-	return s.waitFor("the approval", func(m Model) bool { return m.approving })
+	return s.waitFor("the approval", func(m Model) bool { return m.sale.approving })
 }
 
 // Another order's redirect pasted is said and asked again, the order still
@@ -73,20 +73,20 @@ func TestLiveWrongPasteThenRightOne(t *testing.T) {
 	if v := text(m); !strings.Contains(v, "LIVE") || !strings.Contains(v, "left to approve") {
 		t.Fatalf("no mode or countdown:\n%s", v)
 	}
-	back, err := standin.Redirect(ctx, approvalURL(m.run.events))
+	back, err := standin.Redirect(ctx, approvalURL(m.sale.run.events))
 	if err != nil {
 		t.Fatal(err)
 	}
 	foreign := "http://127.0.0.1:9/pay/00000000-0000-0000-0000-000000000000/success?pg_token=X"
 	s.tm.Type(foreign)
-	s.waitFor("the foreign paste", func(m Model) bool { return m.approval.Value() == foreign })
+	s.waitFor("the foreign paste", func(m Model) bool { return m.sale.approval.Value() == foreign })
 	s.key("enter")
-	m = s.waitFor("the refusal", func(m Model) bool { return m.approving && strings.Contains(m.refused, "another order") })
+	m = s.waitFor("the refusal", func(m Model) bool { return m.sale.approving && strings.Contains(m.sale.refused, "another order") })
 	if done(m) || strings.Contains(text(m), "approval ok") {
 		t.Fatalf("a foreign paste ended or approved the order:\n%s", text(m))
 	}
 	s.tm.Type(back.String())
-	s.waitFor("the right paste", func(m Model) bool { return m.approval.Value() == back.String() })
+	s.waitFor("the right paste", func(m Model) bool { return m.sale.approval.Value() == back.String() })
 	s.key("enter")
 	m = s.waitFor("the saga's end", done)
 	if r := m.Result(); r == nil || r.Status != app.Placed {
@@ -107,23 +107,23 @@ func TestLiveRefusedTokenThenRightOne(t *testing.T) {
 	sh, k := liveKakao(t)
 	s := start(t, sh.a, 1)
 	m := waitingForTheBuyer(t, s)
-	deadline := m.deadline
-	back, err := standin.Redirect(ctx, approvalURL(m.run.events))
+	deadline := m.sale.deadline
+	back, err := standin.Redirect(ctx, approvalURL(m.sale.run.events))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.tm.Type("deadbeefdeadbeefdead")
-	s.waitFor("the garbage", func(m Model) bool { return m.approval.Value() == "deadbeefdeadbeefdead" })
+	s.waitFor("the garbage", func(m Model) bool { return m.sale.approval.Value() == "deadbeefdeadbeefdead" })
 	s.key("enter")
 	m = s.waitFor("the refusal", func(m Model) bool {
-		return m.approving && strings.Contains(m.refused, "did not accept that approval token")
+		return m.sale.approving && strings.Contains(m.sale.refused, "did not accept that approval token")
 	})
-	if v := text(m); done(m) || !strings.Contains(m.refused, "Kakao Pay answered invalid pg_token (code -2)") ||
-		!strings.Contains(v, "left to approve") || !strings.Contains(v, "Paste the token") || !m.deadline.Equal(deadline) {
+	if v := text(m); done(m) || !strings.Contains(m.sale.refused, "Kakao Pay answered invalid pg_token (code -2)") ||
+		!strings.Contains(v, "left to approve") || !strings.Contains(v, "Paste the token") || !m.sale.deadline.Equal(deadline) {
 		t.Fatalf("a refused token ended the order or restarted its countdown:\n%s", v)
 	}
 	s.tm.Type(back.String())
-	s.waitFor("the right paste", func(m Model) bool { return m.approval.Value() == back.String() })
+	s.waitFor("the right paste", func(m Model) bool { return m.sale.approval.Value() == back.String() })
 	s.key("enter")
 	m = s.waitFor("the saga's end", done)
 	if r := m.Result(); r == nil || r.Status != app.Placed {
@@ -158,11 +158,11 @@ func TestLiveAbandonedApproval(t *testing.T) {
 		t.Fatalf("A stock while waiting %d, want 9", st)
 	}
 	s.key("esc")
-	s.waitFor("the question", func(m Model) bool { return m.abandon })
+	s.waitFor("the question", func(m Model) bool { return m.sale.abandon })
 	s.key("y")
-	m := s.waitFor("back at the cart", func(m Model) bool { return done(m) && m.screen == scrCart && len(m.cart.Items) == 1 })
-	if !strings.Contains(m.status, "payment abandoned") || m.run.placed.Status == app.Placed || !m.run.placed.Compensated {
-		t.Fatalf("status %q result %+v", m.status, m.run.placed)
+	m := s.waitFor("back at the cart", func(m Model) bool { return done(m) && m.screen == scrCart && len(m.review.cart.Items) == 1 })
+	if !strings.Contains(m.status, "payment abandoned") || m.sale.run.placed.Status == app.Placed || !m.sale.run.placed.Compensated {
+		t.Fatalf("status %q result %+v", m.status, m.sale.run.placed)
 	}
 	if st := sh.stock("A"); st != 10 {
 		t.Fatalf("A stock %d, want 10", st)

@@ -41,7 +41,7 @@ func TestHelpIsTheKeymap(t *testing.T) {
 	m = withCart(t, send(t, m, keyMsg("esc"), keyMsg("tab")), cart)
 	m = send(t, m, keyMsg("?"))
 	h := helpText(m)
-	for _, pm := range m.methods {
+	for _, pm := range m.review.methods {
 		if !regexp.MustCompile(`(^|\s)` + methodKey(pm).Help().Key + `\s+` + string(pm)).MatchString(h) {
 			t.Fatalf("the ? help does not show the key for %s:\n%s", pm, h)
 		}
@@ -59,8 +59,8 @@ func TestHelpIsTheKeymap(t *testing.T) {
 	// j/k move where no field takes letters; k picks KAKAO in the cart, so
 	// there only ↑ goes up, and the help says so.
 	m = send(t, m, keyMsg("j"))
-	if m.cartRow != 1 {
-		t.Fatalf("j: row %d", m.cartRow)
+	if m.review.row != 1 {
+		t.Fatalf("j: row %d", m.review.row)
 	}
 	up, _ := m.cartNav()
 	if key.Matches(keyMsg("k"), up) || !regexp.MustCompile(`↑\s+up`).MatchString(helpText(send(t, m, keyMsg("?")))) {
@@ -79,7 +79,7 @@ func TestEachDRemovesItsLine(t *testing.T) {
 	m := withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), three)
 	m = send(t, m, presses("d", "d", "d", "d")...)
 	removed := map[int64]bool{}
-	for _, w := range append([]cartWrite{*m.cs.writing}, m.cs.ops...) {
+	for _, w := range append([]cartWrite{*m.review.cs.writing}, m.review.cs.ops...) {
 		if w.remove {
 			removed[w.productID] = true
 		}
@@ -93,8 +93,8 @@ func TestEachDRemovesItsLine(t *testing.T) {
 func TestConfirmNeedsY(t *testing.T) {
 	m := withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), cart)
 	m = send(t, m, keyMsg("enter"), keyMsg("enter"))
-	if m.screen != scrConfirm || m.run != nil {
-		t.Fatalf("a double enter: screen %s, run %v", m.Screen(), m.run)
+	if m.screen != scrConfirm || m.sale.run != nil {
+		t.Fatalf("a double enter: screen %s, run %v", m.Screen(), m.sale.run)
 	}
 	if v := text(m); !strings.Contains(v, "y charges") || !strings.Contains(helpText(m), "y charge") {
 		t.Fatalf("the question does not say y:\n%s", v)
@@ -203,12 +203,12 @@ const longURL = "https://online-pay.kakao.com/mockup/v1/7c3f0a7d2b9e4b1c8f6a5e4d
 // atApproval is a placement waiting for the buyer at w×h.
 func atApproval(t *testing.T, w, h int) Model {
 	m := send(t, withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), cart), tea.WindowSizeMsg{Width: w, Height: h})
-	m.timeout = 5 * time.Minute
-	m.run = &run{kind: runPlace, ch: make(chan tea.Msg, 4), tokens: make(chan string, 1), stop: func() {}, amount: 28500, method: shop.Kakao}
+	m.sale.timeout = 5 * time.Minute
+	m.sale.run = &run{kind: runPlace, ch: make(chan tea.Msg, 4), tokens: make(chan string, 1), stop: func() {}, amount: 28500, method: shop.Kakao}
 	m.screen = scrSaga
-	m = send(t, m, runEventMsg{m.run, shop.NewEvent(shop.EventStep, "reduce_stock", shop.OutcomeOK, "reserved RBT-DOLL×2, CARROT-1KG×1")},
-		runEventMsg{m.run, shop.NewEvent(shop.EventStep, "approval", shop.OutcomeWaiting, "approve at "+longURL)},
-		approvalAskMsg{m.run})
+	m = send(t, m, runEventMsg{m.sale.run, shop.NewEvent(shop.EventStep, "reduce_stock", shop.OutcomeOK, "reserved RBT-DOLL×2, CARROT-1KG×1")},
+		runEventMsg{m.sale.run, shop.NewEvent(shop.EventStep, "approval", shop.OutcomeWaiting, "approve at "+longURL)},
+		approvalAskMsg{m.sale.run})
 	return m
 }
 
@@ -276,27 +276,27 @@ func TestApprovalURLWholeAndPasteInSight(t *testing.T) {
 // the saga is stopped (it compensates) and the countdown ticks meanwhile.
 func TestApprovalRefusedThenAbandoned(t *testing.T) {
 	m := atApproval(t, 80, 24)
-	start := m.deadline
+	start := m.sale.deadline
 	m = send(t, m, tickMsg(time.Now().Add(3*time.Second)))
 	if !strings.Contains(text(m), "4:5") {
 		t.Fatalf("the countdown does not move:\n%s", text(m))
 	}
-	m = send(t, m, approvalRefusedMsg{m.run, shop.Invalid("http://x/pay/1/return is the redirect of another order, not of 2")}, approvalAskMsg{m.run})
-	if v := text(m); !m.approving || !strings.Contains(v, "the redirect of another order") || done(m) {
+	m = send(t, m, approvalRefusedMsg{m.sale.run, shop.Invalid("http://x/pay/1/return is the redirect of another order, not of 2")}, approvalAskMsg{m.sale.run})
+	if v := text(m); !m.sale.approving || !strings.Contains(v, "the redirect of another order") || done(m) {
 		t.Fatalf("a wrong paste:\n%s", v)
 	}
 	stopped := false
-	m.run.stop = func() { stopped = true }
+	m.sale.run.stop = func() { stopped = true }
 	m = send(t, m, keyMsg("esc"))
-	if !m.abandon || stopped || !strings.Contains(text(m), "n keeps waiting") {
+	if !m.sale.abandon || stopped || !strings.Contains(text(m), "n keeps waiting") {
 		t.Fatalf("esc asks first:\n%s", text(m))
 	}
 	m = send(t, m, keyMsg("y"))
-	if !stopped || !m.run.abandoned || m.deadline != start {
+	if !stopped || !m.sale.run.abandoned || m.sale.deadline != start {
 		t.Fatal("y does not abandon")
 	}
 	res := app.PlaceResult{Status: app.Failed, FailedStep: "payment", Interrupted: true, Compensated: true}
-	m = send(t, m, runDoneMsg{m.run, res, nil})
+	m = send(t, m, runDoneMsg{m.sale.run, res, nil})
 	if m.screen != scrCart || !strings.Contains(m.status, "payment abandoned") {
 		t.Fatalf("after abandoning: %s %q", m.Screen(), m.status)
 	}
@@ -305,9 +305,9 @@ func TestApprovalRefusedThenAbandoned(t *testing.T) {
 // A compensation that did not finish after a charge says so in its title.
 func TestIncompleteTitledAsCharged(t *testing.T) {
 	m := atApproval(t, 80, 24)
-	m = send(t, m, runEventMsg{m.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeOK, "charged ₩28,500 via KAKAO (T1)")},
-		runEventMsg{m.run, shop.NewEvent(shop.EventCompensation, "refund", shop.OutcomeFailed, "ask the provider: timeout")})
-	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Failed, FailedStep: "create_order", Incomplete: true, Error: "lost"}, nil})
+	m = send(t, m, runEventMsg{m.sale.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeOK, "charged ₩28,500 via KAKAO (T1)")},
+		runEventMsg{m.sale.run, shop.NewEvent(shop.EventCompensation, "refund", shop.OutcomeFailed, "ask the provider: timeout")})
+	m = send(t, m, runDoneMsg{m.sale.run, app.PlaceResult{Status: app.Failed, FailedStep: "create_order", Incomplete: true, Error: "lost"}, nil})
 	if v := text(m); !strings.Contains(v, "CHARGED with KAKAO and NOT refunded") || !strings.Contains(v, "saga recover") || strings.Contains(v, "Order not placed:") {
 		t.Fatalf("the title:\n%s", v)
 	}
@@ -391,17 +391,17 @@ func TestTablesByWidth(t *testing.T) {
 func TestQuitDuringASagaIsAnInterruption(t *testing.T) {
 	m := atApproval(t, 80, 24)
 	m = send(t, m, keyMsg("ctrl+c"))
-	if m.quitting || !m.abandon || !strings.Contains(text(m), "abandon the payment the buyer has not approved?") {
-		t.Fatalf("the first ctrl+c did not ask: quitting %v, abandon %v\n%s", m.quitting, m.abandon, text(m))
+	if m.quitting || !m.sale.abandon || !strings.Contains(text(m), "abandon the payment the buyer has not approved?") {
+		t.Fatalf("the first ctrl+c did not ask: quitting %v, abandon %v\n%s", m.quitting, m.sale.abandon, text(m))
 	}
-	if m = send(t, m, keyMsg("n")); m.abandon || m.quitting || !m.approving {
-		t.Fatalf("n did not keep waiting: abandon %v, quitting %v", m.abandon, m.quitting)
+	if m = send(t, m, keyMsg("n")); m.sale.abandon || m.quitting || !m.sale.approving {
+		t.Fatalf("n did not keep waiting: abandon %v, quitting %v", m.sale.abandon, m.quitting)
 	}
 	m = send(t, m, keyMsg("ctrl+c"), keyMsg("ctrl+c"))
 	if !m.quitting {
 		t.Fatal("a second ctrl+c did not quit")
 	}
-	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Failed, FailedStep: "payment", Interrupted: true, Compensated: true}, nil})
+	m = send(t, m, runDoneMsg{m.sale.run, app.PlaceResult{Status: app.Failed, FailedStep: "payment", Interrupted: true, Compensated: true}, nil})
 	if err := m.Interrupted(); !errorsIs(err, shop.ErrInterrupted) {
 		t.Fatalf("interrupted: %v", err)
 	}
@@ -436,7 +436,7 @@ func TestEnterBeforeTheSearchAnswered(t *testing.T) {
 // list: the next customer is chosen by name or by moving to them (issue 29).
 func TestNextCheckoutNeedsADeliberateChoice(t *testing.T) {
 	m := atApproval(t, 80, 24)
-	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Placed, Order: &shop.Order{ID: 9, TotalAmount: 28500,
+	m = send(t, m, runDoneMsg{m.sale.run, app.PlaceResult{Status: app.Placed, Order: &shop.Order{ID: 9, TotalAmount: 28500,
 		Payment: &shop.Payment{Method: shop.Kakao}}}, nil})
 	m = send(t, m, keyMsg("enter"))
 	if m.screen != scrCustomers {
@@ -459,11 +459,11 @@ func TestEnterOnAnEmptyFieldSaysSo(t *testing.T) {
 		t.Fatalf("enter on an empty name: screen %s, on password %v\n%s", m.Screen(), m.register.onPassword, text(m))
 	}
 	m = atApproval(t, 80, 24)
-	if m = send(t, m, keyMsg("enter")); !m.approving || !strings.Contains(text(m), "paste the token, or the URL the buyer landed on, first") {
-		t.Fatalf("enter on an empty paste: approving %v\n%s", m.approving, text(m))
+	if m = send(t, m, keyMsg("enter")); !m.sale.approving || !strings.Contains(text(m), "paste the token, or the URL the buyer landed on, first") {
+		t.Fatalf("enter on an empty paste: approving %v\n%s", m.sale.approving, text(m))
 	}
 	select {
-	case tok := <-m.run.tokens:
+	case tok := <-m.sale.run.tokens:
 		t.Fatalf("an empty paste was sent: %q", tok)
 	default:
 	}
@@ -480,7 +480,7 @@ func TestLongLinesWrapNotCut(t *testing.T) {
 			o.Items = append(o.Items, shop.OrderItem{SKU: fmt.Sprintf("RBT-PLUSH-LARGE-%02d", i),
 				Name: "토끼 인형 특대형 한정판 선물 포장 포함", Quantity: int64(i + 1), OrderPrice: 28500})
 		}
-		m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Placed, Order: o}, nil})
+		m = send(t, m, runDoneMsg{m.sale.run, app.PlaceResult{Status: app.Placed, Order: o}, nil})
 		content, _ := m.sagaLines()
 		all := ansi.Strip(strings.Join(content, "\n"))
 		for _, it := range o.Items {
@@ -506,7 +506,7 @@ func TestLongLinesWrapNotCut(t *testing.T) {
 // checkout tab that placed it (issue 29, item 13).
 func TestCheckoutTabSeesTheCancel(t *testing.T) {
 	m := atApproval(t, 80, 24)
-	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Placed, Order: &shop.Order{ID: 9, TotalAmount: 28500,
+	m = send(t, m, runDoneMsg{m.sale.run, app.PlaceResult{Status: app.Placed, Order: &shop.Order{ID: 9, TotalAmount: 28500,
 		Status: shop.OrderPaid, Payment: &shop.Payment{Method: shop.Kakao}}}, nil})
 	m = send(t, m, keyMsg("ctrl+o"))
 	m.orders.run = &run{kind: runCancel, orderID: 9, ch: make(chan tea.Msg, 1), stop: func() {}}
@@ -522,9 +522,9 @@ func TestCheckoutTabSeesTheCancel(t *testing.T) {
 func TestOutcomeInViewAfterApproval(t *testing.T) {
 	m := atApproval(t, 60, 18)
 	for range 6 { // a trail longer than the screen
-		m = send(t, m, runEventMsg{m.run, shop.NewEvent(shop.EventStep, "approval", shop.OutcomeWaiting, "asked again: approve at "+longURL)})
+		m = send(t, m, runEventMsg{m.sale.run, shop.NewEvent(shop.EventStep, "approval", shop.OutcomeWaiting, "asked again: approve at "+longURL)})
 	}
-	m = send(t, m, runDoneMsg{m.run, app.PlaceResult{Status: app.Placed, OrderUUID: "3b1c2d4e", Order: &shop.Order{ID: 9, TotalAmount: 28500,
+	m = send(t, m, runDoneMsg{m.sale.run, app.PlaceResult{Status: app.Placed, OrderUUID: "3b1c2d4e", Order: &shop.Order{ID: 9, TotalAmount: 28500,
 		Payment: &shop.Payment{Method: shop.Kakao}}}, nil})
 	if v := text(m); !strings.Contains(v, "✓ order 9 — ₩28,500 paid with KAKAO") || !strings.Contains(v, "saga 3b1c2d4e") {
 		t.Fatalf("the outcome is out of view:\n%s", v)

@@ -107,9 +107,9 @@ func (m Model) customerKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 func (m Model) pick(c shop.Customer) (tea.Model, tea.Cmd) {
 	m.customer = &c
 	m.screen = scrCatalogue
-	m.cart = shop.Cart{CustomerID: c.ID}
-	m.cs.ops, m.cs.writing = nil, nil // the sequence goes on: an old answer stays old
-	m.cartRow = 0
+	m.review.cart = shop.Cart{CustomerID: c.ID}
+	m.review.cs.ops, m.review.cs.writing = nil, nil // the sequence goes on: an old answer stays old
+	m.review.row = 0
 	m.catalogue = newCatalogue()
 	m.sizeInputs()
 	return m.then(func(m *Model) tea.Cmd {

@@ -170,7 +170,7 @@ func TestConfirmedTotalIsWhatIsCharged(t *testing.T) {
 	s.key("enter", "enter")
 	s.waitFor("A in the cart", func(m Model) bool { return settled(m) && qty(m, "A") == 2 })
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && settled(m) && m.cs.seen == m.cs.seq })
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && settled(m) && m.review.cs.seen == m.review.cs.seq })
 	s.key("enter")
 	m := s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
 	if !strings.Contains(text(m), "Charge ₩2,000") {
@@ -182,8 +182,8 @@ func TestConfirmedTotalIsWhatIsCharged(t *testing.T) {
 	s.key("y")
 	m = s.waitFor("the refusal", func(m Model) bool { return m.screen == scrCart && qty(m, "B") == 1 })
 	if !strings.Contains(m.status, "the cart changed since it was reviewed: it is now ₩4,500, not ₩2,000") ||
-		m.cart.TotalAmount != 4500 {
-		t.Fatalf("status %q, cart %+v", m.status, m.cart)
+		m.review.cart.TotalAmount != 4500 {
+		t.Fatalf("status %q, cart %+v", m.status, m.review.cart)
 	}
 	if n := len(sh.orders(1)); n != 0 || sh.stock("A") != 10 || sh.stock("B") != 10 {
 		t.Fatalf("%d orders, stock A %d B %d", n, sh.stock("A"), sh.stock("B"))

@@ -14,7 +14,7 @@ import (
 )
 
 func qty(m Model, sku string) int64 {
-	for _, it := range m.cart.Items {
+	for _, it := range m.review.cart.Items {
 		if it.SKU == sku {
 			return it.Quantity
 		}
@@ -25,13 +25,13 @@ func qty(m Model, sku string) int64 {
 // text is the screen without its styles.
 func text(m Model) string { return ansi.Strip(m.render()) }
 
-func done(m Model) bool { return m.run != nil && m.run.done }
+func done(m Model) bool { return m.sale.run != nil && m.sale.run.done }
 
 // pay goes from the catalogue to a finished saga.
 func (s *session) pay(method string) Model {
 	s.t.Helper()
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) > 0 && !m.saving() })
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.review.cart.Items) > 0 && !m.saving() })
 	s.key(method, "enter")
 	s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
 	s.key("y")
@@ -64,7 +64,7 @@ func TestCheckoutHappyPath(t *testing.T) {
 	s.key("tab")
 	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart })
 	s.key("down", "down", "d")
-	s.waitFor("LAST out of the cart", func(m Model) bool { return len(m.cart.Items) == 2 })
+	s.waitFor("LAST out of the cart", func(m Model) bool { return len(m.review.cart.Items) == 2 })
 	s.key("tab") // back to the catalogue, then pay from there
 	s.waitFor("the catalogue", func(m Model) bool { return m.screen == scrCatalogue })
 	m = s.pay("k")
@@ -105,7 +105,7 @@ func TestCheckoutOutOfStockWhileInCart(t *testing.T) {
 	s.key("enter")
 	s.waitFor("LAST in the cart", func(m Model) bool { return qty(m, "LAST") == 1 })
 	s.key("tab")
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) > 0 && !m.saving() })
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.review.cart.Items) > 0 && !m.saving() })
 	s.key("n", "enter")
 	s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
 	// Sold elsewhere while the buyer is asked.
@@ -116,8 +116,8 @@ func TestCheckoutOutOfStockWhileInCart(t *testing.T) {
 	}
 	s.key("y")
 	m := s.waitFor("the saga's end", done)
-	if !errors.Is(m.run.err, shop.ErrConflict) || m.screen != scrCart {
-		t.Fatalf("result %+v %v, screen %v", m.Result(), m.run.err, m.screen)
+	if !errors.Is(m.sale.run.err, shop.ErrConflict) || m.screen != scrCart {
+		t.Fatalf("result %+v %v, screen %v", m.Result(), m.sale.run.err, m.screen)
 	}
 	if v := text(m); !strings.Contains(v, "LAST") || !strings.Contains(v, "is out of stock") {
 		t.Fatalf("the cart screen:\n%s", v)
@@ -203,11 +203,11 @@ func TestCheckoutQuitDuringSaga(t *testing.T) {
 	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
 	s.key("tab")
 	// The cart saved (enter waits for a write in flight), then the question, then y.
-	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 && !m.saving() })
+	s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.review.cart.Items) == 1 && !m.saving() })
 	s.key("enter")
 	s.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
 	s.key("y")
-	s.waitFor("the first step", func(m Model) bool { return m.run != nil && len(m.run.events) == 1 })
+	s.waitFor("the first step", func(m Model) bool { return m.sale.run != nil && len(m.sale.run.events) == 1 })
 	s.key("q")
 	m := s.waitFor("quitting", func(m Model) bool { return m.quitting })
 	if !strings.Contains(text(m), "never cut mid-step") || done(m) {

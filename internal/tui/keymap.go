@@ -110,10 +110,10 @@ func (m Model) keyMap() keyMap {
 		more = []key.Binding{keys.PgDown, keys.PgUp, keys.Orders}
 	case scrCart:
 		short = []key.Binding{keys.Pay, keys.Inc, keys.Dec, keys.Remove, keys.Method, keys.ShipTo}
-		if m.removed != nil {
+		if m.review.removed != nil {
 			short = append(short, keys.Undo)
 		}
-		for _, pm := range m.methods {
+		for _, pm := range m.review.methods {
 			more = append(more, methodKey(pm))
 		}
 		up, down := m.cartNav()
@@ -122,16 +122,16 @@ func (m Model) keyMap() keyMap {
 		short = []key.Binding{keys.Confirm, keys.Decline}
 	case scrSaga:
 		switch {
-		case m.placing() && m.abandon:
+		case m.placing() && m.sale.abandon:
 			y, n := keys.Confirm, keys.Decline
 			y.SetHelp("y", "abandon")
 			n.SetHelp("n", "keep waiting")
 			short = []key.Binding{y, n}
 		case m.shownQR() != "":
 			short = []key.Binding{keys.ShowQR}
-		case m.placing() && m.approving:
+		case m.placing() && m.sale.approving:
 			short = []key.Binding{keys.SendPaste, keys.ShowQR, keys.Abandon}
-		case m.placing() && approvalURL(m.run.events) != "":
+		case m.placing() && approvalURL(m.sale.run.events) != "":
 			short = []key.Binding{keys.ShowQR}
 		case m.runningNow():
 			short = nil
@@ -184,7 +184,7 @@ func (m Model) cartNav() (up, down key.Binding) {
 		var ks, shown []string
 		for _, k := range b.Keys() {
 			taken := false
-			for _, pm := range m.methods {
+			for _, pm := range m.review.methods {
 				taken = taken || slices.Contains(methodKey(pm).Keys(), k)
 			}
 			if !taken {

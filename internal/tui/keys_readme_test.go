@@ -38,7 +38,7 @@ func keysTable(t *testing.T) string {
 		{"abandon?", send(t, atApproval(t, 80, 24), keyMsg("esc"))},
 		{"the saga's end", func() Model {
 			s := atApproval(t, 80, 24)
-			return send(t, s, runDoneMsg{s.run, placedResult(), nil})
+			return send(t, s, runDoneMsg{s.sale.run, placedResult(), nil})
 		}()},
 		{"orders today", send(t, cat, keyMsg("ctrl+o"))},
 		{"an order", openOrder(t, order(2), 80, 24)},

@@ -30,20 +30,20 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 	s.key("enter")
 	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
 	s.key("tab")
-	m := s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
-	if v := text(m); m.method != shop.Kakao || !strings.Contains(v, "Pay with: [KAKAO]") || strings.Contains(v, "NAVER") {
+	m := s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.review.cart.Items) == 1 })
+	if v := text(m); m.review.method != shop.Kakao || !strings.Contains(v, "Pay with: [KAKAO]") || strings.Contains(v, "NAVER") {
 		t.Fatalf("a Kakao-only live shop offers more than Kakao Pay:\n%s", v)
 	}
 	s.key("n", "m", "enter", "y") // no Naver Pay to pick; m stays on Kakao Pay
-	m = s.waitFor("the approval", func(m Model) bool { return m.approving })
-	url := approvalURL(m.run.events)
+	m = s.waitFor("the approval", func(m Model) bool { return m.sale.approving })
+	url := approvalURL(m.sale.run.events)
 	// At 80×24 the code does not fit beside the trail whole: it is not
 	// drawn there, nor promised; tab gives it the screen, whole.
 	if v := text(m); url == "" || !strings.Contains(v, "The buyer approves the payment at (tab shows its QR code alone):") || strings.Contains(v, "▀") {
 		t.Fatalf("no approval URL, or a QR code drawn that is not whole:\n%s", v)
 	}
 	s.key("tab")
-	m = s.waitFor("the QR code alone", func(m Model) bool { return m.qrAlone })
+	m = s.waitFor("the QR code alone", func(m Model) bool { return m.sale.qrAlone })
 	lines := strings.Split(text(m), "\n")
 	want := qrFit(url, 23, 80)
 	if len(want) == 0 || len(lines) > 24 || len(lines) < len(want)+1 || strings.Join(lines[:len(want)], "\n") != strings.Join(want, "\n") ||
@@ -54,12 +54,12 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 		t.Fatalf("the code has no quiet zone:\n%s", strings.Join(want, "\n"))
 	}
 	s.key("tab")
-	s.waitFor("the approval again", func(m Model) bool { return !m.qrAlone && m.approving })
+	s.waitFor("the approval again", func(m Model) bool { return !m.sale.qrAlone && m.sale.approving })
 	// Typed before the buyer approved: Kakao still waits for the buyer, so
 	// it is said and asked again, nothing charged.
 	s.tm.Type("deadbeefdeadbeefdead")
 	s.key("enter")
-	m = s.waitFor("the refusal", func(m Model) bool { return m.approving && m.refused != "" })
+	m = s.waitFor("the refusal", func(m Model) bool { return m.sale.approving && m.sale.refused != "" })
 	if v := text(m); !strings.Contains(v, "did not accept that approval token") || !strings.Contains(v, "(code -701)") {
 		t.Fatalf("a too-early paste is not said:\n%s", v)
 	}
@@ -71,17 +71,17 @@ func TestCheckoutLiveApprovalPasted(t *testing.T) {
 	// control character: said, and the right one is still taken.
 	s.tm.Type("deadbeefdeadbeefdea0")
 	s.key("enter")
-	m = s.waitFor("the second refusal", func(m Model) bool { return m.approving && strings.Contains(m.refused, "(code -2)") })
+	m = s.waitFor("the second refusal", func(m Model) bool { return m.sale.approving && strings.Contains(m.sale.refused, "(code -2)") })
 	if v := strings.Join(strings.Fields(text(m)), " "); !strings.Contains(v, "You pasted: deadbeefdeadbeefdea0") {
 		t.Fatalf("the refused paste is not shown whole:\n%s", text(m))
 	}
 	s.tm.Send(tea.PasteMsg{Content: back.String() + "\x1b[201~x"})
-	m = s.waitFor("the control character refused", func(m Model) bool { return strings.Contains(m.refused, "control character") })
-	if m.approval.Value() != "" {
-		t.Fatalf("a paste with a control character was put in the field: %q", m.approval.Value())
+	m = s.waitFor("the control character refused", func(m Model) bool { return strings.Contains(m.sale.refused, "control character") })
+	if m.sale.approval.Value() != "" {
+		t.Fatalf("a paste with a control character was put in the field: %q", m.sale.approval.Value())
 	}
 	s.tm.Send(tea.PasteMsg{Content: back.String()})
-	s.waitFor("the pasted URL", func(m Model) bool { return m.approval.Value() == back.String() })
+	s.waitFor("the pasted URL", func(m Model) bool { return m.sale.approval.Value() == back.String() })
 	s.key("enter")
 	m = s.waitFor("the saga's end", done)
 	if r := m.Result(); r.Status != app.Placed {

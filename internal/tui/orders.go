@@ -85,7 +85,7 @@ func (m *Model) loadOrder(id int64) tea.Cmd {
 func (m Model) toggleOrders() (tea.Model, tea.Cmd) {
 	if m.screen == scrOrders || m.screen == scrOrder {
 		m.screen = m.back
-		if m.screen == scrSaga && m.run == nil { // no placement to show: never a cancel
+		if m.screen == scrSaga && m.sale.run == nil { // no placement to show: never a cancel
 			m.screen = scrCustomers
 			if m.customer != nil {
 				m.screen = scrCart

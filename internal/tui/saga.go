@@ -125,17 +125,17 @@ func (r *run) askApproval(ctx context.Context, approvalURL string) (string, erro
 
 // place runs the order saga over the customer's cart.
 func (m Model) place() (tea.Model, tea.Cmd) {
-	r := &run{kind: runPlace, amount: m.cart.TotalAmount, method: m.method}
-	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.method, Approval: app.Approval{Prompt: r.askApproval, Retry: r.refused},
-		ExpectedTotal: m.cart.TotalAmount, // what the buyer was asked to pay, or nothing is charged
+	r := &run{kind: runPlace, amount: m.review.cart.TotalAmount, method: m.review.method}
+	req := app.PlaceRequest{CustomerID: m.customer.ID, Method: m.review.method, Approval: app.Approval{Prompt: r.askApproval, Retry: r.refused},
+		ExpectedTotal: m.review.cart.TotalAmount, // what the buyer was asked to pay, or nothing is charged
 		Destination:   m.ship.dest()}
 	sh := m.opts.Shop
 	cmd := m.start(r, func(ctx context.Context, obs shop.Observer) (app.PlaceResult, error) {
 		return sh.PlaceOrder(ctx, req, obs)
 	})
-	m.run, m.screen, m.removed = r, scrSaga, nil
-	m.approving, m.abandon, m.refused, m.deadline = false, false, "", time.Time{}
-	m.approval.Reset()
+	m.sale.run, m.screen, m.review.removed = r, scrSaga, nil
+	m.sale.approving, m.sale.abandon, m.sale.refused, m.sale.deadline = false, false, "", time.Time{}
+	m.sale.approval.Reset()
 	m.vp.GotoTop()
 	return m, cmd
 }
@@ -144,8 +144,8 @@ func (m Model) place() (tea.Model, tea.Cmd) {
 // orders tab's cancel, or nil (a run no longer shown).
 func (m *Model) runOf(ch chan tea.Msg) **run {
 	switch {
-	case m.run != nil && m.run.ch == ch:
-		return &m.run
+	case m.sale.run != nil && m.sale.run.ch == ch:
+		return &m.sale.run
 	case m.orders.run != nil && m.orders.run.ch == ch:
 		return &m.orders.run
 	}
@@ -165,40 +165,40 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		switch {
 		case r.kind != runPlace:
-		case msg.ev.Outcome == shop.OutcomeWaiting && msg.ev.Name == "approval" && m.deadline.IsZero():
-			m.deadline, m.now = time.Now().Add(m.timeout), time.Now()
+		case msg.ev.Outcome == shop.OutcomeWaiting && msg.ev.Name == "approval" && m.sale.deadline.IsZero():
+			m.sale.deadline, m.sale.now = time.Now().Add(m.sale.timeout), time.Now()
 			cmd = tick()
 		case msg.ev.Outcome != shop.OutcomeWaiting:
-			m.approving, m.abandon = false, false // answered, or over
+			m.sale.approving, m.sale.abandon = false, false // answered, or over
 		}
 		return m, tea.Batch(r.listen(), cmd)
 	case approvalRefusedMsg:
-		if m.run == nil || msg.r.ch != m.run.ch {
+		if m.sale.run == nil || msg.r.ch != m.sale.run.ch {
 			return m, nil
 		}
-		m.refused = "✗ " + sentence(msg.err) + " — paste this order's approval"
-		if p := m.run.pasted; p != "" && !strings.Contains(m.refused, p) {
+		m.sale.refused = "✗ " + sentence(msg.err) + " — paste this order's approval"
+		if p := m.sale.run.pasted; p != "" && !strings.Contains(m.sale.refused, p) {
 			// Shown so the clerk sees what went (the field is cleared for the
 			// next paste); a paste of more than 300 characters keeps its start
 			// and says how much more there was, so the field stays in sight.
 			if r := []rune(p); len(r) > 300 {
 				p = fmt.Sprintf("%s… (%d characters more)", string(r[:300]), len(r)-300)
 			}
-			m.refused += "\nYou pasted: " + p
+			m.sale.refused += "\nYou pasted: " + p
 		}
-		return m, m.run.listen()
+		return m, m.sale.run.listen()
 	case tickMsg:
-		m.now = time.Time(msg)
-		if m.placing() && !m.deadline.IsZero() {
+		m.sale.now = time.Time(msg)
+		if m.placing() && !m.sale.deadline.IsZero() {
 			return m, tick()
 		}
 		return m, nil
 	case approvalAskMsg:
-		if m.run == nil || msg.r.ch != m.run.ch {
+		if m.sale.run == nil || msg.r.ch != m.sale.run.ch {
 			return m, nil
 		}
-		m.approving = true
-		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.run.listen(), m.approval.Focus()) })
+		m.sale.approving = true
+		return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.sale.run.listen(), m.sale.approval.Focus()) })
 	case runDoneMsg:
 		at := m.runOf(msg.r.ch)
 		if at == nil {
@@ -208,7 +208,7 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 		r.done, r.placed, r.err = true, msg.placed, msg.err
 		*at = &r
 		if r.kind == runPlace {
-			m.approving = false
+			m.sale.approving = false
 		}
 		if m.quitting {
 			return m, tea.Quit
@@ -225,7 +225,7 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			return m.then(func(m *Model) tea.Cmd { return tea.Batch(m.loadOrder(r.orderID), m.loadOrders()) })
 		}
-		m.deadline = time.Time{}
+		m.sale.deadline = time.Time{}
 		if m.screen == scrSaga { // the outcome in view, wherever the approval left the trail
 			m.layout()
 			m.vp.GotoBottom()
@@ -245,60 +245,60 @@ func (m Model) updateRun(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) sagaKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if !(m.approving && k.Text != "") && m.scrollKey(k) {
+	if !(m.sale.approving && k.Text != "") && m.scrollKey(k) {
 		return m, nil
 	}
 	if m.runningNow() {
 		if m.shownQR() != "" {
 			if key.Matches(k, keys.ShowQR) || key.Matches(k, keys.Back) {
-				m.qrAlone = false
+				m.sale.qrAlone = false
 			}
 			return m, nil
 		}
-		if key.Matches(k, keys.ShowQR) && !m.abandon && m.placing() && approvalURL(m.run.events) != "" {
-			m.qrAlone = true
+		if key.Matches(k, keys.ShowQR) && !m.sale.abandon && m.placing() && approvalURL(m.sale.run.events) != "" {
+			m.sale.qrAlone = true
 			return m, nil
 		}
-		if m.abandon {
+		if m.sale.abandon {
 			switch {
 			case m.is(k, keys.Confirm):
-				r := *m.run
+				r := *m.sale.run
 				r.abandoned = true
-				m.abandon, m.run = false, &r
+				m.sale.abandon, m.sale.run = false, &r
 				r.stop() // the saga is interrupted while it waits: it compensates
 			case m.is(k, keys.Decline):
-				m.abandon = false
+				m.sale.abandon = false
 			}
 			return m, nil
 		}
-		if !m.approving {
+		if !m.sale.approving {
 			return m, nil
 		}
 		switch {
 		case m.is(k, keys.Abandon):
-			m.abandon = true
+			m.sale.abandon = true
 			return m, nil
-		case m.is(k, keys.SendPaste) && strings.TrimSpace(m.approval.Value()) == "":
+		case m.is(k, keys.SendPaste) && strings.TrimSpace(m.sale.approval.Value()) == "":
 			m.status = "✗ paste the token, or the URL the buyer landed on, first"
 			return m, nil
 		case m.is(k, keys.SendPaste):
-			r := *m.run
-			r.pasted = strings.TrimSpace(m.approval.Value())
+			r := *m.sale.run
+			r.pasted = strings.TrimSpace(m.sale.approval.Value())
 			select {
 			case r.tokens <- r.pasted:
 			default:
 			}
-			m.run, m.approving, m.refused = &r, false, ""
-			m.approval.Reset()
+			m.sale.run, m.sale.approving, m.sale.refused = &r, false, ""
+			m.sale.approval.Reset()
 			return m, nil
 		}
 		var cmd tea.Cmd
-		m.approval, cmd = m.approval.Update(k)
+		m.sale.approval, cmd = m.sale.approval.Update(k)
 		return m, cmd
 	}
 	switch {
 	case m.is(k, keys.NextCheckout):
-		m.customer, m.run, m.cart = nil, nil, shop.Cart{}
+		m.customer, m.sale.run, m.review.cart = nil, nil, shop.Cart{}
 		m.screen = scrCustomers
 		m.customers = newCustomerPicker()
 		m.customers.afterSale = true
@@ -435,7 +435,7 @@ func (m Model) trail(r *run, width int, pinned string) []string {
 // drawn beside or under the trail when there is room, and promised only
 // then.
 func (m Model) sagaLines() (content, pinned []string) {
-	r := m.run
+	r := m.sale.run
 	if r == nil {
 		return nil, nil
 	}
@@ -447,19 +447,19 @@ func (m Model) sagaLines() (content, pinned []string) {
 		pinned = append(pinned, "")
 		pinned = append(pinned, strings.Split(wrap(qrHint, m.width), "\n")...)
 		pinned = append(pinned, urlLines(u, "  ", m.width)...)
-		if left := m.deadline.Sub(m.now); !m.deadline.IsZero() {
+		if left := m.sale.deadline.Sub(m.sale.now); !m.sale.deadline.IsZero() {
 			pinned = append(pinned, styles.warn.Render(fmt.Sprintf("  %s left to approve (payment.approval_timeout %s)",
-				clock(max(left, 0)), m.timeout)))
+				clock(max(left, 0)), m.sale.timeout)))
 		}
 		switch {
-		case m.abandon:
+		case m.sale.abandon:
 			pinned = append(pinned, styledLines(styles.warn, wrap("Abandon this payment? Nothing is charged, the stock goes back, the cart stays. y abandons • n keeps waiting", m.width))...)
-		case m.approving:
-			if m.refused != "" {
+		case m.sale.approving:
+			if m.sale.refused != "" {
 				// Wrapped, a URL in it broken at the edge: never cut.
-				pinned = append(pinned, styledLines(styles.bad, ansi.Wrap(m.refused, m.width, ""))...)
+				pinned = append(pinned, styledLines(styles.bad, ansi.Wrap(m.sale.refused, m.width, ""))...)
 			}
-			pinned = append(pinned, "Paste the token or the URL the buyer landed on, then enter:", m.approval.View())
+			pinned = append(pinned, "Paste the token or the URL the buyer landed on, then enter:", m.sale.approval.View())
 		}
 	}
 	// The QR code is drawn beside the trail, or under it, only where it is
@@ -499,17 +499,17 @@ const (
 
 // shownQR is the approval URL whose QR code has the whole screen, or "".
 func (m Model) shownQR() string {
-	if !m.qrAlone || m.screen != scrSaga || !m.placing() {
+	if !m.sale.qrAlone || m.screen != scrSaga || !m.placing() {
 		return ""
 	}
-	return approvalURL(m.run.events)
+	return approvalURL(m.sale.run.events)
 }
 
 // qrAloneView is the whole screen given to the approval's QR code (tab), so
 // that a buyer can scan it on a small screen: the code whole, sized to fit,
 // or, when the window cannot hold it, a sentence saying what it needs.
 func (m Model) qrAloneView(u string) string {
-	caption := fmt.Sprintf("Scan to approve %s with %s • tab returns", m.run.amount, m.run.method)
+	caption := fmt.Sprintf("Scan to approve %s with %s • tab returns", m.sale.run.amount, m.sale.run.method)
 	if qr := qrFit(u, m.height-1, m.width); len(qr) > 0 {
 		return strings.Join(append(qr, ansi.Truncate(caption, m.width, "…")), "\n")
 	}
@@ -638,7 +638,7 @@ func charged(events []shop.SagaEvent) bool {
 }
 
 func (m Model) sagaTitle() string {
-	r := m.run
+	r := m.sale.run
 	switch {
 	case !r.done:
 		return fmt.Sprintf("Placing the order: %s with %s", r.amount, r.method)
@@ -657,7 +657,7 @@ func (m Model) sagaTitle() string {
 }
 
 func (m Model) sagaOutcome() []string {
-	r := m.run
+	r := m.sale.run
 	res := r.placed
 	var lines []string
 	switch {
@@ -692,13 +692,13 @@ func (m Model) sagaOutcome() []string {
 // when it is the order the orders tab just cancelled, so that the tab
 // does not still call it paid.
 func (m *Model) cancelledHere(orderID int64) {
-	if m.run == nil || m.run.placed.Order == nil || m.run.placed.Order.ID != orderID {
+	if m.sale.run == nil || m.sale.run.placed.Order == nil || m.sale.run.placed.Order.ID != orderID {
 		return
 	}
-	r, o := *m.run, *m.run.placed.Order
+	r, o := *m.sale.run, *m.sale.run.placed.Order
 	o.Status = shop.OrderCancelled
 	r.placed.Order = &o
-	m.run = &r
+	m.sale.run = &r
 }
 
 // undoneSteps lists the compensations that succeeded.

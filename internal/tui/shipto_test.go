@@ -29,7 +29,7 @@ func TestCheckoutShipTo(t *testing.T) {
 	s.key("enter")
 	s.waitFor("A in the cart", func(m Model) bool { return qty(m, "A") == 1 })
 	s.key("tab")
-	m := s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) > 0 })
+	m := s.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.review.cart.Items) > 0 })
 	if v := text(m); !strings.Contains(v, "Ship to:  김토끼 010-****-5678 (04524) 서울 중구 세종대로 110 — default") {
 		t.Fatalf("the cart does not offer the default address:\n%s", v)
 	}
@@ -52,10 +52,10 @@ func TestCheckoutShipTo(t *testing.T) {
 	}
 	s.key("y")
 	m = s.waitFor("the saga's end", done)
-	if m.run.placed.Order == nil {
-		t.Fatalf("not placed: %+v", m.run.placed)
+	if m.sale.run.placed.Order == nil {
+		t.Fatalf("not placed: %+v", m.sale.run.placed)
 	}
-	o, err := sh.a.Order(ctx, m.run.placed.Order.ID)
+	o, err := sh.a.Order(ctx, m.sale.run.placed.Order.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,7 +177,7 @@ func TestSSHTwoCountersRaceForTheLastItem(t *testing.T) {
 		c.typeIn("\r")
 		c.waitFor("LAST in the cart", func(m Model) bool { return qty(m, "LAST") == 1 })
 		c.typeIn("\t")
-		c.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.cart.Items) == 1 })
+		c.waitFor("the cart", func(m Model) bool { return m.screen == scrCart && len(m.review.cart.Items) == 1 })
 		c.typeIn("\r")
 		c.waitFor("the confirmation", func(m Model) bool { return m.screen == scrConfirm })
 		counters = append(counters, c)
@@ -191,7 +191,7 @@ func TestSSHTwoCountersRaceForTheLastItem(t *testing.T) {
 		switch r := m.Result(); {
 		case r.Status == app.Placed:
 			placed++
-		case errors.Is(m.run.err, shop.ErrConflict): // the stock was gone when it looked: refused before its saga
+		case errors.Is(m.sale.run.err, shop.ErrConflict): // the stock was gone when it looked: refused before its saga
 			if m.screen != scrCart || !strings.Contains(m.status, "out of stock") {
 				t.Fatalf("the losing counter: screen %v, status %q", m.screen, m.status)
 			}

@@ -75,13 +75,40 @@ const (
 	scrOrder
 )
 
+// review is the cart screen's state: the customer's real cart as last
+// read, the writes keys made of it (cs), the cursor, the payment methods
+// on offer and the one chosen, and the line last removed (u puts it back).
+type review struct {
+	cart    shop.Cart
+	cs      cartSync
+	row     int
+	methods []shop.PaymentMethod // what the cart offers to pay with
+	method  shop.PaymentMethod
+	removed *shop.CartLine // until u puts it back
+}
+
+// sale is the placement screen's state: the saga in flight or last
+// finished (never a cancel: see ordersTab.run) and, while a live provider
+// waits for the buyer, the approval asked for.
+type sale struct {
+	run       *run
+	approving bool // the saga waits for an approval typed in
+	qrAlone   bool // the approval's QR code has the whole screen (tab)
+	abandon   bool // asked: abandon the payment the buyer has not approved?
+	approval  textinput.Model
+	refused   string        // why the last paste was not an approval
+	deadline  time.Time     // when the buyer's approval times out
+	now       time.Time     // the clock, as the last tick saw it
+	timeout   time.Duration // payment.approval_timeout
+}
+
 // Model is one checkout session.
 type Model struct {
 	opts          Options
 	width, height int
 	screen        screen
 	back          screen       // the checkout screen to return to from the orders tab
-	status        string       // the last error or notice, one line
+	status        string       // the last error or notice (wrapped under the body)
 	quitting      bool         // quit asked for while a saga runs
 	quitCh        chan tea.Msg // the channel of the run in flight when quit was asked for
 	spin          spinner.Model
@@ -94,23 +121,10 @@ type Model struct {
 	register  registerForm
 	catalogue catalogue
 	customer  *shop.Customer
-	cart      shop.Cart
-	cs        cartSync
-	cartRow   int
-	methods   []shop.PaymentMethod // what the cart offers to pay with
-	method    shop.PaymentMethod
-	ship      shipPicker     // where the order goes
-	run       *run           // the placement in flight or last finished (never a cancel: see orders.run)
-	approving bool           // the saga waits for an approval typed in
-	qrAlone   bool           // the approval's QR code has the whole screen (tab)
-	removed   *shop.CartLine // the cart line last removed, until u puts it back
-	abandon   bool           // asked: abandon the payment the buyer has not approved?
-	approval  textinput.Model
-	refused   string    // why the last paste was not an approval
-	deadline  time.Time // when the buyer's approval times out
-	now       time.Time // the clock, as the last tick saw it
-	mode      string    // sandbox or live
-	timeout   time.Duration
+	review    review           // the cart under review: its lines and the payment method
+	ship      shipPicker       // where the order goes
+	sale      sale             // the placement in flight or last finished, and the buyer's approval
+	mode      string           // sandbox or live
 	names     map[int64]string // customer names for the orders tab
 	orders    ordersTab
 }
@@ -123,20 +137,20 @@ func New(o Options) Model {
 	if o.Running == nil {
 		o.Running = new(sync.WaitGroup)
 	}
-	m := Model{opts: o, width: 80, height: 24, methods: payment.Methods(), spin: spinner.New(spinner.WithSpinner(spinner.Dot)),
+	m := Model{opts: o, width: 80, height: 24, review: review{methods: payment.Methods()}, spin: spinner.New(spinner.WithSpinner(spinner.Dot)),
 		help: help.New(), vp: viewport.New(), stock: map[int64]int64{}, names: map[int64]string{}, mode: "sandbox"}
 	if o.Shop != nil {
-		m.methods = o.Shop.PaymentMethods()
-		m.mode, m.timeout = o.Shop.PaymentMode(), o.Shop.ApprovalTimeout()
+		m.review.methods = o.Shop.PaymentMethods()
+		m.mode, m.sale.timeout = o.Shop.PaymentMode(), o.Shop.ApprovalTimeout()
 	}
-	m.method = m.methods[0]
+	m.review.method = m.review.methods[0]
 	m.customers = newCustomerPicker()
 	m.customers.input.Focus()
 	m.register = newRegisterForm()
 	m.catalogue = newCatalogue()
-	m.approval = textinput.New()
-	m.approval.Prompt = "> "
-	m.approval.Placeholder = "the token or the URL the buyer landed on"
+	m.sale.approval = textinput.New()
+	m.sale.approval.Prompt = "> "
+	m.sale.approval.Placeholder = "the token or the URL the buyer landed on"
 	m.sizeInputs()
 	return m
 }
@@ -179,7 +193,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // placeholder is shown whole (a field made after the size arrived too).
 func (m *Model) sizeInputs() {
 	w := max(m.width-14, 10)
-	for _, in := range []*textinput.Model{&m.customers.input, &m.catalogue.input, &m.register.name, &m.register.password, &m.approval} {
+	for _, in := range []*textinput.Model{&m.customers.input, &m.catalogue.input, &m.register.name, &m.register.password, &m.sale.approval} {
 		in.SetWidth(w)
 	}
 }
@@ -212,10 +226,10 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) updateKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	if key.Matches(k, keys.Quit) && m.placing() && m.approving && !m.abandon && !m.quitting {
+	if key.Matches(k, keys.Quit) && m.placing() && m.sale.approving && !m.sale.abandon && !m.quitting {
 		// Where ctrl+c copies, a clerk copying the buyer's URL must not end
 		// the sale: it asks, as esc does; a second ctrl+c quits.
-		m.abandon, m.qrAlone = true, false
+		m.sale.abandon, m.sale.qrAlone = true, false
 		m.status = "ctrl+c: abandon the payment the buyer has not approved? y abandons • n keeps waiting • ctrl+c again quits"
 		return m, nil
 	}
@@ -277,30 +291,30 @@ func (m Model) updateData(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case scrRegister:
 		m.register, cmd = m.register.update(msg)
 	case scrSaga:
-		if p, ok := msg.(tea.PasteMsg); ok && m.approving {
-			m.qrAlone = false // the paste is shown where it goes
+		if p, ok := msg.(tea.PasteMsg); ok && m.sale.approving {
+			m.sale.qrAlone = false // the paste is shown where it goes
 			// The field would strip a control character and keep the rest:
 			// a paste holding one is not what the clerk copied, so it is
 			// refused whole, visibly.
 			if err := shop.CheckText("the paste", strings.TrimSpace(p.Content), 4096); err != nil {
-				m.refused = "✗ " + sentence(err) + ": nothing was pasted; copy the token or the URL again"
+				m.sale.refused = "✗ " + sentence(err) + ": nothing was pasted; copy the token or the URL again"
 				return m, nil
 			}
 		}
-		m.approval, cmd = m.approval.Update(msg)
+		m.sale.approval, cmd = m.sale.approval.Update(msg)
 	}
 	return m, cmd
 }
 
 // typing reports whether letters go to a text field.
 func (m Model) typing() bool {
-	return m.screen == scrCustomers || m.screen == scrRegister || m.screen == scrCatalogue || m.screen == scrSaga && m.approving && !m.abandon
+	return m.screen == scrCustomers || m.screen == scrRegister || m.screen == scrCatalogue || m.screen == scrSaga && m.sale.approving && !m.sale.abandon
 }
 
 func (m Model) runningNow() bool { return m.placing() || m.cancelling() }
 
 // placing reports whether a placement is in flight.
-func (m Model) placing() bool { return m.run != nil && !m.run.done }
+func (m Model) placing() bool { return m.sale.run != nil && !m.sale.run.done }
 
 // cancelling reports whether a cancel from the orders tab is in flight.
 func (m Model) cancelling() bool { return m.orders.run != nil && !m.orders.run.done }
@@ -313,7 +327,7 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	m.quitting = true
-	r := m.run
+	r := m.sale.run
 	if !m.placing() {
 		r = m.orders.run
 	}
@@ -331,7 +345,7 @@ func (m Model) Interrupted() error {
 	if s == "" {
 		return nil
 	}
-	if m.run != nil && m.run.ch == m.quitCh && m.run.placed.Incomplete {
+	if m.sale.run != nil && m.sale.run.ch == m.quitCh && m.sale.run.placed.Incomplete {
 		return shop.Incomplete("%s", s)
 	}
 	return shop.Interrupted("%s", s)
@@ -344,17 +358,17 @@ func (m Model) Screen() string {
 
 // Result is the last finished placement, or nil.
 func (m Model) Result() *app.PlaceResult {
-	if m.run == nil || !m.run.done || m.run.kind != runPlace {
+	if m.sale.run == nil || !m.sale.run.done || m.sale.run.kind != runPlace {
 		return nil
 	}
-	return &m.run.placed
+	return &m.sale.run.placed
 }
 
 // Summary is how a saga the user quit during ended: its steps and one line
 // on the outcome, printed once the screen is gone ("" when there was none).
 func (m Model) Summary() string {
 	var r *run
-	for _, c := range []*run{m.run, m.orders.run} {
+	for _, c := range []*run{m.sale.run, m.orders.run} {
 		if c != nil && c.ch == m.quitCh {
 			r = c
 		}
@@ -474,7 +488,7 @@ func (m *Model) layout() {
 	}
 	// The trail follows its newest line, unless an approval is asked for
 	// (its QR code then starts at the top).
-	follow := m.screen == scrSaga && m.vp.AtBottom() && (m.run == nil || m.run.done || approvalURL(m.run.events) == "")
+	follow := m.screen == scrSaga && m.vp.AtBottom() && (m.sale.run == nil || m.sale.run.done || approvalURL(m.sale.run.events) == "")
 	m.vp.SetWidth(m.width)
 	m.vp.SetHeight(max(h, 1))
 	m.vp.SetContentLines(content)
@@ -595,7 +609,7 @@ func (m Model) helpLines() []string {
 			cur = item
 		}
 	}
-	if m.screen == scrSaga && m.runningNow() && !m.approving {
+	if m.screen == scrSaga && m.runningNow() && !m.sale.approving {
 		cur = "the saga is running • " + cur
 	}
 	return append(lines, styles.help.Render(cur))

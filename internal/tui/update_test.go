@@ -60,7 +60,7 @@ func atCatalogue(t *testing.T, more bool) Model {
 
 // withCart answers the newest cart request with c.
 func withCart(t *testing.T, m Model, c shop.Cart) Model {
-	return send(t, m, cartMsg{seq: m.cs.seq, cart: c})
+	return send(t, m, cartMsg{seq: m.review.cs.seq, cart: c})
 }
 
 func TestCustomerScreen(t *testing.T) {
@@ -123,8 +123,8 @@ func TestCatalogueScreen(t *testing.T) {
 		t.Fatal("typing does not filter")
 	}
 	m = send(t, m, cartMsg{seq: 99, err: shop.Conflict("only 5 of RBT-DOLL (토끼 인형) in stock")})
-	if !strings.Contains(m.status, "only 5 of RBT-DOLL") || len(m.cart.Items) != 2 {
-		t.Fatalf("a refused quantity: status %q cart %v", m.status, m.cart)
+	if !strings.Contains(m.status, "only 5 of RBT-DOLL") || len(m.review.cart.Items) != 2 {
+		t.Fatalf("a refused quantity: status %q cart %v", m.status, m.review.cart)
 	}
 	if m = send(t, m, keyMsg("esc")); m.screen != scrCatalogue || m.catalogue.input.Value() != "" {
 		t.Fatalf("esc with a filter typed: %s, filter %q (it clears the filter)", m.Screen(), m.catalogue.input.Value())
@@ -141,42 +141,42 @@ func TestCatalogueScreen(t *testing.T) {
 func TestCartKeysFasterThanTheDatabase(t *testing.T) {
 	m := atCatalogue(t, false) // RBT-DOLL (id 1) is selected, 2 in the cart
 	m = send(t, m, presses("enter", "enter", "enter")...)
-	if m.inCart(1) != 5 || m.cs.writing == nil || m.cs.writing.delta != 1 || len(m.cs.ops) != 2 || m.cs.ops[0].delta != 1 {
-		t.Fatalf("in cart %d, writing %+v, waiting %+v", m.inCart(1), m.cs.writing, m.cs.ops)
+	if m.inCart(1) != 5 || m.review.cs.writing == nil || m.review.cs.writing.delta != 1 || len(m.review.cs.ops) != 2 || m.review.cs.ops[0].delta != 1 {
+		t.Fatalf("in cart %d, writing %+v, waiting %+v", m.inCart(1), m.review.cs.writing, m.review.cs.ops)
 	}
-	first := m.cs.writing
+	first := m.review.cs.writing
 	three := cart
 	three.Items = []shop.CartLine{{Line: shop.Line{ProductID: 1, SKU: "RBT-DOLL", Quantity: 3, Price: 12000}}}
-	m = send(t, m, cartMsg{seq: m.cs.seq, cart: three, wrote: first})
-	if m.cs.writing == nil || m.cs.writing.delta != 1 || len(m.cs.ops) != 1 || m.inCart(1) != 5 || len(m.cart.Items) != 1 {
-		t.Fatalf("after the first answer: writing %+v, cart %+v", m.cs.writing, m.cart)
+	m = send(t, m, cartMsg{seq: m.review.cs.seq, cart: three, wrote: first})
+	if m.review.cs.writing == nil || m.review.cs.writing.delta != 1 || len(m.review.cs.ops) != 1 || m.inCart(1) != 5 || len(m.review.cart.Items) != 1 {
+		t.Fatalf("after the first answer: writing %+v, cart %+v", m.review.cs.writing, m.review.cart)
 	}
 	m = send(t, m, cartMsg{seq: 1, cart: cart}) // a read sent before both writes
-	if len(m.cart.Items) != 1 {
-		t.Fatalf("an old answer was shown: %+v", m.cart)
+	if len(m.review.cart.Items) != 1 {
+		t.Fatalf("an old answer was shown: %+v", m.review.cart)
 	}
-	m = send(t, m, cartMsg{seq: m.cs.seq, err: shop.Conflict("only 3 of RBT-DOLL (토끼 인형) in stock"), wrote: m.cs.writing})
-	if m.cs.writing == nil || m.inCart(1) != 4 || !strings.Contains(m.status, "only 3") {
-		t.Fatalf("a refused write: writing %+v, in cart %d, status %q", m.cs.writing, m.inCart(1), m.status)
+	m = send(t, m, cartMsg{seq: m.review.cs.seq, err: shop.Conflict("only 3 of RBT-DOLL (토끼 인형) in stock"), wrote: m.review.cs.writing})
+	if m.review.cs.writing == nil || m.inCart(1) != 4 || !strings.Contains(m.status, "only 3") {
+		t.Fatalf("a refused write: writing %+v, in cart %d, status %q", m.review.cs.writing, m.inCart(1), m.status)
 	}
 }
 
 func TestCartScreen(t *testing.T) {
 	m := withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), cart)
-	if m.screen != scrCart || m.method != shop.Naver {
-		t.Fatalf("screen %s method %s", m.Screen(), m.method)
+	if m.screen != scrCart || m.review.method != shop.Naver {
+		t.Fatalf("screen %s method %s", m.Screen(), m.review.method)
 	}
 	for _, c := range []struct {
 		key  string
 		want shop.PaymentMethod
 	}{{"m", shop.Kakao}, {"n", shop.Naver}, {"k", shop.Kakao}} {
-		if m = send(t, m, keyMsg(c.key)); m.method != c.want {
-			t.Fatalf("%s: method %s, want %s", c.key, m.method, c.want)
+		if m = send(t, m, keyMsg(c.key)); m.review.method != c.want {
+			t.Fatalf("%s: method %s, want %s", c.key, m.review.method, c.want)
 		}
 	}
 	m = send(t, m, keyMsg("down"))
-	if m.cartRow != 1 {
-		t.Fatalf("row %d", m.cartRow)
+	if m.review.row != 1 {
+		t.Fatalf("row %d", m.review.row)
 	}
 	for _, k := range []string{"+", "-", "d"} {
 		if _, cmd := m.Update(keyMsg(k)); cmd == nil {
@@ -199,10 +199,10 @@ func TestCartScreen(t *testing.T) {
 func TestSagaScreenQuitWaitsForTheSaga(t *testing.T) {
 	m := withCart(t, send(t, atCatalogue(t, false), keyMsg("tab")), cart)
 	stopped := false
-	m.run = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() { stopped = true }, amount: 28500, method: shop.Naver}
+	m.sale.run = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() { stopped = true }, amount: 28500, method: shop.Naver}
 	m.screen = scrSaga
 	ev := shop.NewEvent(shop.EventStep, "reduce_stock", shop.OutcomeOK, "reserved RBT-DOLL×2")
-	m = send(t, m, runEventMsg{m.run, ev})
+	m = send(t, m, runEventMsg{m.sale.run, ev})
 	next, cmd := m.Update(keyMsg("q"))
 	m = next.(Model)
 	if !m.quitting || !stopped || cmd != nil {
@@ -213,7 +213,7 @@ func TestSagaScreenQuitWaitsForTheSaga(t *testing.T) {
 	}
 	m = send(t, m, keyMsg("enter")) // ignored while quitting
 	res := app.PlaceResult{Status: app.Failed, FailedStep: "payment", Interrupted: true, Compensated: true, Error: "interrupted before payment"}
-	next, cmd = m.Update(runDoneMsg{m.run, res, nil})
+	next, cmd = m.Update(runDoneMsg{m.sale.run, res, nil})
 	if cmd == nil || cmd() != tea.Quit() {
 		t.Fatal("the end of the saga does not quit")
 	}
@@ -224,9 +224,9 @@ func TestSagaScreenQuitWaitsForTheSaga(t *testing.T) {
 
 func TestSagaScreenShowsAnApprovalURL(t *testing.T) {
 	m := atCatalogue(t, false)
-	m.run = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() {}}
+	m.sale.run = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() {}}
 	m.screen = scrSaga
-	m = send(t, m, runEventMsg{m.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeRetry,
+	m = send(t, m, runEventMsg{m.sale.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeRetry,
 		"waiting for the buyer: https://pay.example/approve?tid=T1")})
 	if v := text(m); !strings.Contains(v, "https://pay.example/approve?tid=T1") || !strings.Contains(v, "The buyer approves the payment at") {
 		t.Fatalf("no approval URL:\n%s", v)
@@ -315,8 +315,8 @@ func TestEveryScreenFitsAfterAResize(t *testing.T) {
 		m = withCart(t, send(t, m, keyMsg("tab")), cart)
 		screens["cart"] = m
 		s := m
-		s.run, s.screen = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() {}, amount: 28500, method: shop.Naver}, scrSaga
-		s = send(t, s, runEventMsg{s.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeFailed,
+		s.sale.run, s.screen = &run{kind: runPlace, ch: make(chan tea.Msg, 1), stop: func() {}, amount: 28500, method: shop.Naver}, scrSaga
+		s = send(t, s, runEventMsg{s.sale.run, shop.NewEvent(shop.EventStep, "payment", shop.OutcomeFailed,
 			"declined by the Naver Pay sandbox: ₩1,250,000 is over its limit of ₩1,000,000, and this detail goes on and on")})
 		screens["saga"] = s
 		o := send(t, m, keyMsg("ctrl+o"), ordersMsg{page: shop.Page[shop.Order]{Items: []shop.Order{{ID: 1, Status: shop.OrderPaid, TotalAmount: 28500}}}})
