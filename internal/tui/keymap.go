@@ -82,90 +82,110 @@ type keyMap struct {
 func (k keyMap) ShortHelp() []key.Binding  { return k.short }
 func (k keyMap) FullHelp() [][]key.Binding { return k.full }
 
-// keyMap returns the bindings the shown screen answers to now; its update
-// function matches against exactly these.
+// keyMap returns the bindings the shown screen answers to now (its page's
+// help); its key function matches against exactly these.
 func (m Model) keyMap() keyMap {
 	help, quit := keys.Help, keys.QuitQ
 	if m.typing() {
 		help.SetHelp("f1", "all keys") // ? is typed into the field
 		quit = keys.Quit
 	}
-	up, down := keys.Up, keys.Down
-	if m.typing() { // letters go to the field: only the arrows move
-		up.SetHelp("↑", "up")
-		down.SetHelp("↓", "down")
-	}
-	var short, more []key.Binding
-	switch m.screen {
-	case scrCustomers:
-		short = []key.Binding{keys.Choose, up, down, keys.NewCustomer, keys.Orders}
-	case scrRegister:
-		short = []key.Binding{keys.NextField, keys.Register, keys.Back}
-	case scrCatalogue:
-		back := keys.Back
-		if m.catalogue.input.Value() != "" {
-			back = keys.ClearFilter
-		}
-		short = []key.Binding{keys.Add, keys.ToCart, up, down, back}
-		more = []key.Binding{keys.PgDown, keys.PgUp, keys.Orders}
-	case scrCart:
-		short = []key.Binding{keys.Pay, keys.Inc, keys.Dec, keys.Remove, keys.Method, keys.ShipTo}
-		if m.review.removed != nil {
-			short = append(short, keys.Undo)
-		}
-		for _, pm := range m.review.methods {
-			more = append(more, methodKey(pm))
-		}
-		up, down := m.cartNav()
-		more = append(more, up, down, keys.Back, keys.Orders)
-	case scrConfirm:
-		short = []key.Binding{keys.Confirm, keys.Decline}
-	case scrSaga:
-		switch {
-		case m.placing() && m.sale.abandon:
-			y, n := keys.Confirm, keys.Decline
-			y.SetHelp("y", "abandon")
-			n.SetHelp("n", "keep waiting")
-			short = []key.Binding{y, n}
-		case m.shownQR() != "":
-			short = []key.Binding{keys.ShowQR}
-		case m.placing() && m.sale.approving:
-			short = []key.Binding{keys.SendPaste, keys.ShowQR, keys.Abandon}
-		case m.placing() && approvalURL(m.sale.run.events) != "":
-			short = []key.Binding{keys.ShowQR}
-		case m.runningNow():
-			short = nil
-		default:
-			short = []key.Binding{keys.NextCheckout, keys.BackToCart, keys.Orders}
-		}
-		su, sd := keys.ScrollUp, keys.ScrollDown
-		if m.typing() { // j and k go to the paste field
-			su.SetHelp("↑", "scroll up")
-			sd.SetHelp("↓", "scroll down")
-		}
-		more = []key.Binding{su, sd, keys.PgUp, keys.PgDown}
-	case scrOrders:
-		short = []key.Binding{keys.Open, keys.Up, keys.Down, keys.GoToOrder, keys.Refresh, keys.OrdersBack}
-		more = []key.Binding{keys.PgUp, keys.PgDown, keys.Top, keys.Bottom}
-	case scrOrder:
-		switch {
-		case m.orders.confirming:
-			short = []key.Binding{keys.ConfirmCancel, keys.KeepOrder}
-		case m.runningNow():
-		default:
-			if m.orders.order != nil && cancellable(*m.orders.order) {
-				short = append(short, keys.CancelOrder)
-			}
-			short = append(short, keys.Refresh, keys.Back)
-		}
-		more = []key.Binding{keys.ScrollUp, keys.ScrollDown, keys.PgUp, keys.PgDown, keys.Top, keys.Bottom}
-	}
+	short, more := m.screen.page().help(m)
 	full := [][]key.Binding{short}
 	if len(more) > 0 {
 		full = append(full, more)
 	}
 	full = append(full, []key.Binding{quit, help})
 	return keyMap{short: append(append([]key.Binding{}, short...), quit, help), full: full}
+}
+
+// nav is up and down as help shows them: letters go to a text field where
+// there is one, so only the arrows move there.
+func (m Model) nav() (up, down key.Binding) {
+	up, down = keys.Up, keys.Down
+	if m.typing() {
+		up.SetHelp("↑", "up")
+		down.SetHelp("↓", "down")
+	}
+	return up, down
+}
+
+func (m Model) customersHelp() (short, more []key.Binding) {
+	up, down := m.nav()
+	return []key.Binding{keys.Choose, up, down, keys.NewCustomer, keys.Orders}, nil
+}
+
+func (m Model) registerHelp() (short, more []key.Binding) {
+	return []key.Binding{keys.NextField, keys.Register, keys.Back}, nil
+}
+
+func (m Model) catalogueHelp() (short, more []key.Binding) {
+	up, down := m.nav()
+	back := keys.Back
+	if m.catalogue.input.Value() != "" {
+		back = keys.ClearFilter
+	}
+	return []key.Binding{keys.Add, keys.ToCart, up, down, back}, []key.Binding{keys.PgDown, keys.PgUp, keys.Orders}
+}
+
+func (m Model) cartHelp() (short, more []key.Binding) {
+	short = []key.Binding{keys.Pay, keys.Inc, keys.Dec, keys.Remove, keys.Method, keys.ShipTo}
+	if m.review.removed != nil {
+		short = append(short, keys.Undo)
+	}
+	for _, pm := range m.review.methods {
+		more = append(more, methodKey(pm))
+	}
+	up, down := m.cartNav()
+	return short, append(more, up, down, keys.Back, keys.Orders)
+}
+
+func (m Model) confirmHelp() (short, more []key.Binding) {
+	return []key.Binding{keys.Confirm, keys.Decline}, nil
+}
+
+func (m Model) sagaHelp() (short, more []key.Binding) {
+	switch {
+	case m.placing() && m.sale.abandon:
+		y, n := keys.Confirm, keys.Decline
+		y.SetHelp("y", "abandon")
+		n.SetHelp("n", "keep waiting")
+		short = []key.Binding{y, n}
+	case m.shownQR() != "":
+		short = []key.Binding{keys.ShowQR}
+	case m.placing() && m.sale.approving:
+		short = []key.Binding{keys.SendPaste, keys.ShowQR, keys.Abandon}
+	case m.placing() && approvalURL(m.sale.run.events) != "":
+		short = []key.Binding{keys.ShowQR}
+	case m.runningNow():
+	default:
+		short = []key.Binding{keys.NextCheckout, keys.BackToCart, keys.Orders}
+	}
+	su, sd := keys.ScrollUp, keys.ScrollDown
+	if m.typing() { // j and k go to the paste field
+		su.SetHelp("↑", "scroll up")
+		sd.SetHelp("↓", "scroll down")
+	}
+	return short, []key.Binding{su, sd, keys.PgUp, keys.PgDown}
+}
+
+func (m Model) ordersHelp() (short, more []key.Binding) {
+	return []key.Binding{keys.Open, keys.Up, keys.Down, keys.GoToOrder, keys.Refresh, keys.OrdersBack},
+		[]key.Binding{keys.PgUp, keys.PgDown, keys.Top, keys.Bottom}
+}
+
+func (m Model) orderHelp() (short, more []key.Binding) {
+	switch {
+	case m.orders.confirming:
+		short = []key.Binding{keys.ConfirmCancel, keys.KeepOrder}
+	case m.runningNow():
+	default:
+		if m.orders.order != nil && cancellable(*m.orders.order) {
+			short = append(short, keys.CancelOrder)
+		}
+		short = append(short, keys.Refresh, keys.Back)
+	}
+	return short, []key.Binding{keys.ScrollUp, keys.ScrollDown, keys.PgUp, keys.PgDown, keys.Top, keys.Bottom}
 }
 
 // is reports whether k is one of b's keys; on a screen with a text field a

@@ -247,25 +247,7 @@ func (m Model) updateKey(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.toggleOrders()
 	}
 	m.status = ""
-	switch m.screen {
-	case scrCustomers:
-		return m.customerKey(k)
-	case scrRegister:
-		return m.registerKey(k)
-	case scrCatalogue:
-		return m.catalogueKey(k)
-	case scrCart:
-		return m.cartKey(k)
-	case scrConfirm:
-		return m.confirmKey(k)
-	case scrSaga:
-		return m.sagaKey(k)
-	case scrOrders:
-		return m.ordersKey(k)
-	case scrOrder:
-		return m.orderKey(k)
-	}
-	return m, nil
+	return m.screen.page().key(m, k)
 }
 
 func (m Model) updateData(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -282,28 +264,11 @@ func (m Model) updateData(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case ordersMsg, orderMsg:
 		return m.ordersData(msg)
 	}
-	var cmd tea.Cmd
-	switch m.screen { // the cursor blink and the like
-	case scrCustomers:
-		m.customers.input, cmd = m.customers.input.Update(msg)
-	case scrCatalogue:
-		m.catalogue.input, cmd = m.catalogue.input.Update(msg)
-	case scrRegister:
-		m.register, cmd = m.register.update(msg)
-	case scrSaga:
-		if p, ok := msg.(tea.PasteMsg); ok && m.sale.approving {
-			m.sale.qrAlone = false // the paste is shown where it goes
-			// The field would strip a control character and keep the rest:
-			// a paste holding one is not what the clerk copied, so it is
-			// refused whole, visibly.
-			if err := shop.CheckText("the paste", strings.TrimSpace(p.Content), 4096); err != nil {
-				m.sale.refused = "✗ " + sentence(err) + ": nothing was pasted; copy the token or the URL again"
-				return m, nil
-			}
-		}
-		m.sale.approval, cmd = m.sale.approval.Update(msg)
+	// The cursor blink, a paste and the like: the shown screen's field.
+	if in := m.screen.page().input; in != nil {
+		return m.then(func(m *Model) tea.Cmd { return in(m, msg) })
 	}
-	return m, cmd
+	return m, nil
 }
 
 // typing reports whether letters go to a text field.
@@ -406,20 +371,7 @@ func (m Model) render() string {
 	if m.scrolls() {
 		body = m.scrolledBody()
 	} else {
-		var s string
-		switch m.screen {
-		case scrCustomers:
-			s = m.customersView()
-		case scrRegister:
-			s = m.registerView()
-		case scrCatalogue:
-			s = m.catalogueView()
-		case scrCart, scrConfirm:
-			s = m.cartView()
-		case scrOrders:
-			s = m.ordersView()
-		}
-		body = strings.Split(s, "\n")
+		body = strings.Split(m.screen.page().view(m), "\n")
 	}
 	lines := []string{m.header(), ""}
 	lines = append(lines, fit(body, m.bodyHeight())...)
@@ -472,7 +424,7 @@ func fit(lines []string, n int) []string {
 }
 
 // scrolls reports whether the shown screen's body scrolls in the viewport.
-func (m Model) scrolls() bool { return m.screen == scrSaga || m.screen == scrOrder }
+func (m Model) scrolls() bool { return m.screen.page().scroll != nil }
 
 // layout puts the scrolling screen's content in the viewport, sized to what
 // is left beside its pinned lines (the approval prompt stays in sight). The
@@ -512,10 +464,10 @@ func (m Model) scrolledBody() []string {
 
 // scrollContent is the scrolling screen's content and the lines pinned under it.
 func (m Model) scrollContent() (content, pinned []string) {
-	if m.screen == scrOrder {
-		return m.orderLines(), m.orderPinned()
+	if f := m.screen.page().scroll; f != nil {
+		return f(m)
 	}
-	return m.sagaLines()
+	return nil, nil
 }
 
 // scrollKey moves the viewport; it reports whether k was a scroll key.
