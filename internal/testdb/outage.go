@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,7 +17,9 @@ import (
 // looks to its clients: it stops taking connections (a connect fails) and
 // every session open on it is ended (FATAL, as a shutdown ends them). The
 // rest of the shared test server is untouched. The returned func brings it
-// back; it runs when t ends too.
+// back and returns once it answers through url again; it runs when t ends
+// too. Through PgBouncer a query during the outage waits for a server
+// connection (query_wait_timeout) instead of failing at once.
 func Outage(t testing.TB, url string) (back func()) {
 	t.Helper()
 	cfg, err := pgconn.ParseConfig(Direct(t, url))
@@ -37,7 +40,18 @@ func Outage(t testing.TB, url string) (back func()) {
 		once.Do(func() {
 			if err := postgres.Exec(context.Background(), adminURL, "ALTER DATABASE "+db+" ALLOW_CONNECTIONS true"); err != nil {
 				t.Errorf("testdb.Outage: bring it back: %v", err)
+				return
 			}
+			// Back means answering through url: PgBouncer refuses logins
+			// for server_login_retry after failed ones. The bound only stops
+			// a broken test.
+			var err error
+			for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				if err = postgres.Exec(context.Background(), url, "SELECT 1"); err == nil {
+					return
+				}
+			}
+			t.Errorf("testdb.Outage: the database does not answer after it was brought back: %v", err)
 		})
 	}
 	t.Cleanup(back)
