@@ -488,7 +488,17 @@ func TestLongLinesWrapNotCut(t *testing.T) {
 				t.Fatalf("at %dx%d item %s lost its quantity and price:\n%s", size[0], size[1], it.SKU, all)
 			}
 		}
+		inItems := false
 		for _, l := range content {
+			plain := ansi.Strip(l)
+			switch {
+			case strings.HasPrefix(plain, "✓ order 9"):
+				inItems = true
+			case strings.HasPrefix(plain, "  saga"):
+				inItems = false
+			case inItems && !strings.HasPrefix(plain, "    "):
+				t.Fatalf("at %dx%d an item's continuation is not indented under it: %q", size[0], size[1], plain)
+			}
 			if w := ansi.StringWidth(l); w > size[0] {
 				t.Fatalf("at %dx%d a line is %d cells wide (cut on screen): %q", size[0], size[1], w, ansi.Strip(l))
 			}

@@ -292,14 +292,14 @@ func (m Model) orderLines() []string {
 	}
 	lines = append(lines, fmt.Sprintf("Items: %d line(s), %d unit(s)", len(o.Items), units))
 	for _, it := range o.Items {
-		l := fmt.Sprintf("  %s %s × %d  %s", it.SKU, it.Name, it.Quantity, it.OrderPrice)
+		l := fmt.Sprintf("%s %s × %d  %s", it.SKU, it.Name, it.Quantity, it.OrderPrice)
 		if it.Refunded > 0 {
 			l += fmt.Sprintf("  refunded: %d", it.Refunded)
 		}
 		if it.DeliveryStatus != "" {
 			l += "  delivery: " + it.DeliveryStatus
 		}
-		lines = append(lines, strings.Split(wrap(l, m.width), "\n")...)
+		lines = append(lines, indented(l, m.width, "  ", "    ")...)
 	}
 	if p := o.Payment; p != nil {
 		l := fmt.Sprintf("Payment %d: %s %s %s %s", p.ID, p.Method, p.Status, p.Amount, p.ProviderTxID)

@@ -672,9 +672,7 @@ func (m Model) sagaOutcome() []string {
 		}
 		for _, it := range o.Items { // wrapped as the order detail is: quantity and price never cut
 			l := fmt.Sprintf("%s %s × %d at %s", it.SKU, it.Name, it.Quantity, it.OrderPrice)
-			for _, w := range strings.Split(wrap(l, m.width-6), "\n") {
-				lines = append(lines, "    "+w)
-			}
+			lines = append(lines, indented(l, m.width, "    ", "      ")...)
 		}
 		lines = append(lines, styles.dim.Render("  saga "+res.OrderUUID))
 	default:

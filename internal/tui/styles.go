@@ -139,3 +139,18 @@ func window(n, sel, h int) (from, to int) {
 	from = max(0, min(sel-h/2, n-h))
 	return from, min(n, from+h)
 }
+
+// indented wraps s (at spaces only) under first, its further lines under
+// rest: an item line keeps its quantity and price, its continuation
+// visibly part of it.
+func indented(s string, width int, first, rest string) []string {
+	parts := strings.Split(wrap(s, width-ansi.StringWidth(rest)), "\n")
+	for i := range parts {
+		if i == 0 {
+			parts[i] = first + parts[i]
+		} else {
+			parts[i] = rest + parts[i]
+		}
+	}
+	return parts
+}
