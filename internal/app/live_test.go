@@ -805,3 +805,18 @@ func TestLiveApprovalDatabaseNeverBack(t *testing.T) {
 		t.Errorf("stock after recovery = %d, want 10", s.stock("A"))
 	}
 }
+
+// An up-front approval token not shaped like the provider's is refused
+// before anything changes: no saga, no stock taken, no call made.
+func TestLiveMisshapenUpFrontTokenChangesNothing(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(func(c *config.Config) { s.cfg(c); c.Payment.Callback.Listen = "" })
+	_, err := a.PlaceOrder(ctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2"),
+		Approval: Approval{Token: "not a pg_token", Given: true}}, nil)
+	if !errors.Is(err, shop.ErrInvalid) || !strings.Contains(err.Error(), `"not a pg_token" is not a Kakao Pay approval`) {
+		t.Fatalf("PlaceOrder = %v, want the token's shape refused", err)
+	}
+	if got := s.strings(`SELECT count(*)::text FROM saga`); got[0] != "0" || s.stock("A") != 10 || len(s.kakao.Requests()) != 0 {
+		t.Fatalf("a refused token changed something: %s sagas, stock %d, %d provider calls", got[0], s.stock("A"), len(s.kakao.Requests()))
+	}
+}
