@@ -820,3 +820,33 @@ func TestLiveMisshapenUpFrontTokenChangesNothing(t *testing.T) {
 		t.Fatalf("a refused token changed something: %s sagas, stock %d, %d provider calls", got[0], s.stock("A"), len(s.kakao.Requests()))
 	}
 }
+
+// Ctrl-C while the placement waits for the database ends the wait at once,
+// saying so and what recovery will do; nothing is charged.
+func TestLiveApprovalDatabaseWaitInterrupted(t *testing.T) {
+	s := newLiveShop(t, shop.Kakao)
+	a := s.open(func(c *config.Config) { s.cfg(c); c.Payment.Callback.Listen = "" })
+	pctx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	obs := shop.ObserverFunc(func(ev shop.SagaEvent) {
+		if strings.HasPrefix(ev.Detail, "the database is not answering") {
+			interrupt()
+		}
+	})
+	prompt := func(ctx context.Context, approvalURL string) (string, error) {
+		u, err := standin.Redirect(ctx, approvalURL)
+		if err != nil {
+			return "", err
+		}
+		testdb.Outage(t, s.url)
+		return u.String(), nil
+	}
+	res, err := a.PlaceOrder(pctx, PlaceRequest{CustomerID: 1, Method: shop.Kakao, Items: items("A:2"),
+		Approval: Approval{Prompt: prompt}}, obs)
+	if err != nil || !res.Incomplete || !strings.HasPrefix(res.Error, "nothing has been charged yet: interrupted while waiting for the database") {
+		t.Fatalf("placement: %+v %v", res, err)
+	}
+	if n := s.kakao.Count("approve"); n != 0 {
+		t.Fatalf("%d approve calls after the interrupt", n)
+	}
+}

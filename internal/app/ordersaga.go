@@ -319,15 +319,14 @@ func (o *orderSaga) untilStored(ctx context.Context, write func(context.Context)
 		return shop.Incomplete("nothing has been charged yet: %s; once the database is back, 'rabbitpay saga recover' finishes the sale if the buyer's approval was recorded, or gives the reserved stock back if not. Do not take payment again before it has run", why)
 	}
 	for wait := 200 * time.Millisecond; postgres.Unavailable(err); wait = min(2*wait, 3*time.Second) {
-		switch {
-		case ctx.Err() != nil:
-			return unsettled("interrupted while waiting for the database")
-		case time.Now().Add(wait).After(giveUp):
+		if time.Now().Add(wait).After(giveUp) || ctx.Err() != nil {
 			return unsettled(fmt.Sprintf("the database did not come back within %s (payment.approval_timeout)", limit))
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
+		case <-o.interrupt: // Ctrl-C: the operator stops waiting
+			return unsettled("interrupted while waiting for the database")
 		}
 		err = write(ctx)
 	}
