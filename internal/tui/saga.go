@@ -443,51 +443,66 @@ func (m Model) sagaLines() (content, pinned []string) {
 	if !r.done {
 		u = approvalURL(r.events)
 	}
-	if u != "" {
-		pinned = append(pinned, "")
-		pinned = append(pinned, strings.Split(wrap(qrHint, m.width), "\n")...)
-		pinned = append(pinned, urlLines(u, "  ", m.width)...)
-		if left := m.sale.deadline.Sub(m.sale.now); !m.sale.deadline.IsZero() {
-			pinned = append(pinned, styles.warn.Render(fmt.Sprintf("  %s left to approve (payment.approval_timeout %s)",
-				clock(max(left, 0)), m.sale.timeout)))
-		}
-		switch {
-		case m.sale.abandon:
-			pinned = append(pinned, styledLines(styles.warn, wrap("Abandon this payment? Nothing is charged, the stock goes back, the cart stays. y abandons • n keeps waiting", m.width))...)
-		case m.sale.approving:
-			if m.sale.refused != "" {
-				// Wrapped, a URL in it broken at the edge: never cut.
-				pinned = append(pinned, styledLines(styles.bad, ansi.Wrap(m.sale.refused, m.width, ""))...)
-			}
-			pinned = append(pinned, "Paste the token or the URL the buyer landed on, then enter:", m.sale.approval.View())
-		}
-	}
 	// The QR code is drawn beside the trail, or under it, only where it is
 	// in sight whole from the top of the screen (the trail starts at the
-	// top while the buyer is asked); the promise is made only then.
+	// top while the buyer is asked); the promise is made only then. The
+	// pinned lines are counted with the longer hint, so the promise, no
+	// longer, still leaves the code whole.
+	pinned = m.approvalPinned(u, qrHint)
 	room := m.bodyHeight() - len(pinned)
-	title := strings.Split(wrap(m.sagaTitle(), m.width), "\n")
-	content = append(title, "")
-	content = append(content, m.trail(r, m.width, u)...)
-	if qr := qrLines(u); u != "" && len(qr) > 0 {
-		qrWidth := ansi.StringWidth(qr[0])
-		trailWidth := m.width - qrWidth - 2
-		if besideTrail := trailWidth >= 36 && len(qr) <= room-1; besideTrail || len(qr) <= room-len(content)-1 {
-			if besideTrail {
-				content = append(strings.Split(wrap(m.sagaTitle(), trailWidth), "\n"), "")
-				content = beside(append(content, m.trail(r, trailWidth, u)...), qr, trailWidth)
-			} else {
-				content = append(content, qr...)
-			}
-			hint := strings.Split(wrap(qrPromise, m.width), "\n") // no longer than qrHint's
-			pinned = append(append(pinned[:1:1], hint...), pinned[1+len(strings.Split(wrap(qrHint, m.width), "\n")):]...)
-		}
+	var qr []string
+	if u != "" {
+		qr = qrLines(u)
+	}
+	trailWidth := m.width
+	besideTrail := len(qr) > 0 && m.width-ansi.StringWidth(qr[0])-2 >= 36 && len(qr) <= room-1
+	if besideTrail {
+		trailWidth = m.width - ansi.StringWidth(qr[0]) - 2
+	}
+	content = append(strings.Split(wrap(m.sagaTitle(), trailWidth), "\n"), "")
+	content = append(content, m.trail(r, trailWidth, u)...)
+	switch {
+	case besideTrail:
+		content = beside(content, qr, trailWidth)
+	case len(qr) > 0 && len(qr) <= room-len(content)-1:
+		content = append(content, qr...)
+	default:
+		qr = nil
+	}
+	if len(qr) > 0 {
+		pinned = m.approvalPinned(u, qrPromise)
 	}
 	if r.done {
 		content = append(content, "")
 		content = append(content, m.sagaOutcome()...)
 	}
 	return content, pinned
+}
+
+// approvalPinned is what stays in sight under the trail while the buyer is
+// asked (nothing without an approval URL u): the URL under hint, the
+// countdown, and the paste field or the abandon question.
+func (m Model) approvalPinned(u, hint string) []string {
+	if u == "" {
+		return nil
+	}
+	pinned := append([]string{""}, strings.Split(wrap(hint, m.width), "\n")...)
+	pinned = append(pinned, urlLines(u, "  ", m.width)...)
+	if left := m.sale.deadline.Sub(m.sale.now); !m.sale.deadline.IsZero() {
+		pinned = append(pinned, styles.warn.Render(fmt.Sprintf("  %s left to approve (payment.approval_timeout %s)",
+			clock(max(left, 0)), m.sale.timeout)))
+	}
+	switch {
+	case m.sale.abandon:
+		pinned = append(pinned, styledLines(styles.warn, wrap("Abandon this payment? Nothing is charged, the stock goes back, the cart stays. y abandons • n keeps waiting", m.width))...)
+	case m.sale.approving:
+		if m.sale.refused != "" {
+			// Wrapped, a URL in it broken at the edge: never cut.
+			pinned = append(pinned, styledLines(styles.bad, ansi.Wrap(m.sale.refused, m.width, ""))...)
+		}
+		pinned = append(pinned, "Paste the token or the URL the buyer landed on, then enter:", m.sale.approval.View())
+	}
+	return pinned
 }
 
 // What the approval screen says of the QR code: where it is drawn whole,
